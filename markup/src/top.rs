@@ -1,0 +1,29 @@
+//! The login screen (seed 003, 《携帯電話（ガラケー）》): contract ID and password, and the
+//! ワンタイムパスワード block with 利用開始 / 交換 / 利用中止.
+
+use crate::keys::{key_link, numeric_input, password_input};
+use crate::layout::{notice, page, Ctx};
+use maud::{html, Markup};
+
+/// The top page; `message` is an error to show above the form, `contract_id` what the user typed.
+pub fn top(ctx: &Ctx, id_label: &str, message: Option<&str>, contract_id: &str) -> Markup {
+    let body = html! {
+        @if let Some(m) = message { (notice(m)) }
+        form action=(ctx.action("/login")) method="post" {
+            (ctx.hidden())
+            (id_label) ":" br;
+            (numeric_input("contract_id", 16, contract_id)) br;
+            "ログインパスワード:" br;
+            (password_input("password", false)) br;
+            input type="submit" value="ログイン";
+        }
+        hr;
+        "ワンタイムパスワード" br;
+        (key_link(ctx, '1', "/start", "利用開始")) br;
+        (key_link(ctx, '2', "/exchange", "交換")) br;
+        (key_link(ctx, '3', "/cancel", "利用中止")) br;
+        hr;
+        (key_link(ctx, '0', "/help", "ヘルプ"))
+    };
+    page(ctx, "ログイン", body)
+}

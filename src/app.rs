@@ -1,0 +1,22 @@
+//! The running gateway's shared state: configuration, store and sessions.
+
+use crate::config::Config;
+use crate::session::Sessions;
+use crate::store::Store;
+
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub sessions: Sessions,
+}
+
+impl App {
+    pub fn new(config: Config, store: Store) -> App {
+        let sessions = Sessions::new(config.bank.session_idle());
+        App {
+            config,
+            store,
+            sessions,
+        }
+    }
+}

@@ -1,0 +1,806 @@
+//! Carrier and handset detection for Japanese feature phones.
+//!
+//! This module owns three things and nothing else:
+//! - [`detect`]: turning a request's User-Agent (plus a few carrier headers) into a
+//!   [`Handset`]: carrier, model, browser generation, whether cookies survive, the page
+//!   budget in body bytes and the screen width in characters;
+//! - [`claimed_subscriber_id`]: reading the subscriber/terminal ID a request *claims*
+//!   (X-DCMGUID, X-UP-SUBNO, X-JPHONE-UID), without deciding whether to believe it;
+//! - [`Networks`]: the carriers' published gateway ranges (data/carrier_networks.toml),
+//!   which decide whether a peer may vouch for those ID headers.
+//!
+//! It is pure: no IO except [`Networks::load`]. Parsing is by hand (the formats are
+//! simple prefixes and separators) and never panics, whatever bytes it is given.
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Carrier {
+    Docomo,
+    Au,
+    Softbank,
+    Willcom,
+    None,
+}
+
+/// Browser generation, as the carriers' docs name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Generation {
+    /// DoCoMo/1.0 (i-mode HTML 1.0–3.0 era, mova)
+    Imode1,
+    /// DoCoMo/2.0 FOMA, i-mode browser 1.0
+    Imode2,
+    /// DoCoMo/2.0 with c500 (i-mode browser 2.0: cookies)
+    ImodeBrowser2,
+    /// old au/Tu-Ka: UP.Browser/3.x-XXnn UP.Link/...
+    UpBrowser3,
+    /// KDDI-XXnn UP.Browser/6.x (WAP2.0)
+    UpBrowser6,
+    /// J-PHONE C type (J-PHONE/1.x–3.x)
+    JphoneC,
+    /// J-PHONE P type (J-PHONE/4.x, packet + Java)
+    JphoneP,
+    /// J-PHONE W type (J-PHONE/5.x)
+    JphoneW,
+    /// Vodafone/1.0/..., SoftBank/1.0/..., MOT-... 3G
+    Softbank3g,
+    /// Mozilla/3.0(WILLCOM / DDIPOCKET
+    Willcom,
+    /// iPhone, Android, etc.
+    Smartphone,
+    /// PCs, and anything not recognised (see [`detect`]).
+    Pc,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handset {
+    pub carrier: Carrier,
+    /// "P903i", "SA31", "V903SH", "WX310K" ... None for PCs and smartphones.
+    pub model: Option<String>,
+    pub generation: Generation,
+    pub cookies: bool,
+    /// Page budget, body bytes.
+    pub budget_bytes: usize,
+    /// Screen width in characters when the UA or headers say so.
+    pub width_chars: Option<u16>,
+}
+
+const KB: usize = 1024;
+/// The smallest page any i-mode handset accepts; also what unknown phones get.
+const SMALLEST: usize = 5 * KB;
+/// No handset gets more than this, whatever a header claims.
+const MAX_BUDGET: usize = 300 * KB;
+/// i-mode browser 2.0 says c500; its pages are capped at 100 KB.
+const DOCOMO_CAP: usize = 100 * KB;
+const AU_WAP2_DEFAULT: usize = 9 * KB;
+const AU_WAP1: usize = 7680;
+const JPHONE_C: usize = 6 * KB;
+const JPHONE_P: usize = 12 * KB;
+const JPHONE_W: usize = 48 * KB;
+const SOFTBANK_3G: usize = 300 * KB;
+const WILLCOM: usize = 96 * KB;
+const SMARTPHONE_OR_PC: usize = 100 * KB;
+/// X-JPHONE-DISPLAY is in pixels; SoftBank's docs count 12 px per (full-width) character.
+const SOFTBANK_PX_PER_CHAR: u16 = 12;
+
+/// Detects the handset from the User-Agent and headers.
+///
+/// `headers`: (lower-case name, value) pairs of the request. `https`: the request came
+/// over TLS (the caller decides whether to trust X-Forwarded-Proto; this fn just takes
+/// the bool).
+///
+/// Anything that is neither a known carrier's handset nor recognisably a smartphone or
+/// PC is treated as an unknown phone: carrier `none`, generation `pc`, the smallest
+/// budget and no cookies, because assuming less is what keeps such a phone working.
+pub fn detect(user_agent: &str, headers: &[(&str, &str)], https: bool) -> Handset {
+    let ua = user_agent.trim();
+    let mut handset = if let Some(rest) = ua.strip_prefix("DoCoMo/") {
+        docomo(rest)
+    } else if ua.starts_with("KDDI-") || ua.starts_with("UP.Browser/") {
+        au(ua, headers, https)
+    } else if starts_with_ignore_case(ua, "J-PHONE/") {
+        // Case-insensitive: crawlers send "J-Phone/5.0/...".
+        jphone(ua)
+    } else if ["Vodafone/", "SoftBank/", "Semulator", "Vemulator"]
+        .iter()
+        .any(|p| ua.starts_with(p))
+    {
+        // Semulator/Vemulator: SoftBank's and Vodafone's PC emulators (jpmobile counts
+        // them as SoftBank too); same UA shape when they give more than the name.
+        softbank_3g(ua)
+    } else if let Some(rest) = ua.strip_prefix("MOT-") {
+        motorola(rest)
+    } else if ua.starts_with("Mozilla/3.0(WILLCOM") || ua.starts_with("Mozilla/3.0(DDIPOCKET") {
+        willcom(ua)
+    } else {
+        other(ua)
+    };
+    if handset.carrier == Carrier::Softbank {
+        // SoftBank's gateway names the handset; it beats anything parsed from the UA
+        // (and is the only name a MOT- handset's UA does not give).
+        if let Some(name) = header(headers, "x-jphone-msname").filter(|v| !v.is_empty()) {
+            handset.model = Some(name.to_string());
+        }
+        handset.width_chars = header(headers, "x-jphone-display").and_then(softbank_width);
+    }
+    handset.budget_bytes = handset.budget_bytes.min(MAX_BUDGET);
+    handset
+}
+
+/// `DoCoMo/1.0/D505i/c20/TC/W20H10` (mova) or `DoCoMo/2.0 P903i(c100;TB;W24H12)` (FOMA).
+/// `rest` is what follows "DoCoMo/".
+fn docomo(rest: &str) -> Handset {
+    let version_end = rest.find(['/', ' ']).unwrap_or(rest.len());
+    let (version, body) = rest.split_at(version_end);
+    let (model, params): (&str, Vec<&str>) = if let Some(foma) = body.strip_prefix(' ') {
+        // FOMA: MODEL(param;param;...); the parameters may be missing altogether.
+        let (model, params) = foma.split_once('(').unwrap_or((foma, ""));
+        let params = params.split(')').next().unwrap_or("");
+        (first_word(model), params.split(';').collect())
+    } else {
+        // mova: /MODEL/param/param...; a trailing " (comment)" belongs to no field.
+        let mut fields = first_word(body).split('/').skip(1);
+        (fields.next().unwrap_or(""), fields.collect())
+    };
+    // "MST_v_" marks the maker's test firmware of the same model.
+    let model = model.strip_prefix("MST_v_").unwrap_or(model);
+
+    let cache_kb = params
+        .iter()
+        .find_map(|p| cache_size(p))
+        .filter(|&kb| kb > 0);
+    let browser2 = cache_kb.is_some_and(|kb| kb >= 500);
+    let generation = if version.starts_with("1.") {
+        Generation::Imode1
+    } else if browser2 {
+        Generation::ImodeBrowser2
+    } else {
+        Generation::Imode2
+    };
+    Handset {
+        carrier: Carrier::Docomo,
+        model: non_empty(model),
+        generation,
+        // Only i-mode browser 2.0 keeps cookies.
+        cookies: browser2,
+        budget_bytes: cache_kb.map_or(SMALLEST, |kb| kb.saturating_mul(KB).min(DOCOMO_CAP)),
+        width_chars: params.iter().find_map(|p| docomo_width(p)),
+    }
+}
+
+/// `KDDI-SA31 UP.Browser/6.2.0.7.3.129 (GUI) MMP/2.0` or `UP.Browser/3.04-HI13 UP.Link/3.4.4`.
+fn au(ua: &str, headers: &[(&str, &str)], https: bool) -> Handset {
+    let (model, generation, budget) = if let Some(rest) = ua.strip_prefix("KDDI-") {
+        // WAP2.0: the gateway tells us the handset's real maximum PDU.
+        let pdu = header(headers, "x-up-devcap-max-pdu")
+            .and_then(parse_digits::<usize>)
+            .filter(|&n| n > 0);
+        (
+            first_word(rest),
+            Generation::UpBrowser6,
+            pdu.unwrap_or(AU_WAP2_DEFAULT),
+        )
+    } else {
+        let device = first_word(ua).split_once('-').map_or("", |(_, d)| d);
+        (device, Generation::UpBrowser3, AU_WAP1)
+    };
+    Handset {
+        carrier: Carrier::Au,
+        model: non_empty(model),
+        generation,
+        // au's gateway keeps cookies over HTTP but drops them on its SSL path.
+        cookies: !https,
+        budget_bytes: budget,
+        width_chars: header(headers, "x-up-devcap-screenchars")
+            .and_then(|v| parse_digits(v.split(',').next().unwrap_or("").trim())),
+    }
+}
+
+/// `J-PHONE/4.0/J-SH51/SNJSHA3029293 SH/0001aa Profile/MIDP-1.0 ...`.
+/// Types as HTTP::MobileAgent's Vodafone.pm decides them: 2.x and 3.x are C (C2, C3/C4),
+/// 4.x is P (packet, Java), 5.x is W. 1.0 predates them all, so C.
+fn jphone(ua: &str) -> Handset {
+    let mut fields = first_word(ua).split('/').skip(1);
+    let version = fields.next().unwrap_or("");
+    let model = fields.next().unwrap_or("");
+    let (generation, budget) = match version.bytes().next() {
+        Some(b'4') => (Generation::JphoneP, JPHONE_P),
+        Some(b'5'..=b'9') => (Generation::JphoneW, JPHONE_W),
+        _ => (Generation::JphoneC, JPHONE_C),
+    };
+    softbank(non_empty(model), generation, budget)
+}
+
+/// `Vodafone/1.0/V903SH/SHJ001/SN...` and `SoftBank/1.0/910T/TJ001/SN...`: name/version/model/...
+fn softbank_3g(ua: &str) -> Handset {
+    let model = first_word(ua).split('/').nth(2).unwrap_or("");
+    softbank(non_empty(model), Generation::Softbank3g, SOFTBANK_3G)
+}
+
+/// `MOT-V980/80.2F.2E. MIB/2.2.1 ...`: Motorola's 3G handsets sold by Vodafone/SoftBank.
+/// `rest` follows "MOT-".
+fn motorola(rest: &str) -> Handset {
+    let model = first_word(rest).split('/').next().unwrap_or("");
+    softbank(non_empty(model), Generation::Softbank3g, SOFTBANK_3G)
+}
+
+fn softbank(model: Option<String>, generation: Generation, budget_bytes: usize) -> Handset {
+    Handset {
+        carrier: Carrier::Softbank,
+        model,
+        generation,
+        cookies: true,
+        budget_bytes,
+        width_chars: None, // from X-JPHONE-DISPLAY, in detect()
+    }
+}
+
+/// `240*320` → 20 characters.
+fn softbank_width(display: &str) -> Option<u16> {
+    let px: u16 = parse_digits(display.split('*').next()?.trim())?;
+    Some(px / SOFTBANK_PX_PER_CHAR).filter(|&w| w > 0)
+}
+
+/// `Mozilla/3.0(WILLCOM;KYOCERA/WX310K/2;1.2.2.16.000000/0.1/C100) Opera 7.0`: the model
+/// is the field after the maker.
+fn willcom(ua: &str) -> Handset {
+    let model = ua
+        .split_once(';')
+        .and_then(|(_, rest)| rest.split(['/', ';', ')']).nth(1))
+        .unwrap_or("");
+    Handset {
+        carrier: Carrier::Willcom,
+        model: non_empty(model),
+        generation: Generation::Willcom,
+        cookies: true,
+        budget_bytes: WILLCOM,
+        width_chars: None,
+    }
+}
+
+/// Smartphones and PCs (carrier `none`), or an unknown phone.
+fn other(ua: &str) -> Handset {
+    const SMARTPHONE_MARKS: [&str; 6] = [
+        "iPhone",
+        "iPad",
+        "iPod",
+        "Android",
+        "Windows Phone",
+        "BlackBerry",
+    ];
+    let (generation, cookies, budget) = if SMARTPHONE_MARKS.iter().any(|m| ua.contains(m)) {
+        (Generation::Smartphone, true, SMARTPHONE_OR_PC)
+    } else if ua.starts_with("Mozilla/") || ua.starts_with("Opera/") {
+        (Generation::Pc, true, SMARTPHONE_OR_PC)
+    } else {
+        // Unrecognised: maybe a phone we do not know. Smallest page, no cookies.
+        (Generation::Pc, false, SMALLEST)
+    };
+    Handset {
+        carrier: Carrier::None,
+        model: None,
+        generation,
+        cookies,
+        budget_bytes: budget,
+        width_chars: None,
+    }
+}
+
+/// `c100` → 100 (KB). Other DoCoMo parameters (TB, W24H12, ser..., icc..., s64) → None.
+fn cache_size(param: &str) -> Option<usize> {
+    parse_digits(param.trim().strip_prefix('c')?)
+}
+
+/// `W24H12` → 24.
+fn docomo_width(param: &str) -> Option<u16> {
+    let (w, h) = param.trim().strip_prefix('W')?.split_once('H')?;
+    parse_digits::<u16>(h)?;
+    parse_digits(w).filter(|&w| w > 0)
+}
+
+/// A number made only of ASCII digits (no sign, no spaces); None on overflow.
+fn parse_digits<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn first_word(s: &str) -> &str {
+    s.split(' ').next().unwrap_or("")
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
+    s.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+}
+
+/// The first header of that name (names compared case-insensitively), value trimmed.
+fn header<'a>(headers: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+}
+
+/// The subscriber/terminal ID the request claims, if any, regardless of trust:
+/// docomo: X-DCMGUID (7 alphanumerics; ignore otherwise); au: X-UP-SUBNO; softbank:
+/// X-JPHONE-UID (ignore the "NULLGWDOCOMO"-style placeholders and values starting with
+/// "NULL"); others: None.
+pub fn claimed_subscriber_id(handset: &Handset, headers: &[(&str, &str)]) -> Option<String> {
+    let value = match handset.carrier {
+        Carrier::Docomo => header(headers, "x-dcmguid")
+            .filter(|v| v.len() == 7 && v.bytes().all(|b| b.is_ascii_alphanumeric()))?,
+        Carrier::Au => header(headers, "x-up-subno").filter(|v| plausible_id(v))?,
+        Carrier::Softbank => {
+            header(headers, "x-jphone-uid").filter(|v| !v.starts_with("NULL") && plausible_id(v))?
+        }
+        Carrier::Willcom | Carrier::None => return None,
+    };
+    Some(value.to_string())
+}
+
+/// Real IDs are short ASCII tokens ("00000000000000_mj.ezweb.ne.jp", "c0123456789abcde");
+/// anything else is not an ID, and must not reach logs or the session store.
+fn plausible_id(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+impl Handset {
+    /// One line of JSON: {"carrier":..,"model":..,"cookies":true|false,"budget_bytes":..,
+    /// "width_chars":..|null,"subscriber_id":..|null}
+    pub fn json_line(&self, subscriber_id: Option<&str>) -> String {
+        // A struct, not a json! map, so the keys keep this order.
+        #[derive(Serialize)]
+        struct Line<'a> {
+            carrier: Carrier,
+            model: Option<&'a str>,
+            cookies: bool,
+            budget_bytes: usize,
+            width_chars: Option<u16>,
+            subscriber_id: Option<&'a str>,
+        }
+        let line = Line {
+            carrier: self.carrier,
+            model: self.model.as_deref(),
+            cookies: self.cookies,
+            budget_bytes: self.budget_bytes,
+            width_chars: self.width_chars,
+            subscriber_id,
+        };
+        // Serialising plain strings, numbers and bools cannot fail.
+        serde_json::to_string(&line).unwrap_or_default()
+    }
+
+    /// i-mode links/forms need `guid=ON` for the phone to send X-DCMGUID (DoCoMo over
+    /// plain HTTP only: the gateway never adds it to SSL requests).
+    pub fn wants_guid_on(&self, https: bool) -> bool {
+        self.carrier == Carrier::Docomo && !https
+    }
+}
+
+/// One carrier's gateway ranges: `[docomo]` `networks = ["210.153.84.0/24", ...]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarrierNetworks {
+    #[serde(default)]
+    pub networks: Vec<IpNet>,
+}
+
+/// Carrier gateway networks + emulator networks, loaded from data/carrier_networks.toml.
+///
+/// A missing carrier table means no ranges for it; a missing `emulator_networks` means
+/// no emulator is trusted (a production file can leave loopback out on purpose).
+/// Unknown keys are errors, so a misspelt carrier is not silently untrusted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Networks {
+    #[serde(default)]
+    pub emulator_networks: Vec<IpNet>,
+    #[serde(default)]
+    pub docomo: CarrierNetworks,
+    #[serde(default)]
+    pub au: CarrierNetworks,
+    #[serde(default)]
+    pub softbank: CarrierNetworks,
+    #[serde(default)]
+    pub willcom: CarrierNetworks,
+}
+
+impl Networks {
+    pub fn load(path: &std::path::Path) -> Result<Networks, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        Networks::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Networks, String> {
+        let networks: Networks =
+            toml::from_str(text).map_err(|e| format!("invalid carrier networks: {e}"))?;
+        // "210.153.84.1/24" parses, but is most likely a typo for another range.
+        let all = networks.emulator_networks.iter().chain(
+            [
+                &networks.docomo,
+                &networks.au,
+                &networks.softbank,
+                &networks.willcom,
+            ]
+            .into_iter()
+            .flat_map(|c| c.networks.iter()),
+        );
+        for net in all {
+            if net.trunc() != *net {
+                return Err(format!(
+                    "{net} has host bits set (did you mean {}?)",
+                    net.trunc()
+                ));
+            }
+        }
+        Ok(networks)
+    }
+
+    /// Default used when no file: empty carrier lists, emulator = loopback (127.0.0.0/8, ::1).
+    pub fn loopback_only() -> Networks {
+        let loopback = ["127.0.0.0/8", "::1/128"];
+        Networks {
+            emulator_networks: loopback.iter().filter_map(|n| n.parse().ok()).collect(),
+            ..Networks::default()
+        }
+    }
+
+    /// true when `peer` may vouch for `carrier`'s subscriber-ID headers: in that
+    /// carrier's ranges or in emulator_networks. Never for `Carrier::None`.
+    pub fn trusts(&self, carrier: Carrier, peer: IpAddr) -> bool {
+        // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d.
+        let peer = match peer {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+            v4 => v4,
+        };
+        let ranges: &[IpNet] = match carrier {
+            Carrier::Docomo => &self.docomo.networks,
+            Carrier::Au => &self.au.networks,
+            Carrier::Softbank => &self.softbank.networks,
+            Carrier::Willcom => &self.willcom.networks,
+            Carrier::None => return false,
+        };
+        ranges
+            .iter()
+            .chain(&self.emulator_networks)
+            .any(|net| net.contains(&peer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn cache_size_reads_only_c_numbers() {
+        assert_eq!(cache_size("c100"), Some(100));
+        assert_eq!(cache_size("c08"), Some(8));
+        assert_eq!(cache_size("c500"), Some(500));
+        assert_eq!(cache_size("TB"), None);
+        assert_eq!(cache_size("c"), None);
+        assert_eq!(cache_size("c1x"), None);
+        assert_eq!(cache_size("icc0123"), None);
+        assert_eq!(cache_size("c99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn docomo_width_reads_w_of_wnnhnn() {
+        assert_eq!(docomo_width("W24H12"), Some(24));
+        assert_eq!(docomo_width("W20H10"), Some(20));
+        assert_eq!(docomo_width("TB"), None);
+        assert_eq!(docomo_width("W24"), None);
+        assert_eq!(docomo_width("WxH12"), None);
+        assert_eq!(docomo_width("W0H0"), None);
+        assert_eq!(docomo_width("W99999H1"), None);
+    }
+
+    #[test]
+    fn softbank_width_is_pixels_over_twelve() {
+        assert_eq!(softbank_width("240*320"), Some(20));
+        assert_eq!(softbank_width("120*130"), Some(10));
+        assert_eq!(softbank_width("250*320"), Some(20));
+        assert_eq!(softbank_width("*320"), None);
+        assert_eq!(softbank_width("abc"), None);
+        assert_eq!(softbank_width("5*5"), None);
+    }
+
+    #[test]
+    fn parse_digits_rejects_signs_and_spaces() {
+        assert_eq!(parse_digits::<u16>("24"), Some(24));
+        assert_eq!(parse_digits::<u16>("+24"), None);
+        assert_eq!(parse_digits::<u16>(" 24"), None);
+        assert_eq!(parse_digits::<u16>(""), None);
+        assert_eq!(parse_digits::<u16>("70000"), None);
+    }
+
+    #[test]
+    fn docomo_budgets_and_cookies() {
+        let h = detect("DoCoMo/2.0 P903i(c100;TB;W24H12)", &[], false);
+        assert_eq!(h.model.as_deref(), Some("P903i"));
+        assert_eq!(
+            (h.budget_bytes, h.cookies, h.width_chars),
+            (100 * KB, false, Some(24))
+        );
+        let h = detect("DoCoMo/2.0 P07A3(c500;TB;W24H15)", &[], false);
+        assert_eq!(h.generation, Generation::ImodeBrowser2);
+        assert_eq!((h.budget_bytes, h.cookies), (100 * KB, true));
+        let h = detect("DoCoMo/1.0/D501i", &[], false);
+        assert_eq!((h.generation, h.budget_bytes), (Generation::Imode1, 5120));
+        let h = detect("DoCoMo/2.0 P2101V", &[], false);
+        assert_eq!((h.generation, h.budget_bytes), (Generation::Imode2, 5120));
+        let h = detect("DoCoMo/1.0/P209is (Google CHTML Proxy/1.0)", &[], false);
+        assert_eq!(h.model.as_deref(), Some("P209is"));
+        let h = detect("DoCoMo/2.0 MST_v_SH2101V(c100)", &[], false);
+        assert_eq!(h.model.as_deref(), Some("SH2101V"));
+    }
+
+    #[test]
+    fn au_uses_max_pdu_and_drops_cookies_over_https() {
+        let ua = "KDDI-SA31 UP.Browser/6.2.0.7.3.129 (GUI) MMP/2.0";
+        let h = detect(ua, &[], false);
+        assert_eq!((h.budget_bytes, h.cookies), (9 * KB, true));
+        let headers = [
+            ("x-up-devcap-max-pdu", "131072"),
+            ("x-up-devcap-screenchars", "24,12"),
+        ];
+        let h = detect(ua, &headers, true);
+        assert_eq!((h.budget_bytes, h.cookies), (131072, false));
+        assert_eq!(h.width_chars, Some(24));
+        let h = detect(ua, &[("x-up-devcap-max-pdu", "999999999")], false);
+        assert_eq!(h.budget_bytes, MAX_BUDGET);
+        let h = detect(ua, &[("x-up-devcap-max-pdu", "lots")], false);
+        assert_eq!(h.budget_bytes, 9 * KB);
+    }
+
+    #[test]
+    fn softbank_msname_and_display_headers() {
+        let ua = "MOT-V980/80.2F.2E. MIB/2.2.1 Profile/MIDP-2.0 Configuration/CLDC-1.1";
+        let h = detect(ua, &[], false);
+        assert_eq!(h.model.as_deref(), Some("V980"));
+        let headers = [
+            ("x-jphone-msname", "V702MO"),
+            ("x-jphone-display", "176*220"),
+        ];
+        let h = detect(ua, &headers, false);
+        assert_eq!(h.model.as_deref(), Some("V702MO"));
+        assert_eq!(h.width_chars, Some(14));
+    }
+
+    #[test]
+    fn odd_inputs_never_panic() {
+        let huge = "DoCoMo/2.0 ".to_string() + &"(c".repeat(100_000);
+        let odd: Vec<String> = vec![
+            String::new(),
+            " ".into(),
+            "\0\u{1}\u{7f}".into(),
+            "DoCoMo/".into(),
+            "DoCoMo/2.0 ".into(),
+            "DoCoMo/2.0 (".into(),
+            "DoCoMo/2.0 X()".into(),
+            "DoCoMo/1.0//c/W/H".into(),
+            "DoCoMo/1.0/c99999999999999999999999".into(),
+            "DoCoMo/2.0 X(c18446744073709551615;W65536H1)".into(),
+            "KDDI-".into(),
+            "UP.Browser/".into(),
+            "UP.Browser/3.04-".into(),
+            "J-PHONE/".into(),
+            "j-phone/5".into(),
+            "J-PHONé/".into(),
+            "é".repeat(10),
+            "Vodafone/".into(),
+            "SoftBank".into(),
+            "MOT-".into(),
+            "Mozilla/3.0(WILLCOM".into(),
+            "Mozilla/3.0(DDIPOCKET;".into(),
+            "Mozilla/3.0(WILLCOM;;;".into(),
+            "\u{FFFD}\u{FFFD}DoCoMo/2.0 \u{FFFD}(c\u{FFFD})".into(),
+            huge,
+            "x".repeat(1 << 20),
+        ];
+        let headers = [
+            ("x-up-devcap-max-pdu", "-1"),
+            ("x-up-devcap-screenchars", ",,,"),
+            ("x-jphone-display", "**"),
+            ("x-jphone-msname", ""),
+            ("x-dcmguid", "ééééééé"),
+        ];
+        for ua in &odd {
+            for https in [false, true] {
+                let h = detect(ua, &headers, https);
+                assert!(h.budget_bytes >= SMALLEST && h.budget_bytes <= MAX_BUDGET);
+                let _ = claimed_subscriber_id(&h, &headers);
+                assert!(!h.json_line(None).contains('\n'));
+            }
+        }
+        let h = detect("", &[], false);
+        assert_eq!(
+            (h.carrier, h.budget_bytes, h.cookies),
+            (Carrier::None, 5120, false)
+        );
+    }
+
+    #[test]
+    fn subscriber_ids() {
+        let docomo = detect("DoCoMo/2.0 P903i(c100;TB;W24H12)", &[], false);
+        assert_eq!(
+            claimed_subscriber_id(&docomo, &[("x-dcmguid", "abc1234")]).as_deref(),
+            Some("abc1234")
+        );
+        assert_eq!(
+            claimed_subscriber_id(&docomo, &[("x-dcmguid", "abc123")]),
+            None
+        );
+        assert_eq!(
+            claimed_subscriber_id(&docomo, &[("x-dcmguid", "abc123-")]),
+            None
+        );
+        assert_eq!(claimed_subscriber_id(&docomo, &[("x-up-subno", "x")]), None);
+
+        let au = detect(
+            "KDDI-CA32 UP.Browser/6.2.0.7.3.129 (GUI) MMP/2.0",
+            &[],
+            false,
+        );
+        let subno = [("x-up-subno", "00000000000000_mj.ezweb.ne.jp")];
+        assert_eq!(
+            claimed_subscriber_id(&au, &subno).as_deref(),
+            Some("00000000000000_mj.ezweb.ne.jp")
+        );
+        assert_eq!(claimed_subscriber_id(&au, &[("x-up-subno", "")]), None);
+        assert_eq!(claimed_subscriber_id(&au, &[("x-up-subno", "a b")]), None);
+
+        let sb = detect("SoftBank/1.0/910T/TJ001/SN000000000000000", &[], false);
+        let uid = [("x-jphone-uid", "c0123456789abcde")];
+        assert_eq!(
+            claimed_subscriber_id(&sb, &uid).as_deref(),
+            Some("c0123456789abcde")
+        );
+        assert_eq!(
+            claimed_subscriber_id(&sb, &[("x-jphone-uid", "NULLGWDOCOMO")]),
+            None
+        );
+        assert_eq!(
+            claimed_subscriber_id(&sb, &[("x-jphone-uid", "NULL")]),
+            None
+        );
+
+        let pc = detect("Mozilla/5.0 (Windows NT 10.0; Win64; x64)", &[], false);
+        assert_eq!(claimed_subscriber_id(&pc, &uid), None);
+    }
+
+    #[test]
+    fn json_line_shape() {
+        let h = detect("DoCoMo/2.0 P903i(c100;TB;W24H12)", &[], false);
+        assert_eq!(
+            h.json_line(Some("abc1234")),
+            r#"{"carrier":"docomo","model":"P903i","cookies":false,"budget_bytes":102400,"width_chars":24,"subscriber_id":"abc1234"}"#
+        );
+        let h = detect("Mozilla/5.0 (X11; Linux x86_64)", &[], false);
+        assert_eq!(
+            h.json_line(None),
+            r#"{"carrier":"none","model":null,"cookies":true,"budget_bytes":102400,"width_chars":null,"subscriber_id":null}"#
+        );
+        let h = detect("DoCoMo/2.0 \"P\\903i(c100)", &[], false);
+        let v: serde_json::Value = serde_json::from_str(&h.json_line(None)).unwrap();
+        assert_eq!(v["model"], "\"P\\903i");
+    }
+
+    #[test]
+    fn guid_on_only_for_docomo_over_http() {
+        let docomo = detect("DoCoMo/2.0 P903i(c100;TB;W24H12)", &[], false);
+        assert!(docomo.wants_guid_on(false));
+        assert!(!docomo.wants_guid_on(true));
+        let au = detect(
+            "KDDI-CA32 UP.Browser/6.2.0.7.3.129 (GUI) MMP/2.0",
+            &[],
+            false,
+        );
+        assert!(!au.wants_guid_on(false));
+    }
+
+    const SAMPLE: &str = r#"
+emulator_networks = ["127.0.0.0/8", "::1/128"]
+[docomo]
+networks = ["210.153.84.0/24", "124.146.174.0/24"]
+[au]
+networks = ["210.230.128.224/28"]
+[softbank]
+networks = ["2001:db8:1::/48"]
+"#;
+
+    #[test]
+    fn trusts_in_range_only_for_that_carrier() {
+        let n = Networks::parse(SAMPLE).unwrap();
+        assert!(n.trusts(Carrier::Docomo, ip("210.153.84.1")));
+        assert!(n.trusts(Carrier::Docomo, ip("124.146.174.255")));
+        assert!(!n.trusts(Carrier::Docomo, ip("210.153.85.1")));
+        assert!(!n.trusts(Carrier::Au, ip("210.153.84.1")));
+        assert!(n.trusts(Carrier::Au, ip("210.230.128.239")));
+        assert!(!n.trusts(Carrier::Au, ip("210.230.128.240")));
+        assert!(!n.trusts(Carrier::Willcom, ip("210.153.84.1")));
+        assert!(!n.trusts(Carrier::None, ip("210.153.84.1")));
+    }
+
+    #[test]
+    fn trusts_emulator_loopback_for_every_carrier_but_none() {
+        let n = Networks::parse(SAMPLE).unwrap();
+        for c in [
+            Carrier::Docomo,
+            Carrier::Au,
+            Carrier::Softbank,
+            Carrier::Willcom,
+        ] {
+            assert!(n.trusts(c, ip("127.0.0.1")));
+            assert!(n.trusts(c, ip("127.9.9.9")));
+            assert!(n.trusts(c, ip("::1")));
+            assert!(!n.trusts(c, ip("10.0.0.1")));
+        }
+        assert!(!n.trusts(Carrier::None, ip("127.0.0.1")));
+    }
+
+    #[test]
+    fn trusts_ipv6_and_mapped_ipv4() {
+        let n = Networks::parse(SAMPLE).unwrap();
+        assert!(n.trusts(Carrier::Softbank, ip("2001:db8:1::42")));
+        assert!(!n.trusts(Carrier::Softbank, ip("2001:db8:2::42")));
+        assert!(n.trusts(Carrier::Docomo, ip("::ffff:210.153.84.7")));
+        assert!(n.trusts(Carrier::Au, ip("::ffff:127.0.0.1")));
+        assert!(!n.trusts(Carrier::Docomo, ip("::ffff:8.8.8.8")));
+    }
+
+    #[test]
+    fn loopback_only_trusts_nothing_else() {
+        let n = Networks::loopback_only();
+        assert!(n.trusts(Carrier::Docomo, ip("127.0.0.1")));
+        assert!(n.trusts(Carrier::Au, ip("::1")));
+        assert!(!n.trusts(Carrier::Docomo, ip("210.153.84.1")));
+        assert!(!n.trusts(Carrier::Docomo, ip("::2")));
+    }
+
+    #[test]
+    fn parse_errors_are_reported() {
+        assert!(Networks::parse("").unwrap().emulator_networks.is_empty());
+        let e = Networks::parse("[docmo]\nnetworks = []").unwrap_err();
+        assert!(e.contains("docmo"), "{e}");
+        let e = Networks::parse("[au]\nnetworks = [\"300.1.1.1/24\"]").unwrap_err();
+        assert!(e.contains("invalid"), "{e}");
+        let e = Networks::parse("[au]\nnetworks = [\"210.230.128.225/28\"]").unwrap_err();
+        assert!(e.contains("210.230.128.224/28"), "{e}");
+        let e = Networks::load(std::path::Path::new("/nonexistent/nets.toml")).unwrap_err();
+        assert!(e.contains("/nonexistent/nets.toml"), "{e}");
+    }
+
+    #[test]
+    fn shipped_file_parses() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/carrier_networks.toml");
+        let n = Networks::load(&path).unwrap();
+        assert!(!n.docomo.networks.is_empty() && !n.au.networks.is_empty());
+        assert!(!n.softbank.networks.is_empty() && !n.willcom.networks.is_empty());
+        assert!(n.trusts(Carrier::Docomo, ip("127.0.0.1")));
+        // The addresses jpmobile's own specs use as in-range examples.
+        assert!(n.trusts(Carrier::Au, ip("210.230.128.225")));
+        assert!(n.trusts(Carrier::Softbank, ip("210.146.7.199")));
+        assert!(n.trusts(Carrier::Willcom, ip("61.198.142.1")));
+        assert!(!n.trusts(Carrier::Docomo, ip("210.146.7.199")));
+    }
+}

@@ -1,0 +1,119 @@
+//! Configuration: the bank profile (`data/bank.toml`) and the server's runtime settings.
+
+use crate::carrier::Networks;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// The bank profile: what pages say about the bank, and the settings where banks differ.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bank {
+    pub name: String,
+    pub bank_code: String,
+    /// Where PCs and smartphones are sent.
+    pub pc_site_url: String,
+    pub hardware_token_fee_yen: u32,
+    #[serde(default = "default_id_label")]
+    pub contract_id_label: String,
+    #[serde(default = "yes")]
+    pub login_otp_default: bool,
+    pub support: Support,
+    #[serde(default)]
+    pub policy: Policy,
+    pub branches: Vec<Branch>,
+}
+
+fn default_id_label() -> String {
+    "契約者ID(利用者番号)".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Support {
+    pub name: String,
+    pub phone: String,
+    pub hours: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    pub otp_fail_limit: u32,
+    pub login_fail_limit: u32,
+    pub session_idle_minutes: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            otp_fail_limit: 5,
+            login_fail_limit: 5,
+            session_idle_minutes: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Branch {
+    pub code: String,
+    pub name: String,
+    pub address: String,
+    pub phone: String,
+}
+
+impl Bank {
+    pub fn load(path: &Path) -> Result<Bank, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let bank: Bank = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        if bank.policy.otp_fail_limit == 0 || bank.policy.login_fail_limit == 0 {
+            return Err(invalid("fail limits must be at least 1".into()));
+        }
+        if bank.policy.session_idle_minutes == 0 {
+            return Err(invalid("session_idle_minutes must be at least 1".into()));
+        }
+        if bank.branches.is_empty() {
+            return Err(invalid("at least one branch is needed for the 利用中止 page".into()));
+        }
+        Ok(bank)
+    }
+
+    pub fn session_idle(&self) -> Duration {
+        Duration::from_secs(self.policy.session_idle_minutes * 60)
+    }
+}
+
+/// Everything the server needs at run time.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub bank: Bank,
+    pub networks: Networks,
+    /// Serve the phone flows to PCs and smartphones too (testers without an emulator).
+    pub allow_pc: bool,
+}

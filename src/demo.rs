@@ -1,0 +1,114 @@
+//! The demo bank: customers, token inventory and one existing registration from `data/demo/`,
+//! loaded into an empty database by `serve --demo`.
+
+use crate::inventory;
+use crate::password;
+use crate::store::{Binding, Customer, Event, Store, StoreError, TokenState};
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("demo data {file}: {message}")]
+    Data { file: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One demo customer as the CSV gives it (the passwords are public demo values).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct DemoCustomer {
+    pub contract_id: String,
+    pub login_password: String,
+    pub transfer_password: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+struct DemoRegistration {
+    contract_id: String,
+    serial: String,
+    login_otp: u8,
+}
+
+fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, DemoError> {
+    let err = |message: String| DemoError::Data {
+        file: path.display().to_string(),
+        message,
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(|e| err(e.to_string()))?;
+    reader
+        .deserialize()
+        .collect::<Result<Vec<T>, _>>()
+        .map_err(|e| err(e.to_string()))
+}
+
+pub fn customers(dir: &Path) -> Result<Vec<DemoCustomer>, DemoError> {
+    read_csv(&dir.join("demo/customers.csv"))
+}
+
+/// Loads the demo bank from `dir` (the `data/` folder) into an empty store.
+pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
+    let tokens_path = dir.join("demo/tokens.csv");
+    let mut tokens = inventory::read(&tokens_path).map_err(|e| DemoError::Data {
+        file: tokens_path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let regs: Vec<DemoRegistration> = read_csv(&dir.join("demo/registrations.csv"))?;
+    let mut records = Vec::new();
+    for c in customers(dir)? {
+        let hash = |p: &str| {
+            password::hash(p).map_err(|e| DemoError::Data {
+                file: "customers.csv".into(),
+                message: e.to_string(),
+            })
+        };
+        records.push(Customer {
+            contract_id: c.contract_id.clone(),
+            name: c.name.clone(),
+            login_hash: hash(&c.login_password)?,
+            transfer_hash: hash(&c.transfer_password)?,
+            login_fails: 0,
+            token: None,
+            transfers_blocked: false,
+        });
+    }
+    for r in &regs {
+        let missing = |what: &str| DemoError::Data {
+            file: "registrations.csv".into(),
+            message: format!("{what} of {} / {} not in the demo data", r.contract_id, r.serial),
+        };
+        let c = records
+            .iter_mut()
+            .find(|c| c.contract_id == r.contract_id)
+            .ok_or_else(|| missing("customer"))?;
+        let t = tokens
+            .iter_mut()
+            .find(|t| t.serial == r.serial)
+            .ok_or_else(|| missing("token"))?;
+        t.state = TokenState::Active {
+            contract_id: c.contract_id.clone(),
+            since: now,
+        };
+        c.token = Some(Binding {
+            serial: r.serial.clone(),
+            since: now,
+            login_otp: r.login_otp == 1,
+        });
+    }
+    store.import_tokens(&tokens, false, now)?;
+    store.write(|tx| {
+        for c in &records {
+            tx.put_customer(c)?;
+        }
+        tx.audit(
+            now,
+            Event {
+                event: "demo_load",
+                detail: format!("{} customers", records.len()),
+                ..Event::default()
+            },
+        )
+    })?;
+    store.flush()?;
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Errors that end a request, each mapped once to an HTTP status and one Japanese error page.
+//!
+//! A customer's mistakes (wrong password, wrong OTP, unknown serial) are not errors here: the
+//! flow shows them on the form itself so the user can correct them.
+
+use crate::form::FormError;
+use crate::store::StoreError;
+use hyper::StatusCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("bad form or query: {0}")]
+    Form(#[from] FormError),
+    #[error("request body over the limit")]
+    TooLarge,
+    #[error("request body not received in time")]
+    BodyTimeout,
+    #[error("bad request body")]
+    Body,
+    #[error("no such page")]
+    NotFound,
+    #[error("method not allowed")]
+    Method,
+    #[error("session unknown, ended or expired")]
+    Session,
+    #[error("session presented by another handset")]
+    OtherHandset,
+    #[error("anti-forgery value missing or wrong")]
+    Forgery,
+    #[error("step out of order")]
+    Step,
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    /// The one status mapping.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Form(_) | AppError::Body => StatusCode::BAD_REQUEST,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Method => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Session | AppError::OtherHandset | AppError::Forgery | AppError::Step => {
+                StatusCode::FORBIDDEN
+            }
+            AppError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// What the customer reads. Never contains input, secrets or internals.
+    pub fn message(&self) -> &'static str {
+        match self {
+            AppError::Form(FormError::Encoding) => {
+                "入力された文字を読み取れませんでした。半角英数字で入力し直してください。"
+            }
+            AppError::Form(FormError::TooLong) | AppError::TooLarge => {
+                "入力が長すぎます。入力内容をご確認ください。"
+            }
+            AppError::Form(FormError::Control) => "入力に使用できない文字が含まれています。",
+            AppError::Form(_) | AppError::Body => "送信内容が正しくありません。最初からやり直してください。",
+            AppError::BodyTimeout => "通信がタイムアウトしました。もう一度お試しください。",
+            AppError::NotFound => "ページが見つかりません。",
+            AppError::Method => "この操作はできません。",
+            AppError::Session => {
+                "セッションの有効期限が切れたか、ログアウト済みです。最初からやり直してください。"
+            }
+            AppError::OtherHandset => "ご利用の端末を確認できません。最初からやり直してください。",
+            AppError::Forgery | AppError::Step => {
+                "操作の手順が正しくありません。最初からやり直してください。"
+            }
+            AppError::Store(_) => {
+                "ただいま処理できません。しばらくしてからもう一度お試しください。"
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! 利用中止 from a feature phone: refused by design (seed 003), the customer is sent to a branch
+//! with the paper form, and the attempt is recorded for the branch console.
+
+use super::{Reply, Step};
+use crate::error::AppError;
+use crate::ledger;
+use crate::session::Stage;
+
+/// `GET /cancel`: the notice with branches and the support desk; changes nothing but the
+/// record of the attempt.
+pub async fn notice(step: &Step<'_>) -> Result<Reply, AppError> {
+    // A logged-in customer is known: the branch can follow up on them.
+    let session = step.session().ok().filter(|s| s.stage.logged_in());
+    let session = match session {
+        Some(s) if s.stage != Stage::Menu => Some(step.advance(&s, Stage::Menu)?),
+        other => other,
+    };
+    let contract_id = session.as_ref().map(|s| s.contract_id.as_str());
+    ledger::cancel_attempt(&step.app.store, contract_id, step.now()).await?;
+    let bank = &step.app.config.bank;
+    let branches: Vec<markup::Branch> = bank
+        .branches
+        .iter()
+        .map(|b| markup::Branch {
+            name: &b.name,
+            address: &b.address,
+            phone: &b.phone,
+        })
+        .collect();
+    let support = markup::Support {
+        name: &bank.support.name,
+        phone: &bank.support.phone,
+        hours: &bank.support.hours,
+    };
+    let ctx = step.ctx(session.as_ref());
+    Ok(step.page(
+        markup::cancel::notice(&ctx, &branches, support),
+        session.as_ref(),
+    ))
+}

@@ -1,0 +1,154 @@
+//! 交換 (seed 003, 5. トークンの交換): the current token's OTP, then the new token's serial and
+//! OTP, then the result with 変更後 / 変更前.
+
+use super::{input, otp_message, password_message, refusal_message, Reply, Step};
+use crate::clock;
+use crate::error::AppError;
+use crate::ledger::{self, OtpCheck, PasswordCheck, Secret};
+use crate::session::{Session, Stage};
+use markup::start::Receipt;
+
+const TITLE: &str = "ワンタイムパスワード交換";
+
+/// `GET /exchange`: from the menu straight to step 1; from the top page, credentials first.
+pub async fn entry(step: &Step<'_>) -> Result<Reply, AppError> {
+    if let Ok(session) = step.session() {
+        if session.stage == Stage::Menu {
+            let session = step.advance(&session, Stage::ExchangeAuthed { logged_in: true })?;
+            return Ok(current_form(step, &session, None));
+        }
+    }
+    Ok(credentials(step, None, ""))
+}
+
+fn credentials(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
+    let ctx = step.ctx(None);
+    let label = &step.app.config.bank.contract_id_label;
+    step.page(
+        markup::start::credentials_form(&ctx, TITLE, "/exchange", label, message, contract_id),
+        None,
+    )
+}
+
+fn current_form(step: &Step, session: &Session, message: Option<&str>) -> Reply {
+    let ctx = step.ctx(Some(session));
+    step.page(markup::exchange::current(&ctx, message), Some(session))
+}
+
+fn new_form(step: &Step, session: &Session, message: Option<&str>, serial: &str) -> Reply {
+    let ctx = step.ctx(Some(session));
+    step.page(markup::exchange::new_token(&ctx, message, serial), Some(session))
+}
+
+/// `POST /exchange`: contract ID and login password (entry from the top page).
+pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
+    let typed = step.req.form.text("contract_id");
+    let id = match input::contract_id(&typed) {
+        Ok(id) => id,
+        Err(m) => return Ok(credentials(step, Some(m), &typed)),
+    };
+    let password = match input::password(step.req.form.get("password"), "ログインパスワードを入力してください。") {
+        Ok(p) => p,
+        Err(m) => return Ok(credentials(step, Some(m), &id)),
+    };
+    let limit = step.bank_policy().login_fail_limit;
+    let check =
+        ledger::check_password(&step.app.store, Secret::Login, &id, &password, step.now(), limit)
+            .await?;
+    let PasswordCheck::Ok(customer) = check else {
+        return Ok(credentials(step, Some(password_message(&check, false)), &id));
+    };
+    if customer.token.is_none() {
+        let m = "トークンが登録されていません。利用開始から登録を行ってください。";
+        return Ok(credentials(step, Some(m), &id));
+    }
+    let session = step.app.sessions.create(
+        &customer.contract_id,
+        &customer.name,
+        Stage::ExchangeAuthed { logged_in: false },
+        step.req.subscriber.clone(),
+    );
+    Ok(current_form(step, &session, None))
+}
+
+/// `POST /exchange/current`: step 1, the OTP of the token in use.
+pub async fn current_post(step: &Step<'_>) -> Result<Reply, AppError> {
+    let session = step.posted_session(|s| matches!(s, Stage::ExchangeAuthed { .. }))?;
+    let code = match input::otp(&step.req.form.text("otp")) {
+        Ok(c) => c,
+        Err(m) => return Ok(current_form(step, &session, Some(m))),
+    };
+    let limit = step.bank_policy().otp_fail_limit;
+    let check = ledger::check_otp(
+        &step.app.store,
+        &session.contract_id,
+        &code,
+        step.now(),
+        limit,
+        "exchange step 1",
+    )
+    .await?;
+    let logged_in = session.stage.logged_in();
+    match check {
+        OtpCheck::Accepted { serial } => {
+            let stage = Stage::ExchangeVerified {
+                old_serial: serial,
+                logged_in,
+            };
+            let session = step.advance(&session, stage)?;
+            Ok(new_form(step, &session, None, ""))
+        }
+        OtpCheck::Refused(r) => Ok(current_form(step, &session, Some(&otp_message(r)))),
+        OtpCheck::NoToken | OtpCheck::Cancelled | OtpCheck::UnknownCustomer => {
+            let m = "トークンが登録されていません。利用開始から登録を行ってください。";
+            Ok(current_form(step, &session, Some(m)))
+        }
+    }
+}
+
+/// `POST /exchange/new`: step 2, the new token; on success the result page.
+pub async fn new_post(step: &Step<'_>) -> Result<Reply, AppError> {
+    let session = step.posted_session(|s| matches!(s, Stage::ExchangeVerified { .. }))?;
+    let Stage::ExchangeVerified { old_serial, .. } = &session.stage else {
+        return Err(AppError::Step);
+    };
+    let typed_serial = step.req.form.text("serial");
+    let serial = match input::serial(&typed_serial) {
+        Ok(s) => s,
+        Err(m) => return Ok(new_form(step, &session, Some(m), &typed_serial)),
+    };
+    let code = match input::otp(&step.req.form.text("otp")) {
+        Ok(c) => c,
+        Err(m) => return Ok(new_form(step, &session, Some(m), &serial)),
+    };
+    let limit = step.bank_policy().otp_fail_limit;
+    let result = ledger::exchange(
+        &step.app.store,
+        &session.contract_id,
+        old_serial,
+        &serial,
+        &code,
+        step.now(),
+        limit,
+    )
+    .await?;
+    let done = match result {
+        Ok(done) => done,
+        Err(r) => return Ok(new_form(step, &session, Some(&refusal_message(&r)), &serial)),
+    };
+    let number = done.receipt.number_text();
+    let time = clock::receipt_time(done.receipt.at);
+    let receipt = Receipt {
+        number: &number,
+        time: &time,
+    };
+    if session.stage.logged_in() {
+        let session = step.advance(&session, Stage::Menu)?;
+        let ctx = step.ctx(Some(&session));
+        let page = markup::exchange::done(&ctx, receipt, &serial, old_serial);
+        return Ok(step.page(page, Some(&session)));
+    }
+    step.app.sessions.end(&session.id);
+    let ctx = step.ctx(None);
+    Ok(step.page_ending(markup::exchange::done(&ctx, receipt, &serial, old_serial)))
+}

@@ -1,0 +1,133 @@
+//! Login (contract ID + password, then the OTP for customers who chose 認証する), the menu and
+//! logout.
+
+use super::{input, otp_message, password_message, Reply, Step};
+use crate::clock;
+use crate::error::AppError;
+use crate::ledger::{self, OtpCheck, PasswordCheck, Secret};
+use crate::session::{Session, Stage};
+use markup::login::TokenLine;
+
+/// `POST /login` from the top page.
+pub async fn login(step: &Step<'_>) -> Result<Reply, AppError> {
+    let typed = step.req.form.text("contract_id");
+    let id = match input::contract_id(&typed) {
+        Ok(id) => id,
+        Err(m) => return Ok(super::pages::top_with(step, Some(m), &typed)),
+    };
+    let password = match input::password(step.req.form.get("password"), "ログインパスワードを入力してください。") {
+        Ok(p) => p,
+        Err(m) => return Ok(super::pages::top_with(step, Some(m), &id)),
+    };
+    let limit = step.bank_policy().login_fail_limit;
+    let check =
+        ledger::check_password(&step.app.store, Secret::Login, &id, &password, step.now(), limit)
+            .await?;
+    let PasswordCheck::Ok(customer) = check else {
+        return Ok(super::pages::top_with(step, Some(password_message(&check, false)), &id));
+    };
+    let wants_otp = customer.token.as_ref().is_some_and(|b| b.login_otp);
+    let stage = if wants_otp { Stage::LoginOtp } else { Stage::Menu };
+    let session = step.app.sessions.create(
+        &customer.contract_id,
+        &customer.name,
+        stage,
+        step.req.subscriber.clone(),
+    );
+    if wants_otp {
+        Ok(otp_form(step, &session, None))
+    } else {
+        menu_page(step, &session, None)
+    }
+}
+
+fn otp_form(step: &Step, session: &Session, message: Option<&str>) -> Reply {
+    let ctx = step.ctx(Some(session));
+    step.page(markup::login::otp(&ctx, message), Some(session))
+}
+
+/// `POST /login/otp`.
+pub async fn otp(step: &Step<'_>) -> Result<Reply, AppError> {
+    let session = step.posted_session(|s| *s == Stage::LoginOtp)?;
+    let code = match input::otp(&step.req.form.text("otp")) {
+        Ok(c) => c,
+        Err(m) => return Ok(otp_form(step, &session, Some(m))),
+    };
+    let limit = step.bank_policy().otp_fail_limit;
+    let check = ledger::check_otp(
+        &step.app.store,
+        &session.contract_id,
+        &code,
+        step.now(),
+        limit,
+        "login",
+    )
+    .await?;
+    match check {
+        OtpCheck::Accepted { .. } => {
+            let session = step.advance(&session, Stage::Menu)?;
+            menu_page(step, &session, None)
+        }
+        OtpCheck::Refused(r) => Ok(otp_form(step, &session, Some(&otp_message(r)))),
+        // The token went away since the password step (cancelled at a branch): no OTP to ask.
+        OtpCheck::NoToken | OtpCheck::Cancelled | OtpCheck::UnknownCustomer => {
+            let session = step.advance(&session, Stage::Menu)?;
+            menu_page(step, &session, None)
+        }
+    }
+}
+
+/// `GET /menu`.
+pub async fn menu(step: &Step<'_>) -> Result<Reply, AppError> {
+    let session = step.session()?;
+    if !session.stage.logged_in() {
+        return Err(AppError::Step);
+    }
+    let session = if session.stage == Stage::Menu {
+        session
+    } else {
+        step.advance(&session, Stage::Menu)?
+    };
+    menu_page(step, &session, None)
+}
+
+/// The menu with the customer's token state, read fresh from the store.
+pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Result<Reply, AppError> {
+    let store = &step.app.store;
+    let customer = store.customer(&session.contract_id)?.ok_or(AppError::Session)?;
+    let limit = step.bank_policy().otp_fail_limit;
+    let mut notice = message.map(str::to_owned);
+    let token = match &customer.token {
+        Some(b) => Some((b, store.token(&b.serial)?)),
+        None => None,
+    };
+    let since = token.as_ref().map(|(b, _)| clock::date(b.since));
+    let line = token.as_ref().map(|(b, t)| {
+        let locked = t
+            .as_ref()
+            .is_some_and(|t| t.otp.locked || t.otp.fails >= limit);
+        TokenLine {
+            serial: &b.serial,
+            since: since.as_deref().unwrap_or(""),
+            state: locked.then_some("ロック中(お取引店でロック解除のお手続きが必要です)"),
+        }
+    });
+    if customer.token.is_none() && customer.transfers_blocked {
+        notice.get_or_insert_with(|| {
+            "トークンは利用中止されました。新しいトークンで利用開始を行ってください。".into()
+        });
+    }
+    let ctx = step.ctx(Some(session));
+    Ok(step.page(
+        markup::login::menu(&ctx, &session.name, line, notice.as_deref()),
+        Some(session),
+    ))
+}
+
+/// `GET /logout`: ends the session on the server; its ID is refused from now on.
+pub fn logout(step: &Step) -> Result<Reply, AppError> {
+    if let Some(sid) = step.req.sid() {
+        step.app.sessions.end(sid);
+    }
+    Ok(super::pages::top_with(step, Some("ログアウトしました。"), ""))
+}

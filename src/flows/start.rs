@@ -1,0 +1,152 @@
+//! 利用開始 (seeds 001, 003): contract ID + login password, then serial + current OTP +
+//! login-time OTP choice + 資金移動用パスワード, then the receipt.
+
+use super::{input, password_message, refusal_message, Reply, Step};
+use crate::clock;
+use crate::error::AppError;
+use crate::ledger::{self, PasswordCheck, Secret};
+use crate::session::{Session, Stage};
+use markup::start::{Receipt, TokenForm};
+
+const TITLE: &str = "ワンタイムパスワード利用開始";
+
+fn is_start(stage: &Stage) -> bool {
+    matches!(stage, Stage::StartAuthed { .. })
+}
+
+/// `GET /start`: step 1, or straight to step 2 from the menu (already logged in).
+pub async fn entry(step: &Step<'_>) -> Result<Reply, AppError> {
+    if let Ok(session) = step.session() {
+        if session.stage == Stage::Menu {
+            let session = step.advance(&session, Stage::StartAuthed { logged_in: true })?;
+            return Ok(token_form(step, &session, None, ""));
+        }
+    }
+    Ok(credentials(step, None, ""))
+}
+
+fn credentials(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
+    let ctx = step.ctx(None);
+    let label = &step.app.config.bank.contract_id_label;
+    step.page(
+        markup::start::credentials_form(&ctx, TITLE, "/start", label, message, contract_id),
+        None,
+    )
+}
+
+fn token_form(step: &Step, session: &Session, message: Option<&str>, serial: &str) -> Reply {
+    let login_otp = match step.req.form.get("login_otp") {
+        Some(v) => v != "0",
+        None => step.app.config.bank.login_otp_default,
+    };
+    let ctx = step.ctx(Some(session));
+    let form = TokenForm { serial, login_otp };
+    step.page(markup::start::token(&ctx, message, form), Some(session))
+}
+
+/// `POST /start`: checks contract ID and login password.
+pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
+    let typed = step.req.form.text("contract_id");
+    let id = match input::contract_id(&typed) {
+        Ok(id) => id,
+        Err(m) => return Ok(credentials(step, Some(m), &typed)),
+    };
+    let password = match input::password(step.req.form.get("password"), "ログインパスワードを入力してください。") {
+        Ok(p) => p,
+        Err(m) => return Ok(credentials(step, Some(m), &id)),
+    };
+    let policy = step.bank_policy();
+    let check = ledger::check_password(
+        &step.app.store,
+        Secret::Login,
+        &id,
+        &password,
+        step.now(),
+        policy.login_fail_limit,
+    )
+    .await?;
+    let PasswordCheck::Ok(customer) = check else {
+        return Ok(credentials(step, Some(password_message(&check, false)), &id));
+    };
+    if customer.token.is_some() {
+        let m = "既にトークンが登録されています。トークンの変更は交換から行ってください。";
+        return Ok(credentials(step, Some(m), &id));
+    }
+    let session = step.app.sessions.create(
+        &customer.contract_id,
+        &customer.name,
+        Stage::StartAuthed { logged_in: false },
+        step.req.subscriber.clone(),
+    );
+    Ok(token_form(step, &session, None, ""))
+}
+
+/// `POST /start/token`: registers the token and shows the receipt.
+pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
+    let session = step.posted_session(is_start)?;
+    let typed_serial = step.req.form.text("serial");
+    let serial = match input::serial(&typed_serial) {
+        Ok(s) => s,
+        Err(m) => return Ok(token_form(step, &session, Some(m), &typed_serial)),
+    };
+    let code = match input::otp(&step.req.form.text("otp")) {
+        Ok(c) => c,
+        Err(m) => return Ok(token_form(step, &session, Some(m), &serial)),
+    };
+    let transfer = match input::password(step.req.form.get("transfer_password"), "資金移動用パスワードを入力してください。") {
+        Ok(p) => p,
+        Err(m) => return Ok(token_form(step, &session, Some(m), &serial)),
+    };
+    let login_otp = step.req.form.get("login_otp") != Some("0");
+    let policy = step.bank_policy();
+    let store = &step.app.store;
+    let check = ledger::check_password(
+        store,
+        Secret::Transfer,
+        &session.contract_id,
+        &transfer,
+        step.now(),
+        policy.login_fail_limit,
+    )
+    .await?;
+    match check {
+        PasswordCheck::Ok(_) => {}
+        PasswordCheck::Wrong { .. } => {
+            let m = password_message(&check, true);
+            return Ok(token_form(step, &session, Some(m), &serial));
+        }
+        PasswordCheck::LockedNow | PasswordCheck::Locked => {
+            step.app.sessions.end(&session.id);
+            return Ok(super::pages::top_with(step, Some(password_message(&check, true)), ""));
+        }
+    }
+    let now = step.now();
+    let result = ledger::register(
+        store,
+        &session.contract_id,
+        &serial,
+        &code,
+        login_otp,
+        now,
+        policy.otp_fail_limit,
+    )
+    .await?;
+    let done = match result {
+        Ok(done) => done,
+        Err(r) => return Ok(token_form(step, &session, Some(&refusal_message(&r)), &serial)),
+    };
+    let number = done.receipt.number_text();
+    let time = clock::receipt_time(done.receipt.at);
+    let receipt = Receipt {
+        number: &number,
+        time: &time,
+    };
+    if session.stage.logged_in() {
+        let session = step.advance(&session, Stage::Menu)?;
+        let ctx = step.ctx(Some(&session));
+        return Ok(step.page(markup::start::done(&ctx, receipt, &serial), Some(&session)));
+    }
+    step.app.sessions.end(&session.id);
+    let ctx = step.ctx(None);
+    Ok(step.page_ending(markup::start::done(&ctx, receipt, &serial)))
+}

@@ -1,0 +1,24 @@
+//! keitai-gateway: lets a shinkin bank's customers manage their OTP tokens from a feature phone.
+//!
+//! A request flows one way: [`server`] (socket, HTTP) → [`request`] (Shift_JIS form decoding,
+//! handset, session ID) → [`router`] → a step in [`flows`] → [`store`] (one atomic, flushed write)
+//! → the `markup` crate (cHTML) → Shift_JIS bytes.
+
+pub mod app;
+pub mod carrier;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod flows;
+pub mod form;
+pub mod inventory;
+pub mod ledger;
+pub mod otp;
+pub mod password;
+pub mod pskc;
+pub mod request;
+pub mod router;
+pub mod server;
+pub mod session;
+pub mod store;

@@ -1,0 +1,79 @@
+//! A request as the flows see it: decoded fields (Shift_JIS query and body), the handset, the
+//! session ID (URL, form or cookie) and the trusted subscriber ID.
+
+use crate::carrier::{self, Handset, Networks};
+use crate::error::AppError;
+use crate::form::Form;
+use hyper::http::request::Parts;
+use hyper::Method;
+use std::net::SocketAddr;
+
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    /// Query fields, then body fields.
+    pub form: Form,
+    pub handset: Handset,
+    pub https: bool,
+    pub cookie_sid: Option<String>,
+    /// The carrier subscriber ID, only when it came from a network trusted for that carrier.
+    pub subscriber: Option<String>,
+    pub peer: SocketAddr,
+    /// An untrusted peer claimed a subscriber ID (logged, then ignored).
+    pub untrusted_subscriber_claim: bool,
+}
+
+/// Name of the session cookie and field.
+pub const SID: &str = "sid";
+
+impl Request {
+    pub fn decode(
+        parts: &Parts,
+        body: &[u8],
+        peer: SocketAddr,
+        networks: &Networks,
+    ) -> Result<Request, AppError> {
+        let mut form = Form::parse(parts.uri.query().unwrap_or("").as_bytes())?;
+        form.extend(Form::parse(body)?);
+        // Header values that are not visible ASCII cannot be ours to read; they are skipped.
+        let headers: Vec<(&str, &str)> = parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
+            .collect();
+        let ua = header(&headers, "user-agent").unwrap_or("");
+        let https = false;
+        let handset = carrier::detect(ua, &headers, https);
+        let claimed = carrier::claimed_subscriber_id(&handset, &headers);
+        let trusted = networks.trusts(handset.carrier, peer.ip());
+        let cookie_sid = header(&headers, "cookie").and_then(|c| {
+            cookie::Cookie::split_parse(c)
+                .filter_map(Result::ok)
+                .find(|c| c.name() == SID)
+                .map(|c| c.value().to_owned())
+        });
+        Ok(Request {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_owned(),
+            form,
+            untrusted_subscriber_claim: claimed.is_some() && !trusted,
+            subscriber: claimed.filter(|_| trusted),
+            handset,
+            https,
+            cookie_sid,
+            peer,
+        })
+    }
+
+    /// The session ID: from the URL or form first (phones without cookies), else the cookie.
+    pub fn sid(&self) -> Option<&str> {
+        self.form
+            .get(SID)
+            .filter(|s| !s.is_empty())
+            .or(self.cookie_sid.as_deref())
+    }
+}
+
+fn header<'a>(headers: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+}

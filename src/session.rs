@@ -1,0 +1,217 @@
+//! Phone sessions: random IDs, the step each session has reached, idle expiry, rotation and the
+//! binding to a carrier subscriber ID.
+//!
+//! Sessions live in memory only: they hold no fact a success page reports, and a restart
+//! simply asks customers to log in again.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Where a customer is in a journey; every step checks it before acting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    /// 利用開始 step 1 passed (contract ID and password were right), or entered from the menu.
+    StartAuthed { logged_in: bool },
+    /// Password right; the login OTP is still to come.
+    LoginOtp,
+    /// Logged in: the menu is open.
+    Menu,
+    /// 交換 entered; `logged_in` when it came from the menu.
+    ExchangeAuthed { logged_in: bool },
+    /// 交換 step 1 passed for `old_serial`.
+    ExchangeVerified { old_serial: String, logged_in: bool },
+}
+
+impl Stage {
+    /// Whether the pages of this stage show the logged-in footer keys.
+    pub fn logged_in(&self) -> bool {
+        match self {
+            Stage::Menu => true,
+            Stage::StartAuthed { logged_in }
+            | Stage::ExchangeAuthed { logged_in }
+            | Stage::ExchangeVerified { logged_in, .. } => *logged_in,
+            Stage::LoginOtp => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+    pub contract_id: String,
+    pub name: String,
+    pub stage: Stage,
+    /// Anti-forgery value every form of this session must return.
+    pub csrf: String,
+    /// Trusted carrier subscriber ID seen when the session began; other handsets are refused.
+    pub subscriber: Option<String>,
+}
+
+struct Entry {
+    session: Session,
+    last_seen: Instant,
+}
+
+/// Why a session ID was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Unknown, logged out, rotated away or expired.
+    Unknown,
+    /// Presented by a handset other than the one it belongs to.
+    OtherHandset,
+}
+
+pub struct Sessions {
+    map: Mutex<HashMap<String, Entry>>,
+    idle: Duration,
+}
+
+/// `bytes` random bytes from the OS as URL-safe text (no padding).
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // The OS random source failing is unrecoverable for a server that issues secrets.
+    getrandom::fill(&mut buf).expect("OS random source");
+    data_encoding::BASE64URL_NOPAD.encode(&buf)
+}
+
+/// Session IDs carry 144 random bits.
+const ID_BYTES: usize = 18;
+const CSRF_BYTES: usize = 12;
+
+impl Sessions {
+    pub fn new(idle: Duration) -> Sessions {
+        Sessions {
+            map: Mutex::new(HashMap::new()),
+            idle,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts a session at `stage`; returns it with its new ID and anti-forgery value.
+    pub fn create(
+        &self,
+        contract_id: &str,
+        name: &str,
+        stage: Stage,
+        subscriber: Option<String>,
+    ) -> Session {
+        let session = Session {
+            id: random_token(ID_BYTES),
+            contract_id: contract_id.to_owned(),
+            name: name.to_owned(),
+            stage,
+            csrf: random_token(CSRF_BYTES),
+            subscriber,
+        };
+        self.lock().insert(
+            session.id.clone(),
+            Entry {
+                session: session.clone(),
+                last_seen: Instant::now(),
+            },
+        );
+        session
+    }
+
+    /// The live session `id`, if the request's subscriber ID (when trusted) matches it.
+    pub fn get(&self, id: &str, subscriber: Option<&str>) -> Result<Session, Refused> {
+        let mut map = self.lock();
+        let now = Instant::now();
+        let Some(entry) = map.get_mut(id) else {
+            return Err(Refused::Unknown);
+        };
+        if now.duration_since(entry.last_seen) > self.idle {
+            map.remove(id);
+            return Err(Refused::Unknown);
+        }
+        // A bound session answers only the same trusted subscriber ID, never a request without one.
+        if let Some(bound) = entry.session.subscriber.as_deref() {
+            if subscriber != Some(bound) {
+                return Err(Refused::OtherHandset);
+            }
+        }
+        entry.last_seen = now;
+        Ok(entry.session.clone())
+    }
+
+    /// Moves session `old` to `stage` under a new ID (the old one stops working), keeping its
+    /// anti-forgery value. Returns `None` if `old` is gone.
+    pub fn advance(&self, old: &str, stage: Stage) -> Option<Session> {
+        let mut map = self.lock();
+        let mut entry = map.remove(old)?;
+        entry.session.id = random_token(ID_BYTES);
+        entry.session.stage = stage;
+        entry.last_seen = Instant::now();
+        let session = entry.session.clone();
+        map.insert(session.id.clone(), entry);
+        Some(session)
+    }
+
+    /// Ends a session (logout, finished journey).
+    pub fn end(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    /// Drops idle sessions; run now and then.
+    pub fn sweep(&self) {
+        let idle = self.idle;
+        let now = Instant::now();
+        self.lock()
+            .retain(|_, e| now.duration_since(e.last_seen) <= idle);
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_long_and_distinct() {
+        let s = Sessions::new(Duration::from_secs(600));
+        let a = s.create("1", "n", Stage::Menu, None);
+        let b = s.create("1", "n", Stage::Menu, None);
+        assert_ne!(a.id, b.id);
+        assert!(a.id.len() >= 22, "at least 128 bits");
+        assert_ne!(a.csrf, b.csrf);
+    }
+
+    #[test]
+    fn advance_rotates_and_end_refuses() {
+        let s = Sessions::new(Duration::from_secs(600));
+        let a = s.create("1", "n", Stage::StartAuthed { logged_in: false }, None);
+        let b = s.advance(&a.id, Stage::Menu).unwrap();
+        assert_eq!(s.get(&a.id, None), Err(Refused::Unknown));
+        assert_eq!(s.get(&b.id, None).unwrap().stage, Stage::Menu);
+        s.end(&b.id);
+        assert_eq!(s.get(&b.id, None), Err(Refused::Unknown));
+    }
+
+    #[test]
+    fn expires_when_idle() {
+        let s = Sessions::new(Duration::from_millis(0));
+        let a = s.create("1", "n", Stage::Menu, None);
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(s.get(&a.id, None), Err(Refused::Unknown));
+    }
+
+    #[test]
+    fn bound_to_subscriber() {
+        let s = Sessions::new(Duration::from_secs(600));
+        let a = s.create("1", "n", Stage::Menu, Some("ABC1234".into()));
+        assert!(s.get(&a.id, Some("ABC1234")).is_ok());
+        assert_eq!(s.get(&a.id, Some("XYZ9999")), Err(Refused::OtherHandset));
+        assert_eq!(s.get(&a.id, None), Err(Refused::OtherHandset));
+    }
+}

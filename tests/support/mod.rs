@@ -1,0 +1,374 @@
+//! Test fixtures: a gateway process on a free port with its own data directory (killed on
+//! drop), and a phone that speaks Shift_JIS over a raw socket, follows accesskeys, submits the
+//! forms it is shown and keeps cookies only when the handset would.
+
+#![allow(dead_code)]
+
+use encoding_rs::SHIFT_JIS;
+use keitai_gateway::store::Token;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const FOMA: &str = "DoCoMo/2.0 P903i(c100;TB;W24H12)";
+pub const AU: &str = "KDDI-SA31 UP.Browser/6.2.0.7.3.129 (GUI) MMP/2.0";
+pub const SOFTBANK: &str = "SoftBank/1.0/910T/TJ001/SN123456789012345 Browser/NetFront/3.3 Profile/MIDP-2.0 Configuration/CLDC-1.1";
+
+/// Demo customers (data/demo/customers.csv).
+pub const TARO: (&str, &str, &str) = ("1000000001", "Pass1234", "Move1234");
+/// Holds GMHW00000010 with 認証する (data/demo/registrations.csv).
+pub const HANAKO: (&str, &str, &str) = ("1000000002", "Pass2345", "Move2345");
+pub const ICHIRO: (&str, &str, &str) = ("1000000003", "Pass3456", "Move3456");
+pub const JIRO: (&str, &str, &str) = ("1000000004", "Pass4567", "Move4567");
+pub const HANAKO_TOKEN: &str = "GMHW00000010";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A running gateway. Dropping it kills the process.
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// A gateway with the demo bank in a fresh data directory.
+    pub fn start() -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut s = Server::start_in(tmp.path(), &[]);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// A gateway on `data_dir` (loaded with the demo bank if empty), with extra flags.
+    pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.join("server.log"))
+            .expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .arg("--bank-dir")
+            .arg(repo().join("data"))
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn gateway");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(rest) = line.strip_prefix("listening on http://") {
+                        break rest.trim_end_matches('/').parse().expect("address");
+                    }
+                }
+                _ => {
+                    let _ = child.kill();
+                    let log = std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
+                    panic!("gateway did not start:\n{log}");
+                }
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            addr,
+            data_dir: data_dir.to_owned(),
+            _tmp: None,
+        }
+    }
+
+    pub fn phone(&self, ua: &str) -> Phone {
+        Phone::new(self.addr, ua)
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
+    }
+
+    /// Stops the server the hard way (SIGKILL) and waits for it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response as the phone received it.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The body decoded from Shift_JIS (empty if it is not valid Shift_JIS).
+    pub text: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts what every phone page must be: Shift_JIS Compact HTML within `budget` bytes.
+    pub fn assert_chtml(&self, budget: usize) -> &Resp {
+        assert_eq!(
+            self.header("content-type"),
+            Some("text/html; charset=Shift_JIS"),
+            "content type"
+        );
+        let (_, had_errors) = SHIFT_JIS.decode_without_bom_handling(&self.body);
+        assert!(!had_errors, "body is not valid Shift_JIS");
+        assert!(
+            self.body.len() <= budget,
+            "page of {} bytes over budget {budget}:\n{}",
+            self.body.len(),
+            self.text
+        );
+        let lower = self.text.to_ascii_lowercase();
+        for banned in ["<script", "<style", "<table", "<frame", "<iframe", " style=", "<link", "<img"] {
+            assert!(!lower.contains(banned), "{banned} in page:\n{}", self.text);
+        }
+        self
+    }
+
+    pub fn assert_contains(&self, needle: &str) -> &Resp {
+        assert!(self.text.contains(needle), "{needle:?} not in page:\n{}", self.text);
+        self
+    }
+
+    /// The `href` of the link with `accesskey`.
+    pub fn link(&self, key: char) -> Option<String> {
+        let marker = format!("accesskey=\"{key}\"");
+        let at = self.text.find(&marker)?;
+        let start = self.text[..at].rfind("<a href=\"")? + "<a href=\"".len();
+        let end = start + self.text[start..].find('"')?;
+        Some(unescape(&self.text[start..end]))
+    }
+
+    /// The first form: its action and hidden fields.
+    pub fn form(&self) -> Option<(String, Vec<(String, String)>)> {
+        let start = self.text.find("<form action=\"")? + "<form action=\"".len();
+        let end = start + self.text[start..].find('"')?;
+        let action = unescape(&self.text[start..end]);
+        let form_end = self.text[start..].find("</form>").map_or(self.text.len(), |e| start + e);
+        let mut hidden = Vec::new();
+        let mut rest = &self.text[start..form_end];
+        while let Some(i) = rest.find("<input type=\"hidden\" name=\"") {
+            rest = &rest[i + "<input type=\"hidden\" name=\"".len()..];
+            let name_end = rest.find('"')?;
+            let name = rest[..name_end].to_owned();
+            let v = rest.find("value=\"")? + "value=\"".len();
+            let v_end = v + rest[v..].find('"')?;
+            hidden.push((name, unescape(&rest[v..v_end])));
+        }
+        Some((action, hidden))
+    }
+
+    /// The 受付番号 on a receipt page.
+    pub fn receipt_number(&self) -> Option<String> {
+        let at = self.text.find("受付番号:<br>")? + "受付番号:<br>".len();
+        Some(self.text[at..].chars().take_while(char::is_ascii_digit).collect())
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&amp;", "&").replace("&quot;", "\"")
+}
+
+/// Percent-encodes `s` as Shift_JIS, as a phone's browser does.
+pub fn sjis_urlencode(s: &str) -> String {
+    let (bytes, _, _) = SHIFT_JIS.encode(s);
+    let mut out = String::new();
+    for &b in bytes.iter() {
+        if b.is_ascii_alphanumeric() || b"-_.*".contains(&b) {
+            out.push(b as char);
+        } else if b == b' ' {
+            out.push('+');
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub fn encode_form(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", sjis_urlencode(k), sjis_urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A handset: its User-Agent, extra headers, and a cookie jar if it keeps cookies.
+pub struct Phone {
+    addr: SocketAddr,
+    pub ua: String,
+    pub headers: Vec<(String, String)>,
+    pub keeps_cookies: bool,
+    pub cookie: Option<String>,
+}
+
+impl Phone {
+    pub fn new(addr: SocketAddr, ua: &str) -> Phone {
+        let keeps_cookies = !ua.starts_with("DoCoMo") || ua.contains("c500");
+        Phone {
+            addr,
+            ua: ua.to_owned(),
+            headers: Vec::new(),
+            keeps_cookies,
+            cookie: None,
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Phone {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sends raw request bytes and reads the response.
+    pub fn raw(&self, request: &[u8]) -> Resp {
+        let mut s = TcpStream::connect(self.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(request).expect("write");
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        parse_response(&buf)
+    }
+
+    fn request(&mut self, method: &str, target: &str, body: &[u8]) -> Resp {
+        let mut req = format!(
+            "{method} {target} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {}\r\nConnection: close\r\n",
+            self.addr, self.ua
+        );
+        for (k, v) in &self.headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let (true, Some(c)) = (self.keeps_cookies, &self.cookie) {
+            req.push_str(&format!("Cookie: {c}\r\n"));
+        }
+        if method == "POST" {
+            req.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body);
+        let resp = self.raw(&bytes);
+        if self.keeps_cookies {
+            if let Some(set) = resp.header("set-cookie") {
+                let pair = set.split(';').next().unwrap_or("").to_owned();
+                let cleared = set.to_ascii_lowercase().contains("max-age=0");
+                self.cookie = if cleared { None } else { Some(pair) };
+            }
+        }
+        resp
+    }
+
+    pub fn get(&mut self, target: &str) -> Resp {
+        self.request("GET", target, b"")
+    }
+
+    pub fn post_raw(&mut self, target: &str, body: &[u8]) -> Resp {
+        self.request("POST", target, body)
+    }
+
+    pub fn post(&mut self, target: &str, fields: &[(&str, &str)]) -> Resp {
+        self.post_raw(target, encode_form(fields).as_bytes())
+    }
+
+    /// Follows the link with `key` on `page`.
+    pub fn follow(&mut self, page: &Resp, key: char) -> Resp {
+        let href = page
+            .link(key)
+            .unwrap_or_else(|| panic!("no accesskey {key} on page:\n{}", page.text));
+        self.get(&href)
+    }
+
+    /// Submits the first form of `page` with its hidden fields plus `fields`.
+    pub fn submit(&mut self, page: &Resp, fields: &[(&str, &str)]) -> Resp {
+        let (action, hidden) = page
+            .form()
+            .unwrap_or_else(|| panic!("no form on page:\n{}", page.text));
+        let mut all: Vec<(&str, &str)> = hidden.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        all.extend_from_slice(fields);
+        self.post(&action, &all)
+    }
+}
+
+fn parse_response(buf: &[u8]) -> Resp {
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(buf)));
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let body = buf[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let (text, _, bad) = SHIFT_JIS.decode(&body);
+    Resp {
+        status,
+        headers,
+        text: if bad { String::new() } else { text.into_owned() },
+        body,
+    }
+}
+
+/// The demo inventory, for computing codes as a token would show them.
+pub fn inventory() -> Vec<Token> {
+    keitai_gateway::inventory::read(&repo().join("data/demo/tokens.csv")).expect("demo inventory")
+}
+
+pub fn now() -> u64 {
+    keitai_gateway::clock::now_unix()
+}
+
+/// The code `serial` shows `steps_ahead` steps from now (1 = the next code, still within skew).
+pub fn code(serial: &str, steps_ahead: u64) -> String {
+    let t = inventory()
+        .into_iter()
+        .find(|t| t.serial == serial)
+        .unwrap_or_else(|| panic!("{serial} not in demo inventory"));
+    t.params
+        .code_at(&t.secret(), now() + steps_ahead * t.params.period)
+}
+
+/// A six-digit code that is not `serial`'s code anywhere in the skew window.
+pub fn wrong_code(serial: &str) -> String {
+    let near: Vec<String> = (0..3).map(|s| code(serial, s)).collect();
+    let t = inventory().into_iter().find(|t| t.serial == serial).unwrap();
+    let before = t.params.code_at(&t.secret(), now() - t.params.period);
+    (0..)
+        .map(|i: u32| format!("{:06}", (i * 111_111) % 1_000_000))
+        .find(|c| !near.contains(c) && *c != before)
+        .unwrap()
+}

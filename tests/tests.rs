@@ -1,0 +1,11 @@
+//! The integration suite, one binary: each module drives the real gateway as phones do.
+
+mod support;
+
+mod exchange;
+mod hostile;
+mod login;
+mod pskc_import;
+mod rfc6238;
+mod start;
+mod ua_table;
