@@ -97,7 +97,9 @@ impl Bank {
             return Err(invalid("session_idle_minutes must be at least 1".into()));
         }
         if bank.branches.is_empty() {
-            return Err(invalid("at least one branch is needed for the 利用中止 page".into()));
+            return Err(invalid(
+                "at least one branch is needed for the 利用中止 page".into(),
+            ));
         }
         Ok(bank)
     }

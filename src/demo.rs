@@ -75,7 +75,10 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
     for r in &regs {
         let missing = |what: &str| DemoError::Data {
             file: "registrations.csv".into(),
-            message: format!("{what} of {} / {} not in the demo data", r.contract_id, r.serial),
+            message: format!(
+                "{what} of {} / {} not in the demo data",
+                r.contract_id, r.serial
+            ),
         };
         let c = records
             .iter_mut()

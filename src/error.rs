@@ -59,7 +59,9 @@ impl AppError {
                 "入力が長すぎます。入力内容をご確認ください。"
             }
             AppError::Form(FormError::Control) => "入力に使用できない文字が含まれています。",
-            AppError::Form(_) | AppError::Body => "送信内容が正しくありません。最初からやり直してください。",
+            AppError::Form(_) | AppError::Body => {
+                "送信内容が正しくありません。最初からやり直してください。"
+            }
             AppError::BodyTimeout => "通信がタイムアウトしました。もう一度お試しください。",
             AppError::NotFound => "ページが見つかりません。",
             AppError::Method => "この操作はできません。",

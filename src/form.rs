@@ -1,7 +1,7 @@
 //! Decoding of `application/x-www-form-urlencoded` bodies and query strings sent by phones:
 //! percent-encoded Shift_JIS bytes, strictly decoded, then normalised (full-width → half-width).
 
-use encoding_rs::SHIFT_JIS;
+use encoding_rs::{Encoding, SHIFT_JIS};
 
 /// Longest value a field may have, in characters; no field of ours needs more.
 pub const MAX_FIELD_CHARS: usize = 256;
@@ -29,8 +29,13 @@ pub struct Form {
 }
 
 impl Form {
-    /// Parses `a=1&b=%82%A0` (Shift_JIS bytes behind the escapes).
+    /// Parses `a=1&b=%82%A0` (Shift_JIS bytes behind the escapes), as phones send.
     pub fn parse(raw: &[u8]) -> Result<Form, FormError> {
+        Form::parse_in(raw, SHIFT_JIS)
+    }
+
+    /// Parses a form whose escaped bytes are in `encoding` (UTF-8 for the branch console).
+    pub fn parse_in(raw: &[u8], encoding: &'static Encoding) -> Result<Form, FormError> {
         let mut fields = Vec::new();
         for pair in raw.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
             if fields.len() == MAX_FIELDS {
@@ -40,7 +45,10 @@ impl Form {
                 Some(i) => (&pair[..i], &pair[i + 1..]),
                 None => (pair, &[][..]),
             };
-            fields.push((decode_component(name)?, decode_component(value)?));
+            fields.push((
+                decode_component(name, encoding)?,
+                decode_component(value, encoding)?,
+            ));
         }
         Ok(Form { fields })
     }
@@ -73,7 +81,7 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-fn decode_component(raw: &[u8]) -> Result<String, FormError> {
+fn decode_component(raw: &[u8], encoding: &'static Encoding) -> Result<String, FormError> {
     let mut bytes = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -92,7 +100,7 @@ fn decode_component(raw: &[u8]) -> Result<String, FormError> {
         }
         i += 1;
     }
-    let text = SHIFT_JIS
+    let text = encoding
         .decode_without_bom_handling_and_without_replacement(&bytes)
         .ok_or(FormError::Encoding)?;
     if text.chars().any(char::is_control) {

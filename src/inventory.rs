@@ -10,7 +10,14 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 
-pub const HEADER: [&str; 6] = ["serial", "kind", "algorithm", "digits", "period", "secret_base32"];
+pub const HEADER: [&str; 6] = [
+    "serial",
+    "kind",
+    "algorithm",
+    "digits",
+    "period",
+    "secret_base32",
+];
 
 /// A bad row, by line number (1 is the header).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,16 +42,25 @@ pub enum InventoryError {
 
 /// Whether `s` is a well-formed serial: 12 upper-case letters or digits.
 pub fn valid_serial(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    s.len() == 12
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 fn parse_row(fields: &csv::StringRecord) -> Result<Token, String> {
     if fields.len() != HEADER.len() {
-        return Err(format!("expected {} columns, found {}", HEADER.len(), fields.len()));
+        return Err(format!(
+            "expected {} columns, found {}",
+            HEADER.len(),
+            fields.len()
+        ));
     }
     let serial = form::serial(&fields[0]);
     if !valid_serial(&serial) {
-        return Err(format!("serial {:?} is not 12 upper-case letters or digits", &fields[0]));
+        return Err(format!(
+            "serial {:?} is not 12 upper-case letters or digits",
+            &fields[0]
+        ));
     }
     let kind = match fields[1].trim() {
         "hardware" => TokenKind::Hardware,
@@ -62,7 +78,13 @@ fn parse_row(fields: &csv::StringRecord) -> Result<Token, String> {
         .parse()
         .map_err(|_| format!("period {:?} is not a number", &fields[4]))?;
     let secret = data_encoding::BASE32_NOPAD
-        .decode(fields[5].trim().trim_end_matches('=').to_ascii_uppercase().as_bytes())
+        .decode(
+            fields[5]
+                .trim()
+                .trim_end_matches('=')
+                .to_ascii_uppercase()
+                .as_bytes(),
+        )
         .map_err(|_| "secret_base32 is not valid base32".to_owned())?;
     let params = Params {
         algorithm,
@@ -85,9 +107,16 @@ pub fn parse(text: &str) -> Result<Vec<Token>, InventoryError> {
         Ok(h) if h.iter().map(str::trim).eq(HEADER) => {}
         Ok(h) => errors.push(RowError {
             line: 1,
-            message: format!("header must be {}, found {}", HEADER.join(","), h.iter().collect::<Vec<_>>().join(",")),
+            message: format!(
+                "header must be {}, found {}",
+                HEADER.join(","),
+                h.iter().collect::<Vec<_>>().join(",")
+            ),
         }),
-        Err(e) => errors.push(RowError { line: 1, message: e.to_string() }),
+        Err(e) => errors.push(RowError {
+            line: 1,
+            message: e.to_string(),
+        }),
     }
     let mut tokens = Vec::new();
     let mut seen = HashSet::new();

@@ -5,8 +5,8 @@
 use crate::otp::Outcome;
 use crate::password;
 use crate::store::{
-    Binding, Customer, Event, Receipt, ReceiptKind, Store, StoreError, Token, TokenKind, TokenState,
-    Tx,
+    Binding, Customer, Event, Receipt, ReceiptKind, Store, StoreError, Token, TokenKind,
+    TokenState, Tx,
 };
 use sled::transaction::ConflictableTransactionError;
 
@@ -24,7 +24,9 @@ pub enum Secret {
 pub enum PasswordCheck {
     Ok(Box<Customer>),
     /// Wrong password or unknown contract ID (the page must not tell which).
-    Wrong { left: u32 },
+    Wrong {
+        left: u32,
+    },
     LockedNow,
     Locked,
 }
@@ -55,7 +57,13 @@ pub async fn check_password(
     })?;
     let hash = match begun {
         Begin::Locked => {
-            audit_only(store, now, "login_locked", Some(contract_id), "attempt on locked login")?;
+            audit_only(
+                store,
+                now,
+                "login_locked",
+                Some(contract_id),
+                "attempt on locked login",
+            )?;
             return Ok(PasswordCheck::Locked);
         }
         Begin::Unknown => None,
@@ -173,7 +181,9 @@ fn attempt_in(
 /// Result of checking a customer's OTP against the token bound to them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OtpCheck {
-    Accepted { serial: String },
+    Accepted {
+        serial: String,
+    },
     Refused(OtpRefusal),
     NoToken,
     /// The customer's token was cancelled at a branch (transfers blocked).
@@ -283,7 +293,15 @@ pub async fn register(
         if let Err(r) = claimable(&token, contract_id) {
             return Ok(Err(r));
         }
-        if let Err(r) = attempt_in(tx, &mut token, contract_id, code, now, limit, "registration")? {
+        if let Err(r) = attempt_in(
+            tx,
+            &mut token,
+            contract_id,
+            code,
+            now,
+            limit,
+            "registration",
+        )? {
             return Ok(Err(Refusal::Otp(r)));
         }
         token.state = TokenState::Active {

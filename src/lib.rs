@@ -1,8 +1,9 @@
 //! keitai-gateway: lets a shinkin bank's customers manage their OTP tokens from a feature phone.
 //!
-//! A request flows one way: [`server`] (socket, HTTP) → [`request`] (Shift_JIS form decoding,
-//! handset, session ID) → [`router`] → a step in [`flows`] → [`store`] (one atomic, flushed write)
-//! → the `markup` crate (cHTML) → Shift_JIS bytes.
+//! A request flows one way: [`server`] (socket, HTTP) → [`router`] (which part of the gateway:
+//! phone pages, branch console, API) → [`request`] (Shift_JIS form decoding, handset, session ID)
+//! → a step in [`flows`] → [`ledger`] / [`store`] (one atomic, flushed write) → the `markup` crate
+//! (cHTML) → Shift_JIS bytes.
 
 pub mod app;
 pub mod carrier;
@@ -17,6 +18,7 @@ pub mod ledger;
 pub mod otp;
 pub mod password;
 pub mod pskc;
+pub mod reply;
 pub mod request;
 pub mod router;
 pub mod server;

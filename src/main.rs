@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "keitai-gateway", version, about = "Feature-phone OTP token gateway")]
+#[command(
+    name = "keitai-gateway",
+    version,
+    about = "Feature-phone OTP token gateway"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -202,7 +206,10 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
         }
     }
     println!("Free hardware tokens: {}", hardware.join(" "));
-    println!("Software tokens (not for feature phones): {}", software.join(" "));
+    println!(
+        "Software tokens (not for feature phones): {}",
+        software.join(" ")
+    );
     println!("Codes: keitai-gateway token-code SERIAL");
     Ok(())
 }
@@ -258,7 +265,10 @@ fn ua(user_agent: &str, headers: &[String]) -> Result<(), String> {
             .ok_or_else(|| format!("header {h:?} is not `Name: value`"))?;
         pairs.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
     }
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let handset = carrier::detect(user_agent, &refs, false);
     let subscriber = carrier::claimed_subscriber_id(&handset, &refs);
     println!("{}", handset.json_line(subscriber.as_deref()));

@@ -90,7 +90,9 @@ impl Params {
 
     /// The code the token shows at `unix` (the token simulator).
     pub fn code_at(&self, secret: &[u8], unix: u64) -> String {
-        self.totp(secret).generate(self.token_time(unix)).to_string()
+        self.totp(secret)
+            .generate(self.token_time(unix))
+            .to_string()
     }
 
     /// The time step a token is in at `unix`.
@@ -132,9 +134,13 @@ pub struct OtpState {
 /// The outcome of one OTP attempt against a token's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    Accepted { step: u64 },
+    Accepted {
+        step: u64,
+    },
     /// Wrong code; `left` more wrong codes lock the token.
-    Rejected { left: u32 },
+    Rejected {
+        left: u32,
+    },
     /// Right code, but its step was already used: refused, and not counted as a guess.
     Replayed,
     /// This wrong code used up the last try: the token is now locked.

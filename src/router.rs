@@ -1,13 +1,19 @@
-//! Paths to flow steps: the only place that knows the gateway's URLs.
+//! Paths to handlers: the only place that knows the gateway's URLs. It picks the part of the
+//! gateway a request is for (phone pages, branch console, API) before anything is decoded, so
+//! each part decodes its own way and network restrictions apply before any page logic.
 
 use crate::app::App;
 use crate::error::AppError;
-use crate::flows::{cancel, exchange, login, pages, start, Reply, Step};
+use crate::flows::{cancel, exchange, login, pages, start, Step};
+use crate::reply::Reply;
 use crate::request::Request;
+use crate::server::log;
+use hyper::http::request::Parts;
 use markup::Ctx;
+use std::net::SocketAddr;
 
-/// Every path the gateway answers (for 405 versus 404).
-const PATHS: [&str; 12] = [
+/// Every phone path the gateway answers (for 405 versus 404).
+const PHONE_PATHS: [&str; 12] = [
     "/",
     "/help",
     "/login",
@@ -22,7 +28,40 @@ const PATHS: [&str; 12] = [
     "/cancel",
 ];
 
-pub async fn route(app: &App, req: &Request) -> Result<Reply, AppError> {
+/// Answers one request whose body has been read.
+pub async fn dispatch(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
+    phone(app, parts, body, peer).await
+}
+
+/// The feature-phone pages: Shift_JIS in and out, each page within the handset's budget.
+async fn phone(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
+    let request = match Request::decode(parts, body, peer, &app.config.networks) {
+        Ok(r) => r,
+        Err(e) => return phone_error(app, false, &e),
+    };
+    if request.untrusted_subscriber_claim {
+        log(format_args!(
+            "ignored subscriber-ID header from untrusted address {}",
+            peer.ip()
+        ));
+    }
+    let guid = request.handset.wants_guid_on(request.https);
+    let reply = match phone_route(app, &request).await {
+        Ok(reply) => reply,
+        Err(e) => phone_error(app, guid, &e),
+    };
+    if reply.body.len() > request.handset.budget_bytes {
+        log(format_args!(
+            "page over budget: {} is {} bytes, budget {}",
+            request.path,
+            reply.body.len(),
+            request.handset.budget_bytes
+        ));
+    }
+    reply
+}
+
+async fn phone_route(app: &App, req: &Request) -> Result<Reply, AppError> {
     let step = Step::new(app, req);
     let method = match req.method.as_str() {
         "HEAD" => "GET",
@@ -43,21 +82,21 @@ pub async fn route(app: &App, req: &Request) -> Result<Reply, AppError> {
         ("POST", "/exchange/current") => exchange::current_post(&step).await,
         ("POST", "/exchange/new") => exchange::new_post(&step).await,
         ("GET", "/cancel") => cancel::notice(&step).await,
-        (_, path) if PATHS.contains(&path) => Err(AppError::Method),
+        (_, path) if PHONE_PATHS.contains(&path) => Err(AppError::Method),
         _ => Err(AppError::NotFound),
     }
 }
 
-/// The one error page, for any error at any phase.
-pub fn error_reply(bank: &str, guid_on: bool, err: &AppError) -> Reply {
+/// The one error page for phones, for any error at any phase.
+pub fn phone_error(app: &App, guid_on: bool, err: &AppError) -> Reply {
+    if let AppError::Store(inner) = err {
+        log(format_args!("storage error: {inner}"));
+    }
     let ctx = Ctx {
-        bank,
+        bank: &app.config.bank.name,
         guid_on,
         ..Ctx::default()
     };
-    Reply {
-        status: err.status(),
-        page: markup::encode(markup::error::error(&ctx, err.message(), "/")),
-        set_cookie: None,
-    }
+    let page = markup::encode(markup::error::error(&ctx, err.message(), "/"));
+    Reply::phone(err.status(), page)
 }

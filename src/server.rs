@@ -3,12 +3,13 @@
 
 use crate::app::App;
 use crate::error::AppError;
-use crate::request::Request;
 use crate::router;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, SET_COOKIE};
+use hyper::header::{
+    HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, SET_COOKIE,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Response, StatusCode};
@@ -77,7 +78,9 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
         .await
         .is_err()
     {
-        log(format_args!("shutdown: some connections did not finish in time"));
+        log(format_args!(
+            "shutdown: some connections did not finish in time"
+        ));
     }
 }
 
@@ -105,57 +108,40 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let bank = &app.config.bank.name;
-    let mut budget = markup::SMALLEST_BUDGET;
     let reply = match read_body(&parts, body).await {
-        Err(e) => Err((e, false)),
-        Ok(body) => match Request::decode(&parts, &body, peer, &app.config.networks) {
-            Err(e) => Err((e, false)),
-            Ok(request) => {
-                if request.untrusted_subscriber_claim {
-                    log(format_args!(
-                        "ignored subscriber-ID header from untrusted address {}",
-                        peer.ip()
-                    ));
-                }
-                budget = request.handset.budget_bytes;
-                let guid = request.handset.wants_guid_on(request.https);
-                router::route(&app, &request).await.map_err(|e| (e, guid))
-            }
-        },
+        Ok(body) => router::dispatch(&app, &parts, &body, peer).await,
+        Err(e) => router::phone_error(&app, false, &e),
     };
-    let reply = reply.unwrap_or_else(|(e, guid)| {
-        if let AppError::Store(inner) = &e {
-            log(format_args!("storage error: {inner}"));
-        }
-        router::error_reply(bank, guid, &e)
-    });
-    if !reply.page.fits(budget) {
-        log(format_args!(
-            "page over budget: {} {} is {} bytes, budget {}",
-            parts.method,
-            parts.uri.path(),
-            reply.page.body.len(),
-            budget
-        ));
-    }
-    let bytes = reply.page.body.len();
-    let mut response = Response::new(Full::new(Bytes::from(reply.page.body)));
-    *response.status_mut() = reply.status;
+    let bytes = reply.body.len();
+    let status = reply.status;
+    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+    *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=Shift_JIS"),
-    );
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(c) = reply.set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+    if let Some(c) = reply
+        .set_cookie
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
         headers.insert(SET_COOKIE, c);
     }
-    log_request(&parts.method, parts.uri.path(), reply.status, bytes, started);
+    if let Some(d) = reply
+        .disposition
+        .and_then(|d| HeaderValue::from_str(&d).ok())
+    {
+        headers.insert(CONTENT_DISPOSITION, d);
+    }
+    log_request(&parts.method, parts.uri.path(), status, bytes, started);
     Ok(response)
 }
 
-fn log_request(method: &hyper::Method, path: &str, status: StatusCode, bytes: usize, started: Instant) {
+fn log_request(
+    method: &hyper::Method,
+    path: &str,
+    status: StatusCode,
+    bytes: usize,
+    started: Instant,
+) {
     // Path only: queries carry session IDs.
     log(format_args!(
         "{method} {path} {} {bytes}B {}ms",

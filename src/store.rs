@@ -327,7 +327,10 @@ impl Tx<'_> {
         hkey.extend_from_slice(&number.to_be_bytes());
         self.trees[T_HISTORY].insert(hkey, &[][..])?;
         // The counter is stored in the same transaction, so a number is never issued twice.
-        self.trees[T_META].insert(&b"next_receipt"[..], &self.counters.next_receipt.to_be_bytes()[..])?;
+        self.trees[T_META].insert(
+            &b"next_receipt"[..],
+            &self.counters.next_receipt.to_be_bytes()[..],
+        )?;
         Ok(r)
     }
 
@@ -556,7 +559,12 @@ impl Store {
 
     /// Stores many new tokens at once, all or none. Returns the serials that already exist
     /// (nothing is written when any does, unless `replace` allows overwriting unbound ones).
-    pub fn import_tokens(&self, tokens: &[Token], replace: bool, at: u64) -> Result<ImportResult, StoreError> {
+    pub fn import_tokens(
+        &self,
+        tokens: &[Token],
+        replace: bool,
+        at: u64,
+    ) -> Result<ImportResult, StoreError> {
         let mut clashes = Vec::new();
         for t in tokens {
             if let Some(old) = self.token(&t.serial)? {

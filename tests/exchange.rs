@@ -25,7 +25,8 @@ fn only_new_token_works(server: &Server, new: &str) {
     let old = phone.submit(&otp_page, &[("otp", &code(HANAKO_TOKEN, 1))]);
     old.assert_contains("正しくありません");
     let menu = phone.submit(&old, &[("otp", &code(new, 1))]);
-    menu.assert_contains("ようこそ").assert_contains(&format!("トークン:{new}"));
+    menu.assert_contains("ようこそ")
+        .assert_contains(&format!("トークン:{new}"));
 }
 
 #[test]
@@ -35,22 +36,43 @@ fn au_phone_with_cookies_exchanges_from_the_menu() {
     let menu = login_hanako(&mut phone);
     menu.assert_contains(&format!("トークン:{HANAKO_TOKEN}"));
     assert!(phone.cookie.is_some(), "au keeps the session in a cookie");
-    assert!(!menu.link('1').unwrap().contains("sid="), "no session ID in URLs for cookie phones");
+    assert!(
+        !menu.link('1').unwrap().contains("sid="),
+        "no session ID in URLs for cookie phones"
+    );
     let step1 = phone.follow(&menu, '1');
-    step1.assert_chtml(2048).assert_contains("現ワンタイムパスワードの認証").assert_contains("[#]ログアウト");
+    step1
+        .assert_chtml(2048)
+        .assert_contains("現ワンタイムパスワードの認証")
+        .assert_contains("[#]ログアウト");
     // Step 1 needs the current token's code: the one used at login is spent.
     let replay = phone.submit(&step1, &[("otp", &code(HANAKO_TOKEN, 0))]);
     replay.assert_contains("使用済み");
     let step2 = phone.submit(&replay, &[("otp", &code(HANAKO_TOKEN, 1))]);
-    step2.assert_chtml(2048).assert_contains("新ワンタイムパスワード認証");
+    step2
+        .assert_chtml(2048)
+        .assert_contains("新ワンタイムパスワード認証");
     // The current token cannot be its own replacement; a taken or software token is refused.
     let same = phone.submit(&step2, &[("serial", HANAKO_TOKEN), ("otp", "123456")]);
     same.assert_contains("現在ご利用中のトークンです");
-    let soft = phone.submit(&same, &[("serial", "SYSW00000002"), ("otp", &code("SYSW00000002", 0))]);
+    let soft = phone.submit(
+        &same,
+        &[
+            ("serial", "SYSW00000002"),
+            ("otp", &code("SYSW00000002", 0)),
+        ],
+    );
     soft.assert_contains("ハードウェアトークンのみ");
-    let done = phone.submit(&soft, &[("serial", "GMHW00000011"), ("otp", &code("GMHW00000011", 0))]);
+    let done = phone.submit(
+        &soft,
+        &[
+            ("serial", "GMHW00000011"),
+            ("otp", &code("GMHW00000011", 0)),
+        ],
+    );
     check_receipt(&done, "GMHW00000011", HANAKO_TOKEN);
-    done.assert_contains("[*]メニュー").assert_contains("[#]ログアウト");
+    done.assert_contains("[*]メニュー")
+        .assert_contains("[#]ログアウト");
     phone.follow(&done, '#');
     only_new_token_works(&server, "GMHW00000011");
     // The replaced token can never be registered again, by anyone.
@@ -60,7 +82,12 @@ fn au_phone_with_cookies_exchanges_from_the_menu() {
     let form = taro.submit(&step1, &[("contract_id", TARO.0), ("password", TARO.1)]);
     let r = taro.submit(
         &form,
-        &[("serial", HANAKO_TOKEN), ("otp", &code(HANAKO_TOKEN, 1)), ("login_otp", "1"), ("transfer_password", TARO.2)],
+        &[
+            ("serial", HANAKO_TOKEN),
+            ("otp", &code(HANAKO_TOKEN, 1)),
+            ("login_otp", "1"),
+            ("transfer_password", TARO.2),
+        ],
     );
     r.assert_contains("利用が終了している");
 }
@@ -71,12 +98,23 @@ fn docomo_phone_without_cookies_exchanges_from_the_top_page() {
     let mut phone = server.phone(FOMA);
     let top = phone.get("/");
     let creds = phone.follow(&top, '2');
-    creds.assert_chtml(5000).assert_contains("ワンタイムパスワード交換");
+    creds
+        .assert_chtml(5000)
+        .assert_contains("ワンタイムパスワード交換");
     let step1 = phone.submit(&creds, &[("contract_id", HANAKO.0), ("password", HANAKO.1)]);
-    step1.assert_chtml(5000).assert_contains("信金花子様").assert_contains("現ワンタイムパスワードの認証");
+    step1
+        .assert_chtml(5000)
+        .assert_contains("信金花子様")
+        .assert_contains("現ワンタイムパスワードの認証");
     assert!(step1.header("set-cookie").is_none());
     let step2 = phone.submit(&step1, &[("otp", &code(HANAKO_TOKEN, 0))]);
-    let done = phone.submit(&step2, &[("serial", "gmhw-0000-0012"), ("otp", &code("GMHW00000012", 0))]);
+    let done = phone.submit(
+        &step2,
+        &[
+            ("serial", "gmhw-0000-0012"),
+            ("otp", &code("GMHW00000012", 0)),
+        ],
+    );
     check_receipt(&done, "GMHW00000012", HANAKO_TOKEN);
     assert!(done.link('0').is_some(), "link back to the login screen");
     only_new_token_works(&server, "GMHW00000012");
@@ -90,17 +128,24 @@ fn step_two_cannot_be_posted_before_step_one() {
     let creds = phone.follow(&top, '2');
     let step1 = phone.submit(&creds, &[("contract_id", HANAKO.0), ("password", HANAKO.1)]);
     let (_, hidden) = step1.form().unwrap();
-    let mut fields: Vec<(&str, &str)> = hidden.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut fields: Vec<(&str, &str)> = hidden
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let otp = code("GMHW00000011", 0);
     fields.extend([("serial", "GMHW00000011"), ("otp", otp.as_str())]);
     let skipped = phone.post("/exchange/new?guid=ON", &fields);
     assert_eq!(skipped.status, 403);
-    skipped.assert_chtml(5000).assert_contains("手順が正しくありません");
+    skipped
+        .assert_chtml(5000)
+        .assert_contains("手順が正しくありません");
     // Nothing changed: Hanako still logs in with her old token.
     let mut again = server.phone(AU);
     let top = again.get("/");
     let otp_page = again.submit(&top, &[("contract_id", HANAKO.0), ("password", HANAKO.1)]);
-    again.submit(&otp_page, &[("otp", &code(HANAKO_TOKEN, 0))]).assert_contains(HANAKO_TOKEN);
+    again
+        .submit(&otp_page, &[("otp", &code(HANAKO_TOKEN, 0))])
+        .assert_contains(HANAKO_TOKEN);
 }
 
 #[test]
@@ -125,7 +170,8 @@ fn locked_token_cannot_pass_step_one_and_points_to_the_branch() {
     for _ in 0..5 {
         page = phone.submit(&page, &[("otp", &wrong)]);
     }
-    page.assert_contains("トークンがロックされています").assert_contains("お取引店");
+    page.assert_contains("トークンがロックされています")
+        .assert_contains("お取引店");
     let r = phone.submit(&page, &[("otp", &code(HANAKO_TOKEN, 0))]);
     r.assert_contains("トークンがロックされています");
     assert!(!r.text.contains("新ワンタイムパスワード認証"));

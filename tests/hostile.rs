@@ -19,7 +19,10 @@ fn oversized_body_is_refused() {
 fn oversized_headers_are_refused() {
     let server = Server::start();
     let phone = server.phone(FOMA);
-    let big = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(20_000));
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
     let r = phone.raw(big.as_bytes());
     assert_eq!(r.status, 431);
     let mut phone = server.phone(FOMA);
@@ -32,7 +35,8 @@ fn unknown_paths_and_methods() {
     let mut phone = server.phone(FOMA);
     let r = phone.get("/nope");
     assert_eq!(r.status, 404);
-    r.assert_chtml(5000).assert_contains("ページが見つかりません");
+    r.assert_chtml(5000)
+        .assert_contains("ページが見つかりません");
     let r = phone.post("/", &[("a", "b")]);
     assert_eq!(r.status, 405);
     r.assert_chtml(5000);
@@ -45,9 +49,16 @@ fn nul_bytes_and_html_in_fields() {
     let r = phone.post_raw("/login", b"contract_id=1%00&password=x");
     assert_eq!(r.status, 400);
     r.assert_chtml(5000).assert_contains("使用できない文字");
-    let r = phone.post("/start", &[("contract_id", "<b>x</b>\"'"), ("password", "x")]);
+    let r = phone.post(
+        "/start",
+        &[("contract_id", "<b>x</b>\"'"), ("password", "x")],
+    );
     r.assert_chtml(5000);
-    assert!(!r.text.contains("<b>x</b>"), "input is escaped:\n{}", r.text);
+    assert!(
+        !r.text.contains("<b>x</b>"),
+        "input is escaped:\n{}",
+        r.text
+    );
 }
 
 #[test]
@@ -66,9 +77,15 @@ fn the_log_has_one_line_per_request_and_no_secrets() {
     let top = phone.get("/");
     let otp_page = phone.submit(&top, &[("contract_id", HANAKO.0), ("password", HANAKO.1)]);
     let otp = code(HANAKO_TOKEN, 0);
-    phone.submit(&otp_page, &[("otp", &otp)]).assert_contains("ようこそ");
+    phone
+        .submit(&otp_page, &[("otp", &otp)])
+        .assert_contains("ようこそ");
     let log = server.log();
-    assert!(log.lines().any(|l| l.ends_with("ms") && l.contains("GET / 200 ")), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.ends_with("ms") && l.contains("GET / 200 ")),
+        "{log}"
+    );
     assert!(log.contains("POST /login/otp 200 "), "{log}");
     for secret in [HANAKO.1, otp.as_str(), "sid=", "4HWWR3NVUUHDU66Y"] {
         assert!(!log.contains(secret), "{secret} in log:\n{log}");

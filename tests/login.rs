@@ -16,7 +16,12 @@ fn register(server: &Server, who: (&str, &str, &str), serial: &str, login_otp: &
     let form = phone.submit(&step1, &[("contract_id", who.0), ("password", who.1)]);
     let done = phone.submit(
         &form,
-        &[("serial", serial), ("otp", &code(serial, 0)), ("login_otp", login_otp), ("transfer_password", who.2)],
+        &[
+            ("serial", serial),
+            ("otp", &code(serial, 0)),
+            ("login_otp", login_otp),
+            ("transfer_password", who.2),
+        ],
     );
     done.assert_contains("登録が完了しました");
 }
@@ -33,14 +38,22 @@ fn login_without_token_opens_the_menu_at_once() {
         .assert_contains("accesskey=\"#\">[#]ログアウト");
     // From the menu, 利用開始 goes straight to the token form.
     let form = phone.follow(&menu, '1');
-    form.assert_contains("シリアル番号").assert_contains("[#]ログアウト");
+    form.assert_contains("シリアル番号")
+        .assert_contains("[#]ログアウト");
     let done = phone.submit(
         &form,
-        &[("serial", "GMHW00000001"), ("otp", &code("GMHW00000001", 0)), ("login_otp", "0"), ("transfer_password", TARO.2)],
+        &[
+            ("serial", "GMHW00000001"),
+            ("otp", &code("GMHW00000001", 0)),
+            ("login_otp", "0"),
+            ("transfer_password", TARO.2),
+        ],
     );
-    done.assert_contains("登録が完了しました").assert_contains("[*]メニュー");
+    done.assert_contains("登録が完了しました")
+        .assert_contains("[*]メニュー");
     let menu = phone.follow(&done, '*');
-    menu.assert_contains("トークン:GMHW00000001").assert_contains("登録日:");
+    menu.assert_contains("トークン:GMHW00000001")
+        .assert_contains("登録日:");
 }
 
 #[test]
@@ -62,7 +75,8 @@ fn login_with_and_without_otp() {
     let wrong = ichiro.submit(&otp_page, &[("otp", &wrong_code("GMHW00000002"))]);
     wrong.assert_contains("正しくありません");
     let menu = ichiro.submit(&wrong, &[("otp", &code("GMHW00000002", 1))]);
-    menu.assert_contains("ようこそ 北見一郎様").assert_contains("GMHW00000002");
+    menu.assert_contains("ようこそ 北見一郎様")
+        .assert_contains("GMHW00000002");
 }
 
 #[test]
@@ -102,7 +116,8 @@ fn five_wrong_otps_lock_the_token_across_a_restart() {
         page.assert_contains(&format!("あと{left}回"));
     }
     page = phone.submit(&page, &[("otp", &wrong)]);
-    page.assert_contains("トークンがロックされています").assert_contains("お取引店");
+    page.assert_contains("トークンがロックされています")
+        .assert_contains("お取引店");
     server.kill();
 
     let server = Server::start_in(tmp.path(), &[]);
@@ -122,7 +137,9 @@ fn a_right_otp_resets_the_count() {
     for _ in 0..4 {
         page = phone.submit(&page, &[("otp", &wrong)]);
     }
-    phone.submit(&page, &[("otp", &code(HANAKO_TOKEN, 0))]).assert_contains("ようこそ");
+    phone
+        .submit(&page, &[("otp", &code(HANAKO_TOKEN, 0))])
+        .assert_contains("ようこそ");
     phone.get("/logout");
     let mut page = login(&mut phone, HANAKO);
     page = phone.submit(&page, &[("otp", &wrong)]);
@@ -134,9 +151,11 @@ fn five_wrong_passwords_lock_the_login_across_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start_in(tmp.path(), &[]);
     let mut phone = server.phone(FOMA);
-    for _ in 0..5 {
+    for _ in 0..4 {
         login(&mut phone, (TARO.0, "wrong", "")).assert_contains("正しくありません");
     }
+    login(&mut phone, (TARO.0, "wrong", "")).assert_contains("ログインがロックされています");
+    // Even the right password is refused now.
     login(&mut phone, TARO).assert_contains("ログインがロックされています");
     server.kill();
     let server = Server::start_in(tmp.path(), &[]);
@@ -154,11 +173,18 @@ fn forged_or_missing_anti_forgery_value_is_refused() {
     let otp = code(HANAKO_TOKEN, 0);
     let missing = phone.post(&action, &[("sid", &sid), ("otp", &otp)]);
     assert_eq!(missing.status, 403);
-    missing.assert_chtml(5000).assert_contains("手順が正しくありません");
-    let forged = phone.post(&action, &[("sid", &sid), ("csrf", "AAAAAAAAAAAAAAAA"), ("otp", &otp)]);
+    missing
+        .assert_chtml(5000)
+        .assert_contains("手順が正しくありません");
+    let forged = phone.post(
+        &action,
+        &[("sid", &sid), ("csrf", "AAAAAAAAAAAAAAAA"), ("otp", &otp)],
+    );
     assert_eq!(forged.status, 403);
     // The code was not spent by the refused posts.
-    phone.submit(&otp_page, &[("otp", &otp)]).assert_contains("ようこそ");
+    phone
+        .submit(&otp_page, &[("otp", &otp)])
+        .assert_contains("ようこそ");
 }
 
 #[test]

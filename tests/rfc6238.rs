@@ -56,11 +56,22 @@ fn appendix_b_codes_are_generated() {
 fn appendix_b_codes_verify_at_their_step_only() {
     for (t, code, alg) in VECTORS {
         let (p, secret) = params(alg);
-        assert_eq!(match_code(&p, secret, code, t), Match::Step(t / 30), "{alg:?} at {t}");
+        assert_eq!(
+            match_code(&p, secret, code, t),
+            Match::Step(t / 30),
+            "{alg:?} at {t}"
+        );
         // Two steps away is outside the one-step skew window.
-        assert_eq!(match_code(&p, secret, code, t + 60), Match::NoMatch, "{alg:?} at {t}+60");
+        assert_eq!(
+            match_code(&p, secret, code, t + 60),
+            Match::NoMatch,
+            "{alg:?} at {t}+60"
+        );
         let mut state = OtpState::default();
-        assert_eq!(state.attempt(&p, secret, code, t, 5), Outcome::Accepted { step: t / 30 });
+        assert_eq!(
+            state.attempt(&p, secret, code, t, 5),
+            Outcome::Accepted { step: t / 30 }
+        );
         assert_eq!(state.attempt(&p, secret, code, t, 5), Outcome::Replayed);
     }
 }

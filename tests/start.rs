@@ -11,7 +11,9 @@ fn to_token_form(phone: &mut Phone, who: (&str, &str, &str)) -> Resp {
     let top = phone.get("/");
     top.assert_chtml(BUDGET);
     let step1 = phone.follow(&top, '1');
-    step1.assert_chtml(BUDGET).assert_contains("ワンタイムパスワード利用開始");
+    step1
+        .assert_chtml(BUDGET)
+        .assert_contains("ワンタイムパスワード利用開始");
     let step2 = phone.submit(&step1, &[("contract_id", who.0), ("password", who.1)]);
     step2.assert_chtml(BUDGET).assert_contains("シリアル番号");
     step2
@@ -20,7 +22,12 @@ fn to_token_form(phone: &mut Phone, who: (&str, &str, &str)) -> Resp {
 fn register(phone: &mut Phone, form: &Resp, serial: &str, otp: &str, transfer: &str) -> Resp {
     let r = phone.submit(
         form,
-        &[("serial", serial), ("otp", otp), ("login_otp", "1"), ("transfer_password", transfer)],
+        &[
+            ("serial", serial),
+            ("otp", otp),
+            ("login_otp", "1"),
+            ("transfer_password", transfer),
+        ],
     );
     r.assert_chtml(BUDGET);
     r
@@ -42,8 +49,14 @@ fn docomo_foma_without_cookies_registers_a_token() {
     // No cookies on this phone: the session rides in the form, never in a cookie.
     assert!(form.header("set-cookie").is_none());
     let (action, hidden) = form.form().unwrap();
-    assert!(action.contains("guid=ON"), "i-mode form actions carry guid=ON: {action}");
-    let sid = hidden.iter().find(|(k, _)| k == "sid").expect("sid in hidden field");
+    assert!(
+        action.contains("guid=ON"),
+        "i-mode form actions carry guid=ON: {action}"
+    );
+    let sid = hidden
+        .iter()
+        .find(|(k, _)| k == "sid")
+        .expect("sid in hidden field");
     assert!(sid.1.len() >= 22, "session ID of at least 128 bits");
     assert!(hidden.iter().any(|(k, _)| k == "csrf"));
     form.assert_contains("value=\"1\" checked>認証する");
@@ -73,13 +86,25 @@ fn docomo_foma_without_cookies_registers_a_token() {
     assert!(done.link('0').is_some(), "link back to the login screen");
 
     // The session ended with the journey: its form cannot be posted again.
-    let again = register(&mut phone, &form, "GMHW00000001", &code("GMHW00000001", 1), TARO.2);
+    let again = register(
+        &mut phone,
+        &form,
+        "GMHW00000001",
+        &code("GMHW00000001", 1),
+        TARO.2,
+    );
     assert_eq!(again.status, 403);
 
     // A second registration gets a different receipt number.
     let mut other = server.phone(FOMA);
     let form = to_token_form(&mut other, ICHIRO);
-    let done2 = register(&mut other, &form, "GMHW00000002", &code("GMHW00000002", 0), ICHIRO.2);
+    let done2 = register(
+        &mut other,
+        &form,
+        "GMHW00000002",
+        &code("GMHW00000002", 0),
+        ICHIRO.2,
+    );
     let number2 = done2.receipt_number().unwrap();
     assert_ne!(number, number2);
 }
@@ -95,7 +120,10 @@ fn wrong_password_is_refused_and_keeps_the_contract_id() {
         .assert_contains("契約者IDまたはログインパスワードが正しくありません")
         .assert_contains(&format!("value=\"{}\"", TARO.0));
     // Unknown contract IDs read the same.
-    let r2 = phone.submit(&step1, &[("contract_id", "9999999999"), ("password", "nope")]);
+    let r2 = phone.submit(
+        &step1,
+        &[("contract_id", "9999999999"), ("password", "nope")],
+    );
     r2.assert_contains("契約者IDまたはログインパスワードが正しくありません");
     assert!(!r.text.contains("nope"), "passwords are never echoed");
 }
@@ -105,12 +133,24 @@ fn wrong_otp_then_right_one() {
     let server = Server::start();
     let mut phone = server.phone(FOMA);
     let form = to_token_form(&mut phone, TARO);
-    let bad = register(&mut phone, &form, "GMHW00000003", &wrong_code("GMHW00000003"), TARO.2);
+    let bad = register(
+        &mut phone,
+        &form,
+        "GMHW00000003",
+        &wrong_code("GMHW00000003"),
+        TARO.2,
+    );
     bad.assert_contains("ワンタイムパスワードが正しくありません")
         .assert_contains("あと4回")
         .assert_contains("value=\"GMHW00000003\"");
     // Nothing was registered: the same session goes on to register that token.
-    let ok = register(&mut phone, &bad, "GMHW00000003", &code("GMHW00000003", 0), TARO.2);
+    let ok = register(
+        &mut phone,
+        &bad,
+        "GMHW00000003",
+        &code("GMHW00000003", 0),
+        TARO.2,
+    );
     ok.assert_contains("登録が完了しました");
 }
 
@@ -119,10 +159,22 @@ fn wrong_transfer_password_is_refused() {
     let server = Server::start();
     let mut phone = server.phone(FOMA);
     let form = to_token_form(&mut phone, TARO);
-    let r = register(&mut phone, &form, "GMHW00000004", &code("GMHW00000004", 0), "Wrong999");
+    let r = register(
+        &mut phone,
+        &form,
+        "GMHW00000004",
+        &code("GMHW00000004", 0),
+        "Wrong999",
+    );
     r.assert_contains("資金移動用パスワードが正しくありません");
     // The OTP was not spent: the same code still registers.
-    let ok = register(&mut phone, &r, "GMHW00000004", &code("GMHW00000004", 0), TARO.2);
+    let ok = register(
+        &mut phone,
+        &r,
+        "GMHW00000004",
+        &code("GMHW00000004", 0),
+        TARO.2,
+    );
     ok.assert_contains("登録が完了しました");
 }
 
@@ -131,9 +183,21 @@ fn token_of_another_customer_software_token_and_unknown_serial() {
     let server = Server::start();
     let mut phone = server.phone(FOMA);
     let form = to_token_form(&mut phone, TARO);
-    let taken = register(&mut phone, &form, HANAKO_TOKEN, &code(HANAKO_TOKEN, 1), TARO.2);
+    let taken = register(
+        &mut phone,
+        &form,
+        HANAKO_TOKEN,
+        &code(HANAKO_TOKEN, 1),
+        TARO.2,
+    );
     taken.assert_contains("既に登録されている");
-    let soft = register(&mut phone, &taken, "SYSW00000001", &code("SYSW00000001", 0), TARO.2);
+    let soft = register(
+        &mut phone,
+        &taken,
+        "SYSW00000001",
+        &code("SYSW00000001", 0),
+        TARO.2,
+    );
     soft.assert_contains("ハードウェアトークンのみ");
     let unknown = register(&mut phone, &soft, "ZZZZ00000000", "123456", TARO.2);
     unknown.assert_contains("シリアル番号が正しくありません");
@@ -146,9 +210,16 @@ fn token_of_another_customer_software_token_and_unknown_serial() {
     let top = hanako.get("/");
     let otp_page = hanako.submit(&top, &[("contract_id", HANAKO.0), ("password", HANAKO.1)]);
     let menu = hanako.submit(&otp_page, &[("otp", &code(HANAKO_TOKEN, 0))]);
-    menu.assert_contains("ようこそ").assert_contains(HANAKO_TOKEN);
+    menu.assert_contains("ようこそ")
+        .assert_contains(HANAKO_TOKEN);
     // And Taro can still register a free token: nothing was half-written.
-    let ok = register(&mut phone, &missing, "GMHW00000005", &code("GMHW00000005", 0), TARO.2);
+    let ok = register(
+        &mut phone,
+        &missing,
+        "GMHW00000005",
+        &code("GMHW00000005", 0),
+        TARO.2,
+    );
     ok.assert_contains("登録が完了しました");
 }
 
@@ -175,15 +246,26 @@ fn full_width_input_is_normalised() {
     let mut phone = server.phone(FOMA);
     let top = phone.get("/");
     let step1 = phone.follow(&top, '1');
-    let wide_id: String = TARO.0.chars().map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap()).collect();
+    let wide_id: String = TARO
+        .0
+        .chars()
+        .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap())
+        .collect();
     let form = phone.submit(&step1, &[("contract_id", &wide_id), ("password", TARO.1)]);
     form.assert_contains("シリアル番号");
     let otp: String = code("GMHW00000007", 0)
         .chars()
         .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap())
         .collect();
-    let done = register(&mut phone, &form, "ｇｍｈｗ－００００－０００７", &otp, TARO.2);
-    done.assert_contains("登録が完了しました").assert_contains("GMHW00000007");
+    let done = register(
+        &mut phone,
+        &form,
+        "ｇｍｈｗ－００００－０００７",
+        &otp,
+        TARO.2,
+    );
+    done.assert_contains("登録が完了しました")
+        .assert_contains("GMHW00000007");
 }
 
 #[test]
@@ -192,14 +274,26 @@ fn malformed_shift_jis_gets_a_clear_error_and_changes_nothing() {
     let mut phone = server.phone(FOMA);
     let form = to_token_form(&mut phone, TARO);
     let (action, hidden) = form.form().unwrap();
-    let mut body = encode_form(&hidden.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>());
+    let mut body = encode_form(
+        &hidden
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>(),
+    );
     // %82 alone is a truncated double-byte character.
     body.push_str("&serial=GMHW00000008%82&otp=123456&transfer_password=Move1234");
     let r = phone.post_raw(&action, body.as_bytes());
     assert_eq!(r.status, 400);
-    r.assert_chtml(BUDGET).assert_contains("文字を読み取れませんでした");
+    r.assert_chtml(BUDGET)
+        .assert_contains("文字を読み取れませんでした");
     // The token is still free and the session still usable.
-    let ok = register(&mut phone, &form, "GMHW00000008", &code("GMHW00000008", 0), TARO.2);
+    let ok = register(
+        &mut phone,
+        &form,
+        "GMHW00000008",
+        &code("GMHW00000008", 0),
+        TARO.2,
+    );
     ok.assert_contains("登録が完了しました");
 }
 
@@ -218,7 +312,9 @@ fn cancel_from_a_phone_shows_the_branch_notice_and_changes_nothing() {
     let mut hanako = server.phone(FOMA);
     let top = hanako.get("/");
     let otp_page = hanako.submit(&top, &[("contract_id", HANAKO.0), ("password", HANAKO.1)]);
-    hanako.submit(&otp_page, &[("otp", &code(HANAKO_TOKEN, 0))]).assert_contains("ようこそ");
+    hanako
+        .submit(&otp_page, &[("otp", &code(HANAKO_TOKEN, 0))])
+        .assert_contains("ようこそ");
 }
 
 #[test]

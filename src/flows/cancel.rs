@@ -1,9 +1,10 @@
 //! 利用中止 from a feature phone: refused by design (seed 003), the customer is sent to a branch
 //! with the paper form, and the attempt is recorded for the branch console.
 
-use super::{Reply, Step};
+use super::Step;
 use crate::error::AppError;
 use crate::ledger;
+use crate::reply::Reply;
 use crate::session::Stage;
 
 /// `GET /cancel`: the notice with branches and the support desk; changes nothing but the

@@ -1,10 +1,11 @@
 //! 交換 (seed 003, 5. トークンの交換): the current token's OTP, then the new token's serial and
 //! OTP, then the result with 変更後 / 変更前.
 
-use super::{input, otp_message, password_message, refusal_message, Reply, Step};
+use super::{input, otp_message, password_message, refusal_message, Step};
 use crate::clock;
 use crate::error::AppError;
 use crate::ledger::{self, OtpCheck, PasswordCheck, Secret};
+use crate::reply::Reply;
 use crate::session::{Session, Stage};
 use markup::start::Receipt;
 
@@ -37,7 +38,10 @@ fn current_form(step: &Step, session: &Session, message: Option<&str>) -> Reply 
 
 fn new_form(step: &Step, session: &Session, message: Option<&str>, serial: &str) -> Reply {
     let ctx = step.ctx(Some(session));
-    step.page(markup::exchange::new_token(&ctx, message, serial), Some(session))
+    step.page(
+        markup::exchange::new_token(&ctx, message, serial),
+        Some(session),
+    )
 }
 
 /// `POST /exchange`: contract ID and login password (entry from the top page).
@@ -47,16 +51,29 @@ pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
         Ok(id) => id,
         Err(m) => return Ok(credentials(step, Some(m), &typed)),
     };
-    let password = match input::password(step.req.form.get("password"), "ログインパスワードを入力してください。") {
+    let password = match input::password(
+        step.req.form.get("password"),
+        "ログインパスワードを入力してください。",
+    ) {
         Ok(p) => p,
         Err(m) => return Ok(credentials(step, Some(m), &id)),
     };
     let limit = step.bank_policy().login_fail_limit;
-    let check =
-        ledger::check_password(&step.app.store, Secret::Login, &id, &password, step.now(), limit)
-            .await?;
+    let check = ledger::check_password(
+        &step.app.store,
+        Secret::Login,
+        &id,
+        &password,
+        step.now(),
+        limit,
+    )
+    .await?;
     let PasswordCheck::Ok(customer) = check else {
-        return Ok(credentials(step, Some(password_message(&check, false)), &id));
+        return Ok(credentials(
+            step,
+            Some(password_message(&check, false)),
+            &id,
+        ));
     };
     if customer.token.is_none() {
         let m = "トークンが登録されていません。利用開始から登録を行ってください。";
@@ -134,7 +151,14 @@ pub async fn new_post(step: &Step<'_>) -> Result<Reply, AppError> {
     .await?;
     let done = match result {
         Ok(done) => done,
-        Err(r) => return Ok(new_form(step, &session, Some(&refusal_message(&r)), &serial)),
+        Err(r) => {
+            return Ok(new_form(
+                step,
+                &session,
+                Some(&refusal_message(&r)),
+                &serial,
+            ))
+        }
     };
     let number = done.receipt.number_text();
     let time = clock::receipt_time(done.receipt.at);

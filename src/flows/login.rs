@@ -1,10 +1,11 @@
 //! Login (contract ID + password, then the OTP for customers who chose 認証する), the menu and
 //! logout.
 
-use super::{input, otp_message, password_message, Reply, Step};
+use super::{input, otp_message, password_message, Step};
 use crate::clock;
 use crate::error::AppError;
 use crate::ledger::{self, OtpCheck, PasswordCheck, Secret};
+use crate::reply::Reply;
 use crate::session::{Session, Stage};
 use markup::login::TokenLine;
 
@@ -15,19 +16,36 @@ pub async fn login(step: &Step<'_>) -> Result<Reply, AppError> {
         Ok(id) => id,
         Err(m) => return Ok(super::pages::top_with(step, Some(m), &typed)),
     };
-    let password = match input::password(step.req.form.get("password"), "ログインパスワードを入力してください。") {
+    let password = match input::password(
+        step.req.form.get("password"),
+        "ログインパスワードを入力してください。",
+    ) {
         Ok(p) => p,
         Err(m) => return Ok(super::pages::top_with(step, Some(m), &id)),
     };
     let limit = step.bank_policy().login_fail_limit;
-    let check =
-        ledger::check_password(&step.app.store, Secret::Login, &id, &password, step.now(), limit)
-            .await?;
+    let check = ledger::check_password(
+        &step.app.store,
+        Secret::Login,
+        &id,
+        &password,
+        step.now(),
+        limit,
+    )
+    .await?;
     let PasswordCheck::Ok(customer) = check else {
-        return Ok(super::pages::top_with(step, Some(password_message(&check, false)), &id));
+        return Ok(super::pages::top_with(
+            step,
+            Some(password_message(&check, false)),
+            &id,
+        ));
     };
     let wants_otp = customer.token.as_ref().is_some_and(|b| b.login_otp);
-    let stage = if wants_otp { Stage::LoginOtp } else { Stage::Menu };
+    let stage = if wants_otp {
+        Stage::LoginOtp
+    } else {
+        Stage::Menu
+    };
     let session = step.app.sessions.create(
         &customer.contract_id,
         &customer.name,
@@ -94,7 +112,9 @@ pub async fn menu(step: &Step<'_>) -> Result<Reply, AppError> {
 /// The menu with the customer's token state, read fresh from the store.
 pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Result<Reply, AppError> {
     let store = &step.app.store;
-    let customer = store.customer(&session.contract_id)?.ok_or(AppError::Session)?;
+    let customer = store
+        .customer(&session.contract_id)?
+        .ok_or(AppError::Session)?;
     let limit = step.bank_policy().otp_fail_limit;
     let mut notice = message.map(str::to_owned);
     let token = match &customer.token {
@@ -129,5 +149,9 @@ pub fn logout(step: &Step) -> Result<Reply, AppError> {
     if let Some(sid) = step.req.sid() {
         step.app.sessions.end(sid);
     }
-    Ok(super::pages::top_with(step, Some("ログアウトしました。"), ""))
+    Ok(super::pages::top_with(
+        step,
+        Some("ログアウトしました。"),
+        "",
+    ))
 }

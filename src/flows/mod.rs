@@ -14,19 +14,13 @@ use crate::app::App;
 use crate::clock;
 use crate::error::AppError;
 use crate::ledger::{OtpRefusal, PasswordCheck, Refusal};
+use crate::reply::Reply;
 use crate::request::{Request, SID};
 use crate::session::{Refused, Session, Stage};
 use hyper::StatusCode;
-use markup::{Ctx, Keypad, Page};
+use markup::{Ctx, Keypad};
 use maud::Markup;
 use subtle::ConstantTimeEq;
-
-/// What a step answers: a page, its status, and the session cookie to set if any.
-pub struct Reply {
-    pub status: StatusCode,
-    pub page: Page,
-    pub set_cookie: Option<String>,
-}
 
 /// A step's view of one request.
 pub struct Step<'a> {
@@ -62,22 +56,14 @@ impl<'a> Step<'a> {
         let set_cookie = session
             .filter(|_| self.req.handset.cookies)
             .map(|s| self.cookie(&s.id, false));
-        Reply {
-            status: StatusCode::OK,
-            page: markup::encode(markup),
-            set_cookie,
-        }
+        Reply::phone(StatusCode::OK, markup::encode(markup)).with_cookie(set_cookie)
     }
 
     /// A page that ends the session (logout, finished journey): the cookie is cleared too.
     pub fn page_ending(&self, markup: Markup) -> Reply {
         let set_cookie = (self.req.handset.cookies && self.req.cookie_sid.is_some())
             .then(|| self.cookie("", true));
-        Reply {
-            status: StatusCode::OK,
-            page: markup::encode(markup),
-            set_cookie,
-        }
+        Reply::phone(StatusCode::OK, markup::encode(markup)).with_cookie(set_cookie)
     }
 
     fn cookie(&self, value: &str, remove: bool) -> String {

@@ -1,7 +1,8 @@
 //! Pages without a journey: the top (login) page and help.
 
-use super::{Reply, Step};
+use super::Step;
 use crate::error::AppError;
+use crate::reply::Reply;
 
 /// `GET /`: the login screen.
 pub fn top(step: &Step) -> Result<Reply, AppError> {

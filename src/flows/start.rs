@@ -1,10 +1,11 @@
 //! 利用開始 (seeds 001, 003): contract ID + login password, then serial + current OTP +
 //! login-time OTP choice + 資金移動用パスワード, then the receipt.
 
-use super::{input, password_message, refusal_message, Reply, Step};
+use super::{input, password_message, refusal_message, Step};
 use crate::clock;
 use crate::error::AppError;
 use crate::ledger::{self, PasswordCheck, Secret};
+use crate::reply::Reply;
 use crate::session::{Session, Stage};
 use markup::start::{Receipt, TokenForm};
 
@@ -51,7 +52,10 @@ pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
         Ok(id) => id,
         Err(m) => return Ok(credentials(step, Some(m), &typed)),
     };
-    let password = match input::password(step.req.form.get("password"), "ログインパスワードを入力してください。") {
+    let password = match input::password(
+        step.req.form.get("password"),
+        "ログインパスワードを入力してください。",
+    ) {
         Ok(p) => p,
         Err(m) => return Ok(credentials(step, Some(m), &id)),
     };
@@ -66,7 +70,11 @@ pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
     )
     .await?;
     let PasswordCheck::Ok(customer) = check else {
-        return Ok(credentials(step, Some(password_message(&check, false)), &id));
+        return Ok(credentials(
+            step,
+            Some(password_message(&check, false)),
+            &id,
+        ));
     };
     if customer.token.is_some() {
         let m = "既にトークンが登録されています。トークンの変更は交換から行ってください。";
@@ -93,7 +101,10 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
         Ok(c) => c,
         Err(m) => return Ok(token_form(step, &session, Some(m), &serial)),
     };
-    let transfer = match input::password(step.req.form.get("transfer_password"), "資金移動用パスワードを入力してください。") {
+    let transfer = match input::password(
+        step.req.form.get("transfer_password"),
+        "資金移動用パスワードを入力してください。",
+    ) {
         Ok(p) => p,
         Err(m) => return Ok(token_form(step, &session, Some(m), &serial)),
     };
@@ -117,7 +128,11 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
         }
         PasswordCheck::LockedNow | PasswordCheck::Locked => {
             step.app.sessions.end(&session.id);
-            return Ok(super::pages::top_with(step, Some(password_message(&check, true)), ""));
+            return Ok(super::pages::top_with(
+                step,
+                Some(password_message(&check, true)),
+                "",
+            ));
         }
     }
     let now = step.now();
@@ -133,7 +148,14 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
     .await?;
     let done = match result {
         Ok(done) => done,
-        Err(r) => return Ok(token_form(step, &session, Some(&refusal_message(&r)), &serial)),
+        Err(r) => {
+            return Ok(token_form(
+                step,
+                &session,
+                Some(&refusal_message(&r)),
+                &serial,
+            ))
+        }
     };
     let number = done.receipt.number_text();
     let time = clock::receipt_time(done.receipt.at);

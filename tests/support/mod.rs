@@ -73,7 +73,8 @@ impl Server {
                 }
                 _ => {
                     let _ = child.kill();
-                    let log = std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
+                    let log =
+                        std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
                     panic!("gateway did not start:\n{log}");
                 }
             }
@@ -145,14 +146,20 @@ impl Resp {
             self.text
         );
         let lower = self.text.to_ascii_lowercase();
-        for banned in ["<script", "<style", "<table", "<frame", "<iframe", " style=", "<link", "<img"] {
+        for banned in [
+            "<script", "<style", "<table", "<frame", "<iframe", " style=", "<link", "<img",
+        ] {
             assert!(!lower.contains(banned), "{banned} in page:\n{}", self.text);
         }
         self
     }
 
     pub fn assert_contains(&self, needle: &str) -> &Resp {
-        assert!(self.text.contains(needle), "{needle:?} not in page:\n{}", self.text);
+        assert!(
+            self.text.contains(needle),
+            "{needle:?} not in page:\n{}",
+            self.text
+        );
         self
     }
 
@@ -170,7 +177,9 @@ impl Resp {
         let start = self.text.find("<form action=\"")? + "<form action=\"".len();
         let end = start + self.text[start..].find('"')?;
         let action = unescape(&self.text[start..end]);
-        let form_end = self.text[start..].find("</form>").map_or(self.text.len(), |e| start + e);
+        let form_end = self.text[start..]
+            .find("</form>")
+            .map_or(self.text.len(), |e| start + e);
         let mut hidden = Vec::new();
         let mut rest = &self.text[start..form_end];
         while let Some(i) = rest.find("<input type=\"hidden\" name=\"") {
@@ -187,7 +196,12 @@ impl Resp {
     /// The 受付番号 on a receipt page.
     pub fn receipt_number(&self) -> Option<String> {
         let at = self.text.find("受付番号:<br>")? + "受付番号:<br>".len();
-        Some(self.text[at..].chars().take_while(char::is_ascii_digit).collect())
+        Some(
+            self.text[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect(),
+        )
     }
 }
 
@@ -311,7 +325,10 @@ impl Phone {
         let (action, hidden) = page
             .form()
             .unwrap_or_else(|| panic!("no form on page:\n{}", page.text));
-        let mut all: Vec<(&str, &str)> = hidden.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut all: Vec<(&str, &str)> = hidden
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         all.extend_from_slice(fields);
         self.post(&action, &all)
     }
@@ -338,7 +355,11 @@ fn parse_response(buf: &[u8]) -> Resp {
     Resp {
         status,
         headers,
-        text: if bad { String::new() } else { text.into_owned() },
+        text: if bad {
+            String::new()
+        } else {
+            text.into_owned()
+        },
         body,
     }
 }
@@ -365,7 +386,10 @@ pub fn code(serial: &str, steps_ahead: u64) -> String {
 /// A six-digit code that is not `serial`'s code anywhere in the skew window.
 pub fn wrong_code(serial: &str) -> String {
     let near: Vec<String> = (0..3).map(|s| code(serial, s)).collect();
-    let t = inventory().into_iter().find(|t| t.serial == serial).unwrap();
+    let t = inventory()
+        .into_iter()
+        .find(|t| t.serial == serial)
+        .unwrap();
     let before = t.params.code_at(&t.secret(), now() - t.params.period);
     (0..)
         .map(|i: u32| format!("{:06}", (i * 111_111) % 1_000_000))
