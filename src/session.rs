@@ -138,17 +138,24 @@ impl Sessions {
         Ok(entry.session.clone())
     }
 
-    /// Moves session `old` to `stage` under a new ID (the old one stops working), keeping its
-    /// anti-forgery value. Returns `None` if `old` is gone.
-    pub fn advance(&self, old: &str, stage: Stage) -> Option<Session> {
+    /// Gives session `old` a new ID (the old one stops working at once), keeping its stage and
+    /// anti-forgery value: a session ID seen in a URL or a Referer is worthless one step later.
+    pub fn rotate(&self, old: &str) -> Option<Session> {
         let mut map = self.lock();
         let mut entry = map.remove(old)?;
         entry.session.id = random_token(ID_BYTES);
-        entry.session.stage = stage;
         entry.last_seen = Instant::now();
         let session = entry.session.clone();
         map.insert(session.id.clone(), entry);
         Some(session)
+    }
+
+    /// Moves session `id` to `stage`. Returns `None` if it is gone.
+    pub fn set_stage(&self, id: &str, stage: Stage) -> Option<Session> {
+        let mut map = self.lock();
+        let entry = map.get_mut(id)?;
+        entry.session.stage = stage;
+        Some(entry.session.clone())
     }
 
     /// Ends a session (logout, finished journey).
@@ -188,10 +195,12 @@ mod tests {
     }
 
     #[test]
-    fn advance_rotates_and_end_refuses() {
+    fn rotate_refuses_the_old_id_and_end_refuses_all() {
         let s = Sessions::new(Duration::from_secs(600));
         let a = s.create("1", "n", Stage::StartAuthed { logged_in: false }, None);
-        let b = s.advance(&a.id, Stage::Menu).unwrap();
+        let b = s.rotate(&a.id).unwrap();
+        assert_eq!(b.csrf, a.csrf);
+        let b = s.set_stage(&b.id, Stage::Menu).unwrap();
         assert_eq!(s.get(&a.id, None), Err(Refused::Unknown));
         assert_eq!(s.get(&b.id, None).unwrap().stage, Stage::Menu);
         s.end(&b.id);

@@ -197,3 +197,31 @@ fn guessed_session_ids_are_refused() {
         r.assert_chtml(5000);
     }
 }
+
+#[test]
+fn the_session_id_changes_at_every_step() {
+    let server = Server::start();
+    let mut phone = server.phone(FOMA);
+    let otp_page = login(&mut phone, HANAKO);
+    let wrong = phone.submit(&otp_page, &[("otp", &wrong_code(HANAKO_TOKEN))]);
+    let sid = |r: &Resp| {
+        r.form()
+            .unwrap()
+            .1
+            .into_iter()
+            .find(|(k, _)| k == "sid")
+            .unwrap()
+            .1
+    };
+    assert_ne!(
+        sid(&otp_page),
+        sid(&wrong),
+        "a failed step rotates the ID too"
+    );
+    // The page before the step carries a dead ID now.
+    let stale = phone.submit(&otp_page, &[("otp", &code(HANAKO_TOKEN, 0))]);
+    assert_eq!(stale.status, 403);
+    phone
+        .submit(&wrong, &[("otp", &code(HANAKO_TOKEN, 0))])
+        .assert_contains("ようこそ");
+}

@@ -11,7 +11,7 @@ use crate::session::Stage;
 /// record of the attempt.
 pub async fn notice(step: &Step<'_>) -> Result<Reply, AppError> {
     // A logged-in customer is known: the branch can follow up on them.
-    let session = step.session().ok().filter(|s| s.stage.logged_in());
+    let session = step.session_at(Stage::logged_in).ok();
     let session = match session {
         Some(s) if s.stage != Stage::Menu => Some(step.advance(&s, Stage::Menu)?),
         other => other,

@@ -13,11 +13,9 @@ const TITLE: &str = "ワンタイムパスワード交換";
 
 /// `GET /exchange`: from the menu straight to step 1; from the top page, credentials first.
 pub async fn entry(step: &Step<'_>) -> Result<Reply, AppError> {
-    if let Ok(session) = step.session() {
-        if session.stage == Stage::Menu {
-            let session = step.advance(&session, Stage::ExchangeAuthed { logged_in: true })?;
-            return Ok(current_form(step, &session, None));
-        }
+    if let Ok(session) = step.session_at(|s| *s == Stage::Menu) {
+        let session = step.advance(&session, Stage::ExchangeAuthed { logged_in: true })?;
+        return Ok(current_form(step, &session, None));
     }
     Ok(credentials(step, None, ""))
 }

@@ -97,10 +97,7 @@ pub async fn otp(step: &Step<'_>) -> Result<Reply, AppError> {
 
 /// `GET /menu`.
 pub async fn menu(step: &Step<'_>) -> Result<Reply, AppError> {
-    let session = step.session()?;
-    if !session.stage.logged_in() {
-        return Err(AppError::Step);
-    }
+    let session = step.session_at(Stage::logged_in)?;
     let session = if session.stage == Stage::Menu {
         session
     } else {

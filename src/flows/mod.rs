@@ -78,8 +78,7 @@ impl<'a> Step<'a> {
         c.build().to_string()
     }
 
-    /// The request's live session, whatever its stage.
-    pub fn session(&self) -> Result<Session, AppError> {
+    fn live_session(&self) -> Result<Session, AppError> {
         let sid = self.req.sid().ok_or(AppError::Session)?;
         self.app
             .sessions
@@ -90,10 +89,28 @@ impl<'a> Step<'a> {
             })
     }
 
+    fn rotated(&self, session: &Session) -> Result<Session, AppError> {
+        self.app
+            .sessions
+            .rotate(&session.id)
+            .ok_or(AppError::Session)
+    }
+
+    /// The request's live session, if at a stage `allowed` accepts, under a new ID: every step
+    /// rotates it. A session at another stage is left as it was.
+    pub fn session_at(&self, allowed: impl Fn(&Stage) -> bool) -> Result<Session, AppError> {
+        let session = self.live_session()?;
+        if !allowed(&session.stage) {
+            return Err(AppError::Step);
+        }
+        self.rotated(&session)
+    }
+
     /// For a form post: the session must be at a stage `allowed` accepts and the form must
-    /// return its anti-forgery value.
+    /// return its anti-forgery value (checked before the ID rotates, so a forged post cannot
+    /// disturb the real session).
     pub fn posted_session(&self, allowed: impl Fn(&Stage) -> bool) -> Result<Session, AppError> {
-        let session = self.session()?;
+        let session = self.live_session()?;
         let sent = self.req.form.get("csrf").unwrap_or("");
         if !bool::from(sent.as_bytes().ct_eq(session.csrf.as_bytes())) {
             return Err(AppError::Forgery);
@@ -101,14 +118,14 @@ impl<'a> Step<'a> {
         if !allowed(&session.stage) {
             return Err(AppError::Step);
         }
-        Ok(session)
+        self.rotated(&session)
     }
 
-    /// Moves the session to `stage` under a new ID.
+    /// Moves the session to `stage`.
     pub fn advance(&self, session: &Session, stage: Stage) -> Result<Session, AppError> {
         self.app
             .sessions
-            .advance(&session.id, stage)
+            .set_stage(&session.id, stage)
             .ok_or(AppError::Session)
     }
 

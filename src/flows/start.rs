@@ -17,11 +17,9 @@ fn is_start(stage: &Stage) -> bool {
 
 /// `GET /start`: step 1, or straight to step 2 from the menu (already logged in).
 pub async fn entry(step: &Step<'_>) -> Result<Reply, AppError> {
-    if let Ok(session) = step.session() {
-        if session.stage == Stage::Menu {
-            let session = step.advance(&session, Stage::StartAuthed { logged_in: true })?;
-            return Ok(token_form(step, &session, None, ""));
-        }
+    if let Ok(session) = step.session_at(|s| *s == Stage::Menu) {
+        let session = step.advance(&session, Stage::StartAuthed { logged_in: true })?;
+        return Ok(token_form(step, &session, None, ""));
     }
     Ok(credentials(step, None, ""))
 }
