@@ -49,10 +49,11 @@ pub fn customers(dir: &Path) -> Result<Vec<DemoCustomer>, DemoError> {
 /// Loads the demo bank from `dir` (the `data/` folder) into an empty store.
 pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
     let tokens_path = dir.join("demo/tokens.csv");
-    let mut tokens = inventory::read(&tokens_path).map_err(|e| DemoError::Data {
+    let seeds = inventory::read(&tokens_path).map_err(|e| DemoError::Data {
         file: tokens_path.display().to_string(),
         message: e.to_string(),
     })?;
+    let mut tokens: Vec<_> = seeds.iter().map(|s| store.token_from_seed(s)).collect();
     let regs: Vec<DemoRegistration> = read_csv(&dir.join("demo/registrations.csv"))?;
     let mut records = Vec::new();
     for c in customers(dir)? {

@@ -1,14 +1,17 @@
-//! The vendor's token inventory file (CSV): `serial,kind,algorithm,digits,period,secret_base32`.
+//! The vendor's token inventory files: CSV (`serial,kind,algorithm,digits,period,secret_base32`)
+//! and PSKC (RFC 6030, see [`crate::pskc`]).
 //!
-//! A file is read whole and checked row by row; any bad row rejects the file, and every bad row
-//! is reported with its line number, so nothing is half-loaded.
+//! A file is read whole and checked entry by entry; any bad entry rejects the file, and the bad
+//! rows (CSV: every one, by line number; PSKC: the first, by index and serial) are named, so
+//! nothing is half-loaded.
 
 use crate::form;
 use crate::otp::{HashAlg, Params};
-use crate::store::{Token, TokenKind};
+use crate::store::TokenKind;
 use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
+use zeroize::Zeroizing;
 
 pub const HEADER: [&str; 6] = [
     "serial",
@@ -38,6 +41,41 @@ pub enum InventoryError {
     Read(String, std::io::Error),
     #[error("{} bad row(s), nothing loaded:\n{}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Rows(Vec<RowError>),
+    #[error("PSKC file, nothing loaded: {0}")]
+    Pskc(#[from] crate::pskc::PskcError),
+    #[error("PSKC file, nothing loaded: entry {index} (serial {serial}): {message}")]
+    PskcEntry {
+        index: usize,
+        serial: String,
+        message: String,
+    },
+}
+
+/// A token as the vendor delivers it: serial, parameters and the plain seed (zeroed on drop).
+/// The store seals the seed before it is written anywhere.
+pub struct Seed {
+    pub serial: String,
+    pub kind: TokenKind,
+    pub params: Params,
+    pub secret: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Seed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The seed itself is never printed.
+        f.debug_struct("Seed")
+            .field("serial", &self.serial)
+            .field("kind", &self.kind)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Seed {
+    /// The code this token shows at `unix` (the token simulator).
+    pub fn code_at(&self, unix: u64) -> String {
+        self.params.code_at(&self.secret, unix)
+    }
 }
 
 /// Whether `s` is a well-formed serial: 12 upper-case letters or digits.
@@ -47,7 +85,7 @@ pub fn valid_serial(s: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
-fn parse_row(fields: &csv::StringRecord) -> Result<Token, String> {
+fn parse_row(fields: &csv::StringRecord) -> Result<Seed, String> {
     if fields.len() != HEADER.len() {
         return Err(format!(
             "expected {} columns, found {}",
@@ -77,15 +115,17 @@ fn parse_row(fields: &csv::StringRecord) -> Result<Token, String> {
         .trim()
         .parse()
         .map_err(|_| format!("period {:?} is not a number", &fields[4]))?;
-    let secret = data_encoding::BASE32_NOPAD
-        .decode(
-            fields[5]
-                .trim()
-                .trim_end_matches('=')
-                .to_ascii_uppercase()
-                .as_bytes(),
-        )
-        .map_err(|_| "secret_base32 is not valid base32".to_owned())?;
+    let secret = Zeroizing::new(
+        data_encoding::BASE32_NOPAD
+            .decode(
+                fields[5]
+                    .trim()
+                    .trim_end_matches('=')
+                    .to_ascii_uppercase()
+                    .as_bytes(),
+            )
+            .map_err(|_| "secret_base32 is not valid base32".to_owned())?,
+    );
     let params = Params {
         algorithm,
         digits,
@@ -93,11 +133,16 @@ fn parse_row(fields: &csv::StringRecord) -> Result<Token, String> {
         t0: 0,
     };
     params.validate(secret.len()).map_err(|e| e.to_string())?;
-    Ok(Token::new(serial, kind, params, &secret))
+    Ok(Seed {
+        serial,
+        kind,
+        params,
+        secret,
+    })
 }
 
 /// Parses an inventory CSV; all rows or an error listing every bad one.
-pub fn parse(text: &str) -> Result<Vec<Token>, InventoryError> {
+pub fn parse(text: &str) -> Result<Vec<Seed>, InventoryError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -146,10 +191,66 @@ pub fn parse(text: &str) -> Result<Vec<Token>, InventoryError> {
     }
 }
 
-pub fn read(path: &Path) -> Result<Vec<Token>, InventoryError> {
+/// Reads a CSV inventory.
+pub fn read(path: &Path) -> Result<Vec<Seed>, InventoryError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InventoryError::Read(path.display().to_string(), e))?;
     parse(&text)
+}
+
+/// Reads an inventory in either format: PSKC when the file is XML, CSV otherwise. `psk` is the
+/// pre-shared key of an encrypted PSKC file.
+pub fn read_any(path: &Path, psk: Option<&[u8]>) -> Result<Vec<Seed>, InventoryError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InventoryError::Read(path.display().to_string(), e))?;
+    if text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('<')
+    {
+        parse_pskc(&text, psk)
+    } else {
+        parse(&text)
+    }
+}
+
+/// PSKC key packages become hardware tokens (vendors deliver hardware seeds this way).
+pub fn parse_pskc(xml: &str, psk: Option<&[u8]>) -> Result<Vec<Seed>, InventoryError> {
+    use crate::pskc::HashAlg as P;
+    let mut seeds = Vec::new();
+    for (i, e) in crate::pskc::parse(xml, psk)?.into_iter().enumerate() {
+        let entry_error = |message: String| InventoryError::PskcEntry {
+            index: i + 1,
+            serial: e.serial.clone(),
+            message,
+        };
+        let serial = form::serial(&e.serial);
+        if !valid_serial(&serial) {
+            return Err(entry_error(
+                "serial is not 12 upper-case letters or digits".into(),
+            ));
+        }
+        let params = Params {
+            algorithm: match e.algorithm {
+                P::Sha1 => HashAlg::Sha1,
+                P::Sha256 => HashAlg::Sha256,
+                P::Sha512 => HashAlg::Sha512,
+            },
+            digits: e.digits,
+            period: e.period,
+            t0: e.t0,
+        };
+        params
+            .validate(e.secret.len())
+            .map_err(|err| entry_error(err.to_string()))?;
+        seeds.push(Seed {
+            serial,
+            kind: TokenKind::Hardware,
+            params,
+            secret: Zeroizing::new(e.secret.clone()),
+        });
+    }
+    Ok(seeds)
 }
 
 #[cfg(test)]
@@ -166,7 +267,7 @@ mod tests {
         assert_eq!(t.len(), 2);
         assert_eq!(t[1].serial, "SYSW00000001");
         assert_eq!(t[1].kind, TokenKind::Software);
-        assert_eq!(t[0].secret(), b"12345678901234567890");
+        assert_eq!(&t[0].secret[..], b"12345678901234567890");
     }
 
     #[test]

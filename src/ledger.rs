@@ -164,7 +164,8 @@ fn attempt_in(
     limit: u32,
     purpose: &str,
 ) -> TxResult<Result<u64, OtpRefusal>> {
-    let (event, result) = otp_event(token.attempt(code, now, limit));
+    let secret = tx.secret(token)?;
+    let (event, result) = otp_event(token.attempt(&secret, code, now, limit));
     tx.put_token(token)?;
     tx.audit(
         now,

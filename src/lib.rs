@@ -21,6 +21,7 @@ pub mod pskc;
 pub mod reply;
 pub mod request;
 pub mod router;
+pub mod seal;
 pub mod server;
 pub mod session;
 pub mod store;

@@ -4,7 +4,8 @@ use clap::{Parser, Subcommand};
 use keitai_gateway::app::App;
 use keitai_gateway::carrier::{self, Networks};
 use keitai_gateway::config::{Bank, Config};
-use keitai_gateway::store::{ImportResult, Store};
+use keitai_gateway::seal::{KeyError, Sealer};
+use keitai_gateway::store::{ImportResult, Store, StoreError};
 use keitai_gateway::{clock, demo, form, inventory, server};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -41,7 +42,13 @@ enum Command {
         /// Serve the phone pages to PCs and smartphones too (for testers).
         #[arg(long)]
         allow_pc: bool,
+        /// The master key that seals token seeds (default DATA_DIR/master.key; `--demo` creates
+        /// it when missing).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
     },
+    /// Create a new master key file (mode 0600) for sealing token seeds.
+    InitKey { path: PathBuf },
     /// Print the code a token shows now (the token simulator).
     TokenCode {
         serial: String,
@@ -52,7 +59,7 @@ enum Command {
         #[arg(long, default_value = "data/demo/tokens.csv")]
         inventory: PathBuf,
     },
-    /// Load a vendor token inventory (CSV) into the database: all rows or none.
+    /// Load a vendor token inventory (CSV or PSKC) into the database: all entries or none.
     ImportTokens {
         file: PathBuf,
         #[arg(long, default_value = "var")]
@@ -60,6 +67,12 @@ enum Command {
         /// Overwrite serials that exist and are bound to nobody.
         #[arg(long)]
         replace: bool,
+        /// Pre-shared key (32 hex digits, AES-128) of an encrypted PSKC file.
+        #[arg(long)]
+        psk_hex: Option<String>,
+        /// The master key file (default DATA_DIR/master.key).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
     },
     /// Print what the gateway makes of a handset, as one line of JSON.
     Ua {
@@ -79,7 +92,14 @@ fn main() -> ExitCode {
             data_dir,
             bank_dir,
             allow_pc,
-        } => serve(demo, listen, data_dir, bank_dir, allow_pc),
+            key_file,
+        } => {
+            let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
+            serve(demo, listen, data_dir, bank_dir, allow_pc, &key_file)
+        }
+        Command::InitKey { path } => Sealer::create(&path)
+            .map(|_| println!("created {}", path.display()))
+            .map_err(|e| e.to_string()),
         Command::TokenCode {
             serial,
             at,
@@ -89,7 +109,12 @@ fn main() -> ExitCode {
             file,
             data_dir,
             replace,
-        } => import_tokens(&file, &data_dir, replace),
+            psk_hex,
+            key_file,
+        } => {
+            let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
+            import_tokens(&file, &data_dir, replace, psk_hex.as_deref(), &key_file)
+        }
         Command::Ua {
             user_agent,
             headers,
@@ -104,14 +129,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn open_store(data_dir: &Path) -> Result<Store, String> {
+fn open_store(data_dir: &Path, sealer: Sealer) -> Result<Store, String> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    Store::open(&data_dir.join("db")).map_err(|e| {
-        format!(
+    Store::open(&data_dir.join("db"), sealer).map_err(|e| match e {
+        StoreError::WrongKey => format!(
+            "{e}: the database in {} was sealed with another key",
+            data_dir.display()
+        ),
+        e => format!(
             "cannot open the database in {} ({e}); is another keitai-gateway using it?",
             data_dir.display()
-        )
+        ),
     })
 }
 
@@ -121,6 +150,7 @@ fn serve(
     data_dir: PathBuf,
     bank_dir: PathBuf,
     allow_pc: bool,
+    key_file: &Path,
 ) -> Result<(), String> {
     let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
     let networks_file = bank_dir.join("carrier_networks.toml");
@@ -129,7 +159,17 @@ fn serve(
     } else {
         Networks::loopback_only()
     };
-    let store = open_store(&data_dir)?;
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let sealer = match Sealer::load(key_file) {
+        Err(KeyError::Missing(_)) if demo => {
+            println!("Created the demo master key {}.", key_file.display());
+            Sealer::create(key_file)
+        }
+        other => other,
+    }
+    .map_err(|e| e.to_string())?;
+    let store = open_store(&data_dir, sealer)?;
     if demo {
         if store.is_empty() {
             demo::load(&store, &bank_dir, clock::now_unix()).map_err(|e| e.to_string())?;
@@ -216,19 +256,31 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
 
 fn token_code(serial: &str, at: Option<u64>, inventory_file: &Path) -> Result<(), String> {
     let serial = form::serial(serial);
-    let tokens = inventory::read(inventory_file).map_err(|e| e.to_string())?;
-    let token = tokens
+    let seeds = inventory::read_any(inventory_file, None).map_err(|e| e.to_string())?;
+    let seed = seeds
         .iter()
         .find(|t| t.serial == serial)
         .ok_or_else(|| format!("{serial} is not in {}", inventory_file.display()))?;
-    let now = at.unwrap_or_else(clock::now_unix);
-    println!("{}", token.params.code_at(&token.secret(), now));
+    println!("{}", seed.code_at(at.unwrap_or_else(clock::now_unix)));
     Ok(())
 }
 
-fn import_tokens(file: &Path, data_dir: &Path, replace: bool) -> Result<(), String> {
-    let tokens = inventory::read(file).map_err(|e| e.to_string())?;
-    let store = open_store(data_dir)?;
+fn import_tokens(
+    file: &Path,
+    data_dir: &Path,
+    replace: bool,
+    psk_hex: Option<&str>,
+    key_file: &Path,
+) -> Result<(), String> {
+    let psk = psk_hex
+        .map(|h| hex::decode(h.trim()).map_err(|_| "--psk-hex is not hex".to_owned()))
+        .transpose()?
+        .map(zeroize::Zeroizing::new);
+    let seeds =
+        inventory::read_any(file, psk.as_deref().map(Vec::as_slice)).map_err(|e| e.to_string())?;
+    let sealer = Sealer::load(key_file).map_err(|e| e.to_string())?;
+    let store = open_store(data_dir, sealer)?;
+    let tokens: Vec<_> = seeds.iter().map(|s| store.token_from_seed(s)).collect();
     match store
         .import_tokens(&tokens, replace, clock::now_unix())
         .map_err(|e| e.to_string())?

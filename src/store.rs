@@ -9,7 +9,9 @@
 //! in-process lock (so transactions never conflict and the audit chain head can live in memory),
 //! followed by [`Store::durable`], which flushes to disk with many waiters sharing one flush.
 
+use crate::inventory::Seed;
 use crate::otp::{OtpState, Outcome, Params};
+use crate::seal::Sealer;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -28,6 +30,8 @@ pub enum StoreError {
     ReceiptsExhausted,
     #[error("flush task failed")]
     Flush,
+    #[error("the key file does not match this database (wrong key file?)")]
+    WrongKey,
 }
 
 /// A customer of internet banking.
@@ -90,8 +94,9 @@ pub struct Token {
     pub serial: String,
     pub kind: TokenKind,
     pub params: Params,
-    /// The seed, hex. Never logged, never rendered.
-    pub secret_hex: String,
+    /// The seed sealed under the master key (base64 of nonce and ciphertext), with the serial
+    /// as associated data. Never logged, never rendered.
+    pub secret_sealed: String,
     pub state: TokenState,
     pub otp: OtpState,
     /// A hardware token handed out at a branch for one customer: only they may register it.
@@ -100,26 +105,9 @@ pub struct Token {
 }
 
 impl Token {
-    pub fn new(serial: String, kind: TokenKind, params: Params, secret: &[u8]) -> Token {
-        Token {
-            serial,
-            kind,
-            params,
-            secret_hex: hex::encode(secret),
-            state: TokenState::Available,
-            otp: OtpState::default(),
-            assigned_to: None,
-        }
-    }
-
-    pub fn secret(&self) -> Vec<u8> {
-        hex::decode(&self.secret_hex).unwrap_or_default()
-    }
-
-    /// One OTP attempt against this token, updating its state.
-    pub fn attempt(&mut self, code: &str, now: u64, limit: u32) -> Outcome {
-        let secret = self.secret();
-        self.otp.attempt(&self.params, &secret, code, now, limit)
+    /// One OTP attempt against this token (its opened `secret`), updating its state.
+    pub fn attempt(&mut self, secret: &[u8], code: &str, now: u64, limit: u32) -> Outcome {
+        self.otp.attempt(&self.params, secret, code, now, limit)
     }
 }
 
@@ -228,9 +216,23 @@ const TREE_NAMES: [&str; 7] = [
     "meta",
 ];
 
+fn open_secret(sealer: &Sealer, token: &Token) -> Result<zeroize::Zeroizing<Vec<u8>>, Abort> {
+    let corrupt = || Abort::Corrupt("tokens", format!("seed of {} does not open", token.serial));
+    let sealed = data_encoding::BASE64
+        .decode(token.secret_sealed.as_bytes())
+        .map_err(|_| corrupt())?;
+    sealer
+        .open(token.serial.as_bytes(), &sealed)
+        .map_err(|_| corrupt())
+}
+
+/// What the key-check record seals: opening it at start-up proves the key file is the right one.
+const KEY_CHECK: &[u8] = b"keitai-gateway key check";
+
 /// The database.
 pub struct Store {
     db: sled::Db,
+    sealer: Sealer,
     trees: Vec<sled::Tree>,
     write_lock: Mutex<Counters>,
     /// Group commit: writes take a ticket, one flush covers every ticket issued before it.
@@ -265,9 +267,18 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 pub struct Tx<'a> {
     trees: &'a [TransactionalTree],
     counters: Counters,
+    sealer: &'a Sealer,
 }
 
 impl Tx<'_> {
+    /// The token's seed, opened for one check; zeroed when dropped.
+    pub fn secret(&self, token: &Token) -> TxResult<zeroize::Zeroizing<Vec<u8>>> {
+        match open_secret(self.sealer, token) {
+            Ok(s) => Ok(s),
+            Err(a) => abort(a),
+        }
+    }
+
     fn get<T: DeserializeOwned>(&self, t: usize, key: &[u8]) -> TxResult<Option<T>> {
         match self.trees[t].get(key)? {
             None => Ok(None),
@@ -378,12 +389,29 @@ impl Tx<'_> {
 }
 
 impl Store {
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+    /// Opens (or creates) the database in `dir`, with the master key that seals token seeds.
+    /// A key other than the one the database was created with is refused here, at start-up.
+    pub fn open(dir: &Path, sealer: Sealer) -> Result<Store, StoreError> {
         let db = sled::Config::new().path(dir).open()?;
         let trees = TREE_NAMES
             .iter()
             .map(|n| db.open_tree(n))
             .collect::<Result<Vec<_>, _>>()?;
+        match trees[T_META].get(b"key_check")? {
+            Some(sealed) => {
+                if sealer
+                    .open(b"key_check", &sealed)
+                    .map_err(|_| StoreError::WrongKey)?[..]
+                    != *KEY_CHECK
+                {
+                    return Err(StoreError::WrongKey);
+                }
+            }
+            None => {
+                trees[T_META].insert(b"key_check", sealer.seal(b"key_check", KEY_CHECK))?;
+                db.flush()?;
+            }
+        }
         let next_receipt = match trees[T_META].get(b"next_receipt")? {
             Some(v) => {
                 let b: [u8; 4] = v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
@@ -403,6 +431,7 @@ impl Store {
         };
         Ok(Store {
             db,
+            sealer,
             trees,
             write_lock: Mutex::new(Counters {
                 next_receipt,
@@ -515,6 +544,7 @@ impl Store {
             let mut tx = Tx {
                 trees,
                 counters: counters.clone(),
+                sealer: &self.sealer,
             };
             let out = body(&mut tx)?;
             Ok((out, tx.counters))
@@ -555,6 +585,25 @@ impl Store {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
+    }
+
+    /// An inventory token for `seed`, its secret sealed under the master key.
+    pub fn token_from_seed(&self, seed: &Seed) -> Token {
+        let sealed = self.sealer.seal(seed.serial.as_bytes(), &seed.secret);
+        Token {
+            serial: seed.serial.clone(),
+            kind: seed.kind,
+            params: seed.params,
+            secret_sealed: data_encoding::BASE64.encode(&sealed),
+            state: TokenState::Available,
+            otp: OtpState::default(),
+            assigned_to: None,
+        }
+    }
+
+    /// Opens a token's seed (tools that must show codes, tests).
+    pub fn secret(&self, token: &Token) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
+        open_secret(&self.sealer, token).map_err(abort_to_store)
     }
 
     /// Stores many new tokens at once, all or none. Returns the serials that already exist

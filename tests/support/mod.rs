@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use encoding_rs::SHIFT_JIS;
-use keitai_gateway::store::Token;
+use keitai_gateway::inventory::Seed;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -365,7 +365,7 @@ fn parse_response(buf: &[u8]) -> Resp {
 }
 
 /// The demo inventory, for computing codes as a token would show them.
-pub fn inventory() -> Vec<Token> {
+pub fn inventory() -> Vec<Seed> {
     keitai_gateway::inventory::read(&repo().join("data/demo/tokens.csv")).expect("demo inventory")
 }
 
@@ -379,8 +379,7 @@ pub fn code(serial: &str, steps_ahead: u64) -> String {
         .into_iter()
         .find(|t| t.serial == serial)
         .unwrap_or_else(|| panic!("{serial} not in demo inventory"));
-    t.params
-        .code_at(&t.secret(), now() + steps_ahead * t.params.period)
+    t.code_at(now() + steps_ahead * t.params.period)
 }
 
 /// A six-digit code that is not `serial`'s code anywhere in the skew window.
@@ -390,7 +389,7 @@ pub fn wrong_code(serial: &str) -> String {
         .into_iter()
         .find(|t| t.serial == serial)
         .unwrap();
-    let before = t.params.code_at(&t.secret(), now() - t.params.period);
+    let before = t.code_at(now() - t.params.period);
     (0..)
         .map(|i: u32| format!("{:06}", (i * 111_111) % 1_000_000))
         .find(|c| !near.contains(c) && *c != before)
