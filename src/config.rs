@@ -118,4 +118,6 @@ pub struct Config {
     pub networks: Networks,
     /// Serve the phone flows to PCs and smartphones too (testers without an emulator).
     pub allow_pc: bool,
+    /// How long a client may take to send its request head, and then its body.
+    pub client_timeout: Duration,
 }

@@ -42,6 +42,9 @@ enum Command {
         /// Serve the phone pages to PCs and smartphones too (for testers).
         #[arg(long)]
         allow_pc: bool,
+        /// Seconds a client may take to send its request head, and then its body.
+        #[arg(long, default_value_t = 10)]
+        client_timeout: u64,
         /// The master key that seals token seeds (default DATA_DIR/master.key; `--demo` creates
         /// it when missing).
         #[arg(long)]
@@ -92,10 +95,14 @@ fn main() -> ExitCode {
             data_dir,
             bank_dir,
             allow_pc,
+            client_timeout,
             key_file,
         } => {
             let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
-            serve(demo, listen, data_dir, bank_dir, allow_pc, &key_file)
+            let timeout = std::time::Duration::from_secs(client_timeout.max(1));
+            serve(
+                demo, listen, data_dir, bank_dir, allow_pc, timeout, &key_file,
+            )
         }
         Command::InitKey { path } => Sealer::create(&path)
             .map(|_| println!("created {}", path.display()))
@@ -150,6 +157,7 @@ fn serve(
     data_dir: PathBuf,
     bank_dir: PathBuf,
     allow_pc: bool,
+    client_timeout: std::time::Duration,
     key_file: &Path,
 ) -> Result<(), String> {
     let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
@@ -183,6 +191,7 @@ fn serve(
         bank,
         networks,
         allow_pc,
+        client_timeout,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -25,9 +25,6 @@ use tokio::net::TcpListener;
 
 /// Largest request body accepted (form posts are a few hundred bytes).
 pub const MAX_BODY: usize = 8 * 1024;
-/// Header read and body read limits: slow clients are cut off, not waited for.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// hyper's read buffer bounds the request head; hyper answers 431 past it.
 const MAX_HEAD: usize = 16 * 1024;
 
@@ -57,11 +54,13 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                let timeout = app.config.client_timeout;
                 let app = app.clone();
                 let service = service_fn(move |req| handle(app.clone(), peer, req));
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT)
+                    // Slow clients are cut off, not waited for.
+                    .header_read_timeout(timeout)
                     .max_buf_size(MAX_HEAD)
                     .serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
@@ -84,7 +83,11 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
     }
 }
 
-async fn read_body(parts: &hyper::http::request::Parts, body: Incoming) -> Result<Bytes, AppError> {
+async fn read_body(
+    parts: &hyper::http::request::Parts,
+    body: Incoming,
+    timeout: Duration,
+) -> Result<Bytes, AppError> {
     let declared = parts
         .headers
         .get(CONTENT_LENGTH)
@@ -93,7 +96,7 @@ async fn read_body(parts: &hyper::http::request::Parts, body: Incoming) -> Resul
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return Err(AppError::TooLarge);
     }
-    match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await {
+    match tokio::time::timeout(timeout, Limited::new(body, MAX_BODY).collect()).await {
         Err(_) => Err(AppError::BodyTimeout),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(AppError::TooLarge),
@@ -108,7 +111,7 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let reply = match read_body(&parts, body).await {
+    let reply = match read_body(&parts, body, app.config.client_timeout).await {
         Ok(body) => router::dispatch(&app, &parts, &body, peer).await,
         Err(e) => router::phone_error(&app, false, &e),
     };

@@ -520,7 +520,8 @@ impl Store {
         })
     }
 
-    /// Checks the audit chain; `Err(seq)` names the first record that does not verify.
+    /// Checks the audit chain: `Ok(count)`, or `Err(n)` where record `n` is the first that is
+    /// missing, altered, or not linked to the one before it.
     pub fn verify_audit(&self) -> Result<Result<u64, u64>, StoreError> {
         let mut prev = ZERO_HASH.to_owned();
         let mut count = 0;
@@ -659,5 +660,89 @@ fn abort_to_store(a: Abort) -> StoreError {
     match a {
         Abort::Corrupt(tree, detail) => StoreError::Corrupt { tree, detail },
         Abort::ReceiptsExhausted => StoreError::ReceiptsExhausted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &Path) -> Store {
+        Store::open(dir, Sealer::from_key(&[1; 32])).unwrap()
+    }
+
+    fn event(tx: &mut Tx, n: u64) -> TxResult<()> {
+        tx.audit(
+            n,
+            Event {
+                event: "test",
+                detail: format!("event {n}"),
+                ..Event::default()
+            },
+        )
+    }
+
+    #[test]
+    fn audit_chain_verifies_and_names_the_first_broken_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        for n in 0..5 {
+            s.write(|tx| event(tx, n)).unwrap();
+        }
+        assert_eq!(s.verify_audit().unwrap(), Ok(5));
+        // Rewrite record 2's detail (as an attacker with the database would).
+        let key = 2u64.to_be_bytes();
+        let mut rec: AuditRecord =
+            serde_json::from_slice(&s.trees[T_AUDIT].get(key).unwrap().unwrap()).unwrap();
+        rec.detail = "nothing happened".into();
+        s.trees[T_AUDIT].insert(key, encode(&rec)).unwrap();
+        assert_eq!(s.verify_audit().unwrap(), Err(2));
+        // Recomputing its hash does not help: the next record no longer links to it.
+        rec.hash = rec.digest();
+        s.trees[T_AUDIT].insert(key, encode(&rec)).unwrap();
+        assert_eq!(s.verify_audit().unwrap(), Err(3));
+        // Deleting a record breaks the sequence: record 3 is named as missing.
+        s.trees[T_AUDIT].remove(3u64.to_be_bytes()).unwrap();
+        rec.hash = rec.digest();
+        assert_eq!(s.verify_audit().unwrap(), Err(3));
+    }
+
+    #[test]
+    fn chain_continues_across_reopen_and_wrong_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = store(dir.path());
+            s.write(|tx| event(tx, 1)).unwrap();
+            s.flush().unwrap();
+        }
+        let s = store(dir.path());
+        s.write(|tx| event(tx, 2)).unwrap();
+        assert_eq!(s.verify_audit().unwrap(), Ok(2));
+        s.flush().unwrap();
+        drop(s);
+        assert!(matches!(
+            Store::open(dir.path(), Sealer::from_key(&[2; 32])),
+            Err(StoreError::WrongKey)
+        ));
+    }
+
+    #[test]
+    fn receipt_numbers_are_seven_digits_and_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = {
+            let s = store(dir.path());
+            let r = s
+                .write(|tx| tx.receipt(ReceiptKind::Registration, "1", "A", None, 0))
+                .unwrap();
+            s.flush().unwrap();
+            r.number
+        };
+        let s = store(dir.path());
+        let second = s
+            .write(|tx| tx.receipt(ReceiptKind::Registration, "1", "B", None, 0))
+            .unwrap();
+        assert_eq!(second.number, first + 1);
+        assert_eq!(second.number_text().len(), 7);
+        assert_eq!(s.history("1").unwrap().len(), 2);
     }
 }

@@ -7,5 +7,6 @@ mod hostile;
 mod login;
 mod pskc_import;
 mod rfc6238;
+mod security;
 mod start;
 mod ua_table;

@@ -395,3 +395,17 @@ pub fn wrong_code(serial: &str) -> String {
         .find(|c| !near.contains(c) && *c != before)
         .unwrap()
 }
+
+/// Runs the gateway's command line; returns (success, stdout, stderr).
+pub fn cli(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run keitai-gateway");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
