@@ -91,3 +91,131 @@ fn the_log_has_one_line_per_request_and_no_secrets() {
         assert!(!log.contains(secret), "{secret} in log:\n{log}");
     }
 }
+
+#[test]
+fn slow_clients_are_cut_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &["--client-timeout", "1"]);
+    // A head that never finishes: the server closes the connection.
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    use std::io::{Read, Write};
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(9),
+        "connection was not cut off"
+    );
+    // A body that never arrives: 408 with the error page.
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    s.write_all(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\ncontract_id=1")
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    // Others are served meanwhile and after.
+    assert_eq!(server.phone(FOMA).get("/").status, 200);
+}
+
+#[test]
+fn header_injection_attempts_change_no_header() {
+    let server = Server::start();
+    let mut phone = server.phone(AU);
+    let r = phone.get("/menu?sid=x%0D%0ASet-Cookie:%20sid=evil");
+    assert_eq!(r.status, 400);
+    assert!(r.header("set-cookie").is_none());
+    let r = phone.post_raw(
+        "/login",
+        b"contract_id=1%0D%0ALocation:%20http://evil&password=x",
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.header("location").is_none());
+    // A raw CR/LF in a header value never reaches the gateway's logic.
+    let raw = phone.raw(b"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: a\rSet-Cookie: b\r\n\r\n");
+    assert!(raw.status == 400 || raw.status == 200, "{}", raw.status);
+    assert!(raw.header("set-cookie").is_none());
+}
+
+#[test]
+fn parallel_wrong_otps_cannot_exceed_the_limit() {
+    let server = Server::start();
+    // Twelve sessions of the same customer, each at the login OTP page.
+    let pages: Vec<(Phone, Resp)> = (0..12)
+        .map(|_| {
+            let mut phone = server.phone(FOMA);
+            let top = phone.get("/");
+            let page = phone.submit(&top, &[("contract_id", HANAKO.0), ("password", HANAKO.1)]);
+            page.assert_contains("ワンタイムパスワード認証");
+            (phone, page)
+        })
+        .collect();
+    let wrong = wrong_code(HANAKO_TOKEN);
+    let results: Vec<Resp> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pages
+            .into_iter()
+            .map(|(mut phone, page)| {
+                let wrong = wrong.clone();
+                scope.spawn(move || phone.submit(&page, &[("otp", &wrong)]))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let counted = results
+        .iter()
+        .filter(|r| r.text.contains("回間違えると"))
+        .count();
+    let locked = results
+        .iter()
+        .filter(|r| r.text.contains("ロックされています"))
+        .count();
+    assert_eq!(
+        counted, 4,
+        "exactly four wrong codes counted before the lock"
+    );
+    assert_eq!(locked, 8);
+    // The right code no longer opens anything.
+    let mut phone = server.phone(FOMA);
+    let top = phone.get("/");
+    let page = phone.submit(&top, &[("contract_id", HANAKO.0), ("password", HANAKO.1)]);
+    phone
+        .submit(&page, &[("otp", &code(HANAKO_TOKEN, 0))])
+        .assert_contains("ロックされています");
+}
+
+#[test]
+fn parallel_wrong_passwords_cannot_exceed_the_limit() {
+    let server = Server::start();
+    let results: Vec<Resp> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..12)
+            .map(|_| {
+                let mut phone = server.phone(FOMA);
+                scope.spawn(move || {
+                    phone.post("/login", &[("contract_id", TARO.0), ("password", "guess")])
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let wrong = results
+        .iter()
+        .filter(|r| r.text.contains("正しくありません"))
+        .count();
+    let locked = results
+        .iter()
+        .filter(|r| r.text.contains("ロックされています"))
+        .count();
+    // Attempts are counted before the hash is checked, so the guesses in flight together use up
+    // the limit: none is accepted, none past the limit is ever checked.
+    assert_eq!(wrong + locked, 12);
+    assert!(locked >= 8, "{wrong} wrong, {locked} locked");
+    let mut phone = server.phone(FOMA);
+    phone
+        .post("/login", &[("contract_id", TARO.0), ("password", TARO.1)])
+        .assert_contains("ロックされています");
+}
