@@ -2,6 +2,7 @@
 
 mod support;
 
+mod crash;
 mod exchange;
 mod hostile;
 mod login;

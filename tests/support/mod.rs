@@ -52,11 +52,14 @@ impl Server {
             .append(true)
             .open(data_dir.join("server.log"))
             .expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"));
+        command
             .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .arg("--bank-dir")
-            .arg(repo().join("data"))
+            .arg(data_dir);
+        if !extra.contains(&"--bank-dir") {
+            command.arg("--bank-dir").arg(repo().join("data"));
+        }
+        let mut child = command
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(log)
@@ -261,15 +264,24 @@ impl Phone {
 
     /// Sends raw request bytes and reads the response.
     pub fn raw(&self, request: &[u8]) -> Resp {
-        let mut s = TcpStream::connect(self.addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        s.write_all(request).expect("write");
+        self.try_raw(request).expect("a response")
+    }
+
+    /// Like [`Phone::raw`], but `None` when the server is gone (connection refused or cut).
+    pub fn try_raw(&self, request: &[u8]) -> Option<Resp> {
+        let mut s = TcpStream::connect(self.addr).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        s.write_all(request).ok()?;
         let mut buf = Vec::new();
         let _ = s.read_to_end(&mut buf);
         parse_response(&buf)
     }
 
     fn request(&mut self, method: &str, target: &str, body: &[u8]) -> Resp {
+        self.try_request(method, target, body).expect("a response")
+    }
+
+    fn try_request(&mut self, method: &str, target: &str, body: &[u8]) -> Option<Resp> {
         let mut req = format!(
             "{method} {target} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {}\r\nConnection: close\r\n",
             self.addr, self.ua
@@ -289,7 +301,7 @@ impl Phone {
         req.push_str("\r\n");
         let mut bytes = req.into_bytes();
         bytes.extend_from_slice(body);
-        let resp = self.raw(&bytes);
+        let resp = self.try_raw(&bytes)?;
         if self.keeps_cookies {
             if let Some(set) = resp.header("set-cookie") {
                 let pair = set.split(';').next().unwrap_or("").to_owned();
@@ -297,7 +309,22 @@ impl Phone {
                 self.cookie = if cleared { None } else { Some(pair) };
             }
         }
-        resp
+        Some(resp)
+    }
+
+    pub fn try_get(&mut self, target: &str) -> Option<Resp> {
+        self.try_request("GET", target, b"")
+    }
+
+    /// Like [`Phone::submit`], but `None` when the server is gone.
+    pub fn try_submit(&mut self, page: &Resp, fields: &[(&str, &str)]) -> Option<Resp> {
+        let (action, hidden) = page.form()?;
+        let mut all: Vec<(&str, &str)> = hidden
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        all.extend_from_slice(fields);
+        self.try_request("POST", &action, encode_form(&all).as_bytes())
     }
 
     pub fn get(&mut self, target: &str) -> Resp {
@@ -334,25 +361,21 @@ impl Phone {
     }
 }
 
-fn parse_response(buf: &[u8]) -> Resp {
-    let split = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(buf)));
+fn parse_response(buf: &[u8]) -> Option<Resp> {
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&buf[..split]).into_owned();
     let body = buf[split + 4..].to_vec();
     let mut lines = head.split("\r\n");
     let status = lines
         .next()
         .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
+        .and_then(|s| s.parse().ok())?;
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
     let (text, _, bad) = SHIFT_JIS.decode(&body);
-    Resp {
+    Some(Resp {
         status,
         headers,
         text: if bad {
@@ -361,7 +384,7 @@ fn parse_response(buf: &[u8]) -> Resp {
             text.into_owned()
         },
         body,
-    }
+    })
 }
 
 /// The demo inventory, for computing codes as a token would show them.
