@@ -181,3 +181,42 @@ mod tests {
         assert_eq!(digits("１０００ ０００ ００１"), "1000000001");
     }
 }
+
+#[cfg(test)]
+mod property {
+    use super::*;
+
+    /// A small deterministic generator (xorshift): the same inputs on every run.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_decoded_text_is_clean() {
+        let mut state = 0x9E37_79B9_7F4A_7C15;
+        // Biased towards the bytes that matter: escapes, separators, Shift_JIS lead bytes.
+        let alphabet = b"%&=+0123456789ABCDEFabcdef\x81\x82\x83\x9f\xe0\xef\xfc\x00\r\n ";
+        for _ in 0..50_000 {
+            let len = (next(&mut state) % 64) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next(&mut state);
+                    if r % 4 == 0 {
+                        r as u8
+                    } else {
+                        alphabet[(r as usize >> 8) % alphabet.len()]
+                    }
+                })
+                .collect();
+            if let Ok(form) = Form::parse(&input) {
+                for (name, value) in &form.fields {
+                    assert!(!name.chars().chain(value.chars()).any(char::is_control));
+                    assert!(value.chars().count() <= MAX_FIELD_CHARS);
+                }
+            }
+        }
+    }
+}
