@@ -204,7 +204,7 @@ mod property {
             let input: Vec<u8> = (0..len)
                 .map(|_| {
                     let r = next(&mut state);
-                    if r % 4 == 0 {
+                    if r.is_multiple_of(4) {
                         r as u8
                     } else {
                         alphabet[(r as usize >> 8) % alphabet.len()]
