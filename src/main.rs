@@ -1,6 +1,7 @@
 //! The `keitai-gateway` command: serve the gateway, and the tools testers and operators use.
 
 use clap::{Parser, Subcommand};
+use ipnet::IpNet;
 use keitai_gateway::app::App;
 use keitai_gateway::carrier::{self, Networks};
 use keitai_gateway::config::{Bank, Config};
@@ -41,6 +42,10 @@ enum Command {
         /// Serve the phone pages to PCs and smartphones too (for testers).
         #[arg(long)]
         allow_pc: bool,
+        /// A TLS-terminating proxy's network (CIDR, repeatable): only its
+        /// `X-Forwarded-Proto: https` is believed. Default: none.
+        #[arg(long = "tls-proxy", value_name = "CIDR")]
+        tls_proxies: Vec<IpNet>,
     },
     /// Print the code a token shows now (the token simulator).
     TokenCode {
@@ -79,7 +84,17 @@ fn main() -> ExitCode {
             data_dir,
             bank_dir,
             allow_pc,
-        } => serve(demo, listen, data_dir, bank_dir, allow_pc),
+            tls_proxies,
+        } => serve(
+            demo,
+            listen,
+            data_dir,
+            bank_dir,
+            Access {
+                allow_pc,
+                tls_proxies,
+            },
+        ),
         Command::TokenCode {
             serial,
             at,
@@ -115,12 +130,18 @@ fn open_store(data_dir: &Path) -> Result<Store, String> {
     })
 }
 
+/// Who may use the phone pages, and how: the serve flags that are not paths.
+struct Access {
+    allow_pc: bool,
+    tls_proxies: Vec<IpNet>,
+}
+
 fn serve(
     demo: bool,
     listen: SocketAddr,
     data_dir: PathBuf,
     bank_dir: PathBuf,
-    allow_pc: bool,
+    access: Access,
 ) -> Result<(), String> {
     let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
     let networks_file = bank_dir.join("carrier_networks.toml");
@@ -142,7 +163,8 @@ fn serve(
         data_dir,
         bank,
         networks,
-        allow_pc,
+        allow_pc: access.allow_pc,
+        tls_proxies: access.tls_proxies,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -232,9 +232,16 @@ mod tests {
             numeric_input(&ctx, "otp", 8, "").into_string()
         };
         let all = render(InputMode::All);
-        assert!(all.contains(r#"istyle="4" format="*N" mode="numeric""#), "{all}");
+        assert!(
+            all.contains(r#"istyle="4" format="*N" mode="numeric""#),
+            "{all}"
+        );
         let docomo = render(InputMode::Istyle);
-        assert!(docomo.contains(r#"istyle="4""#) && !docomo.contains("format") && !docomo.contains("mode="));
+        assert!(
+            docomo.contains(r#"istyle="4""#)
+                && !docomo.contains("format")
+                && !docomo.contains("mode=")
+        );
         let au = render(InputMode::Format);
         assert!(au.contains(r#"format="*N""#) && !au.contains("istyle"));
         let sb = render(InputMode::Mode);

@@ -26,7 +26,13 @@ mod tests {
             ..Ctx::default()
         };
         let html = pointer(&ctx, "https://bank.example/ib/").into_string();
-        assert!(html.contains(r#"<a href="https://bank.example/ib/">"#), "{html}");
-        assert!(!html.contains("SESSION") && !html.contains("guid"), "{html}");
+        assert!(
+            html.contains(r#"<a href="https://bank.example/ib/">"#),
+            "{html}"
+        );
+        assert!(
+            !html.contains("SESSION") && !html.contains("guid"),
+            "{html}"
+        );
     }
 }

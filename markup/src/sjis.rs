@@ -76,7 +76,10 @@ mod tests {
             "i-mode keycap 1 is F987"
         );
         assert_eq!(page(Keypad::Au), b"&#59106;\xF6\xFB&#57884;1".to_vec());
-        assert_eq!(page(Keypad::Softbank), b"&#59106;&#58658;\x1b$F<\x0f1".to_vec());
+        assert_eq!(
+            page(Keypad::Softbank),
+            b"&#59106;&#58658;\x1b$F<\x0f1".to_vec()
+        );
         assert_eq!(page(Keypad::Text), b"&#59106;&#58658;&#57884;1".to_vec());
         // encoding_rs alone never writes private-use characters as bytes.
         assert_eq!(encode(html! { "\u{E000}" }).body, b"&#57344;".to_vec());
