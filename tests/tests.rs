@@ -2,6 +2,7 @@
 
 mod support;
 
+mod carrier;
 mod exchange;
 mod hostile;
 mod login;
