@@ -52,8 +52,10 @@ pub enum Generation {
     Willcom,
     /// iPhone, Android, etc.
     Smartphone,
-    /// PCs, and anything not recognised (see [`detect`]).
+    /// PCs (a desktop browser's `Mozilla/` or `Opera/` UA).
     Pc,
+    /// Anything not recognised: maybe a phone we do not know (see [`detect`]).
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +96,7 @@ const SOFTBANK_PX_PER_CHAR: u16 = 12;
 /// the bool).
 ///
 /// Anything that is neither a known carrier's handset nor recognisably a smartphone or
-/// PC is treated as an unknown phone: carrier `none`, generation `pc`, the smallest
+/// PC is treated as an unknown phone: carrier `none`, generation `unknown`, the smallest
 /// budget and no cookies, because assuming less is what keeps such a phone working.
 pub fn detect(user_agent: &str, headers: &[(&str, &str)], https: bool) -> Handset {
     let ua = user_agent.trim();
@@ -278,7 +280,7 @@ fn other(ua: &str) -> Handset {
         (Generation::Pc, true, SMARTPHONE_OR_PC)
     } else {
         // Unrecognised: maybe a phone we do not know. Smallest page, no cookies.
-        (Generation::Pc, false, SMALLEST)
+        (Generation::Unknown, false, SMALLEST)
     };
     Handset {
         carrier: Carrier::None,
@@ -382,6 +384,25 @@ impl Handset {
         };
         // Serialising plain strings, numbers and bools cannot fail.
         serde_json::to_string(&line).unwrap_or_default()
+    }
+
+    /// A PC or smartphone: the bank's PC/smartphone site serves it, not the phone pages.
+    /// Unknown handsets are not counted: they may be phones, and get the phone pages.
+    pub fn is_pc_or_smartphone(&self) -> bool {
+        self.carrier == Carrier::None
+            && matches!(self.generation, Generation::Pc | Generation::Smartphone)
+    }
+
+    /// An i-mode HTML 1.0 handset (the 501i series, DoCoMo/1.0 only): no `accesskey`, no
+    /// `istyle`, no `tel:` links; those came with i-mode HTML 2.0 (502i). The model list is
+    /// the one HTTP::MobileAgent's DoCoMo.pm gives for HTML 1.0: D501i, F501i, N501i, P501i.
+    pub fn imode_html1(&self) -> bool {
+        self.carrier == Carrier::Docomo
+            && self.generation == Generation::Imode1
+            && self
+                .model
+                .as_deref()
+                .is_some_and(|m| matches!(m, "D501i" | "F501i" | "N501i" | "P501i"))
     }
 
     /// i-mode links/forms need `guid=ON` for the phone to send X-DCMGUID (DoCoMo over

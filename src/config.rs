@@ -1,6 +1,7 @@
 //! Configuration: the bank profile (`data/bank.toml`) and the server's runtime settings.
 
 use crate::carrier::Networks;
+use ipnet::IpNet;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,11 @@ pub struct Bank {
     pub contract_id_label: String,
     #[serde(default = "yes")]
     pub login_otp_default: bool,
+    /// Store the trusted carrier subscriber ID (i-mode ID, au subscriber ID, SoftBank UID) with
+    /// the token binding at 利用開始, for the branch console to show. Off unless the bank
+    /// turns it on: it is personal data the bank must then declare.
+    #[serde(default)]
+    pub remember_subscriber_id: bool,
     pub support: Support,
     #[serde(default)]
     pub policy: Policy,
@@ -120,4 +126,6 @@ pub struct Config {
     pub allow_pc: bool,
     /// How long a client may take to send its request head, and then its body.
     pub client_timeout: Duration,
+    /// TLS-terminating proxies: only a peer in these may say `X-Forwarded-Proto: https`.
+    pub tls_proxies: Vec<IpNet>,
 }

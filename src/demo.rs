@@ -97,6 +97,7 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
             serial: r.serial.clone(),
             since: now,
             login_otp: r.login_otp == 1,
+            subscriber_id: None,
         });
     }
     store.import_tokens(&tokens, false, now)?;

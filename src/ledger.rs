@@ -281,6 +281,32 @@ pub async fn register(
     now: u64,
     limit: u32,
 ) -> Result<Result<Done, Refusal>, StoreError> {
+    register_from(
+        store,
+        contract_id,
+        serial,
+        code,
+        login_otp,
+        None,
+        now,
+        limit,
+    )
+    .await
+}
+
+/// [`register`], remembering the carrier subscriber ID of the phone that registered (trusted,
+/// and only when the bank asks for it) in the same write.
+#[allow(clippy::too_many_arguments)]
+pub async fn register_from(
+    store: &Store,
+    contract_id: &str,
+    serial: &str,
+    code: &str,
+    login_otp: bool,
+    subscriber_id: Option<&str>,
+    now: u64,
+    limit: u32,
+) -> Result<Result<Done, Refusal>, StoreError> {
     let result = store.write(|tx| {
         let Some(mut c) = tx.customer(contract_id)? else {
             return Ok(Err(Refusal::UnknownCustomer));
@@ -314,6 +340,7 @@ pub async fn register(
             serial: serial.to_owned(),
             since: now,
             login_otp,
+            subscriber_id: subscriber_id.map(str::to_owned),
         });
         c.transfers_blocked = false;
         tx.put_customer(&c)?;
@@ -380,6 +407,8 @@ pub async fn exchange(
             serial: new_serial.to_owned(),
             since: now,
             login_otp: binding.login_otp,
+            // The same customer's phone: the ID remembered at 利用開始 stays.
+            subscriber_id: binding.subscriber_id.clone(),
         });
         tx.put_customer(&c)?;
         let receipt = tx.receipt(

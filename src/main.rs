@@ -1,6 +1,7 @@
 //! The `keitai-gateway` command: serve the gateway, and the tools testers and operators use.
 
 use clap::{Parser, Subcommand};
+use ipnet::IpNet;
 use keitai_gateway::app::App;
 use keitai_gateway::carrier::{self, Networks};
 use keitai_gateway::config::{Bank, Config};
@@ -49,6 +50,10 @@ enum Command {
         /// it when missing).
         #[arg(long)]
         key_file: Option<PathBuf>,
+        /// A TLS-terminating proxy's network (CIDR, repeatable): only its
+        /// `X-Forwarded-Proto: https` is believed. Default: none.
+        #[arg(long = "tls-proxy", value_name = "CIDR")]
+        tls_proxies: Vec<IpNet>,
     },
     /// Create a new master key file (mode 0600) for sealing token seeds.
     InitKey { path: PathBuf },
@@ -97,12 +102,15 @@ fn main() -> ExitCode {
             allow_pc,
             client_timeout,
             key_file,
+            tls_proxies,
         } => {
             let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
-            let timeout = std::time::Duration::from_secs(client_timeout.max(1));
-            serve(
-                demo, listen, data_dir, bank_dir, allow_pc, timeout, &key_file,
-            )
+            let access = Access {
+                allow_pc,
+                tls_proxies,
+                client_timeout: std::time::Duration::from_secs(client_timeout.max(1)),
+            };
+            serve(demo, listen, data_dir, bank_dir, access, &key_file)
         }
         Command::InitKey { path } => Sealer::create(&path)
             .map(|_| println!("created {}", path.display()))
@@ -151,13 +159,20 @@ fn open_store(data_dir: &Path, sealer: Sealer) -> Result<Store, String> {
     })
 }
 
+/// Who may use the phone pages, and how: the serve flags that are not paths.
+/// How the gateway treats its clients.
+struct Access {
+    allow_pc: bool,
+    tls_proxies: Vec<IpNet>,
+    client_timeout: std::time::Duration,
+}
+
 fn serve(
     demo: bool,
     listen: SocketAddr,
     data_dir: PathBuf,
     bank_dir: PathBuf,
-    allow_pc: bool,
-    client_timeout: std::time::Duration,
+    access: Access,
     key_file: &Path,
 ) -> Result<(), String> {
     let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
@@ -190,8 +205,9 @@ fn serve(
         data_dir,
         bank,
         networks,
-        allow_pc,
-        client_timeout,
+        allow_pc: access.allow_pc,
+        tls_proxies: access.tls_proxies,
+        client_timeout: access.client_timeout,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,12 +1,14 @@
 //! A request as the flows see it: decoded fields (Shift_JIS query and body), the handset, the
 //! session ID (URL, form or cookie) and the trusted subscriber ID.
 
-use crate::carrier::{self, Handset, Networks};
+use crate::carrier::{self, Handset};
+use crate::config::Config;
 use crate::error::AppError;
 use crate::form::Form;
 use hyper::http::request::Parts;
 use hyper::Method;
-use std::net::SocketAddr;
+use ipnet::IpNet;
+use std::net::{IpAddr, SocketAddr};
 
 pub struct Request {
     pub method: Method,
@@ -14,6 +16,7 @@ pub struct Request {
     /// Query fields, then body fields.
     pub form: Form,
     pub handset: Handset,
+    /// The phone reached us over TLS: said by a configured TLS proxy, never by anyone else.
     pub https: bool,
     pub cookie_sid: Option<String>,
     /// The carrier subscriber ID, only when it came from a network trusted for that carrier.
@@ -31,7 +34,7 @@ impl Request {
         parts: &Parts,
         body: &[u8],
         peer: SocketAddr,
-        networks: &Networks,
+        config: &Config,
     ) -> Result<Request, AppError> {
         let mut form = Form::parse(parts.uri.query().unwrap_or("").as_bytes())?;
         form.extend(Form::parse(body)?);
@@ -42,10 +45,10 @@ impl Request {
             .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
             .collect();
         let ua = header(&headers, "user-agent").unwrap_or("");
-        let https = false;
+        let https = forwarded_https(&headers, peer, &config.tls_proxies);
         let handset = carrier::detect(ua, &headers, https);
         let claimed = carrier::claimed_subscriber_id(&handset, &headers);
-        let trusted = networks.trusts(handset.carrier, peer.ip());
+        let trusted = config.networks.trusts(handset.carrier, peer.ip());
         let cookie_sid = header(&headers, "cookie").and_then(|c| {
             cookie::Cookie::split_parse(c)
                 .filter_map(Result::ok)
@@ -76,4 +79,55 @@ impl Request {
 
 fn header<'a>(headers: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+}
+
+/// `X-Forwarded-Proto: https` from a configured TLS proxy. The last value counts: a proxy
+/// appends what it saw, so earlier values may come from the phone's side and prove nothing.
+fn forwarded_https(headers: &[(&str, &str)], peer: SocketAddr, proxies: &[IpNet]) -> bool {
+    let ip = match peer.ip() {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer.ip(), IpAddr::V4),
+        v4 => v4,
+    };
+    if !proxies.iter().any(|net| net.contains(&ip)) {
+        return false;
+    }
+    headers
+        .iter()
+        .rev()
+        .find(|(k, _)| *k == "x-forwarded-proto")
+        .and_then(|(_, v)| v.rsplit(',').next())
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn https(headers: &[(&str, &str)], peer: &str, proxies: &[&str]) -> bool {
+        let proxies: Vec<IpNet> = proxies.iter().map(|p| p.parse().unwrap()).collect();
+        forwarded_https(headers, peer.parse().unwrap(), &proxies)
+    }
+
+    #[test]
+    fn forwarded_proto_only_from_a_tls_proxy() {
+        let h = [("x-forwarded-proto", "https")];
+        assert!(https(&h, "10.0.0.5:4000", &["10.0.0.0/24"]));
+        assert!(https(&h, "[::ffff:10.0.0.5]:4000", &["10.0.0.0/24"]));
+        assert!(!https(&h, "10.0.1.5:4000", &["10.0.0.0/24"]));
+        assert!(!https(&h, "127.0.0.1:4000", &[]));
+        assert!(!https(&[], "10.0.0.5:4000", &["10.0.0.0/24"]));
+        assert!(!https(
+            &[("x-forwarded-proto", "http")],
+            "10.0.0.5:1",
+            &["10.0.0.0/24"]
+        ));
+        // The proxy appended "http" after what the client claimed.
+        let appended = [("x-forwarded-proto", "https, http")];
+        assert!(!https(&appended, "10.0.0.5:1", &["10.0.0.0/24"]));
+        assert!(https(
+            &[("x-forwarded-proto", "HTTPS")],
+            "10.0.0.5:1",
+            &["10.0.0.0/24"]
+        ));
+    }
 }

@@ -35,7 +35,7 @@ pub async fn dispatch(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -
 
 /// The feature-phone pages: Shift_JIS in and out, each page within the handset's budget.
 async fn phone(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
-    let request = match Request::decode(parts, body, peer, &app.config.networks) {
+    let request = match Request::decode(parts, body, peer, &app.config) {
         Ok(r) => r,
         Err(e) => return phone_error(app, false, &e),
     };
@@ -63,6 +63,9 @@ async fn phone(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply
 
 async fn phone_route(app: &App, req: &Request) -> Result<Reply, AppError> {
     let step = Step::new(app, req);
+    if req.handset.is_pc_or_smartphone() && !app.config.allow_pc {
+        return Ok(pages::pc_pointer(&step));
+    }
     let method = match req.method.as_str() {
         "HEAD" => "GET",
         m => m,

@@ -58,6 +58,12 @@ pub struct Binding {
     pub since: u64,
     /// ログイン時のワンタイムパスワード: 認証する.
     pub login_otp: bool,
+    /// The carrier subscriber ID (i-mode ID, au subscriber ID, SoftBank UID) that registered
+    /// the token, when the bank remembers it (bank.toml `remember_subscriber_id`) and the ID
+    /// came from a trusted carrier network. Shown on the branch console; records written
+    /// before this field existed read as none.
+    #[serde(default)]
+    pub subscriber_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

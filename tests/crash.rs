@@ -164,11 +164,10 @@ fn sigkill_during_registrations_and_exchanges_loses_nothing_seen() {
     let data = tmp.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let seeds = write_bank(&bank);
-    let bank_flag = bank.to_str().unwrap().to_owned();
     let queue = Mutex::new((0..CUSTOMERS).collect::<VecDeque<_>>());
     let seen = Mutex::new(Vec::new());
     for cycle in 0..CYCLES {
-        let server = Server::start_in(&data, &["--bank-dir", &bank_flag]);
+        let server = Server::start_with_bank(&data, &bank, &[]);
         let addr = server.addr;
         std::thread::scope(|scope| {
             for _ in 0..CLIENTS {

@@ -3,6 +3,9 @@
 
 use crate::support::*;
 
+/// au's # pictogram (Shift_JIS F489) before ログアウト, as the test decoder reads it.
+const AU_HASH_LOGOUT: &str = "\u{E338}ログアウト";
+
 fn login_hanako(phone: &mut Phone) -> Resp {
     let top = phone.get("/");
     let otp_page = phone.submit(&top, &[("contract_id", HANAKO.0), ("password", HANAKO.1)]);
@@ -44,7 +47,7 @@ fn au_phone_with_cookies_exchanges_from_the_menu() {
     step1
         .assert_chtml(2048)
         .assert_contains("現ワンタイムパスワードの認証")
-        .assert_contains("[#]ログアウト");
+        .assert_contains(AU_HASH_LOGOUT);
     // Step 1 needs the current token's code: the one used at login is spent.
     let replay = phone.submit(&step1, &[("otp", &code(HANAKO_TOKEN, 0))]);
     replay.assert_contains("使用済み");
@@ -72,7 +75,7 @@ fn au_phone_with_cookies_exchanges_from_the_menu() {
     );
     check_receipt(&done, "GMHW00000011", HANAKO_TOKEN);
     done.assert_contains("[*]メニュー")
-        .assert_contains("[#]ログアウト");
+        .assert_contains(AU_HASH_LOGOUT);
     phone.follow(&done, '#');
     only_new_token_works(&server, "GMHW00000011");
     // The replaced token can never be registered again, by anyone.

@@ -35,11 +35,12 @@ fn login_without_token_opens_the_menu_at_once() {
         .assert_contains("ようこそ 信金太郎様")
         .assert_contains("振込等の資金移動にはトークンの登録が必要です")
         .assert_contains("accesskey=\"*\">[*]メニュー")
-        .assert_contains("accesskey=\"#\">[#]ログアウト");
+        // i-mode's # pictogram (F985), not `[#]` text; `*` has no pictogram.
+        .assert_contains("accesskey=\"#\">\u{E6E0}ログアウト");
     // From the menu, 利用開始 goes straight to the token form.
     let form = phone.follow(&menu, '1');
     form.assert_contains("シリアル番号")
-        .assert_contains("[#]ログアウト");
+        .assert_contains("\u{E6E0}ログアウト");
     let done = phone.submit(
         &form,
         &[

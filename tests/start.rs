@@ -39,11 +39,12 @@ fn docomo_foma_without_cookies_registers_a_token() {
     let mut phone = server.phone(FOMA);
     let top = phone.get("/");
     top.assert_chtml(BUDGET)
-        .assert_contains("accesskey=\"1\">[1]利用開始")
-        .assert_contains("accesskey=\"2\">[2]交換")
-        .assert_contains("accesskey=\"3\">[3]利用中止")
-        .assert_contains("accesskey=\"0\">[0]ヘルプ")
-        .assert_contains("istyle=\"4\" format=\"*N\" mode=\"numeric\"")
+        // i-mode keypad pictograms (F987.., F990) and i-mode's own input-mode attribute.
+        .assert_contains("accesskey=\"1\">\u{E6E2}利用開始")
+        .assert_contains("accesskey=\"2\">\u{E6E3}交換")
+        .assert_contains("accesskey=\"3\">\u{E6E4}利用中止")
+        .assert_contains("accesskey=\"0\">\u{E6EB}ヘルプ")
+        .assert_contains("maxlength=\"16\" istyle=\"4\">")
         .assert_contains("type=\"password\"");
     let form = to_token_form(&mut phone, TARO);
     // No cookies on this phone: the session rides in the form, never in a cookie.

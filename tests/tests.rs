@@ -2,6 +2,7 @@
 
 mod support;
 
+mod carrier;
 mod crash;
 mod exchange;
 mod hostile;

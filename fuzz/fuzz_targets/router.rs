@@ -32,6 +32,7 @@ fn world() -> &'static World {
             networks: Networks::loopback_only(),
             allow_pc: false,
             client_timeout: Duration::from_secs(10),
+            tls_proxies: Vec::new(),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -2,7 +2,7 @@
 //! page sends the customer to a branch with the paper form.
 
 use crate::keys::key_link;
-use crate::layout::{page, Ctx};
+use crate::layout::{page, phone_number, Ctx};
 use crate::{Branch, Support};
 use maud::{html, Markup};
 
@@ -16,11 +16,11 @@ pub fn notice(ctx: &Ctx, branches: &[Branch], support: Support) -> Markup {
         @for b in branches {
             (b.name) br;
             (b.address) br;
-            "TEL " a href={ "tel:" (b.phone) } { (b.phone) } br;
+            "TEL " (phone_number(ctx, b.phone)) br;
         }
         hr;
         "お問合せ:" (support.name) br;
-        a href={ "tel:" (support.phone) } { (support.phone) } br;
+        (phone_number(ctx, support.phone)) br;
         (support.hours) br;
         (key_link(ctx, '9', back, "戻る"))
     };

@@ -16,7 +16,7 @@ pub fn current(ctx: &Ctx, message: Option<&str>) -> Markup {
         form action=(ctx.action("/exchange/current")) method="post" {
             (ctx.hidden())
             "ワンタイムパスワード:" br;
-            (numeric_input("otp", 8, "")) "(半角数字)" br;
+            (numeric_input(ctx, "otp", 8, "")) "(半角数字)" br;
             input type="submit" value="次へ";
         }
         "トークンの紛失・故障・電池切れの場合はお取引店の窓口でお手続きください。" br;
@@ -33,9 +33,9 @@ pub fn new_token(ctx: &Ctx, message: Option<&str>, serial: &str) -> Markup {
         form action=(ctx.action("/exchange/new")) method="post" {
             (ctx.hidden())
             "シリアル番号(半角英数字):" br;
-            (serial_input("serial", serial)) br;
+            (serial_input(ctx, "serial", serial)) br;
             "ワンタイムパスワード:" br;
-            (numeric_input("otp", 8, "")) "(半角数字)" br;
+            (numeric_input(ctx, "otp", 8, "")) "(半角数字)" br;
             input type="submit" value="次へ";
         }
         @if !ctx.footer { (key_link(ctx, '9', "/", "戻る")) }

@@ -1,7 +1,7 @@
 //! The help page: what the token is, which tokens a feature phone can use, whom to call.
 
 use crate::keys::key_link;
-use crate::layout::{page, Ctx};
+use crate::layout::{page, phone_number, Ctx};
 use crate::Support;
 use maud::{html, Markup};
 
@@ -12,7 +12,7 @@ pub fn help(ctx: &Ctx, support: Support) -> Markup {
         "シリアル番号はトークン裏面の12桁の英数字です。" br;
         hr;
         "お問合せ:" (support.name) br;
-        a href={ "tel:" (support.phone) } { (support.phone) } br;
+        (phone_number(ctx, support.phone)) br;
         (support.hours) br;
         (key_link(ctx, '9', "/", "戻る"))
     };

@@ -1,6 +1,6 @@
 //! The page frame every phone screen shares: bank name, customer greeting, title, footer keys.
 
-use crate::keys::{key_link, Keypad};
+use crate::keys::{key_link, InputMode, Keypad};
 use maud::{html, Markup, PreEscaped};
 
 /// What every screen needs to know about the phone and the session it renders for.
@@ -8,6 +8,10 @@ use maud::{html, Markup, PreEscaped};
 pub struct Ctx<'a> {
     pub bank: &'a str,
     pub keypad: Keypad,
+    /// The input-mode attribute the phone reads.
+    pub input: InputMode,
+    /// i-mode HTML 1.0 (501i): no `accesskey` and no `tel:` links.
+    pub imode_html1: bool,
     /// Session ID to carry in links and forms, for phones that keep no cookies.
     pub sid: Option<&'a str>,
     /// i-mode sends its subscriber ID only to URLs with `guid=ON`.
@@ -80,6 +84,13 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// A telephone number: a `tel:` link where the phone can dial from a page.
+pub fn phone_number(ctx: &Ctx, number: &str) -> Markup {
+    html! {
+        @if ctx.imode_html1 { (number) } @else { a href={ "tel:" (number) } { (number) } }
     }
 }
 

@@ -11,13 +11,14 @@ pub mod help;
 pub mod keys;
 pub mod layout;
 pub mod login;
+pub mod pc;
 pub mod sjis;
 pub mod start;
 pub mod top;
 
-pub use keys::Keypad;
+pub use keys::{InputMode, Keypad};
 pub use layout::Ctx;
-pub use sjis::{encode, Page, SMALLEST_BUDGET};
+pub use sjis::{encode, encode_for, Page, SMALLEST_BUDGET};
 
 /// Contact details of the bank's support desk, shown on help and notice pages.
 #[derive(Debug, Clone, Copy)]

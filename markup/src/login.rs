@@ -11,7 +11,7 @@ pub fn otp(ctx: &Ctx, message: Option<&str>) -> Markup {
         form action=(ctx.action("/login/otp")) method="post" {
             (ctx.hidden())
             "ワンタイムパスワード(半角数字):" br;
-            (numeric_input("otp", 8, "")) br;
+            (numeric_input(ctx, "otp", 8, "")) br;
             input type="submit" value="ログイン";
         }
         (key_link(ctx, '9', "/", "戻る"))

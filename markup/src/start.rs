@@ -25,9 +25,9 @@ pub fn credentials_form(
         form action=(ctx.action(action)) method="post" {
             (ctx.hidden())
             (id_label) ":" br;
-            (numeric_input("contract_id", 16, contract_id)) br;
+            (numeric_input(ctx, "contract_id", 16, contract_id)) br;
             "ログインパスワード:" br;
-            (password_input("password", false)) br;
+            (password_input(ctx, "password", false)) br;
             input type="submit" value="次へ";
         }
         (key_link(ctx, '9', "/", "戻る"))
@@ -49,14 +49,14 @@ pub fn token(ctx: &Ctx, message: Option<&str>, form: TokenForm) -> Markup {
         form action=(ctx.action("/start/token")) method="post" {
             (ctx.hidden())
             "シリアル番号(半角英数字):" br;
-            (serial_input("serial", form.serial)) br;
+            (serial_input(ctx, "serial", form.serial)) br;
             "ワンタイムパスワード(半角数字):" br;
-            (numeric_input("otp", 8, "")) br;
+            (numeric_input(ctx, "otp", 8, "")) br;
             "ログイン時のワンタイムパスワード:" br;
             input type="radio" name="login_otp" value="1" checked[form.login_otp]; "認証する" br;
             input type="radio" name="login_otp" value="0" checked[!form.login_otp]; "認証しない" br;
             "資金移動用パスワード:" br;
-            (password_input("transfer_password", false)) br;
+            (password_input(ctx, "transfer_password", false)) br;
             input type="submit" value="登録";
         }
         @if !ctx.footer { (key_link(ctx, '9', "/", "戻る")) }

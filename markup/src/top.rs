@@ -12,9 +12,9 @@ pub fn top(ctx: &Ctx, id_label: &str, message: Option<&str>, contract_id: &str) 
         form action=(ctx.action("/login")) method="post" {
             (ctx.hidden())
             (id_label) ":" br;
-            (numeric_input("contract_id", 16, contract_id)) br;
+            (numeric_input(ctx, "contract_id", 16, contract_id)) br;
             "ログインパスワード:" br;
-            (password_input("password", false)) br;
+            (password_input(ctx, "password", false)) br;
             input type="submit" value="ログイン";
         }
         hr;

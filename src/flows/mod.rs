@@ -11,6 +11,7 @@ pub mod pages;
 pub mod start;
 
 use crate::app::App;
+use crate::carrier::{Carrier, Handset};
 use crate::clock;
 use crate::error::AppError;
 use crate::ledger::{OtpRefusal, PasswordCheck, Refusal};
@@ -18,7 +19,7 @@ use crate::reply::Reply;
 use crate::request::{Request, SID};
 use crate::session::{Refused, Session, Stage};
 use hyper::StatusCode;
-use markup::{Ctx, Keypad};
+use markup::{Ctx, InputMode, Keypad};
 use maud::Markup;
 use subtle::ConstantTimeEq;
 
@@ -40,9 +41,12 @@ impl<'a> Step<'a> {
     /// The rendering context for `session` (or none).
     pub fn ctx<'s>(&'s self, session: Option<&'s Session>) -> Ctx<'s> {
         let handset = &self.req.handset;
+        let (keypad, input) = dialect(handset);
         Ctx {
             bank: &self.app.config.bank.name,
-            keypad: Keypad::Text,
+            keypad,
+            input,
+            imode_html1: handset.imode_html1(),
             sid: session.filter(|_| !handset.cookies).map(|s| s.id.as_str()),
             guid_on: handset.wants_guid_on(self.req.https),
             csrf: session.map(|s| s.csrf.as_str()),
@@ -56,14 +60,19 @@ impl<'a> Step<'a> {
         let set_cookie = session
             .filter(|_| self.req.handset.cookies)
             .map(|s| self.cookie(&s.id, false));
-        Reply::phone(StatusCode::OK, markup::encode(markup)).with_cookie(set_cookie)
+        Reply::phone(StatusCode::OK, self.encode(markup)).with_cookie(set_cookie)
+    }
+
+    /// Shift_JIS for this phone: its own carrier's pictograms, no one else's.
+    fn encode(&self, markup: Markup) -> markup::Page {
+        markup::encode_for(markup, dialect(&self.req.handset).0)
     }
 
     /// A page that ends the session (logout, finished journey): the cookie is cleared too.
     pub fn page_ending(&self, markup: Markup) -> Reply {
         let set_cookie = (self.req.handset.cookies && self.req.cookie_sid.is_some())
             .then(|| self.cookie("", true));
-        Reply::phone(StatusCode::OK, markup::encode(markup)).with_cookie(set_cookie)
+        Reply::phone(StatusCode::OK, self.encode(markup)).with_cookie(set_cookie)
     }
 
     fn cookie(&self, value: &str, remove: bool) -> String {
@@ -131,6 +140,19 @@ impl<'a> Step<'a> {
 
     pub fn bank_policy(&self) -> &crate::config::Policy {
         &self.app.config.bank.policy
+    }
+}
+
+/// How pages speak to a handset: its carrier's keypad pictograms and input-mode attribute.
+/// i-mode HTML 1.0 handsets get neither (their pages show no keys at all, see `imode_html1`);
+/// WILLCOM and unknown handsets get `[1]` text and all three input-mode attributes.
+pub fn dialect(handset: &Handset) -> (Keypad, InputMode) {
+    match handset.carrier {
+        Carrier::Docomo if handset.imode_html1() => (Keypad::Text, InputMode::None),
+        Carrier::Docomo => (Keypad::Docomo, InputMode::Istyle),
+        Carrier::Au => (Keypad::Au, InputMode::Format),
+        Carrier::Softbank => (Keypad::Softbank, InputMode::Mode),
+        Carrier::Willcom | Carrier::None => (Keypad::Text, InputMode::All),
     }
 }
 

@@ -27,3 +27,11 @@ pub fn help(step: &Step) -> Result<Reply, AppError> {
     };
     Ok(step.page(markup::help::help(&ctx, support), None))
 }
+
+/// Any phone path opened from a PC or smartphone (unless `serve --allow-pc`): the short page
+/// pointing to the bank's PC/smartphone site.
+pub fn pc_pointer(step: &Step) -> Reply {
+    let ctx = step.ctx(None);
+    let url = &step.app.config.bank.pc_site_url;
+    step.page(markup::pc::pointer(&ctx, url), None)
+}

@@ -134,12 +134,19 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
         }
     }
     let now = step.now();
-    let result = ledger::register(
+    // Only a trusted ID reaches `req.subscriber`; a bound session has already matched it.
+    let subscriber = step
+        .req
+        .subscriber
+        .as_deref()
+        .filter(|_| step.app.config.bank.remember_subscriber_id);
+    let result = ledger::register_from(
         store,
         &session.contract_id,
         &serial,
         &code,
         login_otp,
+        subscriber,
         now,
         policy.otp_fail_limit,
     )

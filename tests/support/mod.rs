@@ -47,19 +47,21 @@ impl Server {
 
     /// A gateway on `data_dir` (loaded with the demo bank if empty), with extra flags.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_with_bank(data_dir, &repo().join("data"), extra)
+    }
+
+    /// A gateway on `data_dir` with the bank profile (and demo bank) from `bank_dir`.
+    pub fn start_with_bank(data_dir: &Path, bank_dir: &Path, extra: &[&str]) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(data_dir.join("server.log"))
             .expect("log file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"));
-        command
+        let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
             .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir);
-        if !extra.contains(&"--bank-dir") {
-            command.arg("--bank-dir").arg(repo().join("data"));
-        }
-        let mut child = command
+            .arg(data_dir)
+            .arg("--bank-dir")
+            .arg(bank_dir)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(log)
@@ -196,6 +198,35 @@ impl Resp {
         Some((action, hidden))
     }
 
+    /// The `href` of the first link to `path` (for pages without accesskeys).
+    pub fn link_to(&self, path: &str) -> Option<String> {
+        let needle = format!("<a href=\"{path}");
+        let start = self.text.find(&needle)? + "<a href=\"".len();
+        let end = start + self.text[start..].find('"')?;
+        Some(unescape(&self.text[start..end]))
+    }
+
+    /// The two-byte Shift_JIS codes in the user-defined area (F040–F9FC, where the carriers put
+    /// their pictograms), read by walking the body as Shift_JIS.
+    pub fn pictogram_codes(&self) -> Vec<u16> {
+        let mut codes = Vec::new();
+        let mut i = 0;
+        while i < self.body.len() {
+            let b = self.body[i];
+            if (0x81..=0x9F).contains(&b) || (0xE0..=0xFC).contains(&b) {
+                if (0xF0..=0xF9).contains(&b) {
+                    if let Some(&t) = self.body.get(i + 1) {
+                        codes.push(u16::from(b) << 8 | u16::from(t));
+                    }
+                }
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+        codes
+    }
+
     /// The 受付番号 on a receipt page.
     pub fn receipt_number(&self) -> Option<String> {
         let at = self.text.find("受付番号:<br>")? + "受付番号:<br>".len();
@@ -241,6 +272,8 @@ pub struct Phone {
     addr: SocketAddr,
     pub ua: String,
     pub headers: Vec<(String, String)>,
+    /// i-mode ID: sent as X-DCMGUID only to URLs with `guid=ON`, as i-mode does.
+    pub guid: Option<String>,
     pub keeps_cookies: bool,
     pub cookie: Option<String>,
 }
@@ -252,6 +285,7 @@ impl Phone {
             addr,
             ua: ua.to_owned(),
             headers: Vec::new(),
+            guid: None,
             keeps_cookies,
             cookie: None,
         }
@@ -259,6 +293,12 @@ impl Phone {
 
     pub fn with_header(mut self, name: &str, value: &str) -> Phone {
         self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// An i-mode phone with this i-mode ID (sent only where the URL says `guid=ON`).
+    pub fn with_guid(mut self, guid: &str) -> Phone {
+        self.guid = Some(guid.to_owned());
         self
     }
 
@@ -288,6 +328,9 @@ impl Phone {
         );
         for (k, v) in &self.headers {
             req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let (Some(guid), true) = (&self.guid, target.contains("guid=ON")) {
+            req.push_str(&format!("X-DCMGUID: {guid}\r\n"));
         }
         if let (true, Some(c)) = (self.keeps_cookies, &self.cookie) {
             req.push_str(&format!("Cookie: {c}\r\n"));
