@@ -132,7 +132,8 @@ fn audit_only(
                 ..Event::default()
             },
         )
-    })
+    })?;
+    Ok(())
 }
 
 /// Why an OTP was not accepted.
