@@ -118,4 +118,14 @@ pub struct Config {
     pub networks: Networks,
     /// Serve the phone flows to PCs and smartphones too (testers without an emulator).
     pub allow_pc: bool,
+    /// The only client networks that reach `/api/` (the bank's own systems).
+    pub internal_networks: Vec<ipnet::IpNet>,
+}
+
+/// Where `/api/` callers may come from unless configured: this host only.
+pub fn default_internal_networks() -> Vec<ipnet::IpNet> {
+    ["127.0.0.0/8", "::1/128"]
+        .iter()
+        .filter_map(|n| n.parse().ok())
+        .collect()
 }

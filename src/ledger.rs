@@ -156,6 +156,7 @@ fn otp_event(o: Outcome) -> (&'static str, Result<u64, OtpRefusal>) {
 }
 
 /// One OTP attempt on `token` inside a transaction: stores the new OTP state and audits it.
+/// Returns the result and the audit record's sequence number.
 fn attempt_in(
     tx: &mut Tx,
     token: &mut Token,
@@ -163,20 +164,20 @@ fn attempt_in(
     code: &str,
     now: u64,
     limit: u32,
-    purpose: &str,
-) -> TxResult<Result<u64, OtpRefusal>> {
+    detail: &str,
+) -> TxResult<(Result<u64, OtpRefusal>, u64)> {
     let (event, result) = otp_event(token.attempt(code, now, limit));
     tx.put_token(token)?;
-    tx.audit(
+    let seq = tx.audit(
         now,
         Event {
             event,
             contract_id: Some(contract_id),
             serial: Some(&token.serial),
-            detail: purpose.into(),
+            detail: detail.into(),
         },
     )?;
-    Ok(result)
+    Ok((result, seq))
 }
 
 /// Result of checking a customer's OTP against the token bound to them.
@@ -192,7 +193,8 @@ pub enum OtpCheck {
     UnknownCustomer,
 }
 
-/// Checks `code` against the customer's own token (login, exchange step 1, other channels).
+/// Checks `code` against the customer's own token (login, exchange step 1). Only checks that
+/// reach a token are audited.
 pub async fn check_otp(
     store: &Store,
     contract_id: &str,
@@ -201,31 +203,79 @@ pub async fn check_otp(
     limit: u32,
     purpose: &str,
 ) -> Result<OtpCheck, StoreError> {
+    let (result, _) = store.write(|tx| check_in(tx, contract_id, code, now, limit, purpose))?;
+    store.durable().await?;
+    Ok(result)
+}
+
+/// [`check_otp`] for another channel: the same state, counter and lockout, but every check is
+/// audited (with `detail` naming the caller and purpose, never the code), and the audit record's
+/// sequence number comes back with the result. Durable on return.
+pub async fn check_otp_audited(
+    store: &Store,
+    contract_id: &str,
+    code: &str,
+    now: u64,
+    limit: u32,
+    detail: &str,
+) -> Result<(OtpCheck, u64), StoreError> {
     let result = store.write(|tx| {
-        let Some(c) = tx.customer(contract_id)? else {
-            return Ok(OtpCheck::UnknownCustomer);
-        };
-        let Some(binding) = c.token else {
-            return Ok(if c.transfers_blocked {
-                OtpCheck::Cancelled
-            } else {
-                OtpCheck::NoToken
-            });
-        };
-        let Some(mut token) = tx.token(&binding.serial)? else {
-            return Ok(OtpCheck::NoToken);
-        };
-        Ok(
-            match attempt_in(tx, &mut token, contract_id, code, now, limit, purpose)? {
-                Ok(_) => OtpCheck::Accepted {
-                    serial: token.serial,
+        let (check, seq) = check_in(tx, contract_id, code, now, limit, detail)?;
+        let seq = match seq {
+            Some(seq) => seq,
+            // The check stopped before a token: record why, in the same write.
+            None => tx.audit(
+                now,
+                Event {
+                    event: match check {
+                        OtpCheck::UnknownCustomer => "otp_unknown_contract",
+                        OtpCheck::Cancelled => "otp_cancelled",
+                        _ => "otp_no_token",
+                    },
+                    contract_id: Some(contract_id),
+                    detail: detail.into(),
+                    ..Event::default()
                 },
-                Err(r) => OtpCheck::Refused(r),
-            },
-        )
+            )?,
+        };
+        Ok((check, seq))
     })?;
     store.durable().await?;
     Ok(result)
+}
+
+/// The check inside one transaction. Returns the audit record's sequence number when the check
+/// reached a token (and so was audited).
+fn check_in(
+    tx: &mut Tx,
+    contract_id: &str,
+    code: &str,
+    now: u64,
+    limit: u32,
+    detail: &str,
+) -> TxResult<(OtpCheck, Option<u64>)> {
+    let Some(c) = tx.customer(contract_id)? else {
+        return Ok((OtpCheck::UnknownCustomer, None));
+    };
+    let Some(binding) = c.token else {
+        let check = if c.transfers_blocked {
+            OtpCheck::Cancelled
+        } else {
+            OtpCheck::NoToken
+        };
+        return Ok((check, None));
+    };
+    let Some(mut token) = tx.token(&binding.serial)? else {
+        return Ok((OtpCheck::NoToken, None));
+    };
+    let (result, seq) = attempt_in(tx, &mut token, contract_id, code, now, limit, detail)?;
+    let check = match result {
+        Ok(_) => OtpCheck::Accepted {
+            serial: token.serial,
+        },
+        Err(r) => OtpCheck::Refused(r),
+    };
+    Ok((check, Some(seq)))
 }
 
 /// Why a token cannot be registered to this customer.
@@ -294,7 +344,7 @@ pub async fn register(
         if let Err(r) = claimable(&token, contract_id) {
             return Ok(Err(r));
         }
-        if let Err(r) = attempt_in(
+        if let (Err(r), _) = attempt_in(
             tx,
             &mut token,
             contract_id,
@@ -363,7 +413,7 @@ pub async fn exchange(
         if let Err(r) = claimable(&new, contract_id) {
             return Ok(Err(r));
         }
-        if let Err(r) = attempt_in(tx, &mut new, contract_id, code, now, limit, "exchange")? {
+        if let (Err(r), _) = attempt_in(tx, &mut new, contract_id, code, now, limit, "exchange")? {
             return Ok(Err(Refusal::Otp(r)));
         }
         old.state = TokenState::Replaced {

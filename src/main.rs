@@ -3,7 +3,8 @@
 use clap::{Parser, Subcommand};
 use keitai_gateway::app::App;
 use keitai_gateway::carrier::{self, Networks};
-use keitai_gateway::config::{Bank, Config};
+use keitai_gateway::api::keys;
+use keitai_gateway::config::{default_internal_networks, Bank, Config};
 use keitai_gateway::store::{ImportResult, Store};
 use keitai_gateway::{clock, demo, form, inventory, server};
 use std::net::SocketAddr;
@@ -20,6 +21,27 @@ use std::sync::Arc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum ApiKeyAction {
+    /// Make a key for caller NAME: printed once, only its hash is stored.
+    Add {
+        name: String,
+        #[arg(long, default_value = "var")]
+        data_dir: PathBuf,
+    },
+    /// List the callers: name, created, revoked (never keys).
+    List {
+        #[arg(long, default_value = "var")]
+        data_dir: PathBuf,
+    },
+    /// Revoke caller NAME's key.
+    Revoke {
+        name: String,
+        #[arg(long, default_value = "var")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -41,6 +63,15 @@ enum Command {
         /// Serve the phone pages to PCs and smartphones too (for testers).
         #[arg(long)]
         allow_pc: bool,
+        /// A client network allowed to reach /api/ (repeatable; replaces the default,
+        /// 127.0.0.0/8 and ::1/128).
+        #[arg(long = "internal-network", value_name = "CIDR")]
+        internal_networks: Vec<ipnet::IpNet>,
+    },
+    /// Manage the keys of the OTP API's callers (run while the gateway is stopped).
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
     },
     /// Print the code a token shows now (the token simulator).
     TokenCode {
@@ -79,7 +110,9 @@ fn main() -> ExitCode {
             data_dir,
             bank_dir,
             allow_pc,
-        } => serve(demo, listen, data_dir, bank_dir, allow_pc),
+            internal_networks,
+        } => serve(demo, listen, data_dir, bank_dir, allow_pc, internal_networks),
+        Command::ApiKey { action } => api_key(action),
         Command::TokenCode {
             serial,
             at,
@@ -121,6 +154,7 @@ fn serve(
     data_dir: PathBuf,
     bank_dir: PathBuf,
     allow_pc: bool,
+    internal_networks: Vec<ipnet::IpNet>,
 ) -> Result<(), String> {
     let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
     let networks_file = bank_dir.join("carrier_networks.toml");
@@ -143,6 +177,11 @@ fn serve(
         bank,
         networks,
         allow_pc,
+        internal_networks: if internal_networks.is_empty() {
+            default_internal_networks()
+        } else {
+            internal_networks
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -255,6 +294,58 @@ fn import_tokens(file: &Path, data_dir: &Path, replace: bool) -> Result<(), Stri
             ))
         }
     }
+}
+
+fn api_key(action: ApiKeyAction) -> Result<(), String> {
+    let now = clock::now_unix();
+    match action {
+        ApiKeyAction::Add { name, data_dir } => {
+            if !keys::valid_name(&name) {
+                return Err(format!(
+                    "caller name {name:?}: 1 to 64 letters, digits, '.', '_' or '-'"
+                ));
+            }
+            let key = keys::generate().map_err(|e| format!("no random source: {e}"))?;
+            let store = open_store(&data_dir)?;
+            if !store
+                .add_api_key(&name, &keys::hash(&key), now)
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!(
+                    "{name} already has a live key (revoke it first, or pick another name)"
+                ));
+            }
+            eprintln!("API key for {name} (shown once; only its hash is stored):");
+            println!("{key}");
+        }
+        ApiKeyAction::List { data_dir } => {
+            let store = open_store(&data_dir)?;
+            let mut all = store
+                .api_keys()
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            all.sort_by(|a, b| (&a.name, a.created).cmp(&(&b.name, b.created)));
+            for k in all {
+                let revoked = k
+                    .revoked
+                    .map_or("-".to_owned(), |at| format!("revoked {}", utc(at)));
+                println!("{}\tcreated {}\t{revoked}", k.name, utc(k.created));
+            }
+        }
+        ApiKeyAction::Revoke { name, data_dir } => {
+            let store = open_store(&data_dir)?;
+            match store.revoke_api_key(&name, now).map_err(|e| e.to_string())? {
+                0 => return Err(format!("{name} has no live key")),
+                _ => println!("revoked the key of {name}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn utc(unix: u64) -> String {
+    chrono::DateTime::from_timestamp(i64::try_from(unix).unwrap_or(i64::MAX), 0)
+        .map_or_else(|| unix.to_string(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
 fn ua(user_agent: &str, headers: &[String]) -> Result<(), String> {
