@@ -463,3 +463,126 @@ pub async fn cancel_attempt(
     store.write(|tx| tx.cancel_attempt(now, contract_id))?;
     store.durable().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otp::{HashAlg, Params};
+
+    const SECRET: &[u8] = b"12345678901234567890";
+    const NOW: u64 = 1_700_000_000;
+    const SERIAL: &str = "GMHW00000001";
+
+    fn params() -> Params {
+        Params {
+            algorithm: HashAlg::Sha1,
+            digits: 6,
+            period: 60,
+            t0: 0,
+        }
+    }
+
+    fn customer(id: &str, token: Option<&str>, transfers_blocked: bool) -> Customer {
+        Customer {
+            contract_id: id.into(),
+            name: "テスト".into(),
+            login_hash: String::new(),
+            transfer_hash: String::new(),
+            login_fails: 0,
+            token: token.map(|serial| Binding {
+                serial: serial.into(),
+                since: NOW,
+                login_otp: true,
+            }),
+            transfers_blocked,
+        }
+    }
+
+    /// A store with customer 1 holding SERIAL, 2 with no token, 3 whose token was cancelled.
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let mut token = Token::new(SERIAL.into(), TokenKind::Hardware, params(), SECRET);
+        token.state = TokenState::Active {
+            contract_id: "1".into(),
+            since: NOW,
+        };
+        store
+            .write(|tx| {
+                tx.put_token(&token)?;
+                tx.put_customer(&customer("1", Some(SERIAL), false))?;
+                tx.put_customer(&customer("2", None, false))?;
+                tx.put_customer(&customer("3", None, true))
+            })
+            .unwrap();
+        (dir, store)
+    }
+
+    fn record(store: &Store, seq: u64) -> crate::store::AuditRecord {
+        store
+            .audit()
+            .map(Result::unwrap)
+            .find(|r| r.seq == seq)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_audited_check_returns_its_own_record() {
+        let (_dir, store) = store();
+        let code = params().code_at(SECRET, NOW);
+        let detail = "api caller=ib purpose=transfer";
+        for (id, code, want, event) in [
+            ("1", code.as_str(), "accepted", "otp_ok"),
+            ("1", code.as_str(), "replayed", "otp_replayed"),
+            ("2", code.as_str(), "no_token", "otp_no_token"),
+            ("3", code.as_str(), "cancelled", "otp_cancelled"),
+            ("9", code.as_str(), "unknown", "otp_unknown_contract"),
+        ] {
+            let (check, seq) = check_otp_audited(&store, id, code, NOW, 5, detail)
+                .await
+                .unwrap();
+            let got = match check {
+                OtpCheck::Accepted { .. } => "accepted",
+                OtpCheck::Refused(OtpRefusal::Replayed) => "replayed",
+                OtpCheck::NoToken => "no_token",
+                OtpCheck::Cancelled => "cancelled",
+                OtpCheck::UnknownCustomer => "unknown",
+                OtpCheck::Refused(_) => "refused",
+            };
+            assert_eq!(got, want, "contract {id}");
+            let rec = record(&store, seq);
+            assert_eq!(rec.event, event);
+            assert_eq!(rec.contract_id.as_deref(), Some(id));
+            assert_eq!(rec.detail, detail);
+            assert!(!rec.detail.contains(code));
+        }
+        assert_eq!(store.verify_audit().unwrap(), Ok(5));
+    }
+
+    #[tokio::test]
+    async fn phone_checks_are_unchanged_and_share_the_counter() {
+        let (_dir, store) = store();
+        // The phone's check does not audit checks that reach no token, as before.
+        assert_eq!(
+            check_otp(&store, "3", "123456", NOW, 5, "login")
+                .await
+                .unwrap(),
+            OtpCheck::Cancelled
+        );
+        assert_eq!(store.audit().count(), 0);
+        // Four wrong codes through the API, the fifth on the phone locks the token.
+        let right = params().code_at(SECRET, NOW);
+        let wrong = if right == "000000" { "111111" } else { "000000" };
+        for _ in 0..4 {
+            check_otp_audited(&store, "1", wrong, NOW, 5, "api").await.unwrap();
+        }
+        assert_eq!(
+            check_otp(&store, "1", wrong, NOW, 5, "login").await.unwrap(),
+            OtpCheck::Refused(OtpRefusal::LockedNow)
+        );
+        let (check, _) = check_otp_audited(&store, "1", &right, NOW, 5, "api")
+            .await
+            .unwrap();
+        assert_eq!(check, OtpCheck::Refused(OtpRefusal::Locked));
+    }
+}
