@@ -572,12 +572,20 @@ mod tests {
         assert_eq!(store.audit().count(), 0);
         // Four wrong codes through the API, the fifth on the phone locks the token.
         let right = params().code_at(SECRET, NOW);
-        let wrong = if right == "000000" { "111111" } else { "000000" };
+        let wrong = if right == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
         for _ in 0..4 {
-            check_otp_audited(&store, "1", wrong, NOW, 5, "api").await.unwrap();
+            check_otp_audited(&store, "1", wrong, NOW, 5, "api")
+                .await
+                .unwrap();
         }
         assert_eq!(
-            check_otp(&store, "1", wrong, NOW, 5, "login").await.unwrap(),
+            check_otp(&store, "1", wrong, NOW, 5, "login")
+                .await
+                .unwrap(),
             OtpCheck::Refused(OtpRefusal::LockedNow)
         );
         let (check, _) = check_otp_audited(&store, "1", &right, NOW, 5, "api")

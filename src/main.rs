@@ -1,9 +1,9 @@
 //! The `keitai-gateway` command: serve the gateway, and the tools testers and operators use.
 
 use clap::{Parser, Subcommand};
+use keitai_gateway::api::keys;
 use keitai_gateway::app::App;
 use keitai_gateway::carrier::{self, Networks};
-use keitai_gateway::api::keys;
 use keitai_gateway::config::{default_internal_networks, Bank, Config};
 use keitai_gateway::store::{ImportResult, Store};
 use keitai_gateway::{clock, demo, form, inventory, server};
@@ -111,7 +111,14 @@ fn main() -> ExitCode {
             bank_dir,
             allow_pc,
             internal_networks,
-        } => serve(demo, listen, data_dir, bank_dir, allow_pc, internal_networks),
+        } => serve(
+            demo,
+            listen,
+            data_dir,
+            bank_dir,
+            allow_pc,
+            internal_networks,
+        ),
         Command::ApiKey { action } => api_key(action),
         Command::TokenCode {
             serial,
@@ -334,7 +341,10 @@ fn api_key(action: ApiKeyAction) -> Result<(), String> {
         }
         ApiKeyAction::Revoke { name, data_dir } => {
             let store = open_store(&data_dir)?;
-            match store.revoke_api_key(&name, now).map_err(|e| e.to_string())? {
+            match store
+                .revoke_api_key(&name, now)
+                .map_err(|e| e.to_string())?
+            {
                 0 => return Err(format!("{name} has no live key")),
                 _ => println!("revoked the key of {name}"),
             }
@@ -344,8 +354,10 @@ fn api_key(action: ApiKeyAction) -> Result<(), String> {
 }
 
 fn utc(unix: u64) -> String {
-    chrono::DateTime::from_timestamp(i64::try_from(unix).unwrap_or(i64::MAX), 0)
-        .map_or_else(|| unix.to_string(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    chrono::DateTime::from_timestamp(i64::try_from(unix).unwrap_or(i64::MAX), 0).map_or_else(
+        || unix.to_string(),
+        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
 }
 
 fn ua(user_agent: &str, headers: &[String]) -> Result<(), String> {

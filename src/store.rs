@@ -675,10 +675,7 @@ impl Store {
         self.write(|tx| {
             for k in &keys {
                 let hash = hex::decode(&k.hash_hex).map_err(|_| {
-                    ConflictableTransactionError::Abort(Abort::Corrupt(
-                        "api_keys",
-                        "hash".into(),
-                    ))
+                    ConflictableTransactionError::Abort(Abort::Corrupt("api_keys", "hash".into()))
                 })?;
                 let revoked = ApiKey {
                     revoked: Some(at),

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod api;
 mod exchange;
 mod hostile;
 mod login;

@@ -110,7 +110,10 @@ mod tests {
             h.insert(AUTHORIZATION, value.parse().unwrap());
             assert_eq!(bearer(&h), want, "{value}");
         }
-        h.insert(AUTHORIZATION, format!("Bearer {}", "a".repeat(200)).parse().unwrap());
+        h.insert(
+            AUTHORIZATION,
+            format!("Bearer {}", "a".repeat(200)).parse().unwrap(),
+        );
         assert_eq!(bearer(&h), None);
     }
 

@@ -103,10 +103,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> 
 /// IPv4-mapped IPv6 addresses; they are judged as the IPv4 address they are.
 pub fn internal(app: &App, peer: SocketAddr) -> bool {
     let ip = peer.ip().to_canonical();
-    app.config
-        .internal_networks
-        .iter()
-        .any(|n| n.contains(&ip))
+    app.config.internal_networks.iter().any(|n| n.contains(&ip))
 }
 
 async fn route(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Result<Reply, ApiError> {

@@ -49,9 +49,18 @@ pub struct Query<'a> {
 
 /// Parses and checks the body. Messages are fixed: serde's own would echo values (the OTP).
 pub fn parse(body: &[u8]) -> Result<Query<'_>, ApiError> {
+    const SHAPE: &str = "expected {\"contract_id\": string, \"otp\": string, \"purpose\": \"login\" | \"transfer\"} and no other fields";
+    // serde would take a JSON array as the fields in order: only an object is the contract.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::BadRequest(if body.trim_ascii().is_empty() {
+            "body is not valid JSON"
+        } else {
+            SHAPE
+        }));
+    }
     let b: Body = serde_json::from_slice(body).map_err(|e| {
         ApiError::BadRequest(if e.is_data() {
-            "expected {\"contract_id\": string, \"otp\": string, \"purpose\": \"login\" | \"transfer\"} and no other fields"
+            SHAPE
         } else {
             "body is not valid JSON"
         })
@@ -103,11 +112,7 @@ struct Verdict {
 /// Verifies one code for `caller`.
 pub async fn verify(app: &App, caller: &Caller, body: &[u8]) -> Result<Reply, ApiError> {
     let q = parse(body)?;
-    let detail = format!(
-        "api caller={} purpose={}",
-        caller.name,
-        q.purpose.as_str()
-    );
+    let detail = format!("api caller={} purpose={}", caller.name, q.purpose.as_str());
     let (check, seq) = ledger::check_otp_audited(
         &app.store,
         &q.contract_id,
@@ -132,8 +137,8 @@ mod tests {
 
     #[test]
     fn parses_good_bodies_without_copying() {
-        let q = parse(br#"{"contract_id":"1000000002","otp":"123456","purpose":"transfer"}"#)
-            .unwrap();
+        let q =
+            parse(br#"{"contract_id":"1000000002","otp":"123456","purpose":"transfer"}"#).unwrap();
         assert_eq!(q.contract_id, "1000000002");
         assert!(matches!(q.otp, Cow::Borrowed(_)));
         assert_eq!(q.purpose, Purpose::Transfer);
@@ -145,6 +150,7 @@ mod tests {
             &b""[..],
             b"{",
             b"[]",
+            br#"["1","987654","login"]"#,
             br#"{"contract_id":"1","otp":"123456"}"#,
             br#"{"contract_id":"1","otp":987654,"purpose":"login"}"#,
             br#"{"contract_id":"1","otp":"987654","purpose":"login","x":1}"#,
