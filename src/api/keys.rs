@@ -62,13 +62,14 @@ pub fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, ApiErr
     let record = store.api_key(&digest)?.ok_or(ApiError::Unauthorized)?;
     // The lookup already matched the hash; comparing it again in constant time keeps the
     // decision itself free of early exits, whatever the store's lookup does.
-    let stored = hex::decode(&record.hash_hex).map_err(|_| {
+    let mut stored = [0u8; 32];
+    hex::decode_to_slice(&record.hash_hex, &mut stored).map_err(|_| {
         ApiError::Store(StoreError::Corrupt {
             tree: "api_keys",
             detail: "hash".into(),
         })
     })?;
-    if !bool::from(stored.as_slice().ct_eq(&digest)) {
+    if !bool::from(stored.ct_eq(&digest)) {
         return Err(ApiError::Unauthorized);
     }
     if record.revoked.is_some() {
