@@ -128,4 +128,14 @@ pub struct Config {
     pub client_timeout: Duration,
     /// TLS-terminating proxies: only a peer in these may say `X-Forwarded-Proto: https`.
     pub tls_proxies: Vec<IpNet>,
+    /// The only client networks that reach `/api/` (the bank's own systems).
+    pub internal_networks: Vec<ipnet::IpNet>,
+}
+
+/// Where `/api/` callers may come from unless configured: this host only.
+pub fn default_internal_networks() -> Vec<ipnet::IpNet> {
+    ["127.0.0.0/8", "::1/128"]
+        .iter()
+        .filter_map(|n| n.parse().ok())
+        .collect()
 }

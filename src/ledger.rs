@@ -132,7 +132,8 @@ fn audit_only(
                 ..Event::default()
             },
         )
-    })
+    })?;
+    Ok(())
 }
 
 /// Why an OTP was not accepted.
@@ -155,6 +156,7 @@ fn otp_event(o: Outcome) -> (&'static str, Result<u64, OtpRefusal>) {
 }
 
 /// One OTP attempt on `token` inside a transaction: stores the new OTP state and audits it.
+/// Returns the result and the audit record's sequence number.
 fn attempt_in(
     tx: &mut Tx,
     token: &mut Token,
@@ -162,21 +164,21 @@ fn attempt_in(
     code: &str,
     now: u64,
     limit: u32,
-    purpose: &str,
-) -> TxResult<Result<u64, OtpRefusal>> {
+    detail: &str,
+) -> TxResult<(Result<u64, OtpRefusal>, u64)> {
     let secret = tx.secret(token)?;
     let (event, result) = otp_event(token.attempt(&secret, code, now, limit));
     tx.put_token(token)?;
-    tx.audit(
+    let seq = tx.audit(
         now,
         Event {
             event,
             contract_id: Some(contract_id),
             serial: Some(&token.serial),
-            detail: purpose.into(),
+            detail: detail.into(),
         },
     )?;
-    Ok(result)
+    Ok((result, seq))
 }
 
 /// Result of checking a customer's OTP against the token bound to them.
@@ -192,7 +194,8 @@ pub enum OtpCheck {
     UnknownCustomer,
 }
 
-/// Checks `code` against the customer's own token (login, exchange step 1, other channels).
+/// Checks `code` against the customer's own token (login, exchange step 1). Only checks that
+/// reach a token are audited.
 pub async fn check_otp(
     store: &Store,
     contract_id: &str,
@@ -201,31 +204,79 @@ pub async fn check_otp(
     limit: u32,
     purpose: &str,
 ) -> Result<OtpCheck, StoreError> {
+    let (result, _) = store.write(|tx| check_in(tx, contract_id, code, now, limit, purpose))?;
+    store.durable().await?;
+    Ok(result)
+}
+
+/// [`check_otp`] for another channel: the same state, counter and lockout, but every check is
+/// audited (with `detail` naming the caller and purpose, never the code), and the audit record's
+/// sequence number comes back with the result. Durable on return.
+pub async fn check_otp_audited(
+    store: &Store,
+    contract_id: &str,
+    code: &str,
+    now: u64,
+    limit: u32,
+    detail: &str,
+) -> Result<(OtpCheck, u64), StoreError> {
     let result = store.write(|tx| {
-        let Some(c) = tx.customer(contract_id)? else {
-            return Ok(OtpCheck::UnknownCustomer);
-        };
-        let Some(binding) = c.token else {
-            return Ok(if c.transfers_blocked {
-                OtpCheck::Cancelled
-            } else {
-                OtpCheck::NoToken
-            });
-        };
-        let Some(mut token) = tx.token(&binding.serial)? else {
-            return Ok(OtpCheck::NoToken);
-        };
-        Ok(
-            match attempt_in(tx, &mut token, contract_id, code, now, limit, purpose)? {
-                Ok(_) => OtpCheck::Accepted {
-                    serial: token.serial,
+        let (check, seq) = check_in(tx, contract_id, code, now, limit, detail)?;
+        let seq = match seq {
+            Some(seq) => seq,
+            // The check stopped before a token: record why, in the same write.
+            None => tx.audit(
+                now,
+                Event {
+                    event: match check {
+                        OtpCheck::UnknownCustomer => "otp_unknown_contract",
+                        OtpCheck::Cancelled => "otp_cancelled",
+                        _ => "otp_no_token",
+                    },
+                    contract_id: Some(contract_id),
+                    detail: detail.into(),
+                    ..Event::default()
                 },
-                Err(r) => OtpCheck::Refused(r),
-            },
-        )
+            )?,
+        };
+        Ok((check, seq))
     })?;
     store.durable().await?;
     Ok(result)
+}
+
+/// The check inside one transaction. Returns the audit record's sequence number when the check
+/// reached a token (and so was audited).
+fn check_in(
+    tx: &mut Tx,
+    contract_id: &str,
+    code: &str,
+    now: u64,
+    limit: u32,
+    detail: &str,
+) -> TxResult<(OtpCheck, Option<u64>)> {
+    let Some(c) = tx.customer(contract_id)? else {
+        return Ok((OtpCheck::UnknownCustomer, None));
+    };
+    let Some(binding) = c.token else {
+        let check = if c.transfers_blocked {
+            OtpCheck::Cancelled
+        } else {
+            OtpCheck::NoToken
+        };
+        return Ok((check, None));
+    };
+    let Some(mut token) = tx.token(&binding.serial)? else {
+        return Ok((OtpCheck::NoToken, None));
+    };
+    let (result, seq) = attempt_in(tx, &mut token, contract_id, code, now, limit, detail)?;
+    let check = match result {
+        Ok(_) => OtpCheck::Accepted {
+            serial: token.serial,
+        },
+        Err(r) => OtpCheck::Refused(r),
+    };
+    Ok((check, Some(seq)))
 }
 
 /// Why a token cannot be registered to this customer.
@@ -320,7 +371,7 @@ pub async fn register_from(
         if let Err(r) = claimable(&token, contract_id) {
             return Ok(Err(r));
         }
-        if let Err(r) = attempt_in(
+        if let (Err(r), _) = attempt_in(
             tx,
             &mut token,
             contract_id,
@@ -390,7 +441,7 @@ pub async fn exchange(
         if let Err(r) = claimable(&new, contract_id) {
             return Ok(Err(r));
         }
-        if let Err(r) = attempt_in(tx, &mut new, contract_id, code, now, limit, "exchange")? {
+        if let (Err(r), _) = attempt_in(tx, &mut new, contract_id, code, now, limit, "exchange")? {
             return Ok(Err(Refusal::Otp(r)));
         }
         old.state = TokenState::Replaced {
@@ -441,4 +492,143 @@ pub async fn cancel_attempt(
 ) -> Result<(), StoreError> {
     store.write(|tx| tx.cancel_attempt(now, contract_id))?;
     store.durable().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Seed;
+    use crate::otp::{HashAlg, Params};
+    use crate::seal::Sealer;
+
+    const SECRET: &[u8] = b"12345678901234567890";
+    const NOW: u64 = 1_700_000_000;
+    const SERIAL: &str = "GMHW00000001";
+
+    fn params() -> Params {
+        Params {
+            algorithm: HashAlg::Sha1,
+            digits: 6,
+            period: 60,
+            t0: 0,
+        }
+    }
+
+    fn customer(id: &str, token: Option<&str>, transfers_blocked: bool) -> Customer {
+        Customer {
+            contract_id: id.into(),
+            name: "テスト".into(),
+            login_hash: String::new(),
+            transfer_hash: String::new(),
+            login_fails: 0,
+            token: token.map(|serial| Binding {
+                serial: serial.into(),
+                since: NOW,
+                login_otp: true,
+                subscriber_id: None,
+            }),
+            transfers_blocked,
+        }
+    }
+
+    /// A store with customer 1 holding SERIAL, 2 with no token, 3 whose token was cancelled.
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Sealer::from_key(&[3; 32])).unwrap();
+        let mut token = store.token_from_seed(&Seed {
+            serial: SERIAL.into(),
+            kind: TokenKind::Hardware,
+            params: params(),
+            secret: zeroize::Zeroizing::new(SECRET.to_vec()),
+        });
+        token.state = TokenState::Active {
+            contract_id: "1".into(),
+            since: NOW,
+        };
+        store
+            .write(|tx| {
+                tx.put_token(&token)?;
+                tx.put_customer(&customer("1", Some(SERIAL), false))?;
+                tx.put_customer(&customer("2", None, false))?;
+                tx.put_customer(&customer("3", None, true))
+            })
+            .unwrap();
+        (dir, store)
+    }
+
+    fn record(store: &Store, seq: u64) -> crate::store::AuditRecord {
+        store
+            .audit()
+            .map(Result::unwrap)
+            .find(|r| r.seq == seq)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_audited_check_returns_its_own_record() {
+        let (_dir, store) = store();
+        let code = params().code_at(SECRET, NOW);
+        let detail = "api caller=ib purpose=transfer";
+        for (id, code, want, event) in [
+            ("1", code.as_str(), "accepted", "otp_ok"),
+            ("1", code.as_str(), "replayed", "otp_replayed"),
+            ("2", code.as_str(), "no_token", "otp_no_token"),
+            ("3", code.as_str(), "cancelled", "otp_cancelled"),
+            ("9", code.as_str(), "unknown", "otp_unknown_contract"),
+        ] {
+            let (check, seq) = check_otp_audited(&store, id, code, NOW, 5, detail)
+                .await
+                .unwrap();
+            let got = match check {
+                OtpCheck::Accepted { .. } => "accepted",
+                OtpCheck::Refused(OtpRefusal::Replayed) => "replayed",
+                OtpCheck::NoToken => "no_token",
+                OtpCheck::Cancelled => "cancelled",
+                OtpCheck::UnknownCustomer => "unknown",
+                OtpCheck::Refused(_) => "refused",
+            };
+            assert_eq!(got, want, "contract {id}");
+            let rec = record(&store, seq);
+            assert_eq!(rec.event, event);
+            assert_eq!(rec.contract_id.as_deref(), Some(id));
+            assert_eq!(rec.detail, detail);
+            assert!(!rec.detail.contains(code));
+        }
+        assert_eq!(store.verify_audit().unwrap(), Ok(5));
+    }
+
+    #[tokio::test]
+    async fn phone_checks_are_unchanged_and_share_the_counter() {
+        let (_dir, store) = store();
+        // The phone's check does not audit checks that reach no token, as before.
+        assert_eq!(
+            check_otp(&store, "3", "123456", NOW, 5, "login")
+                .await
+                .unwrap(),
+            OtpCheck::Cancelled
+        );
+        assert_eq!(store.audit().count(), 0);
+        // Four wrong codes through the API, the fifth on the phone locks the token.
+        let right = params().code_at(SECRET, NOW);
+        let wrong = if right == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        for _ in 0..4 {
+            check_otp_audited(&store, "1", wrong, NOW, 5, "api")
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            check_otp(&store, "1", wrong, NOW, 5, "login")
+                .await
+                .unwrap(),
+            OtpCheck::Refused(OtpRefusal::LockedNow)
+        );
+        let (check, _) = check_otp_audited(&store, "1", &right, NOW, 5, "api")
+            .await
+            .unwrap();
+        assert_eq!(check, OtpCheck::Refused(OtpRefusal::Locked));
+    }
 }

@@ -5,6 +5,7 @@
 //! → a step in [`flows`] → [`ledger`] / [`store`] (one atomic, flushed write) → the `markup` crate
 //! (cHTML) → Shift_JIS bytes.
 
+pub mod api;
 pub mod app;
 pub mod carrier;
 pub mod clock;

@@ -2,9 +2,10 @@
 
 use clap::{Parser, Subcommand};
 use ipnet::IpNet;
+use keitai_gateway::api::keys;
 use keitai_gateway::app::App;
 use keitai_gateway::carrier::{self, Networks};
-use keitai_gateway::config::{Bank, Config};
+use keitai_gateway::config::{default_internal_networks, Bank, Config};
 use keitai_gateway::seal::{KeyError, Sealer};
 use keitai_gateway::store::{ImportResult, Store, StoreError};
 use keitai_gateway::{clock, demo, form, inventory, server};
@@ -22,6 +23,49 @@ use std::sync::Arc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum ApiKeyAction {
+    /// Make a key for caller NAME: printed once, only its hash is stored.
+    Add {
+        name: String,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// List the callers: name, created, revoked (never keys).
+    List {
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Revoke caller NAME's key.
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        db: Db,
+    },
+}
+
+/// Where the tools find the database and its master key (the gateway must be stopped: a running
+/// gateway holds the database's lock).
+#[derive(clap::Args)]
+struct Db {
+    #[arg(long, default_value = "var")]
+    data_dir: PathBuf,
+    /// The master key file (default DATA_DIR/master.key).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+}
+
+impl Db {
+    fn open(&self) -> Result<Store, String> {
+        let key_file = self
+            .key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"));
+        let sealer = Sealer::load(&key_file).map_err(|e| e.to_string())?;
+        open_store(&self.data_dir, sealer)
+    }
 }
 
 #[derive(Subcommand)]
@@ -54,6 +98,15 @@ enum Command {
         /// `X-Forwarded-Proto: https` is believed. Default: none.
         #[arg(long = "tls-proxy", value_name = "CIDR")]
         tls_proxies: Vec<IpNet>,
+        /// A client network allowed to reach /api/ (repeatable; replaces the default,
+        /// 127.0.0.0/8 and ::1/128).
+        #[arg(long = "internal-network", value_name = "CIDR")]
+        internal_networks: Vec<IpNet>,
+    },
+    /// Manage the keys of the OTP API's callers (run while the gateway is stopped).
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
     },
     /// Create a new master key file (mode 0600) for sealing token seeds.
     InitKey { path: PathBuf },
@@ -103,18 +156,21 @@ fn main() -> ExitCode {
             client_timeout,
             key_file,
             tls_proxies,
+            internal_networks,
         } => {
             let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
             let access = Access {
                 allow_pc,
                 tls_proxies,
                 client_timeout: std::time::Duration::from_secs(client_timeout.max(1)),
+                internal_networks,
             };
             serve(demo, listen, data_dir, bank_dir, access, &key_file)
         }
         Command::InitKey { path } => Sealer::create(&path)
             .map(|_| println!("created {}", path.display()))
             .map_err(|e| e.to_string()),
+        Command::ApiKey { action } => api_key(action),
         Command::TokenCode {
             serial,
             at,
@@ -165,6 +221,7 @@ struct Access {
     allow_pc: bool,
     tls_proxies: Vec<IpNet>,
     client_timeout: std::time::Duration,
+    internal_networks: Vec<IpNet>,
 }
 
 fn serve(
@@ -208,6 +265,11 @@ fn serve(
         allow_pc: access.allow_pc,
         tls_proxies: access.tls_proxies,
         client_timeout: access.client_timeout,
+        internal_networks: if access.internal_networks.is_empty() {
+            default_internal_networks()
+        } else {
+            access.internal_networks
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -332,6 +394,63 @@ fn import_tokens(
             ))
         }
     }
+}
+
+fn api_key(action: ApiKeyAction) -> Result<(), String> {
+    let now = clock::now_unix();
+    match action {
+        ApiKeyAction::Add { name, db } => {
+            if !keys::valid_name(&name) {
+                return Err(format!(
+                    "caller name {name:?}: 1 to 64 letters, digits, '.', '_' or '-'"
+                ));
+            }
+            let key = keys::generate().map_err(|e| format!("no random source: {e}"))?;
+            let store = db.open()?;
+            if !store
+                .add_api_key(&name, &keys::hash(&key), now)
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!(
+                    "{name} already has a live key (revoke it first, or pick another name)"
+                ));
+            }
+            eprintln!("API key for {name} (shown once; only its hash is stored):");
+            println!("{key}");
+        }
+        ApiKeyAction::List { db } => {
+            let store = db.open()?;
+            let mut all = store
+                .api_keys()
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            all.sort_by(|a, b| (&a.name, a.created).cmp(&(&b.name, b.created)));
+            for k in all {
+                let revoked = k
+                    .revoked
+                    .map_or("-".to_owned(), |at| format!("revoked {}", utc(at)));
+                println!("{}\tcreated {}\t{revoked}", k.name, utc(k.created));
+            }
+        }
+        ApiKeyAction::Revoke { name, db } => {
+            let store = db.open()?;
+            match store
+                .revoke_api_key(&name, now)
+                .map_err(|e| e.to_string())?
+            {
+                0 => return Err(format!("{name} has no live key")),
+                _ => println!("revoked the key of {name}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn utc(unix: u64) -> String {
+    chrono::DateTime::from_timestamp(i64::try_from(unix).unwrap_or(i64::MAX), 0).map_or_else(
+        || unix.to_string(),
+        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
 }
 
 fn ua(user_agent: &str, headers: &[String]) -> Result<(), String> {

@@ -30,6 +30,9 @@ const PHONE_PATHS: [&str; 12] = [
 
 /// Answers one request whose body has been read.
 pub async fn dispatch(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
+    if parts.uri.path().starts_with("/api/") {
+        return crate::api::handle(app, parts, body, peer).await;
+    }
     phone(app, parts, body, peer).await
 }
 

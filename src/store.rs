@@ -3,7 +3,8 @@
 //!
 //! Trees: `customers` (contract ID → [`Customer`]), `tokens` (serial → [`Token`]), `receipts`
 //! (受付番号 → [`Receipt`]), `history` (contract ID + 受付番号 → ()), `attempts` (feature-phone
-//! 利用中止 attempts), `audit` (sequence → hash-chained [`AuditRecord`]), `meta` (counters).
+//! 利用中止 attempts), `audit` (sequence → hash-chained [`AuditRecord`]), `meta` (counters),
+//! `api_keys` (SHA-256 of an API key → [`ApiKey`]; the keys themselves are never stored).
 //!
 //! Every write goes through [`Store::write`]: one sled transaction over all trees, taken under one
 //! in-process lock (so transactions never conflict and the audit chain head can live in memory),
@@ -149,6 +150,16 @@ pub struct Attempt {
     pub contract_id: Option<String>,
 }
 
+/// A caller of the OTP API (another banking channel). Stored under the SHA-256 of its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub name: String,
+    /// SHA-256 of the key, hex (the tree key too; kept for a constant-time comparison).
+    pub hash_hex: String,
+    pub created: u64,
+    pub revoked: Option<u64>,
+}
+
 /// One audit event: hash-chained to the one before it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -212,7 +223,8 @@ const T_HISTORY: usize = 3;
 const T_ATTEMPTS: usize = 4;
 const T_AUDIT: usize = 5;
 const T_META: usize = 6;
-const TREE_NAMES: [&str; 7] = [
+const T_API_KEYS: usize = 7;
+const TREE_NAMES: [&str; 8] = [
     "customers",
     "tokens",
     "receipts",
@@ -220,6 +232,7 @@ const TREE_NAMES: [&str; 7] = [
     "attempts",
     "audit",
     "meta",
+    "api_keys",
 ];
 
 fn open_secret(sealer: &Sealer, token: &Token) -> Result<zeroize::Zeroizing<Vec<u8>>, Abort> {
@@ -371,11 +384,13 @@ impl Tx<'_> {
                 detail: "feature phone sent to branch".into(),
                 ..Event::default()
             },
-        )
+        )?;
+        Ok(())
     }
 
-    /// Appends an audit record, chained to the previous one.
-    pub fn audit(&mut self, at: u64, e: Event) -> TxResult<()> {
+    /// Appends an audit record, chained to the previous one. Returns its sequence number (the
+    /// receipt the OTP API hands out).
+    pub fn audit(&mut self, at: u64, e: Event) -> TxResult<u64> {
         let mut rec = AuditRecord {
             seq: self.counters.next_audit,
             at,
@@ -390,7 +405,7 @@ impl Tx<'_> {
         self.put(T_AUDIT, &rec.seq.to_be_bytes(), &rec)?;
         self.counters.next_audit += 1;
         self.counters.audit_head = rec.hash;
-        Ok(())
+        Ok(rec.seq)
     }
 }
 
@@ -654,6 +669,90 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The API caller whose key hashes to `hash`, revoked or not.
+    pub fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>, StoreError> {
+        self.read(T_API_KEYS, hash)
+    }
+
+    /// Every API caller, in key-hash order.
+    pub fn api_keys(&self) -> impl Iterator<Item = Result<ApiKey, StoreError>> + '_ {
+        self.trees[T_API_KEYS].iter().map(|kv| {
+            let (_, v) = kv?;
+            decode("api_keys", &v).map_err(abort_to_store)
+        })
+    }
+
+    fn active_api_keys(&self, name: &str) -> Result<Vec<ApiKey>, StoreError> {
+        let mut out = Vec::new();
+        for k in self.api_keys() {
+            let k = k?;
+            if k.name == name && k.revoked.is_none() {
+                out.push(k);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds an API caller `name` whose key hashes to `hash`, with its audit record, flushed.
+    /// `false` (nothing written) when `name` already has a key that is not revoked. For the
+    /// command line, while the gateway is stopped (the name check reads outside the write).
+    pub fn add_api_key(&self, name: &str, hash: &[u8; 32], at: u64) -> Result<bool, StoreError> {
+        if !self.active_api_keys(name)?.is_empty() {
+            return Ok(false);
+        }
+        let key = ApiKey {
+            name: name.to_owned(),
+            hash_hex: hex::encode(hash),
+            created: at,
+            revoked: None,
+        };
+        self.write(|tx| {
+            tx.put(T_API_KEYS, hash, &key)?;
+            tx.audit(
+                at,
+                Event {
+                    event: "api_key_add",
+                    detail: format!("caller={name}"),
+                    ..Event::default()
+                },
+            )
+        })?;
+        self.flush()?;
+        Ok(true)
+    }
+
+    /// Revokes every live key of API caller `name`, audited and flushed. Returns how many.
+    pub fn revoke_api_key(&self, name: &str, at: u64) -> Result<usize, StoreError> {
+        let keys = self.active_api_keys(name)?;
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            for k in &keys {
+                let hash = hex::decode(&k.hash_hex).map_err(|_| {
+                    ConflictableTransactionError::Abort(Abort::Corrupt("api_keys", "hash".into()))
+                })?;
+                let revoked = ApiKey {
+                    revoked: Some(at),
+                    ..k.clone()
+                };
+                tx.put(T_API_KEYS, &hash, &revoked)?;
+            }
+            tx.audit(
+                at,
+                Event {
+                    event: "api_key_revoke",
+                    detail: format!("caller={name}"),
+                    ..Event::default()
+                },
+            )
+        })?;
+        self.flush()?;
+        Ok(keys.len())
+    }
+}
+
 /// What [`Store::import_tokens`] did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ImportResult {
@@ -677,7 +776,7 @@ mod tests {
         Store::open(dir, Sealer::from_key(&[1; 32])).unwrap()
     }
 
-    fn event(tx: &mut Tx, n: u64) -> TxResult<()> {
+    fn event(tx: &mut Tx, n: u64) -> TxResult<u64> {
         tx.audit(
             n,
             Event {

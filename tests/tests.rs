@@ -2,6 +2,7 @@
 
 mod support;
 
+mod api;
 mod carrier;
 mod crash;
 mod exchange;

@@ -33,6 +33,7 @@ fn world() -> &'static World {
             allow_pc: false,
             client_timeout: Duration::from_secs(10),
             tls_proxies: Vec::new(),
+            internal_networks: keitai_gateway::config::default_internal_networks(),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
