@@ -118,4 +118,14 @@ pub struct Config {
     pub networks: Networks,
     /// Serve the phone flows to PCs and smartphones too (testers without an emulator).
     pub allow_pc: bool,
+    /// Client networks the branch console answers; everyone else gets 403.
+    pub branch_networks: Vec<ipnet::IpNet>,
+}
+
+/// The branch console's networks when none are given: this machine only.
+pub fn default_branch_networks() -> Vec<ipnet::IpNet> {
+    ["127.0.0.0/8", "::1/128"]
+        .iter()
+        .filter_map(|n| n.parse().ok())
+        .collect()
 }

@@ -6,6 +6,7 @@
 //! (cHTML) → Shift_JIS bytes.
 
 pub mod app;
+pub mod branch;
 pub mod carrier;
 pub mod clock;
 pub mod config;

@@ -3,9 +3,10 @@
 use clap::{Parser, Subcommand};
 use keitai_gateway::app::App;
 use keitai_gateway::carrier::{self, Networks};
-use keitai_gateway::config::{Bank, Config};
+use keitai_gateway::config::{default_branch_networks, Bank, Config};
 use keitai_gateway::store::{ImportResult, Store};
 use keitai_gateway::{clock, demo, form, inventory, server};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,6 +42,24 @@ enum Command {
         /// Serve the phone pages to PCs and smartphones too (for testers).
         #[arg(long)]
         allow_pc: bool,
+        /// A client network (CIDR) the branch console answers; repeatable. Replaces the
+        /// default (loopback only).
+        #[arg(long = "branch-network", value_name = "CIDR")]
+        branch_networks: Vec<ipnet::IpNet>,
+    },
+    /// Print the audit trail, one line per record (or check its hash chain with --verify).
+    Audit {
+        /// Check the hash chain instead of printing.
+        #[arg(long)]
+        verify: bool,
+        /// Only records about this contract ID.
+        #[arg(long)]
+        contract: Option<String>,
+        /// Only records from this day (YYYY-MM-DD, JST) on.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value = "var")]
+        data_dir: PathBuf,
     },
     /// Print the code a token shows now (the token simulator).
     TokenCode {
@@ -79,7 +98,24 @@ fn main() -> ExitCode {
             data_dir,
             bank_dir,
             allow_pc,
-        } => serve(demo, listen, data_dir, bank_dir, allow_pc),
+            branch_networks,
+        } => {
+            let options = ServeOptions {
+                demo,
+                listen,
+                data_dir,
+                bank_dir,
+                allow_pc,
+                branch_networks,
+            };
+            serve(options)
+        }
+        Command::Audit {
+            verify,
+            contract,
+            since,
+            data_dir,
+        } => audit(verify, contract.as_deref(), since.as_deref(), &data_dir),
         Command::TokenCode {
             serial,
             at,
@@ -115,13 +151,24 @@ fn open_store(data_dir: &Path) -> Result<Store, String> {
     })
 }
 
-fn serve(
+struct ServeOptions {
     demo: bool,
     listen: SocketAddr,
     data_dir: PathBuf,
     bank_dir: PathBuf,
     allow_pc: bool,
-) -> Result<(), String> {
+    branch_networks: Vec<ipnet::IpNet>,
+}
+
+fn serve(options: ServeOptions) -> Result<(), String> {
+    let ServeOptions {
+        demo,
+        listen,
+        data_dir,
+        bank_dir,
+        allow_pc,
+        branch_networks,
+    } = options;
     let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
     let networks_file = bank_dir.join("carrier_networks.toml");
     let networks = if networks_file.exists() {
@@ -143,6 +190,11 @@ fn serve(
         bank,
         networks,
         allow_pc,
+        branch_networks: if branch_networks.is_empty() {
+            default_branch_networks()
+        } else {
+            branch_networks
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -211,6 +263,52 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
         software.join(" ")
     );
     println!("Codes: keitai-gateway token-code SERIAL");
+    println!("Branch staff at /branch/ (staff ID / password / name / branch / role):");
+    for s in demo::staff(bank_dir).map_err(|e| e.to_string())? {
+        println!(
+            "  {} / {} / {} / {} / {:?}",
+            s.staff_id, s.password, s.name, s.branch_code, s.role
+        );
+    }
+    Ok(())
+}
+
+fn audit(
+    verify: bool,
+    contract: Option<&str>,
+    since: Option<&str>,
+    data_dir: &Path,
+) -> Result<(), String> {
+    let since = match since {
+        Some(day) => Some(
+            keitai_gateway::branch::when::day_start(day)
+                .ok_or_else(|| format!("--since {day:?} is not a date (YYYY-MM-DD)"))?,
+        ),
+        None => None,
+    };
+    let store = open_store(data_dir)?;
+    if verify {
+        return match store.verify_audit().map_err(|e| e.to_string())? {
+            Ok(n) => {
+                println!("audit chain intact: {n} records");
+                Ok(())
+            }
+            Err(seq) => Err(format!("audit chain broken at record {seq}")),
+        };
+    }
+    let mut out = std::io::stdout().lock();
+    for rec in store.audit() {
+        let rec = rec.map_err(|e| e.to_string())?;
+        if contract.is_some_and(|c| rec.contract_id.as_deref() != Some(c))
+            || since.is_some_and(|t| rec.at < t)
+        {
+            continue;
+        }
+        let line = keitai_gateway::branch::audit_line(&rec);
+        if writeln!(out, "{line}").is_err() {
+            break; // a closed pipe (`| head`) ends the listing quietly
+        }
+    }
     Ok(())
 }
 

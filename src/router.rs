@@ -30,6 +30,10 @@ const PHONE_PATHS: [&str; 12] = [
 
 /// Answers one request whose body has been read.
 pub async fn dispatch(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
+    let path = parts.uri.path();
+    if path == "/branch" || path.starts_with("/branch/") {
+        return crate::branch::handle(app, parts, body, peer).await;
+    }
     phone(app, parts, body, peer).await
 }
 
