@@ -2,6 +2,7 @@
 
 mod support;
 
+mod branch;
 mod exchange;
 mod hostile;
 mod login;
