@@ -791,3 +791,47 @@ pub fn applications(store: &Store) -> Result<Vec<Application>, StoreError> {
 pub fn releases(store: &Store) -> Result<Vec<Release>, StoreError> {
     store.scan_in(Tree::Releases).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(id: &str, role: Role) -> Actor {
+        Actor {
+            staff_id: id.into(),
+            name: String::new(),
+            branch_code: "001".into(),
+            role,
+        }
+    }
+
+    #[test]
+    fn maker_checker_rules() {
+        let received = Decision::Received;
+        let sup = actor("S0012", Role::Supervisor);
+        assert_eq!(checkable(&sup, "C0011", &received), Ok(()));
+        assert_eq!(
+            checkable(&actor("C0021", Role::Clerk), "C0011", &received),
+            Err(Refused::NotSupervisor)
+        );
+        assert_eq!(checkable(&sup, "S0012", &received), Err(Refused::OwnEntry));
+        let done = Decision::Approved {
+            by: "S0022".into(),
+            at: 1,
+            receipt: None,
+        };
+        assert_eq!(
+            checkable(&sup, "C0011", &done),
+            Err(Refused::AlreadyDecided("承認済".into()))
+        );
+    }
+
+    #[test]
+    fn release_numbers() {
+        assert_eq!(Release::parse_number("R0000012"), Some(12));
+        assert_eq!(Release::parse_number("12"), Some(12));
+        assert_eq!(Release::parse_number("R-1"), None);
+        assert_eq!(IssueReason::parse("battery"), Some(IssueReason::Battery));
+        assert!(IssueReason::Broken.is_replacement() && !IssueReason::New.is_replacement());
+    }
+}
