@@ -78,6 +78,24 @@ fn sign_in_sessions_and_anti_forgery() {
     )
     .assert_status(401)
     .assert_contains("職員番号またはパスワードが正しくありません");
+    // Five wrong passwords pause that staff ID, even with the right password after them.
+    let mut guesser = Staff::new(server.addr);
+    guesser.get("/branch/");
+    for _ in 0..5 {
+        guesser
+            .post(
+                "/branch/login",
+                &[("staff_id", "s0031"), ("password", "guess")],
+            )
+            .assert_status(401);
+    }
+    guesser
+        .post(
+            "/branch/login",
+            &[("staff_id", SUPER_HIGASHI.0), ("password", SUPER_HIGASHI.1)],
+        )
+        .assert_status(429)
+        .assert_contains("15分間サインインできません");
     // Sign-in without the sign-in page's anti-forgery value is refused.
     s.post_exact(
         "/branch/login",

@@ -18,6 +18,9 @@ pub const COOKIE: &str = "kg_staff";
 pub const IDLE: Duration = Duration::from_secs(15 * 60);
 /// Sessions kept at most; sign-in pages beyond it are refused until idle ones expire.
 const MAX_SESSIONS: usize = 10_000;
+/// Wrong passwords for one staff ID before sign-in is refused for [`SIGN_IN_PAUSE`].
+pub const SIGN_IN_LIMIT: u32 = 5;
+pub const SIGN_IN_PAUSE: Duration = Duration::from_secs(15 * 60);
 const ID_BYTES: usize = 18;
 const CSRF_BYTES: usize = 18;
 
@@ -45,6 +48,8 @@ struct Entry {
 pub struct StaffSessions {
     map: Mutex<HashMap<String, Entry>>,
     idle: Duration,
+    /// Sign-in attempts not yet known to be right, per staff ID, and when the last one began.
+    attempts: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 impl Default for StaffSessions {
@@ -62,6 +67,7 @@ impl StaffSessions {
         StaffSessions {
             map: Mutex::new(HashMap::new()),
             idle,
+            attempts: Mutex::new(HashMap::new()),
         }
     }
 
@@ -121,6 +127,26 @@ impl StaffSessions {
     pub fn end(&self, id: &str) {
         self.lock().remove(id);
     }
+
+    /// Counts a sign-in attempt for `staff_id` before its password is checked, so parallel
+    /// guesses cannot exceed the limit; `false` when the ID is paused after too many.
+    pub fn attempt(&self, staff_id: &str) -> bool {
+        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        map.retain(|_, (_, at)| now.duration_since(*at) <= SIGN_IN_PAUSE);
+        let entry = map.entry(staff_id.to_owned()).or_insert((0, now));
+        if entry.0 >= SIGN_IN_LIMIT {
+            return false;
+        }
+        *entry = (entry.0 + 1, now);
+        true
+    }
+
+    /// A right password: the count for `staff_id` starts again.
+    pub fn attempt_ok(&self, staff_id: &str) {
+        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(staff_id);
+    }
 }
 
 /// The Set-Cookie value carrying session `id`.
@@ -175,6 +201,19 @@ mod tests {
         assert!(!signed.csrf_ok(&anon.csrf));
         s.end(&signed.id);
         assert!(s.get(&signed.id).is_none());
+    }
+
+    #[test]
+    fn sign_in_attempts_are_limited_per_staff_id() {
+        let s = StaffSessions::new();
+        for _ in 0..SIGN_IN_LIMIT {
+            assert!(s.attempt("C0011"));
+        }
+        assert!(!s.attempt("C0011"));
+        assert!(s.attempt("S0012"), "other IDs are not affected");
+        s.attempt_ok("S0012");
+        s.attempt_ok("C0011");
+        assert!(s.attempt("C0011"));
     }
 
     #[test]

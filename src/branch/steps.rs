@@ -61,6 +61,24 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
     }
     let staff_id = req.text("staff_id").to_ascii_uppercase();
     let password = req.form.get("password").unwrap_or("").to_owned();
+    let now = clock::now_unix();
+    if !app.staff_sessions.attempt(&staff_id) {
+        let who = ops::staff(&app.store, &staff_id)?;
+        ops::audit_sign_in(
+            &app.store,
+            now,
+            "staff_sign_in_paused",
+            who.as_ref()
+                .map(|s| (s.staff_id.as_str(), s.branch_code.as_str())),
+            "too many wrong passwords",
+        )
+        .await?;
+        let page = pages::sign_in(
+            &anon.csrf,
+            Some("パスワードの誤りが続いたため、この職員番号は15分間サインインできません。"),
+        );
+        return Ok(html(StatusCode::TOO_MANY_REQUESTS, page));
+    }
     let staff = if staff_id.is_empty() || staff_id.len() > 32 {
         None
     } else {
@@ -68,7 +86,6 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
     };
     let ok =
         password::verify_async(staff.as_ref().map(|s| s.password_hash.clone()), password).await;
-    let now = clock::now_unix();
     let Some(staff) = staff.filter(|_| ok) else {
         let who = ops::staff(&app.store, &staff_id)?;
         ops::audit_sign_in(
@@ -90,6 +107,7 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
         );
         return Ok(html(StatusCode::UNAUTHORIZED, page));
     };
+    app.staff_sessions.attempt_ok(&staff_id);
     let actor = Actor {
         staff_id: staff.staff_id.clone(),
         name: staff.name.clone(),
