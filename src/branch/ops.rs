@@ -682,7 +682,7 @@ pub async fn record_release(
                 event: "branch_release_received",
                 contract_id: Some(contract_id),
                 serial: release.serial.as_deref(),
-                detail: format!("{} {:?}", release.number(), kind).to_lowercase(),
+                detail: format!("{} {}", release.number(), kind.label()),
             },
             &actor.staff_id,
             &actor.branch_code,
