@@ -1,5 +1,6 @@
-//! The running gateway's shared state: configuration, store and sessions.
+//! The running gateway's shared state: configuration, store and sessions (phone and staff).
 
+use crate::branch::auth::StaffSessions;
 use crate::config::Config;
 use crate::session::Sessions;
 use crate::store::Store;
@@ -8,6 +9,7 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub sessions: Sessions,
+    pub staff_sessions: StaffSessions,
 }
 
 impl App {
@@ -17,6 +19,7 @@ impl App {
             config,
             store,
             sessions,
+            staff_sessions: StaffSessions::new(),
         }
     }
 }

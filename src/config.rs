@@ -130,6 +130,13 @@ pub struct Config {
     pub tls_proxies: Vec<IpNet>,
     /// The only client networks that reach `/api/` (the bank's own systems).
     pub internal_networks: Vec<ipnet::IpNet>,
+    /// Client networks the branch console answers; everyone else gets 403.
+    pub branch_networks: Vec<ipnet::IpNet>,
+}
+
+/// The branch console's networks when none are given: this machine only.
+pub fn default_branch_networks() -> Vec<ipnet::IpNet> {
+    default_internal_networks()
 }
 
 /// Where `/api/` callers may come from unless configured: this host only.

@@ -1,6 +1,7 @@
-//! The demo bank: customers, token inventory and one existing registration from `data/demo/`,
-//! loaded into an empty database by `serve --demo`.
+//! The demo bank: customers, token inventory, one existing registration and the branch staff
+//! from `data/demo/`, loaded into an empty database by `serve --demo`.
 
+use crate::branch::ops::{self, Role, Staff};
 use crate::inventory;
 use crate::password;
 use crate::store::{Binding, Customer, Event, Store, StoreError, TokenState};
@@ -44,6 +45,45 @@ fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, DemoE
 
 pub fn customers(dir: &Path) -> Result<Vec<DemoCustomer>, DemoError> {
     read_csv(&dir.join("demo/customers.csv"))
+}
+
+/// One demo staff member as `staff.csv` gives it (the passwords are public demo values).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct DemoStaff {
+    pub staff_id: String,
+    pub password: String,
+    pub name: String,
+    pub branch_code: String,
+    pub role: Role,
+}
+
+/// The demo staff; a bank directory without `demo/staff.csv` simply has none.
+pub fn staff(dir: &Path) -> Result<Vec<DemoStaff>, DemoError> {
+    let path = dir.join("demo/staff.csv");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    read_csv(&path)
+}
+
+/// Loads the demo staff, their passwords hashed.
+fn load_staff(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
+    let mut records = Vec::new();
+    for s in staff(dir)? {
+        let password_hash = password::hash(&s.password).map_err(|e| DemoError::Data {
+            file: "staff.csv".into(),
+            message: e.to_string(),
+        })?;
+        records.push(Staff {
+            staff_id: s.staff_id,
+            name: s.name,
+            branch_code: s.branch_code,
+            role: s.role,
+            password_hash,
+        });
+    }
+    ops::put_staff(store, &records, now)?;
+    Ok(())
 }
 
 /// Loads the demo bank from `dir` (the `data/` folder) into an empty store.
@@ -115,5 +155,5 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
         )
     })?;
     store.flush()?;
-    Ok(())
+    load_staff(store, dir, now)
 }

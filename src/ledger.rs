@@ -313,7 +313,9 @@ fn claimable(token: &Token, contract_id: &str) -> Result<(), Refusal> {
     match &token.state {
         TokenState::Available => {}
         TokenState::Active { .. } => return Err(Refusal::Taken),
-        TokenState::Replaced { .. } | TokenState::Cancelled { .. } => return Err(Refusal::Retired),
+        TokenState::Replaced { .. }
+        | TokenState::Cancelled { .. }
+        | TokenState::Returned { .. } => return Err(Refusal::Retired),
     }
     match &token.assigned_to {
         Some(owner) if owner != contract_id => Err(Refusal::Taken),

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod app;
+pub mod branch;
 pub mod carrier;
 pub mod clock;
 pub mod config;

@@ -5,10 +5,11 @@ use ipnet::IpNet;
 use keitai_gateway::api::keys;
 use keitai_gateway::app::App;
 use keitai_gateway::carrier::{self, Networks};
-use keitai_gateway::config::{default_internal_networks, Bank, Config};
+use keitai_gateway::config::{default_branch_networks, default_internal_networks, Bank, Config};
 use keitai_gateway::seal::{KeyError, Sealer};
 use keitai_gateway::store::{ImportResult, Store, StoreError};
 use keitai_gateway::{clock, demo, form, inventory, server};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -102,6 +103,24 @@ enum Command {
         /// 127.0.0.0/8 and ::1/128).
         #[arg(long = "internal-network", value_name = "CIDR")]
         internal_networks: Vec<IpNet>,
+        /// A client network (CIDR) the branch console answers; repeatable. Replaces the
+        /// default (loopback only).
+        #[arg(long = "branch-network", value_name = "CIDR")]
+        branch_networks: Vec<IpNet>,
+    },
+    /// Print the audit trail, one line per record (or check its hash chain with --verify).
+    Audit {
+        /// Check the hash chain instead of printing.
+        #[arg(long)]
+        verify: bool,
+        /// Only records about this contract ID.
+        #[arg(long)]
+        contract: Option<String>,
+        /// Only records from this day (YYYY-MM-DD, JST) on.
+        #[arg(long)]
+        since: Option<String>,
+        #[command(flatten)]
+        db: Db,
     },
     /// Manage the keys of the OTP API's callers (run while the gateway is stopped).
     ApiKey {
@@ -157,6 +176,7 @@ fn main() -> ExitCode {
             key_file,
             tls_proxies,
             internal_networks,
+            branch_networks,
         } => {
             let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
             let access = Access {
@@ -164,6 +184,7 @@ fn main() -> ExitCode {
                 tls_proxies,
                 client_timeout: std::time::Duration::from_secs(client_timeout.max(1)),
                 internal_networks,
+                branch_networks,
             };
             serve(demo, listen, data_dir, bank_dir, access, &key_file)
         }
@@ -171,6 +192,12 @@ fn main() -> ExitCode {
             .map(|_| println!("created {}", path.display()))
             .map_err(|e| e.to_string()),
         Command::ApiKey { action } => api_key(action),
+        Command::Audit {
+            verify,
+            contract,
+            since,
+            db,
+        } => audit(verify, contract.as_deref(), since.as_deref(), &db),
         Command::TokenCode {
             serial,
             at,
@@ -215,13 +242,13 @@ fn open_store(data_dir: &Path, sealer: Sealer) -> Result<Store, String> {
     })
 }
 
-/// Who may use the phone pages, and how: the serve flags that are not paths.
-/// How the gateway treats its clients.
+/// How the gateway treats its clients: the serve flags that are not paths.
 struct Access {
     allow_pc: bool,
     tls_proxies: Vec<IpNet>,
     client_timeout: std::time::Duration,
     internal_networks: Vec<IpNet>,
+    branch_networks: Vec<IpNet>,
 }
 
 fn serve(
@@ -269,6 +296,11 @@ fn serve(
             default_internal_networks()
         } else {
             access.internal_networks
+        },
+        branch_networks: if access.branch_networks.is_empty() {
+            default_branch_networks()
+        } else {
+            access.branch_networks
         },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -338,6 +370,47 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
         software.join(" ")
     );
     println!("Codes: keitai-gateway token-code SERIAL");
+    println!("Branch staff at /branch/ (staff ID / password / name / branch / role):");
+    for s in demo::staff(bank_dir).map_err(|e| e.to_string())? {
+        println!(
+            "  {} / {} / {} / {} / {:?}",
+            s.staff_id, s.password, s.name, s.branch_code, s.role
+        );
+    }
+    Ok(())
+}
+
+fn audit(verify: bool, contract: Option<&str>, since: Option<&str>, db: &Db) -> Result<(), String> {
+    let since = match since {
+        Some(day) => Some(
+            keitai_gateway::branch::when::day_start(day)
+                .ok_or_else(|| format!("--since {day:?} is not a date (YYYY-MM-DD)"))?,
+        ),
+        None => None,
+    };
+    let store = db.open()?;
+    if verify {
+        return match store.verify_audit().map_err(|e| e.to_string())? {
+            Ok(n) => {
+                println!("audit chain intact: {n} records");
+                Ok(())
+            }
+            Err(seq) => Err(format!("audit chain broken at record {seq}")),
+        };
+    }
+    let mut out = std::io::stdout().lock();
+    for rec in store.audit() {
+        let rec = rec.map_err(|e| e.to_string())?;
+        if contract.is_some_and(|c| rec.contract_id.as_deref() != Some(c))
+            || since.is_some_and(|t| rec.at < t)
+        {
+            continue;
+        }
+        let line = keitai_gateway::branch::audit_line(&rec);
+        if writeln!(out, "{line}").is_err() {
+            break; // a closed pipe (`| head`) ends the listing quietly
+        }
+    }
     Ok(())
 }
 

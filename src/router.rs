@@ -30,8 +30,12 @@ const PHONE_PATHS: [&str; 12] = [
 
 /// Answers one request whose body has been read.
 pub async fn dispatch(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
-    if parts.uri.path().starts_with("/api/") {
+    let path = parts.uri.path();
+    if path.starts_with("/api/") {
         return crate::api::handle(app, parts, body, peer).await;
+    }
+    if path == "/branch" || path.starts_with("/branch/") {
+        return crate::branch::handle(app, parts, body, peer).await;
     }
     phone(app, parts, body, peer).await
 }

@@ -4,7 +4,9 @@
 //! Trees: `customers` (contract ID → [`Customer`]), `tokens` (serial → [`Token`]), `receipts`
 //! (受付番号 → [`Receipt`]), `history` (contract ID + 受付番号 → ()), `attempts` (feature-phone
 //! 利用中止 attempts), `audit` (sequence → hash-chained [`AuditRecord`]), `meta` (counters),
-//! `api_keys` (SHA-256 of an API key → [`ApiKey`]; the keys themselves are never stored).
+//! `api_keys` (SHA-256 of an API key → [`ApiKey`]; the keys themselves are never stored), and
+//! the branch console's trees (see [`Tree`]): `staff`, `forms`, `applications`, `releases`, whose
+//! record types belong to `crate::branch`.
 //!
 //! Every write goes through [`Store::write`]: one sled transaction over all trees, taken under one
 //! in-process lock (so transactions never conflict and the audit chain head can live in memory),
@@ -93,6 +95,13 @@ pub enum TokenState {
         contract_id: String,
         at: u64,
     },
+    /// Handed back at a branch (broken, battery dead) when a replacement was issued: never
+    /// usable again.
+    Returned {
+        contract_id: String,
+        at: u64,
+        reason: String,
+    },
 }
 
 /// A token of the inventory.
@@ -123,6 +132,8 @@ impl Token {
 pub enum ReceiptKind {
     Registration,
     Exchange,
+    /// 利用中止 from a paper form, approved at a branch.
+    Cancellation,
 }
 
 /// A 受付番号 and what it stands for.
@@ -169,6 +180,12 @@ pub struct AuditRecord {
     pub contract_id: Option<String>,
     pub serial: Option<String>,
     pub detail: String,
+    /// Staff IDs (maker, then checker) for actions taken at a branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<String>,
+    /// The branch code of the staff member who acted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
     /// SHA-256 of the previous record (hex; zeros for the first).
     pub prev: String,
     /// SHA-256 over `prev` and this record's other fields.
@@ -200,6 +217,12 @@ impl AuditRecord {
             h.update((part.len() as u64).to_be_bytes());
             h.update(part.as_bytes());
         }
+        // Staff and branch are hashed only when present, so records without them keep the
+        // digests they had before these fields existed.
+        for part in [&self.staff, &self.branch].into_iter().flatten() {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
         hex::encode(h.finalize())
     }
 }
@@ -224,7 +247,7 @@ const T_ATTEMPTS: usize = 4;
 const T_AUDIT: usize = 5;
 const T_META: usize = 6;
 const T_API_KEYS: usize = 7;
-const TREE_NAMES: [&str; 8] = [
+const TREE_NAMES: [&str; 12] = [
     "customers",
     "tokens",
     "receipts",
@@ -233,7 +256,36 @@ const TREE_NAMES: [&str; 8] = [
     "audit",
     "meta",
     "api_keys",
+    "staff",
+    "forms",
+    "applications",
+    "releases",
 ];
+
+/// Trees whose records are defined by their owner (the branch console), reached through the
+/// generic [`Tx::get_in`] / [`Tx::put_in`] and [`Store::get_in`] / [`Store::scan_in`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tree {
+    /// Staff ID → branch staff record.
+    Staff,
+    /// Paper cancellation form number → form.
+    Forms,
+    /// 発行申込書 number → hardware-token application.
+    Applications,
+    /// Release ID → lock release request.
+    Releases,
+}
+
+impl Tree {
+    fn index(self) -> usize {
+        match self {
+            Tree::Staff => 8,
+            Tree::Forms => 9,
+            Tree::Applications => 10,
+            Tree::Releases => 11,
+        }
+    }
+}
 
 fn open_secret(sealer: &Sealer, token: &Token) -> Result<zeroize::Zeroizing<Vec<u8>>, Abort> {
     let corrupt = || Abort::Corrupt("tokens", format!("seed of {} does not open", token.serial));
@@ -317,6 +369,21 @@ impl Tx<'_> {
         self.get(T_CUSTOMERS, contract_id.as_bytes())
     }
 
+    /// A record of an owner-defined tree.
+    pub fn get_in<T: DeserializeOwned>(&self, tree: Tree, key: &[u8]) -> TxResult<Option<T>> {
+        self.get(tree.index(), key)
+    }
+
+    pub fn put_in<T: Serialize>(&self, tree: Tree, key: &[u8], value: &T) -> TxResult<()> {
+        self.put(tree.index(), key, value)
+    }
+
+    /// The sequence number the next audit record of this transaction gets: unique, so it can
+    /// key records made in the same write.
+    pub fn next_audit_seq(&self) -> u64 {
+        self.counters.next_audit
+    }
+
     pub fn put_customer(&self, c: &Customer) -> TxResult<()> {
         self.put(T_CUSTOMERS, c.contract_id.as_bytes(), c)
     }
@@ -391,6 +458,22 @@ impl Tx<'_> {
     /// Appends an audit record, chained to the previous one. Returns its sequence number (the
     /// receipt the OTP API hands out).
     pub fn audit(&mut self, at: u64, e: Event) -> TxResult<u64> {
+        self.append_audit(at, e, None, None)
+    }
+
+    /// Appends an audit record for an action taken at a branch: `staff` names the staff IDs
+    /// (maker, then checker), `branch` the acting staff member's branch code.
+    pub fn audit_by(&mut self, at: u64, e: Event, staff: &str, branch: &str) -> TxResult<u64> {
+        self.append_audit(at, e, Some(staff.to_owned()), Some(branch.to_owned()))
+    }
+
+    fn append_audit(
+        &mut self,
+        at: u64,
+        e: Event,
+        staff: Option<String>,
+        branch: Option<String>,
+    ) -> TxResult<u64> {
         let mut rec = AuditRecord {
             seq: self.counters.next_audit,
             at,
@@ -398,6 +481,8 @@ impl Tx<'_> {
             contract_id: e.contract_id.map(str::to_owned),
             serial: e.serial.map(str::to_owned),
             detail: e.detail,
+            staff,
+            branch,
             prev: self.counters.audit_head.clone(),
             hash: String::new(),
         };
@@ -483,6 +568,27 @@ impl Store {
 
     pub fn token(&self, serial: &str) -> Result<Option<Token>, StoreError> {
         self.read(T_TOKENS, serial.as_bytes())
+    }
+
+    /// A record of an owner-defined tree.
+    pub fn get_in<T: DeserializeOwned>(
+        &self,
+        tree: Tree,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        self.read(tree.index(), key)
+    }
+
+    /// Every record of an owner-defined tree, in key order.
+    pub fn scan_in<T: DeserializeOwned>(
+        &self,
+        tree: Tree,
+    ) -> impl Iterator<Item = Result<T, StoreError>> + '_ {
+        let t = tree.index();
+        self.trees[t].iter().map(move |kv| {
+            let (_, v) = kv?;
+            decode(TREE_NAMES[t], &v).map_err(abort_to_store)
+        })
     }
 
     pub fn receipt(&self, number: u32) -> Result<Option<Receipt>, StoreError> {

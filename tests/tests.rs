@@ -3,6 +3,7 @@
 mod support;
 
 mod api;
+mod branch;
 mod carrier;
 mod crash;
 mod exchange;

@@ -34,6 +34,7 @@ fn world() -> &'static World {
             client_timeout: Duration::from_secs(10),
             tls_proxies: Vec::new(),
             internal_networks: keitai_gateway::config::default_internal_networks(),
+            branch_networks: keitai_gateway::config::default_branch_networks(),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

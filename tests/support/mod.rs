@@ -475,3 +475,142 @@ pub fn cli(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Demo branch staff (data/demo/staff.csv): staff ID, password.
+pub const CLERK_HONTEN: (&str, &str) = ("C0011", "Clerk0011");
+pub const CLERK_EKIMAE: (&str, &str) = ("C0021", "Clerk0021");
+pub const SUPER_HONTEN: (&str, &str) = ("S0012", "Super0012");
+pub const SUPER_EKIMAE: (&str, &str) = ("S0022", "Super0022");
+pub const SUPER_HIGASHI: (&str, &str) = ("S0031", "Super0031");
+
+/// Percent-encodes `s` as UTF-8, as a PC browser does.
+pub fn utf8_urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.*".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A response read as UTF-8 (the branch console).
+fn parse_response_utf8(buf: &[u8]) -> Resp {
+    let mut r = parse_response(buf).expect("a response");
+    r.text = String::from_utf8(r.body.clone()).unwrap_or_default();
+    r
+}
+
+/// A member of branch staff at a PC browser: UTF-8 forms, the session cookie (kept although it
+/// is marked Secure: the tests speak plain HTTP on loopback), and the anti-forgery value of the
+/// last page, which every post sends back.
+pub struct Staff {
+    addr: SocketAddr,
+    pub cookie: Option<String>,
+    pub csrf: Option<String>,
+}
+
+impl Staff {
+    pub fn new(addr: SocketAddr) -> Staff {
+        Staff {
+            addr,
+            cookie: None,
+            csrf: None,
+        }
+    }
+
+    /// Opens the sign-in page and signs in; panics unless the home page follows.
+    pub fn sign_in(addr: SocketAddr, who: (&str, &str)) -> Staff {
+        let mut s = Staff::new(addr);
+        s.get("/branch/");
+        let home = s.post("/branch/login", &[("staff_id", who.0), ("password", who.1)]);
+        assert_eq!(home.status, 200, "sign-in of {}:\n{}", who.0, home.text);
+        home.assert_contains("ホーム");
+        s
+    }
+
+    fn request(&mut self, method: &str, target: &str, body: &[u8]) -> Resp {
+        let mut req = format!(
+            "{method} {target} HTTP/1.1\r\nHost: {}\r\nUser-Agent: Mozilla/5.0 (Windows NT 10.0)\r\nConnection: close\r\n",
+            self.addr
+        );
+        if let Some(c) = &self.cookie {
+            req.push_str(&format!("Cookie: {c}\r\n"));
+        }
+        if method == "POST" {
+            req.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body);
+        let mut s = TcpStream::connect(self.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(&bytes).expect("write");
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        let resp = parse_response_utf8(&buf);
+        if let Some(set) = resp.header("set-cookie") {
+            let pair = set.split(';').next().unwrap_or("").to_owned();
+            let cleared = set.to_ascii_lowercase().contains("max-age=0");
+            self.cookie = if cleared { None } else { Some(pair) };
+        }
+        if let Some(csrf) = resp.csrf() {
+            self.csrf = Some(csrf);
+        }
+        resp
+    }
+
+    pub fn get(&mut self, target: &str) -> Resp {
+        self.request("GET", target, b"")
+    }
+
+    /// Posts `fields` plus the current anti-forgery value.
+    pub fn post(&mut self, target: &str, fields: &[(&str, &str)]) -> Resp {
+        let csrf = self.csrf.clone().unwrap_or_default();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_exact(target, &all)
+    }
+
+    /// Posts exactly `fields` (no anti-forgery value added).
+    pub fn post_exact(&mut self, target: &str, fields: &[(&str, &str)]) -> Resp {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", utf8_urlencode(k), utf8_urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.request("POST", target, body.as_bytes())
+    }
+}
+
+impl Resp {
+    /// The anti-forgery value of the page's forms.
+    pub fn csrf(&self) -> Option<String> {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self.text.find(marker)? + marker.len();
+        let end = start + self.text[start..].find('"')?;
+        Some(self.text[start..end].to_owned())
+    }
+
+    pub fn assert_status(&self, status: u16) -> &Resp {
+        assert_eq!(self.status, status, "status; page:\n{}", self.text);
+        self
+    }
+}
+
+/// Runs the gateway binary with `args` (a command-line tool) and returns its standard output.
+pub fn run_cli(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+        .args(args)
+        .output()
+        .expect("run keitai-gateway");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}

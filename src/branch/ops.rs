@@ -1,0 +1,837 @@
+//! The branch console's records and operations on the store: staff, paper cancellation forms
+//! (利用中止届), hardware-token applications (発行申込書) and lock releases. Every operation is
+//! one atomic [`Store::write`] carrying its audit record (with the staff IDs and branch), made
+//! durable before it returns. Nothing here knows HTTP.
+//!
+//! Maker–checker: a form or release is recorded by one staff member and approved or rejected by a
+//! supervisor other than its maker. Approval re-reads the record inside the transaction, so two
+//! approvals at once (double click, two supervisors) have exactly one effect.
+
+use crate::config::Policy;
+use crate::store::{Event, ReceiptKind, Store, StoreError, Token, TokenKind, TokenState, Tree, Tx};
+use serde::{Deserialize, Serialize};
+use sled::transaction::ConflictableTransactionError;
+
+type TxResult<T> = Result<T, ConflictableTransactionError<crate::store::Abort>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Clerk,
+    Supervisor,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Clerk => "担当者",
+            Role::Supervisor => "役席者",
+        }
+    }
+}
+
+/// A member of branch staff (tree `staff`, keyed by staff ID).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Staff {
+    pub staff_id: String,
+    pub name: String,
+    pub branch_code: String,
+    pub role: Role,
+    /// argon2 PHC string; the password itself is never stored.
+    pub password_hash: String,
+}
+
+/// Who acts: the signed-in staff member, as the session knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub staff_id: String,
+    pub name: String,
+    pub branch_code: String,
+    pub role: Role,
+}
+
+/// Where a maker–checker record stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum Decision {
+    /// 受付済: recorded, waiting for a supervisor.
+    Received,
+    Approved {
+        by: String,
+        at: u64,
+        /// The 受付番号 issued (cancellations).
+        receipt: Option<String>,
+    },
+    Rejected {
+        by: String,
+        at: u64,
+        reason: String,
+    },
+}
+
+impl Decision {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Decision::Received => "受付済",
+            Decision::Approved { .. } => "承認済",
+            Decision::Rejected { .. } => "却下",
+        }
+    }
+
+    /// When it was approved or rejected.
+    pub fn decided_at(&self) -> Option<u64> {
+        match self {
+            Decision::Received => None,
+            Decision::Approved { at, .. } | Decision::Rejected { at, .. } => Some(*at),
+        }
+    }
+
+    pub fn decided_by(&self) -> Option<&str> {
+        match self {
+            Decision::Received => None,
+            Decision::Approved { by, .. } | Decision::Rejected { by, .. } => Some(by),
+        }
+    }
+}
+
+/// A paper 利用中止 form as a clerk recorded it (tree `forms`, keyed by form number).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelForm {
+    pub form_no: String,
+    pub contract_id: String,
+    /// The customer's token when the form was recorded.
+    pub serial: String,
+    /// The day the branch received the paper (YYYY-MM-DD).
+    pub received_on: String,
+    pub branch_code: String,
+    pub identity_checked: bool,
+    pub recorded_by: String,
+    pub recorded_at: u64,
+    pub decision: Decision,
+}
+
+/// Why a hardware token is issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IssueReason {
+    /// A first or additional token: the bank profile's fee.
+    New,
+    /// Replaces a broken token, which is handed back: no fee.
+    Broken,
+    /// Replaces a token whose battery is dead, which is handed back: no fee.
+    Battery,
+}
+
+impl IssueReason {
+    pub fn parse(s: &str) -> Option<IssueReason> {
+        match s {
+            "new" => Some(IssueReason::New),
+            "broken" => Some(IssueReason::Broken),
+            "battery" => Some(IssueReason::Battery),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            IssueReason::New => "new",
+            IssueReason::Broken => "broken",
+            IssueReason::Battery => "battery",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            IssueReason::New => "新規発行",
+            IssueReason::Broken => "故障による交換",
+            IssueReason::Battery => "電池切れによる交換",
+        }
+    }
+
+    pub fn is_replacement(self) -> bool {
+        self != IssueReason::New
+    }
+}
+
+/// A 発行申込書 carried out (tree `applications`, keyed by application number).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Application {
+    pub application_no: String,
+    pub contract_id: String,
+    pub serial: String,
+    pub reason: IssueReason,
+    pub fee_yen: u32,
+    /// The token handed back (replacements).
+    pub returned_serial: Option<String>,
+    pub recorded_by: String,
+    pub branch_code: String,
+    pub at: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReleaseKind {
+    /// A token locked by wrong OTPs.
+    Token,
+    /// A login locked by wrong passwords.
+    Login,
+}
+
+impl ReleaseKind {
+    pub fn parse(s: &str) -> Option<ReleaseKind> {
+        match s {
+            "token" => Some(ReleaseKind::Token),
+            "login" => Some(ReleaseKind::Login),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ReleaseKind::Token => "トークンロック解除",
+            ReleaseKind::Login => "ログインロック解除",
+        }
+    }
+}
+
+/// A lock release request (tree `releases`, keyed by its ID).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub id: u64,
+    pub contract_id: String,
+    pub kind: ReleaseKind,
+    /// The locked token (token releases).
+    pub serial: Option<String>,
+    pub note: String,
+    pub recorded_by: String,
+    pub branch_code: String,
+    pub recorded_at: u64,
+    pub decision: Decision,
+}
+
+impl Release {
+    /// As staff see and type it.
+    pub fn number(&self) -> String {
+        format!("R{:07}", self.id)
+    }
+
+    /// The ID from its number (`R0000012` or `12`).
+    pub fn parse_number(s: &str) -> Option<u64> {
+        s.trim().trim_start_matches(['R', 'r']).parse().ok()
+    }
+}
+
+/// Why an operation was refused; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("unknown contract ID")]
+    UnknownContract,
+    #[error("number already used")]
+    NumberUsed,
+    #[error("customer has no token")]
+    NoToken,
+    #[error("no such record")]
+    NotFound,
+    #[error("already decided")]
+    AlreadyDecided(String),
+    #[error("own entry")]
+    OwnEntry,
+    #[error("supervisor only")]
+    NotSupervisor,
+    #[error("no free hardware token")]
+    NoFreeToken,
+    #[error("token not free")]
+    SerialNotFree,
+    #[error("not locked")]
+    NotLocked,
+    #[error("token changed")]
+    TokenChanged,
+    #[error("nothing to hand back")]
+    NothingToReturn,
+}
+
+impl Refused {
+    /// What staff read.
+    pub fn message(&self) -> String {
+        match self {
+            Refused::UnknownContract => "この契約者IDのお客様は登録されていません。".into(),
+            Refused::NumberUsed => "この番号は既に使用されています。用紙の番号をご確認ください。".into(),
+            Refused::NoToken => "このお客様にはご利用中のトークンがありません。".into(),
+            Refused::NotFound => "該当する受付がありません。".into(),
+            Refused::AlreadyDecided(state) => {
+                format!("この受付は既に処理されています(状態: {state})。処理は一度だけ行われました。")
+            }
+            Refused::OwnEntry => "ご自身が受け付けた案件は承認・却下できません。別の役席者が処理してください。".into(),
+            Refused::NotSupervisor => "承認・却下は役席者のみが行えます。".into(),
+            Refused::NoFreeToken => "払い出せるハードウェアトークンの在庫がありません。".into(),
+            Refused::SerialNotFree => "このシリアル番号のトークンは払い出せません(在庫にない、ソフトウェアトークン、または割当済み)。".into(),
+            Refused::NotLocked => "ロックされていないため、解除の必要はありません。".into(),
+            Refused::TokenChanged => "受付後にお客様のトークンが変更されています。この受付は却下してください。".into(),
+            Refused::NothingToReturn => "交換の対象となるご利用中のトークンがありません。新規発行を選んでください。".into(),
+        }
+    }
+}
+
+/// Result of an operation: done, or refused with nothing changed.
+pub type Outcome<T> = Result<Result<T, Refused>, StoreError>;
+
+fn refuse<T>(r: Refused) -> TxResult<Result<T, Refused>> {
+    Ok(Err(r))
+}
+
+/// Stores staff records (the demo loader; an HR feed later).
+pub fn put_staff(store: &Store, staff: &[Staff], at: u64) -> Result<(), StoreError> {
+    store.write(|tx| {
+        for s in staff {
+            tx.put_in(Tree::Staff, s.staff_id.as_bytes(), s)?;
+        }
+        tx.audit(
+            at,
+            Event {
+                event: "staff_load",
+                detail: format!("{} staff", staff.len()),
+                ..Event::default()
+            },
+        )
+    })?;
+    store.flush()
+}
+
+pub fn staff(store: &Store, staff_id: &str) -> Result<Option<Staff>, StoreError> {
+    store.get_in(Tree::Staff, staff_id.as_bytes())
+}
+
+/// Audits a sign-in, sign-in failure or sign-out.
+pub async fn audit_sign_in(
+    store: &Store,
+    at: u64,
+    event: &str,
+    staff: Option<(&str, &str)>,
+    detail: &str,
+) -> Result<(), StoreError> {
+    store.write(|tx| {
+        let e = Event {
+            event,
+            detail: detail.into(),
+            ..Event::default()
+        };
+        match staff {
+            Some((id, branch)) => tx.audit_by(at, e, id, branch),
+            None => tx.audit(at, e),
+        }
+    })?;
+    store.durable().await
+}
+
+fn two(maker: &str, checker: &str) -> String {
+    format!("{maker},{checker}")
+}
+
+/// Records a paper 利用中止 form (受付済). The token is not touched until approval.
+pub async fn record_form(
+    store: &Store,
+    actor: &Actor,
+    form: CancelForm,
+    now: u64,
+) -> Outcome<CancelForm> {
+    let result = store.write(|tx| {
+        if tx
+            .get_in::<CancelForm>(Tree::Forms, form.form_no.as_bytes())?
+            .is_some()
+        {
+            return refuse(Refused::NumberUsed);
+        }
+        let Some(c) = tx.customer(&form.contract_id)? else {
+            return refuse(Refused::UnknownContract);
+        };
+        let Some(binding) = c.token else {
+            return refuse(Refused::NoToken);
+        };
+        let mut form = form.clone();
+        form.serial = binding.serial;
+        form.recorded_by = actor.staff_id.clone();
+        form.recorded_at = now;
+        form.decision = Decision::Received;
+        tx.put_in(Tree::Forms, form.form_no.as_bytes(), &form)?;
+        tx.audit_by(
+            now,
+            Event {
+                event: "branch_cancel_received",
+                contract_id: Some(&form.contract_id),
+                serial: Some(&form.serial),
+                detail: format!(
+                    "form {} received {} at branch {}",
+                    form.form_no, form.received_on, form.branch_code
+                ),
+            },
+            &actor.staff_id,
+            &actor.branch_code,
+        )?;
+        Ok(Ok(form))
+    })?;
+    store.durable().await?;
+    Ok(result)
+}
+
+/// The checks every approval and rejection shares, inside the transaction.
+fn checkable(actor: &Actor, maker: &str, decision: &Decision) -> Result<(), Refused> {
+    if actor.role != Role::Supervisor {
+        return Err(Refused::NotSupervisor);
+    }
+    if *decision != Decision::Received {
+        return Err(Refused::AlreadyDecided(decision.label().into()));
+    }
+    if actor.staff_id == maker {
+        return Err(Refused::OwnEntry);
+    }
+    Ok(())
+}
+
+/// Approves a cancellation form: the token is cancelled, transfers are blocked until a new
+/// token is registered, and a 受付番号 is issued, all in one write with the audit record.
+pub async fn approve_form(
+    store: &Store,
+    actor: &Actor,
+    form_no: &str,
+    now: u64,
+) -> Outcome<CancelForm> {
+    let result = store.write(|tx| {
+        let Some(mut form) = tx.get_in::<CancelForm>(Tree::Forms, form_no.as_bytes())? else {
+            return refuse(Refused::NotFound);
+        };
+        if let Err(r) = checkable(actor, &form.recorded_by, &form.decision) {
+            return refuse(r);
+        }
+        let Some(mut c) = tx.customer(&form.contract_id)? else {
+            return refuse(Refused::UnknownContract);
+        };
+        match &c.token {
+            Some(b) if b.serial == form.serial => {}
+            Some(_) => return refuse(Refused::TokenChanged),
+            None => return refuse(Refused::NoToken),
+        }
+        let Some(mut token) = tx.token(&form.serial)? else {
+            return refuse(Refused::NoToken);
+        };
+        token.state = TokenState::Cancelled {
+            contract_id: c.contract_id.clone(),
+            at: now,
+        };
+        tx.put_token(&token)?;
+        c.token = None;
+        c.transfers_blocked = true;
+        tx.put_customer(&c)?;
+        let receipt = tx.receipt(
+            ReceiptKind::Cancellation,
+            &c.contract_id,
+            &token.serial,
+            None,
+            now,
+        )?;
+        form.decision = Decision::Approved {
+            by: actor.staff_id.clone(),
+            at: now,
+            receipt: Some(receipt.number_text()),
+        };
+        tx.put_in(Tree::Forms, form_no.as_bytes(), &form)?;
+        tx.audit_by(
+            now,
+            Event {
+                event: "branch_cancel_approved",
+                contract_id: Some(&c.contract_id),
+                serial: Some(&token.serial),
+                detail: format!(
+                    "form {} receipt {} recorded by {} approved by {}",
+                    form.form_no,
+                    receipt.number_text(),
+                    form.recorded_by,
+                    actor.staff_id
+                ),
+            },
+            &two(&form.recorded_by, &actor.staff_id),
+            &actor.branch_code,
+        )?;
+        Ok(Ok(form))
+    })?;
+    store.durable().await?;
+    Ok(result)
+}
+
+/// Rejects a cancellation form with a reason; the token is left as it is.
+pub async fn reject_form(
+    store: &Store,
+    actor: &Actor,
+    form_no: &str,
+    reason: &str,
+    now: u64,
+) -> Outcome<CancelForm> {
+    let result = store.write(|tx| {
+        let Some(mut form) = tx.get_in::<CancelForm>(Tree::Forms, form_no.as_bytes())? else {
+            return refuse(Refused::NotFound);
+        };
+        if let Err(r) = checkable(actor, &form.recorded_by, &form.decision) {
+            return refuse(r);
+        }
+        form.decision = Decision::Rejected {
+            by: actor.staff_id.clone(),
+            at: now,
+            reason: reason.to_owned(),
+        };
+        tx.put_in(Tree::Forms, form_no.as_bytes(), &form)?;
+        tx.audit_by(
+            now,
+            Event {
+                event: "branch_cancel_rejected",
+                contract_id: Some(&form.contract_id),
+                serial: Some(&form.serial),
+                detail: format!("form {} rejected: {reason}", form.form_no),
+            },
+            &two(&form.recorded_by, &actor.staff_id),
+            &actor.branch_code,
+        )?;
+        Ok(Ok(form))
+    })?;
+    store.durable().await?;
+    Ok(result)
+}
+
+/// What staff ask for when issuing a hardware token.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    pub application_no: String,
+    pub contract_id: String,
+    pub reason: IssueReason,
+    /// A serial picked by staff; `None` takes the first free one of the inventory.
+    pub serial: Option<String>,
+    /// The bank profile's fee for a new token.
+    pub fee_yen: u32,
+}
+
+fn free_hardware(t: &Token) -> bool {
+    t.kind == TokenKind::Hardware && t.state == TokenState::Available && t.assigned_to.is_none()
+}
+
+/// Carries out a 発行申込書: assigns a free hardware token to the customer (only they may then
+/// register it), with the fee, or none when it replaces a broken or battery-dead token, which is
+/// marked as handed back and unbound from the customer.
+pub async fn issue(
+    store: &Store,
+    actor: &Actor,
+    req: &IssueRequest,
+    now: u64,
+) -> Outcome<Application> {
+    // A transaction cannot scan, so candidates are picked outside it and re-checked inside; a
+    // candidate taken meanwhile moves on to the next one.
+    let candidates: Vec<String> = match &req.serial {
+        Some(s) => vec![s.clone()],
+        None => {
+            let mut free = Vec::new();
+            for t in store.tokens() {
+                let t = t?;
+                if free_hardware(&t) {
+                    free.push(t.serial);
+                }
+            }
+            free
+        }
+    };
+    if candidates.is_empty() {
+        return Ok(Err(Refused::NoFreeToken));
+    }
+    for serial in &candidates {
+        let result = store.write(|tx| issue_in(tx, actor, req, serial, now))?;
+        match result {
+            Err(Refused::SerialNotFree) if req.serial.is_none() => continue,
+            other => {
+                store.durable().await?;
+                return Ok(other);
+            }
+        }
+    }
+    Ok(Err(Refused::NoFreeToken))
+}
+
+fn issue_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    req: &IssueRequest,
+    serial: &str,
+    now: u64,
+) -> TxResult<Result<Application, Refused>> {
+    let key = req.application_no.as_bytes();
+    if tx.get_in::<Application>(Tree::Applications, key)?.is_some() {
+        return refuse(Refused::NumberUsed);
+    }
+    let Some(mut c) = tx.customer(&req.contract_id)? else {
+        return refuse(Refused::UnknownContract);
+    };
+    let Some(mut token) = tx.token(serial)? else {
+        return refuse(Refused::SerialNotFree);
+    };
+    if !free_hardware(&token) {
+        return refuse(Refused::SerialNotFree);
+    }
+    let mut returned_serial = None;
+    if req.reason.is_replacement() {
+        let Some(binding) = c.token.take() else {
+            return refuse(Refused::NothingToReturn);
+        };
+        let Some(mut old) = tx.token(&binding.serial)? else {
+            return refuse(Refused::NothingToReturn);
+        };
+        old.state = TokenState::Returned {
+            contract_id: c.contract_id.clone(),
+            at: now,
+            reason: req.reason.code().into(),
+        };
+        tx.put_token(&old)?;
+        tx.put_customer(&c)?;
+        returned_serial = Some(old.serial);
+    }
+    token.assigned_to = Some(c.contract_id.clone());
+    tx.put_token(&token)?;
+    let app = Application {
+        application_no: req.application_no.clone(),
+        contract_id: c.contract_id.clone(),
+        serial: token.serial.clone(),
+        reason: req.reason,
+        fee_yen: if req.reason.is_replacement() {
+            0
+        } else {
+            req.fee_yen
+        },
+        returned_serial,
+        recorded_by: actor.staff_id.clone(),
+        branch_code: actor.branch_code.clone(),
+        at: now,
+    };
+    tx.put_in(Tree::Applications, key, &app)?;
+    let returned = app
+        .returned_serial
+        .as_deref()
+        .map(|s| format!(", {s} handed back"))
+        .unwrap_or_default();
+    tx.audit_by(
+        now,
+        Event {
+            event: "branch_token_issued",
+            contract_id: Some(&app.contract_id),
+            serial: Some(&app.serial),
+            detail: format!(
+                "application {} {} fee {} yen{returned}",
+                app.application_no,
+                app.reason.code(),
+                app.fee_yen
+            ),
+        },
+        &actor.staff_id,
+        &actor.branch_code,
+    )?;
+    Ok(Ok(app))
+}
+
+/// Records a lock release request (受付済); nothing is released until approval.
+pub async fn record_release(
+    store: &Store,
+    actor: &Actor,
+    contract_id: &str,
+    kind: ReleaseKind,
+    note: &str,
+    policy: &Policy,
+    now: u64,
+) -> Outcome<Release> {
+    let result = store.write(|tx| {
+        let Some(c) = tx.customer(contract_id)? else {
+            return refuse(Refused::UnknownContract);
+        };
+        let serial = match kind {
+            ReleaseKind::Token => {
+                let Some(b) = &c.token else {
+                    return refuse(Refused::NoToken);
+                };
+                let Some(t) = tx.token(&b.serial)? else {
+                    return refuse(Refused::NoToken);
+                };
+                if !(t.otp.locked || t.otp.fails >= policy.otp_fail_limit) {
+                    return refuse(Refused::NotLocked);
+                }
+                Some(t.serial)
+            }
+            ReleaseKind::Login => {
+                if c.login_fails < policy.login_fail_limit {
+                    return refuse(Refused::NotLocked);
+                }
+                None
+            }
+        };
+        let release = Release {
+            id: tx.next_audit_seq(),
+            contract_id: contract_id.to_owned(),
+            kind,
+            serial,
+            note: note.to_owned(),
+            recorded_by: actor.staff_id.clone(),
+            branch_code: actor.branch_code.clone(),
+            recorded_at: now,
+            decision: Decision::Received,
+        };
+        tx.put_in(Tree::Releases, &release.id.to_be_bytes(), &release)?;
+        tx.audit_by(
+            now,
+            Event {
+                event: "branch_release_received",
+                contract_id: Some(contract_id),
+                serial: release.serial.as_deref(),
+                detail: format!("{} {}", release.number(), kind.label()),
+            },
+            &actor.staff_id,
+            &actor.branch_code,
+        )?;
+        Ok(Ok(release))
+    })?;
+    store.durable().await?;
+    Ok(result)
+}
+
+/// Approves (`Ok(None)` reason) or rejects (`Some(reason)`) a release request.
+pub async fn decide_release(
+    store: &Store,
+    actor: &Actor,
+    id: u64,
+    reject: Option<&str>,
+    now: u64,
+) -> Outcome<Release> {
+    let result = store.write(|tx| {
+        let Some(mut r) = tx.get_in::<Release>(Tree::Releases, &id.to_be_bytes())? else {
+            return refuse(Refused::NotFound);
+        };
+        if let Err(e) = checkable(actor, &r.recorded_by, &r.decision) {
+            return refuse(e);
+        }
+        let event = if let Some(reason) = reject {
+            r.decision = Decision::Rejected {
+                by: actor.staff_id.clone(),
+                at: now,
+                reason: reason.to_owned(),
+            };
+            "branch_release_rejected"
+        } else {
+            let Some(mut c) = tx.customer(&r.contract_id)? else {
+                return refuse(Refused::UnknownContract);
+            };
+            match r.kind {
+                ReleaseKind::Token => {
+                    let serial = r.serial.clone().unwrap_or_default();
+                    if c.token.as_ref().map(|b| &b.serial) != Some(&serial) {
+                        return refuse(Refused::TokenChanged);
+                    }
+                    let Some(mut t) = tx.token(&serial)? else {
+                        return refuse(Refused::TokenChanged);
+                    };
+                    t.otp.fails = 0;
+                    t.otp.locked = false;
+                    tx.put_token(&t)?;
+                }
+                ReleaseKind::Login => {
+                    c.login_fails = 0;
+                    tx.put_customer(&c)?;
+                }
+            }
+            r.decision = Decision::Approved {
+                by: actor.staff_id.clone(),
+                at: now,
+                receipt: None,
+            };
+            "branch_release_approved"
+        };
+        tx.put_in(Tree::Releases, &id.to_be_bytes(), &r)?;
+        let detail = match reject {
+            Some(reason) => format!("{} rejected: {reason}", r.number()),
+            None => format!(
+                "{} {} recorded by {} approved by {}",
+                r.number(),
+                r.kind.label(),
+                r.recorded_by,
+                actor.staff_id
+            ),
+        };
+        tx.audit_by(
+            now,
+            Event {
+                event,
+                contract_id: Some(&r.contract_id),
+                serial: r.serial.as_deref(),
+                detail,
+            },
+            &two(&r.recorded_by, &actor.staff_id),
+            &actor.branch_code,
+        )?;
+        Ok(Ok(r))
+    })?;
+    store.durable().await?;
+    Ok(result)
+}
+
+pub fn form(store: &Store, form_no: &str) -> Result<Option<CancelForm>, StoreError> {
+    store.get_in(Tree::Forms, form_no.as_bytes())
+}
+
+pub fn release(store: &Store, id: u64) -> Result<Option<Release>, StoreError> {
+    store.get_in(Tree::Releases, &id.to_be_bytes())
+}
+
+pub fn forms(store: &Store) -> Result<Vec<CancelForm>, StoreError> {
+    store.scan_in(Tree::Forms).collect()
+}
+
+pub fn applications(store: &Store) -> Result<Vec<Application>, StoreError> {
+    store.scan_in(Tree::Applications).collect()
+}
+
+pub fn releases(store: &Store) -> Result<Vec<Release>, StoreError> {
+    store.scan_in(Tree::Releases).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(id: &str, role: Role) -> Actor {
+        Actor {
+            staff_id: id.into(),
+            name: String::new(),
+            branch_code: "001".into(),
+            role,
+        }
+    }
+
+    #[test]
+    fn maker_checker_rules() {
+        let received = Decision::Received;
+        let sup = actor("S0012", Role::Supervisor);
+        assert_eq!(checkable(&sup, "C0011", &received), Ok(()));
+        assert_eq!(
+            checkable(&actor("C0021", Role::Clerk), "C0011", &received),
+            Err(Refused::NotSupervisor)
+        );
+        assert_eq!(checkable(&sup, "S0012", &received), Err(Refused::OwnEntry));
+        let done = Decision::Approved {
+            by: "S0022".into(),
+            at: 1,
+            receipt: None,
+        };
+        assert_eq!(
+            checkable(&sup, "C0011", &done),
+            Err(Refused::AlreadyDecided("承認済".into()))
+        );
+    }
+
+    #[test]
+    fn release_numbers() {
+        assert_eq!(Release::parse_number("R0000012"), Some(12));
+        assert_eq!(Release::parse_number("12"), Some(12));
+        assert_eq!(Release::parse_number("R-1"), None);
+        assert_eq!(IssueReason::parse("battery"), Some(IssueReason::Battery));
+        assert!(IssueReason::Broken.is_replacement() && !IssueReason::New.is_replacement());
+    }
+}

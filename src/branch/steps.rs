@@ -1,0 +1,831 @@
+//! What each console request does: read and check the fields, call [`super::ops`] (which
+//! writes the store durably), and pick the page. Refusals (unknown contract ID, a number used
+//! twice, one's own entry, a second approval) are pages with a clear message and a 4xx status,
+//! and change nothing.
+
+use super::auth::{self, StaffSession};
+use super::export;
+use super::input;
+use super::ops::{
+    self, Actor, CancelForm, Decision, IssueReason, IssueRequest, Refused, Release, ReleaseKind,
+    Role,
+};
+use super::pages::{self, CustomerView, Nav, Row, TokenView};
+use super::when::{day_start, jst};
+use super::{html, BranchError, BranchRequest, Staffed};
+use crate::app::App;
+use crate::clock;
+use crate::password;
+use crate::reply::Reply;
+use crate::store::{Customer, TokenKind, TokenState};
+use hyper::StatusCode;
+
+type Step = Result<Reply, BranchError>;
+
+/// Audit rows the console shows at most (the CLI prints them all).
+const AUDIT_PAGE_ROWS: usize = 1000;
+
+fn nav<'a>(s: &'a Staffed) -> Nav<'a> {
+    Nav {
+        actor: &s.actor,
+        csrf: s.csrf(),
+    }
+}
+
+fn today(now: u64) -> String {
+    clock::iso_day(now)
+}
+
+/// The sign-in page, in a fresh anonymous session (so its form has an anti-forgery value).
+pub fn sign_in_page(app: &App, message: Option<&str>, status: StatusCode) -> Step {
+    let session = app.staff_sessions.begin().ok_or(BranchError::Busy)?;
+    Ok(html(status, pages::sign_in(&session.csrf, message))
+        .with_cookie(Some(auth::cookie(&session.id))))
+}
+
+/// `POST /branch/login`.
+pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
+    let Some(anon) = req
+        .cookie_sid
+        .as_deref()
+        .and_then(|id| app.staff_sessions.get(id))
+    else {
+        return sign_in_page(
+            app,
+            Some(BranchError::Forgery.message()),
+            StatusCode::FORBIDDEN,
+        );
+    };
+    if !anon.csrf_ok(req.form.get("csrf").unwrap_or("")) {
+        return Err(BranchError::Forgery);
+    }
+    let staff_id = req.text("staff_id").to_ascii_uppercase();
+    let password = req.form.get("password").unwrap_or("").to_owned();
+    let now = clock::now_unix();
+    if !app.staff_sessions.attempt(&staff_id) {
+        let who = ops::staff(&app.store, &staff_id)?;
+        ops::audit_sign_in(
+            &app.store,
+            now,
+            "staff_sign_in_paused",
+            who.as_ref()
+                .map(|s| (s.staff_id.as_str(), s.branch_code.as_str())),
+            "too many wrong passwords",
+        )
+        .await?;
+        let page = pages::sign_in(
+            &anon.csrf,
+            Some("パスワードの誤りが続いたため、この職員番号は15分間サインインできません。"),
+        );
+        return Ok(html(StatusCode::TOO_MANY_REQUESTS, page));
+    }
+    let staff = if staff_id.is_empty() || staff_id.len() > 32 {
+        None
+    } else {
+        ops::staff(&app.store, &staff_id)?
+    };
+    let ok =
+        password::verify_async(staff.as_ref().map(|s| s.password_hash.clone()), password).await;
+    let Some(staff) = staff.filter(|_| ok) else {
+        let who = ops::staff(&app.store, &staff_id)?;
+        ops::audit_sign_in(
+            &app.store,
+            now,
+            "staff_sign_in_failed",
+            who.as_ref()
+                .map(|s| (s.staff_id.as_str(), s.branch_code.as_str())),
+            if who.is_some() {
+                "wrong password"
+            } else {
+                "unknown staff ID"
+            },
+        )
+        .await?;
+        let page = pages::sign_in(
+            &anon.csrf,
+            Some("職員番号またはパスワードが正しくありません。"),
+        );
+        return Ok(html(StatusCode::UNAUTHORIZED, page));
+    };
+    app.staff_sessions.attempt_ok(&staff_id);
+    let actor = Actor {
+        staff_id: staff.staff_id.clone(),
+        name: staff.name.clone(),
+        branch_code: staff.branch_code.clone(),
+        role: staff.role,
+    };
+    ops::audit_sign_in(
+        &app.store,
+        now,
+        "staff_sign_in",
+        Some((&actor.staff_id, &actor.branch_code)),
+        "",
+    )
+    .await?;
+    let session = app.staff_sessions.sign_in(&anon.id, actor.clone());
+    let s = Staffed {
+        app,
+        req,
+        session: session.clone(),
+        actor,
+    };
+    Ok(home(&s)?.with_cookie(Some(auth::cookie(&session.id))))
+}
+
+/// `POST /branch/logout`.
+pub async fn sign_out(s: &Staffed<'_>) -> Step {
+    s.app.staff_sessions.end(&s.session.id);
+    ops::audit_sign_in(
+        &s.app.store,
+        s.now(),
+        "staff_sign_out",
+        Some((&s.actor.staff_id, &s.actor.branch_code)),
+        "",
+    )
+    .await?;
+    let fresh: StaffSession = s.app.staff_sessions.begin().ok_or(BranchError::Busy)?;
+    Ok(html(
+        StatusCode::OK,
+        pages::sign_in(&fresh.csrf, Some("サインアウトしました。")),
+    )
+    .with_cookie(Some(auth::cookie(&fresh.id))))
+}
+
+/// `GET /branch/`.
+pub fn home(s: &Staffed) -> Step {
+    let pending = ops::forms(&s.app.store)?
+        .iter()
+        .filter(|f| f.decision == Decision::Received)
+        .count()
+        + ops::releases(&s.app.store)?
+            .iter()
+            .filter(|r| r.decision == Decision::Received)
+            .count();
+    Ok(html(StatusCode::OK, pages::home(nav(s), pending)))
+}
+
+fn refused_status(r: &Refused) -> StatusCode {
+    match r {
+        Refused::UnknownContract | Refused::NotFound => StatusCode::NOT_FOUND,
+        Refused::NotSupervisor => StatusCode::FORBIDDEN,
+        Refused::NumberUsed | Refused::AlreadyDecided(_) | Refused::OwnEntry => {
+            StatusCode::CONFLICT
+        }
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+fn outcome(
+    s: &Staffed,
+    status: StatusCode,
+    title: &str,
+    ok: bool,
+    lines: &[String],
+    contract: Option<&str>,
+) -> Step {
+    Ok(html(
+        status,
+        pages::result(nav(s), title, ok, lines, contract),
+    ))
+}
+
+fn refused(s: &Staffed, title: &str, r: &Refused, contract: Option<&str>) -> Step {
+    outcome(s, refused_status(r), title, false, &[r.message()], contract)
+}
+
+fn bad_input(s: &Staffed, title: &str, message: String, contract: Option<&str>) -> Step {
+    outcome(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        title,
+        false,
+        &[message],
+        contract,
+    )
+}
+
+/// A contract ID from field `name`, or the message to show.
+fn contract_id(req: &BranchRequest, name: &str) -> Result<String, String> {
+    crate::flows::input::contract_id(&req.text(name)).map_err(str::to_owned)
+}
+
+fn name_of(s: &Staffed, contract_id: &str) -> Result<String, BranchError> {
+    Ok(s.app
+        .store
+        .customer(contract_id)?
+        .map(|c| c.name)
+        .unwrap_or_default())
+}
+
+fn token_state(state: &TokenState) -> String {
+    match state {
+        TokenState::Available => "未使用 (available)".into(),
+        TokenState::Active { since, .. } => format!("利用中 (active) {}から", jst(*since)),
+        TokenState::Replaced { at, .. } => format!("交換済 (replaced) {}", jst(*at)),
+        TokenState::Cancelled { at, .. } => format!("利用中止 (cancelled) {}", jst(*at)),
+        TokenState::Returned { at, reason, .. } => {
+            format!("返却済 (returned: {reason}) {}", jst(*at))
+        }
+    }
+}
+
+/// `GET /branch/customer?contract_id=`.
+pub fn customer(s: &Staffed) -> Step {
+    const TITLE: &str = "お客様の照会";
+    let id = match contract_id(s.req, "contract_id") {
+        Ok(id) => id,
+        Err(m) => return bad_input(s, TITLE, m, None),
+    };
+    let Some(c) = s.app.store.customer(&id)? else {
+        return refused(s, TITLE, &Refused::UnknownContract, None);
+    };
+    customer_page(s, &c, None)
+}
+
+fn customer_page(s: &Staffed, c: &Customer, message: Option<&str>) -> Step {
+    let store = &s.app.store;
+    let policy = &s.app.config.bank.policy;
+    let token = match &c.token {
+        Some(b) => store.token(&b.serial)?.map(|t| TokenView {
+            kind: match t.kind {
+                TokenKind::Hardware => "ハードウェア",
+                TokenKind::Software => "ソフトウェア",
+            },
+            state: token_state(&t.state),
+            fails: t.otp.fails,
+            locked: t.otp.locked || t.otp.fails >= policy.otp_fail_limit,
+            serial: t.serial,
+        }),
+        None => None,
+    };
+    let login_locked = c.login_fails >= policy.login_fail_limit;
+    let status = match (&token, c.transfers_blocked) {
+        (Some(t), _) if t.locked => "トークンロック中 (locked)".to_owned(),
+        (Some(_), _) => "利用中 (active)".to_owned(),
+        (None, true) => "利用中止 (cancelled) ・新しいトークンの利用開始待ち".to_owned(),
+        (None, false) => "トークン未登録".to_owned(),
+    };
+    let mut assigned = Vec::new();
+    for t in store.tokens() {
+        let t = t?;
+        if t.assigned_to.as_deref() == Some(&c.contract_id) && t.state == TokenState::Available {
+            assigned.push(t.serial);
+        }
+    }
+    let mut attempts = Vec::new();
+    for a in store.attempts() {
+        let a = a?;
+        if a.contract_id.as_deref() == Some(&c.contract_id) {
+            attempts.push(a.at);
+        }
+    }
+    let mine = |id: &str| id == c.contract_id;
+    let now = s.now();
+    let view = CustomerView {
+        customer: c,
+        token,
+        status,
+        login_locked,
+        history: store.history(&c.contract_id)?,
+        attempts,
+        forms: ops::forms(store)?
+            .into_iter()
+            .filter(|f| mine(&f.contract_id))
+            .collect(),
+        applications: ops::applications(store)?
+            .into_iter()
+            .filter(|a| mine(&a.contract_id))
+            .collect(),
+        releases: ops::releases(store)?
+            .into_iter()
+            .filter(|r| mine(&r.contract_id))
+            .collect(),
+        assigned,
+        today: today(now),
+        branches: s
+            .app
+            .config
+            .bank
+            .branches
+            .iter()
+            .map(|b| (b.code.clone(), b.name.clone()))
+            .collect(),
+        fee_yen: s.app.config.bank.hardware_token_fee_yen,
+    };
+    Ok(html(
+        StatusCode::OK,
+        pages::customer(nav(s), &view, message),
+    ))
+}
+
+/// `POST /branch/forms`: records a paper 利用中止届 (受付済).
+pub async fn record_form(s: &Staffed<'_>) -> Step {
+    const TITLE: &str = "利用中止届の受付";
+    let id = match contract_id(s.req, "contract_id") {
+        Ok(id) => id,
+        Err(m) => return bad_input(s, TITLE, m, None),
+    };
+    let now = s.now();
+    let checked = (|| {
+        let form_no = input::number(&s.req.text("form_no"), "用紙番号")?;
+        let received_on = input::date_not_after(&s.req.text("received_on"), &today(now), "受付日")?;
+        let branch_code = s.req.text("branch_code");
+        if !s
+            .app
+            .config
+            .bank
+            .branches
+            .iter()
+            .any(|b| b.code == branch_code)
+        {
+            return Err("受付店を選んでください。".to_owned());
+        }
+        if s.req.form.get("identity_checked") != Some("1") {
+            return Err("本人確認を行い、「本人確認済み」にチェックしてください。".to_owned());
+        }
+        Ok((form_no, received_on, branch_code))
+    })();
+    let (form_no, received_on, branch_code) = match checked {
+        Ok(v) => v,
+        Err(m) => return bad_input(s, TITLE, m, Some(&id)),
+    };
+    let form = CancelForm {
+        form_no,
+        contract_id: id.clone(),
+        serial: String::new(),
+        received_on,
+        branch_code,
+        identity_checked: true,
+        recorded_by: String::new(),
+        recorded_at: now,
+        decision: Decision::Received,
+    };
+    match ops::record_form(&s.app.store, &s.actor, form, now).await? {
+        Ok(f) => outcome(
+            s,
+            StatusCode::OK,
+            TITLE,
+            true,
+            &[
+                format!("用紙番号 {} を受け付けました(受付済)。", f.form_no),
+                format!(
+                    "トークン {} は、別の役席者が承認するまで利用中止になりません。",
+                    f.serial
+                ),
+            ],
+            Some(&id),
+        ),
+        Err(r) => refused(s, TITLE, &r, Some(&id)),
+    }
+}
+
+fn can_decide(actor: &Actor, maker: &str, decision: &Decision) -> bool {
+    actor.role == Role::Supervisor && actor.staff_id != maker && *decision == Decision::Received
+}
+
+/// `GET /branch/form?no=`.
+pub fn form(s: &Staffed) -> Step {
+    let no = s.req.text("no").to_ascii_uppercase();
+    let Some(f) = ops::form(&s.app.store, &no)? else {
+        return refused(s, "利用中止届", &Refused::NotFound, None);
+    };
+    let name = name_of(s, &f.contract_id)?;
+    let decide = can_decide(&s.actor, &f.recorded_by, &f.decision);
+    Ok(html(
+        StatusCode::OK,
+        pages::form_detail(nav(s), &f, &name, decide),
+    ))
+}
+
+/// `POST /branch/forms/approve`.
+pub async fn approve_form(s: &Staffed<'_>) -> Step {
+    const TITLE: &str = "利用中止届の承認";
+    let no = s.req.text("form_no").to_ascii_uppercase();
+    match ops::approve_form(&s.app.store, &s.actor, &no, s.now()).await? {
+        Ok(f) => {
+            let receipt = match &f.decision {
+                Decision::Approved { receipt, .. } => receipt.clone().unwrap_or_default(),
+                _ => String::new(),
+            };
+            outcome(
+                s,
+                StatusCode::OK,
+                TITLE,
+                true,
+                &[
+                    format!("用紙番号 {} を承認しました。", f.form_no),
+                    format!(
+                        "トークン {} を利用中止にしました。受付番号: {receipt}",
+                        f.serial
+                    ),
+                    "新しいトークンの利用開始まで、振込等の資金移動は停止されます。".into(),
+                ],
+                Some(&f.contract_id),
+            )
+        }
+        Err(r) => refused(s, TITLE, &r, None),
+    }
+}
+
+/// `POST /branch/forms/reject`.
+pub async fn reject_form(s: &Staffed<'_>) -> Step {
+    const TITLE: &str = "利用中止届の却下";
+    let no = s.req.text("form_no").to_ascii_uppercase();
+    let reason = match input::reason(&s.req.text("reason"), true) {
+        Ok(r) => r,
+        Err(m) => return bad_input(s, TITLE, m, None),
+    };
+    match ops::reject_form(&s.app.store, &s.actor, &no, &reason, s.now()).await? {
+        Ok(f) => outcome(
+            s,
+            StatusCode::OK,
+            TITLE,
+            true,
+            &[format!(
+                "用紙番号 {} を却下しました。トークンは変更されていません。",
+                f.form_no
+            )],
+            Some(&f.contract_id),
+        ),
+        Err(r) => refused(s, TITLE, &r, None),
+    }
+}
+
+/// `POST /branch/applications`: carries out a 発行申込書.
+pub async fn issue(s: &Staffed<'_>) -> Step {
+    const TITLE: &str = "ハードウェアトークンの発行";
+    let id = match contract_id(s.req, "contract_id") {
+        Ok(id) => id,
+        Err(m) => return bad_input(s, TITLE, m, None),
+    };
+    let checked = (|| {
+        let application_no = input::number(&s.req.text("application_no"), "申込書番号")?;
+        let reason = IssueReason::parse(&s.req.text("reason"))
+            .ok_or_else(|| "発行の区分を選んでください。".to_owned())?;
+        let typed = crate::form::serial(&s.req.text("serial"));
+        let serial = if typed.is_empty() {
+            None
+        } else if crate::inventory::valid_serial(&typed) {
+            Some(typed)
+        } else {
+            return Err("シリアル番号は12桁の英数字で入力してください。".to_owned());
+        };
+        Ok((application_no, reason, serial))
+    })();
+    let (application_no, reason, serial) = match checked {
+        Ok(v) => v,
+        Err(m) => return bad_input(s, TITLE, m, Some(&id)),
+    };
+    let req = IssueRequest {
+        application_no,
+        contract_id: id.clone(),
+        reason,
+        serial,
+        fee_yen: s.app.config.bank.hardware_token_fee_yen,
+    };
+    match ops::issue(&s.app.store, &s.actor, &req, s.now()).await? {
+        Ok(a) => {
+            let mut lines = vec![
+                format!(
+                    "申込書番号 {}({})で、トークン {} をお渡しください。",
+                    a.application_no,
+                    a.reason.label(),
+                    a.serial
+                ),
+                format!("手数料: {}", pages::yen(a.fee_yen)),
+            ];
+            if let Some(old) = &a.returned_serial {
+                lines.push(format!(
+                    "返却されたトークン {old} は返却済として登録しました。"
+                ));
+            }
+            lines.push(
+                "このトークンは、このお客様だけが携帯電話の利用開始(または交換)で登録できます。"
+                    .into(),
+            );
+            outcome(s, StatusCode::OK, TITLE, true, &lines, Some(&id))
+        }
+        Err(r) => refused(s, TITLE, &r, Some(&id)),
+    }
+}
+
+/// `POST /branch/releases`: records a lock release request.
+pub async fn record_release(s: &Staffed<'_>) -> Step {
+    const TITLE: &str = "ロック解除の受付";
+    let id = match contract_id(s.req, "contract_id") {
+        Ok(id) => id,
+        Err(m) => return bad_input(s, TITLE, m, None),
+    };
+    let Some(kind) = ReleaseKind::parse(&s.req.text("kind")) else {
+        return bad_input(s, TITLE, "解除の種類を選んでください。".into(), Some(&id));
+    };
+    let note = match input::reason(&s.req.text("note"), false) {
+        Ok(n) => n,
+        Err(m) => return bad_input(s, TITLE, m, Some(&id)),
+    };
+    let policy = &s.app.config.bank.policy;
+    match ops::record_release(&s.app.store, &s.actor, &id, kind, &note, policy, s.now()).await? {
+        Ok(r) => outcome(
+            s,
+            StatusCode::OK,
+            TITLE,
+            true,
+            &[format!(
+                "{}を受け付けました。受付番号: {}(別の役席者の承認で解除されます)",
+                r.kind.label(),
+                r.number()
+            )],
+            Some(&id),
+        ),
+        Err(r) => refused(s, TITLE, &r, Some(&id)),
+    }
+}
+
+/// `GET /branch/release?id=`.
+pub fn release(s: &Staffed) -> Step {
+    let r = match Release::parse_number(&s.req.text("id")) {
+        Some(id) => ops::release(&s.app.store, id)?,
+        None => None,
+    };
+    let Some(r) = r else {
+        return refused(s, "ロック解除", &Refused::NotFound, None);
+    };
+    let name = name_of(s, &r.contract_id)?;
+    let decide = can_decide(&s.actor, &r.recorded_by, &r.decision);
+    Ok(html(
+        StatusCode::OK,
+        pages::release_detail(nav(s), &r, &name, decide),
+    ))
+}
+
+/// `POST /branch/releases/approve` and `/reject`.
+pub async fn decide_release(s: &Staffed<'_>, reject: bool) -> Step {
+    let title = if reject {
+        "ロック解除の却下"
+    } else {
+        "ロック解除の承認"
+    };
+    let Some(id) = Release::parse_number(&s.req.text("id")) else {
+        return refused(s, title, &Refused::NotFound, None);
+    };
+    let reason = if reject {
+        match input::reason(&s.req.text("reason"), true) {
+            Ok(r) => Some(r),
+            Err(m) => return bad_input(s, title, m, None),
+        }
+    } else {
+        None
+    };
+    match ops::decide_release(&s.app.store, &s.actor, id, reason.as_deref(), s.now()).await? {
+        Ok(r) => {
+            let line = if reject {
+                format!("{} を却下しました。ロックはそのままです。", r.number())
+            } else {
+                format!("{} を承認し、{}を行いました。", r.number(), r.kind.label())
+            };
+            outcome(
+                s,
+                StatusCode::OK,
+                title,
+                true,
+                &[line],
+                Some(&r.contract_id),
+            )
+        }
+        Err(e) => refused(s, title, &e, None),
+    }
+}
+
+fn list_reply(
+    s: &Staffed,
+    csv: bool,
+    title: &str,
+    file: &str,
+    header: &[&str],
+    rows: Vec<Row>,
+    note: Option<&str>,
+) -> Step {
+    if csv {
+        let cells: Vec<Vec<String>> = rows.into_iter().map(|r| r.cells).collect();
+        let name = format!("{file}-{}.csv", today(s.now()));
+        return Ok(export::reply(&name, header, &cells));
+    }
+    let href = format!("/branch/lists/{file}.csv");
+    Ok(html(
+        StatusCode::OK,
+        pages::list(nav(s), title, &href, header, &rows, note),
+    ))
+}
+
+/// `GET /branch/lists/pending[.csv]`: forms and releases waiting for approval.
+pub fn pending(s: &Staffed, csv: bool) -> Step {
+    let mut rows = Vec::new();
+    for f in ops::forms(&s.app.store)? {
+        if f.decision == Decision::Received {
+            rows.push(Row {
+                href: Some(format!("/branch/form?no={}", f.form_no)),
+                cells: vec![
+                    f.form_no.clone(),
+                    "利用中止届".into(),
+                    f.contract_id.clone(),
+                    name_of(s, &f.contract_id)?,
+                    f.serial.clone(),
+                    f.received_on.clone(),
+                    f.branch_code.clone(),
+                    f.recorded_by.clone(),
+                    jst(f.recorded_at),
+                ],
+            });
+        }
+    }
+    for r in ops::releases(&s.app.store)? {
+        if r.decision == Decision::Received {
+            rows.push(Row {
+                href: Some(format!("/branch/release?id={}", r.id)),
+                cells: vec![
+                    r.number(),
+                    r.kind.label().into(),
+                    r.contract_id.clone(),
+                    name_of(s, &r.contract_id)?,
+                    r.serial.clone().unwrap_or_default(),
+                    clock::iso_day(r.recorded_at),
+                    r.branch_code.clone(),
+                    r.recorded_by.clone(),
+                    jst(r.recorded_at),
+                ],
+            });
+        }
+    }
+    let header = [
+        "番号",
+        "種類",
+        "契約者ID",
+        "氏名",
+        "トークン",
+        "受付日",
+        "受付店",
+        "受付者",
+        "受付日時",
+    ];
+    list_reply(s, csv, "承認待ち", "pending", &header, rows, None)
+}
+
+/// `GET /branch/lists/today[.csv]`: forms, releases and applications processed today (JST).
+pub fn today_list(s: &Staffed, csv: bool) -> Step {
+    let day = today(s.now());
+    let is_today = |at: Option<u64>| at.is_some_and(|t| clock::iso_day(t) == day);
+    let detail = |d: &Decision| match d {
+        Decision::Approved { receipt, .. } => receipt
+            .clone()
+            .map(|r| format!("受付番号 {r}"))
+            .unwrap_or_default(),
+        Decision::Rejected { reason, .. } => reason.clone(),
+        Decision::Received => String::new(),
+    };
+    let mut rows = Vec::new();
+    for f in ops::forms(&s.app.store)? {
+        if is_today(f.decision.decided_at()) {
+            rows.push(Row {
+                href: Some(format!("/branch/form?no={}", f.form_no)),
+                cells: vec![
+                    f.form_no.clone(),
+                    "利用中止届".into(),
+                    f.contract_id.clone(),
+                    name_of(s, &f.contract_id)?,
+                    f.serial.clone(),
+                    f.decision.label().into(),
+                    f.recorded_by.clone(),
+                    f.decision.decided_by().unwrap_or("").into(),
+                    f.decision.decided_at().map(jst).unwrap_or_default(),
+                    detail(&f.decision),
+                ],
+            });
+        }
+    }
+    for r in ops::releases(&s.app.store)? {
+        if is_today(r.decision.decided_at()) {
+            rows.push(Row {
+                href: Some(format!("/branch/release?id={}", r.id)),
+                cells: vec![
+                    r.number(),
+                    r.kind.label().into(),
+                    r.contract_id.clone(),
+                    name_of(s, &r.contract_id)?,
+                    r.serial.clone().unwrap_or_default(),
+                    r.decision.label().into(),
+                    r.recorded_by.clone(),
+                    r.decision.decided_by().unwrap_or("").into(),
+                    r.decision.decided_at().map(jst).unwrap_or_default(),
+                    detail(&r.decision),
+                ],
+            });
+        }
+    }
+    for a in ops::applications(&s.app.store)? {
+        if is_today(Some(a.at)) {
+            let mut note = format!("手数料 {}", pages::yen(a.fee_yen));
+            if let Some(old) = &a.returned_serial {
+                note.push_str(&format!(" 返却 {old}"));
+            }
+            rows.push(Row {
+                href: Some(format!("/branch/customer?contract_id={}", a.contract_id)),
+                cells: vec![
+                    a.application_no.clone(),
+                    format!("発行申込書({})", a.reason.label()),
+                    a.contract_id.clone(),
+                    name_of(s, &a.contract_id)?,
+                    a.serial.clone(),
+                    "発行済".into(),
+                    a.recorded_by.clone(),
+                    a.recorded_by.clone(),
+                    jst(a.at),
+                    note,
+                ],
+            });
+        }
+    }
+    let header = [
+        "番号",
+        "種類",
+        "契約者ID",
+        "氏名",
+        "トークン",
+        "結果",
+        "受付者",
+        "処理者",
+        "処理日時",
+        "備考",
+    ];
+    list_reply(s, csv, "本日の処理", "today", &header, rows, None)
+}
+
+/// `GET /branch/lists/attempts[.csv]`: customers sent to the branch by the phone's 利用中止
+/// page who have not brought a form since.
+pub fn attempts(s: &Staffed, csv: bool) -> Step {
+    let forms = ops::forms(&s.app.store)?;
+    let mut anonymous = 0usize;
+    // contract ID → (attempts, last attempt), in contract-ID order.
+    let mut open: std::collections::BTreeMap<String, (u32, u64)> = Default::default();
+    for a in s.app.store.attempts() {
+        let a = a?;
+        let Some(id) = a.contract_id else {
+            anonymous += 1;
+            continue;
+        };
+        let covered = forms
+            .iter()
+            .any(|f| f.contract_id == id && f.recorded_at >= a.at);
+        if !covered {
+            let e = open.entry(id).or_insert((0, 0));
+            e.0 += 1;
+            e.1 = e.1.max(a.at);
+        }
+    }
+    let mut rows = Vec::new();
+    for (id, (count, last)) in open {
+        rows.push(Row {
+            href: Some(format!("/branch/customer?contract_id={id}")),
+            cells: vec![id.clone(), name_of(s, &id)?, count.to_string(), jst(last)],
+        });
+    }
+    let note = format!("ログインせずに利用中止の画面を開いた操作(お客様不明): {anonymous}件");
+    let header = ["契約者ID", "氏名", "操作回数", "最終操作日時"];
+    list_reply(
+        s,
+        csv,
+        "利用中止の未届(携帯電話で利用中止を操作したお客様)",
+        "attempts",
+        &header,
+        rows,
+        Some(&note),
+    )
+}
+
+/// `GET /branch/audit?contract=&since=`: newest first.
+pub fn audit(s: &Staffed) -> Step {
+    let contract = crate::form::digits(&s.req.text("contract"));
+    let since_text = s.req.text("since");
+    let (since, message) = if since_text.is_empty() {
+        (None, None)
+    } else {
+        match day_start(&since_text) {
+            Some(t) => (Some(t), None),
+            None => (None, Some("開始日は YYYY-MM-DD の形で入力してください。")),
+        }
+    };
+    let mut records = Vec::new();
+    for r in s.app.store.audit() {
+        let r = r?;
+        if (contract.is_empty() || r.contract_id.as_deref() == Some(contract.as_str()))
+            && since.is_none_or(|t| r.at >= t)
+        {
+            records.push(r);
+        }
+    }
+    records.reverse();
+    records.truncate(AUDIT_PAGE_ROWS);
+    Ok(html(
+        StatusCode::OK,
+        pages::audit(nav(s), &contract, &since_text, &records, message),
+    ))
+}
