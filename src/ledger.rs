@@ -323,6 +323,34 @@ fn claimable(token: &Token, contract_id: &str) -> Result<(), Refusal> {
     }
 }
 
+/// Makes `serial` `contract_id`'s active token inside a transaction, once it may be claimed and
+/// its current OTP checks out (the OTP attempt is stored and audited either way).
+fn claim_in(
+    tx: &mut Tx,
+    contract_id: &str,
+    serial: &str,
+    code: &str,
+    now: u64,
+    limit: u32,
+    purpose: &str,
+) -> TxResult<Result<(), Refusal>> {
+    let Some(mut token) = tx.token(serial)? else {
+        return Ok(Err(Refusal::UnknownSerial));
+    };
+    if let Err(r) = claimable(&token, contract_id) {
+        return Ok(Err(r));
+    }
+    if let (Err(r), _) = attempt_in(tx, &mut token, contract_id, code, now, limit, purpose)? {
+        return Ok(Err(Refusal::Otp(r)));
+    }
+    token.state = TokenState::Active {
+        contract_id: contract_id.to_owned(),
+        since: now,
+    };
+    tx.put_token(&token)?;
+    Ok(Ok(()))
+}
+
 /// 利用開始: binds a hardware token after its current OTP checks out. Registration, receipt and
 /// audit record are one write, durable on return.
 pub async fn register(
@@ -367,28 +395,9 @@ pub async fn register_from(
         if c.token.is_some() {
             return Ok(Err(Refusal::HasToken));
         }
-        let Some(mut token) = tx.token(serial)? else {
-            return Ok(Err(Refusal::UnknownSerial));
-        };
-        if let Err(r) = claimable(&token, contract_id) {
+        if let Err(r) = claim_in(tx, contract_id, serial, code, now, limit, "registration")? {
             return Ok(Err(r));
         }
-        if let (Err(r), _) = attempt_in(
-            tx,
-            &mut token,
-            contract_id,
-            code,
-            now,
-            limit,
-            "registration",
-        )? {
-            return Ok(Err(Refusal::Otp(r)));
-        }
-        token.state = TokenState::Active {
-            contract_id: contract_id.to_owned(),
-            since: now,
-        };
-        tx.put_token(&token)?;
         c.token = Some(Binding {
             serial: serial.to_owned(),
             since: now,
@@ -437,25 +446,14 @@ pub async fn exchange(
         let Some(mut old) = tx.token(old_serial)? else {
             return Ok(Err(Refusal::TokenChanged));
         };
-        let Some(mut new) = tx.token(new_serial)? else {
-            return Ok(Err(Refusal::UnknownSerial));
-        };
-        if let Err(r) = claimable(&new, contract_id) {
+        if let Err(r) = claim_in(tx, contract_id, new_serial, code, now, limit, "exchange")? {
             return Ok(Err(r));
-        }
-        if let (Err(r), _) = attempt_in(tx, &mut new, contract_id, code, now, limit, "exchange")? {
-            return Ok(Err(Refusal::Otp(r)));
         }
         old.state = TokenState::Replaced {
             contract_id: contract_id.to_owned(),
             at: now,
         };
         tx.put_token(&old)?;
-        new.state = TokenState::Active {
-            contract_id: contract_id.to_owned(),
-            since: now,
-        };
-        tx.put_token(&new)?;
         c.token = Some(Binding {
             serial: new_serial.to_owned(),
             since: now,

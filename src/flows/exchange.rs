@@ -1,10 +1,9 @@
 //! 交換 (seed 003, 5. トークンの交換): the current token's OTP, then the new token's serial and
 //! OTP, then the result with 変更後 / 変更前.
 
-use super::{input, otp_message, password_message, refusal_message, Step};
-use crate::clock;
+use super::{input, otp_message, receipt_text, refusal_message, Step};
 use crate::error::AppError;
-use crate::ledger::{self, OtpCheck, PasswordCheck, Secret};
+use crate::ledger::{self, OtpCheck};
 use crate::reply::Reply;
 use crate::session::{Session, Stage};
 use markup::start::Receipt;
@@ -44,38 +43,14 @@ fn new_form(step: &Step, session: &Session, message: Option<&str>, serial: &str)
 
 /// `POST /exchange`: contract ID and login password (entry from the top page).
 pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
-    let typed = step.req.form.text("contract_id");
-    let id = match input::contract_id(&typed) {
-        Ok(id) => id,
-        Err(m) => return Ok(credentials(step, Some(m), &typed)),
+    let customer = match step.credentials().await? {
+        Ok(c) => c,
+        Err(retry) => return Ok(credentials(step, Some(retry.message), &retry.contract_id)),
     };
-    let password = match input::password(
-        step.req.form.get("password"),
-        "ログインパスワードを入力してください。",
-    ) {
-        Ok(p) => p,
-        Err(m) => return Ok(credentials(step, Some(m), &id)),
-    };
-    let limit = step.bank_policy().login_fail_limit;
-    let check = ledger::check_password(
-        &step.app.store,
-        Secret::Login,
-        &id,
-        &password,
-        step.now(),
-        limit,
-    )
-    .await?;
-    let PasswordCheck::Ok(customer) = check else {
-        return Ok(credentials(
-            step,
-            Some(password_message(&check, false)),
-            &id,
-        ));
-    };
+    let id = &customer.contract_id;
     if customer.token.is_none() {
         let m = "トークンが登録されていません。利用開始から登録を行ってください。";
-        return Ok(credentials(step, Some(m), &id));
+        return Ok(credentials(step, Some(m), id));
     }
     let session = step.app.sessions.create(
         &customer.contract_id,
@@ -158,19 +133,12 @@ pub async fn new_post(step: &Step<'_>) -> Result<Reply, AppError> {
             ))
         }
     };
-    let number = done.receipt.number_text();
-    let time = clock::receipt_time(done.receipt.at);
+    let (number, time) = receipt_text(&done.receipt);
     let receipt = Receipt {
         number: &number,
         time: &time,
     };
-    if session.stage.logged_in() {
-        let session = step.advance(&session, Stage::Menu)?;
-        let ctx = step.ctx(Some(&session));
-        let page = markup::exchange::done(&ctx, receipt, &serial, old_serial);
-        return Ok(step.page(page, Some(&session)));
-    }
-    step.app.sessions.end(&session.id);
-    let ctx = step.ctx(None);
-    Ok(step.page_ending(markup::exchange::done(&ctx, receipt, &serial, old_serial)))
+    step.finish(&session, |ctx| {
+        markup::exchange::done(ctx, receipt, &serial, old_serial)
+    })
 }

@@ -1,44 +1,22 @@
 //! Login (contract ID + password, then the OTP for customers who chose 認証する), the menu and
 //! logout.
 
-use super::{input, otp_message, password_message, Step};
+use super::{input, otp_message, Step};
 use crate::clock;
 use crate::error::AppError;
-use crate::ledger::{self, OtpCheck, PasswordCheck, Secret};
+use crate::ledger::{self, OtpCheck};
 use crate::reply::Reply;
 use crate::session::{Session, Stage};
 use markup::login::TokenLine;
 
 /// `POST /login` from the top page.
 pub async fn login(step: &Step<'_>) -> Result<Reply, AppError> {
-    let typed = step.req.form.text("contract_id");
-    let id = match input::contract_id(&typed) {
-        Ok(id) => id,
-        Err(m) => return Ok(super::pages::top_with(step, Some(m), &typed)),
-    };
-    let password = match input::password(
-        step.req.form.get("password"),
-        "ログインパスワードを入力してください。",
-    ) {
-        Ok(p) => p,
-        Err(m) => return Ok(super::pages::top_with(step, Some(m), &id)),
-    };
-    let limit = step.bank_policy().login_fail_limit;
-    let check = ledger::check_password(
-        &step.app.store,
-        Secret::Login,
-        &id,
-        &password,
-        step.now(),
-        limit,
-    )
-    .await?;
-    let PasswordCheck::Ok(customer) = check else {
-        return Ok(super::pages::top_with(
-            step,
-            Some(password_message(&check, false)),
-            &id,
-        ));
+    let customer = match step.credentials().await? {
+        Ok(c) => c,
+        Err(retry) => {
+            let page = super::pages::top_with(step, Some(retry.message), &retry.contract_id);
+            return Ok(page);
+        }
     };
     let wants_otp = customer.token.as_ref().is_some_and(|b| b.login_otp);
     let stage = if wants_otp {

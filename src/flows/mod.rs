@@ -14,10 +14,11 @@ use crate::app::App;
 use crate::carrier::{Carrier, Handset};
 use crate::clock;
 use crate::error::AppError;
-use crate::ledger::{OtpRefusal, PasswordCheck, Refusal};
+use crate::ledger::{self, OtpRefusal, PasswordCheck, Refusal, Secret};
 use crate::reply::Reply;
 use crate::request::{Request, SID};
 use crate::session::{Refused, Session, Stage};
+use crate::store::Customer;
 use hyper::StatusCode;
 use markup::{Ctx, InputMode, Keypad};
 use maud::Markup;
@@ -141,6 +142,71 @@ impl<'a> Step<'a> {
     pub fn bank_policy(&self) -> &crate::config::Policy {
         &self.app.config.bank.policy
     }
+
+    /// The contract ID and login password every journey starts with. `Ok(Err(retry))` is the
+    /// message and the typed contract ID to show again on the same form.
+    pub async fn credentials(&self) -> Result<Result<Box<Customer>, Retry>, AppError> {
+        let typed = self.req.form.text("contract_id");
+        let retry = |message, contract_id: &str| {
+            Ok(Err(Retry {
+                message,
+                contract_id: contract_id.to_owned(),
+            }))
+        };
+        let id = match input::contract_id(&typed) {
+            Ok(id) => id,
+            Err(m) => return retry(m, &typed),
+        };
+        let password = match input::password(
+            self.req.form.get("password"),
+            "ログインパスワードを入力してください。",
+        ) {
+            Ok(p) => p,
+            Err(m) => return retry(m, &id),
+        };
+        let limit = self.bank_policy().login_fail_limit;
+        let check = ledger::check_password(
+            &self.app.store,
+            Secret::Login,
+            &id,
+            &password,
+            self.now(),
+            limit,
+        )
+        .await?;
+        match check {
+            PasswordCheck::Ok(customer) => Ok(Ok(customer)),
+            other => retry(password_message(&other, false), &id),
+        }
+    }
+
+    /// Ends a journey on its receipt page: a logged-in customer goes on at the menu (the page
+    /// shows the footer keys), anyone else's session ends with it.
+    pub fn finish(
+        &self,
+        session: &Session,
+        page: impl Fn(&Ctx) -> Markup,
+    ) -> Result<Reply, AppError> {
+        if session.stage.logged_in() {
+            let session = self.advance(session, Stage::Menu)?;
+            let ctx = self.ctx(Some(&session));
+            return Ok(self.page(page(&ctx), Some(&session)));
+        }
+        self.app.sessions.end(&session.id);
+        let ctx = self.ctx(None);
+        Ok(self.page_ending(page(&ctx)))
+    }
+}
+
+/// A credentials form to show again: what went wrong and the contract ID the user typed.
+pub struct Retry {
+    pub message: &'static str,
+    pub contract_id: String,
+}
+
+/// 受付番号 and 受付時刻 as a receipt page prints them.
+pub fn receipt_text(receipt: &crate::store::Receipt) -> (String, String) {
+    (receipt.number_text(), clock::receipt_time(receipt.at))
 }
 
 /// How pages speak to a handset: its carrier's keypad pictograms and input-mode attribute.

@@ -1,8 +1,7 @@
 //! 利用開始 (seeds 001, 003): contract ID + login password, then serial + current OTP +
 //! login-time OTP choice + 資金移動用パスワード, then the receipt.
 
-use super::{input, password_message, refusal_message, Step};
-use crate::clock;
+use super::{input, password_message, receipt_text, refusal_message, Step};
 use crate::error::AppError;
 use crate::ledger::{self, PasswordCheck, Secret};
 use crate::reply::Reply;
@@ -45,38 +44,14 @@ fn token_form(step: &Step, session: &Session, message: Option<&str>, serial: &st
 
 /// `POST /start`: checks contract ID and login password.
 pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
-    let typed = step.req.form.text("contract_id");
-    let id = match input::contract_id(&typed) {
-        Ok(id) => id,
-        Err(m) => return Ok(credentials(step, Some(m), &typed)),
+    let customer = match step.credentials().await? {
+        Ok(c) => c,
+        Err(retry) => return Ok(credentials(step, Some(retry.message), &retry.contract_id)),
     };
-    let password = match input::password(
-        step.req.form.get("password"),
-        "ログインパスワードを入力してください。",
-    ) {
-        Ok(p) => p,
-        Err(m) => return Ok(credentials(step, Some(m), &id)),
-    };
-    let policy = step.bank_policy();
-    let check = ledger::check_password(
-        &step.app.store,
-        Secret::Login,
-        &id,
-        &password,
-        step.now(),
-        policy.login_fail_limit,
-    )
-    .await?;
-    let PasswordCheck::Ok(customer) = check else {
-        return Ok(credentials(
-            step,
-            Some(password_message(&check, false)),
-            &id,
-        ));
-    };
+    let id = &customer.contract_id;
     if customer.token.is_some() {
         let m = "既にトークンが登録されています。トークンの変更は交換から行ってください。";
-        return Ok(credentials(step, Some(m), &id));
+        return Ok(credentials(step, Some(m), id));
     }
     let session = step.app.sessions.create(
         &customer.contract_id,
@@ -162,18 +137,10 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
             ))
         }
     };
-    let number = done.receipt.number_text();
-    let time = clock::receipt_time(done.receipt.at);
+    let (number, time) = receipt_text(&done.receipt);
     let receipt = Receipt {
         number: &number,
         time: &time,
     };
-    if session.stage.logged_in() {
-        let session = step.advance(&session, Stage::Menu)?;
-        let ctx = step.ctx(Some(&session));
-        return Ok(step.page(markup::start::done(&ctx, receipt, &serial), Some(&session)));
-    }
-    step.app.sessions.end(&session.id);
-    let ctx = step.ctx(None);
-    Ok(step.page_ending(markup::start::done(&ctx, receipt, &serial)))
+    step.finish(&session, |ctx| markup::start::done(ctx, receipt, &serial))
 }
