@@ -439,12 +439,31 @@ pub fn now() -> u64 {
     keitai_gateway::clock::now_unix()
 }
 
+/// On a test's first code: waits for the next time step when the current one is about to end,
+/// so that the seconds the test takes after it fall in one step (a code that is "used" stays
+/// used, a code that is "next" stays next). Each test runs on its own thread.
+fn settle(period: u64) {
+    thread_local!(static SETTLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if SETTLED.with(|s| s.replace(true)) {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let into_step = now.as_secs_f64() % period as f64;
+    let left = period as f64 - into_step;
+    if left < 12.0 {
+        std::thread::sleep(Duration::from_secs_f64(left + 0.2));
+    }
+}
+
 /// The code `serial` shows `steps_ahead` steps from now (1 = the next code, still within skew).
 pub fn code(serial: &str, steps_ahead: u64) -> String {
     let t = inventory()
         .into_iter()
         .find(|t| t.serial == serial)
         .unwrap_or_else(|| panic!("{serial} not in demo inventory"));
+    settle(t.params.period);
     t.code_at(now() + steps_ahead * t.params.period)
 }
 
