@@ -44,7 +44,7 @@ pub async fn dispatch(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -
 async fn phone(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
     let request = match Request::decode(parts, body, peer, &app.config) {
         Ok(r) => r,
-        Err(e) => return phone_error(app, false, &e),
+        Err(e) => return phone_error(app, &e),
     };
     if request.untrusted_subscriber_claim {
         log(format_args!(
@@ -52,10 +52,12 @@ async fn phone(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply
             peer.ip()
         ));
     }
-    let guid = request.handset.wants_guid_on(request.https);
     let reply = match phone_route(app, &request).await {
         Ok(reply) => reply,
-        Err(e) => phone_error(app, guid, &e),
+        Err(e) => {
+            log_error(&e);
+            Step::new(app, &request).error_page(&e)
+        }
     };
     if reply.body.len() > request.handset.budget_bytes {
         log(format_args!(
@@ -97,14 +99,18 @@ async fn phone_route(app: &App, req: &Request) -> Result<Reply, AppError> {
     }
 }
 
-/// The one error page for phones, for any error at any phase.
-pub fn phone_error(app: &App, guid_on: bool, err: &AppError) -> Reply {
+fn log_error(err: &AppError) {
     if let AppError::Store(inner) = err {
         log(format_args!("storage error: {inner}"));
     }
+}
+
+/// The error page for a request that could not even be decoded (no handset known yet): the
+/// same page in plain `[9]` text.
+pub fn phone_error(app: &App, err: &AppError) -> Reply {
+    log_error(err);
     let ctx = Ctx {
         bank: &app.config.bank.name,
-        guid_on,
         ..Ctx::default()
     };
     let page = markup::encode(markup::error::error(&ctx, err.message(), "/"));

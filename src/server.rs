@@ -113,7 +113,7 @@ async fn handle(
     let (parts, body) = req.into_parts();
     let reply = match read_body(&parts, body, app.config.client_timeout).await {
         Ok(body) => router::dispatch(&app, &parts, &body, peer).await,
-        Err(e) => router::phone_error(&app, false, &e),
+        Err(e) => router::phone_error(&app, &e),
     };
     let bytes = reply.body.len();
     let status = reply.status;

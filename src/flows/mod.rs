@@ -64,6 +64,13 @@ impl<'a> Step<'a> {
         Reply::phone(StatusCode::OK, self.encode(markup)).with_cookie(set_cookie)
     }
 
+    /// The one error page, in this phone's dialect (keypad pictograms, `guid=ON`).
+    pub fn error_page(&self, err: &AppError) -> Reply {
+        let ctx = self.ctx(None);
+        let page = markup::error::error(&ctx, err.message(), "/");
+        Reply::phone(err.status(), self.encode(page))
+    }
+
     /// Shift_JIS for this phone: its own carrier's pictograms, no one else's.
     fn encode(&self, markup: Markup) -> markup::Page {
         markup::encode_for(markup, dialect(&self.req.handset).0)
