@@ -588,6 +588,52 @@ impl Store {
         Ok(())
     }
 
+    /// Loads customers and tokens into an empty database in sled batches of `BULK_CHUNK`
+    /// records, then one audit record and a flush: migrations from another system and the
+    /// benchmarks' generated banks. Not atomic and without clash checks, unlike
+    /// [`Store::import_tokens`]; for a database no one is using yet.
+    pub fn bulk_load(
+        &self,
+        customers: impl IntoIterator<Item = Customer>,
+        tokens: impl IntoIterator<Item = Token>,
+        at: u64,
+    ) -> Result<(u64, u64), StoreError> {
+        let customers = self.load_chunked(T_CUSTOMERS, customers, |c| c.contract_id.as_bytes())?;
+        let tokens = self.load_chunked(T_TOKENS, tokens, |t| t.serial.as_bytes())?;
+        self.write(|tx| {
+            tx.audit(
+                at,
+                Event {
+                    event: "bulk_load",
+                    detail: format!("{customers} customers, {tokens} tokens"),
+                    ..Event::default()
+                },
+            )
+        })?;
+        self.flush()?;
+        Ok((customers, tokens))
+    }
+
+    fn load_chunked<T: Serialize>(
+        &self,
+        tree: usize,
+        records: impl IntoIterator<Item = T>,
+        key: impl Fn(&T) -> &[u8],
+    ) -> Result<u64, StoreError> {
+        const BULK_CHUNK: usize = 10_000;
+        let mut count = 0;
+        let mut batch = sled::Batch::default();
+        for (i, r) in records.into_iter().enumerate() {
+            batch.insert(key(&r), encode(&r));
+            count += 1;
+            if (i + 1) % BULK_CHUNK == 0 {
+                self.trees[tree].apply_batch(std::mem::take(&mut batch))?;
+            }
+        }
+        self.trees[tree].apply_batch(batch)?;
+        Ok(count)
+    }
+
     /// An inventory token for `seed`, its secret sealed under the master key.
     pub fn token_from_seed(&self, seed: &Seed) -> Token {
         let sealed = self.sealer.seal(seed.serial.as_bytes(), &seed.secret);
@@ -615,24 +661,40 @@ impl Store {
         replace: bool,
         at: u64,
     ) -> Result<ImportResult, StoreError> {
+        self.import_tokens_with_progress(tokens, replace, at, |_| {})
+    }
+
+    /// [`Store::import_tokens`], calling `progress(n)` as each token is checked and again as it
+    /// is written (so `2 × tokens.len()` in all), for a progress bar on big inventories.
+    pub fn import_tokens_with_progress(
+        &self,
+        tokens: &[Token],
+        replace: bool,
+        at: u64,
+        mut progress: impl FnMut(u64),
+    ) -> Result<ImportResult, StoreError> {
         let mut clashes = Vec::new();
-        for t in tokens {
+        for (i, t) in tokens.iter().enumerate() {
             if let Some(old) = self.token(&t.serial)? {
                 let bound = old.state != TokenState::Available || old.assigned_to.is_some();
                 if !replace || bound {
                     clashes.push((t.serial.clone(), bound));
                 }
             }
+            tick(&mut progress, i);
         }
+        progress((tokens.len() % PROGRESS_EVERY) as u64);
         if !clashes.is_empty() {
             return Ok(ImportResult::Clashes(clashes));
         }
         // One sled batch is atomic for a tree; the audit record follows in its own write.
         let mut batch = sled::Batch::default();
-        for t in tokens {
+        for (i, t) in tokens.iter().enumerate() {
             batch.insert(t.serial.as_bytes(), encode(t));
+            tick(&mut progress, i);
         }
         self.trees[T_TOKENS].apply_batch(batch)?;
+        progress((tokens.len() % PROGRESS_EVERY) as u64);
         self.write(|tx| {
             tx.audit(
                 at,
@@ -645,6 +707,16 @@ impl Store {
         })?;
         self.flush()?;
         Ok(ImportResult::Loaded(tokens.len()))
+    }
+}
+
+/// Progress is reported in steps of this many records (a callback per record would cost more
+/// than the work on a million-token file).
+const PROGRESS_EVERY: usize = 4096;
+
+fn tick(progress: &mut impl FnMut(u64), i: usize) {
+    if (i + 1) % PROGRESS_EVERY == 0 {
+        progress(PROGRESS_EVERY as u64);
     }
 }
 
