@@ -1,6 +1,7 @@
 //! The running gateway's shared state: configuration, store and sessions.
 
 use crate::config::Config;
+use crate::flows::pages::PageCache;
 use crate::session::Sessions;
 use crate::store::Store;
 
@@ -8,6 +9,8 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub sessions: Sessions,
+    /// Pages rendered once per kind of phone (the top page).
+    pub pages: PageCache,
 }
 
 impl App {
@@ -17,6 +20,7 @@ impl App {
             config,
             store,
             sessions,
+            pages: PageCache::default(),
         }
     }
 }

@@ -3,10 +3,47 @@
 use super::Step;
 use crate::error::AppError;
 use crate::reply::Reply;
+use markup::Keypad;
+use std::sync::RwLock;
 
-/// `GET /`: the login screen.
+/// `GET /`: the login screen. The same for every phone of a kind, so it is rendered once per
+/// variant: it is the page every visit starts with, and the one a flood of visits hits.
 pub fn top(step: &Step) -> Result<Reply, AppError> {
-    Ok(top_with(step, None, ""))
+    let ctx = step.ctx(None);
+    let variant = (ctx.keypad, ctx.guid_on);
+    let body = step.app.pages.top(variant, || {
+        let label = &step.app.config.bank.contract_id_label;
+        markup::encode(markup::top::top(&ctx, label, None, ""))
+    });
+    Ok(step.ending(body))
+}
+
+/// Pages that do not depend on the visitor beyond the kind of phone, rendered once per
+/// (keypad, `guid=ON`) variant. The bank profile they show does not change while serving.
+#[derive(Default)]
+pub struct PageCache {
+    top: RwLock<Vec<((Keypad, bool), markup::Page)>>,
+}
+
+impl PageCache {
+    fn top(&self, variant: (Keypad, bool), render: impl FnOnce() -> markup::Page) -> markup::Page {
+        let cached = self
+            .top
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(v, _)| *v == variant)
+            .map(|(_, page)| page.clone());
+        if let Some(page) = cached {
+            return page;
+        }
+        let page = render();
+        let mut all = self.top.write().unwrap_or_else(|p| p.into_inner());
+        if !all.iter().any(|(v, _)| *v == variant) {
+            all.push((variant, page.clone()));
+        }
+        page
+    }
 }
 
 /// The top page with a message (after logout, or a failed login) and the typed contract ID.
