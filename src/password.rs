@@ -5,9 +5,11 @@
 //! only share the same cores and multiply the 19 MiB), at a lower scheduling priority than the
 //! reactor, so that a flood of logins uses every idle cycle yet page serving keeps its share.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use std::cell::RefCell;
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use subtle::ConstantTimeEq;
 
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
@@ -24,14 +26,56 @@ pub fn hash(password: &str) -> Result<String, HashError> {
         .map_err(|e| HashError(e.to_string()))
 }
 
-/// Whether `password` matches `phc` (argon2 compares in constant time).
+/// Whether `password` matches `phc`, compared in constant time.
+///
+/// The argon2 working memory (19 MiB at the default parameters) is kept per thread and reused:
+/// allocating it per check made the allocator keep several such blocks per thread, and the
+/// gateway's resident memory grew with every login. What it holds after a check is derived
+/// from the password through the memory-hard function, like the stored hash itself.
 pub fn verify(phc: &str, password: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
+    thread_local! {
+        static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
     }
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+        parsed.salt,
+        parsed.hash,
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut out = zeroize::Zeroizing::new(vec![0u8; expected.len()]);
+    let hashed = MEMORY.with(|memory| {
+        let Ok(mut memory) = memory.try_borrow_mut() else {
+            return false;
+        };
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        argon2
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt,
+                &mut out,
+                &mut memory[..blocks],
+            )
+            .is_ok()
+    });
+    hashed && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
 }
 
 /// A hash of nothing anyone knows, verified against for unknown contract IDs so that the time

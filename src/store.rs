@@ -226,6 +226,10 @@ fn open_secret(sealer: &Sealer, token: &Token) -> Result<zeroize::Zeroizing<Vec<
         .map_err(|_| corrupt())
 }
 
+/// sled's page cache. Its default (1 GiB) would let a big bank's records fill memory; hot
+/// records (customers mid-journey, their tokens) are few, and the OS caches the files anyway.
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// What the key-check record seals: opening it at start-up proves the key file is the right one.
 const KEY_CHECK: &[u8] = b"keitai-gateway key check";
 
@@ -392,7 +396,10 @@ impl Store {
     /// Opens (or creates) the database in `dir`, with the master key that seals token seeds.
     /// A key other than the one the database was created with is refused here, at start-up.
     pub fn open(dir: &Path, sealer: Sealer) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(dir).open()?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()?;
         let trees = TREE_NAMES
             .iter()
             .map(|n| db.open_tree(n))
@@ -626,7 +633,7 @@ impl Store {
         for (i, r) in records.into_iter().enumerate() {
             batch.insert(key(&r), encode(&r));
             count += 1;
-            if (i + 1) % BULK_CHUNK == 0 {
+            if (i + 1).is_multiple_of(BULK_CHUNK) {
                 self.trees[tree].apply_batch(std::mem::take(&mut batch))?;
             }
         }
@@ -715,7 +722,7 @@ impl Store {
 const PROGRESS_EVERY: usize = 4096;
 
 fn tick(progress: &mut impl FnMut(u64), i: usize) {
-    if (i + 1) % PROGRESS_EVERY == 0 {
+    if (i + 1).is_multiple_of(PROGRESS_EVERY) {
         progress(PROGRESS_EVERY as u64);
     }
 }

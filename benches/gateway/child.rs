@@ -42,8 +42,8 @@ impl Gateway {
                 }
                 _ => {
                     let _ = child.kill();
-                    let log = std::fs::read_to_string(data_dir.join("server.log"))
-                        .unwrap_or_default();
+                    let log =
+                        std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
                     panic!("gateway did not start:\n{log}");
                 }
             }
@@ -59,8 +59,8 @@ impl Gateway {
 
     /// (peak, current) resident set size in bytes, from /proc/PID/status.
     pub fn rss(&self) -> (u64, u64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         let field = |name: &str| {
             status
                 .lines()

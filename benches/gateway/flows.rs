@@ -115,7 +115,10 @@ pub async fn login_and_others(
     expect(&cancel, "利用中止", "利用中止")?;
     let id = data::contract_id(i);
     let otp_page = phone
-        .submit(&top, &[("contract_id", &id), ("password", data::LOGIN_PASSWORD)])
+        .submit(
+            &top,
+            &[("contract_id", &id), ("password", data::LOGIN_PASSWORD)],
+        )
         .await?;
     expect(&otp_page, "login", "ワンタイムパスワード")?;
     let code = data::code(t, now_unix() + 60);

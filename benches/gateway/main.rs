@@ -89,6 +89,11 @@ fn machine() -> String {
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
+fn rss_note(gateway: &Gateway) {
+    let (peak, now) = gateway.rss();
+    eprintln!("bench: gateway RSS {} (peak {})", mb(now), mb(peak));
+}
+
 fn step(what: &str) {
     eprintln!("bench: {what}");
 }
@@ -119,6 +124,7 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     let next = Arc::new(AtomicU64::new(3));
     let last_free = sizes.customers - 3;
 
+    rss_note(&gateway);
     step("page throughput (wrk), gateway then bare hyper");
     let top = Phone::new(addr, FOMA).get("/").await.expect("top page");
     let unloaded = wrk::run(addr, secs, FOMA);
@@ -126,7 +132,10 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     let bare = wrk::run(bare_addr, secs, FOMA);
     table.add(
         "page throughput",
-        format!("GET / gateway ({} B body), wrk 2 threads 64 connections {secs} s", top.body.len()),
+        format!(
+            "GET / gateway ({} B body), wrk 2 threads 64 connections {secs} s",
+            top.body.len()
+        ),
         format!("{unloaded:.0} req/s"),
     );
     table.add(
@@ -142,12 +151,16 @@ async fn run(sizes: &Sizes, table: &mut Table) {
         unloaded / bare >= 0.8,
     );
 
+    rss_note(&gateway);
     step("利用開始 flows, 64 phones");
     let (flows, mut lat) = flow_load(addr, next.clone(), last_free, sizes.load, None).await;
     let limit = argon2 / 2.0;
     table.add(
         "利用開始 flows",
-        format!("complete flows/s, {PHONES} phones, {} customers", sizes.customers),
+        format!(
+            "complete flows/s, {PHONES} phones, {} customers",
+            sizes.customers
+        ),
         format!("{flows:.1}/s"),
     );
     table.add("利用開始 flows", "latency per request", lat.p50_p99());
@@ -159,6 +172,7 @@ async fn run(sizes: &Sizes, table: &mut Table) {
         flows / limit >= 0.85,
     );
 
+    rss_note(&gateway);
     step("top page while 利用開始 flows saturate the password checks");
     let (loaded_flows, _, loaded) = flows_with_wrk(addr, &next, last_free, sizes.load).await;
     table.check(
@@ -169,6 +183,7 @@ async fn run(sizes: &Sizes, table: &mut Table) {
         loaded / unloaded >= 0.5,
     );
 
+    rss_note(&gateway);
     step(&format!("{} live sessions", sizes.live_sessions));
     let live = live_sessions(addr, &next, last_free, sizes.live_sessions).await;
     let (peak, now) = gateway.rss();
@@ -229,7 +244,10 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     let startup = times[1];
     table.check(
         "memory and scale",
-        format!("start-up with {} customers and tokens (median of 3)", sizes.big),
+        format!(
+            "start-up with {} customers and tokens (median of 3)",
+            sizes.big
+        ),
         format!("{:.3} s", startup.as_secs_f64()),
         "≤ 1 s",
         startup <= Duration::from_secs(1),
@@ -247,7 +265,13 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     let began = Instant::now();
     let out = child::cli(
         &["import-tokens"],
-        &[&csv, &"--data-dir".into(), &import_dir, &"--key-file".into(), &import_key],
+        &[
+            &csv,
+            &"--data-dir".into(),
+            &import_dir,
+            &"--key-file".into(),
+            &import_key,
+        ],
     );
     let took = began.elapsed();
     assert!(
@@ -281,7 +305,10 @@ fn argon2_limit(run: Duration) -> f64 {
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().expect("argon2 thread")).sum()
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("argon2 thread"))
+            .sum()
     });
     total as f64 / began.elapsed().as_secs_f64()
 }

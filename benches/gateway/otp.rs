@@ -70,7 +70,10 @@ pub async fn in_process(dir: &Path, key: &Path, bound: u64, run: Duration) -> (f
 pub enum Api {
     /// The gateway has no OTP API (it answered 404) or no `api-key` command.
     Absent(String),
-    Measured { rate: f64, latencies: Latencies },
+    Measured {
+        rate: f64,
+        latencies: Latencies,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------

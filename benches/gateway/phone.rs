@@ -127,7 +127,11 @@ impl Phone {
         self.request("GET", target, None, b"").await
     }
 
-    pub async fn post_form(&mut self, target: &str, fields: &[(&str, &str)]) -> Result<Resp, String> {
+    pub async fn post_form(
+        &mut self,
+        target: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Resp, String> {
         let body = encode_form(fields);
         self.request(
             "POST",
@@ -266,10 +270,16 @@ impl Phone {
             .and_then(|(_, v)| v.parse().ok())
             .ok_or("response without content-length")?;
         let mut body = vec![0u8; length];
-        conn.read_exact(&mut body).await.map_err(|e| e.to_string())?;
+        conn.read_exact(&mut body)
+            .await
+            .map_err(|e| e.to_string())?;
         wire += length as u64;
         let (text, _, bad) = SHIFT_JIS.decode(&body);
-        let text = if bad { String::new() } else { text.into_owned() };
+        let text = if bad {
+            String::new()
+        } else {
+            text.into_owned()
+        };
         Ok((
             Resp {
                 status,

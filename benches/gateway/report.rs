@@ -45,7 +45,12 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn add(&mut self, section: &'static str, what: impl Into<String>, value: impl Into<String>) {
+    pub fn add(
+        &mut self,
+        section: &'static str,
+        what: impl Into<String>,
+        value: impl Into<String>,
+    ) {
         self.rows.push(Row {
             section,
             what: what.into(),
@@ -79,7 +84,9 @@ impl Table {
     }
 
     pub fn markdown(&self, header: &str) -> String {
-        let mut out = format!("{header}\n\n| section | measure | value | target | |\n|---|---|---|---|---|\n");
+        let mut out = format!(
+            "{header}\n\n| section | measure | value | target | |\n|---|---|---|---|---|\n"
+        );
         let mut last = "";
         for r in &self.rows {
             let section = if r.section == last { "" } else { r.section };
@@ -106,7 +113,11 @@ impl Table {
     /// The table for a terminal: aligned columns.
     pub fn text(&self, header: &str) -> String {
         let w = |f: &dyn Fn(&Row) -> usize| self.rows.iter().map(f).max().unwrap_or(0);
-        let width = |s: &str| s.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum::<usize>();
+        let width = |s: &str| {
+            s.chars()
+                .map(|c| if c.is_ascii() { 1 } else { 2 })
+                .sum::<usize>()
+        };
         let ws = w(&|r| width(r.section));
         let ww = w(&|r| width(&r.what));
         let wv = w(&|r| width(&r.value));
