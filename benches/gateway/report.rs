@@ -83,12 +83,25 @@ impl Table {
         self.notes.push(note);
     }
 
+    /// Rows grouped by section, sections in the order they first appeared.
+    fn grouped(&self) -> Vec<&Row> {
+        let mut order: Vec<&str> = Vec::new();
+        for r in &self.rows {
+            if !order.contains(&r.section) {
+                order.push(r.section);
+            }
+        }
+        let mut rows: Vec<&Row> = self.rows.iter().collect();
+        rows.sort_by_key(|r| order.iter().position(|s| *s == r.section));
+        rows
+    }
+
     pub fn markdown(&self, header: &str) -> String {
         let mut out = format!(
             "{header}\n\n| section | measure | value | target | |\n|---|---|---|---|---|\n"
         );
         let mut last = "";
-        for r in &self.rows {
+        for r in self.grouped() {
             let section = if r.section == last { "" } else { r.section };
             last = r.section;
             let mark = match r.met {
@@ -125,7 +138,7 @@ impl Table {
         let pad = |s: &str, n: usize| format!("{s}{}", " ".repeat(n.saturating_sub(width(s))));
         let mut out = format!("{header}\n\n");
         let mut last = "";
-        for r in &self.rows {
+        for r in self.grouped() {
             let section = if r.section == last { "" } else { r.section };
             last = r.section;
             let mark = match r.met {
