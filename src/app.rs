@@ -2,6 +2,7 @@
 
 use crate::branch::auth::StaffSessions;
 use crate::config::Config;
+use crate::flows::pages::PageCache;
 use crate::session::Sessions;
 use crate::store::Store;
 
@@ -10,6 +11,8 @@ pub struct App {
     pub store: Store,
     pub sessions: Sessions,
     pub staff_sessions: StaffSessions,
+    /// Pages rendered once per kind of phone (the top page).
+    pub pages: PageCache,
 }
 
 impl App {
@@ -20,6 +23,7 @@ impl App {
             store,
             sessions,
             staff_sessions: StaffSessions::new(),
+            pages: PageCache::default(),
         }
     }
 }

@@ -440,11 +440,20 @@ fn import_tokens(
         inventory::read_any(file, psk.as_deref().map(Vec::as_slice)).map_err(|e| e.to_string())?;
     let sealer = Sealer::load(key_file).map_err(|e| e.to_string())?;
     let store = open_store(data_dir, sealer)?;
-    let tokens: Vec<_> = seeds.iter().map(|s| store.token_from_seed(s)).collect();
-    match store
-        .import_tokens(&tokens, replace, clock::now_unix())
-        .map_err(|e| e.to_string())?
-    {
+    // Sealing, checking and writing each pass over every token once.
+    let bar = progress_bar(3 * seeds.len() as u64);
+    let tokens: Vec<_> = seeds
+        .iter()
+        .map(|s| {
+            bar.inc(1);
+            store.token_from_seed(s)
+        })
+        .collect();
+    let result = store
+        .import_tokens_with_progress(&tokens, replace, clock::now_unix(), |n| bar.inc(n))
+        .map_err(|e| e.to_string());
+    bar.finish_and_clear();
+    match result? {
         ImportResult::Loaded(n) => {
             println!("loaded {n} tokens from {}", file.display());
             Ok(())
@@ -524,6 +533,22 @@ fn utc(unix: u64) -> String {
         || unix.to_string(),
         |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     )
+}
+
+/// A progress bar on standard error when it is a terminal (big inventories take a while);
+/// hidden otherwise, so scripts and logs see only the result line.
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "importing tokens {wide_bar} {percent:>3}% ETA {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn ua(user_agent: &str, headers: &[String]) -> Result<(), String> {

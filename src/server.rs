@@ -16,6 +16,7 @@ use hyper::{Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
+use std::fmt::Write as _;
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -154,8 +155,27 @@ fn log_request(
 }
 
 /// One line on standard error, with the UTC time.
+///
+/// The line is formatted first and written with one call (standard error is unbuffered: a
+/// formatted `writeln!` would make a system call per piece, under the lock every request
+/// thread shares), and the time text is made once a second per thread.
 pub fn log(args: std::fmt::Arguments) {
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{now} {args}");
+    thread_local! {
+        static LINE: std::cell::RefCell<(i64, String, String)> =
+            const { std::cell::RefCell::new((i64::MIN, String::new(), String::new())) };
+    }
+    let now = chrono::Utc::now();
+    LINE.with(|cell| {
+        let Ok(mut cell) = cell.try_borrow_mut() else {
+            return;
+        };
+        let (second, stamp, line) = &mut *cell;
+        if *second != now.timestamp() {
+            *second = now.timestamp();
+            *stamp = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        }
+        line.clear();
+        let _ = writeln!(line, "{stamp} {args}");
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    });
 }

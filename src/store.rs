@@ -297,6 +297,10 @@ fn open_secret(sealer: &Sealer, token: &Token) -> Result<zeroize::Zeroizing<Vec<
         .map_err(|_| corrupt())
 }
 
+/// sled's page cache. Its default (1 GiB) would let a big bank's records fill memory; hot
+/// records (customers mid-journey, their tokens) are few, and the OS caches the files anyway.
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// What the key-check record seals: opening it at start-up proves the key file is the right one.
 const KEY_CHECK: &[u8] = b"keitai-gateway key check";
 
@@ -498,7 +502,10 @@ impl Store {
     /// Opens (or creates) the database in `dir`, with the master key that seals token seeds.
     /// A key other than the one the database was created with is refused here, at start-up.
     pub fn open(dir: &Path, sealer: Sealer) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(dir).open()?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()?;
         let trees = TREE_NAMES
             .iter()
             .map(|n| db.open_tree(n))
@@ -715,6 +722,52 @@ impl Store {
         Ok(())
     }
 
+    /// Loads customers and tokens into an empty database in sled batches of `BULK_CHUNK`
+    /// records, then one audit record and a flush: migrations from another system and the
+    /// benchmarks' generated banks. Not atomic and without clash checks, unlike
+    /// [`Store::import_tokens`]; for a database no one is using yet.
+    pub fn bulk_load(
+        &self,
+        customers: impl IntoIterator<Item = Customer>,
+        tokens: impl IntoIterator<Item = Token>,
+        at: u64,
+    ) -> Result<(u64, u64), StoreError> {
+        let customers = self.load_chunked(T_CUSTOMERS, customers, |c| c.contract_id.as_bytes())?;
+        let tokens = self.load_chunked(T_TOKENS, tokens, |t| t.serial.as_bytes())?;
+        self.write(|tx| {
+            tx.audit(
+                at,
+                Event {
+                    event: "bulk_load",
+                    detail: format!("{customers} customers, {tokens} tokens"),
+                    ..Event::default()
+                },
+            )
+        })?;
+        self.flush()?;
+        Ok((customers, tokens))
+    }
+
+    fn load_chunked<T: Serialize>(
+        &self,
+        tree: usize,
+        records: impl IntoIterator<Item = T>,
+        key: impl Fn(&T) -> &[u8],
+    ) -> Result<u64, StoreError> {
+        const BULK_CHUNK: usize = 10_000;
+        let mut count = 0;
+        let mut batch = sled::Batch::default();
+        for (i, r) in records.into_iter().enumerate() {
+            batch.insert(key(&r), encode(&r));
+            count += 1;
+            if (i + 1).is_multiple_of(BULK_CHUNK) {
+                self.trees[tree].apply_batch(std::mem::take(&mut batch))?;
+            }
+        }
+        self.trees[tree].apply_batch(batch)?;
+        Ok(count)
+    }
+
     /// An inventory token for `seed`, its secret sealed under the master key.
     pub fn token_from_seed(&self, seed: &Seed) -> Token {
         let sealed = self.sealer.seal(seed.serial.as_bytes(), &seed.secret);
@@ -742,24 +795,40 @@ impl Store {
         replace: bool,
         at: u64,
     ) -> Result<ImportResult, StoreError> {
+        self.import_tokens_with_progress(tokens, replace, at, |_| {})
+    }
+
+    /// [`Store::import_tokens`], calling `progress(n)` as each token is checked and again as it
+    /// is written (so `2 × tokens.len()` in all), for a progress bar on big inventories.
+    pub fn import_tokens_with_progress(
+        &self,
+        tokens: &[Token],
+        replace: bool,
+        at: u64,
+        mut progress: impl FnMut(u64),
+    ) -> Result<ImportResult, StoreError> {
         let mut clashes = Vec::new();
-        for t in tokens {
+        for (i, t) in tokens.iter().enumerate() {
             if let Some(old) = self.token(&t.serial)? {
                 let bound = old.state != TokenState::Available || old.assigned_to.is_some();
                 if !replace || bound {
                     clashes.push((t.serial.clone(), bound));
                 }
             }
+            tick(&mut progress, i);
         }
+        progress((tokens.len() % PROGRESS_EVERY) as u64);
         if !clashes.is_empty() {
             return Ok(ImportResult::Clashes(clashes));
         }
         // One sled batch is atomic for a tree; the audit record follows in its own write.
         let mut batch = sled::Batch::default();
-        for t in tokens {
+        for (i, t) in tokens.iter().enumerate() {
             batch.insert(t.serial.as_bytes(), encode(t));
+            tick(&mut progress, i);
         }
         self.trees[T_TOKENS].apply_batch(batch)?;
+        progress((tokens.len() % PROGRESS_EVERY) as u64);
         self.write(|tx| {
             tx.audit(
                 at,
@@ -856,6 +925,16 @@ impl Store {
         })?;
         self.flush()?;
         Ok(keys.len())
+    }
+}
+
+/// Progress is reported in steps of this many records (a callback per record would cost more
+/// than the work on a million-token file).
+const PROGRESS_EVERY: usize = 4096;
+
+fn tick(progress: &mut impl FnMut(u64), i: usize) {
+    if (i + 1).is_multiple_of(PROGRESS_EVERY) {
+        progress(PROGRESS_EVERY as u64);
     }
 }
 

@@ -78,9 +78,14 @@ impl<'a> Step<'a> {
 
     /// A page that ends the session (logout, finished journey): the cookie is cleared too.
     pub fn page_ending(&self, markup: Markup) -> Reply {
+        self.ending(self.encode(markup))
+    }
+
+    /// [`Step::page_ending`] for a page already encoded.
+    pub fn ending(&self, page: markup::Page) -> Reply {
         let set_cookie = (self.req.handset.cookies && self.req.cookie_sid.is_some())
             .then(|| self.cookie("", true));
-        Reply::phone(StatusCode::OK, self.encode(markup)).with_cookie(set_cookie)
+        Reply::phone(StatusCode::OK, page).with_cookie(set_cookie)
     }
 
     fn cookie(&self, value: &str, remove: bool) -> String {

@@ -3,10 +3,61 @@
 use super::Step;
 use crate::error::AppError;
 use crate::reply::Reply;
+use markup::{InputMode, Keypad};
+use std::sync::RwLock;
 
-/// `GET /`: the login screen.
+/// `GET /`: the login screen. The same for every phone of a kind, so it is rendered once per
+/// variant: it is the page every visit starts with, and the one a flood of visits hits.
 pub fn top(step: &Step) -> Result<Reply, AppError> {
-    Ok(top_with(step, None, ""))
+    let ctx = step.ctx(None);
+    let variant = Variant {
+        keypad: ctx.keypad,
+        input: ctx.input,
+        imode_html1: ctx.imode_html1,
+        guid_on: ctx.guid_on,
+    };
+    let body = step.app.pages.top(variant, || {
+        let label = &step.app.config.bank.contract_id_label;
+        step.encode(markup::top::top(&ctx, label, None, ""))
+    });
+    Ok(step.ending(body))
+}
+
+/// Everything a session-less page varies with: the phone's dialect and `guid=ON`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Variant {
+    keypad: Keypad,
+    input: InputMode,
+    imode_html1: bool,
+    guid_on: bool,
+}
+
+/// Pages that do not depend on the visitor beyond the kind of phone, rendered once per
+/// [`Variant`]. The bank profile they show does not change while serving.
+#[derive(Default)]
+pub struct PageCache {
+    top: RwLock<Vec<(Variant, markup::Page)>>,
+}
+
+impl PageCache {
+    fn top(&self, variant: Variant, render: impl FnOnce() -> markup::Page) -> markup::Page {
+        let cached = self
+            .top
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(v, _)| *v == variant)
+            .map(|(_, page)| page.clone());
+        if let Some(page) = cached {
+            return page;
+        }
+        let page = render();
+        let mut all = self.top.write().unwrap_or_else(|p| p.into_inner());
+        if !all.iter().any(|(v, _)| *v == variant) {
+            all.push((variant, page.clone()));
+        }
+        page
+    }
 }
 
 /// The top page with a message (after logout, or a failed login) and the typed contract ID.

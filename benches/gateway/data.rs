@@ -1,0 +1,133 @@
+//! Generated banks: customers and hardware tokens from a deterministic seed, loaded through the
+//! store's bulk loader, and token inventory CSVs. Everything lives under target/bench-data/.
+
+use keitai_gateway::inventory::Seed;
+use keitai_gateway::otp::{HashAlg, Params};
+use keitai_gateway::seal::Sealer;
+use keitai_gateway::store::{Binding, Customer, Store, TokenKind, TokenState};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const LOGIN_PASSWORD: &str = "Pass1234";
+pub const TRANSFER_PASSWORD: &str = "Move1234";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn contract_id(i: u64) -> String {
+    (3_000_000_000 + i).to_string()
+}
+
+pub fn serial(i: u64) -> String {
+    format!("BNHW{i:08}")
+}
+
+/// Token `i`'s seed: 20 bytes from SHA-256 of a fixed label and `i`.
+pub fn secret(i: u64) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(b"keitai-gateway bench token");
+    h.update(i.to_be_bytes());
+    h.finalize()[..20].to_vec()
+}
+
+pub fn params() -> Params {
+    Params {
+        algorithm: HashAlg::Sha1,
+        digits: 6,
+        period: 60,
+        t0: 0,
+    }
+}
+
+/// The code token `i` shows at `unix`.
+pub fn code(i: u64, unix: u64) -> String {
+    params().code_at(&secret(i), unix)
+}
+
+fn seed(i: u64) -> Seed {
+    Seed {
+        serial: serial(i),
+        kind: TokenKind::Hardware,
+        params: params(),
+        secret: zeroize::Zeroizing::new(secret(i)),
+    }
+}
+
+/// A bank of `customers` customers and as many hardware tokens; customer `i < bound` holds
+/// token `i` (ログイン時のワンタイムパスワード 認証する). Every customer has the same two
+/// passwords, hashed once: a hundred thousand argon2 hashes would take longer than the bench.
+pub fn build_bank(dir: &Path, customers: u64, bound: u64) -> PathBuf {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).expect("remove old bench data");
+    }
+    std::fs::create_dir_all(dir).expect("bench data dir");
+    let key = dir.join("master.key");
+    let sealer = Sealer::create(&key).expect("key file");
+    let store = Store::open(&dir.join("db"), sealer).expect("open store");
+    let login = keitai_gateway::password::hash(LOGIN_PASSWORD).expect("hash");
+    let transfer = keitai_gateway::password::hash(TRANSFER_PASSWORD).expect("hash");
+    let now = keitai_gateway::clock::now_unix();
+    let people = (0..customers).map(|i| Customer {
+        contract_id: contract_id(i),
+        name: "信金太郎".into(),
+        login_hash: login.clone(),
+        transfer_hash: transfer.clone(),
+        login_fails: 0,
+        token: (i < bound).then(|| Binding {
+            serial: serial(i),
+            since: now,
+            login_otp: true,
+            subscriber_id: None,
+        }),
+        transfers_blocked: false,
+    });
+    let tokens = (0..customers).map(|i| {
+        let mut t = store.token_from_seed(&seed(i));
+        if i < bound {
+            t.state = TokenState::Active {
+                contract_id: contract_id(i),
+                since: now,
+            };
+        }
+        t
+    });
+    store.bulk_load(people, tokens, now).expect("bulk load");
+    key
+}
+
+/// A bank that is only read (start-up time): built once and kept between runs.
+pub fn cached_bank(name: &str, customers: u64) -> (PathBuf, PathBuf) {
+    let dir = root().join(name);
+    let done = dir.join("complete");
+    if !done.exists() {
+        build_bank(&dir, customers, 0);
+        std::fs::write(&done, b"").expect("marker");
+    }
+    (dir.clone(), dir.join("master.key"))
+}
+
+/// A vendor inventory CSV of `n` tokens (serials after the generated banks'), kept between runs.
+pub fn inventory_csv(n: u64) -> PathBuf {
+    let path = root().join(format!("tokens-{n}.csv"));
+    if path.exists() {
+        return path;
+    }
+    std::fs::create_dir_all(root()).expect("bench data dir");
+    let tmp = path.with_extension("tmp");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).expect("csv"));
+    writeln!(out, "serial,kind,algorithm,digits,period,secret_base32").expect("csv");
+    for i in 0..n {
+        let s = data_encoding::BASE32_NOPAD.encode(&secret(50_000_000 + i));
+        writeln!(out, "BNIM{i:08},hardware,SHA1,6,60,{s}").expect("csv");
+    }
+    out.flush().expect("csv");
+    drop(out);
+    std::fs::rename(&tmp, &path).expect("csv");
+    path
+}

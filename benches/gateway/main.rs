@@ -1,0 +1,495 @@
+//! The benchmark suite: `cargo bench --bench gateway` prints one table (and writes it as
+//! markdown to target/bench-report.md). `BENCH_QUICK=1` runs a short smoke version: small
+//! banks, 2-second loads. `BENCH_API=0` leaves out the OTP API measurement.
+//!
+//! Figures never fail the run; correctness does (every flow must succeed, every page must be
+//! within its byte budget, every OTP check must be accepted).
+
+mod child;
+mod data;
+mod flows;
+mod otp;
+mod phone;
+mod report;
+mod wrk;
+
+use child::Gateway;
+use phone::{Phone, AU, FOMA, SOFTBANK};
+use report::{air_time, bytes, mb, Latencies, Table};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How big and how long.
+struct Sizes {
+    quick: bool,
+    /// Customers (and tokens) of the serving bank.
+    customers: u64,
+    live_sessions: u64,
+    /// Customers and tokens of the start-up bank, tokens of the imported CSV.
+    big: u64,
+    load: Duration,
+}
+
+const PAGE_BUDGET: usize = 2048;
+const START_FLOW_BUDGET: u64 = 6 * 1024;
+const PHONES: u64 = 64;
+
+fn main() {
+    let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
+    let sizes = if quick {
+        Sizes {
+            quick,
+            customers: 10_000,
+            live_sessions: 500,
+            big: 100_000,
+            load: Duration::from_secs(2),
+        }
+    } else {
+        Sizes {
+            quick,
+            customers: 100_000,
+            live_sessions: 10_000,
+            big: 1_000_000,
+            load: Duration::from_secs(10),
+        }
+    };
+    wrk::ensure();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut table = Table::default();
+    runtime.block_on(run(&sizes, &mut table));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let header = format!(
+        "keitai-gateway benchmarks ({}; {cores} cores{})",
+        machine(),
+        if sizes.quick {
+            "; BENCH_QUICK smoke run: small banks, 2 s loads"
+        } else {
+            ""
+        }
+    );
+    println!("\n{}", table.text(&header));
+    let path = data::repo().join("target/bench-report.md");
+    std::fs::write(&path, table.markdown(&format!("**{header}**"))).expect("write report");
+    println!("written to {}", path.display());
+}
+
+fn machine() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn rss_note(gateway: &Gateway) {
+    let (peak, now) = gateway.rss();
+    eprintln!("bench: gateway RSS {} (peak {})", mb(now), mb(peak));
+}
+
+fn step(what: &str) {
+    eprintln!("bench: {what}");
+}
+
+async fn run(sizes: &Sizes, table: &mut Table) {
+    let secs = sizes.load.as_secs();
+
+    step(&format!(
+        "building a bank of {} customers and tokens",
+        sizes.customers
+    ));
+    let bank_dir = data::root().join("serving");
+    let key = data::build_bank(&bank_dir, sizes.customers, 0);
+    let gateway = Gateway::start(&bank_dir, &key);
+    let addr = gateway.addr;
+
+    step("bytes on the air");
+    bytes_on_the_air(addr, sizes.customers, table).await;
+    // Customers 0..3 are used by the walks above; the last three tokens too.
+    let next = Arc::new(AtomicU64::new(3));
+    let last_free = sizes.customers - 3;
+
+    rss_note(&gateway);
+    step("page throughput (wrk), gateway then bare hyper");
+    let top = Phone::new(addr, FOMA).get("/").await.expect("top page");
+    let unloaded = wrk::run(addr, secs, FOMA);
+    let bare_addr = wrk::bare_hyper(top.body.clone());
+    let bare = wrk::run(bare_addr, secs, FOMA);
+    table.add(
+        "page throughput",
+        format!(
+            "GET / gateway ({} B body), wrk 2 threads 64 connections {secs} s",
+            top.body.len()
+        ),
+        format!("{unloaded:.0} req/s"),
+    );
+    table.add(
+        "page throughput",
+        "bare hyper 1, same body size",
+        format!("{bare:.0} req/s"),
+    );
+    table.check(
+        "page throughput",
+        "gateway / bare hyper",
+        format!("{:.2}", unloaded / bare),
+        "≥ 0.80",
+        unloaded / bare >= 0.8,
+    );
+
+    rss_note(&gateway);
+    // Measured right before the flows it limits, the gateway idle.
+    step("argon2 verifications on all cores");
+    let argon2 = argon2_limit(sizes.load);
+    table.add(
+        "利用開始 flows",
+        "argon2 verifications/s, all cores, gateway parameters",
+        format!("{argon2:.1}/s"),
+    );
+    step("利用開始 flows, 64 phones");
+    let (flows, mut lat) = flow_load(addr, next.clone(), last_free, sizes.load, None).await;
+    let limit = argon2 / 2.0;
+    table.add(
+        "利用開始 flows",
+        format!(
+            "complete flows/s, {PHONES} phones, {} customers",
+            sizes.customers
+        ),
+        format!("{flows:.1}/s"),
+    );
+    table.add("利用開始 flows", "latency per request", lat.p50_p99());
+    table.check(
+        "利用開始 flows",
+        "flows/s ÷ argon2 limit (argon2/s ÷ 2: a flow checks 2 passwords)",
+        format!("{:.2} (limit {limit:.1}/s)", flows / limit),
+        "≥ 0.85",
+        flows / limit >= 0.85,
+    );
+
+    rss_note(&gateway);
+    step("top page while 利用開始 flows saturate the password checks");
+    let (loaded_flows, _, loaded) = flows_with_wrk(addr, &next, last_free, sizes.load).await;
+    table.check(
+        "利用開始 flows",
+        format!("GET / during flows ({loaded:.0} req/s, flows {loaded_flows:.1}/s) ÷ unloaded"),
+        format!("{:.2}", loaded / unloaded),
+        "≥ 0.50",
+        loaded / unloaded >= 0.5,
+    );
+
+    rss_note(&gateway);
+    step(&format!("{} live sessions", sizes.live_sessions));
+    let live = live_sessions(addr, &next, last_free, sizes.live_sessions).await;
+    let (peak, now) = gateway.rss();
+    table.check(
+        "memory and scale",
+        format!(
+            "peak RSS serving {} customers, {live} live sessions (now {})",
+            sizes.customers,
+            mb(now)
+        ),
+        mb(peak),
+        "≤ 150 MB",
+        peak <= 150 * 1024 * 1024,
+    );
+    gateway.stop();
+
+    step("OTP checks");
+    let otp_dir = data::root().join("otp");
+    let otp_key = data::build_bank(&otp_dir, sizes.customers, sizes.customers);
+    let half = sizes.customers / 2;
+    let (rate, mut lat) = otp::in_process(&otp_dir, &otp_key, half, sizes.load).await;
+    table.check(
+        "OTP checks",
+        "in process: ledger::check_otp, 64 tasks, durable (group commit)",
+        format!("{rate:.0}/s, {}", lat.p50_p99()),
+        "≥ 5000/s",
+        rate >= 5000.0,
+    );
+    if std::env::var("BENCH_API").is_ok_and(|v| v == "0") {
+        table.note("OTP API not measured (BENCH_API=0)");
+    } else {
+        match otp::api(&otp_dir, &otp_key, half, sizes.customers, sizes.load).await {
+            otp::Api::Absent(why) => table.note(format!("OTP API not measured: {why}")),
+            otp::Api::Measured {
+                rate,
+                mut latencies,
+            } => table.check(
+                "OTP checks",
+                "API: POST /api/v1/otp/verify accepted/s, 64 callers",
+                format!("{rate:.0}/s, {}", latencies.p50_p99()),
+                "≥ 5000/s",
+                rate >= 5000.0,
+            ),
+        }
+    }
+
+    step(&format!("start-up with {} customers and tokens", sizes.big));
+    let (big_dir, big_key) = data::cached_bank(&format!("big-{}", sizes.big), sizes.big);
+    let mut times: Vec<Duration> = (0..3)
+        .map(|_| {
+            let g = Gateway::start(&big_dir, &big_key);
+            let t = g.startup;
+            g.stop();
+            t
+        })
+        .collect();
+    times.sort();
+    let startup = times[1];
+    table.check(
+        "memory and scale",
+        format!(
+            "start-up with {} customers and tokens (median of 3)",
+            sizes.big
+        ),
+        format!("{:.3} s", startup.as_secs_f64()),
+        "≤ 1 s",
+        startup <= Duration::from_secs(1),
+    );
+
+    step(&format!("importing a {}-token CSV", sizes.big));
+    let csv = data::inventory_csv(sizes.big);
+    let import_dir = data::root().join("import");
+    if import_dir.exists() {
+        std::fs::remove_dir_all(&import_dir).expect("clean import dir");
+    }
+    std::fs::create_dir_all(&import_dir).expect("import dir");
+    let import_key = import_dir.join("master.key");
+    keitai_gateway::seal::Sealer::create(&import_key).expect("key");
+    let began = Instant::now();
+    let out = child::cli(
+        &["import-tokens"],
+        &[
+            &csv,
+            &"--data-dir".into(),
+            &import_dir,
+            &"--key-file".into(),
+            &import_key,
+        ],
+    );
+    let took = began.elapsed();
+    assert!(
+        out.contains(&format!("loaded {} tokens", sizes.big)),
+        "import did not load every token: {out}"
+    );
+    table.check(
+        "memory and scale",
+        format!("import-tokens, {}-token CSV", sizes.big),
+        format!("{:.1} s", took.as_secs_f64()),
+        "≤ 60 s",
+        took <= Duration::from_secs(60),
+    );
+}
+
+/// argon2 verifications per second with one thread per core, at the gateway's parameters.
+fn argon2_limit(run: Duration) -> f64 {
+    let phc = keitai_gateway::password::hash(data::LOGIN_PASSWORD).expect("hash");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let began = Instant::now();
+    let total: u64 = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..cores)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut n = 0u64;
+                    while began.elapsed() < run {
+                        assert!(keitai_gateway::password::verify(&phc, data::LOGIN_PASSWORD));
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("argon2 thread"))
+            .sum()
+    });
+    total as f64 / began.elapsed().as_secs_f64()
+}
+
+/// Every page of 利用開始, 交換, login, help and 利用中止 for a DoCoMo, au and SoftBank phone;
+/// the whole 利用開始 and 交換 flows in bytes (requests and responses, headers included).
+async fn bytes_on_the_air(addr: SocketAddr, customers: u64, table: &mut Table) {
+    let carriers = [("DoCoMo", FOMA), ("au", AU), ("SoftBank", SOFTBANK)];
+    let mut sizes: Vec<(&'static str, Vec<usize>)> = Vec::new();
+    let mut flows_bytes: Vec<(&str, u64, u64)> = Vec::new();
+    for (c, (name, ua)) in carriers.iter().enumerate() {
+        let c = c as u64;
+        let mut phone = Phone::new(addr, ua);
+        let mut pages = Vec::new();
+        flows::start(&mut phone, c, Some(&mut pages))
+            .await
+            .unwrap_or_else(|e| panic!("{name} 利用開始: {e}"));
+        let start = phone.sent + phone.received;
+        phone.reset_counts();
+        let new = customers - 1 - c;
+        flows::exchange(&mut phone, c, c, new, Some(&mut pages))
+            .await
+            .unwrap_or_else(|e| panic!("{name} 交換: {e}"));
+        let exchange = phone.sent + phone.received;
+        flows::login_and_others(&mut phone, c, new, &mut pages)
+            .await
+            .unwrap_or_else(|e| panic!("{name} login: {e}"));
+        flows_bytes.push((name, start, exchange));
+        for (page, resp) in pages {
+            assert!(
+                resp.body.len() <= PAGE_BUDGET,
+                "{name}: page {page} is {} bytes, over the {PAGE_BUDGET}-byte budget:\n{}",
+                resp.body.len(),
+                resp.text
+            );
+            match sizes.iter_mut().find(|(p, _)| *p == page) {
+                Some((_, v)) => v.push(resp.body.len()),
+                None => sizes.push((page, vec![resp.body.len()])),
+            }
+        }
+    }
+    for (page, v) in &sizes {
+        let shown: Vec<String> = v.iter().map(ToString::to_string).collect();
+        let largest = v.iter().copied().max().unwrap_or(0);
+        table.check(
+            "bytes on the air",
+            format!("page body: {page} (DoCoMo / au / SoftBank)"),
+            format!("{} B", shown.join(" / ")),
+            format!("≤ {PAGE_BUDGET} B"),
+            largest <= PAGE_BUDGET,
+        );
+    }
+    for (name, start, exchange) in flows_bytes {
+        assert!(
+            start <= START_FLOW_BUDGET,
+            "{name}: the 利用開始 flow took {start} bytes, over {START_FLOW_BUDGET}"
+        );
+        table.check(
+            "bytes on the air",
+            format!("利用開始 flow, 4 requests, {name}"),
+            format!(
+                "{} ({} at 9.6 kbps, {} at 28.8 kbps)",
+                bytes(start),
+                air_time(start, 9600.0),
+                air_time(start, 28800.0)
+            ),
+            "≤ 6144 B",
+            start <= START_FLOW_BUDGET,
+        );
+        table.add(
+            "bytes on the air",
+            format!("交換 flow, 5 requests, {name}"),
+            format!(
+                "{} ({} at 9.6 kbps, {} at 28.8 kbps)",
+                bytes(exchange),
+                air_time(exchange, 9600.0),
+                air_time(exchange, 28800.0)
+            ),
+        );
+    }
+}
+
+/// 64 phones doing whole 利用開始 flows (customers from `next`) for `run`, or until `stop`
+/// when given. Returns flows/s and the latency of every request.
+async fn flow_load(
+    addr: SocketAddr,
+    next: Arc<AtomicU64>,
+    last: u64,
+    run: Duration,
+    stop: Option<Arc<AtomicBool>>,
+) -> (f64, Latencies) {
+    let stop = stop.unwrap_or_else(|| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(run).await;
+            s.store(true, Ordering::Relaxed);
+        });
+        stop
+    });
+    let began = Instant::now();
+    let mut tasks = Vec::new();
+    for k in 0..PHONES {
+        let next = next.clone();
+        let stop = stop.clone();
+        let ua = [FOMA, AU, SOFTBANK][(k % 3) as usize];
+        tasks.push(tokio::spawn(async move {
+            let mut phone = Phone::new(addr, ua);
+            let mut done = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                assert!(i < last, "the bench bank ran out of customers");
+                flows::start(&mut phone, i, None)
+                    .await
+                    .unwrap_or_else(|e| panic!("利用開始 of customer {i}: {e}"));
+                done += 1;
+            }
+            (done, phone.latencies)
+        }));
+    }
+    let mut flows = 0;
+    let mut lat = Latencies::default();
+    for t in tasks {
+        let (d, l) = t.await.expect("phone task");
+        flows += d;
+        lat.extend(l);
+    }
+    (flows as f64 / began.elapsed().as_secs_f64(), lat)
+}
+
+/// Flows as in [`flow_load`] while wrk loads the top page: (flows/s, latencies, top page req/s).
+async fn flows_with_wrk(
+    addr: SocketAddr,
+    next: &Arc<AtomicU64>,
+    last: u64,
+    run: Duration,
+) -> (f64, Latencies, f64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flows = tokio::spawn(flow_load(addr, next.clone(), last, run, Some(stop.clone())));
+    // Let the password checks fill the pool before measuring the page.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let secs = run.as_secs();
+    let page = tokio::task::spawn_blocking(move || wrk::run(addr, secs, FOMA))
+        .await
+        .expect("wrk");
+    stop.store(true, Ordering::Relaxed);
+    let (f, l) = flows.await.expect("flows");
+    (f, l, page)
+}
+
+/// Opens `n` sessions (利用開始 step 1 for `n` customers, left at the token form), 64 at a
+/// time. Returns how many are live.
+async fn live_sessions(addr: SocketAddr, next: &Arc<AtomicU64>, last: u64, n: u64) -> u64 {
+    let opened = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..PHONES {
+        let next = next.clone();
+        let opened = opened.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut phone = Phone::new(addr, FOMA);
+            while opened.fetch_add(1, Ordering::Relaxed) < n {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                assert!(i < last, "the bench bank ran out of customers");
+                let id = data::contract_id(i);
+                let r = phone
+                    .post_form(
+                        "/start?guid=ON",
+                        &[("contract_id", &id), ("password", data::LOGIN_PASSWORD)],
+                    )
+                    .await
+                    .expect("session");
+                assert!(
+                    r.text.contains("シリアル番号"),
+                    "customer {i} got no session:\n{}",
+                    r.text
+                );
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("session task");
+    }
+    n
+}
