@@ -228,9 +228,13 @@ fn main() -> ExitCode {
 }
 
 fn open_store(data_dir: &Path, sealer: Sealer) -> Result<Store, String> {
+    open_store_cached(data_dir, sealer, keitai_gateway::store::SERVING_CACHE)
+}
+
+fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Store, String> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    Store::open(&data_dir.join("db"), sealer).map_err(|e| match e {
+    Store::open_with_cache(&data_dir.join("db"), sealer, cache).map_err(|e| match e {
         StoreError::WrongKey => format!(
             "{e}: the database in {} was sealed with another key",
             data_dir.display()
@@ -316,6 +320,7 @@ fn serve(
         let app = Arc::new(App::new(config, store));
         server::serve(app.clone(), listener, shutdown_signal()).await;
         app.store.flush().map_err(|e| e.to_string())?;
+        server::flush_log();
         println!("stopped");
         Ok(())
     })
@@ -439,7 +444,7 @@ fn import_tokens(
     let seeds =
         inventory::read_any(file, psk.as_deref().map(Vec::as_slice)).map_err(|e| e.to_string())?;
     let sealer = Sealer::load(key_file).map_err(|e| e.to_string())?;
-    let store = open_store(data_dir, sealer)?;
+    let store = open_store_cached(data_dir, sealer, keitai_gateway::store::BULK_CACHE)?;
     // Sealing, checking and writing each pass over every token once.
     let bar = progress_bar(3 * seeds.len() as u64);
     let tokens: Vec<_> = seeds

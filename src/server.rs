@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
@@ -97,6 +97,10 @@ async fn read_body(
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return Err(AppError::TooLarge);
     }
+    // Most requests (every GET) have no body: no read, and no timer to set and clear.
+    if hyper::body::Body::is_end_stream(&body) {
+        return Ok(Bytes::new());
+    }
     match tokio::time::timeout(timeout, Limited::new(body, MAX_BODY).collect()).await {
         Err(_) => Err(AppError::BodyTimeout),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
@@ -156,26 +160,77 @@ fn log_request(
 
 /// One line on standard error, with the UTC time.
 ///
-/// The line is formatted first and written with one call (standard error is unbuffered: a
-/// formatted `writeln!` would make a system call per piece, under the lock every request
-/// thread shares), and the time text is made once a second per thread.
+/// Lines go to one writer thread, which writes whatever has queued up in one call and flushes
+/// when the queue is empty: request threads never wait on the standard-error lock or make a
+/// system call per line. The time text is made once a second per thread.
 pub fn log(args: std::fmt::Arguments) {
     thread_local! {
-        static LINE: std::cell::RefCell<(i64, String, String)> =
-            const { std::cell::RefCell::new((i64::MIN, String::new(), String::new())) };
+        static STAMP: std::cell::RefCell<(i64, String)> =
+            const { std::cell::RefCell::new((i64::MIN, String::new())) };
     }
     let now = chrono::Utc::now();
-    LINE.with(|cell| {
-        let Ok(mut cell) = cell.try_borrow_mut() else {
-            return;
-        };
-        let (second, stamp, line) = &mut *cell;
-        if *second != now.timestamp() {
-            *second = now.timestamp();
-            *stamp = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut line = String::with_capacity(96);
+    STAMP.with(|cell| {
+        if let Ok(mut cell) = cell.try_borrow_mut() {
+            let (second, stamp) = &mut *cell;
+            if *second != now.timestamp() {
+                *second = now.timestamp();
+                *stamp = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            }
+            line.push_str(stamp);
         }
-        line.clear();
-        let _ = writeln!(line, "{stamp} {args}");
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     });
+    let _ = writeln!(line, " {args}");
+    match log_writer().try_send(LogMsg::Line(line)) {
+        Ok(()) => {}
+        // A full queue (a writer slower than the traffic) or no writer thread: write here.
+        Err(mpsc::TrySendError::Full(LogMsg::Line(line)))
+        | Err(mpsc::TrySendError::Disconnected(LogMsg::Line(line))) => {
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        }
+        Err(_) => {}
+    }
+}
+
+/// Waits until every line logged so far is written (before the process exits).
+pub fn flush_log() {
+    let (done, wait) = mpsc::sync_channel(1);
+    if log_writer().send(LogMsg::Flush(done)).is_ok() {
+        let _ = wait.recv_timeout(Duration::from_secs(2));
+    }
+}
+
+enum LogMsg {
+    Line(String),
+    Flush(mpsc::SyncSender<()>),
+}
+
+fn log_writer() -> &'static mpsc::SyncSender<LogMsg> {
+    static WRITER: OnceLock<mpsc::SyncSender<LogMsg>> = OnceLock::new();
+    WRITER.get_or_init(|| {
+        let (tx, rx) = mpsc::sync_channel::<LogMsg>(16 * 1024);
+        let _ = std::thread::Builder::new()
+            .name("log".into())
+            .spawn(move || {
+                let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr());
+                let mut pending = Vec::new();
+                while let Ok(first) = rx.recv() {
+                    let mut next = Some(first);
+                    while let Some(msg) = next {
+                        match msg {
+                            LogMsg::Line(line) => {
+                                let _ = out.write_all(line.as_bytes());
+                            }
+                            LogMsg::Flush(done) => pending.push(done),
+                        }
+                        next = rx.try_recv().ok();
+                    }
+                    let _ = out.flush();
+                    for done in pending.drain(..) {
+                        let _ = done.send(());
+                    }
+                }
+            });
+        tx
+    })
 }

@@ -297,9 +297,14 @@ fn open_secret(sealer: &Sealer, token: &Token) -> Result<zeroize::Zeroizing<Vec<
         .map_err(|_| corrupt())
 }
 
-/// sled's page cache. Its default (1 GiB) would let a big bank's records fill memory; hot
-/// records (customers mid-journey, their tokens) are few, and the OS caches the files anyway.
-const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// sled's page cache while serving. Its default (1 GiB) would let a big bank's records fill
+/// memory; hot records (customers mid-journey, their tokens) are few, and the OS caches the files
+/// anyway.
+pub const SERVING_CACHE: u64 = 32 * 1024 * 1024;
+/// The page cache of a one-off bulk job (importing an inventory): a big batch evicting and
+/// re-reading its own pages from a small cache costs more than the memory, which the job
+/// gives back when it ends.
+pub const BULK_CACHE: u64 = 1024 * 1024 * 1024;
 
 /// What the key-check record seals: opening it at start-up proves the key file is the right one.
 const KEY_CHECK: &[u8] = b"keitai-gateway key check";
@@ -502,9 +507,18 @@ impl Store {
     /// Opens (or creates) the database in `dir`, with the master key that seals token seeds.
     /// A key other than the one the database was created with is refused here, at start-up.
     pub fn open(dir: &Path, sealer: Sealer) -> Result<Store, StoreError> {
+        Store::open_with_cache(dir, sealer, SERVING_CACHE)
+    }
+
+    /// [`Store::open`] with a page cache of `cache_bytes` (see [`BULK_CACHE`]).
+    pub fn open_with_cache(
+        dir: &Path,
+        sealer: Sealer,
+        cache_bytes: u64,
+    ) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(dir)
-            .cache_capacity(CACHE_BYTES)
+            .cache_capacity(cache_bytes)
             .open()?;
         let trees = TREE_NAMES
             .iter()

@@ -43,8 +43,9 @@ pub fn ensure() {
 
 /// A bare hyper 1 server answering every request with `body` (the same size as the gateway's
 /// top page), on its own runtime with as many workers as the gateway's. Runs until the process
-/// ends.
-pub fn bare_hyper(body: Vec<u8>) -> SocketAddr {
+/// ends. With `header_timeout`, it also arms hyper's header-read timer per request, as the
+/// gateway must (slow clients are cut off): the difference shows what that timer costs.
+pub fn bare_hyper(body: Vec<u8>, header_timeout: bool) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -77,7 +78,13 @@ pub fn bare_hyper(body: Vec<u8>) -> SocketAddr {
                             Ok::<_, Infallible>(r)
                         }
                     });
-                    let _ = http1::Builder::new()
+                    let mut builder = http1::Builder::new();
+                    if header_timeout {
+                        builder
+                            .timer(hyper_util::rt::TokioTimer::new())
+                            .header_read_timeout(std::time::Duration::from_secs(10));
+                    }
+                    let _ = builder
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });

@@ -98,9 +98,20 @@ impl Server {
         Phone::new(self.addr, ua)
     }
 
-    /// The server's log so far.
+    /// The server's log so far. The gateway writes log lines from a thread of their own, so
+    /// this waits until the file stops growing (at most two seconds).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
+        let read = || std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default();
+        let mut last = read();
+        for _ in 0..40 {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = read();
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        last
     }
 
     /// Stops the server the hard way (SIGKILL) and waits for it.
