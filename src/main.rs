@@ -320,7 +320,6 @@ fn serve(
         let app = Arc::new(App::new(config, store));
         server::serve(app.clone(), listener, shutdown_signal()).await;
         app.store.flush().map_err(|e| e.to_string())?;
-        server::flush_log();
         println!("stopped");
         Ok(())
     })

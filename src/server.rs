@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
@@ -160,77 +160,47 @@ fn log_request(
 
 /// One line on standard error, with the UTC time.
 ///
-/// Lines go to one writer thread, which writes whatever has queued up in one call and flushes
-/// when the queue is empty: request threads never wait on the standard-error lock or make a
-/// system call per line. The time text is made once a second per thread.
+/// The line is formatted first and written with one `write` call on a handle of its own (a
+/// duplicate of standard error): no lock shared by the request threads, one system call per
+/// line, and the kernel keeps whole lines apart. The time text is made once a second per thread.
 pub fn log(args: std::fmt::Arguments) {
     thread_local! {
-        static STAMP: std::cell::RefCell<(i64, String)> =
-            const { std::cell::RefCell::new((i64::MIN, String::new())) };
+        static LINE: std::cell::RefCell<(i64, String, String)> =
+            const { std::cell::RefCell::new((i64::MIN, String::new(), String::new())) };
     }
     let now = chrono::Utc::now();
-    let mut line = String::with_capacity(96);
-    STAMP.with(|cell| {
-        if let Ok(mut cell) = cell.try_borrow_mut() {
-            let (second, stamp) = &mut *cell;
-            if *second != now.timestamp() {
-                *second = now.timestamp();
-                *stamp = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    LINE.with(|cell| {
+        let Ok(mut cell) = cell.try_borrow_mut() else {
+            return;
+        };
+        let (second, stamp, line) = &mut *cell;
+        if *second != now.timestamp() {
+            *second = now.timestamp();
+            *stamp = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        }
+        line.clear();
+        let _ = writeln!(line, "{stamp} {args}");
+        match log_file() {
+            Some(mut file) => {
+                let _ = file.write_all(line.as_bytes());
             }
-            line.push_str(stamp);
+            None => {
+                let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            }
         }
     });
-    let _ = writeln!(line, " {args}");
-    match log_writer().try_send(LogMsg::Line(line)) {
-        Ok(()) => {}
-        // A full queue (a writer slower than the traffic) or no writer thread: write here.
-        Err(mpsc::TrySendError::Full(LogMsg::Line(line)))
-        | Err(mpsc::TrySendError::Disconnected(LogMsg::Line(line))) => {
-            let _ = std::io::stderr().lock().write_all(line.as_bytes());
-        }
-        Err(_) => {}
-    }
 }
 
-/// Waits until every line logged so far is written (before the process exits).
-pub fn flush_log() {
-    let (done, wait) = mpsc::sync_channel(1);
-    if log_writer().send(LogMsg::Flush(done)).is_ok() {
-        let _ = wait.recv_timeout(Duration::from_secs(2));
-    }
-}
-
-enum LogMsg {
-    Line(String),
-    Flush(mpsc::SyncSender<()>),
-}
-
-fn log_writer() -> &'static mpsc::SyncSender<LogMsg> {
-    static WRITER: OnceLock<mpsc::SyncSender<LogMsg>> = OnceLock::new();
-    WRITER.get_or_init(|| {
-        let (tx, rx) = mpsc::sync_channel::<LogMsg>(16 * 1024);
-        let _ = std::thread::Builder::new()
-            .name("log".into())
-            .spawn(move || {
-                let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr());
-                let mut pending = Vec::new();
-                while let Ok(first) = rx.recv() {
-                    let mut next = Some(first);
-                    while let Some(msg) = next {
-                        match msg {
-                            LogMsg::Line(line) => {
-                                let _ = out.write_all(line.as_bytes());
-                            }
-                            LogMsg::Flush(done) => pending.push(done),
-                        }
-                        next = rx.try_recv().ok();
-                    }
-                    let _ = out.flush();
-                    for done in pending.drain(..) {
-                        let _ = done.send(());
-                    }
-                }
-            });
-        tx
+/// Standard error as a plain file handle (unbuffered, unlocked).
+fn log_file() -> Option<&'static std::fs::File> {
+    use std::os::fd::AsFd;
+    static FILE: OnceLock<Option<std::fs::File>> = OnceLock::new();
+    FILE.get_or_init(|| {
+        std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .ok()
+            .map(std::fs::File::from)
     })
+    .as_ref()
 }
