@@ -387,6 +387,22 @@ fn checkable(actor: &Actor, maker: &str, decision: &Decision) -> Result<(), Refu
     Ok(())
 }
 
+/// The form `form_no`, if `actor` may decide it (a supervisor other than its maker, still
+/// undecided).
+fn pending_form(
+    tx: &mut Tx,
+    actor: &Actor,
+    form_no: &str,
+) -> TxResult<Result<CancelForm, Refused>> {
+    let Some(form) = tx.get_in::<CancelForm>(Tree::Forms, form_no.as_bytes())? else {
+        return refuse(Refused::NotFound);
+    };
+    if let Err(r) = checkable(actor, &form.recorded_by, &form.decision) {
+        return refuse(r);
+    }
+    Ok(Ok(form))
+}
+
 /// Approves a cancellation form: the token is cancelled, transfers are blocked until a new
 /// token is registered, and a 受付番号 is issued, all in one write with the audit record.
 pub async fn approve_form(
@@ -396,12 +412,10 @@ pub async fn approve_form(
     now: u64,
 ) -> Outcome<CancelForm> {
     let result = store.write(|tx| {
-        let Some(mut form) = tx.get_in::<CancelForm>(Tree::Forms, form_no.as_bytes())? else {
-            return refuse(Refused::NotFound);
+        let mut form = match pending_form(tx, actor, form_no)? {
+            Ok(form) => form,
+            Err(r) => return refuse(r),
         };
-        if let Err(r) = checkable(actor, &form.recorded_by, &form.decision) {
-            return refuse(r);
-        }
         let Some(mut c) = tx.customer(&form.contract_id)? else {
             return refuse(Refused::UnknownContract);
         };
@@ -466,12 +480,10 @@ pub async fn reject_form(
     now: u64,
 ) -> Outcome<CancelForm> {
     let result = store.write(|tx| {
-        let Some(mut form) = tx.get_in::<CancelForm>(Tree::Forms, form_no.as_bytes())? else {
-            return refuse(Refused::NotFound);
+        let mut form = match pending_form(tx, actor, form_no)? {
+            Ok(form) => form,
+            Err(r) => return refuse(r),
         };
-        if let Err(r) = checkable(actor, &form.recorded_by, &form.decision) {
-            return refuse(r);
-        }
         form.decision = Decision::Rejected {
             by: actor.staff_id.clone(),
             at: now,
