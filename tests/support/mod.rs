@@ -320,12 +320,7 @@ impl Phone {
 
     /// Like [`Phone::raw`], but `None` when the server is gone (connection refused or cut).
     pub fn try_raw(&self, request: &[u8]) -> Option<Resp> {
-        let mut s = TcpStream::connect(self.addr).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-        s.write_all(request).ok()?;
-        let mut buf = Vec::new();
-        let _ = s.read_to_end(&mut buf);
-        parse_response(&buf)
+        parse_response(&send(self.addr, request)?)
     }
 
     fn request(&mut self, method: &str, target: &str, body: &[u8]) -> Resp {
@@ -333,35 +328,17 @@ impl Phone {
     }
 
     fn try_request(&mut self, method: &str, target: &str, body: &[u8]) -> Option<Resp> {
-        let mut req = format!(
-            "{method} {target} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {}\r\nConnection: close\r\n",
-            self.addr, self.ua
-        );
-        for (k, v) in &self.headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
+        let mut headers = self.headers.clone();
         if let (Some(guid), true) = (&self.guid, target.contains("guid=ON")) {
-            req.push_str(&format!("X-DCMGUID: {guid}\r\n"));
+            headers.push(("X-DCMGUID".into(), guid.clone()));
         }
         if let (true, Some(c)) = (self.keeps_cookies, &self.cookie) {
-            req.push_str(&format!("Cookie: {c}\r\n"));
+            headers.push(("Cookie".into(), c.clone()));
         }
-        if method == "POST" {
-            req.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
-        }
-        req.push_str("\r\n");
-        let mut bytes = req.into_bytes();
-        bytes.extend_from_slice(body);
+        let bytes = request_bytes(self.addr, method, target, &self.ua, &headers, body);
         let resp = self.try_raw(&bytes)?;
         if self.keeps_cookies {
-            if let Some(set) = resp.header("set-cookie") {
-                let pair = set.split(';').next().unwrap_or("").to_owned();
-                let cleared = set.to_ascii_lowercase().contains("max-age=0");
-                self.cookie = if cleared { None } else { Some(pair) };
-            }
+            keep_cookie(&mut self.cookie, &resp);
         }
         Some(resp)
     }
@@ -412,6 +389,53 @@ impl Phone {
             .collect();
         all.extend_from_slice(fields);
         self.post(&action, &all)
+    }
+}
+
+/// An HTTP/1.1 request, `Connection: close`, with `headers` and, for a POST, a form body.
+fn request_bytes(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    ua: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut req = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: {ua}\r\nConnection: close\r\n"
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if method == "POST" {
+        req.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// Sends `request` on a new connection and reads until the server closes it; `None` when the
+/// server is gone.
+fn send(addr: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    s.write_all(request).ok()?;
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    Some(buf)
+}
+
+/// Keeps the cookie a response sets (or forgets it when the response clears it).
+fn keep_cookie(jar: &mut Option<String>, resp: &Resp) {
+    if let Some(set) = resp.header("set-cookie") {
+        let pair = set.split(';').next().unwrap_or("").to_owned();
+        let cleared = set.to_ascii_lowercase().contains("max-age=0");
+        *jar = if cleared { None } else { Some(pair) };
     }
 }
 
@@ -562,33 +586,15 @@ impl Staff {
     }
 
     fn request(&mut self, method: &str, target: &str, body: &[u8]) -> Resp {
-        let mut req = format!(
-            "{method} {target} HTTP/1.1\r\nHost: {}\r\nUser-Agent: Mozilla/5.0 (Windows NT 10.0)\r\nConnection: close\r\n",
-            self.addr
-        );
-        if let Some(c) = &self.cookie {
-            req.push_str(&format!("Cookie: {c}\r\n"));
-        }
-        if method == "POST" {
-            req.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
-        }
-        req.push_str("\r\n");
-        let mut bytes = req.into_bytes();
-        bytes.extend_from_slice(body);
-        let mut s = TcpStream::connect(self.addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        s.write_all(&bytes).expect("write");
-        let mut buf = Vec::new();
-        let _ = s.read_to_end(&mut buf);
-        let resp = parse_response_utf8(&buf);
-        if let Some(set) = resp.header("set-cookie") {
-            let pair = set.split(';').next().unwrap_or("").to_owned();
-            let cleared = set.to_ascii_lowercase().contains("max-age=0");
-            self.cookie = if cleared { None } else { Some(pair) };
-        }
+        let headers: Vec<(String, String)> = self
+            .cookie
+            .iter()
+            .map(|c| ("Cookie".into(), c.clone()))
+            .collect();
+        let ua = "Mozilla/5.0 (Windows NT 10.0)";
+        let bytes = request_bytes(self.addr, method, target, ua, &headers, body);
+        let resp = parse_response_utf8(&send(self.addr, &bytes).expect("connect"));
+        keep_cookie(&mut self.cookie, &resp);
         if let Some(csrf) = resp.csrf() {
             self.csrf = Some(csrf);
         }
