@@ -132,6 +132,8 @@ pub struct Config {
     pub internal_networks: Vec<ipnet::IpNet>,
     /// Client networks the branch console answers; everyone else gets 403.
     pub branch_networks: Vec<ipnet::IpNet>,
+    /// `serve --emulator`: the phone emulator for testers at `/emulator/` (None: off).
+    pub emulator: Option<crate::emulator::Settings>,
 }
 
 /// The branch console's networks when none are given: this machine only.

@@ -34,6 +34,9 @@ pub async fn dispatch(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -
     if path.starts_with("/api/") {
         return crate::api::handle(app, parts, body, peer).await;
     }
+    if path == "/emulator" || path.starts_with("/emulator/") {
+        return crate::emulator::handle(app, parts, body, peer).await;
+    }
     if path == "/branch" || path.starts_with("/branch/") {
         return crate::branch::handle(app, parts, body, peer).await;
     }

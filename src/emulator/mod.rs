@@ -1,0 +1,133 @@
+//! The phone emulator for testers (`serve --emulator`): a desktop-browser page at `/emulator/`
+//! with a flip phone on screen. This module is its front: the gate (emulator on, client in the
+//! emulator networks of carrier_networks.toml; anything else is 404, as if it did not exist),
+//! the routes, and JSON errors. [`handsets`] owns what each handset sends, [`send`] the request
+//! dispatched inside the gateway, [`page`] reading the answer as the handset would.
+//!
+//! The page and its script are static files compiled in (no build step); they only ever talk
+//! to this front, and the front only ever calls this gateway's own phone pages.
+
+pub mod handsets;
+pub mod page;
+pub mod send;
+
+use crate::app::App;
+use crate::reply::{Reply, JSON};
+use crate::simulator;
+use hyper::http::request::Parts;
+use hyper::{Method, StatusCode};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+const INDEX: &str = include_str!("assets/index.html");
+const SCRIPT: &str = include_str!("assets/emulator.js");
+const STYLE: &str = include_str!("assets/emulator.css");
+
+/// What `serve --emulator` turns on.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The demo inventory: the only tokens whose codes the token simulator shows.
+    pub demo_tokens: PathBuf,
+}
+
+impl Settings {
+    pub fn for_bank_dir(bank_dir: &Path) -> Settings {
+        Settings {
+            demo_tokens: bank_dir.join("demo/tokens.csv"),
+        }
+    }
+}
+
+/// Answers everything under `/emulator`.
+pub async fn handle(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
+    let Some(settings) = &app.config.emulator else {
+        return not_found(app);
+    };
+    if !in_emulator_networks(app, peer.ip()) {
+        return not_found(app);
+    }
+    match (&parts.method, parts.uri.path()) {
+        (&Method::GET, "/emulator" | "/emulator/") => asset("text/html; charset=utf-8", INDEX),
+        (&Method::GET, "/emulator/emulator.js") => {
+            asset("text/javascript; charset=utf-8", SCRIPT)
+        }
+        (&Method::GET, "/emulator/emulator.css") => asset("text/css; charset=utf-8", STYLE),
+        (&Method::GET, "/emulator/handsets") => json(
+            StatusCode::OK,
+            &handsets::HANDSETS
+                .iter()
+                .map(handsets::Handset::summary)
+                .collect::<Vec<_>>(),
+        ),
+        (&Method::GET, "/emulator/token") => token(settings, parts.uri.query().unwrap_or("")),
+        (&Method::POST, "/emulator/send") => {
+            let ask: send::Ask = match serde_json::from_slice(body) {
+                Ok(a) => a,
+                Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad request: {e}")),
+            };
+            let host = parts
+                .headers
+                .get(hyper::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            match send::send(app, ask, host, peer).await {
+                Ok(answer) => json(StatusCode::OK, &answer),
+                Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+            }
+        }
+        (_, "/emulator/send" | "/emulator/handsets" | "/emulator/token") => {
+            error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        }
+        _ => not_found(app),
+    }
+}
+
+/// The emulator networks: loopback unless carrier_networks.toml says otherwise.
+fn in_emulator_networks(app: &App, ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    app.config
+        .networks
+        .emulator_networks
+        .iter()
+        .any(|net| net.contains(&ip))
+}
+
+/// `GET /emulator/token`: the demo serials; `?serial=X`: the code that token shows now.
+fn token(settings: &Settings, query: &str) -> Reply {
+    let file = &settings.demo_tokens;
+    let serial = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("serial="))
+        .filter(|s| !s.is_empty());
+    let Some(serial) = serial else {
+        return match simulator::hardware_serials(file) {
+            Ok(serials) => json(StatusCode::OK, &serde_json::json!({ "serials": serials })),
+            Err(e) => error(StatusCode::NOT_FOUND, &e),
+        };
+    };
+    match simulator::shown(file, serial, crate::clock::now_unix()) {
+        Ok(shown) => json(StatusCode::OK, &shown),
+        Err(e) => error(StatusCode::NOT_FOUND, &e),
+    }
+}
+
+fn asset(content_type: &'static str, text: &'static str) -> Reply {
+    Reply::new(StatusCode::OK, content_type, text.as_bytes().to_vec())
+}
+
+fn json(status: StatusCode, value: &impl serde::Serialize) -> Reply {
+    // Plain data (strings, numbers, lists) always serialises.
+    Reply::new(status, JSON, serde_json::to_vec(value).unwrap_or_default())
+}
+
+fn error(status: StatusCode, message: &str) -> Reply {
+    json(status, &serde_json::json!({ "error": message }))
+}
+
+/// The phone pages' own 404: to anyone it is not for, nothing says an emulator is here.
+fn not_found(app: &App) -> Reply {
+    crate::router::phone_error(app, &crate::error::AppError::NotFound)
+}
