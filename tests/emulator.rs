@@ -1,0 +1,217 @@
+//! The phone emulator (`serve --emulator`): in a real Chromium, a tester walks 利用開始 on a
+//! DoCoMo FOMA handset (no cookies) and an au handset (cookies) with the on-screen token code;
+//! and `/emulator/` exists only for the emulator networks, and only reaches this gateway.
+
+use crate::support::webdriver::Browser;
+use crate::support::{repo, Server, ICHIRO, TARO};
+use std::path::{Path, PathBuf};
+
+fn shots() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+fn emulator_server(dir: &Path) -> Server {
+    Server::start_in(dir, &["--emulator"])
+}
+
+/// Presses keys, fills the two 利用開始 forms and returns the receipt screen's text.
+fn walk_start(b: &Browser, who: (&str, &str, &str), serial: &str) -> String {
+    b.click(r#"button.key[data-key="1"]"#);
+    b.wait_text("#title", "利用開始");
+    b.type_into("#screen input[name=contract_id]", who.0);
+    b.type_into("#screen input[name=password]", who.1);
+    // The soft key submits the form the focus is in (the password field).
+    b.click("#soft-submit");
+    b.wait_text("#screen", "シリアル番号");
+
+    let code = token_code(b, serial);
+    b.type_into("#screen input[name=serial]", serial);
+    b.type_into("#screen input[name=otp]", &code);
+    b.type_into("#screen input[name=transfer_password]", who.2);
+    b.click("#screen input[type=submit]");
+    b.wait_text("#screen", "登録が完了しました")
+}
+
+/// Picks `serial` in the token panel and returns the code it shows for it.
+fn token_code(b: &Browser, serial: &str) -> String {
+    b.click(&format!("#token-serial option[value={serial}]"));
+    let started = std::time::Instant::now();
+    loop {
+        let shown = b.exec("return document.getElementById('token-code').dataset.serial");
+        let code = b.text("#token-code");
+        if shown == serial && code.len() == 6 && code.bytes().all(|c| c.is_ascii_digit()) {
+            return code;
+        }
+        assert!(started.elapsed() < crate::support::webdriver::PATIENCE, "no token code");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn walks_start_on_docomo_without_cookies_and_au_with_cookies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = emulator_server(tmp.path());
+    let b = Browser::start();
+    b.goto(&format!("http://{}/emulator/", server.addr));
+    b.find("body[data-ready]");
+
+    // DoCoMo P903i: pictograms drawn from i-mode's codes, session ID in the URL, no cookie.
+    b.click("#handset option[value=docomo-p903i]");
+    b.wait_text("#title", "ログイン");
+    let codes = b.exec(
+        "return [...document.querySelectorAll('#screen svg.picto')].map(s => s.dataset.code)",
+    );
+    let codes: Vec<&str> = codes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    assert_eq!(codes, ["F987", "F988", "F989", "F990"], "keys 1 2 3 0");
+    assert!(!b.text("#screen").contains('?'), "no ?? for pictograms");
+    assert_eq!(b.text("#chtml"), "OK");
+    b.wait_text("#budget", "/ 102400 bytes");
+    b.screenshot(&shots().join("emulator-docomo-top.png"));
+    let modes = b.exec(
+        "return [...document.querySelectorAll('#screen .mode')].map(s => s.textContent)",
+    );
+    assert_eq!(modes, serde_json::json!(["数字", "英字"]), "istyle 4 and 3");
+
+    let receipt = {
+        b.click(r#"button.key[data-key="1"]"#);
+        // i-mode sent its ID because the link said guid=ON.
+        b.wait_text("#request", "GET http://");
+        let request = b.wait_text("#request", "/start?guid=ON");
+        assert!(request.contains("X-DCMGUID: EMU903P"), "{request}");
+        b.click("#soft-back");
+        b.wait_text("#title", "ログイン");
+        walk_start(&b, TARO, "GMHW00000001")
+    };
+    assert!(receipt.contains("受付番号"), "{receipt}");
+    assert!(receipt.contains("GMHW00000001"), "{receipt}");
+    let request = b.text("#request");
+    assert!(!request.contains("Cookie:"), "{request}");
+    assert!(!request.contains("Referer:"), "i-mode 1.0 sends none: {request}");
+    assert!(request.contains("password = ********"), "{request}");
+    assert_eq!(b.exec("return document.getElementById('jar').dataset.count"), "0");
+    assert!(b.text("#jar").contains("保持しません"));
+    // The emulator never sets cookies in the tester's own browser either.
+    assert_eq!(b.exec("return document.cookie"), "");
+    b.screenshot(&shots().join("emulator-docomo-receipt.png"));
+
+    // au SA31: the same walk; the session rides in a cookie the handset keeps.
+    b.click("#handset option[value=au-sa31]");
+    b.wait_text("#title", "ログイン");
+    assert_eq!(b.exec("return document.getElementById('jar').dataset.count"), "0");
+    b.click(r#"button.key[data-key="1"]"#);
+    b.wait_text("#title", "利用開始");
+    let request = b.text("#request");
+    assert!(request.contains("X-UP-SUBNO: "), "{request}");
+    assert!(request.contains("x-up-devcap-max-pdu: 131072"), "{request}");
+    assert!(request.contains("Referer: http://"), "{request}");
+    b.click("#soft-back");
+    b.wait_text("#title", "ログイン");
+    b.click(r#"button.key[data-key="1"]"#);
+    b.wait_text("#title", "利用開始");
+    b.type_into("#screen input[name=contract_id]", ICHIRO.0);
+    b.type_into("#screen input[name=password]", ICHIRO.1);
+    b.click("#soft-submit");
+    b.wait_text("#screen", "シリアル番号");
+    assert_eq!(
+        b.exec("return document.getElementById('session').dataset.rides"),
+        "cookie"
+    );
+    assert_eq!(b.exec("return document.getElementById('jar').dataset.count"), "1");
+    assert!(b.text("#jar").starts_with("sid="));
+    let code = token_code(&b, "GMHW00000002");
+    b.type_into("#screen input[name=serial]", "GMHW00000002");
+    b.type_into("#screen input[name=otp]", &code);
+    b.type_into("#screen input[name=transfer_password]", ICHIRO.2);
+    b.click("#screen input[type=submit]");
+    let receipt = b.wait_text("#screen", "登録が完了しました");
+    assert!(receipt.contains("GMHW00000002"), "{receipt}");
+    let request = b.text("#request");
+    assert!(request.contains("Cookie: sid="), "au sent its cookie: {request}");
+    // The finished journey cleared the cookie, and the handset dropped it.
+    assert_eq!(b.exec("return document.getElementById('jar').dataset.count"), "0");
+    assert_eq!(b.exec("return document.cookie"), "");
+}
+
+/// A raw GET or POST from loopback; returns the status.
+fn status(server: &Server, method: &str, path: &str, body: &str) -> (u16, String) {
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        server.addr,
+        body.len()
+    );
+    let resp = server.phone("test").raw(req.as_bytes());
+    (resp.status, String::from_utf8_lossy(&resp.body).into_owned())
+}
+
+#[test]
+fn emulator_is_404_when_off_or_for_clients_outside_the_emulator_networks() {
+    let off = Server::start();
+    assert_eq!(status(&off, "GET", "/emulator/", "").0, 404);
+    assert_eq!(status(&off, "POST", "/emulator/send", "{}").0, 404);
+
+    // --emulator, but the emulator networks leave out loopback, where the test connects from.
+    let bank = tempfile::tempdir().unwrap();
+    let data = repo().join("data");
+    std::fs::copy(data.join("bank.toml"), bank.path().join("bank.toml")).unwrap();
+    std::fs::create_dir(bank.path().join("demo")).unwrap();
+    for f in std::fs::read_dir(data.join("demo")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, bank.path().join("demo").join(f.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(
+        bank.path().join("carrier_networks.toml"),
+        "emulator_networks = [\"192.0.2.0/24\"]\n",
+    )
+    .unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let elsewhere = Server::start_with_bank(db.path(), bank.path(), &["--emulator"]);
+    for path in ["/emulator/", "/emulator", "/emulator/emulator.js", "/emulator/handsets"] {
+        assert_eq!(status(&elsewhere, "GET", path, "").0, 404, "{path}");
+    }
+    let ask = r#"{"handset":"au-sa31","method":"GET","target":"/"}"#;
+    assert_eq!(status(&elsewhere, "POST", "/emulator/send", ask).0, 404);
+    // The phone pages themselves are unaffected.
+    assert_eq!(status(&elsewhere, "GET", "/", "").0, 200);
+}
+
+#[test]
+fn emulator_reaches_only_this_gateways_phone_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = emulator_server(tmp.path());
+    assert_eq!(status(&server, "GET", "/emulator/", "").0, 200);
+    for target in [
+        "http://example.com/",
+        "//example.com/",
+        "/branch/",
+        "/api/v1/verify",
+        "/emulator/send",
+    ] {
+        let ask = format!(r#"{{"handset":"au-sa31","method":"GET","target":"{target}"}}"#);
+        let (code, body) = status(&server, "POST", "/emulator/send", &ask);
+        assert_eq!(code, 400, "{target}: {body}");
+    }
+    let ask = r#"{"handset":"softbank-910t","method":"GET","target":"/help"}"#;
+    let (code, body) = status(&server, "POST", "/emulator/send", ask);
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["chtml"]["ok"], true, "{}", v["chtml"]);
+    // SoftBank's webcode pictogram came back as the gateway's code point.
+    assert!(v["page"].as_str().unwrap().contains('\u{E224}'), "{}", v["page"]);
+    let (code, body) = status(&server, "GET", "/emulator/token?serial=GMHW00000001", "");
+    assert_eq!(code, 200, "{body}");
+    let t: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let now = keitai_gateway::clock::now_unix();
+    let seeds = keitai_gateway::inventory::read(&repo().join("data/demo/tokens.csv")).unwrap();
+    let seed = seeds.iter().find(|s| s.serial == "GMHW00000001").unwrap();
+    // As token-code shows it (the step may just have turned).
+    assert!(
+        [seed.code_at(now), seed.code_at(now.saturating_sub(2))].contains(&t["code"].as_str().unwrap().to_owned()),
+        "{t}"
+    );
+}
