@@ -111,8 +111,13 @@ fn walks_start_on_docomo_without_cookies_and_au_with_cookies() {
     assert!(request.contains("Referer: http://"), "{request}");
     b.click("#soft-back");
     b.wait_text("#title", "ログイン");
-    b.click(r#"button.key[data-key="1"]"#);
+    // The computer keyboard's digit keys follow the accesskeys too; arrows move the focus.
+    b.type_into("#screen", "1");
     b.wait_text("#title", "利用開始");
+    b.type_into("#screen", "\u{E015}");
+    assert_eq!(b.exec("return document.activeElement.name"), "contract_id");
+    let mode = b.exec("return document.activeElement.dataset.mode");
+    assert_eq!(mode, "数字", "EZweb format=\"*N\"");
     b.type_into("#screen input[name=contract_id]", ICHIRO.0);
     b.type_into("#screen input[name=password]", ICHIRO.1);
     b.click("#soft-submit");
@@ -214,4 +219,78 @@ fn emulator_reaches_only_this_gateways_phone_pages() {
         [seed.code_at(now), seed.code_at(now.saturating_sub(2))].contains(&t["code"].as_str().unwrap().to_owned()),
         "{t}"
     );
+}
+
+/// One `/emulator/send`, as JSON.
+fn send(server: &Server, ask: serde_json::Value) -> serde_json::Value {
+    let (code, body) = status(server, "POST", "/emulator/send", &ask.to_string());
+    assert_eq!(code, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn sent_header(answer: &serde_json::Value, name: &str) -> Option<String> {
+    answer["request"]["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0].as_str().unwrap().eq_ignore_ascii_case(name))
+        .map(|h| h[1].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn emulator_sends_what_each_handset_sends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = emulator_server(tmp.path());
+    let jar = serde_json::json!([["sid", "from-an-earlier-page"]]);
+    let ask = |handset: &str, target: &str, subscriber: bool| {
+        serde_json::json!({ "handset": handset, "method": "GET", "target": target,
+            "subscriber": subscriber, "cookies": jar, "referer": "/" })
+    };
+
+    // i-mode: the ID only to guid=ON URLs and only with the switch on; no cookie, no Referer.
+    let a = send(&server, ask("docomo-p903i", "/help?guid=ON", true));
+    assert_eq!(sent_header(&a, "X-DCMGUID").as_deref(), Some("EMU903P"));
+    assert_eq!(sent_header(&a, "Cookie"), None);
+    assert_eq!(sent_header(&a, "Referer"), None);
+    assert_eq!(a["cookies"]["keeps"], false);
+    let a = send(&server, ask("docomo-p903i", "/help", true));
+    assert_eq!(sent_header(&a, "X-DCMGUID"), None);
+    let a = send(&server, ask("docomo-p903i", "/help?guid=ON", false));
+    assert_eq!(sent_header(&a, "X-DCMGUID"), None);
+
+    // au: subscriber number, max PDU, the cookie it keeps, a Referer on this gateway.
+    let a = send(&server, ask("au-sa31", "/help", true));
+    assert_eq!(
+        sent_header(&a, "X-UP-SUBNO").as_deref(),
+        Some("05001234567890_ma.ezweb.ne.jp")
+    );
+    assert_eq!(sent_header(&a, "x-up-devcap-max-pdu").as_deref(), Some("131072"));
+    assert_eq!(sent_header(&a, "Cookie").as_deref(), Some("sid=from-an-earlier-page"));
+    let referer = sent_header(&a, "Referer").unwrap();
+    assert_eq!(referer, format!("http://{}/", server.addr));
+    assert_eq!(a["sent_session"]["rides"], "cookie");
+    assert_eq!(a["budget"], 131072);
+
+    // SoftBank 3G and J-PHONE: UID and the handset name the gateway adds; WILLCOM: no ID.
+    let a = send(&server, ask("softbank-910t", "/help", true));
+    assert_eq!(sent_header(&a, "X-JPHONE-UID").as_deref(), Some("c0123456789abcde"));
+    assert_eq!(sent_header(&a, "x-jphone-msname").as_deref(), Some("910T"));
+    let a = send(&server, ask("jphone-sh51", "/help", true));
+    assert!(a["page"].as_str().unwrap().contains('\u{E224}'), "webcode 9");
+    let a = send(&server, ask("willcom-wx310k", "/help", true));
+    assert!(["X-DCMGUID", "X-UP-SUBNO", "X-JPHONE-UID"]
+        .iter()
+        .all(|h| sent_header(&a, h).is_none()));
+    assert_eq!(a["page"].as_str().unwrap().contains("[9]"), true, "WILLCOM keys are text");
+
+    // A form goes as Shift_JIS and is shown decoded; passwords masked.
+    let a = send(
+        &server,
+        serde_json::json!({ "handset": "docomo-p903i", "method": "POST", "target": "/start",
+            "fields": [["contract_id", "１０００"], ["password", "Pass1234"]] }),
+    );
+    assert_eq!(a["request"]["body"], "contract_id=%82P%82O%82O%82O&password=********");
+    assert_eq!(a["request"]["form"][0], serde_json::json!(["contract_id", "１０００"]));
+    assert_eq!(a["request"]["form"][1], serde_json::json!(["password", "********"]));
+    assert_eq!(a["status"], 200);
 }

@@ -72,7 +72,10 @@ pub struct Answer {
     pub bytes: usize,
     pub budget: usize,
     pub over_budget: bool,
+    /// The session ID the page hands on, and how.
     pub session: Option<page::Session>,
+    /// The session ID the request carried, and how.
+    pub sent_session: Option<page::Session>,
     pub chtml: page::Check,
     pub cookies: Cookies,
 }
@@ -116,6 +119,7 @@ pub async fn send(
         detected.budget_bytes,
     );
     let cookies = keep_cookies(detected.cookies, ask.cookies, reply.set_cookie.as_deref());
+    let sent_session = sent_session(&target, &body, &headers);
     Ok(Answer {
         request: Sent {
             method: method.to_string(),
@@ -127,6 +131,7 @@ pub async fn send(
         status: reply.status.as_u16(),
         headers: reply_headers(&reply),
         session: page::session(&text, reply.set_cookie.as_deref()),
+        sent_session,
         bytes: reply.body.len(),
         budget: detected.budget_bytes,
         over_budget: reply.body.len() > detected.budget_bytes,
@@ -193,6 +198,30 @@ fn headers(
         h.push(("Content-Length".into(), body_len.to_string()));
     }
     h
+}
+
+/// Where the request carried a session ID: `sid=` in the URL or form, else the cookie.
+fn sent_session(target: &str, body: &str, headers: &[(String, String)]) -> Option<page::Session> {
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    let field = [query, body]
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|kv| kv.strip_prefix("sid="))
+        .filter(|v| !v.is_empty());
+    if let Some(id) = field {
+        return Some(page::Session {
+            id: id.to_owned(),
+            rides: "url",
+        });
+    }
+    let cookie = headers.iter().find(|(k, _)| k == "Cookie")?;
+    cookie::Cookie::split_parse(cookie.1.as_str())
+        .filter_map(Result::ok)
+        .find(|c| c.name() == crate::request::SID)
+        .map(|c| page::Session {
+            id: c.value().to_owned(),
+            rides: "cookie",
+        })
 }
 
 fn query_has_guid_on(target: &str) -> bool {

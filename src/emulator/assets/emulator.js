@@ -278,7 +278,8 @@ function show(entry) {
   $("budget").className = a.over_budget ? "over" : "";
   $("budget-bar").style.width = pct + "%";
   $("budget-bar").className = a.over_budget ? "over-bar" : "";
-  $("session").textContent = a.session ? `${a.session.id} (${a.session.rides === "cookie" ? "Cookie" : "URL / form"})` : "なし";
+  const rides = (s) => (s ? `${s.id} (${s.rides === "cookie" ? "Cookie" : "URL / form"})` : "なし");
+  $("session").textContent = `送信: ${rides(a.sent_session)}\n受信: ${rides(a.session)}`;
   $("session").dataset.rides = a.session ? a.session.rides : "";
   $("chtml").replaceChildren();
   const verdict = document.createElement("span");
