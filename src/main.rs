@@ -429,7 +429,11 @@ fn audit(verify: bool, contract: Option<&str>, since: Option<&str>, db: &Db) -> 
 }
 
 fn token_code(serial: &str, at: Option<u64>, inventory_file: &Path) -> Result<(), String> {
-    let code = keitai_gateway::simulator::code(inventory_file, serial, at.unwrap_or_else(clock::now_unix))?;
+    let code = keitai_gateway::simulator::code(
+        inventory_file,
+        serial,
+        at.unwrap_or_else(clock::now_unix),
+    )?;
     println!("{code}");
     Ok(())
 }

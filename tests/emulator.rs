@@ -42,7 +42,10 @@ fn token_code(b: &Browser, serial: &str) -> String {
         if shown == serial && code.len() == 6 && code.bytes().all(|c| c.is_ascii_digit()) {
             return code;
         }
-        assert!(started.elapsed() < crate::support::webdriver::PATIENCE, "no token code");
+        assert!(
+            started.elapsed() < crate::support::webdriver::PATIENCE,
+            "no token code"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
@@ -72,9 +75,8 @@ fn walks_start_on_docomo_without_cookies_and_au_with_cookies() {
     assert_eq!(b.text("#chtml"), "OK");
     b.wait_text("#budget", "/ 102400 bytes");
     b.screenshot(&shots().join("emulator-docomo-top.png"));
-    let modes = b.exec(
-        "return [...document.querySelectorAll('#screen .mode')].map(s => s.textContent)",
-    );
+    let modes =
+        b.exec("return [...document.querySelectorAll('#screen .mode')].map(s => s.textContent)");
     assert_eq!(modes, serde_json::json!(["数字", "英字"]), "istyle 4 and 3");
 
     let receipt = {
@@ -91,9 +93,15 @@ fn walks_start_on_docomo_without_cookies_and_au_with_cookies() {
     assert!(receipt.contains("GMHW00000001"), "{receipt}");
     let request = b.text("#request");
     assert!(!request.contains("Cookie:"), "{request}");
-    assert!(!request.contains("Referer:"), "i-mode 1.0 sends none: {request}");
+    assert!(
+        !request.contains("Referer:"),
+        "i-mode 1.0 sends none: {request}"
+    );
     assert!(request.contains("password = ********"), "{request}");
-    assert_eq!(b.exec("return document.getElementById('jar').dataset.count"), "0");
+    assert_eq!(
+        b.exec("return document.getElementById('jar').dataset.count"),
+        "0"
+    );
     assert!(b.text("#jar").contains("保持しません"));
     // The emulator never sets cookies in the tester's own browser either.
     assert_eq!(b.exec("return document.cookie"), "");
@@ -102,7 +110,10 @@ fn walks_start_on_docomo_without_cookies_and_au_with_cookies() {
     // au SA31: the same walk; the session rides in a cookie the handset keeps.
     b.click("#handset option[value=au-sa31]");
     b.wait_text("#title", "ログイン");
-    assert_eq!(b.exec("return document.getElementById('jar').dataset.count"), "0");
+    assert_eq!(
+        b.exec("return document.getElementById('jar').dataset.count"),
+        "0"
+    );
     b.click(r#"button.key[data-key="1"]"#);
     b.wait_text("#title", "利用開始");
     let request = b.text("#request");
@@ -126,7 +137,10 @@ fn walks_start_on_docomo_without_cookies_and_au_with_cookies() {
         b.exec("return document.getElementById('session').dataset.rides"),
         "cookie"
     );
-    assert_eq!(b.exec("return document.getElementById('jar').dataset.count"), "1");
+    assert_eq!(
+        b.exec("return document.getElementById('jar').dataset.count"),
+        "1"
+    );
     assert!(b.text("#jar").starts_with("sid="));
     let code = token_code(&b, "GMHW00000002");
     b.type_into("#screen input[name=serial]", "GMHW00000002");
@@ -136,9 +150,15 @@ fn walks_start_on_docomo_without_cookies_and_au_with_cookies() {
     let receipt = b.wait_text("#screen", "登録が完了しました");
     assert!(receipt.contains("GMHW00000002"), "{receipt}");
     let request = b.text("#request");
-    assert!(request.contains("Cookie: sid="), "au sent its cookie: {request}");
+    assert!(
+        request.contains("Cookie: sid="),
+        "au sent its cookie: {request}"
+    );
     // The finished journey cleared the cookie, and the handset dropped it.
-    assert_eq!(b.exec("return document.getElementById('jar').dataset.count"), "0");
+    assert_eq!(
+        b.exec("return document.getElementById('jar').dataset.count"),
+        "0"
+    );
     assert_eq!(b.exec("return document.cookie"), "");
 }
 
@@ -150,7 +170,10 @@ fn status(server: &Server, method: &str, path: &str, body: &str) -> (u16, String
         body.len()
     );
     let resp = server.phone("test").raw(req.as_bytes());
-    (resp.status, String::from_utf8_lossy(&resp.body).into_owned())
+    (
+        resp.status,
+        String::from_utf8_lossy(&resp.body).into_owned(),
+    )
 }
 
 #[test]
@@ -175,7 +198,12 @@ fn emulator_is_404_when_off_or_for_clients_outside_the_emulator_networks() {
     .unwrap();
     let db = tempfile::tempdir().unwrap();
     let elsewhere = Server::start_with_bank(db.path(), bank.path(), &["--emulator"]);
-    for path in ["/emulator/", "/emulator", "/emulator/emulator.js", "/emulator/handsets"] {
+    for path in [
+        "/emulator/",
+        "/emulator",
+        "/emulator/emulator.js",
+        "/emulator/handsets",
+    ] {
         assert_eq!(status(&elsewhere, "GET", path, "").0, 404, "{path}");
     }
     let ask = r#"{"handset":"au-sa31","method":"GET","target":"/"}"#;
@@ -201,13 +229,34 @@ fn emulator_reaches_only_this_gateways_phone_pages() {
         assert_eq!(code, 400, "{target}: {body}");
     }
     let ask = r#"{"handset":"softbank-910t","method":"GET","target":"/help"}"#;
+    // Another site open in the tester's browser cannot drive it: no JSON, or another origin.
+    let foreign = |headers: &str| {
+        let req = format!(
+            "POST /emulator/send HTTP/1.1\r\nHost: {}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{ask}",
+            server.addr,
+            ask.len()
+        );
+        server.phone("test").raw(req.as_bytes()).status
+    };
+    assert_eq!(foreign("Content-Type: text/plain\r\n"), 415);
+    let other = "Content-Type: application/json\r\nOrigin: http://evil.example\r\n";
+    assert_eq!(foreign(other), 403);
+    let own = format!(
+        "Content-Type: application/json\r\nOrigin: http://{}\r\n",
+        server.addr
+    );
+    assert_eq!(foreign(&own), 200);
     let (code, body) = status(&server, "POST", "/emulator/send", ask);
     assert_eq!(code, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["status"], 200);
     assert_eq!(v["chtml"]["ok"], true, "{}", v["chtml"]);
     // SoftBank's webcode pictogram came back as the gateway's code point.
-    assert!(v["page"].as_str().unwrap().contains('\u{E224}'), "{}", v["page"]);
+    assert!(
+        v["page"].as_str().unwrap().contains('\u{E224}'),
+        "{}",
+        v["page"]
+    );
     let (code, body) = status(&server, "GET", "/emulator/token?serial=GMHW00000001", "");
     assert_eq!(code, 200, "{body}");
     let t: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -216,7 +265,8 @@ fn emulator_reaches_only_this_gateways_phone_pages() {
     let seed = seeds.iter().find(|s| s.serial == "GMHW00000001").unwrap();
     // As token-code shows it (the step may just have turned).
     assert!(
-        [seed.code_at(now), seed.code_at(now.saturating_sub(2))].contains(&t["code"].as_str().unwrap().to_owned()),
+        [seed.code_at(now), seed.code_at(now.saturating_sub(2))]
+            .contains(&t["code"].as_str().unwrap().to_owned()),
         "{t}"
     );
 }
@@ -264,8 +314,14 @@ fn emulator_sends_what_each_handset_sends() {
         sent_header(&a, "X-UP-SUBNO").as_deref(),
         Some("05001234567890_ma.ezweb.ne.jp")
     );
-    assert_eq!(sent_header(&a, "x-up-devcap-max-pdu").as_deref(), Some("131072"));
-    assert_eq!(sent_header(&a, "Cookie").as_deref(), Some("sid=from-an-earlier-page"));
+    assert_eq!(
+        sent_header(&a, "x-up-devcap-max-pdu").as_deref(),
+        Some("131072")
+    );
+    assert_eq!(
+        sent_header(&a, "Cookie").as_deref(),
+        Some("sid=from-an-earlier-page")
+    );
     let referer = sent_header(&a, "Referer").unwrap();
     assert_eq!(referer, format!("http://{}/", server.addr));
     assert_eq!(a["sent_session"]["rides"], "cookie");
@@ -273,15 +329,24 @@ fn emulator_sends_what_each_handset_sends() {
 
     // SoftBank 3G and J-PHONE: UID and the handset name the gateway adds; WILLCOM: no ID.
     let a = send(&server, ask("softbank-910t", "/help", true));
-    assert_eq!(sent_header(&a, "X-JPHONE-UID").as_deref(), Some("c0123456789abcde"));
+    assert_eq!(
+        sent_header(&a, "X-JPHONE-UID").as_deref(),
+        Some("c0123456789abcde")
+    );
     assert_eq!(sent_header(&a, "x-jphone-msname").as_deref(), Some("910T"));
     let a = send(&server, ask("jphone-sh51", "/help", true));
-    assert!(a["page"].as_str().unwrap().contains('\u{E224}'), "webcode 9");
+    assert!(
+        a["page"].as_str().unwrap().contains('\u{E224}'),
+        "webcode 9"
+    );
     let a = send(&server, ask("willcom-wx310k", "/help", true));
     assert!(["X-DCMGUID", "X-UP-SUBNO", "X-JPHONE-UID"]
         .iter()
         .all(|h| sent_header(&a, h).is_none()));
-    assert_eq!(a["page"].as_str().unwrap().contains("[9]"), true, "WILLCOM keys are text");
+    assert!(
+        a["page"].as_str().unwrap().contains("[9]"),
+        "WILLCOM keys are text"
+    );
 
     // A form goes as Shift_JIS and is shown decoded; passwords masked.
     let a = send(
@@ -289,8 +354,17 @@ fn emulator_sends_what_each_handset_sends() {
         serde_json::json!({ "handset": "docomo-p903i", "method": "POST", "target": "/start",
             "fields": [["contract_id", "１０００"], ["password", "Pass1234"]] }),
     );
-    assert_eq!(a["request"]["body"], "contract_id=%82P%82O%82O%82O&password=********");
-    assert_eq!(a["request"]["form"][0], serde_json::json!(["contract_id", "１０００"]));
-    assert_eq!(a["request"]["form"][1], serde_json::json!(["password", "********"]));
+    assert_eq!(
+        a["request"]["body"],
+        "contract_id=%82P%82O%82O%82O&password=********"
+    );
+    assert_eq!(
+        a["request"]["form"][0],
+        serde_json::json!(["contract_id", "１０００"])
+    );
+    assert_eq!(
+        a["request"]["form"][1],
+        serde_json::json!(["password", "********"])
+    );
     assert_eq!(a["status"], 200);
 }

@@ -221,6 +221,10 @@ mod tests {
         assert_eq!(find("softbank-910t").unwrap().summary().width_chars, 20);
         assert_eq!(p903i.pictograms.len(), 11);
         assert_eq!(p903i.pictograms[0].code, "F987");
-        assert!(find("willcom-wx310k").unwrap().summary().pictograms.is_empty());
+        assert!(find("willcom-wx310k")
+            .unwrap()
+            .summary()
+            .pictograms
+            .is_empty());
     }
 }

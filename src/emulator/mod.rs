@@ -48,9 +48,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> 
     }
     match (&parts.method, parts.uri.path()) {
         (&Method::GET, "/emulator" | "/emulator/") => asset("text/html; charset=utf-8", INDEX),
-        (&Method::GET, "/emulator/emulator.js") => {
-            asset("text/javascript; charset=utf-8", SCRIPT)
-        }
+        (&Method::GET, "/emulator/emulator.js") => asset("text/javascript; charset=utf-8", SCRIPT),
         (&Method::GET, "/emulator/emulator.css") => asset("text/css; charset=utf-8", STYLE),
         (&Method::GET, "/emulator/handsets") => json(
             StatusCode::OK,
@@ -61,6 +59,9 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> 
         ),
         (&Method::GET, "/emulator/token") => token(settings, parts.uri.query().unwrap_or("")),
         (&Method::POST, "/emulator/send") => {
+            if let Err((status, message)) = own_page_asked(parts) {
+                return error(status, message);
+            }
             let ask: send::Ask = match serde_json::from_slice(body) {
                 Ok(a) => a,
                 Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad request: {e}")),
@@ -79,6 +80,30 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> 
             error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
         }
         _ => not_found(app),
+    }
+}
+
+/// A send must come from the emulator page itself, not from another site open in the tester's
+/// browser: JSON content (another origin cannot post it without a CORS preflight, which this
+/// front never grants) and, when the browser names the page's origin, this host.
+fn own_page_asked(parts: &Parts) -> Result<(), (StatusCode, &'static str)> {
+    let header = |name| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v: &hyper::header::HeaderValue| v.to_str().ok())
+    };
+    let json = header(hyper::header::CONTENT_TYPE)
+        .is_some_and(|t| t.split(';').next().is_some_and(|m| m.trim() == JSON));
+    if !json {
+        return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, "send JSON"));
+    }
+    let host = header(hyper::header::HOST).unwrap_or("");
+    match header(hyper::header::ORIGIN) {
+        Some(origin) if origin != format!("http://{host}") => {
+            Err((StatusCode::FORBIDDEN, "only the emulator page may send"))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -51,8 +51,18 @@ pub struct Check {
 
 /// Elements and attributes Compact HTML has not (or that feature phones do not run).
 const BANNED: [&str; 12] = [
-    "<script", "<style", "<table", "<frame", "<iframe", "<link", "<img", "<object", "<embed",
-    "<applet", " style=", " onclick=",
+    "<script",
+    "<style",
+    "<table",
+    "<frame",
+    "<iframe",
+    "<link",
+    "<img",
+    "<object",
+    "<embed",
+    "<applet",
+    " style=",
+    " onclick=",
 ];
 
 pub fn check(body: &[u8], content_type: &str, text: &str, budget: usize) -> Check {
@@ -64,7 +74,10 @@ pub fn check(body: &[u8], content_type: &str, text: &str, budget: usize) -> Chec
         problems.push("not valid Shift_JIS".into());
     }
     if body.len() > budget {
-        problems.push(format!("{} bytes, over the {budget}-byte budget", body.len()));
+        problems.push(format!(
+            "{} bytes, over the {budget}-byte budget",
+            body.len()
+        ));
     }
     let lower = text.to_ascii_lowercase();
     for banned in BANNED {

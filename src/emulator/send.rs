@@ -81,12 +81,7 @@ pub struct Answer {
 }
 
 /// Builds the request, lets the phone pages answer it, and reports.
-pub async fn send(
-    app: &App,
-    ask: Ask,
-    host: &str,
-    peer: SocketAddr,
-) -> Result<Answer, SendError> {
+pub async fn send(app: &App, ask: Ask, host: &str, peer: SocketAddr) -> Result<Answer, SendError> {
     let handset = handsets::find(&ask.handset).ok_or(SendError::Handset)?;
     let method = match ask.method.to_ascii_uppercase().as_str() {
         "GET" => hyper::Method::GET,
@@ -187,7 +182,11 @@ fn headers(
         }
     }
     if keeps_cookies && !ask.cookies.is_empty() {
-        let jar: Vec<String> = ask.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let jar: Vec<String> = ask
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         h.push(("Cookie".into(), jar.join("; ")));
     }
     if body_len > 0 {
@@ -406,8 +405,7 @@ mod tests {
         ];
         let body = encode_form(&fields);
         assert_eq!(
-            body,
-            "name=%90M%8B%E0+%91%BE%98Y&password=Pass1234",
+            body, "name=%90M%8B%E0+%91%BE%98Y&password=Pass1234",
             "Shift_JIS bytes"
         );
         assert_eq!(
@@ -417,7 +415,10 @@ mod tests {
                 ("password".to_owned(), "********".to_owned())
             ]
         );
-        assert_eq!(masked_body(&body), "name=%90M%8B%E0+%91%BE%98Y&password=********");
+        assert_eq!(
+            masked_body(&body),
+            "name=%90M%8B%E0+%91%BE%98Y&password=********"
+        );
     }
 
     #[test]
@@ -432,7 +433,11 @@ mod tests {
     fn cookies_kept_only_by_handsets_that_keep_them() {
         let none = keep_cookies(false, vec![], Some("sid=a; Path=/"));
         assert!(none.jar.is_empty() && none.dropped.is_some());
-        let kept = keep_cookies(true, vec![("sid".into(), "old".into())], Some("sid=a; Path=/"));
+        let kept = keep_cookies(
+            true,
+            vec![("sid".into(), "old".into())],
+            Some("sid=a; Path=/"),
+        );
         assert_eq!(kept.jar, vec![("sid".to_owned(), "a".to_owned())]);
         let cleared = keep_cookies(true, kept.jar, Some("sid=; Path=/; Max-Age=0"));
         assert!(cleared.jar.is_empty());

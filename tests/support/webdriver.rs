@@ -36,8 +36,8 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium session; panics (with how to install them)
     /// when either is missing.
     pub fn start() -> Browser {
-        let chromium = program("chromium")
-            .unwrap_or_else(|| panic!("chromium not found on PATH: {INSTALL}"));
+        let chromium =
+            program("chromium").unwrap_or_else(|| panic!("chromium not found on PATH: {INSTALL}"));
         let chromedriver = program("chromedriver")
             .unwrap_or_else(|| panic!("chromedriver not found on PATH: {INSTALL}"));
         let port = TcpListener::bind("127.0.0.1:0")
@@ -103,8 +103,7 @@ impl Browser {
 
     fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut stream =
-            TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
         stream
             .set_read_timeout(Some(Duration::from_secs(120)))
             .map_err(|e| e.to_string())?;
@@ -167,7 +166,11 @@ impl Browser {
     fn try_find(&self, css: &str) -> Option<String> {
         let path = format!("/session/{}/element", self.session);
         let v = self
-            .try_call("POST", &path, Some(json!({ "using": "css selector", "value": css })))
+            .try_call(
+                "POST",
+                &path,
+                Some(json!({ "using": "css selector", "value": css })),
+            )
             .ok()?;
         v["value"][ELEMENT].as_str().map(str::to_owned)
     }
@@ -210,7 +213,10 @@ impl Browser {
     pub fn wait_text(&self, css: &str, needle: &str) -> String {
         let started = Instant::now();
         loop {
-            let text = self.try_find(css).map(|_| self.text(css)).unwrap_or_default();
+            let text = self
+                .try_find(css)
+                .map(|_| self.text(css))
+                .unwrap_or_default();
             if text.contains(needle) {
                 return text;
             }
