@@ -110,6 +110,8 @@ fn walks_start_on_docomo_without_cookies_and_au_with_cookies() {
     // au SA31: the same walk; the session rides in a cookie the handset keeps.
     b.click("#handset option[value=au-sa31]");
     b.wait_text("#title", "ログイン");
+    b.find(r#"#screen svg.picto[data-code="F6FB"]"#);
+    b.screenshot(&shots().join("emulator-au-top.png"));
     assert_eq!(
         b.exec("return document.getElementById('jar').dataset.count"),
         "0"

@@ -186,7 +186,7 @@ function input(n, form) {
   const badge = document.createElement("span");
   badge.className = "mode";
   badge.textContent = mode || "—";
-  badge.title = "input mode the handset opens";
+  badge.title = mode ? "input mode the handset opens" : "no input-mode attribute this handset reads: it opens its default mode";
   el.dataset.mode = mode || "";
   return [badge, el];
 }
