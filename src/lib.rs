@@ -17,6 +17,7 @@ pub mod flows;
 pub mod form;
 pub mod inventory;
 pub mod ledger;
+pub mod log;
 pub mod otp;
 pub mod password;
 pub mod pskc;

@@ -7,7 +7,7 @@ use crate::error::AppError;
 use crate::flows::{cancel, exchange, login, pages, start, Step};
 use crate::reply::Reply;
 use crate::request::Request;
-use crate::server::log;
+use crate::log::log;
 use hyper::http::request::Parts;
 use markup::Ctx;
 use std::net::SocketAddr;

@@ -8,7 +8,7 @@ pub mod verify;
 
 use crate::app::App;
 use crate::reply::{Reply, JSON};
-use crate::server::log;
+use crate::log::log;
 use crate::store::StoreError;
 use hyper::http::request::Parts;
 use hyper::{Method, StatusCode};

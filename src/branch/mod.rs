@@ -18,7 +18,7 @@ pub mod when;
 use crate::app::App;
 use crate::form::{Form, FormError};
 use crate::reply::{Reply, UTF8_HTML};
-use crate::server::log;
+use crate::log::log;
 use crate::store::StoreError;
 use auth::StaffSession;
 use hyper::http::request::Parts;
