@@ -18,6 +18,7 @@ pub mod form;
 pub mod inventory;
 pub mod ledger;
 pub mod log;
+pub mod net;
 pub mod otp;
 pub mod password;
 pub mod pskc;

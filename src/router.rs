@@ -5,9 +5,9 @@
 use crate::app::App;
 use crate::error::AppError;
 use crate::flows::{cancel, exchange, login, pages, start, Step};
+use crate::log::log;
 use crate::reply::Reply;
 use crate::request::Request;
-use crate::log::log;
 use hyper::http::request::Parts;
 use markup::Ctx;
 use std::net::SocketAddr;

@@ -7,8 +7,8 @@ pub mod keys;
 pub mod verify;
 
 use crate::app::App;
-use crate::reply::{Reply, JSON};
 use crate::log::log;
+use crate::reply::{Reply, JSON};
 use crate::store::StoreError;
 use hyper::http::request::Parts;
 use hyper::{Method, StatusCode};
@@ -102,8 +102,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> 
 /// Whether `peer` may reach the API at all. IPv4 clients of a dual-stack listener arrive as
 /// IPv4-mapped IPv6 addresses; they are judged as the IPv4 address they are.
 pub fn internal(app: &App, peer: SocketAddr) -> bool {
-    let ip = peer.ip().to_canonical();
-    app.config.internal_networks.iter().any(|n| n.contains(&ip))
+    app.config.internal_networks.contains(peer.ip())
 }
 
 async fn route(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Result<Reply, ApiError> {
