@@ -7,10 +7,12 @@
 
 pub mod api;
 pub mod app;
+pub mod body;
 pub mod branch;
 pub mod carrier;
 pub mod clock;
 pub mod config;
+pub mod cookies;
 pub mod demo;
 pub mod error;
 pub mod flows;
@@ -21,6 +23,7 @@ pub mod log;
 pub mod net;
 pub mod otp;
 pub mod password;
+pub mod phone;
 pub mod pskc;
 pub mod reply;
 pub mod request;

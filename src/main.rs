@@ -7,6 +7,7 @@ use keitai_gateway::app::App;
 use keitai_gateway::carrier;
 use keitai_gateway::config::{Bank, Config};
 use keitai_gateway::net::{NetSet, Networks};
+use keitai_gateway::router::Gateway;
 use keitai_gateway::seal::{KeyError, Sealer};
 use keitai_gateway::store::{ImportResult, Store, StoreError};
 use keitai_gateway::{clock, demo, form, inventory, server};
@@ -311,9 +312,9 @@ fn serve(
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         println!("listening on http://{local}/");
-        let app = Arc::new(App::new(config, store));
-        server::serve(app.clone(), listener, shutdown_signal()).await;
-        app.store.flush().map_err(|e| e.to_string())?;
+        let gateway = Arc::new(Gateway::new(App::new(config, store)));
+        server::serve(gateway.clone(), listener, shutdown_signal()).await;
+        gateway.app.store.flush().map_err(|e| e.to_string())?;
         println!("stopped");
         Ok(())
     })

@@ -29,14 +29,9 @@ pub struct Request {
 pub const SID: &str = "sid";
 
 impl Request {
-    pub fn decode(
-        parts: &Parts,
-        body: &[u8],
-        peer: SocketAddr,
-        config: &Config,
-    ) -> Result<Request, AppError> {
-        let mut form = Form::parse(parts.uri.query().unwrap_or("").as_bytes())?;
-        form.extend(Form::parse(body)?);
+    /// What the head says: handset, TLS, session cookie and trusted subscriber ID. The form is
+    /// empty until [`Request::form`] has read the query and the body.
+    pub fn from_head(parts: &Parts, peer: SocketAddr, config: &Config) -> Request {
         // Header values that are not visible ASCII cannot be ours to read; they are skipped.
         let headers: Vec<(&str, &str)> = parts
             .headers
@@ -48,23 +43,24 @@ impl Request {
         let handset = carrier::detect(ua, &headers, https);
         let claimed = carrier::claimed_subscriber_id(&handset, &headers);
         let trusted = config.networks.trusts(handset.carrier, peer.ip());
-        let cookie_sid = header(&headers, "cookie").and_then(|c| {
-            cookie::Cookie::split_parse(c)
-                .filter_map(Result::ok)
-                .find(|c| c.name() == SID)
-                .map(|c| c.value().to_owned())
-        });
-        Ok(Request {
+        Request {
             method: parts.method.clone(),
             path: parts.uri.path().to_owned(),
-            form,
+            form: Form::default(),
             untrusted_subscriber_claim: claimed.is_some() && !trusted,
             subscriber: claimed.filter(|_| trusted),
             handset,
             https,
-            cookie_sid,
+            cookie_sid: crate::cookies::get(&parts.headers, SID),
             peer,
-        })
+        }
+    }
+
+    /// The query's fields, then the body's (Shift_JIS).
+    pub fn form(query: Option<&str>, body: &[u8]) -> Result<Form, AppError> {
+        let mut form = Form::parse(query.unwrap_or("").as_bytes())?;
+        form.extend(Form::parse(body)?);
+        Ok(form)
     }
 
     /// The session ID: from the URL or form first (phones without cookies), else the cookie.

@@ -128,6 +128,14 @@ impl StaffSessions {
         self.lock().remove(id);
     }
 
+    /// Drops idle sessions; run now and then.
+    pub fn sweep(&self) {
+        let idle = self.idle;
+        let now = Instant::now();
+        self.lock()
+            .retain(|_, e| now.duration_since(e.last_seen) <= idle);
+    }
+
     /// Counts a sign-in attempt for `staff_id` before its password is checked, so parallel
     /// guesses cannot exceed the limit; `false` when the ID is paused after too many.
     pub fn attempt(&self, staff_id: &str) -> bool {

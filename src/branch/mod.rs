@@ -2,9 +2,10 @@
 //! counter on paper (利用中止届, 発行申込書, lock releases), look customers up, list and export
 //! the work, and read the audit trail. UTF-8 HTML for PC browsers, no JavaScript.
 //!
-//! This file owns the door: the network guard (every client outside the branch networks gets 403
-//! before anything else happens), UTF-8 request decoding, the staff session check, the routes and
-//! the one error page. `auth` keeps sessions, `input` checks typed fields, `steps` carries out
+//! This file is the console front: the network guard (every client outside the branch networks
+//! gets 403 before anything else happens, the body unread), reading the body with the console's
+//! own limits, UTF-8 request decoding, the staff session check, the routes and the one error
+//! page (UTF-8 HTML, with the real status). `auth` keeps sessions, `input` checks typed fields, `steps` carries out
 //! requests, `ops` writes the store, `pages` renders, `export` writes CSV.
 
 pub mod auth;
@@ -16,11 +17,13 @@ pub mod steps;
 pub mod when;
 
 use crate::app::App;
+use crate::body::{self, BodyError, Limits};
 use crate::form::{Form, FormError};
 use crate::log::log;
 use crate::reply::{Reply, UTF8_HTML};
+use crate::router::{Answer, Front, HttpRequest};
 use crate::store::StoreError;
-use auth::StaffSession;
+use auth::{StaffSession, StaffSessions};
 use hyper::http::request::Parts;
 use hyper::StatusCode;
 use std::net::SocketAddr;
@@ -41,24 +44,11 @@ impl BranchRequest {
             encoding_rs::UTF_8,
         )?;
         form.extend(Form::parse_in(body, encoding_rs::UTF_8)?);
-        let cookie_sid = parts
-            .headers
-            .get_all(hyper::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(cookie::Cookie::split_parse)
-            .filter_map(Result::ok)
-            .find(|c| c.name() == auth::COOKIE)
-            .map(|c| c.value().to_owned());
-        let method = match parts.method.as_str() {
-            "HEAD" => "GET".to_owned(),
-            m => m.to_owned(),
-        };
         Ok(BranchRequest {
-            method,
+            method: parts.method.as_str().to_owned(),
             path: parts.uri.path().to_owned(),
             form,
-            cookie_sid,
+            cookie_sid: crate::cookies::get(&parts.headers, auth::COOKIE),
         })
     }
 
@@ -73,6 +63,8 @@ impl BranchRequest {
 pub enum BranchError {
     #[error("bad form or query: {0}")]
     Form(#[from] FormError),
+    #[error("{0}")]
+    Body(#[from] BodyError),
     #[error("no such page")]
     NotFound,
     #[error("method not allowed")]
@@ -90,7 +82,9 @@ pub enum BranchError {
 impl BranchError {
     pub fn status(&self) -> StatusCode {
         match self {
-            BranchError::Form(_) => StatusCode::BAD_REQUEST,
+            BranchError::Form(_) | BranchError::Body(BodyError::Broken) => StatusCode::BAD_REQUEST,
+            BranchError::Body(BodyError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            BranchError::Body(BodyError::Timeout) => StatusCode::REQUEST_TIMEOUT,
             BranchError::NotFound => StatusCode::NOT_FOUND,
             BranchError::Method => StatusCode::METHOD_NOT_ALLOWED,
             BranchError::SignedOut => StatusCode::UNAUTHORIZED,
@@ -102,7 +96,15 @@ impl BranchError {
     /// What staff read. Never contains input, secrets or internals.
     pub fn message(&self) -> &'static str {
         match self {
-            BranchError::Form(_) => "送信内容を読み取れませんでした(UTF-8、各項目256文字まで)。",
+            BranchError::Form(_) | BranchError::Body(BodyError::Broken) => {
+                "送信内容を読み取れませんでした(UTF-8、各項目256文字まで)。"
+            }
+            BranchError::Body(BodyError::TooLarge) => {
+                "送信内容が大きすぎます(8KBまで)。入力内容をご確認ください。"
+            }
+            BranchError::Body(BodyError::Timeout) => {
+                "送信に時間がかかりすぎたため中断しました。もう一度送信してください。"
+            }
             BranchError::NotFound => "ページが見つかりません。",
             BranchError::Method => "この操作はできません。",
             BranchError::SignedOut => {
@@ -137,20 +139,57 @@ pub fn audit_line(r: &crate::store::AuditRecord) -> String {
     )
 }
 
-/// Answers one console request.
-pub async fn handle(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
-    if !app.config.branch_networks.contains(peer.ip()) {
-        log(format_args!(
-            "branch console refused to {} (not in the branch networks)",
-            peer.ip()
-        ));
-        return html(StatusCode::FORBIDDEN, pages::forbidden());
+/// Largest console request body accepted (the longest form, 利用中止届, is about 2 KB).
+pub const MAX_BODY: usize = 8 * 1024;
+
+/// The console front and its own state: the staff sessions.
+#[derive(Default)]
+pub struct ConsoleFront {
+    pub sessions: StaffSessions,
+}
+
+impl ConsoleFront {
+    pub fn new() -> ConsoleFront {
+        ConsoleFront::default()
     }
-    let result = match BranchRequest::decode(parts, body) {
-        Ok(req) => route(app, &req).await,
-        Err(e) => Err(e),
-    };
-    result.unwrap_or_else(|e| error_page(&e))
+
+    /// Answers one console request: the gate, then the body, then the route.
+    async fn handle(&self, app: &App, req: HttpRequest, peer: SocketAddr) -> Reply {
+        if !app.config.branch_networks.contains(peer.ip()) {
+            log(format_args!(
+                "branch console refused to {} (not in the branch networks)",
+                peer.ip()
+            ));
+            return html(StatusCode::FORBIDDEN, pages::forbidden());
+        }
+        let (parts, body) = req.into_parts();
+        let limits = Limits {
+            max_bytes: MAX_BODY,
+            timeout: app.config.client_timeout,
+        };
+        let result = match body::read(&parts.headers, body, limits).await {
+            Ok(bytes) => match BranchRequest::decode(&parts, &bytes) {
+                Ok(req) => route(app, &self.sessions, &req).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(BranchError::Body(e)),
+        };
+        result.unwrap_or_else(|e| error_page(&e))
+    }
+}
+
+impl Front for ConsoleFront {
+    fn owns(&self, path: &str) -> bool {
+        path == "/branch" || path.starts_with("/branch/")
+    }
+
+    fn answer<'a>(&'a self, app: &'a App, req: HttpRequest, peer: SocketAddr) -> Answer<'a> {
+        Box::pin(self.handle(app, req, peer))
+    }
+
+    fn sweep(&self) {
+        self.sessions.sweep();
+    }
 }
 
 /// A UTF-8 page.
@@ -168,6 +207,8 @@ fn error_page(e: &BranchError) -> Reply {
 /// A signed-in request: the staff member, their session and the request.
 pub struct Staffed<'a> {
     pub app: &'a App,
+    /// The console's staff sessions.
+    pub sessions: &'a StaffSessions,
     pub req: &'a BranchRequest,
     pub session: StaffSession,
     pub actor: ops::Actor,
@@ -183,37 +224,46 @@ impl Staffed<'_> {
     }
 }
 
-fn live_session(app: &App, req: &BranchRequest) -> Option<StaffSession> {
-    app.staff_sessions.get(req.cookie_sid.as_deref()?)
-}
-
 /// The signed-in staff member; a form post must also return the session's anti-forgery value.
-fn staffed<'a>(app: &'a App, req: &'a BranchRequest) -> Result<Staffed<'a>, BranchError> {
-    let session = live_session(app, req).ok_or(BranchError::SignedOut)?;
+fn staffed<'a>(
+    app: &'a App,
+    sessions: &'a StaffSessions,
+    req: &'a BranchRequest,
+) -> Result<Staffed<'a>, BranchError> {
+    let session = req
+        .cookie_sid
+        .as_deref()
+        .and_then(|id| sessions.get(id))
+        .ok_or(BranchError::SignedOut)?;
     if req.method == "POST" && !session.csrf_ok(req.form.get("csrf").unwrap_or("")) {
         return Err(BranchError::Forgery);
     }
     let actor = session.staff.clone().ok_or(BranchError::SignedOut)?;
     Ok(Staffed {
         app,
+        sessions,
         req,
         session,
         actor,
     })
 }
 
-async fn route(app: &App, req: &BranchRequest) -> Result<Reply, BranchError> {
+async fn route(
+    app: &App,
+    sessions: &StaffSessions,
+    req: &BranchRequest,
+) -> Result<Reply, BranchError> {
     let path = req.path.trim_end_matches('/');
     // Sign-in and its page work without a signed-in session.
     match (req.method.as_str(), path) {
         ("GET", "/branch") => {
-            return match staffed(app, req) {
+            return match staffed(app, sessions, req) {
                 Ok(s) => steps::home(&s),
-                Err(_) => steps::sign_in_page(app, None, StatusCode::OK),
+                Err(_) => steps::sign_in_page(sessions, None, StatusCode::OK),
             }
         }
-        ("GET", "/branch/login") => return steps::sign_in_page(app, None, StatusCode::OK),
-        ("POST", "/branch/login") => return steps::sign_in(app, req).await,
+        ("GET", "/branch/login") => return steps::sign_in_page(sessions, None, StatusCode::OK),
+        ("POST", "/branch/login") => return steps::sign_in(app, sessions, req).await,
         _ => {}
     }
     let known = ROUTES.iter().any(|(_, p)| *p == path);
@@ -223,11 +273,11 @@ async fn route(app: &App, req: &BranchRequest) -> Result<Reply, BranchError> {
     if !ROUTES.contains(&(req.method.as_str(), path)) {
         return Err(BranchError::Method);
     }
-    let s = match staffed(app, req) {
+    let s = match staffed(app, sessions, req) {
         Ok(s) => s,
         Err(BranchError::SignedOut) if req.method == "GET" => {
             return steps::sign_in_page(
-                app,
+                sessions,
                 Some(BranchError::SignedOut.message()),
                 StatusCode::UNAUTHORIZED,
             )

@@ -3,7 +3,7 @@
 //! twice, one's own entry, a second approval) are pages with a clear message and a 4xx status,
 //! and change nothing.
 
-use super::auth::{self, StaffSession};
+use super::auth::{self, StaffSession, StaffSessions};
 use super::export;
 use super::input;
 use super::ops::{
@@ -37,21 +37,17 @@ fn today(now: u64) -> String {
 }
 
 /// The sign-in page, in a fresh anonymous session (so its form has an anti-forgery value).
-pub fn sign_in_page(app: &App, message: Option<&str>, status: StatusCode) -> Step {
-    let session = app.staff_sessions.begin().ok_or(BranchError::Busy)?;
+pub fn sign_in_page(sessions: &StaffSessions, message: Option<&str>, status: StatusCode) -> Step {
+    let session = sessions.begin().ok_or(BranchError::Busy)?;
     Ok(html(status, pages::sign_in(&session.csrf, message))
         .with_cookie(Some(auth::cookie(&session.id))))
 }
 
 /// `POST /branch/login`.
-pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
-    let Some(anon) = req
-        .cookie_sid
-        .as_deref()
-        .and_then(|id| app.staff_sessions.get(id))
-    else {
+pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -> Step {
+    let Some(anon) = req.cookie_sid.as_deref().and_then(|id| sessions.get(id)) else {
         return sign_in_page(
-            app,
+            sessions,
             Some(BranchError::Forgery.message()),
             StatusCode::FORBIDDEN,
         );
@@ -62,7 +58,7 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
     let staff_id = req.text("staff_id").to_ascii_uppercase();
     let password = req.form.get("password").unwrap_or("").to_owned();
     let now = clock::now_unix();
-    if !app.staff_sessions.attempt(&staff_id) {
+    if !sessions.attempt(&staff_id) {
         let who = ops::staff(&app.store, &staff_id)?;
         ops::audit_sign_in(
             &app.store,
@@ -107,7 +103,7 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
         );
         return Ok(html(StatusCode::UNAUTHORIZED, page));
     };
-    app.staff_sessions.attempt_ok(&staff_id);
+    sessions.attempt_ok(&staff_id);
     let actor = Actor {
         staff_id: staff.staff_id.clone(),
         name: staff.name.clone(),
@@ -122,9 +118,10 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
         "",
     )
     .await?;
-    let session = app.staff_sessions.sign_in(&anon.id, actor.clone());
+    let session = sessions.sign_in(&anon.id, actor.clone());
     let s = Staffed {
         app,
+        sessions,
         req,
         session: session.clone(),
         actor,
@@ -134,7 +131,7 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
 
 /// `POST /branch/logout`.
 pub async fn sign_out(s: &Staffed<'_>) -> Step {
-    s.app.staff_sessions.end(&s.session.id);
+    s.sessions.end(&s.session.id);
     ops::audit_sign_in(
         &s.app.store,
         s.now(),
@@ -143,7 +140,7 @@ pub async fn sign_out(s: &Staffed<'_>) -> Step {
         "",
     )
     .await?;
-    let fresh: StaffSession = s.app.staff_sessions.begin().ok_or(BranchError::Busy)?;
+    let fresh: StaffSession = s.sessions.begin().ok_or(BranchError::Busy)?;
     Ok(html(
         StatusCode::OK,
         pages::sign_in(&fresh.csrf, Some("サインアウトしました。")),
