@@ -117,11 +117,17 @@ mod tests {
         let undeclared = read(&HeaderMap::new(), body, LIMITS).await;
         assert_eq!(undeclared, Err(BodyError::TooLarge));
         // Declared too large: refused on the header alone, without waiting for the body.
-        assert_eq!(read(&length(9), never(), LIMITS).await, Err(BodyError::TooLarge));
+        assert_eq!(
+            read(&length(9), never(), LIMITS).await,
+            Err(BodyError::TooLarge)
+        );
     }
 
     #[tokio::test]
     async fn a_body_that_never_comes_times_out() {
-        assert_eq!(read(&length(4), never(), LIMITS).await, Err(BodyError::Timeout));
+        assert_eq!(
+            read(&length(4), never(), LIMITS).await,
+            Err(BodyError::Timeout)
+        );
     }
 }

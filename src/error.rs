@@ -59,7 +59,9 @@ impl AppError {
             AppError::Form(_) | AppError::Body(BodyError::Broken) => {
                 "送信内容が正しくありません。最初からやり直してください。"
             }
-            AppError::Body(BodyError::Timeout) => "通信がタイムアウトしました。もう一度お試しください。",
+            AppError::Body(BodyError::Timeout) => {
+                "通信がタイムアウトしました。もう一度お試しください。"
+            }
             AppError::NotFound => "ページが見つかりません。",
             AppError::Method => "この操作はできません。",
             AppError::Session => {

@@ -3,9 +3,9 @@
 
 use crate::keys::key_link;
 use crate::layout::{page, phone_number, Ctx};
+use crate::paths;
 use crate::{Branch, Support};
 use maud::{html, Markup};
-use crate::paths;
 
 /// The notice with the bank's branches and support desk.
 pub fn notice(ctx: &Ctx, branches: &[Branch], support: Support) -> Markup {

@@ -2,9 +2,9 @@
 
 use crate::keys::{key_link, numeric_input, serial_input};
 use crate::layout::{notice, page, Ctx};
+use crate::paths;
 use crate::start::Receipt;
 use maud::{html, Markup};
-use crate::paths;
 
 const TITLE: &str = "ワンタイムパスワード交換";
 

@@ -2,9 +2,9 @@
 
 use crate::keys::key_link;
 use crate::layout::{page, phone_number, Ctx};
+use crate::paths;
 use crate::Support;
 use maud::{html, Markup};
-use crate::paths;
 
 pub fn help(ctx: &Ctx, support: Support) -> Markup {
     let body = html! {

@@ -1,8 +1,8 @@
 //! The page frame every phone screen shares: bank name, customer greeting, title, footer keys.
 
 use crate::keys::{key_link, InputMode, Keypad};
-use maud::{html, Markup, PreEscaped};
 use crate::paths;
+use maud::{html, Markup, PreEscaped};
 
 /// What every screen needs to know about the phone and the session it renders for.
 #[derive(Debug, Clone, Copy, Default)]

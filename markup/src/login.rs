@@ -2,8 +2,8 @@
 
 use crate::keys::{key_link, numeric_input};
 use crate::layout::{notice, page, Ctx};
-use maud::{html, Markup};
 use crate::paths;
+use maud::{html, Markup};
 
 /// Second login step for customers who chose 認証する: the current OTP.
 pub fn otp(ctx: &Ctx, message: Option<&str>) -> Markup {

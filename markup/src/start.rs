@@ -2,8 +2,8 @@
 
 use crate::keys::{key_link, numeric_input, password_input, serial_input};
 use crate::layout::{notice, page, Ctx};
-use maud::{html, Markup};
 use crate::paths;
+use maud::{html, Markup};
 
 const TITLE: &str = "ワンタイムパスワード利用開始";
 

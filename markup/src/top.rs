@@ -3,8 +3,8 @@
 
 use crate::keys::{key_link, numeric_input, password_input};
 use crate::layout::{notice, page, Ctx};
-use maud::{html, Markup};
 use crate::paths;
+use maud::{html, Markup};
 
 /// The top page; `message` is an error to show above the form, `contract_id` what the user typed.
 pub fn top(ctx: &Ctx, id_label: &str, message: Option<&str>, contract_id: &str) -> Markup {

@@ -191,6 +191,9 @@ mod tests {
             assert!(v["message"].is_string());
         }
         let v: serde_json::Value = serde_json::from_slice(&error_reply(&store()).body).unwrap();
-        assert!(!v["message"].as_str().unwrap().contains("api_keys"), "no internals");
+        assert!(
+            !v["message"].as_str().unwrap().contains("api_keys"),
+            "no internals"
+        );
     }
 }

@@ -11,18 +11,18 @@ pub mod pages;
 pub mod start;
 
 use crate::app::App;
-use pages::PageCache;
 use crate::carrier::{Carrier, Handset};
 use crate::clock;
 use crate::error::AppError;
 use crate::ledger::{self, OtpRefusal, PasswordCheck, Refusal, Secret};
+use crate::phone::PhoneFront;
 use crate::reply::Reply;
 use crate::request::{Request, SID};
-use crate::phone::PhoneFront;
 use crate::session::{Refused, Session, Sessions, Stage};
 use crate::store::Customer;
 use markup::{Ctx, InputMode, Keypad};
 use maud::Markup;
+use pages::PageCache;
 use subtle::ConstantTimeEq;
 
 /// A step's view of one request.
@@ -122,9 +122,7 @@ impl<'a> Step<'a> {
     }
 
     fn rotated(&self, session: &Session) -> Result<Session, AppError> {
-        self.sessions
-            .rotate(&session.id)
-            .ok_or(AppError::Session)
+        self.sessions.rotate(&session.id).ok_or(AppError::Session)
     }
 
     /// The request's live session, if at a stage `allowed` accepts, under a new ID: every step

@@ -27,7 +27,14 @@ fn credentials(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
     let ctx = step.ctx(None);
     let label = &step.app.config.bank.contract_id_label;
     step.page(
-        markup::start::credentials_form(&ctx, TITLE, markup::paths::START, label, message, contract_id),
+        markup::start::credentials_form(
+            &ctx,
+            TITLE,
+            markup::paths::START,
+            label,
+            message,
+            contract_id,
+        ),
         None,
     )
 }
