@@ -31,4 +31,5 @@ pub mod router;
 pub mod seal;
 pub mod server;
 pub mod session;
+pub mod session_table;
 pub mod store;
