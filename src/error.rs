@@ -77,3 +77,36 @@ impl AppError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every error's logical status (logged; the phone receives the page with 200).
+    #[test]
+    fn every_error_has_one_status() {
+        let store = || {
+            AppError::Store(StoreError::Corrupt {
+                tree: "tokens",
+                detail: "x".into(),
+            })
+        };
+        for (err, status) in [
+            (AppError::Form(FormError::Encoding), 400),
+            (AppError::Body(BodyError::Broken), 400),
+            (AppError::Body(BodyError::TooLarge), 413),
+            (AppError::Body(BodyError::Timeout), 408),
+            (AppError::NotFound, 404),
+            (AppError::Method, 405),
+            (AppError::Session, 403),
+            (AppError::OtherHandset, 403),
+            (AppError::Forgery, 403),
+            (AppError::Step, 403),
+            (store(), 503),
+        ] {
+            assert_eq!(err.status().as_u16(), status, "{err:?}");
+            assert!(!err.message().is_empty());
+        }
+        assert!(!store().message().contains("tokens"), "no internals");
+    }
+}

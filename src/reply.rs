@@ -60,3 +60,26 @@ impl Reply {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_error_pages_go_out_as_200_and_are_logged_as_themselves() {
+        let page = || markup::Page {
+            body: b"x".to_vec(),
+        };
+        let err = Reply::phone_error(StatusCode::FORBIDDEN, page());
+        assert_eq!(err.status, StatusCode::OK);
+        assert_eq!(err.log_status(), StatusCode::FORBIDDEN);
+        assert_eq!(err.content_type, SHIFT_JIS_HTML);
+        let ok = Reply::phone(page());
+        assert_eq!(ok.log_status(), StatusCode::OK);
+        let api = Reply::new(StatusCode::NOT_FOUND, JSON, Vec::new());
+        assert_eq!(
+            (api.status, api.log_status()),
+            (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND)
+        );
+    }
+}

@@ -328,3 +328,37 @@ const ROUTES: [(&str, &str); 18] = [
     ("GET", "/branch/lists/attempts.csv"),
     ("GET", "/branch/audit"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every error's status, and its page: UTF-8 HTML with that status.
+    #[test]
+    fn every_error_has_one_status_and_a_utf8_page() {
+        for (err, status) in [
+            (BranchError::Form(FormError::Encoding), 400),
+            (BranchError::Body(BodyError::Broken), 400),
+            (BranchError::Body(BodyError::TooLarge), 413),
+            (BranchError::Body(BodyError::Timeout), 408),
+            (BranchError::NotFound, 404),
+            (BranchError::Method, 405),
+            (BranchError::SignedOut, 401),
+            (BranchError::Forgery, 403),
+            (BranchError::Busy, 503),
+            (
+                BranchError::Store(StoreError::Corrupt {
+                    tree: "staff",
+                    detail: "x".into(),
+                }),
+                503,
+            ),
+        ] {
+            let page = error_page(&err);
+            assert_eq!(page.status.as_u16(), status, "{err:?}");
+            assert_eq!(page.content_type, UTF8_HTML);
+            let text = String::from_utf8(page.body).unwrap();
+            assert!(text.contains(err.message()), "{err:?}");
+        }
+    }
+}
