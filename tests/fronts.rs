@@ -215,3 +215,39 @@ fn a_storage_failure_is_503_in_each_fronts_form() {
     );
     utf8_page(&r, 503, "ただいま処理できません");
 }
+
+#[test]
+fn head_is_answered_as_get_by_every_front() {
+    let server = Server::start();
+    for (path, ua) in [
+        ("/", FOMA),
+        ("/branch/login", "Mozilla/5.0"),
+        ("/api/v1/health", ""),
+    ] {
+        let get = server
+            .phone(ua)
+            .raw(head("GET", path, &[("User-Agent", ua)]).as_bytes());
+        let r = server
+            .phone(ua)
+            .raw(head("HEAD", path, &[("User-Agent", ua)]).as_bytes());
+        assert_eq!((r.status, get.status), (200, 200), "{path}");
+        assert!(r.body.is_empty(), "{path}: a HEAD answer has no body");
+        assert_eq!(
+            r.header("content-type"),
+            get.header("content-type"),
+            "{path}"
+        );
+        assert_eq!(
+            r.header("content-length"),
+            Some(get.body.len().to_string().as_str()),
+            "{path}"
+        );
+    }
+    assert!(server.logged("HEAD", "/", 200));
+    // A path only POST reaches: the phone's error page (head only), logged as 405.
+    let r = server
+        .phone(FOMA)
+        .raw(head("HEAD", "/login", &[("User-Agent", FOMA)]).as_bytes());
+    assert_eq!(r.status, 200);
+    assert!(server.logged("HEAD", "/login", 405));
+}
