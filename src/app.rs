@@ -1,5 +1,5 @@
 //! What every front shares: the configuration and the store. Each front keeps its own state
-//! (phone sessions, staff sessions, cached pages) in its own type, see [`crate::router`].
+//! (phone sessions, staff sessions, cached pages) in its own type, see [`crate::front`].
 
 use crate::config::Config;
 use crate::store::Store;

@@ -10,10 +10,10 @@ use crate::body::{self, Limits};
 use crate::error::AppError;
 use crate::flows::pages::PageCache;
 use crate::flows::{cancel, exchange, login, pages, start, Step};
+use crate::front::{Answer, Front, HttpRequest};
 use crate::log::log;
 use crate::reply::Reply;
 use crate::request::Request;
-use crate::router::{Answer, Front, HttpRequest};
 use crate::session::Sessions;
 use markup::paths;
 use std::net::SocketAddr;
@@ -36,6 +36,10 @@ impl PhoneFront {
         }
     }
 
+    fn step<'a>(&'a self, app: &'a App, request: &'a Request) -> Step<'a> {
+        Step::new(app, &self.sessions, &self.pages, request)
+    }
+
     async fn handle(&self, app: &App, req: HttpRequest, peer: SocketAddr) -> Reply {
         let (parts, body) = req.into_parts();
         let mut request = Request::from_head(&parts, peer, &app.config);
@@ -56,7 +60,7 @@ impl PhoneFront {
         let result = match read {
             Ok(form) => {
                 request.form = form;
-                route(&Step::new(app, self, &request)).await
+                route(&self.step(app, &request)).await
             }
             Err(e) => Err(e),
         };
@@ -64,7 +68,7 @@ impl PhoneFront {
             if let AppError::Store(inner) = &e {
                 log(format_args!("storage error: {inner}"));
             }
-            Step::new(app, self, &request).error_page(&e)
+            self.step(app, &request).error_page(&e)
         });
         if reply.body.len() > request.handset.budget_bytes {
             log(format_args!(

@@ -10,9 +10,9 @@ pub mod verify;
 
 use crate::app::App;
 use crate::body::{self, BodyError, Limits};
+use crate::front::{Answer, Front, HttpRequest};
 use crate::log::log;
 use crate::reply::{Reply, JSON};
-use crate::router::{Answer, Front, HttpRequest};
 use crate::store::StoreError;
 use hyper::{Method, StatusCode};
 use serde::Serialize;
@@ -100,7 +100,7 @@ fn error_reply(err: &ApiError) -> Reply {
     )
 }
 
-/// Largest API request body accepted (a verification is about 80 bytes).
+/// Largest API request body accepted (a verification is under 100 bytes).
 pub const MAX_BODY: usize = 8 * 1024;
 
 /// The API front: stateless (callers are known by their keys, in the store).

@@ -5,8 +5,8 @@
 //! This file is the console front: the network guard (every client outside the branch networks
 //! gets 403 before anything else happens, the body unread), reading the body with the console's
 //! own limits, UTF-8 request decoding, the staff session check, the routes and the one error
-//! page (UTF-8 HTML, with the real status). `auth` keeps sessions, `input` checks typed fields, `steps` carries out
-//! requests, `ops` writes the store, `pages` renders, `export` writes CSV.
+//! page (UTF-8 HTML, with the real status). `auth` keeps sessions, `input` checks typed fields,
+//! `steps` carries out requests, `ops` writes the store, `pages` renders, `export` writes CSV.
 
 pub mod auth;
 pub mod export;
@@ -19,9 +19,9 @@ pub mod when;
 use crate::app::App;
 use crate::body::{self, BodyError, Limits};
 use crate::form::{Form, FormError};
+use crate::front::{Answer, Front, HttpRequest};
 use crate::log::log;
 use crate::reply::{Reply, UTF8_HTML};
-use crate::router::{Answer, Front, HttpRequest};
 use crate::store::StoreError;
 use auth::{StaffSession, StaffSessions};
 use hyper::http::request::Parts;
@@ -139,7 +139,7 @@ pub fn audit_line(r: &crate::store::AuditRecord) -> String {
     )
 }
 
-/// Largest console request body accepted (the longest form, 利用中止届, is about 2 KB).
+/// Largest console request body accepted (a form of a few fields of at most 256 characters).
 pub const MAX_BODY: usize = 8 * 1024;
 
 /// The console front and its own state: the staff sessions.

@@ -15,7 +15,6 @@ use crate::carrier::{Carrier, Handset};
 use crate::clock;
 use crate::error::AppError;
 use crate::ledger::{self, OtpRefusal, PasswordCheck, Refusal, Secret};
-use crate::phone::PhoneFront;
 use crate::reply::Reply;
 use crate::request::{Request, SID};
 use crate::session::{Refused, Session, Sessions, Stage};
@@ -36,11 +35,16 @@ pub struct Step<'a> {
 }
 
 impl<'a> Step<'a> {
-    pub fn new(app: &'a App, front: &'a PhoneFront, req: &'a Request) -> Step<'a> {
+    pub fn new(
+        app: &'a App,
+        sessions: &'a Sessions,
+        pages: &'a PageCache,
+        req: &'a Request,
+    ) -> Step<'a> {
         Step {
             app,
-            sessions: &front.sessions,
-            pages: &front.pages,
+            sessions,
+            pages,
             req,
         }
     }
