@@ -127,7 +127,7 @@ impl StaffSessions {
 /// The Set-Cookie value carrying session `id`.
 pub fn cookie(id: &str) -> String {
     cookie::Cookie::build((COOKIE, id.to_owned()))
-        .path("/branch")
+        .path(super::paths::ROOT)
         .http_only(true)
         .secure(true)
         .same_site(cookie::SameSite::Strict)
@@ -138,7 +138,7 @@ pub fn cookie(id: &str) -> String {
 /// The Set-Cookie value that removes the session cookie.
 pub fn clear_cookie() -> String {
     cookie::Cookie::build((COOKIE, ""))
-        .path("/branch")
+        .path(super::paths::ROOT)
         .http_only(true)
         .secure(true)
         .same_site(cookie::SameSite::Strict)

@@ -13,6 +13,7 @@ pub mod export;
 pub mod input;
 pub mod ops;
 pub mod pages;
+pub mod paths;
 pub mod steps;
 pub mod when;
 
@@ -180,7 +181,7 @@ impl ConsoleFront {
 
 impl Front for ConsoleFront {
     fn owns(&self, path: &str) -> bool {
-        path == "/branch" || path.starts_with("/branch/")
+        path == paths::ROOT || path.starts_with(paths::HOME)
     }
 
     fn answer<'a>(&'a self, app: &'a App, req: HttpRequest, peer: SocketAddr) -> Answer<'a> {
@@ -256,14 +257,14 @@ async fn route(
     let path = req.path.trim_end_matches('/');
     // Sign-in and its page work without a signed-in session.
     match (req.method.as_str(), path) {
-        ("GET", "/branch") => {
+        ("GET", paths::ROOT) => {
             return match staffed(app, sessions, req) {
                 Ok(s) => steps::home(&s),
                 Err(_) => steps::sign_in_page(sessions, None, StatusCode::OK),
             }
         }
-        ("GET", "/branch/login") => return steps::sign_in_page(sessions, None, StatusCode::OK),
-        ("POST", "/branch/login") => return steps::sign_in(app, sessions, req).await,
+        ("GET", paths::LOGIN) => return steps::sign_in_page(sessions, None, StatusCode::OK),
+        ("POST", paths::LOGIN) => return steps::sign_in(app, sessions, req).await,
         _ => {}
     }
     let known = ROUTES.iter().any(|(_, p)| *p == path);
@@ -285,48 +286,48 @@ async fn route(
         Err(e) => return Err(e),
     };
     match path {
-        "/branch/logout" => steps::sign_out(&s).await,
-        "/branch/customer" => steps::customer(&s),
-        "/branch/forms" => steps::record_form(&s).await,
-        "/branch/form" => steps::form(&s),
-        "/branch/forms/approve" => steps::approve_form(&s).await,
-        "/branch/forms/reject" => steps::reject_form(&s).await,
-        "/branch/applications" => steps::issue(&s).await,
-        "/branch/releases" => steps::record_release(&s).await,
-        "/branch/release" => steps::release(&s),
-        "/branch/releases/approve" => steps::decide_release(&s, false).await,
-        "/branch/releases/reject" => steps::decide_release(&s, true).await,
-        "/branch/lists/pending" => steps::pending(&s, false),
-        "/branch/lists/pending.csv" => steps::pending(&s, true),
-        "/branch/lists/today" => steps::today_list(&s, false),
-        "/branch/lists/today.csv" => steps::today_list(&s, true),
-        "/branch/lists/attempts" => steps::attempts(&s, false),
-        "/branch/lists/attempts.csv" => steps::attempts(&s, true),
-        "/branch/audit" => steps::audit(&s),
+        paths::LOGOUT => steps::sign_out(&s).await,
+        paths::CUSTOMER => steps::customer(&s),
+        paths::FORMS => steps::record_form(&s).await,
+        paths::FORM => steps::form(&s),
+        paths::FORMS_APPROVE => steps::approve_form(&s).await,
+        paths::FORMS_REJECT => steps::reject_form(&s).await,
+        paths::APPLICATIONS => steps::issue(&s).await,
+        paths::RELEASES => steps::record_release(&s).await,
+        paths::RELEASE => steps::release(&s),
+        paths::RELEASES_APPROVE => steps::decide_release(&s, false).await,
+        paths::RELEASES_REJECT => steps::decide_release(&s, true).await,
+        paths::PENDING => steps::pending(&s, false),
+        paths::PENDING_CSV => steps::pending(&s, true),
+        paths::TODAY => steps::today_list(&s, false),
+        paths::TODAY_CSV => steps::today_list(&s, true),
+        paths::ATTEMPTS => steps::attempts(&s, false),
+        paths::ATTEMPTS_CSV => steps::attempts(&s, true),
+        paths::AUDIT => steps::audit(&s),
         _ => Err(BranchError::NotFound),
     }
 }
 
 /// Every route behind sign-in, with its method.
 const ROUTES: [(&str, &str); 18] = [
-    ("POST", "/branch/logout"),
-    ("GET", "/branch/customer"),
-    ("POST", "/branch/forms"),
-    ("GET", "/branch/form"),
-    ("POST", "/branch/forms/approve"),
-    ("POST", "/branch/forms/reject"),
-    ("POST", "/branch/applications"),
-    ("POST", "/branch/releases"),
-    ("GET", "/branch/release"),
-    ("POST", "/branch/releases/approve"),
-    ("POST", "/branch/releases/reject"),
-    ("GET", "/branch/lists/pending"),
-    ("GET", "/branch/lists/pending.csv"),
-    ("GET", "/branch/lists/today"),
-    ("GET", "/branch/lists/today.csv"),
-    ("GET", "/branch/lists/attempts"),
-    ("GET", "/branch/lists/attempts.csv"),
-    ("GET", "/branch/audit"),
+    ("POST", paths::LOGOUT),
+    ("GET", paths::CUSTOMER),
+    ("POST", paths::FORMS),
+    ("GET", paths::FORM),
+    ("POST", paths::FORMS_APPROVE),
+    ("POST", paths::FORMS_REJECT),
+    ("POST", paths::APPLICATIONS),
+    ("POST", paths::RELEASES),
+    ("GET", paths::RELEASE),
+    ("POST", paths::RELEASES_APPROVE),
+    ("POST", paths::RELEASES_REJECT),
+    ("GET", paths::PENDING),
+    ("GET", paths::PENDING_CSV),
+    ("GET", paths::TODAY),
+    ("GET", paths::TODAY_CSV),
+    ("GET", paths::ATTEMPTS),
+    ("GET", paths::ATTEMPTS_CSV),
+    ("GET", paths::AUDIT),
 ];
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::ops::{
     Role,
 };
 use super::pages::{self, CustomerView, Nav, Row, TokenView};
+use super::paths;
 use super::when::{day_start, jst};
 use super::{html, BranchError, BranchRequest, Staffed};
 use crate::app::App;
@@ -607,7 +608,7 @@ fn list_reply(
         let name = format!("{file}-{}.csv", today(s.now()));
         return Ok(export::reply(&name, header, &cells));
     }
-    let href = format!("/branch/lists/{file}.csv");
+    let href = format!("{}/{file}.csv", paths::LISTS);
     Ok(html(
         StatusCode::OK,
         pages::list(nav(s), title, &href, header, &rows, note),
@@ -620,7 +621,7 @@ pub fn pending(s: &Staffed, csv: bool) -> Step {
     for f in ops::forms(&s.app.store)? {
         if f.decision == Decision::Received {
             rows.push(Row {
-                href: Some(format!("/branch/form?no={}", f.form_no)),
+                href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
                 cells: vec![
                     f.form_no.clone(),
                     "利用中止届".into(),
@@ -638,7 +639,7 @@ pub fn pending(s: &Staffed, csv: bool) -> Step {
     for r in ops::releases(&s.app.store)? {
         if r.decision == Decision::Received {
             rows.push(Row {
-                href: Some(format!("/branch/release?id={}", r.id)),
+                href: Some(format!("{}?id={}", paths::RELEASE, r.id)),
                 cells: vec![
                     r.number(),
                     r.kind.label().into(),
@@ -683,7 +684,7 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
     for f in ops::forms(&s.app.store)? {
         if is_today(f.decision.decided_at()) {
             rows.push(Row {
-                href: Some(format!("/branch/form?no={}", f.form_no)),
+                href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
                 cells: vec![
                     f.form_no.clone(),
                     "利用中止届".into(),
@@ -702,7 +703,7 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
     for r in ops::releases(&s.app.store)? {
         if is_today(r.decision.decided_at()) {
             rows.push(Row {
-                href: Some(format!("/branch/release?id={}", r.id)),
+                href: Some(format!("{}?id={}", paths::RELEASE, r.id)),
                 cells: vec![
                     r.number(),
                     r.kind.label().into(),
@@ -725,7 +726,7 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
                 note.push_str(&format!(" 返却 {old}"));
             }
             rows.push(Row {
-                href: Some(format!("/branch/customer?contract_id={}", a.contract_id)),
+                href: Some(format!("{}?contract_id={}", paths::CUSTOMER, a.contract_id)),
                 cells: vec![
                     a.application_no.clone(),
                     format!("発行申込書({})", a.reason.label()),
@@ -781,7 +782,7 @@ pub fn attempts(s: &Staffed, csv: bool) -> Step {
     let mut rows = Vec::new();
     for (id, (count, last)) in open {
         rows.push(Row {
-            href: Some(format!("/branch/customer?contract_id={id}")),
+            href: Some(format!("{}?contract_id={id}", paths::CUSTOMER)),
             cells: vec![id.clone(), name_of(s, &id)?, count.to_string(), jst(last)],
         });
     }
