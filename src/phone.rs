@@ -23,9 +23,9 @@ pub const MAX_BODY: usize = 8 * 1024;
 
 /// The phone front's own state.
 pub struct PhoneFront {
-    pub sessions: Sessions,
+    sessions: Sessions,
     /// Pages rendered once per kind of phone (the top page).
-    pub pages: PageCache,
+    pages: PageCache,
 }
 
 impl PhoneFront {

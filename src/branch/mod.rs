@@ -146,7 +146,7 @@ pub const MAX_BODY: usize = 8 * 1024;
 /// The console front and its own state: the staff sessions.
 #[derive(Default)]
 pub struct ConsoleFront {
-    pub sessions: StaffSessions,
+    sessions: StaffSessions,
 }
 
 impl ConsoleFront {
