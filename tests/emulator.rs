@@ -350,6 +350,13 @@ fn emulator_sends_what_each_handset_sends() {
         "WILLCOM keys are text"
     );
 
+    // An error page goes out as 200, as to a real phone; the inspector has the status logged.
+    let a = send(&server, ask("au-sa31", "/no-such-page", true));
+    assert_eq!(
+        (a["status"].as_u64(), a["logged_status"].as_u64()),
+        (Some(200), Some(404))
+    );
+
     // A form goes as Shift_JIS and is shown decoded; passwords masked.
     let a = send(
         &server,

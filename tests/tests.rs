@@ -8,6 +8,7 @@ mod carrier;
 mod crash;
 mod emulator;
 mod exchange;
+mod fronts;
 mod hostile;
 mod login;
 mod pskc_import;

@@ -1,7 +1,7 @@
 //! The phone emulator for testers (`serve --emulator`): a desktop-browser page at `/emulator/`
 //! with a flip phone on screen. This module is its front: the gate (emulator on, client in the
-//! emulator networks of carrier_networks.toml; anything else is 404, as if it did not exist),
-//! the routes, and JSON errors. [`handsets`] owns what each handset sends, [`send`] the request
+//! emulator networks of carrier_networks.toml; anything else is a plain 404), the routes, its own
+//! body limit, and JSON errors. [`handsets`] owns what each handset sends, [`send`] the request
 //! dispatched inside the gateway, [`page`] reading the answer as the handset would.
 //!
 //! The page and its script are static files compiled in (no build step); they only ever talk
@@ -12,12 +12,16 @@ pub mod page;
 pub mod send;
 
 use crate::app::App;
+use crate::body::{self, Limits};
+use crate::front::{Answer, Front, HttpRequest};
+use crate::phone::PhoneFront;
 use crate::reply::{Reply, JSON};
 use crate::simulator;
 use hyper::http::request::Parts;
 use hyper::{Method, StatusCode};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const INDEX: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/emulator.js");
@@ -38,48 +42,86 @@ impl Settings {
     }
 }
 
-/// Answers everything under `/emulator`.
-pub async fn handle(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
-    let Some(settings) = &app.config.emulator else {
-        return not_found(app);
-    };
-    if !in_emulator_networks(app, peer.ip()) {
-        return not_found(app);
+/// The emulator front: owns `/emulator` and `/emulator/…`; emulated requests go to `phone`,
+/// the gateway's one phone front (its sessions are the real ones).
+pub struct EmulatorFront {
+    phone: Arc<PhoneFront>,
+}
+
+impl EmulatorFront {
+    pub fn new(phone: Arc<PhoneFront>) -> EmulatorFront {
+        EmulatorFront { phone }
     }
-    match (&parts.method, parts.uri.path()) {
-        (&Method::GET, "/emulator" | "/emulator/") => asset("text/html; charset=utf-8", INDEX),
-        (&Method::GET, "/emulator/emulator.js") => asset("text/javascript; charset=utf-8", SCRIPT),
-        (&Method::GET, "/emulator/emulator.css") => asset("text/css; charset=utf-8", STYLE),
-        (&Method::GET, "/emulator/handsets") => json(
-            StatusCode::OK,
-            &handsets::HANDSETS
-                .iter()
-                .map(handsets::Handset::summary)
-                .collect::<Vec<_>>(),
-        ),
-        (&Method::GET, "/emulator/token") => token(settings, parts.uri.query().unwrap_or("")),
-        (&Method::POST, "/emulator/send") => {
-            if let Err((status, message)) = own_page_asked(parts) {
-                return error(status, message);
-            }
-            let ask: send::Ask = match serde_json::from_slice(body) {
-                Ok(a) => a,
-                Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad request: {e}")),
-            };
-            let host = parts
-                .headers
-                .get(hyper::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
-            match send::send(app, ask, host, peer).await {
-                Ok(answer) => json(StatusCode::OK, &answer),
-                Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
-            }
+}
+
+/// Largest `/emulator/send` body accepted (a form's fields and a cookie jar).
+pub const MAX_BODY: usize = 16 * 1024;
+
+impl Front for EmulatorFront {
+    fn owns(&self, path: &str) -> bool {
+        path == "/emulator" || path.starts_with("/emulator/")
+    }
+
+    fn answer<'a>(&'a self, app: &'a App, req: HttpRequest, peer: SocketAddr) -> Answer<'a> {
+        Box::pin(self.handle(app, req, peer))
+    }
+}
+
+impl EmulatorFront {
+    async fn handle(&self, app: &App, req: HttpRequest, peer: SocketAddr) -> Reply {
+        // The gate comes first: to anyone it is not for, there is nothing here.
+        let Some(settings) = &app.config.emulator else {
+            return not_found();
+        };
+        if !app.config.networks.emulator_networks.contains(peer.ip()) {
+            return not_found();
         }
-        (_, "/emulator/send" | "/emulator/handsets" | "/emulator/token") => {
-            error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        let (parts, body) = req.into_parts();
+        match (&parts.method, parts.uri.path()) {
+            (&Method::GET, "/emulator" | "/emulator/") => asset("text/html; charset=utf-8", INDEX),
+            (&Method::GET, "/emulator/emulator.js") => {
+                asset("text/javascript; charset=utf-8", SCRIPT)
+            }
+            (&Method::GET, "/emulator/emulator.css") => asset("text/css; charset=utf-8", STYLE),
+            (&Method::GET, "/emulator/handsets") => json(
+                StatusCode::OK,
+                &handsets::HANDSETS
+                    .iter()
+                    .map(handsets::Handset::summary)
+                    .collect::<Vec<_>>(),
+            ),
+            (&Method::GET, "/emulator/token") => token(settings, parts.uri.query().unwrap_or("")),
+            (&Method::POST, "/emulator/send") => {
+                if let Err((status, message)) = own_page_asked(&parts) {
+                    return error(status, message);
+                }
+                let limits = Limits {
+                    max_bytes: MAX_BODY,
+                    timeout: app.config.client_timeout,
+                };
+                let body = match body::read(&parts.headers, body, limits).await {
+                    Ok(b) => b,
+                    Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+                };
+                let ask: send::Ask = match serde_json::from_slice(&body) {
+                    Ok(a) => a,
+                    Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad request: {e}")),
+                };
+                let host = parts
+                    .headers
+                    .get(hyper::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost");
+                match send::send(app, &*self.phone, ask, host, peer).await {
+                    Ok(answer) => json(StatusCode::OK, &answer),
+                    Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+                }
+            }
+            (_, "/emulator/send" | "/emulator/handsets" | "/emulator/token") => {
+                error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+            }
+            _ => not_found(),
         }
-        _ => not_found(app),
     }
 }
 
@@ -105,19 +147,6 @@ fn own_page_asked(parts: &Parts) -> Result<(), (StatusCode, &'static str)> {
         }
         _ => Ok(()),
     }
-}
-
-/// The emulator networks: loopback unless carrier_networks.toml says otherwise.
-fn in_emulator_networks(app: &App, ip: IpAddr) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
-    app.config
-        .networks
-        .emulator_networks
-        .iter()
-        .any(|net| net.contains(&ip))
 }
 
 /// `GET /emulator/token`: the demo serials; `?serial=X`: the code that token shows now.
@@ -152,7 +181,11 @@ fn error(status: StatusCode, message: &str) -> Reply {
     json(status, &serde_json::json!({ "error": message }))
 }
 
-/// The phone pages' own 404: to anyone it is not for, nothing says an emulator is here.
-fn not_found(app: &App) -> Reply {
-    crate::router::phone_error(app, &crate::error::AppError::NotFound)
+/// A plain 404, the same whether the emulator is off or the client outside its networks.
+fn not_found() -> Reply {
+    Reply::new(
+        StatusCode::NOT_FOUND,
+        "text/plain; charset=utf-8",
+        b"Not Found\n".to_vec(),
+    )
 }

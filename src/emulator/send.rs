@@ -4,13 +4,15 @@
 use super::handsets::{self, Handset};
 use super::page;
 use crate::app::App;
+use crate::body::Body;
+use crate::front::Front;
 use crate::reply::Reply;
+use bytes::Bytes;
 use encoding_rs::SHIFT_JIS;
+use http_body_util::{BodyExt, Full};
 use hyper::http::request::Parts;
 use serde::{Deserialize, Serialize};
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 
 /// What the emulator page asks for (UTF-8 JSON).
 #[derive(Debug, Deserialize)]
@@ -67,6 +69,9 @@ pub struct Cookies {
 pub struct Answer {
     pub request: Sent,
     pub status: u16,
+    /// The status the gateway logs, when it is not the one sent (phone error pages go out as
+    /// 200: EZweb would hide a 4xx body behind its own dialog).
+    pub logged_status: Option<u16>,
     pub headers: Vec<(String, String)>,
     pub page: String,
     pub bytes: usize,
@@ -81,7 +86,13 @@ pub struct Answer {
 }
 
 /// Builds the request, lets the phone pages answer it, and reports.
-pub async fn send(app: &App, ask: Ask, host: &str, peer: SocketAddr) -> Result<Answer, SendError> {
+pub async fn send(
+    app: &App,
+    phone: &dyn Front,
+    ask: Ask,
+    host: &str,
+    peer: SocketAddr,
+) -> Result<Answer, SendError> {
     let handset = handsets::find(&ask.handset).ok_or(SendError::Handset)?;
     let method = match ask.method.to_ascii_uppercase().as_str() {
         "GET" => hyper::Method::GET,
@@ -104,7 +115,7 @@ pub async fn send(app: &App, ask: Ask, host: &str, peer: SocketAddr) -> Result<A
     };
     let headers = headers(handset, &ask, &target, host, detected.cookies, body.len());
     let parts = parts(&method, &target, &headers)?;
-    let reply = phone_pages(app, &parts, body.as_bytes(), peer).await;
+    let reply = phone_pages(phone, app, parts, body.clone(), peer).await;
 
     let text = page::decode(&reply.body, handset.keypad());
     let chtml = page::check(
@@ -124,6 +135,7 @@ pub async fn send(app: &App, ask: Ask, host: &str, peer: SocketAddr) -> Result<A
             body: masked_body(&body),
         },
         status: reply.status.as_u16(),
+        logged_status: reply.logged.map(|s| s.as_u16()),
         headers: reply_headers(&reply),
         session: page::session(&text, reply.set_cookie.as_deref()),
         sent_session,
@@ -244,15 +256,21 @@ fn parts(
         .map_err(|_| SendError::Target)
 }
 
-/// The phone pages' answer, from the same dispatch a socket request goes through. Boxed: the
-/// router calls this module, so the future would otherwise contain itself.
-fn phone_pages<'a>(
-    app: &'a App,
-    parts: &'a Parts,
-    body: &'a [u8],
+/// The phone front's answer, exactly as to a request from a socket (body unread until it reads
+/// it, with its own limits).
+async fn phone_pages(
+    phone: &dyn Front,
+    app: &App,
+    parts: Parts,
+    body: String,
     peer: SocketAddr,
-) -> Pin<Box<dyn Future<Output = Reply> + Send + 'a>> {
-    Box::pin(crate::router::dispatch(app, parts, body, peer))
+) -> Reply {
+    let body: Body = Full::new(Bytes::from(body))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    phone
+        .answer(app, hyper::Request::from_parts(parts, body), peer)
+        .await
 }
 
 /// The response headers as the server writes them (server::handle).

@@ -271,7 +271,7 @@ function show(entry) {
   const r = a.request;
   const form = r.form.length ? "\n\nform (Shift_JIS, decoded):\n" + r.form.map(([k, v]) => `  ${k} = ${v}`).join("\n") + "\n\nbody: " + r.body : "";
   $("request").textContent = `${r.method} ${r.url}\n` + r.headers.map(([k, v]) => `${k}: ${v}`).join("\n") + form;
-  $("status").textContent = "HTTP " + a.status;
+  $("status").textContent = "HTTP " + a.status + (a.logged_status ? ` (logged as ${a.logged_status})` : "");
   $("response-headers").textContent = a.headers.map(([k, v]) => `${k}: ${v}`).join("\n");
   const pct = Math.min(100, (100 * a.bytes) / a.budget);
   $("budget").textContent = `${a.bytes} / ${a.budget} bytes` + (a.over_budget ? " — 予算超過 (over budget)" : "");
