@@ -106,6 +106,10 @@ fn walks_start_on_docomo_without_cookies_and_au_with_cookies() {
     // The emulator never sets cookies in the tester's own browser either.
     assert_eq!(b.exec("return document.cookie"), "");
     b.screenshot(&shots().join("emulator-docomo-receipt.png"));
+    // Enter on the focused link follows it (ログイン画面に戻る).
+    b.type_into("#screen", "\u{E015}");
+    b.type_into("#screen a", "\u{E007}");
+    b.wait_text("#title", "ログイン");
 
     // au SA31: the same walk; the session rides in a cookie the handset keeps.
     b.click("#handset option[value=au-sa31]");

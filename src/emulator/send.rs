@@ -113,7 +113,7 @@ pub async fn send(
         hyper::Method::POST => encoded.clone(),
         _ => String::new(),
     };
-    let headers = headers(handset, &ask, &target, host, detected.cookies, body.len());
+    let headers = headers(handset, &detected, &ask, &target, host, body.len());
     let parts = parts(&method, &target, &headers)?;
     let reply = phone_pages(phone, app, parts, body.clone(), peer).await;
 
@@ -168,10 +168,10 @@ fn phone_target(target: &str) -> Result<String, SendError> {
 /// The headers this handset's request carries, in the order it sends them.
 fn headers(
     handset: &Handset,
+    detected: &crate::carrier::Handset,
     ask: &Ask,
     target: &str,
     host: &str,
-    keeps_cookies: bool,
     body_len: usize,
 ) -> Vec<(String, String)> {
     let mut h: Vec<(String, String)> = vec![
@@ -182,8 +182,9 @@ fn headers(
         h.push(((*k).into(), (*v).into()));
     }
     if let (true, Some((name, value))) = (ask.subscriber, handset.subscriber) {
-        // i-mode sends its ID only to URLs that ask for it with guid=ON.
-        let wanted = name != "X-DCMGUID" || query_has_guid_on(target);
+        // i-mode sends its ID only to URLs that ask for it with guid=ON (the carrier table's
+        // rule, the one the pages are written by).
+        let wanted = !detected.wants_guid_on(false) || query_has_guid_on(target);
         if wanted {
             h.push((name.into(), value.into()));
         }
@@ -193,7 +194,7 @@ fn headers(
             h.push(("Referer".into(), format!("http://{host}{referer}")));
         }
     }
-    if keeps_cookies && !ask.cookies.is_empty() {
+    if detected.cookies && !ask.cookies.is_empty() {
         let jar: Vec<String> = ask
             .cookies
             .iter()

@@ -251,8 +251,14 @@ async function send(method, target, fields) {
     subscriber: $("subscriber").checked,
     referer: state.current ? state.current.target : null,
   };
-  const res = await fetch("/emulator/send", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(ask) });
-  const answer = await res.json();
+  let res, answer;
+  try {
+    res = await fetch("/emulator/send", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(ask) });
+    answer = await res.json();
+  } catch (e) {
+    note("ゲートウェイに接続できません (" + e + ")");
+    return;
+  }
   if (!res.ok) {
     note(answer.error || "error " + res.status);
     return;
@@ -408,6 +414,9 @@ async function init() {
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {
       e.preventDefault();
       moveFocus(e.key === "ArrowDown" ? 1 : -1);
+    } else if (e.key === "Enter" && document.activeElement.tagName === "A" && $("screen").contains(document.activeElement)) {
+      e.preventDefault();
+      document.activeElement.click();
     } else if (!editing() && /^[0-9*#]$/.test(e.key)) {
       e.preventDefault();
       press(e.key);
