@@ -3,7 +3,7 @@
 //! and `/emulator/` exists only for the emulator networks, and only reaches this gateway.
 
 use crate::support::webdriver::Browser;
-use crate::support::{repo, Server, ICHIRO, TARO};
+use crate::support::{repo, Server, HANAKO, HANAKO_TOKEN, ICHIRO, TARO};
 use std::path::{Path, PathBuf};
 
 fn shots() -> PathBuf {
@@ -166,6 +166,40 @@ fn walks_start_on_docomo_without_cookies_and_au_with_cookies() {
         "0"
     );
     assert_eq!(b.exec("return document.cookie"), "");
+}
+
+#[test]
+fn walks_exchange_on_softbank_with_both_tokens_from_the_token_panel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = emulator_server(tmp.path());
+    let b = Browser::start();
+    b.goto(&format!("http://{}/emulator/", server.addr));
+    b.find("body[data-ready]");
+    b.click("#handset option[value=softbank-910t]");
+    b.wait_text("#title", "ログイン");
+    // SoftBank pictograms arrive as webcode and are drawn from it.
+    b.find(r#"#screen svg.picto[data-code="1B24463C0F"]"#);
+    b.click(r#"button.key[data-key="2"]"#);
+    b.wait_text("#title", "交換");
+    b.type_into("#screen input[name=contract_id]", HANAKO.0);
+    b.type_into("#screen input[name=password]", HANAKO.1);
+    b.click("#soft-submit");
+    b.wait_text("#screen", "現ワンタイムパスワードの認証");
+    let code = token_code(&b, HANAKO_TOKEN);
+    b.type_into("#screen input[name=otp]", &code);
+    b.click("#soft-submit");
+    b.wait_text("#screen", "新ワンタイムパスワード認証");
+    let code = token_code(&b, "GMHW00000003");
+    b.type_into("#screen input[name=serial]", "GMHW00000003");
+    b.type_into("#screen input[name=otp]", &code);
+    b.click("#screen input[type=submit]");
+    let done = b.wait_text("#screen", "登録が完了しました");
+    assert!(done.contains("変更後 GMHW00000003"), "{done}");
+    assert!(done.contains(&format!("変更前 {HANAKO_TOKEN}")), "{done}");
+    let request = b.text("#request");
+    assert!(request.contains("X-JPHONE-UID: "), "{request}");
+    assert!(request.contains("Cookie: sid="), "SoftBank keeps cookies: {request}");
+    assert_eq!(b.text("#chtml"), "OK");
 }
 
 /// A raw GET or POST from loopback; returns the status.
