@@ -179,6 +179,23 @@ mod tests {
     }
 
     #[test]
+    fn one_live_key_per_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), crate::seal::Sealer::from_key(&[5; 32])).unwrap();
+        let (a, b) = (hash("kgw_a"), hash("kgw_b"));
+        assert!(add(&store, "ib-core", &a, 1).unwrap());
+        // A second live key for the same name is refused, and nothing is written.
+        assert!(!add(&store, "ib-core", &b, 2).unwrap());
+        assert_eq!(store.api_key(&b).unwrap(), None);
+        assert_eq!(revoke(&store, "ib-core", 3).unwrap(), 1);
+        assert_eq!(revoke(&store, "ib-core", 4).unwrap(), 0);
+        assert_eq!(store.api_key(&a).unwrap().unwrap().revoked, Some(3));
+        assert!(add(&store, "ib-core", &b, 5).unwrap());
+        let events: Vec<String> = store.audit().map(|r| r.unwrap().event).collect();
+        assert_eq!(events, ["api_key_add", "api_key_revoke", "api_key_add"]);
+    }
+
+    #[test]
     fn caller_names() {
         assert!(valid_name("ib-core"));
         assert!(valid_name("sp_app.v2"));

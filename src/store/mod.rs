@@ -380,8 +380,19 @@ impl Store {
         owner: &str,
         keep: impl Fn(&R) -> bool,
     ) -> Result<Vec<R>, StoreError> {
+        self.listed(ix, &index::prefix(owner), tree, keep)
+    }
+
+    /// The records of `tree` an index lists under `prefix`, those `keep` agrees belong there.
+    fn listed<R: DeserializeOwned>(
+        &self,
+        ix: T,
+        prefix: &[u8],
+        tree: T,
+        keep: impl Fn(&R) -> bool,
+    ) -> Result<Vec<R>, StoreError> {
         let mut out = Vec::new();
-        for key in self.keys_under(ix, &index::prefix(owner))? {
+        for key in self.keys_under(ix, prefix)? {
             if let Some(r) = self.read(tree, &key)? {
                 if keep(&r) {
                     out.push(r);
@@ -481,23 +492,15 @@ impl Store {
 
     /// Forms (by number) and releases (oldest first) waiting for a supervisor.
     pub fn pending(&self) -> Result<(Vec<CancelForm>, Vec<Release>), StoreError> {
-        let received = |d: &Decision| *d == Decision::Received;
-        let mut forms = Vec::new();
-        for key in self.keys_under(T::IxPending, &[index::FORM])? {
-            if let Some(f) = self.read::<CancelForm>(T::Forms, &key)? {
-                if received(&f.decision) {
-                    forms.push(f);
-                }
-            }
-        }
-        let mut releases = Vec::new();
-        for key in self.keys_under(T::IxPending, &[index::RELEASE])? {
-            if let Some(r) = self.read::<Release>(T::Releases, &key)? {
-                if received(&r.decision) {
-                    releases.push(r);
-                }
-            }
-        }
+        let forms = self.listed(T::IxPending, &[index::FORM], T::Forms, |f: &CancelForm| {
+            f.decision == Decision::Received
+        })?;
+        let releases = self.listed(
+            T::IxPending,
+            &[index::RELEASE],
+            T::Releases,
+            |r: &Release| r.decision == Decision::Received,
+        )?;
         Ok((forms, releases))
     }
 
