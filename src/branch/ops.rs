@@ -1,5 +1,6 @@
-//! The branch console's records and operations on the store: staff, paper cancellation forms
-//! (利用中止届), hardware-token applications (発行申込書) and lock releases. Every operation is
+//! The branch console's operations on the store: staff, paper cancellation forms (利用中止届),
+//! hardware-token applications (発行申込書) and lock releases. The records are the store's
+//! (`store::records`); how staff read and type them is here. Every operation is
 //! one atomic [`Store::commit`] carrying its audit record (with the staff IDs and branch), made
 //! durable before it returns. Nothing here knows HTTP.
 //!
