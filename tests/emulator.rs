@@ -198,7 +198,10 @@ fn walks_exchange_on_softbank_with_both_tokens_from_the_token_panel() {
     assert!(done.contains(&format!("変更前 {HANAKO_TOKEN}")), "{done}");
     let request = b.text("#request");
     assert!(request.contains("X-JPHONE-UID: "), "{request}");
-    assert!(request.contains("Cookie: sid="), "SoftBank keeps cookies: {request}");
+    assert!(
+        request.contains("Cookie: sid="),
+        "SoftBank keeps cookies: {request}"
+    );
     assert_eq!(b.text("#chtml"), "OK");
 }
 
