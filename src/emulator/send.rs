@@ -148,8 +148,9 @@ pub async fn send(
     })
 }
 
-/// The path and query of one of the gateway's phone pages. Anything with a scheme or host,
-/// and the other fronts (console, API, the emulator itself), are refused.
+/// The path and query of one of the gateway's phone pages. Anything with a scheme or host is
+/// refused; so are the other fronts' paths (console, API, the emulator itself): the phone
+/// front would only answer them with its 404 page, and a tester should hear why.
 fn phone_target(target: &str) -> Result<String, SendError> {
     let uri: hyper::Uri = target.parse().map_err(|_| SendError::Target)?;
     if uri.scheme().is_some() || uri.authority().is_some() || !target.starts_with('/') {
