@@ -143,6 +143,8 @@ fn receipt_kind(k: ReceiptKind) -> &'static str {
         ReceiptKind::Registration => "利用開始",
         ReceiptKind::Exchange => "交換",
         ReceiptKind::Cancellation => "利用中止",
+        ReceiptKind::BizRegistration => "法人 利用登録",
+        ReceiptKind::BizRelease => "法人 利用登録解除",
     }
 }
 
