@@ -22,7 +22,10 @@ pub fn pick() -> Positions {
 
 /// The katakana of each position, as the card prints them.
 pub fn labels(p: Positions) -> [&'static str; 2] {
-    [CARD_POSITIONS[p[0] as usize % 8], CARD_POSITIONS[p[1] as usize % 8]]
+    [
+        CARD_POSITIONS[p[0] as usize % 8],
+        CARD_POSITIONS[p[1] as usize % 8],
+    ]
 }
 
 /// Whether `digits` (a card: eight ASCII digits) reads `answer` at `p`, in constant time.
@@ -59,7 +62,9 @@ pub enum Holder {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CardCheck {
     Ok,
-    Wrong { left: u32 },
+    Wrong {
+        left: u32,
+    },
     LockedNow,
     Locked,
     /// No card on file for the contract (the bank has not issued one).
@@ -125,7 +130,12 @@ fn check_in(
     } else if fails >= limit {
         (AuditEvent::CardLockout, CardCheck::LockedNow)
     } else {
-        (AuditEvent::CardFailed, CardCheck::Wrong { left: limit - fails })
+        (
+            AuditEvent::CardFailed,
+            CardCheck::Wrong {
+                left: limit - fails,
+            },
+        )
     };
     let [a, b] = labels(p);
     tx.audit(

@@ -122,8 +122,7 @@ pub fn load(store: &Store, contracts: &[NewBusiness], now: u64) -> Result<usize,
             file: "contracts".into(),
             message: m,
         })?;
-        if store.customer(&n.contract_id)?.is_some() || store.business(&n.contract_id)?.is_some()
-        {
+        if store.customer(&n.contract_id)?.is_some() || store.business(&n.contract_id)?.is_some() {
             return Err(LoadError::Data {
                 file: "contracts".into(),
                 message: format!("契約先ID {} is taken", n.contract_id),

@@ -34,7 +34,9 @@ pub enum AdminSecret {
 pub enum AdminCheck {
     Ok(Box<Business>),
     /// Wrong secret or unknown 契約先ID (the page must not tell which).
-    Wrong { left: u32 },
+    Wrong {
+        left: u32,
+    },
     LockedNow,
     Locked,
 }

@@ -4,6 +4,7 @@
 //! This file holds what every step shares: the reply type, the rendering context and the
 //! session checks.
 
+pub mod biz;
 pub mod cancel;
 pub mod exchange;
 pub mod login;

@@ -167,7 +167,12 @@ fn open_secret(sealer: &Sealer, token: &Token) -> Result<Zeroizing<Vec<u8>>, Abo
 }
 
 fn open_card(sealer: &Sealer, card: &Card) -> Result<Zeroizing<Vec<u8>>, Abort> {
-    let corrupt = || Abort::corrupt("cards", format!("card of {} does not open", card.contract_id));
+    let corrupt = || {
+        Abort::corrupt(
+            "cards",
+            format!("card of {} does not open", card.contract_id),
+        )
+    };
     let sealed = data_encoding::BASE64
         .decode(card.sealed.as_bytes())
         .map_err(|_| corrupt())?;
@@ -359,9 +364,7 @@ impl Store {
     /// The card record for `contract_id`'s お客様カード `digits` (eight ASCII digits), sealed
     /// under the master key like token seeds.
     pub fn seal_card(&self, contract_id: &str, digits: &str) -> Card {
-        let sealed = self
-            .sealer
-            .seal(&Card::aad(contract_id), digits.as_bytes());
+        let sealed = self.sealer.seal(&Card::aad(contract_id), digits.as_bytes());
         Card {
             contract_id: contract_id.to_owned(),
             sealed: data_encoding::BASE64.encode(&sealed),
@@ -449,7 +452,9 @@ impl Store {
 
     /// Whether `contract_id` has an お客様カード on file.
     pub fn has_card(&self, contract_id: &str) -> Result<bool, StoreError> {
-        Ok(self.read::<Card>(T::Cards, contract_id.as_bytes())?.is_some())
+        Ok(self
+            .read::<Card>(T::Cards, contract_id.as_bytes())?
+            .is_some())
     }
 
     pub fn receipt(&self, number: u32) -> Result<Option<Receipt>, StoreError> {

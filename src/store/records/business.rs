@@ -91,7 +91,10 @@ impl Business {
     /// Whether any user of the contract still uses `serial`.
     pub fn uses(&self, serial: &str) -> bool {
         self.shared_serial.as_deref() == Some(serial)
-            || self.users.iter().any(|u| u.serial.as_deref() == Some(serial))
+            || self
+                .users
+                .iter()
+                .any(|u| u.serial.as_deref() == Some(serial))
     }
 
     /// Every serial registered now, each once, in user order.
