@@ -106,7 +106,10 @@ pub async fn check_admin(
                 return Ok(AdminCheck::Wrong { left: limit });
             };
             let (event, result) = if ok {
-                b.admin_fails = 0;
+                // Only this attempt is taken back: earlier wrong answers (card digits too)
+                // stand until the card completes a login, so a known password cannot be used
+                // to reset the count of card guesses.
+                b.admin_fails = b.admin_fails.saturating_sub(1);
                 (AuditEvent::LoginOk, AdminCheck::Ok(Box::new(b.clone())))
             } else if b.admin_fails >= limit {
                 (AuditEvent::LoginLockout, AdminCheck::LockedNow)

@@ -65,8 +65,9 @@ pub struct Business {
     pub users: Vec<BizUser>,
     /// The shared token under [`Usage::Shared`].
     pub shared_serial: Option<String>,
-    /// Wrong ご契約先暗証番号, お客様カード and 確認暗証番号 answers not yet known to be right;
-    /// the administrator is locked out at the login fail limit (a branch releases it).
+    /// Wrong ご契約先暗証番号, お客様カード and 確認暗証番号 answers; only a right card answer
+    /// (a completed login) clears it. The administrator is locked out at the login fail limit
+    /// (a branch releases it).
     pub admin_fails: u32,
 }
 
