@@ -425,3 +425,126 @@ fn softbank_registration_refuses_what_the_seeds_forbid_and_wrong_cards_lock() {
     let r = other.submit(&entry, &[("contract_id", KITAMI.0), ("password", KITAMI.1)]);
     r.assert_contains("ログインがロックされています");
 }
+
+/// A copy of data/ whose bank profile has `edit` applied to bank.toml.
+fn bank_copy(dir: &std::path::Path, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+    let bank = dir.join("bank");
+    std::fs::create_dir_all(bank.join("demo")).unwrap();
+    let data = repo().join("data");
+    for f in std::fs::read_dir(data.join("demo")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), bank.join("demo").join(f.file_name())).unwrap();
+    }
+    std::fs::copy(
+        data.join("carrier_networks.toml"),
+        bank.join("carrier_networks.toml"),
+    )
+    .unwrap();
+    let profile = std::fs::read_to_string(data.join("bank.toml")).unwrap();
+    let edited = edit(profile.clone());
+    assert_ne!(edited, profile, "the edit changed the profile");
+    std::fs::write(bank.join("bank.toml"), edited).unwrap();
+    bank
+}
+
+/// Seed 001: a bank that ends 利用開始 and 交換 with the お客様カード (demo cards in
+/// data/demo/cards.csv).
+fn card_bank(tmp: &std::path::Path) -> Server {
+    let bank = bank_copy(tmp, |p| {
+        p.replace(
+            "start_confirmation = \"transfer_password\"",
+            "start_confirmation = \"card\"",
+        )
+        .replace("show_receipt = false", "show_receipt = true")
+    });
+    let data = tmp.join("var");
+    std::fs::create_dir_all(&data).unwrap();
+    Server::start_with_bank(&data, &bank, &[])
+}
+
+const TARO_CARD: &str = "31415926";
+const HANAKO_CARD: &str = "27182818";
+
+#[test]
+fn personal_start_and_exchange_end_with_the_customer_card_when_the_bank_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = card_bank(tmp.path());
+    let mut phone = server.phone(FOMA);
+    let top = phone.get("/");
+    let step1 = phone.follow(&top, '1');
+    let form = phone.submit(&step1, &[("contract_id", TARO.0), ("password", TARO.1)]);
+    form.assert_chtml(5000)
+        .assert_contains("お客様カードの(1)、(2)に対応した数字を半角でそれぞれ入力してください。")
+        .assert_contains("istyle=\"4\"");
+    assert!(!form.text.contains("資金移動用パスワード"), "{}", form.text);
+    let t = "GMHW00000001";
+    // A wrong digit: refused with a new pair, nothing registered.
+    let [a, b] = answer(&form, TARO_CARD);
+    let wrong = ((b.parse::<u8>().unwrap() + 3) % 10).to_string();
+    let again = phone.submit(
+        &form,
+        &[
+            ("serial", t),
+            ("otp", &code(t, 0)),
+            ("login_otp", "1"),
+            ("card1", &a),
+            ("card2", &wrong),
+        ],
+    );
+    again
+        .assert_chtml(5000)
+        .assert_contains("確認用パスワードが正しくありません。")
+        .assert_contains("value=\"GMHW00000001\"");
+    let [a, b] = answer(&again, TARO_CARD);
+    let done = phone.submit(
+        &again,
+        &[
+            ("serial", t),
+            ("otp", &code(t, 0)),
+            ("login_otp", "1"),
+            ("card1", &a),
+            ("card2", &b),
+        ],
+    );
+    done.assert_chtml(5000)
+        .assert_contains("ワンタイムパスワードの登録が完了しました")
+        .assert_contains("GMHW00000001");
+
+    // 交換 asks the card too, at its last step (au keeps cookies).
+    let mut au = server.phone(AU);
+    let top = au.get("/");
+    let ex = au.follow(&top, '2');
+    let current = au.submit(&ex, &[("contract_id", HANAKO.0), ("password", HANAKO.1)]);
+    let new = au.submit(&current, &[("otp", &code(HANAKO_TOKEN, 0))]);
+    new.assert_contains("新ワンタイムパスワード認証")
+        .assert_contains("お客様カードの(1)、(2)");
+    let [a, b] = answer(&new, HANAKO_CARD);
+    let t2 = "GMHW00000002";
+    let done = au.submit(
+        &new,
+        &[
+            ("serial", t2),
+            ("otp", &code(t2, 0)),
+            ("card1", &a),
+            ("card2", &b),
+        ],
+    );
+    done.assert_chtml(5000)
+        .assert_contains("変更後 GMHW00000002")
+        .assert_contains("変更前 GMHW00000010");
+}
+
+#[test]
+fn the_receipt_number_is_shown_small_when_the_bank_profile_asks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = card_bank(tmp.path());
+    let mut phone = server.phone(SOFTBANK);
+    let main = admin_login(&mut phone, KITAMI);
+    let otp = to_otp_setting(&mut phone, &main);
+    let form = phone.follow(&otp, '2');
+    let t = "GMHW00000018";
+    let r = register(&mut phone, &form, "kitami03", t, &code(t, 0));
+    r.assert_contains("営業一郎 GMHW00000018")
+        .assert_contains("(受付番号 ");
+    assert!(!r.text.contains("完了"));
+}

@@ -6,6 +6,7 @@
 
 pub mod biz;
 pub mod cancel;
+pub mod card;
 pub mod exchange;
 pub mod login;
 pub mod pages;

@@ -1,5 +1,6 @@
 //! 管理者ログイン (IDパスワード方式) and ご契約先ワンタイムパスワード (確認用パスワード).
 
+use crate::card::card_fields;
 use crate::keys::{key_link, numeric_input, password_input};
 use crate::layout::{notice, page, Ctx};
 use crate::paths;
@@ -43,14 +44,4 @@ pub fn card(ctx: &Ctx, action: &str, labels: [&str; 2], message: Option<&str>) -
         (key_link(ctx, '9', paths::biz::LOGOUT, "中止"))
     };
     page(ctx, "ご契約先ワンタイムパスワード入力", body)
-}
-
-/// The two card inputs with the seed's wording, for any form that ends with the card.
-pub fn card_fields(ctx: &Ctx, labels: [&str; 2]) -> Markup {
-    html! {
-        "確認用パスワード入力" br;
-        "お客様カードの(1)、(2)に対応した数字を半角でそれぞれ入力してください。" br;
-        "(1)(" (labels[0]) "):" (numeric_input(ctx, "card1", 1, "")) br;
-        "(2)(" (labels[1]) "):" (numeric_input(ctx, "card2", 1, "")) br;
-    }
 }
