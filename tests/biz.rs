@@ -424,6 +424,30 @@ fn softbank_registration_refuses_what_the_seeds_forbid_and_wrong_cards_lock() {
     let entry = other.follow(&top, '4');
     let r = other.submit(&entry, &[("contract_id", KITAMI.0), ("password", KITAMI.1)]);
     r.assert_contains("ログインがロックされています");
+
+    // The branch console shows the contract; a clerk may not release the lock, a supervisor may.
+    let lookup = format!("/branch/customer?contract_id={}", KITAMI.0);
+    let mut clerk = Staff::sign_in(server.addr, CLERK_HONTEN);
+    let page = clerk.get(&lookup);
+    page.assert_status(200)
+        .assert_contains("法人のお客様の照会")
+        .assert_contains("全ての利用者が異なるトークンを使用する")
+        .assert_contains("kitami03")
+        .assert_contains("営業一郎")
+        .assert_contains("ロック中 (locked)")
+        .assert_contains("card_lockout")
+        .assert_contains("ロック解除は役席者が行います。");
+    let unlock = [("contract_id", KITAMI.0), ("what", "admin")];
+    clerk
+        .post("/branch/business/unlock", &unlock)
+        .assert_status(403);
+    let mut boss = Staff::sign_in(server.addr, SUPER_HONTEN);
+    boss.get(&lookup);
+    boss.post("/branch/business/unlock", &unlock)
+        .assert_status(200)
+        .assert_contains("ロックを解除しました。")
+        .assert_contains("利用可");
+    admin_login(&mut other, KITAMI);
 }
 
 /// A copy of data/ whose bank profile has `edit` applied to bank.toml.

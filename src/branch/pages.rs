@@ -19,11 +19,11 @@ pub struct Nav<'a> {
     pub csrf: &'a str,
 }
 
-fn csrf_field(csrf: &str) -> Markup {
+pub(super) fn csrf_field(csrf: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(csrf); }
 }
 
-fn layout(title: &str, nav: Option<Nav>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, nav: Option<Nav>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="ja" {
@@ -90,7 +90,7 @@ pub fn sign_in(csrf: &str, message: Option<&str>) -> Markup {
     )
 }
 
-fn lookup_form(value: &str) -> Markup {
+pub(super) fn lookup_form(value: &str) -> Markup {
     html! {
         form method="get" action=(paths::CUSTOMER) {
             label { "契約者ID " input type="text" name="contract_id" value=(value) inputmode="numeric" required; }
@@ -138,7 +138,7 @@ pub struct CustomerView<'a> {
     pub fee_yen: u32,
 }
 
-fn receipt_kind(k: ReceiptKind) -> &'static str {
+pub(super) fn receipt_kind(k: ReceiptKind) -> &'static str {
     match k {
         ReceiptKind::Registration => "利用開始",
         ReceiptKind::Exchange => "交換",
