@@ -146,7 +146,10 @@ fn card_answer(page: &Resp) -> Result<[String; 2], String> {
         let marker = format!("({n})(");
         let i = page.text.find(&marker).ok_or("no card position")? + marker.len();
         let kana = page.text[i..].chars().next().ok_or("no card position")?;
-        let p = KANA.iter().position(|k| *k == kana).ok_or("not a card position")?;
+        let p = KANA
+            .iter()
+            .position(|k| *k == kana)
+            .ok_or("not a card position")?;
         Ok(card[p].to_string())
     };
     Ok([at("1")?, at("2")?])

@@ -162,6 +162,21 @@ mod tests {
     }
 
     #[test]
+    fn takes_an_optional_user_id_for_business_contracts() {
+        let q = parse(br#"{"contract_id":"2000000001","otp":"123456","purpose":"transfer","user_id":"kitami01"}"#).unwrap();
+        assert_eq!(q.user_id.as_deref(), Some("kitami01"));
+        let q = parse(br#"{"contract_id":"1","otp":"123456","purpose":"login"}"#).unwrap();
+        assert!(q.user_id.is_none());
+        for body in [
+            &br#"{"contract_id":"1","otp":"987654","purpose":"login","user_id":""}"#[..],
+            br#"{"contract_id":"1","otp":"987654","purpose":"login","user_id":"a b"}"#,
+            br#"{"contract_id":"1","otp":"987654","purpose":"login","user_id":7}"#,
+        ] {
+            assert!(matches!(parse(body), Err(ApiError::BadRequest(_))));
+        }
+    }
+
+    #[test]
     fn refuses_bad_bodies_without_echoing_them() {
         for body in [
             &b""[..],
