@@ -447,7 +447,31 @@ fn softbank_registration_refuses_what_the_seeds_forbid_and_wrong_cards_lock() {
         .assert_status(200)
         .assert_contains("ロックを解除しました。")
         .assert_contains("利用可");
-    admin_login(&mut other, KITAMI);
+    let main = admin_login(&mut other, KITAMI);
+
+    // The 発行申込書 at the branch makes GMHW00000003 the contract's: now it registers.
+    boss.post(
+        "/branch/applications",
+        &[
+            ("contract_id", KITAMI.0),
+            ("application_no", "B-0001"),
+            ("reason", "new"),
+            ("serial", "GMHW00000003"),
+        ],
+    )
+    .assert_status(200)
+    .assert_contains("GMHW00000003");
+    boss.get(&lookup)
+        .assert_contains("B-0001")
+        .assert_contains("払出済み・未登録");
+    let otp = to_otp_setting(&mut other, &main);
+    let form = other.follow(&otp, '2');
+    let t = "GMHW00000003";
+    let r = register(&mut other, &form, "kitami01", t, &code(t, 1));
+    r.assert_contains("北見太郎 GMHW00000003");
+    boss.get(&lookup)
+        .assert_contains("biz_registration")
+        .assert_contains("法人 利用登録");
 }
 
 /// A copy of data/ whose bank profile has `edit` applied to bank.toml.

@@ -1,6 +1,7 @@
 //! The console's view of a 法人 (business) contract, found by the same 契約者ID lookup as
 //! personal customers: 利用形態, the users with their serials, the tokens, the receipts and the
-//! audit trail; and the release of a lock (the administrator's, or a registered token's),
+//! audit trail and 発行申込書 (a new hardware token issued to the contract, which its
+//! administrator then registers from the phone); and the release of a lock (the administrator's, or a registered token's),
 //! which only a supervisor may do, audited with who did it.
 
 use super::pages::{csrf_field, layout, lookup_form, receipt_kind, Nav};
@@ -9,7 +10,7 @@ use super::steps::{contract_id, nav, refused, token_state};
 use super::when::jst;
 use super::{html, BranchError, Staffed};
 use crate::reply::Reply;
-use crate::store::{AuditEvent, AuditRecord, Business, Event, Receipt, TokenState};
+use crate::store::{Application, AuditEvent, AuditRecord, Business, Event, Receipt, TokenState};
 use hyper::StatusCode;
 use maud::{html as m, Markup};
 
@@ -56,32 +57,43 @@ pub fn page(s: &Staffed, b: &Business, message: Option<&str>) -> Step {
         .filter(|t| t.state == TokenState::Available)
         .map(|t| t.serial)
         .collect();
-    let history = store.receipts_of(&b.contract_id)?;
-    let audit = store.audit_recent(Some(&b.contract_id), None, AUDIT_ROWS)?;
-    let body = view(
-        nav(s),
-        b,
-        b.locked(policy),
-        &tokens,
-        &issued,
-        &history,
-        &audit,
-        message,
-    );
+    let lists = Lists {
+        issued,
+        history: store.receipts_of(&b.contract_id)?,
+        applications: store.applications_of(&b.contract_id)?,
+        audit: store.audit_recent(Some(&b.contract_id), None, AUDIT_ROWS)?,
+        fee_yen: s.app.config.bank.hardware_token_fee_yen,
+    };
+    let body = view(nav(s), b, b.locked(policy), &tokens, &lists, message);
     Ok(html(StatusCode::OK, body))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The contract's lists the page shows.
+struct Lists {
+    /// Tokens issued to the contract and not registered.
+    issued: Vec<String>,
+    history: Vec<Receipt>,
+    applications: Vec<Application>,
+    audit: Vec<AuditRecord>,
+    fee_yen: u32,
+}
+
 fn view(
     nav: Nav,
     b: &Business,
     locked: bool,
     tokens: &[TokenRow],
-    issued: &[String],
-    history: &[Receipt],
-    audit: &[AuditRecord],
+    lists: &Lists,
     message: Option<&str>,
 ) -> Markup {
+    let Lists {
+        issued,
+        history,
+        applications,
+        audit,
+        fee_yen,
+    } = lists;
+    let fee_yen = *fee_yen;
     let unlock = |what: &str, label: &str| -> Markup {
         m! {
             form method="post" action=(paths::BUSINESS_UNLOCK) {
@@ -131,6 +143,28 @@ fn view(
                 }
             }
             @if !supervisor { p { "ロック解除は役席者が行います。" } }
+            fieldset {
+                legend { "ハードウェアトークンの発行(発行申込書)" }
+                form method="post" action=(paths::APPLICATIONS) {
+                    (csrf_field(nav.csrf))
+                    input type="hidden" name="contract_id" value=(b.contract_id);
+                    input type="hidden" name="reason" value="new";
+                    label { "申込書番号 " input type="text" name="application_no" required; }
+                    label { "シリアル番号(空欄なら在庫から自動で払出) " input type="text" name="serial"; }
+                    button type="submit" { "発行(新規・手数料 " (super::pages::yen(fee_yen)) ")" }
+                }
+                p { "管理者が携帯電話の利用登録で、利用者ごとに登録します。" }
+            }
+            h2 { "発行申込書" }
+            @if applications.is_empty() { p { "なし" } } @else {
+                table {
+                    tr { th { "申込書番号" } th { "トークン" } th { "手数料" } th { "受付者" } th { "日時" } }
+                    @for a in applications {
+                        tr { td { (a.application_no) } td { (a.serial) } td { (super::pages::yen(a.fee_yen)) }
+                             td { (a.recorded_by) } td { (jst(a.at)) } }
+                    }
+                }
+            }
             h2 { "受付履歴(受付番号)" }
             @if history.is_empty() { p { "なし" } } @else {
                 table {
