@@ -268,12 +268,24 @@ fn docomo_without_cookies_registers_one_token_for_two_users_and_the_api_uses_it_
 
 #[test]
 fn au_changing_the_usage_releases_every_token_of_the_contract() {
+    usage_change_releases_every_token(AU);
+}
+
+#[test]
+fn docomo_without_cookies_shares_a_token_and_changes_the_usage() {
+    usage_change_releases_every_token(FOMA);
+}
+
+/// Seed 004 B (one shared token), then 利用形態設定 to A and back: each change releases every
+/// registration of the contract.
+fn usage_change_releases_every_token(ua: &str) {
     let (_tmp, server, key) = start(&[]);
-    let mut phone = server.phone(AU);
+    let mut phone = server.phone(ua);
     let main = admin_login(&mut phone, ABASHIRI);
-    assert!(
+    assert_eq!(
         main.header("set-cookie").is_some(),
-        "au keeps the session in a cookie"
+        phone.keeps_cookies,
+        "the session rides in a cookie only on phones that keep them"
     );
     let otp = to_otp_setting(&mut phone, &main);
     otp.assert_contains("現在の設定 全ての利用者が同じトークンを使用する");
@@ -308,9 +320,10 @@ fn au_changing_the_usage_releases_every_token_of_the_contract() {
         .assert_contains("◎利用形態を変更する場合は、トークンの利用登録が解除されます。")
         .assert_contains("value=\"shared\" checked")
         .assert_contains("キャンセル");
-    phone
-        .follow(&setting, '9')
-        .assert_contains("現在の設定 全ての利用者が同じトークンを使用する");
+    let cancelled = phone.follow(&setting, '9');
+    cancelled.assert_contains("現在の設定 全ての利用者が同じトークンを使用する");
+    // Every step rotates the session: the next form is taken from the page that came back.
+    let setting = phone.follow(&cancelled, '1');
     let per_user = phone.submit(&setting, &[("usage", "per_user")]);
     per_user
         .assert_chtml(BIZ_BUDGET)
