@@ -1,11 +1,13 @@
 //! The お客様カード as the last confirmation of personal 利用開始 and 交換 (seed 001), when the
 //! bank profile chooses it over the 資金移動用パスワード (`start_confirmation = "card"`). Each
 //! form showing the card asks two new positions; a wrong answer counts on the login counter.
+//! The 法人 administrator's login reads its card answer here too ([`answer`]).
 
 use super::Step;
 use crate::card::{self, CardCheck, Holder};
 use crate::config::Confirmation;
 use crate::error::AppError;
+use crate::form;
 use crate::session::Session;
 
 /// Whether the bank asks for the card.
@@ -27,6 +29,13 @@ pub fn ask(step: &Step, session: &Session) -> (Session, Option<[&'static str; 2]
     (session, Some(card::labels(p)))
 }
 
+/// The two card digits a form posted (`card1`, `card2`), half-width; none unless both came.
+pub fn answer(step: &Step) -> Option<[String; 2]> {
+    let a = form::digits(&step.req.form.text("card1"));
+    let b = form::digits(&step.req.form.text("card2"));
+    (!a.is_empty() && !b.is_empty()).then_some([a, b])
+}
+
 /// What the card answer of a posted form came to.
 pub enum Answer {
     Right,
@@ -41,7 +50,7 @@ pub async fn check(step: &Step<'_>, session: &Session) -> Result<Answer, AppErro
     let Some(p) = session.card else {
         return Err(AppError::Step);
     };
-    let Some([a, b]) = super::biz::login::card_answer(step) else {
+    let Some([a, b]) = answer(step) else {
         return Ok(Answer::Again("確認用パスワードを入力してください。".into()));
     };
     let check = card::check(

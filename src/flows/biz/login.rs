@@ -6,7 +6,6 @@ use crate::business::{self, AdminCheck, AdminSecret};
 use crate::card::{self, CardCheck, Holder};
 use crate::error::AppError;
 use crate::flows::{input, Step};
-use crate::form;
 use crate::reply::Reply;
 use crate::session::{Session, Stage};
 use markup::paths::biz as paths;
@@ -90,20 +89,13 @@ fn card_form(step: &Step, session: &Session, message: Option<&str>) -> Reply {
     )
 }
 
-/// The two card digits typed, half-width.
-pub fn card_answer(step: &Step) -> Option<[String; 2]> {
-    let a = form::digits(&step.req.form.text("card1"));
-    let b = form::digits(&step.req.form.text("card2"));
-    (!a.is_empty() && !b.is_empty()).then_some([a, b])
-}
-
 /// `POST /biz/card`: the お客様カード digits at the positions asked.
 pub async fn card_post(step: &Step<'_>) -> Result<Reply, AppError> {
     let session = step.posted_session(|s| *s == Stage::BizCard)?;
     let Some(p) = session.card else {
         return Err(AppError::Step);
     };
-    let Some(answer) = card_answer(step) else {
+    let Some(answer) = crate::flows::card::answer(step) else {
         // Not an answer: the same pair again, nothing counted.
         let ctx = step.ctx(Some(&session));
         let m = Some("確認用パスワードを入力してください。");
