@@ -80,6 +80,10 @@ fn load_staff(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
             branch_code: s.branch_code,
             role: s.role,
             password_hash,
+            disabled: false,
+            must_change: false,
+            sign_in_fails: 0,
+            last_attempt: 0,
         });
     }
     ops::put_staff(store, &records, now)?;
@@ -111,6 +115,8 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
             login_fails: 0,
             token: None,
             transfers_blocked: false,
+            closed: false,
+            from_host: None,
         });
     }
     for r in &regs {

@@ -209,7 +209,8 @@ fn name_of(s: &Staffed, contract_id: &str) -> Result<String, BranchError> {
         .unwrap_or_default())
 }
 
-fn token_state(state: &TokenState) -> String {
+/// A token's state as the console and `customers show` print it.
+pub fn token_state(state: &TokenState) -> String {
     match state {
         TokenState::Available => "未使用 (available)".into(),
         TokenState::Active { since, .. } => format!("利用中 (active) {}から", jst(*since)),
@@ -218,6 +219,20 @@ fn token_state(state: &TokenState) -> String {
         TokenState::Returned { at, reason, .. } => {
             format!("返却済 (returned: {reason}) {}", jst(*at))
         }
+    }
+}
+
+/// A customer's state in one line (console and `customers show`); `token_locked` is `None`
+/// without a token.
+pub fn status(c: &Customer, token_locked: Option<bool>) -> String {
+    if c.closed {
+        return "解約 (closed) ・ログイン・振込等はできません".to_owned();
+    }
+    match (token_locked, c.transfers_blocked) {
+        (Some(true), _) => "トークンロック中 (locked)".to_owned(),
+        (Some(false), _) => "利用中 (active)".to_owned(),
+        (None, true) => "利用中止 (cancelled) ・新しいトークンの利用開始待ち".to_owned(),
+        (None, false) => "トークン未登録".to_owned(),
     }
 }
 
@@ -251,12 +266,7 @@ fn customer_page(s: &Staffed, c: &Customer, message: Option<&str>) -> Step {
         None => None,
     };
     let login_locked = c.login_locked(policy);
-    let status = match (&token, c.transfers_blocked) {
-        (Some(t), _) if t.locked => "トークンロック中 (locked)".to_owned(),
-        (Some(_), _) => "利用中 (active)".to_owned(),
-        (None, true) => "利用中止 (cancelled) ・新しいトークンの利用開始待ち".to_owned(),
-        (None, false) => "トークン未登録".to_owned(),
-    };
+    let status = status(c, token.as_ref().map(|t| t.locked));
     let id = &c.contract_id;
     let assigned = store
         .assigned_tokens(id)?

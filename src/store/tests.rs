@@ -38,6 +38,8 @@ fn customer(id: &str) -> Customer {
         login_fails: 0,
         token: None,
         transfers_blocked: false,
+        closed: false,
+        from_host: None,
     }
 }
 
