@@ -161,3 +161,18 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
     })?;
     load_staff(store, dir, now)
 }
+
+/// Whether `store` still holds the demo bank: every demo customer there, with the demo login
+/// password. `serve --demo` prints the demo credentials only then: on any other database they
+/// would not match.
+pub fn matches(store: &Store, dir: &Path) -> Result<bool, DemoError> {
+    for c in customers(dir)? {
+        let Some(stored) = store.customer(&c.contract_id)? else {
+            return Ok(false);
+        };
+        if !password::verify(&stored.login_hash, &c.login_password) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

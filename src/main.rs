@@ -151,7 +151,7 @@ enum Command {
     /// Run the gateway.
     Serve {
         /// Load the demo bank from the bank directory into an empty database, and print its
-        /// customers and token serials.
+        /// customers and token serials (on a database that is not the demo's: says so).
         #[arg(long)]
         demo: bool,
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -375,7 +375,14 @@ fn serve(
             demo::load(&store, &bank_dir, clock::now_unix()).map_err(|e| e.to_string())?;
             println!("Loaded the demo bank from {}.", bank_dir.display());
         }
-        print_demo(&bank_dir, &store)?;
+        if demo::matches(&store, &bank_dir).map_err(|e| e.to_string())? {
+            print_demo(&bank_dir, &store)?;
+        } else {
+            println!(
+                "This database is not the demo bank's (its customers or their passwords differ): \
+                 no demo credentials printed, nothing loaded."
+            );
+        }
     }
     let config = Config {
         listen,

@@ -12,6 +12,7 @@ use super::ops::{
 };
 use super::pages::{self, CustomerView, Nav, Row, TokenView};
 use super::paths;
+use super::sign_in;
 use super::when::{day_start, jst};
 use super::{html, BranchError, BranchRequest, Staffed};
 use crate::app::App;
@@ -46,7 +47,14 @@ pub fn sign_in_page(sessions: &StaffSessions, message: Option<&str>, status: Sta
 
 /// `POST /branch/login`.
 pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -> Step {
-    let Some(anon) = req.cookie_sid.as_deref().and_then(|id| sessions.get(id)) else {
+    let store = &app.store;
+    let Some(anon) = req
+        .cookie_sid
+        .as_deref()
+        .map(|id| sessions.get(store, id))
+        .transpose()?
+        .flatten()
+    else {
         return sign_in_page(
             sessions,
             Some(BranchError::Forgery.message()),
@@ -59,80 +67,109 @@ pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -
     let staff_id = req.text("staff_id").to_ascii_uppercase();
     let password = req.form.get("password").unwrap_or("").to_owned();
     let now = clock::now_unix();
-    if !sessions.attempt(&staff_id) {
-        let who = ops::staff(&app.store, &staff_id)?;
-        ops::audit_sign_in(
-            &app.store,
-            now,
-            AuditEvent::StaffSignInPaused,
-            who.as_ref()
-                .map(|s| (s.staff_id.as_str(), s.branch_code.as_str())),
-            "too many wrong passwords",
-        )
-        .await?;
-        let page = pages::sign_in(
-            &anon.csrf,
-            Some("パスワードの誤りが続いたため、この職員番号は15分間サインインできません。"),
-        );
-        return Ok(html(StatusCode::TOO_MANY_REQUESTS, page));
-    }
-    let staff = if staff_id.is_empty() || staff_id.len() > 32 {
-        None
-    } else {
-        ops::staff(&app.store, &staff_id)?
-    };
-    let ok =
-        password::verify_async(staff.as_ref().map(|s| s.password_hash.clone()), password).await;
-    let Some(staff) = staff.filter(|_| ok) else {
-        let who = ops::staff(&app.store, &staff_id)?;
-        ops::audit_sign_in(
-            &app.store,
-            now,
-            AuditEvent::StaffSignInFailed,
-            who.as_ref()
-                .map(|s| (s.staff_id.as_str(), s.branch_code.as_str())),
-            if who.is_some() {
-                "wrong password"
-            } else {
-                "unknown staff ID"
-            },
-        )
-        .await?;
+    let wrong = || {
         let page = pages::sign_in(
             &anon.csrf,
             Some("職員番号またはパスワードが正しくありません。"),
         );
-        return Ok(html(StatusCode::UNAUTHORIZED, page));
+        Ok(html(StatusCode::UNAUTHORIZED, page))
     };
-    sessions.attempt_ok(&staff_id);
-    let actor = Actor {
-        staff_id: staff.staff_id.clone(),
-        name: staff.name.clone(),
-        branch_code: staff.branch_code.clone(),
-        role: staff.role,
+    let begun = if staff_id.is_empty() || staff_id.len() > 32 {
+        sign_in::Begin::Unknown
+    } else {
+        sign_in::begin(store, &staff_id, now)?
     };
-    ops::audit_sign_in(
-        &app.store,
-        now,
-        AuditEvent::StaffSignIn,
-        Some((&actor.staff_id, &actor.branch_code)),
-        "",
-    )
-    .await?;
-    let session = sessions.sign_in(&anon.id, actor.clone());
+    let staff = match begun {
+        sign_in::Begin::Paused(s) => {
+            ops::audit_sign_in(
+                store,
+                now,
+                AuditEvent::StaffSignInPaused,
+                Some((&s.staff_id, &s.branch_code)),
+                "too many wrong passwords",
+            )
+            .await?;
+            let page = pages::sign_in(
+                &anon.csrf,
+                Some("パスワードの誤りが続いたため、この職員番号は15分間サインインできません。"),
+            );
+            return Ok(html(StatusCode::TOO_MANY_REQUESTS, page));
+        }
+        sign_in::Begin::Unknown => {
+            password::verify_async(None, password).await;
+            ops::audit_sign_in(
+                store,
+                now,
+                AuditEvent::StaffSignInFailed,
+                None,
+                "unknown staff ID",
+            )
+            .await?;
+            return wrong();
+        }
+        sign_in::Begin::Counted(s) => s,
+    };
+    let ok = password::verify_async(Some(staff.password_hash.clone()), password).await;
+    let staff = match sign_in::finish(store, &staff.staff_id, ok, now).await? {
+        sign_in::Finish::In(s) => s,
+        sign_in::Finish::Wrong => return wrong(),
+        sign_in::Finish::Disabled => {
+            let page = pages::sign_in(
+                &anon.csrf,
+                Some("この職員番号は利用停止中です。管理者にお問い合わせください。"),
+            );
+            return Ok(html(StatusCode::FORBIDDEN, page));
+        }
+    };
+    let session = sessions.sign_in(store, &anon.id, &staff).await?;
     let s = Staffed {
         app,
         sessions,
         req,
+        actor: auth::actor(&staff),
         session: session.clone(),
-        actor,
     };
-    Ok(home(&s)?.with_cookie(Some(auth::cookie(&session.id))))
+    let page = if session.must_change {
+        password_page(&s, None, StatusCode::OK)?
+    } else {
+        home(&s)?
+    };
+    Ok(page.with_cookie(Some(auth::cookie(&session.id))))
+}
+
+/// The password change page (forced while the password is an initial one).
+pub fn password_page(s: &Staffed, message: Option<&str>, status: StatusCode) -> Step {
+    let forced = s.session.must_change;
+    Ok(html(
+        status,
+        pages::password(nav(s), forced, crate::operate::staff::MIN_PASSWORD, message),
+    ))
+}
+
+/// `POST /branch/password`: the staff member chooses a password.
+pub async fn change_password(s: &Staffed<'_>) -> Step {
+    let field = |name: &str| s.req.form.get(name).unwrap_or("").to_owned();
+    let result = sign_in::change_password(
+        &s.app.store,
+        &s.actor.staff_id,
+        &field("current"),
+        &field("new"),
+        &field("confirm"),
+        s.now(),
+    )
+    .await?;
+    match result {
+        Ok(()) => Ok(html(
+            StatusCode::OK,
+            pages::home_with(nav(s), home_pending(s)?, Some("パスワードを変更しました。")),
+        )),
+        Err(r) => password_page(s, Some(&r.message()), StatusCode::UNPROCESSABLE_ENTITY),
+    }
 }
 
 /// `POST /branch/logout`.
 pub async fn sign_out(s: &Staffed<'_>) -> Step {
-    s.sessions.end(&s.session.id);
+    s.sessions.end(&s.app.store, &s.session.id).await?;
     ops::audit_sign_in(
         &s.app.store,
         s.now(),
@@ -149,11 +186,14 @@ pub async fn sign_out(s: &Staffed<'_>) -> Step {
     .with_cookie(Some(auth::cookie(&fresh.id))))
 }
 
+fn home_pending(s: &Staffed) -> Result<usize, BranchError> {
+    let (forms, releases) = s.app.store.pending()?;
+    Ok(forms.len() + releases.len())
+}
+
 /// `GET /branch/`.
 pub fn home(s: &Staffed) -> Step {
-    let (forms, releases) = s.app.store.pending()?;
-    let pending = forms.len() + releases.len();
-    Ok(html(StatusCode::OK, pages::home(nav(s), pending)))
+    Ok(html(StatusCode::OK, pages::home(nav(s), home_pending(s)?)))
 }
 
 fn refused_status(r: &Refused) -> StatusCode {
