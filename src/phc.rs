@@ -56,6 +56,19 @@ pub fn scheme(s: &str) -> Result<Scheme, NotAHash> {
             .map(|_| Scheme::Bcrypt)
             .map_err(|_| NotAHash::Params("bcrypt"));
     }
+    // The scheme's name first, so an unsupported one is named as such.
+    let ident = s.strip_prefix('$').and_then(|r| r.split('$').next());
+    let known = ["argon2id", "argon2i", "argon2d", "pbkdf2-sha256", "pbkdf2-sha512", "scrypt"];
+    match ident {
+        Some(i) if known.contains(&i) => {}
+        Some(i)
+            if (1..=32).contains(&i.len())
+                && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            return Err(NotAHash::Scheme(i.to_owned()))
+        }
+        _ => return Err(NotAHash::Format),
+    }
     let parsed = PasswordHash::new(s).map_err(|_| NotAHash::Format)?;
     if parsed.hash.is_none() || parsed.salt.is_none() {
         return Err(NotAHash::Params("PHC"));

@@ -140,6 +140,37 @@ fn valid_contract_id(id: &str) -> bool {
     (1..=16).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The 1-based line of byte offsets, asked in increasing order.
+struct LineCounter<'a> {
+    data: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        LineCounter {
+            data,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    fn at(&mut self, byte: u64) -> u64 {
+        let mut to = usize::try_from(byte).unwrap_or(usize::MAX).min(self.data.len());
+        // After a CR the reader starts the next record on the LF that ends the line.
+        if self.data.get(to) == Some(&b'\n') {
+            to += 1;
+        }
+        if to > self.offset {
+            let newlines = self.data[self.offset..to].iter().filter(|&&b| b == b'\n');
+            self.line += newlines.count() as u64;
+            self.offset = to;
+        }
+        self.line
+    }
+}
+
 /// The rows of the export, or every bad row as `line N: why`.
 fn parse(csv_bytes: &[u8]) -> std::result::Result<Vec<(u64, Row)>, Vec<String>> {
     let data = csv_bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(csv_bytes);
@@ -151,16 +182,18 @@ fn parse(csv_bytes: &[u8]) -> std::result::Result<Vec<(u64, Row)>, Vec<String>> 
     let mut rows: Vec<(u64, Row)> = Vec::new();
     let mut seen = std::collections::HashMap::new();
     let mut header = true;
+    // Line numbers counted from the records' byte offsets (a quoted field may span lines).
+    let mut lines = LineCounter::new(data);
     for record in reader.byte_records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.at(p.byte()));
                 bad.push(format!("line {line}: not readable as CSV"));
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.at(p.byte()));
         let fields: Option<Vec<&str>> = record
             .iter()
             .map(|f| std::str::from_utf8(f).ok().map(str::trim))
@@ -547,6 +580,8 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].0, 2);
         assert!(rows[0].1.closed && rows[0].1.name == "山田太郎");
+        let lf = format!("{}\n\n1000000102,x,{bc},{bc},active\n", HEADER.join(","));
+        assert_eq!(parse(lf.as_bytes()).unwrap()[0].0, 3, "LF only, a blank line skipped");
         assert!(parse(b"id,name\n").unwrap_err()[0].starts_with("line 1: the header"));
         assert!(parse(b"").is_err());
     }
