@@ -162,12 +162,12 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
     load_staff(store, dir, now)
 }
 
-/// Whether `store` still holds the demo bank: every demo customer there, with the demo login
-/// password. `serve --demo` prints the demo credentials only then: on any other database they
+/// Whether `store` still holds the demo bank: every demo customer there, open, with the demo
+/// login password. `serve --demo` prints the demo credentials only then: on any other database they
 /// would not match.
 pub fn matches(store: &Store, dir: &Path) -> Result<bool, DemoError> {
     for c in customers(dir)? {
-        let Some(stored) = store.customer(&c.contract_id)? else {
+        let Some(stored) = store.customer(&c.contract_id)?.filter(|s| !s.closed) else {
             return Ok(false);
         };
         if !password::verify(&stored.login_hash, &c.login_password) {

@@ -58,7 +58,14 @@ pub fn scheme(s: &str) -> Result<Scheme, NotAHash> {
     }
     // The scheme's name first, so an unsupported one is named as such.
     let ident = s.strip_prefix('$').and_then(|r| r.split('$').next());
-    let known = ["argon2id", "argon2i", "argon2d", "pbkdf2-sha256", "pbkdf2-sha512", "scrypt"];
+    let known = [
+        "argon2id",
+        "argon2i",
+        "argon2d",
+        "pbkdf2-sha256",
+        "pbkdf2-sha512",
+        "scrypt",
+    ];
     match ident {
         Some(i) if known.contains(&i) => {}
         Some(i)
@@ -162,12 +169,12 @@ mod tests {
     fn plain_passwords_and_unknown_schemes_are_refused() {
         assert_eq!(scheme("Pass1234"), Err(NotAHash::Format));
         assert_eq!(scheme(""), Err(NotAHash::Format));
-        assert_eq!(
-            scheme("$md5$abc$def"),
-            Err(NotAHash::Scheme("md5".into()))
-        );
+        assert_eq!(scheme("$md5$abc$def"), Err(NotAHash::Scheme("md5".into())));
         assert!(scheme("$2b$12$short").is_err());
-        assert!(scheme("$pbkdf2-sha256$i=1000$c2FsdHNhbHQ").is_err(), "no hash");
+        assert!(
+            scheme("$pbkdf2-sha256$i=1000$c2FsdHNhbHQ").is_err(),
+            "no hash"
+        );
         assert!(!NotAHash::Format.to_string().contains("Pass1234"));
     }
 }

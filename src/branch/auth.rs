@@ -251,7 +251,10 @@ mod tests {
         assert_ne!(signed.id, anon.id);
         assert_ne!(signed.csrf, anon.csrf);
         assert!(s.get(&store, &anon.id).unwrap().is_none());
-        assert_eq!(s.get(&store, &signed.id).unwrap().unwrap().staff, signed.staff);
+        assert_eq!(
+            s.get(&store, &signed.id).unwrap().unwrap().staff,
+            signed.staff
+        );
         assert!(signed.csrf_ok(&signed.csrf));
         assert!(!signed.csrf_ok(""));
         assert!(!signed.csrf_ok(&anon.csrf));
@@ -273,7 +276,10 @@ mod tests {
         store.write(|tx| tx.put_staff(&staff(true))).unwrap();
         assert!(s.get(&store, &signed.id).unwrap().is_none());
         store.write(|tx| tx.put_staff(&staff(false))).unwrap();
-        assert!(s.get(&store, &signed.id).unwrap().is_none(), "ended, not paused");
+        assert!(
+            s.get(&store, &signed.id).unwrap().is_none(),
+            "ended, not paused"
+        );
     }
 
     #[test]

@@ -260,9 +260,7 @@ async fn route(
     match (req.method.as_str(), path) {
         ("GET", paths::ROOT) => {
             return match staffed(app, sessions, req) {
-                Ok(s) if s.session.must_change => {
-                    steps::password_page(&s, None, StatusCode::OK)
-                }
+                Ok(s) if s.session.must_change => steps::password_page(&s, None, StatusCode::OK),
                 Ok(s) => steps::home(&s),
                 Err(_) => steps::sign_in_page(sessions, None, StatusCode::OK),
             }

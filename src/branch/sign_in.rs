@@ -64,7 +64,11 @@ pub async fn finish(
                 return Ok(Finish::Wrong);
             };
             let (event, detail, out) = match (ok, s.disabled) {
-                (false, _) => (AuditEvent::StaffSignInFailed, "wrong password", Finish::Wrong),
+                (false, _) => (
+                    AuditEvent::StaffSignInFailed,
+                    "wrong password",
+                    Finish::Wrong,
+                ),
                 (true, true) => (
                     AuditEvent::StaffSignInFailed,
                     "account disabled",
@@ -77,7 +81,11 @@ pub async fn finish(
                     } else {
                         ""
                     };
-                    (AuditEvent::StaffSignIn, detail, Finish::In(Box::new(s.clone())))
+                    (
+                        AuditEvent::StaffSignIn,
+                        detail,
+                        Finish::In(Box::new(s.clone())),
+                    )
                 }
             };
             if ok {

@@ -157,7 +157,9 @@ impl<'a> LineCounter<'a> {
     }
 
     fn at(&mut self, byte: u64) -> u64 {
-        let mut to = usize::try_from(byte).unwrap_or(usize::MAX).min(self.data.len());
+        let mut to = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.data.len());
         // After a CR the reader starts the next record on the LF that ends the line.
         if self.data.get(to) == Some(&b'\n') {
             to += 1;
@@ -205,7 +207,10 @@ fn parse(csv_bytes: &[u8]) -> std::result::Result<Vec<(u64, Row)>, Vec<String>> 
         if header {
             header = false;
             if fields != HEADER {
-                bad.push(format!("line {line}: the header must be {}", HEADER.join(",")));
+                bad.push(format!(
+                    "line {line}: the header must be {}",
+                    HEADER.join(",")
+                ));
                 return Err(bad);
             }
             continue;
@@ -241,8 +246,14 @@ fn parse(csv_bytes: &[u8]) -> std::result::Result<Vec<(u64, Row)>, Vec<String>> 
 /// a password typed in the wrong place).
 fn row(fields: &[&str]) -> std::result::Result<Row, Vec<String>> {
     if fields.len() != HEADER.len() {
+        // A PBKDF2 hash holds a comma (`i=600000,l=32`): unquoted, it splits its field.
+        let hint = if fields.len() > HEADER.len() && fields.iter().any(|f| f.contains("$pbkdf2")) {
+            " (a PBKDF2 hash contains a comma: the field must be quoted)"
+        } else {
+            ""
+        };
         return Err(vec![format!(
-            "{} fields, expected {}",
+            "{} fields, expected {}{hint}",
             fields.len(),
             HEADER.len()
         )]);
@@ -450,7 +461,10 @@ pub fn show(store: &Store, contract_id: &str, policy: &Policy) -> Result<Custome
     let mut out = vec![
         format!("契約者ID\t{}", c.contract_id),
         format!("氏名\t{}", c.name),
-        format!("状態\t{}", status(&c, token.as_ref().map(|t| t.locked(policy)))),
+        format!(
+            "状態\t{}",
+            status(&c, token.as_ref().map(|t| t.locked(policy)))
+        ),
         format!(
             "ログイン\t{} / パスワード誤り {}回",
             if c.login_locked(policy) {
@@ -581,7 +595,11 @@ mod tests {
         assert_eq!(rows[0].0, 2);
         assert!(rows[0].1.closed && rows[0].1.name == "山田太郎");
         let lf = format!("{}\n\n1000000102,x,{bc},{bc},active\n", HEADER.join(","));
-        assert_eq!(parse(lf.as_bytes()).unwrap()[0].0, 3, "LF only, a blank line skipped");
+        assert_eq!(
+            parse(lf.as_bytes()).unwrap()[0].0,
+            3,
+            "LF only, a blank line skipped"
+        );
         assert!(parse(b"id,name\n").unwrap_err()[0].starts_with("line 1: the header"));
         assert!(parse(b"").is_err());
     }

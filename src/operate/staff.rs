@@ -195,7 +195,9 @@ impl fmt::Display for StaffList {
 }
 
 pub fn list(store: &Store) -> Result<StaffList> {
-    let all = store.every_staff().collect::<std::result::Result<Vec<_>, _>>()?;
+    let all = store
+        .every_staff()
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(StaffList(all))
 }
 
