@@ -699,7 +699,9 @@ fn staff(action: StaffAction) -> Result<(), String> {
             .map(|r| r.to_string())
             .map_err(|e| e.to_string()),
     }?;
-    println!("{}", text.trim_end());
+    if !text.trim().is_empty() {
+        println!("{}", text.trim_end());
+    }
     Ok(())
 }
 

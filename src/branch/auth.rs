@@ -162,6 +162,8 @@ impl StaffSessions {
                 expired.push(r.key);
             }
         }
+        // Signing in again from a signed-in session ends that one too.
+        expired.push(key(old));
         store
             .commit(|tx| {
                 for k in &expired {

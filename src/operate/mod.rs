@@ -28,24 +28,46 @@ pub type Result<T> = std::result::Result<T, OperateError>;
 pub struct Operator(pub String);
 
 impl Operator {
-    /// The OS user running this process: `$USER` or `$LOGNAME`, else the numeric user ID.
+    /// The OS user running this process: `$USER` or `$LOGNAME`, else the account name of the
+    /// real user ID, with that ID (`alice (uid 1000)`).
     pub fn from_os() -> Operator {
         let named = ["USER", "LOGNAME"]
             .iter()
             .filter_map(|v| std::env::var(v).ok())
             .find(|n| !n.is_empty() && n.len() <= 64 && !n.chars().any(char::is_control));
-        match named {
-            Some(n) => Operator(n),
+        #[cfg(unix)]
+        {
             // SAFETY: getuid has no arguments, cannot fail and touches no memory of ours.
-            #[cfg(unix)]
-            None => Operator(format!("uid {}", unsafe { libc::getuid() })),
-            #[cfg(not(unix))]
-            None => Operator("unknown".into()),
+            let uid = unsafe { libc::getuid() };
+            match named.or_else(|| account_name(uid)) {
+                Some(n) => Operator(format!("{n} (uid {uid})")),
+                None => Operator(format!("uid {uid}")),
+            }
         }
+        #[cfg(not(unix))]
+        Operator(named.unwrap_or_else(|| "unknown".into()))
     }
 
     /// The audit detail's suffix naming the operator.
     fn tag(&self) -> String {
         format!("operator {}", self.0)
     }
+}
+
+/// The account name of `uid` from the password database, if it has one.
+#[cfg(unix)]
+fn account_name(uid: libc::uid_t) -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero passwd (null pointers, zero IDs) is a valid value to be overwritten.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is to a live local of the stated size; getpwuid_r writes only
+    // into `entry` and `buf` and sets `found` to `&entry` or null.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut entry, buf.as_mut_ptr(), buf.len(), &mut found) };
+    if rc != 0 || found.is_null() || entry.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: on success pw_name points to a NUL-terminated string inside `buf`, alive here.
+    let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
+    Some(name.to_string_lossy().into_owned())
 }
