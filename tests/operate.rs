@@ -584,11 +584,19 @@ fn pauses_sessions_and_account_changes_survive_restarts() {
     drop(server);
     assert!(gw_ok(dir, &["staff", "list"]).contains("S2001\t東 役席\t003\tsupervisor\tdisabled"));
 
-    // Enabled and reset: a new initial password, changed again at sign-in.
+    // Enabled: the chosen password signs in again. Reset: that session ends, the chosen
+    // password no longer works, and the new initial one must be changed.
     gw_ok(dir, &["staff", "enable", "S2001"]);
+    let server = Server::start_plain(dir, &[]);
+    let before_reset = Staff::sign_in(server.addr, ("S2001", "Chosen-pass-22"));
+    drop(server);
     let reset = gw_ok(dir, &["staff", "reset-password", "S2001"]);
+    assert!(reset.contains("sessions ended"), "{reset}");
     let new_initial = initial_password(&reset);
     let server = Server::start_plain(dir, &[]);
+    let mut old_session = Staff::new(server.addr);
+    old_session.cookie = before_reset.cookie.clone();
+    old_session.get("/branch/lists/pending").assert_status(401);
     let mut s3 = Staff::new(server.addr);
     s3.get("/branch/");
     s3.post(

@@ -255,7 +255,7 @@ pub fn change(
 }
 
 /// `staff reset-password ID`: a new initial password, to be changed at the next sign-in; the
-/// sign-in pause is lifted with it.
+/// member's sessions end and the sign-in pause is lifted with it.
 pub fn reset_password(
     store: &Store,
     staff_id: &str,
@@ -268,10 +268,21 @@ pub fn reset_password(
     }
     let (pw, generated) = initial(given)?;
     let new_hash = hash(&pw)?;
+    // The member's signed-in sessions end with the old password (staff sessions are few).
+    let mut sessions = Vec::new();
+    for r in store.staff_sessions() {
+        let r = r?;
+        if r.staff_id == staff_id {
+            sessions.push(r.key);
+        }
+    }
     let found = store.commit_now(|tx| {
         let Some(mut s) = tx.staff(staff_id)? else {
             return Ok(false);
         };
+        for k in &sessions {
+            tx.remove_staff_session(k)?;
+        }
         s.password_hash = new_hash.clone();
         s.must_change = true;
         s.sign_in_fails = 0;
@@ -292,7 +303,7 @@ pub fn reset_password(
         return Err(OperateError::Refused(format!("no staff ID {staff_id}")));
     }
     Ok(Initial {
-        what: format!("reset the password of {staff_id}"),
+        what: format!("reset the password of {staff_id} (its sessions ended)"),
         generated: generated.then_some(pw),
     })
 }
