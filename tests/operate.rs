@@ -337,6 +337,22 @@ fn closing_a_contract_cancels_its_token_and_the_api_answers_cancelled() {
     let text = String::from_utf8_lossy(&r.body);
     assert_eq!(r.status, 200, "{text}");
     assert!(text.contains(r#""result":"cancelled""#), "{text}");
+    // The branch hands it no new token, and shows it closed.
+    let mut clerk = Staff::sign_in(server.addr, CLERK_HONTEN);
+    clerk
+        .post(
+            "/branch/applications",
+            &[
+                ("contract_id", HANAKO.0),
+                ("application_no", "A-9001"),
+                ("reason", "new"),
+            ],
+        )
+        .assert_status(422)
+        .assert_contains("解約されています");
+    clerk
+        .get(&format!("/branch/customer?contract_id={}", HANAKO.0))
+        .assert_contains("解約 (closed)");
     // A closed contract cannot log in on a phone, with any password.
     let mut phone = server.phone(AU);
     let top = phone.get("/");
