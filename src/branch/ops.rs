@@ -131,6 +131,8 @@ pub enum Refused {
     TokenChanged,
     #[error("nothing to hand back")]
     NothingToReturn,
+    #[error("contract closed")]
+    Closed,
 }
 
 impl Refused {
@@ -151,6 +153,7 @@ impl Refused {
             Refused::NotLocked => "ロックされていないため、解除の必要はありません。".into(),
             Refused::TokenChanged => "受付後にお客様のトークンが変更されています。この受付は却下してください。".into(),
             Refused::NothingToReturn => "交換の対象となるご利用中のトークンがありません。新規発行を選んでください。".into(),
+            Refused::Closed => "このお客様の契約は解約されています(インターネットバンキングのホストから)。".into(),
         }
     }
 }
@@ -446,6 +449,9 @@ fn issue_in(
     // registers them, in place of a broken one too, from the phone.
     if customer.is_none() && tx.business(&req.contract_id)?.is_none() {
         return refuse(Refused::UnknownContract);
+    }
+    if customer.as_ref().is_some_and(|c| c.closed) {
+        return refuse(Refused::Closed);
     }
     let Some(mut token) = tx.token(serial)? else {
         return refuse(Refused::SerialNotFree);
