@@ -609,3 +609,50 @@ fn the_receipt_number_is_shown_small_when_the_bank_profile_asks() {
         .assert_contains("(受付番号 ");
     assert!(!r.text.contains("完了"));
 }
+
+#[test]
+fn one_token_for_two_users_has_one_fail_counter_and_a_branch_unlocks_it() {
+    let (_tmp, server, key) = start(&[]);
+    let mut phone = server.phone(SOFTBANK);
+    let main = admin_login(&mut phone, KITAMI);
+    let otp = to_otp_setting(&mut phone, &main);
+    let form = phone.follow(&otp, '2');
+    let t = "GMHW00000015";
+    let r = register(&mut phone, &form, "kitami01", t, &code_before(t));
+    let r = register(&mut phone, &r, "kitami02", t, &code(t, 0));
+    r.assert_contains("北見太郎 GMHW00000015")
+        .assert_contains("経理花子 GMHW00000015");
+    // Four wrong codes as one user and one as the other lock the one token for both.
+    let wrong = wrong_code(t);
+    for _ in 0..4 {
+        assert_eq!(
+            verify_user(&server, &key, KITAMI.0, Some("kitami01"), &wrong),
+            "reject"
+        );
+    }
+    assert_eq!(
+        verify_user(&server, &key, KITAMI.0, Some("kitami02"), &wrong),
+        "locked"
+    );
+    let right = code(t, 1);
+    assert_eq!(
+        verify_user(&server, &key, KITAMI.0, Some("kitami01"), &right),
+        "locked"
+    );
+    // A supervisor releases the token's lock on the contract's console page.
+    let mut boss = Staff::sign_in(server.addr, SUPER_HONTEN);
+    let page = boss.get(&format!("/branch/customer?contract_id={}", KITAMI.0));
+    page.assert_contains("GMHW00000015")
+        .assert_contains("kitami01 kitami02")
+        .assert_contains("トークンのロック解除");
+    boss.post(
+        "/branch/business/unlock",
+        &[("contract_id", KITAMI.0), ("what", t)],
+    )
+    .assert_status(200)
+    .assert_contains("ロックを解除しました。");
+    assert_eq!(
+        verify_user(&server, &key, KITAMI.0, Some("kitami01"), &right),
+        "accept"
+    );
+}

@@ -476,3 +476,106 @@ pub fn check_in(
     };
     Ok((check, Some(seq)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otp::{HashAlg, OtpState, Params};
+    use crate::store::BizUser;
+
+    fn contract(usage: Usage) -> Business {
+        Business {
+            contract_id: "B1".into(),
+            name: "テスト".into(),
+            admin_hash: String::new(),
+            confirm_hash: String::new(),
+            usage,
+            users: ["u1", "u2"]
+                .map(|u| BizUser {
+                    user_id: u.into(),
+                    name: u.into(),
+                    serial: (u == "u1").then(|| "T1".to_owned()),
+                })
+                .to_vec(),
+            shared_serial: Some("T9".into()),
+            admin_fails: 0,
+        }
+    }
+
+    fn token(kind: TokenKind, state: TokenState, assigned_to: Option<&str>) -> Token {
+        Token {
+            serial: "T1".into(),
+            kind,
+            params: Params {
+                algorithm: HashAlg::Sha1,
+                digits: 6,
+                period: 60,
+                t0: 0,
+            },
+            secret_sealed: String::new(),
+            state,
+            otp: OtpState::default(),
+            assigned_to: assigned_to.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_users_token_follows_the_usage() {
+        let per_user = contract(Usage::PerUser);
+        assert_eq!(per_user.token_of("u1"), Some("T1"));
+        assert_eq!(per_user.token_of("u2"), None);
+        assert_eq!(per_user.token_of("nobody"), None);
+        let shared = contract(Usage::Shared);
+        assert_eq!(shared.token_of("u2"), Some("T9"));
+        assert_eq!(shared.serials(), ["T9", "T1"]);
+        assert!(shared.uses("T1") && !shared.uses("T2"));
+    }
+
+    #[test]
+    fn which_tokens_a_contract_may_register() {
+        use TokenKind::{Hardware, Software};
+        let b = contract(Usage::PerUser);
+        let hw = [Hardware];
+        let both = [Hardware, Software];
+        let active = |c: &str| TokenState::Active {
+            contract_id: c.into(),
+            since: 0,
+        };
+        let retired = TokenState::Replaced {
+            contract_id: "B1".into(),
+            at: 0,
+        };
+        for (t, kinds, want) in [
+            (
+                token(Hardware, TokenState::Available, Some("B1")),
+                &hw[..],
+                Ok(()),
+            ),
+            (
+                token(Hardware, TokenState::Available, None),
+                &hw,
+                Err(Refusal::NotIssued),
+            ),
+            (
+                token(Hardware, TokenState::Available, Some("B2")),
+                &hw,
+                Err(Refusal::Taken),
+            ),
+            (token(Hardware, active("B1"), Some("B1")), &hw, Ok(())),
+            (token(Hardware, active("9"), None), &hw, Err(Refusal::Taken)),
+            (
+                token(Hardware, retired, Some("B1")),
+                &hw,
+                Err(Refusal::Retired),
+            ),
+            (
+                token(Software, TokenState::Available, None),
+                &hw,
+                Err(Refusal::KindNotAllowed(Software)),
+            ),
+            (token(Software, TokenState::Available, None), &both, Ok(())),
+        ] {
+            assert_eq!(claimable(&t, &b, kinds), want, "{:?} {:?}", t.state, t.kind);
+        }
+    }
+}
