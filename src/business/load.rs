@@ -173,7 +173,7 @@ pub fn load_cards(store: &Store, cards: &[(String, String)], now: u64) -> Result
             now,
             Event {
                 detail: format!("{} お客様カード", records.len()),
-                ..Event::new(AuditEvent::DemoLoad)
+                ..Event::new(AuditEvent::CardLoad)
             },
         )
     })?;

@@ -88,6 +88,8 @@ audit_events! {
     CardLockout = "card_lockout",
     /// 法人: business contracts loaded (demo, import).
     BizLoad = "biz_load",
+    /// お客様カード loaded for personal customers (demo, import).
+    CardLoad = "card_load",
     /// 法人: a branch released a business administrator's lock.
     BizUnlock = "biz_unlock",
 }
