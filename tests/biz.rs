@@ -596,7 +596,7 @@ fn personal_start_and_exchange_end_with_the_customer_card_when_the_bank_says_so(
 }
 
 #[test]
-fn the_receipt_number_is_shown_small_when_the_bank_profile_asks() {
+fn receipt_number_shown_when_the_profile_asks_and_the_shared_token_released() {
     let tmp = tempfile::tempdir().unwrap();
     let server = card_bank(tmp.path());
     let mut phone = server.phone(SOFTBANK);
@@ -608,6 +608,23 @@ fn the_receipt_number_is_shown_small_when_the_bank_profile_asks() {
     r.assert_contains("営業一郎 GMHW00000018")
         .assert_contains("(受付番号 ");
     assert!(!r.text.contains("完了"));
+
+    // The shared token (seed 004 B) registered, then released with the 確認暗証番号.
+    let mut au = server.phone(AU);
+    let main = admin_login(&mut au, ABASHIRI);
+    let otp = to_otp_setting(&mut au, &main);
+    let form = au.follow(&otp, '2');
+    let t = "GMHW00000016";
+    register(&mut au, &form, "", t, &code(t, 0)).assert_contains("全ての利用者 GMHW00000016");
+    let otp = to_otp_setting(&mut au, &main);
+    let release = au.follow(&otp, '3');
+    release
+        .assert_chtml(BIZ_BUDGET)
+        .assert_contains("全ての利用者 GMHW00000016");
+    let done = au.submit(&release, &[("confirm", ABASHIRI.2)]);
+    done.assert_chtml(BIZ_BUDGET)
+        .assert_contains("全ての利用者 -")
+        .assert_contains("(受付番号 ");
 }
 
 #[test]
