@@ -46,6 +46,9 @@ pub struct Bank {
     #[serde(default)]
     pub business: BusinessProfile,
     pub branches: Vec<Branch>,
+    /// Host names that reach this bank on a multi-bank gateway (besides its `/CODE/` prefix).
+    #[serde(default)]
+    pub hosts: Vec<String>,
 }
 
 fn default_id_label() -> String {

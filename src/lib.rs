@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod app;
+pub mod banks;
 pub mod body;
 pub mod branch;
 pub mod business;

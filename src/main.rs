@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use ipnet::IpNet;
 use keitai_gateway::api::keys;
 use keitai_gateway::app::App;
+use keitai_gateway::banks::{BankCode, Profiles, Site};
 use keitai_gateway::carrier;
 use keitai_gateway::config::{Bank, Config};
 use keitai_gateway::inventory::ImportResult;
@@ -59,16 +60,45 @@ struct Db {
     /// The master key file (default DATA_DIR/master.key).
     #[arg(long)]
     key_file: Option<PathBuf>,
+    /// The bank (金融機関コード) of a multi-bank gateway; not needed when there is one bank.
+    #[arg(long)]
+    bank: Option<BankCode>,
+    /// Where bank.toml (one bank) or banks/CODE.toml (several) are.
+    #[arg(long, default_value = "data")]
+    bank_dir: PathBuf,
 }
 
 impl Db {
     fn open(&self) -> Result<Store, String> {
+        self.open_cached(keitai_gateway::store::SERVING_CACHE)
+    }
+
+    fn open_cached(&self, cache: u64) -> Result<Store, String> {
         let key_file = self
             .key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("master.key"));
         let sealer = Sealer::load(&key_file).map_err(|e| e.to_string())?;
-        open_store(&self.data_dir, sealer)
+        // One bank's tools need no profile (its records are not keyed by bank).
+        if self.bank.is_none() && !self.bank_dir.join("banks").is_dir() {
+            return open_store_cached(&self.data_dir, sealer, cache);
+        }
+        let profiles = self.profiles()?;
+        let bank = profiles.pick(self.bank.as_ref())?;
+        if profiles.multi {
+            let mut stores = open_banks(&self.data_dir, &sealer, cache, &[bank.code.clone()])?;
+            return stores.pop().ok_or_else(|| "no bank opened".to_owned());
+        }
+        open_store_cached(&self.data_dir, sealer, cache)
+    }
+
+    fn profiles(&self) -> Result<Profiles, String> {
+        Profiles::load(&self.bank_dir).map_err(|e| e.to_string())
+    }
+
+    /// The profile of the bank the command is for.
+    fn bank_profile(&self) -> Result<Bank, String> {
+        Ok(self.profiles()?.pick(self.bank.as_ref())?.bank.clone())
     }
 }
 
@@ -86,9 +116,6 @@ enum CustomersAction {
     /// Print what the branch console shows of a customer (never password hashes).
     Show {
         contract_id: String,
-        /// Where bank.toml is (its lock limits).
-        #[arg(long, default_value = "data")]
-        bank_dir: PathBuf,
         #[command(flatten)]
         db: Db,
     },
@@ -109,8 +136,6 @@ enum StaffAction {
         /// Read the initial password from standard input instead of generating one.
         #[arg(long)]
         password_stdin: bool,
-        #[arg(long, default_value = "data")]
-        bank_dir: PathBuf,
         #[command(flatten)]
         db: Db,
     },
@@ -233,17 +258,15 @@ enum Command {
     /// Load a vendor token inventory (CSV or PSKC) into the database: all entries or none.
     ImportTokens {
         file: PathBuf,
-        #[arg(long, default_value = "var")]
-        data_dir: PathBuf,
         /// Overwrite serials that exist and are bound to nobody.
         #[arg(long)]
         replace: bool,
         /// Pre-shared key (32 hex digits, AES-128) of an encrypted PSKC file.
         #[arg(long)]
         psk_hex: Option<String>,
-        /// The master key file (default DATA_DIR/master.key).
-        #[arg(long)]
-        key_file: Option<PathBuf>,
+        /// The tokens join this bank's inventory (`--bank`).
+        #[command(flatten)]
+        db: Db,
     },
     /// Print what the gateway makes of a handset, as one line of JSON.
     Ua {
@@ -300,14 +323,10 @@ fn main() -> ExitCode {
         } => token_code(&serial, at, &inventory),
         Command::ImportTokens {
             file,
-            data_dir,
             replace,
             psk_hex,
-            key_file,
-        } => {
-            let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
-            import_tokens(&file, &data_dir, replace, psk_hex.as_deref(), &key_file)
-        }
+            db,
+        } => import_tokens(&file, &db, replace, psk_hex.as_deref()),
         Command::Ua {
             user_agent,
             headers,
@@ -329,7 +348,24 @@ fn open_store(data_dir: &Path, sealer: Sealer) -> Result<Store, String> {
 fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Store, String> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    Store::open_with_cache(&data_dir.join("db"), sealer, cache).map_err(|e| match e {
+    Store::open_with_cache(&data_dir.join("db"), sealer, cache).map_err(|e| open_error(data_dir, e))
+}
+
+/// The stores of `banks`, one database in `data_dir`.
+fn open_banks(
+    data_dir: &Path,
+    sealer: &Sealer,
+    cache: u64,
+    banks: &[BankCode],
+) -> Result<Vec<Store>, String> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    Store::open_banks(&data_dir.join("db"), sealer, cache, banks)
+        .map_err(|e| open_error(data_dir, e))
+}
+
+fn open_error(data_dir: &Path, e: StoreError) -> String {
+    match e {
         StoreError::WrongKey => format!(
             "{e}: the database in {} was sealed with another key",
             data_dir.display()
@@ -338,7 +374,7 @@ fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Stor
             "cannot open the database in {} ({e}); is another keitai-gateway using it?",
             data_dir.display()
         ),
-    })
+    }
 }
 
 /// How the gateway treats its clients: the serve flags that are not paths.
@@ -359,7 +395,7 @@ fn serve(
     access: Access,
     key_file: &Path,
 ) -> Result<(), String> {
-    let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
+    let profiles = Profiles::load(&bank_dir).map_err(|e| e.to_string())?;
     let networks_file = bank_dir.join("carrier_networks.toml");
     let networks = if networks_file.exists() {
         Networks::load(&networks_file)?
@@ -376,36 +412,52 @@ fn serve(
         other => other,
     }
     .map_err(|e| e.to_string())?;
-    let store = open_store(&data_dir, sealer)?;
-    if demo {
-        if store.is_empty() {
-            demo::load(&store, &bank_dir, clock::now_unix()).map_err(|e| e.to_string())?;
-            println!("Loaded the demo bank from {}.", bank_dir.display());
-        }
-        if demo::matches(&store, &bank_dir).map_err(|e| e.to_string())? {
-            print_demo(&bank_dir, &store)?;
-        } else {
-            println!(
-                "This database is not the demo bank's (its customers or their passwords differ): \
-                 no demo credentials printed, nothing loaded."
-            );
-        }
-    }
-    let config = Config {
-        listen,
-        data_dir,
-        bank,
-        networks,
-        allow_pc: access.allow_pc,
-        tls_proxies: NetSet::new(access.tls_proxies),
-        client_timeout: access.client_timeout,
-        // This host only unless networks are given.
-        internal_networks: NetSet::or(access.internal_networks, NetSet::loopback()),
-        branch_networks: NetSet::or(access.branch_networks, NetSet::loopback()),
-        emulator: access
-            .emulator
-            .then(|| keitai_gateway::emulator::Settings::for_bank_dir(&bank_dir)),
+    let stores = if profiles.multi {
+        let cache = keitai_gateway::store::SERVING_CACHE;
+        open_banks(&data_dir, &sealer, cache, &profiles.codes())?
+    } else {
+        vec![open_store(&data_dir, sealer)?]
     };
+    let mut apps = Vec::new();
+    for (profile, store) in profiles.banks.iter().zip(stores) {
+        let dir = &profile.dir;
+        if demo {
+            if profiles.multi {
+                println!("== Bank {} {} at /{}/", profile.code, profile.bank.name, profile.code);
+            }
+            if store.is_empty() {
+                demo::load(&store, dir, clock::now_unix()).map_err(|e| e.to_string())?;
+                println!("Loaded the demo bank from {}.", dir.display());
+            }
+            if demo::matches(&store, dir).map_err(|e| e.to_string())? {
+                let base = if profiles.multi { profile.code.prefix() } else { String::new() };
+                print_demo(dir, &store, &base)?;
+            } else {
+                println!(
+                    "This database is not the demo bank's (its customers or their passwords \
+                     differ): no demo credentials printed, nothing loaded."
+                );
+            }
+        }
+        let config = Config {
+            listen,
+            data_dir: data_dir.clone(),
+            bank: profile.bank.clone(),
+            networks: networks.clone(),
+            allow_pc: access.allow_pc,
+            tls_proxies: NetSet::new(access.tls_proxies.clone()),
+            client_timeout: access.client_timeout,
+            // This host only unless networks are given.
+            internal_networks: NetSet::or(access.internal_networks.clone(), NetSet::loopback()),
+            branch_networks: NetSet::or(access.branch_networks.clone(), NetSet::loopback()),
+            emulator: access
+                .emulator
+                .then(|| keitai_gateway::emulator::Settings::for_bank_dir(dir)),
+        };
+        let site = Site::new(profile.code.clone(), profile.bank.hosts.clone());
+        apps.push((site, config, store));
+    }
+    let multi = profiles.multi;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -415,10 +467,24 @@ fn serve(
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let gateway = if multi {
+            let mut sites = Vec::new();
+            for (site, config, store) in apps {
+                println!("bank {} {}: http://{local}{}/", site.code, config.bank.name, site.base);
+                let base = site.base.clone();
+                sites.push((site, App::under(config, store, base)));
+            }
+            Gateway::banks(sites)
+        } else {
+            let (_, config, store) = apps.pop().ok_or("no bank profile")?;
+            Gateway::new(App::new(config, store))
+        };
         println!("listening on http://{local}/");
-        let gateway = Arc::new(Gateway::new(App::new(config, store)));
+        let gateway = Arc::new(gateway);
         server::serve(gateway.clone(), listener, shutdown_signal()).await;
-        gateway.app.store.flush().map_err(|e| e.to_string())?;
+        for app in gateway.apps() {
+            app.store.flush().map_err(|e| e.to_string())?;
+        }
         println!("stopped");
         Ok(())
     })
@@ -442,7 +508,8 @@ async fn shutdown_signal() {
     ctrl_c.await.unwrap_or(());
 }
 
-fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
+/// `base`: the bank's path prefix on a multi-bank gateway (empty for one bank).
+fn print_demo(bank_dir: &Path, store: &Store, base: &str) -> Result<(), String> {
     println!("Demo customers (contract ID / login password / transfer password / name / token):");
     for c in demo::customers(bank_dir).map_err(|e| e.to_string())? {
         let token = store
@@ -483,7 +550,7 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
     }
     let businesses = demo::businesses(bank_dir).map_err(|e| e.to_string())?;
     if !businesses.is_empty() {
-        println!("法人 contracts at /biz (契約先ID / ご契約先暗証番号 / ご契約先確認暗証番号 / name / 利用形態):");
+        println!("法人 contracts at {base}/biz (契約先ID / ご契約先暗証番号 / ご契約先確認暗証番号 / name / 利用形態):");
     }
     for b in &businesses {
         let stored = store.business(&b.contract_id).map_err(|e| e.to_string())?;
@@ -515,7 +582,7 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
             issued.join(" ")
         );
     }
-    println!("Branch staff at /branch/ (staff ID / password / name / branch / role):");
+    println!("Branch staff at {base}/branch/ (staff ID / password / name / branch / role):");
     for s in demo::staff(bank_dir).map_err(|e| e.to_string())? {
         println!(
             "  {} / {} / {} / {} / {:?}",
@@ -578,21 +645,14 @@ fn token_code(serial: &str, at: Option<u64>, inventory_file: &Path) -> Result<()
     Ok(())
 }
 
-fn import_tokens(
-    file: &Path,
-    data_dir: &Path,
-    replace: bool,
-    psk_hex: Option<&str>,
-    key_file: &Path,
-) -> Result<(), String> {
+fn import_tokens(file: &Path, db: &Db, replace: bool, psk_hex: Option<&str>) -> Result<(), String> {
     let psk = psk_hex
         .map(|h| hex::decode(h.trim()).map_err(|_| "--psk-hex is not hex".to_owned()))
         .transpose()?
         .map(zeroize::Zeroizing::new);
     let seeds =
         inventory::read_any(file, psk.as_deref().map(Vec::as_slice)).map_err(|e| e.to_string())?;
-    let sealer = Sealer::load(key_file).map_err(|e| e.to_string())?;
-    let store = open_store_cached(data_dir, sealer, keitai_gateway::store::BULK_CACHE)?;
+    let store = db.open_cached(keitai_gateway::store::BULK_CACHE)?;
     // Sealing, checking and writing each pass over every token once.
     let bar = progress_bar(3 * seeds.len() as u64);
     let tokens = inventory::seal(&store, &seeds, |n| bar.inc(n));
@@ -682,12 +742,8 @@ fn customers(action: CustomersAction) -> Result<(), String> {
             };
             customers::import(&db.open()?, &args).map(|r| r.to_string())
         }
-        CustomersAction::Show {
-            contract_id,
-            bank_dir,
-            db,
-        } => {
-            let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
+        CustomersAction::Show { contract_id, db } => {
+            let bank = db.bank_profile()?;
             customers::show(&db.open()?, &contract_id, &bank.policy).map(|r| r.to_string())
         }
     };
@@ -721,10 +777,9 @@ fn staff(action: StaffAction) -> Result<(), String> {
             branch,
             role,
             password_stdin,
-            bank_dir,
             db,
         } => {
-            let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
+            let bank = db.bank_profile()?;
             let branches: Vec<String> = bank.branches.iter().map(|b| b.code.clone()).collect();
             let role = if role == "supervisor" {
                 keitai_gateway::store::Role::Supervisor

@@ -1,26 +1,30 @@
 //! Paths to fronts ([`crate::front`]): the phone pages, the branch console (`/branch`), the OTP
 //! API (`/api/`), the testers' emulator (`/emulator`). The router picks the front from the path
 //! alone and hands it the request with its body unread. Adding a front is one line in
-//! [`Gateway::new`].
+//! [`Fronts::new`].
+//!
+//! A multi-bank gateway first picks the bank ([`crate::banks::Site`]: host name or `/CODE`
+//! prefix); each bank has fronts of its own, so sessions and caches never cross banks.
 
 use crate::app::App;
+use crate::banks::Site;
 use crate::front::{Front, HttpRequest};
 use crate::reply::Reply;
 use hyper::Method;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// The gateway: what every front shares ([`App`]) and the fronts themselves.
-pub struct Gateway {
-    pub app: App,
+/// One bank's fronts and what they share.
+struct Fronts {
+    app: App,
     /// Asked in order; the first that owns the path answers.
     fronts: Vec<Box<dyn Front>>,
     /// Every path no other front owns.
     phone: Arc<crate::phone::PhoneFront>,
 }
 
-impl Gateway {
-    pub fn new(app: App) -> Gateway {
+impl Fronts {
+    fn new(app: App) -> Fronts {
         let phone = Arc::new(crate::phone::PhoneFront::new(&app.config));
         let fronts: Vec<Box<dyn Front>> = vec![
             Box::new(crate::api::ApiFront),
@@ -28,7 +32,56 @@ impl Gateway {
             // The testers' emulated phones are answered by the same phone pages.
             Box::new(crate::emulator::EmulatorFront::new(phone.clone())),
         ];
-        Gateway { phone, app, fronts }
+        Fronts { phone, app, fronts }
+    }
+
+    async fn answer(&self, req: HttpRequest, peer: SocketAddr) -> Reply {
+        let path = req.uri().path();
+        match self.fronts.iter().find(|f| f.owns(path)) {
+            Some(front) => front.answer(&self.app, req, peer).await,
+            None => self.phone.answer(&self.app, req, peer).await,
+        }
+    }
+
+    fn sweep(&self) {
+        self.phone.sweep();
+        for front in &self.fronts {
+            front.sweep();
+        }
+    }
+}
+
+/// The gateway: every bank's fronts; one bank answers every path, several by [`Site`].
+pub struct Gateway {
+    banks: Vec<(Option<Site>, Fronts)>,
+}
+
+impl Gateway {
+    /// A one-bank gateway: its paths unprefixed.
+    pub fn new(app: App) -> Gateway {
+        Gateway {
+            banks: vec![(None, Fronts::new(app))],
+        }
+    }
+
+    /// A multi-bank gateway, each bank reached by its site. `apps` carry their sites' base.
+    pub fn banks(apps: Vec<(Site, App)>) -> Gateway {
+        Gateway {
+            banks: apps
+                .into_iter()
+                .map(|(site, app)| (Some(site), Fronts::new(app)))
+                .collect(),
+        }
+    }
+
+    /// The first bank's app (a one-bank gateway's only one): settings every bank shares.
+    pub fn app(&self) -> &App {
+        &self.banks[0].1.app
+    }
+
+    /// Every bank's app.
+    pub fn apps(&self) -> impl Iterator<Item = &App> {
+        self.banks.iter().map(|(_, f)| &f.app)
     }
 
     /// Answers one request whose body has not been read.
@@ -37,18 +90,62 @@ impl Gateway {
         if req.method() == Method::HEAD {
             *req.method_mut() = Method::GET;
         }
-        let path = req.uri().path();
-        match self.fronts.iter().find(|f| f.owns(path)) {
-            Some(front) => front.answer(&self.app, req, peer).await,
-            None => self.phone.answer(&self.app, req, peer).await,
+        if let [(None, only)] = self.banks.as_slice() {
+            return only.answer(req, peer).await;
+        }
+        let host = req
+            .headers()
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned);
+        let path = req.uri().path().to_owned();
+        let by_prefix = self.banks.iter().find_map(|(site, fronts)| {
+            let site = site.as_ref()?;
+            site.strip(&path).map(|inner| (site, fronts, inner.to_owned()))
+        });
+        let chosen = by_prefix.or_else(|| {
+            // A bank's own host name answers its paths without the prefix too.
+            self.banks.iter().find_map(|(site, fronts)| {
+                let site = site.as_ref()?;
+                site.serves_host(host.as_deref())
+                    .then(|| (site, fronts, path.clone()))
+            })
+        });
+        match chosen {
+            Some((site, fronts, inner)) => {
+                if let Some(uri) = with_path(req.uri(), &inner) {
+                    *req.uri_mut() = uri;
+                }
+                site.reroot(fronts.answer(req, peer).await)
+            }
+            None if path == "/" => {
+                let list: Vec<(String, String)> = self
+                    .banks
+                    .iter()
+                    .filter_map(|(site, f)| {
+                        let site = site.as_ref()?;
+                        Some((format!("{}/", site.base), f.app.config.bank.name.clone()))
+                    })
+                    .collect();
+                crate::banks::bank_list_page(&list)
+            }
+            None => crate::banks::no_such_bank(),
         }
     }
 
     /// Drops every front's expired state.
     pub fn sweep(&self) {
-        self.phone.sweep();
-        for front in &self.fronts {
-            front.sweep();
+        for (_, fronts) in &self.banks {
+            fronts.sweep();
         }
     }
+}
+
+/// `uri` with its path replaced (the query kept).
+fn with_path(uri: &hyper::Uri, path: &str) -> Option<hyper::Uri> {
+    let pq = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    hyper::Uri::builder().path_and_query(pq).build().ok()
 }

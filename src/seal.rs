@@ -26,6 +26,7 @@ pub enum KeyError {
 pub struct SealError;
 
 /// Seals and opens secrets under the master key.
+#[derive(Clone)]
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
 }

@@ -53,7 +53,7 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let timeout = gateway.app.config.client_timeout;
+                let timeout = gateway.app().config.client_timeout;
                 let gateway = gateway.clone();
                 let service = service_fn(move |req| handle(gateway.clone(), peer, req));
                 let conn = http1::Builder::new()

@@ -8,6 +8,9 @@ use maud::{html, Markup, PreEscaped};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ctx<'a> {
     pub bank: &'a str,
+    /// The bank's path prefix on a multi-bank gateway (`/1020`), put before every own path so
+    /// links and forms stay inside the bank; empty for one bank.
+    pub base: &'a str,
     pub keypad: Keypad,
     /// The input-mode attribute the phone reads.
     pub input: InputMode,
@@ -29,7 +32,8 @@ impl Ctx<'_> {
     /// A link to one of the gateway's own pages, carrying `guid=ON` and the session ID as needed.
     /// Never used for other sites: the session ID must not leak to them.
     pub fn href(&self, path: &str) -> String {
-        let mut url = String::with_capacity(path.len() + 48);
+        let mut url = String::with_capacity(self.base.len() + path.len() + 48);
+        url.push_str(self.base);
         url.push_str(path);
         let mut sep = if path.contains('?') { '&' } else { '?' };
         if self.guid_on {
@@ -47,10 +51,11 @@ impl Ctx<'_> {
 
     /// A form action: `guid=ON` in the URL, the session in hidden fields.
     pub fn action(&self, path: &str) -> String {
+        let base = self.base;
         if self.guid_on {
-            format!("{path}?guid=ON")
+            format!("{base}{path}?guid=ON")
         } else {
-            path.to_owned()
+            format!("{base}{path}")
         }
     }
 

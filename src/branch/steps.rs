@@ -19,7 +19,7 @@ use crate::app::App;
 use crate::clock;
 use crate::password;
 use crate::reply::Reply;
-use crate::store::{AuditEvent, Customer, TokenKind, TokenState};
+use crate::store::{AuditEvent, Customer, Event, TokenKind, TokenState};
 use hyper::StatusCode;
 
 type Step = Result<Reply, BranchError>;
@@ -288,6 +288,16 @@ pub fn customer(s: &Staffed) -> Step {
         if let Some(b) = s.app.store.business(&id)? {
             return super::business::page(s, &b, None);
         }
+        // A staff member sees only their own bank: another bank's customer is unknown here,
+        // and looking for one is on the trail.
+        s.app.store.write(|tx| {
+            let e = Event {
+                contract_id: Some(&id),
+                detail: "not a contract of this bank".into(),
+                ..Event::new(AuditEvent::StaffLookupUnknown)
+            };
+            tx.audit_by(clock::now_unix(), e, &s.actor.staff_id, &s.actor.branch_code)
+        })?;
         return refused(s, TITLE, &Refused::UnknownContract, None);
     };
     customer_page(s, &c, None)

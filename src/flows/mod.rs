@@ -61,6 +61,7 @@ impl<'a> Step<'a> {
         let (keypad, input) = dialect(handset);
         Ctx {
             bank: &self.app.config.bank.name,
+            base: &self.app.base,
             keypad,
             input,
             imode_html1: handset.imode_html1(),

@@ -25,9 +25,9 @@ pub(super) fn digest(r: &AuditRecord) -> String {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
-    // Staff and branch are hashed only when present, so records without them keep the
+    // Staff, branch and bank are hashed only when present, so records without them keep the
     // digests they had before these fields existed.
-    for part in [&r.staff, &r.branch].into_iter().flatten() {
+    for part in [&r.staff, &r.branch, &r.bank].into_iter().flatten() {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
@@ -63,6 +63,7 @@ impl Tx<'_> {
             detail: e.detail,
             staff,
             branch,
+            bank: self.bank.map(|b| b.as_str().to_owned()),
             prev: self.counters.audit_head.clone(),
             hash: String::new(),
         };

@@ -31,6 +31,7 @@ pub use error::{Abort, EngineError, StoreError, TxResult};
 pub use records::*;
 pub use tx::Tx;
 
+use crate::banks::BankCode;
 use crate::seal::Sealer;
 use serde::{de::DeserializeOwned, Serialize};
 use sled::transaction::TransactionError;
@@ -138,9 +139,13 @@ struct Counters {
     next_attempt: u64,
 }
 
-/// The database.
+/// The database of one bank. On a multi-bank gateway every bank's [`Store`] is a view of the
+/// same engine database whose keys carry the bank: in sled, each bank's trees are named
+/// `CODE/tree` (see [`Store::open_banks`]); a one-bank setup keeps the bare names it always had.
 pub struct Store {
     db: sled::Db,
+    /// The bank every record here belongs to (None: a one-bank setup).
+    bank: Option<BankCode>,
     sealer: Sealer,
     trees: Vec<sled::Tree>,
     write_lock: Mutex<Counters>,
@@ -210,13 +215,47 @@ impl Store {
         sealer: Sealer,
         cache_bytes: u64,
     ) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
+        let db = Store::engine(dir, cache_bytes)?;
+        Store::open_in(db, sealer, None)
+    }
+
+    /// Opens (or creates) one database in `dir` holding every bank of `banks`: one [`Store`]
+    /// per bank, in the order given, each seeing only its own bank's records, counters
+    /// (受付番号) and audit chain.
+    pub fn open_banks(
+        dir: &Path,
+        sealer: &Sealer,
+        cache_bytes: u64,
+        banks: &[BankCode],
+    ) -> Result<Vec<Store>, StoreError> {
+        let db = Store::engine(dir, cache_bytes)?;
+        banks
+            .iter()
+            .map(|b| Store::open_in(db.clone(), sealer.clone(), Some(b.clone())))
+            .collect()
+    }
+
+    fn engine(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+        Ok(sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
-            .open()?;
+            .open()?)
+    }
+
+    /// The bank this store holds (None: a one-bank setup).
+    pub fn bank(&self) -> Option<&BankCode> {
+        self.bank.as_ref()
+    }
+
+    fn open_in(db: sled::Db, sealer: Sealer, bank: Option<BankCode>) -> Result<Store, StoreError> {
+        // The bank is the first part of every key: its own set of trees.
+        let name = |t: &T| match &bank {
+            Some(b) => format!("{b}/{}", t.name()),
+            None => t.name().to_owned(),
+        };
         let trees = T::ALL
             .iter()
-            .map(|t| db.open_tree(t.name()))
+            .map(|t| db.open_tree(name(t)))
             .collect::<Result<Vec<_>, _>>()?;
         let meta = &trees[T::Meta.i()];
         match meta.get(b"key_check")? {
@@ -256,6 +295,7 @@ impl Store {
         };
         let store = Store {
             db,
+            bank,
             sealer,
             trees,
             write_lock: Mutex::new(Counters {
@@ -307,7 +347,7 @@ impl Store {
         let mut counters = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let refs: Vec<&sled::Tree> = self.trees.iter().collect();
         let result = refs.as_slice().transaction(|trees| {
-            let mut tx = Tx::new(trees, counters.clone(), &self.sealer);
+            let mut tx = Tx::new(trees, counters.clone(), &self.sealer, self.bank.as_ref());
             let out = body(&mut tx)?;
             Ok((out, tx.into_counters()))
         });

@@ -17,6 +17,8 @@ pub struct Tx<'a> {
     trees: &'a [TransactionalTree],
     pub(super) counters: Counters,
     sealer: &'a crate::seal::Sealer,
+    /// The bank whose records these are, stamped on its audit records.
+    pub(super) bank: Option<&'a crate::banks::BankCode>,
 }
 
 impl<'a> Tx<'a> {
@@ -24,11 +26,13 @@ impl<'a> Tx<'a> {
         trees: &'a [TransactionalTree],
         counters: Counters,
         sealer: &'a crate::seal::Sealer,
+        bank: Option<&'a crate::banks::BankCode>,
     ) -> Tx<'a> {
         Tx {
             trees,
             counters,
             sealer,
+            bank,
         }
     }
 

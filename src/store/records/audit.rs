@@ -49,6 +49,9 @@ audit_events! {
     StaffSignInFailed = "staff_sign_in_failed",
     StaffSignInPaused = "staff_sign_in_paused",
     StaffSignOut = "staff_sign_out",
+    /// A staff member looked up a contract ID their bank does not have (another bank's
+    /// customer, or a typo): refused, and kept on the trail.
+    StaffLookupUnknown = "staff_lookup_unknown",
     BranchCancelReceived = "branch_cancel_received",
     BranchCancelApproved = "branch_cancel_approved",
     BranchCancelRejected = "branch_cancel_rejected",
@@ -123,6 +126,9 @@ pub struct AuditRecord {
     /// The branch code of the staff member who acted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
+    /// The bank's 金融機関コード, on a multi-bank gateway (a one-bank trail has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank: Option<String>,
     /// SHA-256 of the previous record (hex; zeros for the first).
     pub prev: String,
     /// SHA-256 over `prev` and this record's other fields.
