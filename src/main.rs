@@ -35,6 +35,10 @@ enum ApiKeyAction {
     /// Make a key for caller NAME: printed once, only its hash is stored.
     Add {
         name: String,
+        /// The centre's own systems: the one key verifies the customers of every bank (each
+        /// request still names its bank by its path, /CODE/api/…).
+        #[arg(long, conflicts_with = "bank")]
+        all_banks: bool,
         #[command(flatten)]
         db: Db,
     },
@@ -687,18 +691,50 @@ fn import_tokens(file: &Path, db: &Db, replace: bool, psk_hex: Option<&str>) -> 
 fn api_key(action: ApiKeyAction) -> Result<(), String> {
     let now = clock::now_unix();
     match action {
-        ApiKeyAction::Add { name, db } => {
+        ApiKeyAction::Add {
+            name,
+            all_banks,
+            db,
+        } => {
             if !keys::valid_name(&name) {
                 return Err(format!(
                     "caller name {name:?}: 1 to 64 letters, digits, '.', '_' or '-'"
                 ));
             }
             let key = keys::generate().map_err(|e| format!("no random source: {e}"))?;
-            let store = db.open()?;
-            if !keys::add(&store, &name, &keys::hash(&key), now).map_err(|e| e.to_string())? {
-                return Err(format!(
-                    "{name} already has a live key (revoke it first, or pick another name)"
-                ));
+            // A key belongs to one bank: it is stored with that bank's records only. The
+            // centre's key is stored with every bank's (all or none are checked first).
+            let stores = if all_banks {
+                let profiles = db.profiles()?;
+                if !profiles.multi {
+                    return Err("--all-banks: this gateway has one bank".into());
+                }
+                let key_file = db
+                    .key_file
+                    .clone()
+                    .unwrap_or_else(|| db.data_dir.join("master.key"));
+                let sealer = Sealer::load(&key_file).map_err(|e| e.to_string())?;
+                let cache = keitai_gateway::store::SERVING_CACHE;
+                open_banks(&db.data_dir, &sealer, cache, &profiles.codes())?
+            } else {
+                vec![db.open()?]
+            };
+            for store in &stores {
+                let live = store
+                    .api_keys_named(&name)
+                    .map_err(|e| e.to_string())?
+                    .iter()
+                    .any(|k| k.revoked.is_none());
+                if live {
+                    return Err(format!(
+                        "{name} already has a live key (revoke it first, or pick another name)"
+                    ));
+                }
+            }
+            for store in &stores {
+                if !keys::add(store, &name, &keys::hash(&key), now).map_err(|e| e.to_string())? {
+                    return Err(format!("{name} already has a live key"));
+                }
             }
             eprintln!("API key for {name} (shown once; only its hash is stored):");
             println!("{key}");

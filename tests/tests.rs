@@ -3,6 +3,7 @@
 mod support;
 
 mod api;
+mod banks;
 mod biz;
 mod branch;
 mod carrier;

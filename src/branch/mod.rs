@@ -132,14 +132,20 @@ pub fn audit_line(r: &crate::store::AuditRecord) -> String {
         _ => "-".into(),
     };
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    format!(
+    let mut line = format!(
         "{} JST\t{}\t{staff}\t{}\t{}\t{}",
         when::jst(r.at),
         r.event,
         or_dash(&r.contract_id),
         or_dash(&r.serial),
         if r.detail.is_empty() { "-" } else { &r.detail }
-    )
+    );
+    // A multi-bank gateway's records say their bank; a one-bank trail's lines are unchanged.
+    if let Some(bank) = &r.bank {
+        line.push_str("\tbank=");
+        line.push_str(bank);
+    }
+    line
 }
 
 /// Largest console request body accepted (a form of a few fields of at most 256 characters).
@@ -299,7 +305,7 @@ async fn route(
     }
     match path {
         paths::LOGOUT => steps::sign_out(&s).await,
-        paths::CUSTOMER => steps::customer(&s),
+        paths::CUSTOMER => steps::customer(&s).await,
         paths::FORMS => steps::record_form(&s).await,
         paths::FORM => steps::form(&s),
         paths::FORMS_APPROVE => steps::approve_form(&s).await,

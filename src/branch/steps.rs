@@ -277,7 +277,7 @@ pub fn status(c: &Customer, token_locked: Option<bool>) -> String {
 }
 
 /// `GET /branch/customer?contract_id=`.
-pub fn customer(s: &Staffed) -> Step {
+pub async fn customer(s: &Staffed<'_>) -> Step {
     const TITLE: &str = "お客様の照会";
     let id = match contract_id(s.req, "contract_id") {
         Ok(id) => id,
@@ -289,15 +289,16 @@ pub fn customer(s: &Staffed) -> Step {
             return super::business::page(s, &b, None);
         }
         // A staff member sees only their own bank: another bank's customer is unknown here,
-        // and looking for one is on the trail.
-        s.app.store.write(|tx| {
+        // and looking for one is on the trail (durably: the refusal is reported).
+        s.app.store.commit(|tx| {
             let e = Event {
                 contract_id: Some(&id),
                 detail: "not a contract of this bank".into(),
                 ..Event::new(AuditEvent::StaffLookupUnknown)
             };
             tx.audit_by(clock::now_unix(), e, &s.actor.staff_id, &s.actor.branch_code)
-        })?;
+        })
+        .await?;
         return refused(s, TITLE, &Refused::UnknownContract, None);
     };
     customer_page(s, &c, None)

@@ -1,0 +1,241 @@
+//! Several banks in one gateway (`data/centre`: banks 1020, 1021, 1022) over real sockets:
+//! each bank's customers, tokens, receipts, sessions, staff and API keys kept apart, and the
+//! bank list at the bare `/`.
+
+use crate::support::*;
+use serde_json::json;
+
+const AOBA: &str = "/1020";
+const MINAMI: &str = "/1021";
+const KITA: &str = "/1022";
+/// The same contract ID and passwords at あおば (1020) and みなみ (1021): two customers.
+const TWIN: (&str, &str, &str) = ("1000000001", "Pass1234", "Move1234");
+
+fn centre(dir: &std::path::Path, extra: &[&str]) -> Server {
+    Server::start_with_bank(dir, &repo().join("data/centre"), extra)
+}
+
+fn start() -> (tempfile::TempDir, Server) {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = centre(tmp.path(), &[]);
+    (tmp, server)
+}
+
+/// Logs in at `bank`'s top page; returns the page after the password.
+fn login(phone: &mut Phone, bank: &str, who: (&str, &str, &str)) -> Resp {
+    let top = phone.get(&format!("{bank}/"));
+    phone.submit(&top, &[("contract_id", who.0), ("password", who.1)])
+}
+
+/// 利用開始 with the 資金移動用パスワード at `bank`; returns the result page.
+fn register(server: &Server, bank: &str, who: (&str, &str, &str), serial: &str) -> Resp {
+    let mut phone = server.phone(AU);
+    let top = phone.get(&format!("{bank}/"));
+    let step1 = phone.follow(&top, '1');
+    let form = phone.submit(&step1, &[("contract_id", who.0), ("password", who.1)]);
+    form.assert_contains("シリアル番号");
+    phone.submit(
+        &form,
+        &[
+            ("serial", serial),
+            ("otp", &code(serial, 0)),
+            ("login_otp", "0"),
+            ("transfer_password", who.2),
+        ],
+    )
+}
+
+fn cli_ok(args: &[&str]) -> String {
+    let (ok, out, err) = cli(args);
+    assert!(ok, "{args:?}: {err}");
+    out
+}
+
+#[test]
+fn the_bare_top_lists_the_banks_and_each_bank_keeps_its_links() {
+    let (_tmp, server) = start();
+    assert!(server
+        .banner
+        .iter()
+        .any(|l| l.starts_with("bank 1021 みなみ信用金庫: http://") && l.ends_with("/1021/")));
+    let mut phone = server.phone(FOMA);
+    let list = phone.get("/");
+    list.assert_chtml(5000)
+        .assert_contains("あおば信用金庫")
+        .assert_contains("みなみ信用金庫")
+        .assert_contains("きた信用金庫");
+    let minami = phone.follow(&list, '2');
+    minami
+        .assert_chtml(5000)
+        .assert_contains("みなみ信用金庫")
+        // Seed 003's label, not the other banks'.
+        .assert_contains("契約者ID:");
+    let (action, _) = minami.form().unwrap();
+    assert!(action.starts_with("/1021/login"), "{action}");
+    let help = phone.follow(&minami, '0');
+    help.assert_contains("0120-88-7308");
+    assert!(help.link('9').unwrap().starts_with("/1021/"));
+    // A path under no bank is no bank's page.
+    phone.get("/login").assert_phone_error("ページが見つかりません");
+}
+
+#[test]
+fn the_same_contract_id_and_password_in_two_banks_are_two_customers() {
+    let (_tmp, server) = start();
+    let mut phone = server.phone(AU);
+    login(&mut phone, AOBA, TWIN).assert_contains("青葉太郎様");
+    let mut phone = server.phone(AU);
+    login(&mut phone, MINAMI, TWIN).assert_contains("南一郎様");
+    // きた's 1000000001 has a password of its own.
+    let mut phone = server.phone(AU);
+    let r = login(&mut phone, KITA, TWIN);
+    assert!(!r.text.contains("様<br>"), "{}", r.text);
+
+    // A token registered at みなみ is みなみ's customer's only.
+    register(&server, MINAMI, TWIN, "GMHW00000007")
+        .assert_contains("ワンタイムパスワードの登録が完了しました");
+    let mut phone = server.phone(AU);
+    let minami = login(&mut phone, MINAMI, TWIN);
+    minami.assert_contains("トークン:GMHW00000007");
+    let mut phone = server.phone(AU);
+    let aoba = login(&mut phone, AOBA, TWIN);
+    aoba.assert_contains("青葉太郎様");
+    assert!(!aoba.text.contains("トークン:GMHW"), "{}", aoba.text);
+}
+
+#[test]
+fn a_serial_belongs_to_one_banks_inventory_and_receipts_count_per_bank() {
+    let (_tmp, server) = start();
+    // GMHW00000001 is あおば's: みなみ does not know it.
+    let other = register(&server, MINAMI, TWIN, "GMHW00000001");
+    assert!(!other.text.contains("登録が完了しました"), "{}", other.text);
+
+    let first = register(&server, MINAMI, TWIN, "GMHW00000008");
+    let second = register(
+        &server,
+        MINAMI,
+        ("1000000002", "Pass2345", "Move2345"),
+        "GMHW00000009",
+    );
+    let kita = register(
+        &server,
+        KITA,
+        ("1000000001", "Pass5678", "Move5678"),
+        "GMHW00000015",
+    );
+    assert_eq!(first.receipt_number().as_deref(), Some("1000001"));
+    assert_eq!(second.receipt_number().as_deref(), Some("1000002"));
+    assert_eq!(kita.receipt_number().as_deref(), Some("1000001"));
+}
+
+#[test]
+fn a_session_id_moved_to_another_bank_is_refused() {
+    let (_tmp, server) = start();
+    // No cookies on this phone: the session rides in the URL.
+    let mut phone = server.phone(FOMA);
+    let page = login(&mut phone, AOBA, TWIN);
+    page.assert_contains("青葉太郎様");
+    let menu = page.link('*').expect("menu key");
+    assert!(menu.starts_with("/1020/") && menu.contains("sid="), "{menu}");
+    phone.get(&menu).assert_contains("青葉太郎様");
+    let moved = menu.replacen("/1020/", "/1021/", 1);
+    phone
+        .get(&moved)
+        .assert_phone_error("セッションの有効期限が切れたか");
+
+    // A cookie phone: the cookie is the bank's (its path), and a copy of it is refused elsewhere.
+    let mut au = server.phone(AU);
+    let page = login(&mut au, MINAMI, TWIN);
+    let cookie = page.header("set-cookie").expect("session cookie");
+    assert!(cookie.contains("Path=/1021/"), "{cookie}");
+    au.get("/1021/menu").assert_contains("南一郎様");
+    au.get("/1020/menu")
+        .assert_phone_error("セッションの有効期限が切れたか");
+}
+
+#[test]
+fn staff_see_only_their_bank_and_looking_elsewhere_is_refused_and_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = centre(tmp.path(), &[]);
+    // C0011 exists at every demo bank, each a different person; signed in at あおば.
+    let mut s = Staff::new(server.addr);
+    s.get("/1020/branch/");
+    let home = s.post(
+        "/1020/branch/login",
+        &[("staff_id", "C0011"), ("password", "Clerk0011")],
+    );
+    home.assert_status(200).assert_contains("ホーム");
+    assert!(home.text.contains("href=\"/1020/branch/"), "{}", home.text);
+    s.get("/1020/branch/customer?contract_id=1000000001")
+        .assert_status(200)
+        .assert_contains("青葉太郎");
+    // きた's 法人 contract is no contract of あおば.
+    s.get("/1020/branch/customer?contract_id=2000000001")
+        .assert_status(404);
+    // あおば's session under みなみ's console: signed out there.
+    s.get("/1021/branch/customer?contract_id=1000000001")
+        .assert_status(401);
+    server.kill();
+
+    let d = tmp.path().to_str().unwrap();
+    let trail = cli_ok(&[
+        "audit", "--bank", "1020", "--bank-dir", "data/centre", "--data-dir", d,
+    ]);
+    let refused: Vec<&str> = trail
+        .lines()
+        .filter(|l| l.contains("staff_lookup_unknown"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{trail}");
+    assert!(refused[0].contains("C0011@001") && refused[0].contains("2000000001"));
+    assert!(trail.lines().all(|l| l.ends_with("bank=1020")), "{trail}");
+    let minami = cli_ok(&[
+        "audit", "--bank", "1021", "--bank-dir", "data/centre", "--data-dir", d,
+    ]);
+    assert!(!minami.contains("staff_lookup_unknown") && !minami.contains("staff_sign_in\t"));
+    for bank in ["1020", "1021", "1022"] {
+        let out = cli_ok(&[
+            "audit", "--verify", "--bank", bank, "--bank-dir", "data/centre", "--data-dir", d,
+        ]);
+        assert!(out.contains("audit chain intact"), "{bank}: {out}");
+    }
+    // Several banks: a command must say which.
+    let (ok, _, err) = cli(&["audit", "--bank-dir", "data/centre", "--data-dir", d]);
+    assert!(!ok && err.contains("--bank"), "{err}");
+}
+
+#[test]
+fn an_api_key_verifies_only_its_banks_customers_unless_it_is_the_centres() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().to_str().unwrap();
+    let key_file = tmp.path().join("master.key");
+    cli_ok(&["init-key", key_file.to_str().unwrap()]);
+    let add = |args: &[&str]| {
+        let mut all = vec!["api-key", "add"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--bank-dir", "data/centre", "--data-dir", d]);
+        cli_ok(&all).trim().to_owned()
+    };
+    let aoba_key = add(&["aoba-ib", "--bank", "1020"]);
+    let centre_key = add(&["centre-ib", "--all-banks"]);
+    let server = centre(tmp.path(), &[]);
+    register(&server, MINAMI, TWIN, "GMHW00000010")
+        .assert_contains("ワンタイムパスワードの登録が完了しました");
+    let body = |serial: &str| {
+        json!({"contract_id": TWIN.0, "otp": code(serial, 1), "purpose": "login"}).to_string()
+    };
+    let verify = |bank: &str, key: &str, serial: &str| {
+        let path = format!("{bank}/api/v1/otp/verify");
+        crate::api::call(&server, "POST", &path, Some(key), &body(serial))
+    };
+    // あおば's key at みなみ's API: not a caller there.
+    let r = verify(MINAMI, &aoba_key, "GMHW00000010");
+    assert_eq!(r.status, 401, "{}", r.text);
+    // At its own bank the key is good, and みなみ's customer is not あおば's (no token there).
+    let r = verify(AOBA, &aoba_key, "GMHW00000010");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_ne!(crate::api::json_of(&r)["result"], "accept", "{}", r.text);
+    // The centre's key verifies みなみ's customer at みなみ's path.
+    let r = verify(MINAMI, &centre_key, "GMHW00000010");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(crate::api::json_of(&r)["result"], "accept", "{}", r.text);
+}
