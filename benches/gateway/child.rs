@@ -18,13 +18,18 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn start(data_dir: &Path, key_file: &Path) -> Gateway {
+        Gateway::start_banks(data_dir, key_file, &crate::data::repo().join("data"))
+    }
+
+    /// The gateway with the bank profiles of `bank_dir` (one bank, or `banks/`).
+    pub fn start_banks(data_dir: &Path, key_file: &Path, bank_dir: &Path) -> Gateway {
         let log = std::fs::File::create(data_dir.join("server.log")).expect("log file");
         let started = Instant::now();
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .arg("--bank-dir")
-            .arg(crate::data::repo().join("data"))
+            .arg(bank_dir)
             .arg("--key-file")
             .arg(key_file)
             .stdout(Stdio::piped())

@@ -1,6 +1,7 @@
 //! Generated banks: customers and hardware tokens from a deterministic seed, loaded through the
 //! store's bulk loader, and token inventory CSVs. Everything lives under target/bench-data/.
 
+use keitai_gateway::banks::BankCode;
 use keitai_gateway::inventory::Seed;
 use keitai_gateway::otp::{HashAlg, Params};
 use keitai_gateway::seal::Sealer;
@@ -70,6 +71,27 @@ pub fn build_bank(dir: &Path, customers: u64, bound: u64) -> PathBuf {
     let key = dir.join("master.key");
     let sealer = Sealer::create(&key).expect("key file");
     let store = Store::open(&dir.join("db"), sealer).expect("open store");
+    fill(&store, customers, bound);
+    key
+}
+
+/// Banks `codes` in one database under `dir`, each of `customers` customers and tokens like
+/// [`build_bank`]'s (the same contract IDs and serials: each bank has its own).
+pub fn build_banks(dir: &Path, codes: &[BankCode], customers: u64) -> PathBuf {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).expect("remove old bench data");
+    }
+    std::fs::create_dir_all(dir).expect("bench data dir");
+    let key = dir.join("master.key");
+    let sealer = Sealer::create(&key).expect("key file");
+    let cache = keitai_gateway::store::SERVING_CACHE;
+    for store in Store::open_banks(&dir.join("db"), &sealer, cache, codes).expect("open stores") {
+        fill(&store, customers, 0);
+    }
+    key
+}
+
+fn fill(store: &Store, customers: u64, bound: u64) {
     let login = keitai_gateway::password::hash(LOGIN_PASSWORD).expect("hash");
     let transfer = keitai_gateway::password::hash(TRANSFER_PASSWORD).expect("hash");
     let now = keitai_gateway::clock::now_unix();
@@ -100,8 +122,7 @@ pub fn build_bank(dir: &Path, customers: u64, bound: u64) -> PathBuf {
         t
     });
     store.bulk_load(people, tokens, now).expect("bulk load");
-    load_business(&store, now);
-    key
+    load_business(store, now);
 }
 
 /// The bench's 法人 contract (its administrator's pages are in the bytes table).

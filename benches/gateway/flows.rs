@@ -21,7 +21,17 @@ fn expect(page: &Resp, what: &str, needle: &str) -> Result<(), String> {
 
 /// 利用開始 from the top page: customer `i` registers token `i` with its current code.
 pub async fn start(phone: &mut Phone, i: u64, pages: Option<&mut Pages>) -> Result<(), String> {
-    let top = phone.get("/").await?;
+    start_at(phone, "", i, pages).await
+}
+
+/// [`start`] at the bank under `base` (`/1020`; empty for a one-bank gateway).
+pub async fn start_at(
+    phone: &mut Phone,
+    base: &str,
+    i: u64,
+    pages: Option<&mut Pages>,
+) -> Result<(), String> {
+    let top = phone.get(&format!("{base}/")).await?;
     expect(&top, "top page", "利用開始</a>")?;
     let step1 = phone.follow(&top, '1').await?;
     expect(&step1, "利用開始", "ワンタイムパスワード利用開始")?;

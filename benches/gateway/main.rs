@@ -1,11 +1,13 @@
 //! The benchmark suite: `cargo bench --bench gateway` prints one table (and writes it as
 //! markdown to target/bench-report.md). `BENCH_QUICK=1` runs a short smoke version: small
 //! banks, 2-second loads. `BENCH_API=0` leaves out the OTP API measurement.
-//! `BENCH_ONLY=lookup` runs only the branch customer lookup (see `lookup.rs`).
+//! `BENCH_ONLY=lookup` runs only the branch customer lookup (see `lookup.rs`), `BENCH_ONLY=banks`
+//! only the several-banks comparison (see `banks.rs`).
 //!
 //! Figures never fail the run; correctness does (every flow must succeed, every page must be
 //! within its byte budget, every OTP check must be accepted).
 
+mod banks;
 mod child;
 mod data;
 mod flows;
@@ -57,7 +59,7 @@ fn main() {
             load: Duration::from_secs(10),
         }
     };
-    if !lookup_only() {
+    if !lookup_only() && !banks_only() {
         wrk::ensure();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -87,6 +89,11 @@ fn lookup_only() -> bool {
     std::env::var("BENCH_ONLY").is_ok_and(|v| v == "lookup")
 }
 
+/// `BENCH_ONLY=banks`: one bank against three banks of one gateway alone.
+fn banks_only() -> bool {
+    std::env::var("BENCH_ONLY").is_ok_and(|v| v == "banks")
+}
+
 fn machine() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -111,6 +118,10 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     let secs = sizes.load.as_secs();
     if lookup_only() {
         lookup::run(sizes.big, sizes.load, table);
+        return;
+    }
+    if banks_only() {
+        banks::run(sizes.customers, sizes.load, table).await;
         return;
     }
 
@@ -316,6 +327,7 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     );
 
     lookup::run(sizes.big, sizes.load, table);
+    banks::run(sizes.customers, sizes.load, table).await;
 }
 
 /// argon2 verifications per second with one thread per core, at the gateway's parameters.

@@ -477,6 +477,57 @@ pub fn staff_and_their_sessions(open: Open) {
     assert!(!old.disabled && !old.must_change && old.sign_in_fails == 0);
 }
 
+/// An engine's way of opening several banks in one database (see [`Store::open_banks`]).
+type OpenBanks = fn(&Path, &Sealer, &[BankCode]) -> Result<Vec<Store>, StoreError>;
+
+/// Two banks in one database: the same contract ID is two customers, a serial is one bank's,
+/// 受付番号 and audit chains are per bank, every audit record names its bank; reopened, each
+/// bank finds its own again.
+fn banks_keep_their_records_apart(open_banks: OpenBanks) {
+    let dir = tempfile::tempdir().unwrap();
+    let codes = ["1020", "1021"].map(|c| BankCode::parse(c).unwrap());
+    {
+        let banks = open_banks(dir.path(), &key(), &codes).unwrap();
+        let (a, b) = (&banks[0], &banks[1]);
+        assert_eq!(a.bank(), Some(&codes[0]));
+        let mut taro = customer("1000000001");
+        taro.name = "青葉太郎".into();
+        let t = token(a, "GMHW00000001", TokenKind::Hardware);
+        a.commit_now(|tx| {
+            tx.put_customer(&taro)?;
+            tx.put_token(&t)
+        })
+        .unwrap();
+        let mut ichiro = customer("1000000001");
+        ichiro.name = "南一郎".into();
+        b.commit_now(|tx| tx.put_customer(&ichiro)).unwrap();
+        assert_eq!(a.customer("1000000001").unwrap().unwrap().name, "青葉太郎");
+        assert_eq!(b.customer("1000000001").unwrap().unwrap().name, "南一郎");
+        assert!(b.token("GMHW00000001").unwrap().is_none());
+        let receipt = |s: &Store| {
+            s.commit_now(|tx| {
+                tx.receipt(ReceiptKind::Registration, "1000000001", "S", None, NOW)
+                    .map(|r| r.number)
+            })
+            .unwrap()
+        };
+        assert_eq!((receipt(a), receipt(a), receipt(b)), (1_000_001, 1_000_002, 1_000_001));
+        for n in 0..3 {
+            a.commit_now(|tx| event(tx, n, Some("1000000001"))).unwrap();
+        }
+        b.commit_now(|tx| event(tx, 0, None)).unwrap();
+    }
+    let banks = open_banks(dir.path(), &key(), &codes).unwrap();
+    assert_eq!(banks[0].verify_audit().unwrap(), Ok(3));
+    assert_eq!(banks[1].verify_audit().unwrap(), Ok(1));
+    for (store, code) in banks.iter().zip(&codes) {
+        for rec in store.audit() {
+            assert_eq!(rec.unwrap().bank.as_deref(), Some(code.as_str()));
+        }
+    }
+    assert_eq!(banks[1].receipts_of("1000000001").unwrap().len(), 1);
+}
+
 /// Runs every engine-neutral test above against one engine's `open`.
 macro_rules! engine_tests {
     ($open:expr; $($test:ident),* $(,)?) => {
@@ -506,6 +557,28 @@ mod sled_engine {
         businesses_and_cards,
         staff_and_their_sessions,
     );
+
+    #[test]
+    fn banks_keep_their_records_apart() {
+        super::banks_keep_their_records_apart(|dir, sealer, banks| {
+            Store::open_banks(dir, sealer, SERVING_CACHE, banks)
+        });
+    }
+
+    /// A one-bank database keeps its unprefixed trees: no bank's view sees its records.
+    #[test]
+    fn a_one_bank_database_is_no_banks() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let one = open(dir.path(), key()).unwrap();
+            one.commit_now(|tx| tx.put_customer(&customer("1000000001")))
+                .unwrap();
+            assert_eq!(one.bank(), None);
+        }
+        let code = BankCode::parse("1999").unwrap();
+        let banks = Store::open_banks(dir.path(), &key(), SERVING_CACHE, &[code]).unwrap();
+        assert!(banks[0].customer("1000000001").unwrap().is_none());
+    }
 
     #[test]
     fn audit_chain_names_the_first_tampered_record() {
