@@ -427,14 +427,21 @@ fn serve(
         let dir = &profile.dir;
         if demo {
             if profiles.multi {
-                println!("== Bank {} {} at /{}/", profile.code, profile.bank.name, profile.code);
+                println!(
+                    "== Bank {} {} at /{}/",
+                    profile.code, profile.bank.name, profile.code
+                );
             }
             if store.is_empty() {
                 demo::load(&store, dir, clock::now_unix()).map_err(|e| e.to_string())?;
                 println!("Loaded the demo bank from {}.", dir.display());
             }
             if demo::matches(&store, dir).map_err(|e| e.to_string())? {
-                let base = if profiles.multi { profile.code.prefix() } else { String::new() };
+                let base = if profiles.multi {
+                    profile.code.prefix()
+                } else {
+                    String::new()
+                };
                 print_demo(dir, &store, &base)?;
             } else {
                 println!(
@@ -474,7 +481,10 @@ fn serve(
         let gateway = if multi {
             let mut sites = Vec::new();
             for (site, config, store) in apps {
-                println!("bank {} {}: http://{local}{}/", site.code, config.bank.name, site.base);
+                println!(
+                    "bank {} {}: http://{local}{}/",
+                    site.code, config.bank.name, site.base
+                );
                 let base = site.base.clone();
                 sites.push((site, App::under(config, store, base)));
             }

@@ -101,7 +101,8 @@ impl Gateway {
         let path = req.uri().path().to_owned();
         let by_prefix = self.banks.iter().find_map(|(site, fronts)| {
             let site = site.as_ref()?;
-            site.strip(&path).map(|inner| (site, fronts, inner.to_owned()))
+            site.strip(&path)
+                .map(|inner| (site, fronts, inner.to_owned()))
         });
         let chosen = by_prefix.or_else(|| {
             // A bank's own host name answers its paths without the prefix too.

@@ -76,7 +76,9 @@ fn the_bare_top_lists_the_banks_and_each_bank_keeps_its_links() {
     help.assert_contains("0120-88-7308");
     assert!(help.link('9').unwrap().starts_with("/1021/"));
     // A path under no bank is no bank's page.
-    phone.get("/login").assert_phone_error("ページが見つかりません");
+    phone
+        .get("/login")
+        .assert_phone_error("ページが見つかりません");
 }
 
 #[test]
@@ -136,7 +138,10 @@ fn a_session_id_moved_to_another_bank_is_refused() {
     let page = login(&mut phone, AOBA, TWIN);
     page.assert_contains("青葉太郎様");
     let menu = page.link('*').expect("menu key");
-    assert!(menu.starts_with("/1020/") && menu.contains("sid="), "{menu}");
+    assert!(
+        menu.starts_with("/1020/") && menu.contains("sid="),
+        "{menu}"
+    );
     phone.get(&menu).assert_contains("青葉太郎様");
     let moved = menu.replacen("/1020/", "/1021/", 1);
     phone
@@ -179,7 +184,13 @@ fn staff_see_only_their_bank_and_looking_elsewhere_is_refused_and_audited() {
 
     let d = tmp.path().to_str().unwrap();
     let trail = cli_ok(&[
-        "audit", "--bank", "1020", "--bank-dir", "data/centre", "--data-dir", d,
+        "audit",
+        "--bank",
+        "1020",
+        "--bank-dir",
+        "data/centre",
+        "--data-dir",
+        d,
     ]);
     let refused: Vec<&str> = trail
         .lines()
@@ -189,12 +200,25 @@ fn staff_see_only_their_bank_and_looking_elsewhere_is_refused_and_audited() {
     assert!(refused[0].contains("C0011@001") && refused[0].contains("2000000001"));
     assert!(trail.lines().all(|l| l.ends_with("bank=1020")), "{trail}");
     let minami = cli_ok(&[
-        "audit", "--bank", "1021", "--bank-dir", "data/centre", "--data-dir", d,
+        "audit",
+        "--bank",
+        "1021",
+        "--bank-dir",
+        "data/centre",
+        "--data-dir",
+        d,
     ]);
     assert!(!minami.contains("staff_lookup_unknown") && !minami.contains("staff_sign_in\t"));
     for bank in ["1020", "1021", "1022"] {
         let out = cli_ok(&[
-            "audit", "--verify", "--bank", bank, "--bank-dir", "data/centre", "--data-dir", d,
+            "audit",
+            "--verify",
+            "--bank",
+            bank,
+            "--bank-dir",
+            "data/centre",
+            "--data-dir",
+            d,
         ]);
         assert!(out.contains("audit chain intact"), "{bank}: {out}");
     }
@@ -238,4 +262,89 @@ fn an_api_key_verifies_only_its_banks_customers_unless_it_is_the_centres() {
     let r = verify(MINAMI, &centre_key, "GMHW00000010");
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(crate::api::json_of(&r)["result"], "accept", "{}", r.text);
+}
+
+#[test]
+fn operator_commands_name_the_bank_they_write_to() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().to_str().unwrap();
+    let key_file = tmp.path().join("master.key");
+    cli_ok(&["init-key", key_file.to_str().unwrap()]);
+    let at = |bank: &str, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--bank", bank, "--bank-dir", "data/centre", "--data-dir", d]);
+        cli(&all)
+    };
+    // One vendor file into two banks' inventories: two sets of tokens, no clash.
+    for bank in ["1020", "1021"] {
+        let (ok, out, err) = at(bank, &["import-tokens", "data/demo/tokens.csv"]);
+        assert!(ok && out.contains("loaded 23 tokens"), "{bank}: {out}{err}");
+    }
+    let (ok, _, err) = at("1020", &["import-tokens", "data/demo/tokens.csv"]);
+    assert!(!ok && err.contains("already exist"), "{err}");
+    // Without --bank a multi-bank command does not guess.
+    let (ok, _, err) = cli(&[
+        "import-tokens",
+        "data/demo/tokens.csv",
+        "--bank-dir",
+        "data/centre",
+        "--data-dir",
+        d,
+    ]);
+    assert!(!ok && err.contains("--bank"), "{err}");
+
+    let csv = tmp.path().join("export.csv");
+    let hash = |p: &str| bcrypt::hash(p, 4).unwrap();
+    std::fs::write(
+        &csv,
+        format!(
+            "contract_id,name,login_password_hash,transfer_password_hash,status\n\
+             3000000001,南三郎,{},{},active\n",
+            hash("Minami-login1"),
+            hash("Minami-move1")
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = at("1021", &["customers", "import", csv.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    // 003 is a branch of みなみ's profile, not of あおば's.
+    let staff = [
+        "staff",
+        "add",
+        "S0032",
+        "--name",
+        "東支店長",
+        "--branch",
+        "003",
+        "--role",
+    ];
+    let (ok, out, err) = at("1021", &[&staff[..], &["supervisor"]].concat());
+    assert!(ok, "{out}{err}");
+    let (ok, _, _) = at("1020", &[&staff[..], &["supervisor"]].concat());
+    assert!(!ok, "あおば has no branch 003");
+
+    let server = centre(tmp.path(), &[]);
+    let who = ("3000000001", "Minami-login1", "Minami-move1");
+    let mut phone = server.phone(AU);
+    login(&mut phone, MINAMI, who).assert_contains("南三郎様");
+    let mut phone = server.phone(AU);
+    let aoba = login(&mut phone, AOBA, who);
+    assert!(!aoba.text.contains("南三郎様"), "{}", aoba.text);
+    server.kill();
+    let (_, trail, _) = at("1021", &["audit"]);
+    assert!(
+        trail.contains("customers_import") && trail.contains("staff_add"),
+        "{trail}"
+    );
+    let (_, aoba_trail, _) = at("1020", &["audit"]);
+    assert!(!aoba_trail.contains("customers_import"), "{aoba_trail}");
+}
+
+#[test]
+fn a_banks_own_host_name_reaches_it_without_the_prefix() {
+    let (_tmp, server) = start();
+    let req = "GET / HTTP/1.1\r\nHost: ib.aoba-shinkin.example\r\nUser-Agent: KDDI-SA31 UP.Browser/6.2.0.7.3.129 (GUI) MMP/2.0\r\nConnection: close\r\n\r\n";
+    let top = server.phone(AU).raw(req.as_bytes());
+    top.assert_contains("あおば信用金庫")
+        .assert_contains("action=\"/1020/login\"");
 }

@@ -38,8 +38,14 @@ mod tests {
             ..Ctx::default()
         };
         let banks = [
-            BankEntry { top: "/1020/", name: "あさひ信用金庫" },
-            BankEntry { top: "/1021/", name: "みなみ信用金庫" },
+            BankEntry {
+                top: "/1020/",
+                name: "あさひ信用金庫",
+            },
+            BankEntry {
+                top: "/1021/",
+                name: "みなみ信用金庫",
+            },
         ];
         let html = bank_list(&ctx, &banks).into_string();
         assert!(html.contains(r#"href="/1020/" accesskey="1""#), "{html}");

@@ -88,9 +88,11 @@ impl Profiles {
     /// The bank a command names with `--bank`; without it, the only bank there is.
     pub fn pick(&self, code: Option<&BankCode>) -> Result<&Profile, String> {
         match code {
-            Some(c) => self.banks.iter().find(|p| &p.code == c).ok_or_else(|| {
-                format!("no bank {c} here (banks: {})", self.codes_text())
-            }),
+            Some(c) => self
+                .banks
+                .iter()
+                .find(|p| &p.code == c)
+                .ok_or_else(|| format!("no bank {c} here (banks: {})", self.codes_text())),
             None if self.banks.len() == 1 => Ok(&self.banks[0]),
             None => Err(format!(
                 "several banks here: say which with --bank CODE ({})",

@@ -87,7 +87,10 @@ mod tests {
     use super::*;
 
     fn site() -> Site {
-        Site::new(BankCode::parse("1020").unwrap(), vec!["ib.asahi.example".into()])
+        Site::new(
+            BankCode::parse("1020").unwrap(),
+            vec!["ib.asahi.example".into()],
+        )
     }
 
     #[test]
@@ -121,6 +124,9 @@ mod tests {
         let body = String::from_utf8(r.body).unwrap();
         assert!(body.contains(r#"href="/1020/branch/customer""#), "{body}");
         assert!(body.contains(r#"action="/1020/branch/login""#), "{body}");
-        assert_eq!(r.set_cookie.as_deref(), Some("kg_staff=abc; HttpOnly; Path=/1020/branch"));
+        assert_eq!(
+            r.set_cookie.as_deref(),
+            Some("kg_staff=abc; HttpOnly; Path=/1020/branch")
+        );
     }
 }

@@ -290,15 +290,22 @@ pub async fn customer(s: &Staffed<'_>) -> Step {
         }
         // A staff member sees only their own bank: another bank's customer is unknown here,
         // and looking for one is on the trail (durably: the refusal is reported).
-        s.app.store.commit(|tx| {
-            let e = Event {
-                contract_id: Some(&id),
-                detail: "not a contract of this bank".into(),
-                ..Event::new(AuditEvent::StaffLookupUnknown)
-            };
-            tx.audit_by(clock::now_unix(), e, &s.actor.staff_id, &s.actor.branch_code)
-        })
-        .await?;
+        s.app
+            .store
+            .commit(|tx| {
+                let e = Event {
+                    contract_id: Some(&id),
+                    detail: "not a contract of this bank".into(),
+                    ..Event::new(AuditEvent::StaffLookupUnknown)
+                };
+                tx.audit_by(
+                    clock::now_unix(),
+                    e,
+                    &s.actor.staff_id,
+                    &s.actor.branch_code,
+                )
+            })
+            .await?;
         return refused(s, TITLE, &Refused::UnknownContract, None);
     };
     customer_page(s, &c, None)

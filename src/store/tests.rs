@@ -511,7 +511,10 @@ fn banks_keep_their_records_apart(open_banks: OpenBanks) {
             })
             .unwrap()
         };
-        assert_eq!((receipt(a), receipt(a), receipt(b)), (1_000_001, 1_000_002, 1_000_001));
+        assert_eq!(
+            (receipt(a), receipt(a), receipt(b)),
+            (1_000_001, 1_000_002, 1_000_001)
+        );
         for n in 0..3 {
             a.commit_now(|tx| event(tx, n, Some("1000000001"))).unwrap();
         }
