@@ -90,7 +90,12 @@ impl Db {
         let profiles = self.profiles()?;
         let bank = profiles.pick(self.bank.as_ref())?;
         if profiles.multi {
-            let mut stores = open_banks(&self.data_dir, &sealer, cache, &[bank.code.clone()])?;
+            let mut stores = open_banks(
+                &self.data_dir,
+                &sealer,
+                cache,
+                std::slice::from_ref(&bank.code),
+            )?;
             return stores.pop().ok_or_else(|| "no bank opened".to_owned());
         }
         open_store_cached(&self.data_dir, sealer, cache)

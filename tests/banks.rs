@@ -251,6 +251,16 @@ fn an_api_key_verifies_only_its_banks_customers_unless_it_is_the_centres() {
         let path = format!("{bank}/api/v1/otp/verify");
         crate::api::call(&server, "POST", &path, Some(key), &body(serial))
     };
+    // Outside every bank the API answers 404 in JSON: the path names the bank.
+    let r = crate::api::call(
+        &server,
+        "POST",
+        "/api/v1/otp/verify",
+        Some(&centre_key),
+        &body("GMHW00000010"),
+    );
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(crate::api::json_of(&r)["error"], "not_found");
     // あおば's key at みなみ's API: not a caller there.
     let r = verify(MINAMI, &aoba_key, "GMHW00000010");
     assert_eq!(r.status, 401, "{}", r.text);

@@ -100,6 +100,12 @@ fn error_reply(err: &ApiError) -> Reply {
     )
 }
 
+/// `/api/…` on a multi-bank gateway outside every bank: the path must name the bank
+/// (`/CODE/api/…`). Says nothing about any bank.
+pub fn not_found_outside_banks() -> Reply {
+    error_reply(&ApiError::NotFound)
+}
+
 /// Largest API request body accepted (a verification is under 100 bytes).
 pub const MAX_BODY: usize = 8 * 1024;
 
