@@ -268,6 +268,16 @@ fn an_api_key_verifies_only_its_banks_customers_unless_it_is_the_centres() {
     let r = verify(AOBA, &aoba_key, "GMHW00000010");
     assert_eq!(r.status, 200, "{}", r.text);
     assert_ne!(crate::api::json_of(&r)["result"], "accept", "{}", r.text);
+    // A request naming another bank than its path's is refused before any check.
+    let wrong = json!({"contract_id": TWIN.0, "otp": code("GMHW00000010", 1), "purpose": "login", "bank": "1020"});
+    let r = crate::api::call(
+        &server,
+        "POST",
+        "/1021/api/v1/otp/verify",
+        Some(&centre_key),
+        &wrong.to_string(),
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
     // The centre's key verifies みなみ's customer at みなみ's path.
     let r = verify(MINAMI, &centre_key, "GMHW00000010");
     assert_eq!(r.status, 200, "{}", r.text);

@@ -25,6 +25,9 @@ struct Body<'a> {
     /// 法人: the 利用者ID whose token is asked about.
     #[serde(borrow, default)]
     user_id: Option<Cow<'a, str>>,
+    /// The bank (金融機関コード) the caller means; must be the path's bank when given.
+    #[serde(borrow, default)]
+    bank: Option<Cow<'a, str>>,
 }
 
 /// What the code is for, as the caller says.
@@ -50,11 +53,13 @@ pub struct Query<'a> {
     pub purpose: Purpose,
     /// 法人: the user of the business contract.
     pub user_id: Option<Cow<'a, str>>,
+    /// The bank the caller names, if it does.
+    pub bank: Option<Cow<'a, str>>,
 }
 
 /// Parses and checks the body. Messages are fixed: serde's own would echo values (the OTP).
 pub fn parse(body: &[u8]) -> Result<Query<'_>, ApiError> {
-    const SHAPE: &str = "expected {\"contract_id\": string, \"otp\": string, \"purpose\": \"login\" | \"transfer\", optional \"user_id\": string} and no other fields";
+    const SHAPE: &str = "expected {\"contract_id\": string, \"otp\": string, \"purpose\": \"login\" | \"transfer\", optional \"user_id\": string, optional \"bank\": string} and no other fields";
     // serde would take a JSON array as the fields in order: only an object is the contract.
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::BadRequest(if body.trim_ascii().is_empty() {
@@ -100,6 +105,7 @@ pub fn parse(body: &[u8]) -> Result<Query<'_>, ApiError> {
         otp: b.otp,
         purpose,
         user_id: b.user_id,
+        bank: b.bank,
     })
 }
 
@@ -125,6 +131,16 @@ struct Verdict {
 /// Verifies one code for `caller`.
 pub async fn verify(app: &App, caller: &Caller, body: &[u8]) -> Result<Reply, ApiError> {
     let q = parse(body)?;
+    // Contract IDs repeat between banks: a request naming another bank than its path's is
+    // refused, never checked against this bank's customer of the same ID.
+    if q.bank
+        .as_deref()
+        .is_some_and(|b| b != app.config.bank.bank_code)
+    {
+        return Err(ApiError::BadRequest(
+            "bank is not the bank of this path (/CODE/api/...)",
+        ));
+    }
     let mut detail = format!("api caller={} purpose={}", caller.name, q.purpose.as_str());
     if let Some(u) = &q.user_id {
         detail.push_str(&format!(" user={u}"));
