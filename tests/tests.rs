@@ -10,6 +10,7 @@ mod exchange;
 mod fronts;
 mod hostile;
 mod login;
+mod postgres;
 mod pskc_import;
 mod rfc6238;
 mod security;
