@@ -21,10 +21,10 @@ impl Gateway {
     pub fn new(app: App) -> Gateway {
         let fronts: Vec<Box<dyn Front>> = vec![
             Box::new(crate::api::ApiFront),
-            Box::new(crate::branch::ConsoleFront::new()),
+            Box::new(crate::branch::ConsoleFront::for_store(&app.store)),
         ];
         Gateway {
-            phone: crate::phone::PhoneFront::new(&app.config),
+            phone: crate::phone::PhoneFront::for_app(&app),
             app,
             fronts,
         }

@@ -143,6 +143,42 @@ fn registrations_on_two_gateways_get_distinct_consecutive_receipts() {
 }
 
 #[test]
+fn phone_and_staff_sessions_follow_requests_to_either_gateway() {
+    let db = Db::new(shared());
+    let (a, b) = (db.gateway("a"), db.gateway("b"));
+    // Each request of a 利用開始 goes to the other gateway, with and without cookies.
+    for (ua, who, serial) in [(AU, TARO, "GMHW00000001"), (FOMA, ICHIRO, "GMHW00000002")] {
+        let mut phone = a.phone(ua);
+        let top = phone.get("/");
+        phone.switch_to(b.addr);
+        let step1 = phone.follow(&top, '1');
+        phone.switch_to(a.addr);
+        let form = phone.submit(&step1, &[("contract_id", who.0), ("password", who.1)]);
+        form.assert_contains("シリアル番号");
+        phone.switch_to(b.addr);
+        let done = phone.submit(
+            &form,
+            &[
+                ("serial", serial),
+                ("otp", &code(serial, 0)),
+                ("login_otp", "1"),
+                ("transfer_password", who.2),
+            ],
+        );
+        done.assert_contains("登録が完了しました");
+        // The rotated-away ID of the step before is refused on either gateway.
+        phone.switch_to(a.addr);
+        let again = phone.submit(&form, &[("serial", serial), ("otp", "000000")]);
+        assert!(!again.text.contains("登録が完了しました"), "{}", again.text);
+    }
+    // A staff member signed in on one gateway is signed in on the other.
+    let mut staff = Staff::sign_in(a.addr, CLERK_HONTEN);
+    staff.switch_to(b.addr);
+    staff.get("/branch/").assert_status(200).assert_contains("ホーム");
+    db.assert_audit_intact();
+}
+
+#[test]
 fn a_gateway_killed_mid_stream_loses_no_answer_and_the_other_serves_on() {
     let db = Db::new(shared());
     let (a, b) = (db.gateway("a"), db.gateway("b"));
@@ -221,4 +257,58 @@ fn postgres_stopped_mid_stream_answers_try_later_and_recovers() {
     assert_eq!(page.status, 200);
     // Nothing half-written: the chain is whole and counts the two rejected codes' records.
     assert!(db.assert_audit_intact() >= 2);
+}
+
+#[test]
+fn migrate_copies_an_embedded_database_and_its_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let key_file = tmp.path().join("master.key");
+    let key_path = key_file.to_str().unwrap();
+    let first = {
+        let sled_gw = Server::start_in(tmp.path(), &[]);
+        let n = register(sled_gw.addr, TARO, "GMHW00000001");
+        sled_gw.kill();
+        n
+    };
+    let (ok, api_key, err) = cli(&["api-key", "add", "ib-core", "--data-dir", dir]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = cli(&["audit", "--verify", "--data-dir", dir]);
+    assert!(ok);
+    let url = shared().database(&crate::support::pg::name_for(tmp.path()));
+    let (ok, copied, err) = cli(&["migrate", "--from-data-dir", dir, "--to", &url]);
+    assert!(ok, "migrate: {err}");
+    assert!(copied.contains("chain intact"), "{copied}");
+    let (ok, verified, err) = cli(&["audit", "--verify", "--database", &url, "--key-file", key_path]);
+    assert!(ok, "{err}");
+    assert_eq!(verified, out, "the same chain, record for record");
+    // Copying twice is refused: the target is no longer empty.
+    let (ok, _, err) = cli(&["migrate", "--from-data-dir", dir, "--to", &url]);
+    assert!(!ok && err.contains("not empty"), "{err}");
+
+    // A gateway on the copy: the caller's key works, Hanako's token checks, and 受付番号
+    // continue after the embedded engine's last.
+    let pg_dir = tmp.path().join("pg");
+    std::fs::create_dir_all(&pg_dir).unwrap();
+    let gw = Server::start_in(&pg_dir, &["--database", &url, "--key-file", key_path]);
+    let (result, _) = result_of(&verify(gw.addr, api_key.trim(), HANAKO.0, &code(HANAKO_TOKEN, 0)));
+    assert_eq!(result, "accept");
+    let next = register(gw.addr, ICHIRO, "GMHW00000002");
+    assert_eq!(
+        next.parse::<u32>().unwrap(),
+        first.parse::<u32>().unwrap() + 1
+    );
+}
+
+#[test]
+fn a_database_newer_than_the_gateway_is_refused() {
+    let db = Db::new(shared());
+    let name = crate::support::pg::name_for(db.path());
+    shared().sql(
+        &name,
+        "INSERT INTO schema_migrations (version, name) VALUES (9999, 'from the future')",
+    );
+    let (ok, out) = db.cli(&["audit", "--verify"]);
+    assert!(!ok);
+    assert!(out.contains("newer than this gateway"), "{out}");
 }

@@ -3,7 +3,8 @@
 //! sign-in so a session planted before sign-in is worth nothing after it.
 //!
 //! The sign-in page itself runs in an anonymous session, so that its form carries an
-//! anti-forgery value like every other form. Sessions live in memory: a restart signs staff out.
+//! anti-forgery value like every other form. Sessions live in memory on the embedded engine (a
+//! restart signs staff out), in the database on PostgreSQL.
 
 use super::ops::Actor;
 use crate::session_table::{random_token, SessionTable};
@@ -24,7 +25,7 @@ pub const SIGN_IN_PAUSE: Duration = Duration::from_secs(15 * 60);
 const ID_BYTES: usize = 18;
 const CSRF_BYTES: usize = 18;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StaffSession {
     pub id: String,
     /// Anti-forgery value every form of this session returns.
@@ -61,6 +62,18 @@ impl StaffSessions {
         StaffSessions {
             table: SessionTable::new(idle),
             attempts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Staff sessions in the database when the store's engine is shared by several gateways
+    /// (sign-in attempt counts stay per gateway), in memory otherwise.
+    pub fn for_store(store: &crate::store::Store) -> StaffSessions {
+        match store.shared_sessions("staff", IDLE) {
+            Some(db) => StaffSessions {
+                table: SessionTable::shared(IDLE, db),
+                attempts: Mutex::new(HashMap::new()),
+            },
+            None => StaffSessions::new(),
         }
     }
 

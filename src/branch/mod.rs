@@ -154,6 +154,14 @@ impl ConsoleFront {
         ConsoleFront::default()
     }
 
+    /// The console with its staff sessions where `store` keeps them (see
+    /// [`StaffSessions::for_store`]).
+    pub fn for_store(store: &crate::store::Store) -> ConsoleFront {
+        ConsoleFront {
+            sessions: StaffSessions::for_store(store),
+        }
+    }
+
     /// Answers one console request: the gate, then the body, then the route.
     async fn handle(&self, app: &App, req: HttpRequest, peer: SocketAddr) -> Reply {
         if !app.config.branch_networks.contains(peer.ip()) {

@@ -26,7 +26,7 @@ impl Role {
 }
 
 /// Who acts: the signed-in staff member, as the session knows them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Actor {
     pub staff_id: String,
     pub name: String,

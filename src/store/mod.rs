@@ -29,7 +29,7 @@ mod tx;
 
 pub use error::{Abort, EngineError, StoreError, TxResult};
 pub use records::*;
-pub use pg::{MIGRATIONS, SCHEMA_VERSION};
+pub use pg::{SharedSessions, MIGRATIONS, SCHEMA_VERSION};
 pub use tx::Tx;
 
 use crate::seal::Sealer;
@@ -222,6 +222,20 @@ impl Store {
     pub fn open_postgres(url: &str, sealer: Sealer) -> Result<Store, StoreError> {
         let engine = Engine::Postgres(pg::Pg::open(url, &sealer)?);
         Ok(Store { sealer, engine })
+    }
+
+    /// Sessions of `kind` ("phone", "staff") kept in the database, for engines that several
+    /// gateways share (PostgreSQL); `None` on the embedded engine, whose one gateway keeps
+    /// sessions in memory.
+    pub fn shared_sessions(
+        &self,
+        kind: &'static str,
+        idle: std::time::Duration,
+    ) -> Option<SharedSessions> {
+        match &self.engine {
+            Engine::Sled(_) => None,
+            Engine::Postgres(e) => Some(SharedSessions::new(e.core(), kind, idle)),
+        }
     }
 
     /// Which engine this is: "sled" or "postgres" (logs, tools).

@@ -327,6 +327,11 @@ impl Phone {
         }
     }
 
+    /// Sends the next requests to another gateway (behind a load balancer without stickiness).
+    pub fn switch_to(&mut self, addr: SocketAddr) {
+        self.addr = addr;
+    }
+
     pub fn with_header(mut self, name: &str, value: &str) -> Phone {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
@@ -628,6 +633,11 @@ impl Staff {
             cookie: None,
             csrf: None,
         }
+    }
+
+    /// Sends the next requests to another gateway.
+    pub fn switch_to(&mut self, addr: SocketAddr) {
+        self.addr = addr;
     }
 
     /// Opens the sign-in page and signs in; panics unless the home page follows.

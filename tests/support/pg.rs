@@ -6,7 +6,7 @@
 #[path = "../../src/store/pg/harness.rs"]
 mod harness;
 
-pub use harness::{shared, Cluster};
+pub use harness::{name_for, shared, Cluster};
 
 use super::{cli, Server};
 use std::path::{Path, PathBuf};

@@ -6,11 +6,14 @@ use super::super::StoreError;
 use tokio_postgres::Client;
 
 /// Every migration: version, name, SQL. Append only; a released file never changes.
-pub const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../../migrations/0001_init.sql"),
-)];
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (1, "init", include_str!("../../../migrations/0001_init.sql")),
+    (
+        2,
+        "sessions",
+        include_str!("../../../migrations/0002_sessions.sql"),
+    ),
+];
 
 /// The schema version this gateway writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -32,10 +32,12 @@ mod bulk;
 pub(crate) mod harness;
 mod migrate;
 mod reads;
+mod sessions;
 mod tx;
 
 pub use migrate::{MIGRATIONS, SCHEMA_VERSION};
 pub(crate) use bulk::Everything;
+pub use sessions::SharedSessions;
 pub(crate) use tx::PgTx;
 
 use super::error::{Abort, EngineError, EngineFault, Stop};
@@ -44,6 +46,7 @@ use crate::seal::Sealer;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
@@ -58,12 +61,25 @@ const RETRIES: u32 = 50;
 
 /// A PostgreSQL database shared by every gateway that opens it.
 pub(crate) struct Pg {
+    core: Arc<Core>,
+}
+
+/// The connections and the runtime that drives them, shared with the session tables.
+pub(crate) struct Core {
     /// Drives the connections; `None` only while dropping.
     rt: Option<tokio::runtime::Runtime>,
     pool: Pool,
 }
 
-impl Drop for Pg {
+impl std::ops::Deref for Pg {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl Drop for Core {
     fn drop(&mut self) {
         // Dropping a runtime may block, which a runtime's own task must not: let it go.
         if let Some(rt) = self.rt.take() {
@@ -120,7 +136,9 @@ impl Pg {
             .recycle_timeout(Some(WAIT))
             .build()
             .map_err(pool_error)?;
-        let pg = Pg { rt: Some(rt), pool };
+        let pg = Pg {
+            core: Arc::new(Core { rt: Some(rt), pool }),
+        };
         pg.block(async {
             let mut client = pg.pool.get().await.map_err(pool_error)?;
             migrate::migrate(&mut client).await
@@ -129,7 +147,14 @@ impl Pg {
         Ok(pg)
     }
 
-    fn rt(&self) -> &tokio::runtime::Runtime {
+    /// The connections, for the database-backed session tables.
+    pub(crate) fn core(&self) -> Arc<Core> {
+        self.core.clone()
+    }
+}
+
+impl Core {
+    pub(super) fn rt(&self) -> &tokio::runtime::Runtime {
         // Only `drop` takes it.
         self.rt.as_ref().unwrap_or_else(|| unreachable!("runtime used after drop"))
     }
@@ -144,10 +169,16 @@ impl Pg {
     }
 
     /// Waits for `f`, driven by the engine's runtime.
-    fn block<F: Future>(&self, f: F) -> F::Output {
+    pub(super) fn block<F: Future>(&self, f: F) -> F::Output {
         self.enter(|| self.rt().block_on(f))
     }
 
+    pub(super) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+}
+
+impl Pg {
     /// Seals the key check into a new database, or proves the key opens the stored one.
     fn check_key(&self, sealer: &Sealer) -> Result<(), StoreError> {
         let sealed = sealer.seal(b"key_check", KEY_CHECK);
