@@ -305,7 +305,9 @@ fn migrate(from: &Path, to: &str, key_file: &Path) -> Result<(), String> {
             );
             Ok(())
         }
-        Err(seq) => Err(format!("copied, but the audit chain is broken at record {seq}")),
+        Err(seq) => Err(format!(
+            "copied, but the audit chain is broken at record {seq}"
+        )),
     }
 }
 

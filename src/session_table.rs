@@ -95,7 +95,10 @@ impl<T: Clone> SessionTable<T> {
     /// Adds `session` under `id`.
     pub fn insert(&self, id: &str, session: T) {
         if let Some(s) = &self.shared {
-            return s.db.insert(id, &(s.encode)(&session)).unwrap_or_else(report);
+            return s
+                .db
+                .insert(id, &(s.encode)(&session))
+                .unwrap_or_else(report);
         }
         self.lock().insert(id.to_owned(), Self::fresh(session));
     }
@@ -220,7 +223,7 @@ impl<T: Clone> SessionTable<T> {
 
     pub fn len(&self) -> usize {
         if let Some(s) = &self.shared {
-            return s.db.len().unwrap_or_else(|e| {
+            return s.db.count().unwrap_or_else(|e| {
                 report(e);
                 0
             });

@@ -26,7 +26,11 @@ fn result_of(r: &Resp) -> (String, u64) {
     let v: Value = serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text));
     (
         v["result"].as_str().expect("result").to_owned(),
-        v["receipt"].as_str().expect("receipt").parse().expect("number"),
+        v["receipt"]
+            .as_str()
+            .expect("receipt")
+            .parse()
+            .expect("number"),
     )
 }
 
@@ -174,7 +178,10 @@ fn phone_and_staff_sessions_follow_requests_to_either_gateway() {
     // A staff member signed in on one gateway is signed in on the other.
     let mut staff = Staff::sign_in(a.addr, CLERK_HONTEN);
     staff.switch_to(b.addr);
-    staff.get("/branch/").assert_status(200).assert_contains("ホーム");
+    staff
+        .get("/branch/")
+        .assert_status(200)
+        .assert_contains("ホーム");
     db.assert_audit_intact();
 }
 
@@ -279,7 +286,14 @@ fn migrate_copies_an_embedded_database_and_its_chain() {
     let (ok, copied, err) = cli(&["migrate", "--from-data-dir", dir, "--to", &url]);
     assert!(ok, "migrate: {err}");
     assert!(copied.contains("chain intact"), "{copied}");
-    let (ok, verified, err) = cli(&["audit", "--verify", "--database", &url, "--key-file", key_path]);
+    let (ok, verified, err) = cli(&[
+        "audit",
+        "--verify",
+        "--database",
+        &url,
+        "--key-file",
+        key_path,
+    ]);
     assert!(ok, "{err}");
     assert_eq!(verified, out, "the same chain, record for record");
     // Copying twice is refused: the target is no longer empty.
@@ -291,7 +305,12 @@ fn migrate_copies_an_embedded_database_and_its_chain() {
     let pg_dir = tmp.path().join("pg");
     std::fs::create_dir_all(&pg_dir).unwrap();
     let gw = Server::start_in(&pg_dir, &["--database", &url, "--key-file", key_path]);
-    let (result, _) = result_of(&verify(gw.addr, api_key.trim(), HANAKO.0, &code(HANAKO_TOKEN, 0)));
+    let (result, _) = result_of(&verify(
+        gw.addr,
+        api_key.trim(),
+        HANAKO.0,
+        &code(HANAKO_TOKEN, 0),
+    ));
     assert_eq!(result, "accept");
     let next = register(gw.addr, ICHIRO, "GMHW00000002");
     assert_eq!(

@@ -104,9 +104,9 @@ impl From<Abort> for ConflictableTransactionError<StoreError> {
         match a.0 {
             Stop::Conflict => ConflictableTransactionError::Conflict,
             Stop::Postgres(e) => ConflictableTransactionError::Abort(e.into()),
-            Stop::Pool(e) => {
-                ConflictableTransactionError::Abort(StoreError::Engine(EngineError(EngineFault::Pool(e))))
-            }
+            Stop::Pool(e) => ConflictableTransactionError::Abort(StoreError::Engine(EngineError(
+                EngineFault::Pool(e),
+            ))),
             Stop::Engine(e) => ConflictableTransactionError::Storage(e),
             Stop::Corrupt(tree, detail) => {
                 ConflictableTransactionError::Abort(StoreError::Corrupt { tree, detail })

@@ -28,8 +28,8 @@ mod tests;
 mod tx;
 
 pub use error::{Abort, EngineError, StoreError, TxResult};
-pub use records::*;
 pub use pg::{SharedSessions, MIGRATIONS, SCHEMA_VERSION};
+pub use records::*;
 pub use tx::Tx;
 
 use crate::seal::Sealer;
@@ -836,7 +836,8 @@ impl Store {
 
     /// The audit trail, oldest first.
     pub fn audit(&self) -> impl Iterator<Item = Result<AuditRecord, StoreError>> + '_ {
-        let it: Box<dyn Iterator<Item = Result<AuditRecord, StoreError>> + '_> = match &self.engine {
+        let it: Box<dyn Iterator<Item = Result<AuditRecord, StoreError>> + '_> = match &self.engine
+        {
             Engine::Sled(e) => Box::new(e.audit()),
             Engine::Postgres(e) => Box::new(e.audit()),
         };

@@ -504,7 +504,8 @@ mod sled_engine {
                 at: NOW,
                 contract_id: Some("1".into()),
             };
-            s.sled().tree(T::Attempts)
+            s.sled()
+                .tree(T::Attempts)
                 .insert(41u64.to_be_bytes(), encode(&old))
                 .unwrap();
             s.sled().tree(T::Meta).remove("format").unwrap();

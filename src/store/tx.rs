@@ -56,10 +56,7 @@ impl<'a> Tx<'a> {
         }
     }
 
-    pub(super) fn postgres(
-        tx: &'a super::pg::PgTx<'a>,
-        sealer: &'a crate::seal::Sealer,
-    ) -> Tx<'a> {
+    pub(super) fn postgres(tx: &'a super::pg::PgTx<'a>, sealer: &'a crate::seal::Sealer) -> Tx<'a> {
         Tx {
             e: TxEngine::Postgres(tx),
             sealer,

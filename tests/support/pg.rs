@@ -28,7 +28,13 @@ impl Db {
         let (ok, _, err) = cli(&["init-key", path]);
         assert!(ok, "init-key: {err}");
         let (ok, out, err) = cli(&[
-            "api-key", "add", "ib-core", "--database", &url, "--key-file", path,
+            "api-key",
+            "add",
+            "ib-core",
+            "--database",
+            &url,
+            "--key-file",
+            path,
         ]);
         assert!(ok, "api-key add: {err}");
         Db {

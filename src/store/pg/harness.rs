@@ -26,7 +26,11 @@ const MISSING: &str = "PostgreSQL 15 or later is needed for these tests and none
 pub fn bin_dir() -> PathBuf {
     let has = |d: &Path| d.join("initdb").is_file() && d.join("postgres").is_file();
     if let Some(d) = std::env::var_os("PG_BIN").map(PathBuf::from) {
-        assert!(has(&d), "PG_BIN={}: no initdb there. {MISSING}", d.display());
+        assert!(
+            has(&d),
+            "PG_BIN={}: no initdb there. {MISSING}",
+            d.display()
+        );
         return d;
     }
     for v in (15..=30).rev() {
@@ -63,7 +67,13 @@ fn run_as() -> Option<(u32, u32)> {
         return Some(ids);
     }
     let _ = Command::new("useradd")
-        .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER])
+        .args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            TEST_USER,
+        ])
         .status();
     Some(lookup().unwrap_or_else(|| {
         panic!(
@@ -103,12 +113,20 @@ pub struct Cluster {
     pub port: u16,
     server: Mutex<Option<Child>>,
     made: Mutex<Vec<String>>,
+    /// fsync on: what a benchmark measures (tests leave it off).
+    durable: bool,
 }
 
 impl Cluster {
     /// A new cluster (a second or two: initdb without syncing, no fsync while serving, since
     /// a crash of the machine is not what these tests are about).
     pub fn start() -> Cluster {
+        Cluster::start_with(false)
+    }
+
+    /// A new cluster that syncs its WAL to disk (`fsync=on`) when `durable`: for benchmarks,
+    /// where every commit must have reached the disk.
+    pub fn start_with(durable: bool) -> Cluster {
         let bin = bin_dir();
         let user = run_as();
         let dir = tempfile::Builder::new()
@@ -116,8 +134,8 @@ impl Cluster {
             .tempdir()
             .expect("temp dir");
         if let Some((uid, gid)) = user {
-            let path = std::ffi::CString::new(dir.path().as_os_str().as_encoded_bytes())
-                .expect("path");
+            let path =
+                std::ffi::CString::new(dir.path().as_os_str().as_encoded_bytes()).expect("path");
             // SAFETY: a valid NUL-terminated path.
             assert_eq!(unsafe { libc::chown(path.as_ptr(), uid, gid) }, 0, "chown");
         }
@@ -141,6 +159,7 @@ impl Cluster {
             port: free_port(),
             server: Mutex::new(None),
             made: Mutex::new(Vec::new()),
+            durable,
         };
         cluster.start_server();
         cluster
@@ -155,7 +174,11 @@ impl Cluster {
             .expect("log");
         if let Some((uid, gid)) = self.user {
             let path = std::ffi::CString::new(
-                self.dir.path().join("server.log").as_os_str().as_encoded_bytes(),
+                self.dir
+                    .path()
+                    .join("server.log")
+                    .as_os_str()
+                    .as_encoded_bytes(),
             )
             .expect("path");
             // SAFETY: a valid NUL-terminated path.
@@ -167,8 +190,17 @@ impl Cluster {
             .args(["-p", &self.port.to_string()])
             .args(["-c", "listen_addresses=127.0.0.1"])
             .arg("-c")
-            .arg(format!("unix_socket_directories={}", self.dir.path().display()))
-            .args(["-c", "fsync=off", "-c", "max_connections=300"])
+            .arg(format!(
+                "unix_socket_directories={}",
+                self.dir.path().display()
+            ))
+            .arg("-c")
+            .arg(if self.durable {
+                "fsync=on"
+            } else {
+                "fsync=off"
+            })
+            .args(["-c", "max_connections=300"])
             .args(["-c", "synchronous_commit=on", "-c", "shared_buffers=32MB"])
             .stdout(Stdio::null())
             .stderr(log)
@@ -184,7 +216,11 @@ impl Cluster {
             if ready {
                 return;
             }
-            assert!(Instant::now() < deadline, "postgres did not start:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "postgres did not start:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -221,7 +257,14 @@ impl Cluster {
     pub fn sql(&self, db: &str, sql: &str) -> String {
         let out = Command::new(self.bin.join("psql"))
             .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", TEST_USER])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                TEST_USER,
+            ])
             .args(["-d", db, "-c", sql])
             .output()
             .expect("run psql");

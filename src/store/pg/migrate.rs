@@ -44,7 +44,10 @@ async fn apply(client: &mut Client) -> Result<(), StoreError> {
         )
         .await?;
     let row = client
-        .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
         .await?;
     let current: i32 = row.get(0);
     let current = u32::try_from(current).unwrap_or(0);

@@ -35,8 +35,8 @@ mod reads;
 mod sessions;
 mod tx;
 
-pub use migrate::{MIGRATIONS, SCHEMA_VERSION};
 pub(crate) use bulk::Everything;
+pub use migrate::{MIGRATIONS, SCHEMA_VERSION};
 pub use sessions::SharedSessions;
 pub(crate) use tx::PgTx;
 
@@ -156,7 +156,9 @@ impl Pg {
 impl Core {
     pub(super) fn rt(&self) -> &tokio::runtime::Runtime {
         // Only `drop` takes it.
-        self.rt.as_ref().unwrap_or_else(|| unreachable!("runtime used after drop"))
+        self.rt
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("runtime used after drop"))
     }
 
     /// Runs `f` on this thread, out of any runtime's way: inside `block_in_place` when called

@@ -32,7 +32,11 @@ impl SharedSessions {
         }
     }
 
-    fn run(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+    fn run(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         self.core.block(async {
             let client = self.core.pool().get().await.map_err(pool_error)?;
             let stmt = client.prepare_cached(sql).await?;
@@ -137,9 +141,12 @@ impl SharedSessions {
     }
 
     /// Live sessions of this kind.
-    pub fn len(&self) -> Result<usize, StoreError> {
+    pub fn count(&self) -> Result<usize, StoreError> {
         let rows = self.run(
-            &format!("SELECT count(*) FROM sessions WHERE kind = $1 AND {}", live(2)),
+            &format!(
+                "SELECT count(*) FROM sessions WHERE kind = $1 AND {}",
+                live(2)
+            ),
             &[&self.kind, &self.idle_ms],
         )?;
         let n: i64 = rows.first().map_or(0, |r| r.get(0));

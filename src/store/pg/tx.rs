@@ -81,21 +81,23 @@ impl<'a> PgTx<'a> {
     /// Runs one statement (prepared once per connection) and returns its rows.
     pub(super) fn rows(&self, sql: &str, params: Params) -> TxResult<Vec<tokio_postgres::Row>> {
         self.check()?;
-        self.rt.block_on(async {
-            let stmt = self.client.prepare_cached(sql).await?;
-            self.client.query(&stmt, params).await
-        })
-        .map_err(Abort::from)
+        self.rt
+            .block_on(async {
+                let stmt = self.client.prepare_cached(sql).await?;
+                self.client.query(&stmt, params).await
+            })
+            .map_err(Abort::from)
     }
 
     /// Runs one statement; how many rows it changed.
     pub(super) fn exec(&self, sql: &str, params: Params) -> TxResult<u64> {
         self.check()?;
-        self.rt.block_on(async {
-            let stmt = self.client.prepare_cached(sql).await?;
-            self.client.execute(&stmt, params).await
-        })
-        .map_err(Abort::from)
+        self.rt
+            .block_on(async {
+                let stmt = self.client.prepare_cached(sql).await?;
+                self.client.execute(&stmt, params).await
+            })
+            .map_err(Abort::from)
     }
 
     /// The record in `body` (the first column) of the one row `sql` finds, if any.
