@@ -51,7 +51,7 @@ pub async fn run(customers: u64, load: Duration, table: &mut Table) {
     let addrs: Vec<_> = gateways.iter().map(|g| g.addr).collect();
 
     crate::step("PostgreSQL: OTP API, 64 callers over two gateways");
-    let (rate, lat, accepted) = api(&addrs, &api_key, half, load).await;
+    let (rate, mut lat, accepted) = api(&addrs, &api_key, half, load).await;
     let stored: u64 = cluster
         .sql(
             "bench",
@@ -76,7 +76,7 @@ pub async fn run(customers: u64, load: Duration, table: &mut Table) {
     );
 
     crate::step("PostgreSQL: 利用開始 flows, 64 phones over two gateways");
-    let (flows, lat) = flow_load(&addrs, half, customers, load).await;
+    let (flows, mut lat) = flow_load(&addrs, half, customers, load).await;
     table.add(
         "PostgreSQL (2 gateways)",
         format!("利用開始 flows/s, {CALLERS} phones over 2 gateways"),
