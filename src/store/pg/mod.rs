@@ -27,6 +27,7 @@
 //! reports it. A commit whose outcome is unknown (the connection broke during COMMIT) is never
 //! retried: the caller gets an error and the phone a "try again later" page.
 
+mod batch;
 mod bulk;
 #[cfg(test)]
 pub(crate) mod harness;
@@ -69,6 +70,7 @@ pub(crate) struct Core {
     /// Drives the connections; `None` only while dropping.
     rt: Option<tokio::runtime::Runtime>,
     pool: Pool,
+    batcher: batch::Batcher,
 }
 
 impl std::ops::Deref for Pg {
@@ -137,7 +139,11 @@ impl Pg {
             .build()
             .map_err(pool_error)?;
         let pg = Pg {
-            core: Arc::new(Core { rt: Some(rt), pool }),
+            core: Arc::new(Core {
+                rt: Some(rt),
+                pool,
+                batcher: batch::Batcher::default(),
+            }),
         };
         pg.block(async {
             let mut client = pg.pool.get().await.map_err(pool_error)?;
@@ -221,37 +227,7 @@ impl Pg {
         sealer: &Sealer,
         body: impl Fn(&PgTx, &mut Tx) -> TxResult<R>,
     ) -> Result<R, StoreError> {
-        self.enter(|| {
-            let rt = self.rt();
-            let mut tries = 0;
-            loop {
-                let client = rt.block_on(self.pool.get()).map_err(pool_error)?;
-                let ptx = PgTx::begin(&client, rt)?;
-                let out = {
-                    let mut tx = Tx::postgres(&ptx, sealer);
-                    body(&ptx, &mut tx).and_then(|out| ptx.flush().map(|()| out))
-                };
-                match out {
-                    Ok(out) => {
-                        // Not retried: a COMMIT that failed may still have committed.
-                        ptx.commit()?;
-                        return Ok(out);
-                    }
-                    Err(abort) => {
-                        ptx.rollback();
-                        let again = match &abort.0 {
-                            Stop::Conflict => true,
-                            Stop::Postgres(e) => retryable(e),
-                            _ => false,
-                        };
-                        if !again || tries >= RETRIES {
-                            return Err(abort.into());
-                        }
-                        tries += 1;
-                    }
-                }
-            }
-        })
+        self.enter(|| self.batcher.run(&self.core, sealer, &body))
     }
 }
 

@@ -8,7 +8,7 @@ use super::super::records::{
     ApiKey, Application, Attempt, AuditRecord, CancelForm, Customer, Event, Receipt, ReceiptKind,
     Release, Staff, Token,
 };
-use super::super::{decode, encode, StoreError, TxResult, LAST_RECEIPT};
+use super::super::{decode, encode, TxResult, LAST_RECEIPT};
 use deadpool_postgres::Client;
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
@@ -57,18 +57,15 @@ fn big(n: u64) -> i64 {
 }
 
 impl<'a> PgTx<'a> {
-    pub(super) fn begin(
-        client: &'a Client,
-        rt: &'a tokio::runtime::Runtime,
-    ) -> Result<PgTx<'a>, StoreError> {
-        rt.block_on(client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED"))?;
-        Ok(PgTx {
+    /// A body's view of `client`, whose transaction is open (see `batch.rs`).
+    pub(super) fn on(client: &'a Client, rt: &'a tokio::runtime::Runtime) -> PgTx<'a> {
+        PgTx {
             client,
             rt,
             chain: RefCell::new(None),
             tokens_read: RefCell::new(HashMap::new()),
             poisoned: RefCell::new(None),
-        })
+        }
     }
 
     fn check(&self) -> TxResult<()> {
@@ -135,17 +132,6 @@ impl<'a> PgTx<'a> {
             )?;
         }
         Ok(())
-    }
-
-    pub(super) fn commit(&self) -> Result<(), StoreError> {
-        self.rt.block_on(self.client.batch_execute("COMMIT"))?;
-        Ok(())
-    }
-
-    /// Ends a failed transaction. A connection that cannot even roll back is broken; the pool
-    /// drops broken connections when they come back.
-    pub(super) fn rollback(&self) {
-        let _ = self.rt.block_on(self.client.batch_execute("ROLLBACK"));
     }
 
     /// Locks the chain head for this transaction (once), so no other audited transaction can
