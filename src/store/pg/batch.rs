@@ -14,7 +14,8 @@
 //! deadlock (a batch waiting for the head holds nothing yet).
 
 use super::super::error::{Abort, Stop};
-use super::super::{StoreError, Tx, TxResult};
+use super::super::{encode, StoreError, Tx, TxResult};
+use super::tx::Chain;
 use super::{pool_error, retryable, Core, PgTx, RETRIES};
 use crate::seal::Sealer;
 use deadpool_postgres::Client;
@@ -34,6 +35,10 @@ struct Open {
     bodies: usize,
     /// A statement of the batch failed beyond a savepoint's repair: it cannot commit.
     broken: Option<String>,
+    /// The chain head (locked by the batch) after the bodies so far, and their records.
+    chain: Chain,
+    /// A savepoint `body` exists (the last body's, released when the next one begins).
+    savepoint: bool,
 }
 
 #[derive(Default)]
@@ -56,6 +61,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves the state usable: the batch is then broken and
     // its COMMIT fails, or no batch is open.
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn big(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 fn batch_failed(why: String) -> StoreError {
@@ -101,14 +110,34 @@ impl Batcher {
     fn begin(core: &Core, open: &mut Open) -> Result<(), StoreError> {
         let rt = core.rt();
         let client = rt.block_on(core.pool().get()).map_err(pool_error)?;
-        rt.block_on(client.batch_execute(
-            "BEGIN ISOLATION LEVEL READ COMMITTED; \
-             SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE",
-        ))?;
+        let head = rt.block_on(async {
+            let begin = client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED");
+            let head = client.query_one(
+                "SELECT next_seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+                &[],
+            );
+            tokio::try_join!(begin, head)
+        });
+        let row = match head {
+            Ok((_, row)) => row,
+            Err(e) => {
+                let _ = rt.block_on(client.batch_execute("ROLLBACK"));
+                return Err(e.into());
+            }
+        };
+        let next: i64 = row.try_get(0)?;
+        open.chain = Chain {
+            next_seq: u64::try_from(next)
+                .map_err(|_| StoreError::from(Abort::corrupt("audit_head", "seq")))?,
+            hash: row.try_get(1)?,
+            appended: Vec::new(),
+            moved: false,
+        };
         open.client = Some(client);
         open.number += 1;
         open.bodies = 0;
         open.broken = None;
+        open.savepoint = false;
         Ok(())
     }
 
@@ -125,38 +154,46 @@ impl Batcher {
         };
         let mut tries = 0;
         loop {
-            if let Err(e) = rt.block_on(client.batch_execute("SAVEPOINT body")) {
-                open.broken = Some(e.to_string());
-                return Err(e.into());
-            }
-            let ptx = PgTx::on(client, rt);
+            let opening = if open.savepoint {
+                "RELEASE SAVEPOINT body; SAVEPOINT body"
+            } else {
+                "SAVEPOINT body"
+            };
+            let ptx = PgTx::on(client, rt, open.chain.clone(), opening);
             let out = {
                 let mut tx = Tx::postgres(&ptx, sealer);
-                body(&ptx, &mut tx).and_then(|out| ptx.flush().map(|()| out))
+                body(&ptx, &mut tx)
             };
-            let undo = match &out {
-                Ok(_) => "RELEASE SAVEPOINT body",
-                Err(_) => "ROLLBACK TO SAVEPOINT body",
+            let began = ptx.began();
+            open.savepoint |= began;
+            let stop = match out {
+                Ok(out) => {
+                    open.chain = ptx.into_chain();
+                    return Ok(out);
+                }
+                Err(Abort(stop)) => stop,
             };
-            if let Err(e) = rt.block_on(client.batch_execute(undo)) {
-                // The batch's transaction is lost (connection gone): nothing of it commits.
-                open.broken = Some(e.to_string());
-                return Err(e.into());
-            }
-            match out {
-                Ok(out) => return Ok(out),
-                Err(Abort(stop)) => {
-                    let again = match &stop {
-                        Stop::Conflict => true,
-                        Stop::Postgres(e) => retryable(e),
-                        _ => false,
-                    };
-                    if !again || tries >= RETRIES {
-                        return Err(Abort(stop).into());
-                    }
-                    tries += 1;
+            if began {
+                if let Err(e) = rt.block_on(client.batch_execute("ROLLBACK TO SAVEPOINT body")) {
+                    // The batch's transaction is lost (connection gone): nothing of it commits.
+                    open.broken = Some(e.to_string());
+                    return Err(e.into());
                 }
             }
+            let again = match &stop {
+                Stop::Conflict => true,
+                Stop::Postgres(e) => retryable(e),
+                _ => false,
+            };
+            if !again || tries >= RETRIES {
+                if let Stop::Postgres(e) = &stop {
+                    if e.is_closed() {
+                        open.broken = Some(e.to_string());
+                    }
+                }
+                return Err(Abort(stop).into());
+            }
+            tries += 1;
         }
     }
 
@@ -171,8 +208,41 @@ impl Batcher {
             let _ = rt.block_on(client.batch_execute("ROLLBACK"));
             return Err(why);
         }
-        rt.block_on(client.batch_execute("COMMIT"))
-            .map_err(|e| e.to_string())
+        let chain = std::mem::take(&mut open.chain);
+        let written = rt.block_on(async {
+            if chain.moved {
+                let recs = &chain.appended;
+                let seqs: Vec<i64> = recs.iter().map(|r| big(r.seq)).collect();
+                let ats: Vec<i64> = recs.iter().map(|r| big(r.at)).collect();
+                let owners: Vec<Option<&str>> =
+                    recs.iter().map(|r| r.contract_id.as_deref()).collect();
+                let bodies: Vec<String> = recs
+                    .iter()
+                    .map(|r| String::from_utf8(encode(r)).unwrap_or_default())
+                    .collect();
+                let next = big(chain.next_seq);
+                let insert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+                    [&seqs, &ats, &owners, &bodies];
+                let head_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+                    [&next, &chain.hash];
+                let insert = client.execute(
+                    "INSERT INTO audit (seq, at, contract_id, body) \
+                     SELECT s, a, c, b::jsonb FROM unnest($1::bigint[], $2::bigint[], \
+                     $3::text[], $4::text[]) AS t(s, a, c, b)",
+                    &insert_params,
+                );
+                let head = client.execute(
+                    "UPDATE audit_head SET next_seq = $1, hash = $2 WHERE id = 1",
+                    &head_params,
+                );
+                tokio::try_join!(insert, head)?;
+            }
+            client.batch_execute("COMMIT").await
+        });
+        if written.is_err() {
+            let _ = rt.block_on(client.batch_execute("ROLLBACK"));
+        }
+        written.map_err(|e| e.to_string())
     }
 
     fn end(&self, number: u64, how: Result<(), String>) {

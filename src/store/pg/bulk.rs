@@ -179,10 +179,7 @@ impl Pg {
                 )?;
             }
             if let Some(last) = all.audit.last() {
-                ptx.exec(
-                    "UPDATE audit_head SET next_seq = $1, hash = $2 WHERE id = 1",
-                    &[&(big(last.seq) + 1), &last.hash],
-                )?;
+                ptx.set_chain_head(last.seq + 1, last.hash.clone());
             }
             ptx.exec(
                 "UPDATE counters SET next = $1 WHERE name = 'receipt'",

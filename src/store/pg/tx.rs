@@ -1,6 +1,8 @@
-//! [`PgTx`]: one PostgreSQL transaction as a body sees it. Reads lock their row until commit;
-//! writes go out at once, except the audit records, which are numbered and hashed against the
-//! locked chain head as the body appends them and inserted just before COMMIT.
+//! [`PgTx`]: one transaction body's view of its batch's PostgreSQL transaction (see
+//! `batch.rs`). Reads lock their row until commit; writes go out at once, except the audit
+//! records, which are numbered and hashed against the chain head the batch holds locked, and
+//! inserted by the batch just before its COMMIT. The body's savepoint travels with its first
+//! statement (pipelined: no round trip of its own).
 
 use super::super::audit::chained;
 use super::super::error::{Abort, Stop};
@@ -11,17 +13,20 @@ use super::super::records::{
 use super::super::{decode, encode, TxResult, LAST_RECEIPT};
 use deadpool_postgres::Client;
 use serde::de::DeserializeOwned;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use tokio_postgres::types::ToSql;
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
-/// The audit chain's head as this transaction holds it (locked), and the records it appended.
-struct Chain {
-    next_seq: u64,
-    hash: String,
-    appended: Vec<AuditRecord>,
+/// The audit chain's head as the batch holds it (locked), and the records appended to it.
+#[derive(Clone, Default)]
+pub(super) struct Chain {
+    pub next_seq: u64,
+    pub hash: String,
+    pub appended: Vec<AuditRecord>,
+    /// The head moved (records appended, or a copied chain's head set).
+    pub moved: bool,
 }
 
 /// A token's OTP state as this transaction read it (under its row lock).
@@ -34,11 +39,10 @@ struct ReadState {
 pub(crate) struct PgTx<'a> {
     client: &'a Client,
     rt: &'a tokio::runtime::Runtime,
-    chain: RefCell<Option<Chain>>,
+    chain: RefCell<Chain>,
     tokens_read: RefCell<HashMap<String, ReadState>>,
-    /// An error met where the API has no way to return it (`next_audit_seq`): the
-    /// transaction fails at its next statement, or at commit.
-    poisoned: RefCell<Option<Abort>>,
+    /// The savepoint statement still to send (with the first statement), if any.
+    savepoint: Cell<Option<&'static str>>,
 }
 
 /// A token's step as stored: -1 for none.
@@ -57,44 +61,64 @@ fn big(n: u64) -> i64 {
 }
 
 impl<'a> PgTx<'a> {
-    /// A body's view of `client`, whose transaction is open (see `batch.rs`).
-    pub(super) fn on(client: &'a Client, rt: &'a tokio::runtime::Runtime) -> PgTx<'a> {
+    /// A body's view of `client`, whose transaction is open, with the batch's chain head and
+    /// the savepoint statement that opens the body (see `batch.rs`).
+    pub(super) fn on(
+        client: &'a Client,
+        rt: &'a tokio::runtime::Runtime,
+        chain: Chain,
+        savepoint: &'static str,
+    ) -> PgTx<'a> {
         PgTx {
             client,
             rt,
-            chain: RefCell::new(None),
+            chain: RefCell::new(chain),
             tokens_read: RefCell::new(HashMap::new()),
-            poisoned: RefCell::new(None),
+            savepoint: Cell::new(Some(savepoint)),
         }
     }
 
-    fn check(&self) -> TxResult<()> {
-        match self.poisoned.borrow_mut().take() {
-            Some(abort) => Err(abort),
-            None => Ok(()),
-        }
+    /// Whether the body's savepoint was sent (it issued a statement).
+    pub(super) fn began(&self) -> bool {
+        self.savepoint.get().is_none()
     }
 
-    /// Runs one statement (prepared once per connection) and returns its rows.
+    /// The chain head as the body left it.
+    pub(super) fn into_chain(self) -> Chain {
+        self.chain.into_inner()
+    }
+
+    /// Runs one statement (prepared once per connection) and returns its rows; the body's
+    /// savepoint goes first, in the same round trip.
     pub(super) fn rows(&self, sql: &str, params: Params) -> TxResult<Vec<tokio_postgres::Row>> {
-        self.check()?;
-        self.rt
-            .block_on(async {
-                let stmt = self.client.prepare_cached(sql).await?;
-                self.client.query(&stmt, params).await
-            })
-            .map_err(Abort::from)
+        let query = async {
+            let stmt = self.client.prepare_cached(sql).await?;
+            self.client.query(&stmt, params).await
+        };
+        let rows = match self.savepoint.take() {
+            None => self.rt.block_on(query)?,
+            Some(sp) => {
+                let opened = self.client.batch_execute(sp);
+                self.rt.block_on(async { tokio::try_join!(opened, query) })?.1
+            }
+        };
+        Ok(rows)
     }
 
     /// Runs one statement; how many rows it changed.
     pub(super) fn exec(&self, sql: &str, params: Params) -> TxResult<u64> {
-        self.check()?;
-        self.rt
-            .block_on(async {
-                let stmt = self.client.prepare_cached(sql).await?;
-                self.client.execute(&stmt, params).await
-            })
-            .map_err(Abort::from)
+        let run = async {
+            let stmt = self.client.prepare_cached(sql).await?;
+            self.client.execute(&stmt, params).await
+        };
+        let n = match self.savepoint.take() {
+            None => self.rt.block_on(run)?,
+            Some(sp) => {
+                let opened = self.client.batch_execute(sp);
+                self.rt.block_on(async { tokio::try_join!(opened, run) })?.1
+            }
+        };
+        Ok(n)
     }
 
     /// The record in `body` (the first column) of the one row `sql` finds, if any.
@@ -113,47 +137,12 @@ impl<'a> PgTx<'a> {
         }
     }
 
-    /// Inserts the audit records and the new chain head: the last statements before COMMIT.
-    pub(super) fn flush(&self) -> TxResult<()> {
-        self.check()?;
-        let Some(chain) = self.chain.borrow_mut().take() else {
-            return Ok(());
-        };
-        for r in &chain.appended {
-            self.exec(
-                "INSERT INTO audit (seq, at, contract_id, body) VALUES ($1, $2, $3, $4::text::jsonb)",
-                &[&big(r.seq), &big(r.at), &r.contract_id, &body_text(r)],
-            )?;
-        }
-        if !chain.appended.is_empty() {
-            self.exec(
-                "UPDATE audit_head SET next_seq = $1, hash = $2 WHERE id = 1",
-                &[&big(chain.next_seq), &chain.hash],
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Locks the chain head for this transaction (once), so no other audited transaction can
-    /// append until this one ends.
-    fn lock_chain(&self) -> TxResult<()> {
-        if self.chain.borrow().is_some() {
-            return Ok(());
-        }
-        let rows = self.rows(
-            "SELECT next_seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-            &[],
-        )?;
-        let row = rows
-            .first()
-            .ok_or_else(|| Abort::corrupt("audit_head", "missing"))?;
-        let next: i64 = row.try_get(0)?;
-        *self.chain.borrow_mut() = Some(Chain {
-            next_seq: u64::try_from(next).map_err(|_| Abort::corrupt("audit_head", "seq"))?,
-            hash: row.try_get(1)?,
-            appended: Vec::new(),
-        });
-        Ok(())
+    /// Sets the chain head (a copied chain's last record).
+    pub(super) fn set_chain_head(&self, next_seq: u64, hash: String) {
+        let mut chain = self.chain.borrow_mut();
+        chain.next_seq = next_seq;
+        chain.hash = hash;
+        chain.moved = true;
     }
 
     pub(crate) fn append_audit(
@@ -163,25 +152,18 @@ impl<'a> PgTx<'a> {
         staff: Option<String>,
         branch: Option<String>,
     ) -> TxResult<u64> {
-        self.lock_chain()?;
-        let mut guard = self.chain.borrow_mut();
-        let chain = guard
-            .as_mut()
-            .ok_or_else(|| Abort::corrupt("audit_head", "not locked"))?;
+        let mut chain = self.chain.borrow_mut();
         let rec = chained(chain.next_seq, chain.hash.clone(), at, e, staff, branch);
         chain.next_seq += 1;
         chain.hash = rec.hash.clone();
+        chain.moved = true;
         let seq = rec.seq;
         chain.appended.push(rec);
         Ok(seq)
     }
 
     pub(crate) fn next_audit_seq(&self) -> u64 {
-        if let Err(e) = self.lock_chain() {
-            *self.poisoned.borrow_mut() = Some(e);
-            return 0;
-        }
-        self.chain.borrow().as_ref().map_or(0, |c| c.next_seq)
+        self.chain.borrow().next_seq
     }
 
     pub(crate) fn customer(&self, contract_id: &str) -> TxResult<Option<Customer>> {
