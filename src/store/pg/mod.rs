@@ -2,9 +2,12 @@
 //! any number of gateways share.
 //!
 //! - `migrate.rs`: the schema, from the versioned SQL files in `migrations/`.
-//! - `tx.rs`: [`PgTx`], what a transaction body reads and writes, and the commit.
+//! - `batch.rs`: group commit: the bodies running at once share one transaction and one COMMIT.
+//! - `tx.rs`: [`PgTx`], what a transaction body reads and writes.
 //! - `reads.rs`: reads outside a transaction.
 //! - `bulk.rs`: bulk loads, token imports, and copying a whole embedded database in.
+//! - `sessions.rs`: phone and staff sessions in the database, for every gateway.
+//! - `harness.rs` (tests): a throw-away cluster.
 //!
 //! **Synchronous bodies over an async driver.** Transaction bodies are plain closures (the
 //! store's API is engine-neutral and sled's is synchronous). The engine owns a small runtime
@@ -14,18 +17,21 @@
 //! the whole transaction runs inside `block_in_place`, so the worker's other tasks move on
 //! while this one waits for PostgreSQL.
 //!
-//! **Isolation.** Transactions run at READ COMMITTED, and every read inside one locks the row it
-//! reads (`SELECT … FOR UPDATE`) until commit: bodies read by key only, so this is strict
-//! two-phase locking over the rows they touch, the same serial order the embedded engine's one
-//! writer gives. A deadlock, a serialisation failure, or two transactions racing to insert the
-//! same key run the body again (bodies may run more than once). The token's time step is
-//! moreover only ever raised by one conditional UPDATE (`… AND last_step < $new`), and the
-//! audit chain's head row is locked by every audited transaction.
+//! **Isolation.** A body runs inside its batch's transaction (READ COMMITTED), in a savepoint of
+//! its own, and every read locks the row it reads (`SELECT … FOR UPDATE`) until the batch
+//! commits: bodies read by key only, so this is strict two-phase locking over the rows they
+//! touch. Every batch first locks the audit chain's head row, so all writes of all gateways
+//! run one batch at a time, in the order the embedded engine's single writer would give, and
+//! the chain is one. A deadlock, a serialisation failure, or an insert race (none should
+//! happen with the head taken first) runs the body again (bodies may run more than once). The
+//! token's time step is moreover only ever raised by one conditional UPDATE
+//! (`… AND last_step < $new`): a code is accepted once even if a lock were missing.
 //!
-//! **Durability.** Every session runs with `synchronous_commit = on`: a commit returns once its
-//! WAL is flushed (and on a synchronous standby, when the server is set up so), before any page
-//! reports it. A commit whose outcome is unknown (the connection broke during COMMIT) is never
-//! retried: the caller gets an error and the phone a "try again later" page.
+//! **Durability.** Every session runs with `synchronous_commit = on`: a COMMIT returns once its
+//! WAL is flushed (and on a synchronous standby, when the server is set up so); no body of a
+//! batch returns before its COMMIT has. A commit whose outcome is unknown (the connection broke
+//! during COMMIT) is never retried: the callers get an error and the phones a "try again later"
+//! page.
 
 mod batch;
 mod bulk;

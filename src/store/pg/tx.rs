@@ -99,7 +99,9 @@ impl<'a> PgTx<'a> {
             None => self.rt.block_on(query)?,
             Some(sp) => {
                 let opened = self.client.batch_execute(sp);
-                self.rt.block_on(async { tokio::try_join!(opened, query) })?.1
+                self.rt
+                    .block_on(async { tokio::try_join!(opened, query) })?
+                    .1
             }
         };
         Ok(rows)
