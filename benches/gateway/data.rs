@@ -92,6 +92,8 @@ pub fn fill(store: &Store, customers: u64, bound: u64) {
             subscriber_id: None,
         }),
         transfers_blocked: false,
+        closed: false,
+        from_host: None,
     });
     let tokens = (0..customers).map(|i| {
         let mut t = store.new_token(&seed(i).as_new());

@@ -11,8 +11,8 @@
 //! - `error.rs`: [`StoreError`], and [`Abort`], what a transaction body returns.
 //!
 //! sled layout: one tree per record kind (`customers`, `tokens`, `receipts`, `attempts`,
-//! `audit`, `api_keys`, `staff`, `forms`, `applications`, `releases`), `meta` (counters, key
-//! check, index format), and one tree per index (`history` and the `ix_*` trees). Every write
+//! `audit`, `api_keys`, `staff`, `forms`, `applications`, `releases`, `staff_sessions`), `meta`
+//! (counters, key check, index format), and one tree per index (`history` and the `ix_*` trees). Every write
 //! is one sled transaction over all trees, taken under one in-process lock (so transactions
 //! never conflict and the audit chain head can live in memory); durability is a group commit:
 //! many waiters share one flush.
@@ -87,6 +87,8 @@ trees! {
     Forms = "forms",
     Applications = "applications",
     Releases = "releases",
+    /// SHA-256 of the session ID (hex) → signed-in staff session.
+    StaffSessions = "staff_sessions",
     /// contract ID \0 serial → (): tokens handed out for a customer.
     IxAssigned = "ix_assigned",
     /// serial → (): hardware tokens a branch may hand out.
@@ -700,6 +702,23 @@ impl Sled {
         self.all(T::Customers)
     }
 
+    /// The signed-in staff session stored under `key` ([`StaffSessionRecord::key`]).
+    pub fn staff_session(&self, key: &str) -> Result<Option<StaffSessionRecord>, StoreError> {
+        self.read(T::StaffSessions, key.as_bytes())
+    }
+
+    /// Every stored staff session (sweeping the expired ones).
+    pub fn staff_sessions(
+        &self,
+    ) -> impl Iterator<Item = Result<StaffSessionRecord, StoreError>> + '_ {
+        self.all(T::StaffSessions)
+    }
+
+    /// Every staff member, in staff-ID order (tools).
+    pub fn every_staff(&self) -> impl Iterator<Item = Result<Staff, StoreError>> + '_ {
+        self.all(T::Staff)
+    }
+
     /// Every feature-phone 利用中止 attempt, oldest first.
     pub fn attempts(&self) -> impl Iterator<Item = Result<Attempt, StoreError>> + '_ {
         self.all(T::Attempts)
@@ -830,6 +849,32 @@ impl Store {
         let it: Box<dyn Iterator<Item = Result<Attempt, StoreError>> + '_> = match &self.engine {
             Engine::Sled(e) => Box::new(e.attempts()),
             Engine::Postgres(e) => Box::new(e.attempts()),
+        };
+        it
+    }
+
+    /// The signed-in staff session stored under `key` ([`StaffSessionRecord::key`]).
+    pub fn staff_session(&self, key: &str) -> Result<Option<StaffSessionRecord>, StoreError> {
+        on_engine!(self, e => e.staff_session(key))
+    }
+
+    /// Every stored staff session (sweeping the expired ones).
+    pub fn staff_sessions(
+        &self,
+    ) -> impl Iterator<Item = Result<StaffSessionRecord, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<StaffSessionRecord, StoreError>> + '_> =
+            match &self.engine {
+                Engine::Sled(e) => Box::new(e.staff_sessions()),
+                Engine::Postgres(e) => Box::new(e.staff_sessions()),
+            };
+        it
+    }
+
+    /// Every staff member, in staff-ID order (tools).
+    pub fn every_staff(&self) -> impl Iterator<Item = Result<Staff, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<Staff, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.every_staff()),
+            Engine::Postgres(e) => Box::new(e.every_staff()),
         };
         it
     }

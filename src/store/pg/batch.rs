@@ -84,9 +84,7 @@ impl Batcher {
         let mut open = lock(&self.open);
         self.queued.fetch_sub(1, Ordering::SeqCst);
         if open.client.is_none() {
-            if let Err(e) = Self::begin(core, &mut open) {
-                return Err(e);
-            }
+            Self::begin(core, &mut open)?;
         }
         let number = open.number;
         let out = match &open.broken {

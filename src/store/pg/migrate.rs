@@ -13,6 +13,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "sessions",
         include_str!("../../../migrations/0002_sessions.sql"),
     ),
+    (
+        3,
+        "staff_sessions",
+        include_str!("../../../migrations/0003_staff_sessions.sql"),
+    ),
 ];
 
 /// The schema version this gateway writes.

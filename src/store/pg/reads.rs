@@ -2,7 +2,8 @@
 //! in the same order, as the embedded engine's.
 
 use super::super::records::{
-    ApiKey, Application, Attempt, AuditRecord, CancelForm, Customer, Receipt, Release, Staff, Token,
+    ApiKey, Application, Attempt, AuditRecord, CancelForm, Customer, Receipt, Release, Staff,
+    StaffSessionRecord, Token,
 };
 use super::super::{decode, Processed, StoreError};
 use super::{pool_error, Pg};
@@ -261,6 +262,30 @@ impl Pg {
             "customers",
             "SELECT body::text FROM customers ORDER BY contract_id",
         )
+    }
+
+    pub(crate) fn staff_session(
+        &self,
+        key: &str,
+    ) -> Result<Option<StaffSessionRecord>, StoreError> {
+        self.record(
+            "staff_sessions",
+            "SELECT body::text FROM staff_sessions WHERE key = $1",
+            &[&key],
+        )
+    }
+
+    pub(crate) fn staff_sessions(
+        &self,
+    ) -> impl Iterator<Item = Result<StaffSessionRecord, StoreError>> + '_ {
+        self.every(
+            "staff_sessions",
+            "SELECT body::text FROM staff_sessions ORDER BY key",
+        )
+    }
+
+    pub(crate) fn every_staff(&self) -> impl Iterator<Item = Result<Staff, StoreError>> + '_ {
+        self.every("staff", "SELECT body::text FROM staff ORDER BY staff_id")
     }
 
     pub(crate) fn attempts(&self) -> impl Iterator<Item = Result<Attempt, StoreError>> + '_ {

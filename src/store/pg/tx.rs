@@ -8,7 +8,7 @@ use super::super::audit::chained;
 use super::super::error::{Abort, Stop};
 use super::super::records::{
     ApiKey, Application, Attempt, AuditRecord, CancelForm, Customer, Event, Receipt, ReceiptKind,
-    Release, Staff, Token,
+    Release, Staff, StaffSessionRecord, Token,
 };
 use super::super::{decode, encode, TxResult, LAST_RECEIPT};
 use deadpool_postgres::Client;
@@ -320,6 +320,28 @@ impl<'a> PgTx<'a> {
             &[&s.staff_id, &body_text(s)],
         )
         .map(drop)
+    }
+
+    pub(crate) fn staff_session(&self, key: &str) -> TxResult<Option<StaffSessionRecord>> {
+        self.get(
+            "staff_sessions",
+            "SELECT body::text FROM staff_sessions WHERE key = $1 FOR UPDATE",
+            &[&key],
+        )
+    }
+
+    pub(crate) fn put_staff_session(&self, s: &StaffSessionRecord) -> TxResult<()> {
+        self.exec(
+            "INSERT INTO staff_sessions (key, staff_id, body) VALUES ($1, $2, $3::text::jsonb) \
+             ON CONFLICT (key) DO UPDATE SET staff_id = EXCLUDED.staff_id, body = EXCLUDED.body",
+            &[&s.key, &s.staff_id, &body_text(s)],
+        )
+        .map(drop)
+    }
+
+    pub(crate) fn remove_staff_session(&self, key: &str) -> TxResult<()> {
+        self.exec("DELETE FROM staff_sessions WHERE key = $1", &[&key])
+            .map(drop)
     }
 
     pub(crate) fn form(&self, form_no: &str) -> TxResult<Option<CancelForm>> {
