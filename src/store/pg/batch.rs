@@ -87,12 +87,32 @@ impl Batcher {
             Self::begin(core, &mut open)?;
         }
         let number = open.number;
+        let mut panicked = None;
         let out = match &open.broken {
             // Lost already: this body would be lost with it.
             Some(why) => Err(batch_failed(why.clone())),
-            None => Self::one_body(core, &mut open, sealer, body),
+            None => {
+                let run =
+                    std::panic::AssertUnwindSafe(|| Self::one_body(core, &mut open, sealer, body));
+                match std::panic::catch_unwind(run) {
+                    Ok(out) => out,
+                    Err(panic) => {
+                        // Its writes may be half done inside its savepoint: the whole batch
+                        // rolls back (and its members are told), then the panic goes on.
+                        open.broken = Some("a transaction body panicked".into());
+                        panicked = Some(panic);
+                        Err(batch_failed("a transaction body panicked".into()))
+                    }
+                }
+            }
         };
         open.bodies += 1;
+        if let Some(panic) = panicked {
+            let ended = Self::commit(core, &mut open);
+            self.end(number, ended);
+            drop(open);
+            std::panic::resume_unwind(panic);
+        }
         if self.queued.load(Ordering::SeqCst) == 0 || open.bodies >= MAX_BODIES {
             let ended = Self::commit(core, &mut open);
             self.end(number, ended.clone());

@@ -120,8 +120,13 @@ impl Pg {
         config
             .application_name("keitai-gateway")
             // A page reports a write only once it is durable: never let a server default or a
-            // role setting turn that off.
-            .options("-c synchronous_commit=on")
+            // role setting turn that off. A gateway that hangs (not dies) inside a transaction
+            // holds the chain head every other gateway needs: the server ends such a session
+            // after a few idle seconds, and a lock is never waited for without end.
+            .options(
+                "-c synchronous_commit=on -c idle_in_transaction_session_timeout=5000 \
+                 -c lock_timeout=15000",
+            )
             .connect_timeout(WAIT);
         let manager = Manager::from_config(
             config,
