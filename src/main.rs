@@ -58,8 +58,13 @@ struct Db {
     #[arg(long, default_value = "var")]
     data_dir: PathBuf,
     /// A PostgreSQL database (postgres://USER@HOST:PORT/DB) instead of the embedded one in
-    /// DATA_DIR.
-    #[arg(long, value_name = "URL")]
+    /// DATA_DIR; also read from KEITAI_DATABASE (which keeps a password out of the process list).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "KEITAI_DATABASE",
+        hide_env_values = true
+    )]
     database: Option<String>,
     /// The master key file (default DATA_DIR/master.key).
     #[arg(long)]
@@ -167,7 +172,12 @@ enum Command {
         /// Use the PostgreSQL database at URL (postgres://USER@HOST:PORT/DB) instead of the
         /// embedded one: any number of gateways may share it. With --demo, an empty database
         /// gets the demo bank.
-        #[arg(long, value_name = "URL")]
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "KEITAI_DATABASE",
+            hide_env_values = true
+        )]
         database: Option<String>,
         /// Where bank.toml, carrier_networks.toml and demo/ are.
         #[arg(long, default_value = "data")]
@@ -246,7 +256,12 @@ enum Command {
         #[arg(long, default_value = "var")]
         data_dir: PathBuf,
         /// A PostgreSQL database (postgres://USER@HOST:PORT/DB) instead of the embedded one.
-        #[arg(long, value_name = "URL")]
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "KEITAI_DATABASE",
+            hide_env_values = true
+        )]
         database: Option<String>,
         /// Overwrite serials that exist and are bound to nobody.
         #[arg(long)]

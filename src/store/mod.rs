@@ -1,7 +1,8 @@
 //! All storage, behind one engine-neutral API: the gateway's records ([`records`]), reads by
 //! key or secondary index, and atomic transactions ([`Tx`]) made durable by [`Store::commit`].
-//! Nothing outside this module names the engine (sled today), so another engine (PostgreSQL)
-//! can implement the same API here alone; [`tests`](self) are written to run against any.
+//! Two engines implement it: sled, embedded under the data directory (one gateway), and
+//! PostgreSQL (`pg/`, any number of gateways on one database). Nothing outside this module
+//! names either; [`tests`](self) run against both.
 //!
 //! - [`records`]: one file per record kind (customer, token, receipt, attempt, form, …).
 //! - [`Tx`] (`tx.rs`): what a transaction may read and write, keeping indexes in step.
