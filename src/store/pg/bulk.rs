@@ -52,6 +52,7 @@ impl PgTx<'_> {
 
     /// Inserts tokens, replacing stored ones of the same serial.
     fn upsert_tokens(&self, all: &[&Token]) -> TxResult<()> {
+        self.forget_prefetched();
         for chunk in all.chunks(CHUNK) {
             let serials: Vec<&str> = chunk.iter().map(|t| t.serial.as_str()).collect();
             let steps: Vec<i64> = chunk

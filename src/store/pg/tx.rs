@@ -41,6 +41,8 @@ pub(crate) struct PgTx<'a> {
     rt: &'a tokio::runtime::Runtime,
     chain: RefCell<Chain>,
     tokens_read: RefCell<HashMap<String, ReadState>>,
+    /// Tokens fetched (and locked) with their customer, not yet asked for: body and state.
+    prefetched: RefCell<HashMap<String, (String, ReadState)>>,
     /// The savepoint statement still to send (with the first statement), if any.
     savepoint: Cell<Option<&'static str>>,
 }
@@ -74,6 +76,7 @@ impl<'a> PgTx<'a> {
             rt,
             chain: RefCell::new(chain),
             tokens_read: RefCell::new(HashMap::new()),
+            prefetched: RefCell::new(HashMap::new()),
             savepoint: Cell::new(Some(savepoint)),
         }
     }
@@ -139,6 +142,11 @@ impl<'a> PgTx<'a> {
         }
     }
 
+    /// Drops tokens fetched with their customers (a bulk write may replace them).
+    pub(super) fn forget_prefetched(&self) {
+        self.prefetched.borrow_mut().clear();
+    }
+
     /// Sets the chain head (a copied chain's last record).
     pub(super) fn set_chain_head(&self, next_seq: u64, hash: String) {
         let mut chain = self.chain.borrow_mut();
@@ -168,12 +176,30 @@ impl<'a> PgTx<'a> {
         self.chain.borrow().next_seq
     }
 
+    /// The customer, locked; the token bound to them comes locked in the same statement and
+    /// is kept for the `token` read that usually follows (an OTP check saves a round trip).
     pub(crate) fn customer(&self, contract_id: &str) -> TxResult<Option<Customer>> {
-        self.get(
-            "customers",
-            "SELECT body::text FROM customers WHERE contract_id = $1 FOR UPDATE",
+        let rows = self.rows(
+            "SELECT c.body::text, t.serial, t.body::text, t.last_step, t.fails \
+             FROM customers c LEFT JOIN LATERAL (SELECT serial, body, last_step, fails \
+             FROM tokens WHERE serial = c.body->'token'->>'serial' FOR UPDATE) t ON true \
+             WHERE c.contract_id = $1 FOR UPDATE OF c",
             &[&contract_id],
-        )
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let text: String = row.try_get(0)?;
+        let customer: Customer = decode("customers", text.as_bytes())?;
+        let serial: Option<String> = row.try_get(1)?;
+        if let (Some(serial), Some(body)) = (serial, row.try_get::<_, Option<String>>(2)?) {
+            let state = ReadState {
+                last_step: row.try_get(3)?,
+                fails: row.try_get(4)?,
+            };
+            self.prefetched.borrow_mut().insert(serial, (body, state));
+        }
+        Ok(Some(customer))
     }
 
     pub(crate) fn put_customer(&self, c: &Customer) -> TxResult<()> {
@@ -186,6 +212,13 @@ impl<'a> PgTx<'a> {
     }
 
     pub(crate) fn token(&self, serial: &str) -> TxResult<Option<Token>> {
+        if let Some((text, state)) = self.prefetched.borrow_mut().remove(serial) {
+            let token: Token = decode("tokens", text.as_bytes())?;
+            self.tokens_read
+                .borrow_mut()
+                .insert(serial.to_owned(), state);
+            return Ok(Some(token));
+        }
         let rows = self.rows(
             "SELECT body::text, last_step, fails FROM tokens WHERE serial = $1 FOR UPDATE",
             &[&serial],
@@ -211,6 +244,8 @@ impl<'a> PgTx<'a> {
     /// changed (which the row lock rules out) runs the body again, which then sees the code
     /// as replayed.
     pub(crate) fn put_token(&self, t: &Token) -> TxResult<()> {
+        // A later read must see this write, not the row as first fetched.
+        self.prefetched.borrow_mut().remove(&t.serial);
         let step = step_of(t);
         let fails = i32::try_from(t.otp.fails).unwrap_or(i32::MAX);
         let body = body_text(t);
