@@ -12,8 +12,9 @@
 //! - `error.rs`: [`StoreError`], and [`Abort`], what a transaction body returns.
 //!
 //! sled layout: one tree per record kind (`customers`, `tokens`, `receipts`, `attempts`,
-//! `audit`, `api_keys`, `staff`, `forms`, `applications`, `releases`, `staff_sessions`), `meta`
-//! (counters, key check, index format), and one tree per index (`history` and the `ix_*` trees). Every write
+//! `audit`, `api_keys`, `staff`, `forms`, `applications`, `releases`, `staff_sessions`,
+//! `businesses`, `cards`), `meta` (counters, key check, index format), and one tree per index
+//! (`history` and the `ix_*` trees). Every write
 //! is one sled transaction over all trees, taken under one in-process lock (so transactions
 //! never conflict and the audit chain head can live in memory); durability is a group commit:
 //! many waiters share one flush.
@@ -110,6 +111,10 @@ trees! {
     IxApiNames = "ix_api_names",
     /// contract ID \0 audit sequence → ().
     IxAuditContract = "ix_audit_contract",
+    /// 法人 contracts, by 契約先ID.
+    Businesses = "businesses",
+    /// お客様カード, by contract ID (personal or business).
+    Cards = "cards",
 }
 
 impl T {
@@ -185,6 +190,21 @@ fn open_secret(sealer: &Sealer, token: &Token) -> Result<Zeroizing<Vec<u8>>, Abo
         .map_err(|_| corrupt())?;
     sealer
         .open(token.serial.as_bytes(), &sealed)
+        .map_err(|_| corrupt())
+}
+
+fn open_card(sealer: &Sealer, card: &Card) -> Result<Zeroizing<Vec<u8>>, Abort> {
+    let corrupt = || {
+        Abort::corrupt(
+            "cards",
+            format!("card of {} does not open", card.contract_id),
+        )
+    };
+    let sealed = data_encoding::BASE64
+        .decode(card.sealed.as_bytes())
+        .map_err(|_| corrupt())?;
+    sealer
+        .open(&Card::aad(&card.contract_id), &sealed)
         .map_err(|_| corrupt())
 }
 
@@ -408,6 +428,8 @@ impl Sled {
             forms: self.all(T::Forms).collect::<Result<_, _>>()?,
             releases: self.all(T::Releases).collect::<Result<_, _>>()?,
             applications: self.all(T::Applications).collect::<Result<_, _>>()?,
+            businesses: self.all(T::Businesses).collect::<Result<_, _>>()?,
+            cards: self.all(T::Cards).collect::<Result<_, _>>()?,
             next_receipt: meta_u32(self.tree(T::Meta), "next_receipt")?.unwrap_or(FIRST_RECEIPT),
         })
     }
@@ -470,6 +492,16 @@ impl Store {
             state: TokenState::Available,
             otp: crate::otp::OtpState::default(),
             assigned_to: None,
+        }
+    }
+
+    /// The card record for `contract_id`'s お客様カード `digits` (eight ASCII digits), sealed
+    /// under the master key like token seeds.
+    pub fn seal_card(&self, contract_id: &str, digits: &str) -> Card {
+        let sealed = self.sealer.seal(&Card::aad(contract_id), digits.as_bytes());
+        Card {
+            contract_id: contract_id.to_owned(),
+            sealed: data_encoding::BASE64.encode(&sealed),
         }
     }
 
@@ -540,6 +572,23 @@ impl Sled {
 
     pub fn token(&self, serial: &str) -> Result<Option<Token>, StoreError> {
         self.read(T::Tokens, serial.as_bytes())
+    }
+
+    /// A 法人 contract by its 契約先ID.
+    pub fn business(&self, contract_id: &str) -> Result<Option<Business>, StoreError> {
+        self.read(T::Businesses, contract_id.as_bytes())
+    }
+
+    /// Every 法人 contract, in contract-ID order (tools, demo listing).
+    pub fn businesses(&self) -> impl Iterator<Item = Result<Business, StoreError>> + '_ {
+        self.all(T::Businesses)
+    }
+
+    /// Whether `contract_id` has an お客様カード on file.
+    pub fn has_card(&self, contract_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .read::<Card>(T::Cards, contract_id.as_bytes())?
+            .is_some())
     }
 
     pub fn receipt(&self, number: u32) -> Result<Option<Receipt>, StoreError> {
@@ -857,6 +906,25 @@ impl Store {
     /// The signed-in staff session stored under `key` ([`StaffSessionRecord::key`]).
     pub fn staff_session(&self, key: &str) -> Result<Option<StaffSessionRecord>, StoreError> {
         on_engine!(self, e => e.staff_session(key))
+    }
+
+    /// A 法人 contract by its 契約先ID.
+    pub fn business(&self, contract_id: &str) -> Result<Option<Business>, StoreError> {
+        on_engine!(self, e => e.business(contract_id))
+    }
+
+    /// Every 法人 contract, in contract-ID order (tools, demo listing).
+    pub fn businesses(&self) -> impl Iterator<Item = Result<Business, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<Business, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.businesses()),
+            Engine::Postgres(e) => Box::new(e.businesses()),
+        };
+        it
+    }
+
+    /// Whether `contract_id` has an お客様カード on file.
+    pub fn has_card(&self, contract_id: &str) -> Result<bool, StoreError> {
+        on_engine!(self, e => e.has_card(contract_id))
     }
 
     /// Every stored staff session (sweeping the expired ones).

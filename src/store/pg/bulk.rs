@@ -2,8 +2,8 @@
 //! thousand rows per statement), and copying a whole embedded database in (`migrate`).
 
 use super::super::records::{
-    ApiKey, Application, Attempt, AuditEvent, AuditRecord, CancelForm, Customer, Event, Receipt,
-    Release, Staff, Token,
+    ApiKey, Application, Attempt, AuditEvent, AuditRecord, Business, CancelForm, Card, Customer,
+    Event, Receipt, Release, Staff, Token,
 };
 use super::super::{encode, StoreError, TxResult};
 use super::{Pg, PgTx};
@@ -32,6 +32,8 @@ pub(crate) struct Everything {
     pub forms: Vec<CancelForm>,
     pub releases: Vec<Release>,
     pub applications: Vec<Application>,
+    pub businesses: Vec<Business>,
+    pub cards: Vec<Card>,
     /// The next 受付番号 the embedded database would have issued.
     pub next_receipt: u32,
 }
@@ -165,6 +167,12 @@ impl Pg {
             }
             for a in &all.applications {
                 tx.put_application(a)?;
+            }
+            for b in &all.businesses {
+                tx.put_business(b)?;
+            }
+            for c in &all.cards {
+                tx.put_card(c)?;
             }
             for chunk in all.audit.chunks(CHUNK) {
                 let seqs: Vec<i64> = chunk.iter().map(|r| big(r.seq)).collect();

@@ -18,6 +18,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "staff_sessions",
         include_str!("../../../migrations/0003_staff_sessions.sql"),
     ),
+    (
+        4,
+        "business",
+        include_str!("../../../migrations/0004_business.sql"),
+    ),
 ];
 
 /// The schema version this gateway writes.

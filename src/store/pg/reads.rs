@@ -2,8 +2,8 @@
 //! in the same order, as the embedded engine's.
 
 use super::super::records::{
-    ApiKey, Application, Attempt, AuditRecord, CancelForm, Customer, Receipt, Release, Staff,
-    StaffSessionRecord, Token,
+    ApiKey, Application, Attempt, AuditRecord, Business, CancelForm, Customer, Receipt, Release,
+    Staff, StaffSessionRecord, Token,
 };
 use super::super::{decode, Processed, StoreError};
 use super::{pool_error, Pg};
@@ -262,6 +262,29 @@ impl Pg {
             "customers",
             "SELECT body::text FROM customers ORDER BY contract_id",
         )
+    }
+
+    pub(crate) fn business(&self, contract_id: &str) -> Result<Option<Business>, StoreError> {
+        self.record(
+            "businesses",
+            "SELECT body::text FROM businesses WHERE contract_id = $1",
+            &[&contract_id],
+        )
+    }
+
+    pub(crate) fn businesses(&self) -> impl Iterator<Item = Result<Business, StoreError>> + '_ {
+        self.every(
+            "businesses",
+            "SELECT body::text FROM businesses ORDER BY contract_id",
+        )
+    }
+
+    pub(crate) fn has_card(&self, contract_id: &str) -> Result<bool, StoreError> {
+        let rows = self.query(
+            "SELECT 1 FROM cards WHERE contract_id = $1",
+            &[&contract_id],
+        )?;
+        Ok(!rows.is_empty())
     }
 
     pub(crate) fn staff_session(

@@ -7,8 +7,8 @@
 use super::super::audit::chained;
 use super::super::error::{Abort, Stop};
 use super::super::records::{
-    ApiKey, Application, Attempt, AuditRecord, CancelForm, Customer, Event, Receipt, ReceiptKind,
-    Release, Staff, StaffSessionRecord, Token,
+    ApiKey, Application, Attempt, AuditRecord, Business, CancelForm, Card, Customer, Event,
+    Receipt, ReceiptKind, Release, Staff, StaffSessionRecord, Token,
 };
 use super::super::{decode, encode, TxResult, LAST_RECEIPT};
 use deadpool_postgres::Client;
@@ -353,6 +353,40 @@ impl<'a> PgTx<'a> {
             "INSERT INTO staff (staff_id, body) VALUES ($1, $2::text::jsonb) \
              ON CONFLICT (staff_id) DO UPDATE SET body = EXCLUDED.body",
             &[&s.staff_id, &body_text(s)],
+        )
+        .map(drop)
+    }
+
+    pub(crate) fn business(&self, contract_id: &str) -> TxResult<Option<Business>> {
+        self.get(
+            "businesses",
+            "SELECT body::text FROM businesses WHERE contract_id = $1 FOR UPDATE",
+            &[&contract_id],
+        )
+    }
+
+    pub(crate) fn put_business(&self, b: &Business) -> TxResult<()> {
+        self.exec(
+            "INSERT INTO businesses (contract_id, body) VALUES ($1, $2::text::jsonb) \
+             ON CONFLICT (contract_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&b.contract_id, &body_text(b)],
+        )
+        .map(drop)
+    }
+
+    pub(crate) fn card(&self, contract_id: &str) -> TxResult<Option<Card>> {
+        self.get(
+            "cards",
+            "SELECT body::text FROM cards WHERE contract_id = $1 FOR UPDATE",
+            &[&contract_id],
+        )
+    }
+
+    pub(crate) fn put_card(&self, c: &Card) -> TxResult<()> {
+        self.exec(
+            "INSERT INTO cards (contract_id, body) VALUES ($1, $2::text::jsonb) \
+             ON CONFLICT (contract_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&c.contract_id, &body_text(c)],
         )
         .map(drop)
     }
