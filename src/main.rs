@@ -481,8 +481,17 @@ fn serve(
     .map_err(|e| e.to_string())?;
     let store = open_any(&data_dir, database.as_deref(), sealer)?;
     if demo {
-        if store.is_empty() {
-            demo::load(&store, &bank_dir, clock::now_unix()).map_err(|e| e.to_string())?;
+        // Gateways started at once on one new PostgreSQL database load it once.
+        let loaded = store
+            .exclusively(|| {
+                if !store.is_empty() {
+                    return Ok(false);
+                }
+                demo::load(&store, &bank_dir, clock::now_unix()).map(|_| true)
+            })
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        if loaded {
             println!("Loaded the demo bank from {}.", bank_dir.display());
         }
         if demo::matches(&store, &bank_dir).map_err(|e| e.to_string())? {

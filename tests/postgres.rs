@@ -343,3 +343,24 @@ fn a_database_newer_than_the_gateway_is_refused() {
     assert!(!ok);
     assert!(out.contains("newer than this gateway"), "{out}");
 }
+
+#[test]
+fn two_gateways_started_at_once_with_demo_load_it_once() {
+    let db = Db::new(shared());
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| db.gateway("a"));
+        let b = s.spawn(|| db.gateway("b"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let listing = db.cli(&["audit"]).1;
+    assert_eq!(listing.matches("demo_load").count(), 1, "{listing}");
+    // Both serve the one bank.
+    for g in [&a, &b] {
+        let otp = wrong_code(HANAKO_TOKEN);
+        assert_eq!(
+            result_of(&verify(g.addr, &db.api_key, HANAKO.0, &otp)).0,
+            "reject"
+        );
+    }
+    db.assert_audit_intact();
+}

@@ -261,6 +261,16 @@ impl Store {
         }
     }
 
+    /// Runs `f` while no other gateway or tool on this database runs an `exclusively` of its
+    /// own (PostgreSQL: an advisory lock; the embedded database has one process anyway):
+    /// "load the demo bank if the database is empty" done once by gateways started together.
+    pub fn exclusively<R>(&self, f: impl FnOnce() -> R) -> Result<R, StoreError> {
+        match &self.engine {
+            Engine::Sled(_) => Ok(f()),
+            Engine::Postgres(e) => e.exclusively(f),
+        }
+    }
+
     /// Which engine this is: "sled" or "postgres" (logs, tools).
     pub fn engine_name(&self) -> &'static str {
         match self.engine {

@@ -223,6 +223,18 @@ impl Pg {
         }
     }
 
+    /// Runs `f` holding a session-level advisory lock on a connection of its own.
+    pub(super) fn exclusively<R>(&self, f: impl FnOnce() -> R) -> Result<R, StoreError> {
+        // Any constant key shared by every gateway: "keitai-gateway exclusive".
+        const KEY: i64 = 0x6b67_6578_636c_7573;
+        let client = self.block(self.pool.get()).map_err(pool_error)?;
+        self.block(client.execute("SELECT pg_advisory_lock($1)", &[&KEY]))?;
+        let out = f();
+        // Unlocked on this connection; a lost connection unlocks by itself.
+        let _ = self.block(client.execute("SELECT pg_advisory_unlock($1)", &[&KEY]));
+        Ok(out)
+    }
+
     /// Runs `body` as one transaction and commits it (durable on return); see the module doc.
     pub(super) fn write<R>(
         &self,
