@@ -55,12 +55,22 @@ enum ApiKeyAction {
     },
 }
 
-/// Where the tools find the database and its master key (the gateway must be stopped: a running
-/// gateway holds the database's lock).
+/// Where the tools find the database and its master key (with the embedded engine the gateway
+/// must be stopped: a running gateway holds the database's lock; a PostgreSQL database may be
+/// used while gateways serve).
 #[derive(clap::Args)]
 struct Db {
     #[arg(long, default_value = "var")]
     data_dir: PathBuf,
+    /// A PostgreSQL database (postgres://USER@HOST:PORT/DB) instead of the embedded one in
+    /// DATA_DIR; also read from KEITAI_DATABASE (which keeps a password out of the process list).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "KEITAI_DATABASE",
+        hide_env_values = true
+    )]
+    database: Option<String>,
     /// The master key file (default DATA_DIR/master.key).
     #[arg(long)]
     key_file: Option<PathBuf>,
@@ -85,11 +95,17 @@ impl Db {
         let sealer = Sealer::load(&key_file).map_err(|e| e.to_string())?;
         // One bank's tools need no profile (its records are not keyed by bank).
         if self.bank.is_none() && !self.bank_dir.join("banks").is_dir() {
-            return open_store_cached(&self.data_dir, sealer, cache);
+            return match &self.database {
+                Some(url) => open_postgres(url, sealer),
+                None => open_store_cached(&self.data_dir, sealer, cache),
+            };
         }
         let profiles = self.profiles()?;
         let bank = profiles.pick(self.bank.as_ref())?;
         if profiles.multi {
+            if self.database.is_some() {
+                return Err(SEVERAL_BANKS_ON_POSTGRES.into());
+            }
             let mut stores = open_banks(
                 &self.data_dir,
                 &sealer,
@@ -98,7 +114,10 @@ impl Db {
             )?;
             return stores.pop().ok_or_else(|| "no bank opened".to_owned());
         }
-        open_store_cached(&self.data_dir, sealer, cache)
+        match &self.database {
+            Some(url) => open_postgres(url, sealer),
+            None => open_store_cached(&self.data_dir, sealer, cache),
+        }
     }
 
     fn profiles(&self) -> Result<Profiles, String> {
@@ -110,6 +129,11 @@ impl Db {
         Ok(self.profiles()?.pick(self.bank.as_ref())?.bank.clone())
     }
 }
+
+/// Several banks keep their records apart by bank in the embedded engine only, so far.
+const SEVERAL_BANKS_ON_POSTGRES: &str =
+    "several banks (banks/) on PostgreSQL: not yet (its tables have no bank column); use the \
+     embedded database";
 
 #[derive(Subcommand)]
 enum CustomersAction {
@@ -190,9 +214,19 @@ enum Command {
         demo: bool,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Where the database lives.
+        /// Where the database lives (the embedded engine), and the gateway's local files.
         #[arg(long, default_value = "var")]
         data_dir: PathBuf,
+        /// Use the PostgreSQL database at URL (postgres://USER@HOST:PORT/DB) instead of the
+        /// embedded one: any number of gateways may share it. With --demo, an empty database
+        /// gets the demo bank.
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "KEITAI_DATABASE",
+            hide_env_values = true
+        )]
+        database: Option<String>,
         /// Where bank.toml, carrier_networks.toml and demo/ are.
         #[arg(long, default_value = "data")]
         bank_dir: PathBuf,
@@ -277,6 +311,20 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// Copy an embedded database (customers, tokens, receipts, audit with its chain, keys,
+    /// staff, forms) into an empty PostgreSQL database; the gateway must be stopped.
+    Migrate {
+        /// The data directory of the embedded database.
+        #[arg(long, value_name = "DIR")]
+        from_data_dir: PathBuf,
+        /// The PostgreSQL database to fill (postgres://USER@HOST:PORT/DB); must be empty.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// The master key file (default FROM_DATA_DIR/master.key); every gateway on the new
+        /// database needs the same one.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
     /// Print what the gateway makes of a handset, as one line of JSON.
     Ua {
         user_agent: String,
@@ -293,6 +341,7 @@ fn main() -> ExitCode {
             demo,
             listen,
             data_dir,
+            database,
             bank_dir,
             allow_pc,
             client_timeout,
@@ -311,7 +360,12 @@ fn main() -> ExitCode {
                 branch_networks,
                 emulator,
             };
-            serve(demo, listen, data_dir, bank_dir, access, &key_file)
+            let place = Place {
+                data_dir,
+                database,
+                bank_dir,
+            };
+            serve(demo, listen, place, access, &key_file)
         }
         Command::InitKey { path } => Sealer::create(&path)
             .map(|_| println!("created {}", path.display()))
@@ -336,6 +390,14 @@ fn main() -> ExitCode {
             psk_hex,
             db,
         } => import_tokens(&file, &db, replace, psk_hex.as_deref()),
+        Command::Migrate {
+            from_data_dir,
+            to,
+            key_file,
+        } => {
+            let key_file = key_file.unwrap_or_else(|| from_data_dir.join("master.key"));
+            migrate(&from_data_dir, &to, &key_file)
+        }
         Command::Ua {
             user_agent,
             headers,
@@ -352,6 +414,40 @@ fn main() -> ExitCode {
 
 fn open_store(data_dir: &Path, sealer: Sealer) -> Result<Store, String> {
     open_store_cached(data_dir, sealer, keitai_gateway::store::SERVING_CACHE)
+}
+
+/// The PostgreSQL database at `url` when given, else the embedded one in `data_dir`.
+fn open_any(data_dir: &Path, url: Option<&str>, sealer: Sealer) -> Result<Store, String> {
+    match url {
+        Some(url) => open_postgres(url, sealer),
+        None => open_store(data_dir, sealer),
+    }
+}
+
+fn open_postgres(url: &str, sealer: Sealer) -> Result<Store, String> {
+    Store::open_postgres(url, sealer).map_err(|e| match e {
+        StoreError::WrongKey => format!("{e}: the PostgreSQL database was sealed with another key"),
+        e => format!("cannot open the PostgreSQL database: {e}"),
+    })
+}
+
+fn migrate(from: &Path, to: &str, key_file: &Path) -> Result<(), String> {
+    let sealer = Sealer::load(key_file).map_err(|e| e.to_string())?;
+    let source = open_store_cached(from, sealer, keitai_gateway::store::BULK_CACHE)?;
+    let target = open_postgres(to, Sealer::load(key_file).map_err(|e| e.to_string())?)?;
+    let copied = source.copy_into(&target).map_err(|e| e.to_string())?;
+    match target.verify_audit().map_err(|e| e.to_string())? {
+        Ok(n) => {
+            println!(
+                "copied {} into PostgreSQL: {copied} audit records, chain intact ({n})",
+                from.display()
+            );
+            Ok(())
+        }
+        Err(seq) => Err(format!(
+            "copied, but the audit chain is broken at record {seq}"
+        )),
+    }
 }
 
 fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Store, String> {
@@ -396,14 +492,25 @@ struct Access {
     emulator: bool,
 }
 
+/// Where the gateway finds its database, its local files and the bank profile.
+struct Place {
+    data_dir: PathBuf,
+    database: Option<String>,
+    bank_dir: PathBuf,
+}
+
 fn serve(
     demo: bool,
     listen: SocketAddr,
-    data_dir: PathBuf,
-    bank_dir: PathBuf,
+    place: Place,
     access: Access,
     key_file: &Path,
 ) -> Result<(), String> {
+    let Place {
+        data_dir,
+        database,
+        bank_dir,
+    } = place;
     let profiles = Profiles::load(&bank_dir).map_err(|e| e.to_string())?;
     let networks_file = bank_dir.join("carrier_networks.toml");
     let networks = if networks_file.exists() {
@@ -422,10 +529,13 @@ fn serve(
     }
     .map_err(|e| e.to_string())?;
     let stores = if profiles.multi {
+        if database.is_some() {
+            return Err(SEVERAL_BANKS_ON_POSTGRES.into());
+        }
         let cache = keitai_gateway::store::SERVING_CACHE;
         open_banks(&data_dir, &sealer, cache, &profiles.codes())?
     } else {
-        vec![open_store(&data_dir, sealer)?]
+        vec![open_any(&data_dir, database.as_deref(), sealer)?]
     };
     let mut apps = Vec::new();
     for (profile, store) in profiles.banks.iter().zip(stores) {
@@ -437,8 +547,17 @@ fn serve(
                     profile.code, profile.bank.name, profile.code
                 );
             }
-            if store.is_empty() {
-                demo::load(&store, dir, clock::now_unix()).map_err(|e| e.to_string())?;
+            // Gateways started at once on one new PostgreSQL database load it once.
+            let loaded = store
+                .exclusively(|| {
+                    if !store.is_empty() {
+                        return Ok(false);
+                    }
+                    demo::load(&store, dir, clock::now_unix()).map(|_| true)
+                })
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            if loaded {
                 println!("Loaded the demo bank from {}.", dir.display());
             }
             if demo::matches(&store, dir).map_err(|e| e.to_string())? {

@@ -25,7 +25,8 @@ struct Fronts {
 
 impl Fronts {
     fn new(app: App) -> Fronts {
-        let phone = Arc::new(crate::phone::PhoneFront::new(&app.config));
+        // Phone sessions where the store keeps them (the database, on PostgreSQL).
+        let phone = Arc::new(crate::phone::PhoneFront::for_app(&app));
         let fronts: Vec<Box<dyn Front>> = vec![
             Box::new(crate::api::ApiFront),
             Box::new(crate::branch::ConsoleFront::new()),

@@ -29,7 +29,7 @@ pub async fn run(customers: u64, load: Duration, table: &mut Table) {
     let per_bank = customers / 3;
     let key = data::build_banks(&three_dir, &codes, per_bank);
     let profiles = profiles(&three_dir);
-    let three = Gateway::start_banks(&three_dir, &key, &profiles);
+    let three = Gateway::start_banks(&three_dir, &key, &profiles, &[]);
     let bases: Vec<String> = codes.iter().map(BankCode::prefix).collect();
     let bases: Vec<&str> = bases.iter().map(String::as_str).collect();
     let multi = flows_per_second(three.addr, &bases, per_bank, load).await;

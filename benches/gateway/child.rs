@@ -18,11 +18,22 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn start(data_dir: &Path, key_file: &Path) -> Gateway {
-        Gateway::start_banks(data_dir, key_file, &crate::data::repo().join("data"))
+        Gateway::start_with(data_dir, key_file, &[])
+    }
+
+    /// [`Gateway::start`] with more `serve` flags (`--database URL`).
+    pub fn start_with(data_dir: &Path, key_file: &Path, extra: &[&str]) -> Gateway {
+        let bank_dir = crate::data::repo().join("data");
+        Gateway::start_banks(data_dir, key_file, &bank_dir, extra)
     }
 
     /// The gateway with the bank profiles of `bank_dir` (one bank, or `banks/`).
-    pub fn start_banks(data_dir: &Path, key_file: &Path, bank_dir: &Path) -> Gateway {
+    pub fn start_banks(
+        data_dir: &Path,
+        key_file: &Path,
+        bank_dir: &Path,
+        extra: &[&str],
+    ) -> Gateway {
         let log = std::fs::File::create(data_dir.join("server.log")).expect("log file");
         let started = Instant::now();
         let mut child = Command::new(BIN)
@@ -32,6 +43,7 @@ impl Gateway {
             .arg(bank_dir)
             .arg("--key-file")
             .arg(key_file)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()

@@ -91,7 +91,8 @@ pub fn build_banks(dir: &Path, codes: &[BankCode], customers: u64) -> PathBuf {
     key
 }
 
-fn fill(store: &Store, customers: u64, bound: u64) {
+/// Loads the bank of [`build_bank`] into `store` (empty, of either engine).
+pub fn fill(store: &Store, customers: u64, bound: u64) {
     let login = keitai_gateway::password::hash(LOGIN_PASSWORD).expect("hash");
     let transfer = keitai_gateway::password::hash(TRANSFER_PASSWORD).expect("hash");
     let now = keitai_gateway::clock::now_unix();
