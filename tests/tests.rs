@@ -8,6 +8,7 @@ mod carrier;
 mod crash;
 mod exchange;
 mod hostile;
+mod journeys;
 mod login;
 mod pskc_import;
 mod rfc6238;

@@ -1,0 +1,89 @@
+//! Customer journeys without dead ends (issue 14), walked as phones over real sockets: old
+//! J-PHONE handsets without cookies, names every carrier renders, input modes, guidance for
+//! customers without a (working) token, and the seed's wording.
+
+use crate::support::*;
+
+/// The smallest page any handset here accepts (J-PHONE C type: 6 KB; i-mode 1.0: 5 KB).
+const BUDGET: usize = 5000;
+
+/// A handset that keeps no cookies, whatever the test client would assume from its UA.
+fn cookieless(server: &Server, ua: &str) -> Phone {
+    let mut phone = server.phone(ua);
+    phone.keeps_cookies = false;
+    phone
+}
+
+/// Walks top → 利用開始 → credentials → token → receipt; every page within [`BUDGET`].
+#[allow(dead_code)] // used by the walks below as they land
+fn walk_start(phone: &mut Phone, who: (&str, &str, &str), serial: &str) -> Resp {
+    let top = phone.get("/");
+    top.assert_chtml(BUDGET);
+    let step1 = phone.follow(&top, '1');
+    step1.assert_chtml(BUDGET);
+    let step2 = phone.submit(&step1, &[("contract_id", who.0), ("password", who.1)]);
+    step2.assert_chtml(BUDGET).assert_contains("シリアル番号");
+    let done = phone.submit(
+        &step2,
+        &[
+            ("serial", serial),
+            ("otp", &code(serial, 0)),
+            ("login_otp", "1"),
+            ("transfer_password", who.2),
+        ],
+    );
+    done.assert_chtml(BUDGET)
+        .assert_contains("ワンタイムパスワードの登録が完了しました");
+    done
+}
+
+// Issue 14 item 3: J-PHONE handsets keep no cookies (see tests/ua_table.rs for the source), so
+// the session rides in the URL and hidden fields and every flow gets past its second step.
+#[test]
+fn old_jphone_handsets_carry_the_session_in_the_page() {
+    let server = Server::start();
+    let handsets = [
+        // C type, P type (the issue's J-SH51) and W type.
+        ("J-PHONE/3.0/J-T07", TARO, "GMHW00000001"),
+        (
+            "J-PHONE/4.0/J-SH51/SNJSHA3029293 SH/0001aa Profile/MIDP-1.0 Configuration/CLDC-1.0 Ext-Profile/JSCL-1.1.0",
+            ICHIRO,
+            "GMHW00000002",
+        ),
+        ("J-PHONE/5.0/V801SA", JIRO, "GMHW00000003"),
+    ];
+    for (ua, who, serial) in handsets {
+        let mut phone = cookieless(&server, ua);
+        let top = phone.get("/");
+        let step1 = phone.follow(&top, '1');
+        let step2 = phone.submit(&step1, &[("contract_id", who.0), ("password", who.1)]);
+        assert!(step2.header("set-cookie").is_none(), "{ua}: no cookie");
+        let (_, hidden) = step2.form().unwrap();
+        assert!(
+            hidden.iter().any(|(k, _)| k == "sid"),
+            "{ua}: sid in the form"
+        );
+        let done = phone.submit(
+            &step2,
+            &[
+                ("serial", serial),
+                ("otp", &code(serial, 0)),
+                ("login_otp", "0"),
+                ("transfer_password", who.2),
+            ],
+        );
+        done.assert_chtml(BUDGET)
+            .assert_contains("ワンタイムパスワードの登録が完了しました");
+        assert!(done.receipt_number().is_some(), "{ua}");
+    }
+    // A SoftBank 3G handset still keeps its session in a cookie.
+    let mut sb = server.phone(SOFTBANK);
+    let top = sb.get("/");
+    let r = sb.submit(&top, &[("contract_id", HANAKO.0), ("password", HANAKO.1)]);
+    assert!(
+        r.header("set-cookie").is_some(),
+        "SoftBank 3G gets a cookie"
+    );
+    let (_, hidden) = r.form().unwrap();
+    assert!(!hidden.iter().any(|(k, _)| k == "sid"));
+}
