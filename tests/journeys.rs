@@ -87,3 +87,57 @@ fn old_jphone_handsets_carry_the_session_in_the_page() {
     let (_, hidden) = r.form().unwrap();
     assert!(!hidden.iter().any(|(k, _)| k == "sid"));
 }
+
+/// A copy of data/ in `dir` whose demo customer 1000000001 is called `name`.
+fn bank_with_name(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let bank = dir.join("bank");
+    std::fs::create_dir_all(bank.join("demo")).unwrap();
+    let data = repo().join("data");
+    for f in ["registrations.csv", "tokens.csv", "staff.csv"] {
+        std::fs::copy(data.join("demo").join(f), bank.join("demo").join(f)).unwrap();
+    }
+    for f in ["bank.toml", "carrier_networks.toml"] {
+        std::fs::copy(data.join(f), bank.join(f)).unwrap();
+    }
+    let customers = std::fs::read_to_string(data.join("demo/customers.csv")).unwrap();
+    let customers = customers.replace("信金太郎", name);
+    std::fs::write(bank.join("demo/customers.csv"), customers).unwrap();
+    bank
+}
+
+// Issue 14 item 7: a name with IBM-extension, pictogram-area and non-Shift_JIS characters goes
+// out on every carrier's pages as JIS X 0208 only (customary substitutes, 〓 for the rest);
+// the branch console shows the real name.
+#[test]
+fn names_on_phone_pages_use_only_characters_every_carrier_renders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let real = "髙﨑𠮷濵草彅";
+    let bank = bank_with_name(tmp.path(), real);
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start_with_bank(&data, &bank, &[]);
+    for ua in [
+        FOMA,
+        AU,
+        SOFTBANK,
+        "J-PHONE/4.0/J-SH51 SH/0001aa Profile/MIDP-1.0",
+    ] {
+        let mut phone = cookieless(&server, ua);
+        let top = phone.get("/");
+        let menu = phone.submit(&top, &[("contract_id", TARO.0), ("password", TARO.1)]);
+        menu.assert_chtml(BUDGET)
+            .assert_contains("ようこそ 高崎吉濱草〓様")
+            .assert_contains("高崎吉濱草〓様<br>");
+        assert!(!menu.text.contains("&#"), "{ua}: no character references");
+        // Outside the keypad pictograms, no byte pair leaves JIS X 0208.
+        let at = menu.text.find("ようこそ").unwrap();
+        let greeting: String = menu.text[at..].chars().take(14).collect();
+        let (greeting, _, _) = encoding_rs::SHIFT_JIS.encode(&greeting);
+        assert!(greeting.iter().all(|&b| b < 0xED), "{ua}: {greeting:X?}");
+    }
+    let mut staff = Staff::sign_in(server.addr, CLERK_HONTEN);
+    staff
+        .get("/branch/customer?contract_id=1000000001")
+        .assert_status(200)
+        .assert_contains(real);
+}

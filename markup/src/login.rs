@@ -2,6 +2,7 @@
 
 use crate::keys::{key_link, numeric_input};
 use crate::layout::{notice, page, Ctx};
+use crate::name::Name;
 use maud::{html, Markup};
 
 /// Second login step for customers who chose 認証する: the current OTP.
@@ -33,7 +34,7 @@ pub struct TokenLine<'a> {
 pub fn menu(ctx: &Ctx, name: &str, token: Option<TokenLine>, message: Option<&str>) -> Markup {
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
-        "ようこそ " (name) "様" br;
+        "ようこそ " (Name(name)) "様" br;
         @match token {
             Some(t) => {
                 "トークン:" (t.serial) br;
