@@ -141,3 +141,45 @@ fn names_on_phone_pages_use_only_characters_every_carrier_renders() {
         .assert_status(200)
         .assert_contains(real);
 }
+
+/// The `<input ...>` tag of field `name` on `page`.
+fn input_tag<'a>(page: &'a Resp, name: &str) -> &'a str {
+    let at = page
+        .text
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no field {name}:\n{}", page.text));
+    let start = page.text[..at].rfind("<input").unwrap();
+    let end = at + page.text[at..].find('>').unwrap();
+    &page.text[start..=end]
+}
+
+// Issue 14 item 10: the DoCoMo serial field opens in digits (most of a serial is digits;
+// i-mode has no mixed mode and istyle only picks the opening mode), au keeps its mixed `*X`,
+// and au password fields carry `format="*m"` (sources in markup/src/keys.rs).
+#[test]
+fn input_modes_follow_what_handsets_offer() {
+    let server = Server::start();
+    let mut docomo = server.phone(FOMA);
+    let top = docomo.get("/");
+    assert!(input_tag(&top, "password").contains("istyle=\"3\""));
+    let step1 = docomo.follow(&top, '1');
+    let form = docomo.submit(&step1, &[("contract_id", TARO.0), ("password", TARO.1)]);
+    let serial = input_tag(&form, "serial");
+    assert!(serial.contains("istyle=\"4\""), "{serial}");
+
+    let mut au = server.phone(AU);
+    let top = au.get("/");
+    let password = input_tag(&top, "password");
+    assert!(password.contains("format=\"*m\""), "{password}");
+    let step1 = au.follow(&top, '1');
+    let password = input_tag(&step1, "password");
+    assert!(password.contains("format=\"*m\""), "{password}");
+    let form = au.submit(&step1, &[("contract_id", TARO.0), ("password", TARO.1)]);
+    assert!(input_tag(&form, "serial").contains("format=\"*X\""));
+    let transfer = input_tag(&form, "transfer_password");
+    assert!(transfer.contains("format=\"*m\""), "{transfer}");
+
+    let mut sb = server.phone(SOFTBANK);
+    let top = sb.get("/");
+    assert!(input_tag(&top, "password").contains("mode=\"alphabet\""));
+}
