@@ -2,7 +2,7 @@
 
 use crate::keys::{key_link, numeric_input, serial_input};
 use crate::layout::{notice, page, Ctx};
-use crate::start::Receipt;
+use crate::start::{guide_link, Receipt};
 use maud::{html, Markup};
 
 const TITLE: &str = "ワンタイムパスワード交換";
@@ -19,7 +19,9 @@ pub fn current(ctx: &Ctx, message: Option<&str>) -> Markup {
             (numeric_input(ctx, "otp", 8, "")) "(半角数字)" br;
             input type="submit" value="次へ";
         }
-        "トークンの紛失・故障・電池切れの場合はお取引店の窓口でお手続きください。" br;
+        "電池残量が少なくなったトークンは、窓口で新しいトークンをお受取りのうえ、この画面で交換できます。" br;
+        "故障・電池切れでパスワードを表示できない場合は、お使いのトークンをお持ちのうえ窓口で交換をお申込みください(無料)。" br;
+        (guide_link(ctx, "トークンの入手・交換")) br;
         @if !ctx.footer { (key_link(ctx, '9', "/", "戻る")) }
     };
     page(ctx, TITLE, body)
@@ -34,8 +36,10 @@ pub fn new_token(ctx: &Ctx, message: Option<&str>, serial: &str) -> Markup {
             (ctx.hidden())
             "シリアル番号(半角英数字):" br;
             (serial_input(ctx, "serial", serial)) br;
+            "※シリアル番号は裏面を参照" br;
             "ワンタイムパスワード:" br;
             (numeric_input(ctx, "otp", 8, "")) "(半角数字)" br;
+            "※ワンタイムパスワードはボタンを押して表示" br;
             input type="submit" value="次へ";
         }
         @if !ctx.footer { (key_link(ctx, '9', "/", "戻る")) }

@@ -11,6 +11,11 @@ pub fn credentials(ctx: &Ctx, id_label: &str, message: Option<&str>, contract_id
     credentials_form(ctx, TITLE, "/start", id_label, message, contract_id)
 }
 
+/// Where a customer without a (working) token finds how to get one: the help page.
+pub fn guide_link(ctx: &Ctx, label: &str) -> Markup {
+    key_link(ctx, '8', "/help", label)
+}
+
 /// The contract ID + password form shared by 利用開始 and 交換 (both ask it first).
 pub fn credentials_form(
     ctx: &Ctx,
@@ -20,6 +25,11 @@ pub fn credentials_form(
     message: Option<&str>,
     contract_id: &str,
 ) -> Markup {
+    let guide = if action == "/start" {
+        "トークンをお持ちでない場合"
+    } else {
+        "トークンの故障・電池切れの場合"
+    };
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
         form action=(ctx.action(action)) method="post" {
@@ -30,6 +40,7 @@ pub fn credentials_form(
             (password_input(ctx, "password", false)) br;
             input type="submit" value="次へ";
         }
+        (guide_link(ctx, guide)) br;
         (key_link(ctx, '9', "/", "戻る"))
     };
     page(ctx, title, body)
@@ -50,8 +61,10 @@ pub fn token(ctx: &Ctx, message: Option<&str>, form: TokenForm) -> Markup {
             (ctx.hidden())
             "シリアル番号(半角英数字):" br;
             (serial_input(ctx, "serial", form.serial)) br;
+            "※シリアル番号は裏面を参照" br;
             "ワンタイムパスワード(半角数字):" br;
             (numeric_input(ctx, "otp", 8, "")) br;
+            "※ワンタイムパスワードはボタンを押して表示" br;
             "ログイン時のワンタイムパスワード:" br;
             input type="radio" name="login_otp" value="1" checked[form.login_otp]; "認証する" br;
             input type="radio" name="login_otp" value="0" checked[!form.login_otp]; "認証しない" br;
@@ -59,6 +72,7 @@ pub fn token(ctx: &Ctx, message: Option<&str>, form: TokenForm) -> Markup {
             (password_input(ctx, "transfer_password", false)) br;
             input type="submit" value="登録";
         }
+        (guide_link(ctx, "トークンをお持ちでない場合")) br;
         @if !ctx.footer { (key_link(ctx, '9', "/", "戻る")) }
     };
     page(ctx, TITLE, body)

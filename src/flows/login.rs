@@ -109,7 +109,7 @@ pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Resul
     });
     if customer.token.is_none() && customer.transfers_blocked {
         notice.get_or_insert_with(|| {
-            "トークンは利用中止されました。新しいトークンで利用開始を行ってください。".into()
+            "トークンは利用中止されました。新しいトークンをお取引店の窓口でお申込みのうえ、利用開始から登録してください。".into()
         });
     }
     let ctx = step.ctx(Some(session));

@@ -268,7 +268,7 @@ pub fn refusal_message(r: &Refusal) -> String {
         Refusal::UnknownSerial => "シリアル番号が正しくありません。トークン裏面の12桁の英数字をご確認ください。".into(),
         Refusal::Software => "携帯電話(ガラケー)ではハードウェアトークンのみご利用いただけます。ソフトウェアトークンは登録できません。".into(),
         Refusal::Taken => "このトークンは既に登録されているため、ご利用いただけません。".into(),
-        Refusal::Retired => "このトークンは利用が終了しているため、登録できません。".into(),
+        Refusal::Retired => "このトークンは利用が終了しているため、登録できません。新しいトークンはお取引店の窓口でお申込みください。".into(),
         Refusal::SameToken => "現在ご利用中のトークンです。新しいトークンのシリアル番号を入力してください。".into(),
         Refusal::Otp(o) => otp_message(*o),
     }
