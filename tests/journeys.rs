@@ -269,3 +269,56 @@ fn customers_without_a_working_token_are_told_how_to_get_one() {
     );
     refused.assert_contains("新しいトークンはお取引店の窓口でお申込みください");
 }
+
+// Issue 14 item 9: seed wording. 利用開始 ① says it starts and puts 戻る before 次へ (seed
+// 003's feature-phone screen); the token form's label is seed 001's; the 交換 result keeps the
+// シリアル番号 row label and 受付時刻 on one line (seed 003); receipts reached from the top page
+// keep the 〇〇様 line.
+#[test]
+fn pages_use_the_seed_wording() {
+    let server = Server::start();
+    let mut phone = server.phone(FOMA);
+    let top = phone.get("/");
+    let step1 = phone.follow(&top, '1');
+    step1
+        .assert_chtml(BUDGET)
+        .assert_contains("ワンタイムパスワードの利用を開始します。");
+    let back = step1.text.find("戻る").unwrap();
+    let next = step1.text.find("value=\"次へ\"").unwrap();
+    assert!(back < next, "戻る before 次へ:\n{}", step1.text);
+    let form = phone.submit(&step1, &[("contract_id", TARO.0), ("password", TARO.1)]);
+    form.assert_contains("ログイン時のワンタイムパスワード認証要否");
+    let done = phone.submit(
+        &form,
+        &[
+            ("serial", "GMHW00000001"),
+            ("otp", &code("GMHW00000001", 0)),
+            ("login_otp", "1"),
+            ("transfer_password", TARO.2),
+        ],
+    );
+    done.assert_chtml(BUDGET)
+        .assert_contains("ワンタイムパスワードの登録が完了しました")
+        .assert_contains("信金太郎様<br>");
+
+    let mut phone = server.phone(AU);
+    let top = phone.get("/");
+    let step1 = phone.follow(&top, '2');
+    let back = step1.text.find("戻る").unwrap();
+    assert!(back < step1.text.find("value=\"次へ\"").unwrap());
+    let current = phone.submit(&step1, &[("contract_id", HANAKO.0), ("password", HANAKO.1)]);
+    let new = phone.submit(&current, &[("otp", &code(HANAKO_TOKEN, 0))]);
+    let done = phone.submit(
+        &new,
+        &[
+            ("serial", "GMHW00000002"),
+            ("otp", &code("GMHW00000002", 0)),
+        ],
+    );
+    done.assert_chtml(BUDGET)
+        .assert_contains("信金花子様<br>")
+        .assert_contains(
+            "変更結果<br>シリアル番号<br>変更後 GMHW00000002<br>変更前 GMHW00000010<br>",
+        )
+        .assert_contains("受付時刻:20");
+}

@@ -52,10 +52,11 @@ pub fn done(ctx: &Ctx, receipt: Receipt, new_serial: &str, old_serial: &str) -> 
     let body = html! {
         "ワンタイムパスワードの登録が完了しました。" br;
         "変更結果" br;
+        "シリアル番号" br;
         "変更後 " (new_serial) br;
         "変更前 " (old_serial) br;
         "受付番号:" br; (receipt.number) br;
-        "受付時刻:" br; (receipt.time) br;
+        "受付時刻:" (receipt.time) br;
         "次の操作からは新しいトークンをご利用ください。" br;
         @if !ctx.footer { (key_link(ctx, '0', "/", "ログイン画面に戻る")) }
     };

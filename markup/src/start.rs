@@ -32,16 +32,18 @@ pub fn credentials_form(
     };
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
+        @if action == "/start" { "ワンタイムパスワードの利用を開始します。" br; }
         form action=(ctx.action(action)) method="post" {
             (ctx.hidden())
             (id_label) ":" br;
             (numeric_input(ctx, "contract_id", 16, contract_id)) br;
             "ログインパスワード:" br;
             (password_input(ctx, "password", false)) br;
+            // Seed 003's screen: 戻る, then 次へ, on one line.
+            (key_link(ctx, '9', "/", "戻る")) " ";
             input type="submit" value="次へ";
         }
-        (guide_link(ctx, guide)) br;
-        (key_link(ctx, '9', "/", "戻る"))
+        (guide_link(ctx, guide))
     };
     page(ctx, title, body)
 }
@@ -65,7 +67,7 @@ pub fn token(ctx: &Ctx, message: Option<&str>, form: TokenForm) -> Markup {
             "ワンタイムパスワード(半角数字):" br;
             (numeric_input(ctx, "otp", 8, "")) br;
             "※ワンタイムパスワードはボタンを押して表示" br;
-            "ログイン時のワンタイムパスワード:" br;
+            "ログイン時のワンタイムパスワード認証要否:" br;
             input type="radio" name="login_otp" value="1" checked[form.login_otp]; "認証する" br;
             input type="radio" name="login_otp" value="0" checked[!form.login_otp]; "認証しない" br;
             "資金移動用パスワード:" br;

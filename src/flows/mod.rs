@@ -205,7 +205,11 @@ impl<'a> Step<'a> {
             return Ok(self.page(page(&ctx), Some(&session)));
         }
         self.app.sessions.end(&session.id);
-        let ctx = self.ctx(None);
+        // The receipt still greets the customer whose password started the journey.
+        let ctx = Ctx {
+            customer: Some(&session.name),
+            ..self.ctx(None)
+        };
         Ok(self.page_ending(page(&ctx)))
     }
 }
