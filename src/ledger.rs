@@ -245,6 +245,44 @@ pub async fn check_otp_audited(
     Ok(result)
 }
 
+/// Changes the customer's ログイン時のワンタイムパスワード choice (seed 003: the customer chooses
+/// it, 任意で) once `code` is accepted from their token: the OTP attempt, the new choice and its
+/// audit record (`login_otp_changed`, detail `on`/`off`) are one write, durable on return.
+pub async fn set_login_otp(
+    store: &Store,
+    contract_id: &str,
+    code: &str,
+    login_otp: bool,
+    now: u64,
+    limit: u32,
+) -> Result<OtpCheck, StoreError> {
+    let result = store.write(|tx| {
+        let (check, _) = check_in(tx, contract_id, code, now, limit, "login otp setting")?;
+        let OtpCheck::Accepted { serial } = &check else {
+            return Ok(check);
+        };
+        let Some(mut customer) = tx.customer(contract_id)? else {
+            return Ok(OtpCheck::UnknownCustomer);
+        };
+        if let Some(binding) = customer.token.as_mut() {
+            binding.login_otp = login_otp;
+        }
+        tx.put_customer(&customer)?;
+        tx.audit(
+            now,
+            Event {
+                event: "login_otp_changed",
+                contract_id: Some(contract_id),
+                serial: Some(serial),
+                detail: if login_otp { "on" } else { "off" }.into(),
+            },
+        )?;
+        Ok(check)
+    })?;
+    store.durable().await?;
+    Ok(result)
+}
+
 /// The check inside one transaction. Returns the audit record's sequence number when the check
 /// reached a token (and so was audited).
 fn check_in(

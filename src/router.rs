@@ -4,7 +4,7 @@
 
 use crate::app::App;
 use crate::error::AppError;
-use crate::flows::{cancel, exchange, login, pages, start, Step};
+use crate::flows::{cancel, exchange, login, login_otp, pages, start, Step};
 use crate::reply::Reply;
 use crate::request::Request;
 use crate::server::log;
@@ -13,12 +13,13 @@ use markup::Ctx;
 use std::net::SocketAddr;
 
 /// Every phone path the gateway answers (for 405 versus 404).
-const PHONE_PATHS: [&str; 12] = [
+const PHONE_PATHS: [&str; 13] = [
     "/",
     "/help",
     "/login",
     "/login/otp",
     "/menu",
+    "/menu/login-otp",
     "/logout",
     "/start",
     "/start/token",
@@ -85,6 +86,8 @@ async fn phone_route(app: &App, req: &Request) -> Result<Reply, AppError> {
         ("POST", "/login") => login::login(&step).await,
         ("POST", "/login/otp") => login::otp(&step).await,
         ("GET", "/menu") => login::menu(&step).await,
+        ("GET", "/menu/login-otp") => login_otp::entry(&step).await,
+        ("POST", "/menu/login-otp") => login_otp::post(&step).await,
         ("GET", "/logout") => login::logout(&step),
         ("GET", "/start") => start::entry(&step).await,
         ("POST", "/start") => start::credentials_post(&step).await,

@@ -322,3 +322,241 @@ fn pages_use_the_seed_wording() {
         )
         .assert_contains("受付時刻:20");
 }
+
+const SABURO: (&str, &str, &str) = ("1000000005", "Pass5678", "Move5678");
+const SHIRO: (&str, &str, &str) = ("1000000006", "Pass6789", "Move6789");
+
+/// 利用開始 from the top page on an au phone (cookies), with the login-OTP choice.
+fn register(server: &Server, who: (&str, &str, &str), serial: &str, login_otp: bool) {
+    let mut phone = server.phone(AU);
+    let top = phone.get("/");
+    let step1 = phone.follow(&top, '1');
+    let form = phone.submit(&step1, &[("contract_id", who.0), ("password", who.1)]);
+    phone
+        .submit(
+            &form,
+            &[
+                ("serial", serial),
+                ("otp", &code(serial, 0)),
+                ("login_otp", if login_otp { "1" } else { "0" }),
+                ("transfer_password", who.2),
+            ],
+        )
+        .assert_contains("登録が完了しました");
+}
+
+/// Logs in from the top page on an au phone; `otp_of`: the token whose code the login asks.
+fn log_in(server: &Server, who: (&str, &str, &str), otp_of: Option<&str>) -> (Phone, Resp) {
+    let mut phone = server.phone(AU);
+    let top = phone.get("/");
+    let mut page = phone.submit(&top, &[("contract_id", who.0), ("password", who.1)]);
+    if let Some(serial) = otp_of {
+        page.assert_contains("ワンタイムパスワード認証");
+        page = phone.submit(&page, &[("otp", &code(serial, 0))]);
+    }
+    page.assert_contains("メニュー");
+    (phone, page)
+}
+
+/// The numbered keys of `page`'s links (not `*` and `#`, the footer's).
+fn entry_keys(page: &Resp) -> Vec<char> {
+    "1234567890"
+        .chars()
+        .filter(|k| page.link(*k).is_some())
+        .collect()
+}
+
+/// Follows every numbered entry of `menu` (coming back to the menu in between) and checks it
+/// is exactly `entries`, each leading to a page that says `what`.
+fn walk_menu(phone: &mut Phone, menu: &Resp, entries: &[(char, &str)], state: &str) {
+    menu.assert_chtml(BUDGET);
+    let want: Vec<char> = entries.iter().map(|(k, _)| *k).collect();
+    assert_eq!(entry_keys(menu), want, "{state}: entries of\n{}", menu.text);
+    let mut menu = menu.clone();
+    for (key, what) in entries {
+        let page = phone.follow(&menu, *key);
+        assert_eq!(page.status, 200, "{state}: [{key}]\n{}", page.text);
+        page.assert_chtml(BUDGET).assert_contains(what);
+        assert!(
+            page.link('*').is_some(),
+            "{state}: [{key}] keeps the menu key"
+        );
+        menu = phone.get("/menu");
+        menu.assert_contains("ようこそ");
+    }
+}
+
+// Issue 14 item 5: every state a customer can be in gets a menu whose every entry leads
+// somewhere useful; a locked token offers nothing that needs the token.
+#[test]
+fn every_customer_state_has_a_menu_without_dead_ends() {
+    let server = Server::start();
+    let token_form = "シリアル番号(半角英数字)";
+    let guide = "発行申込書";
+    let branches = "所定の用紙を最寄りの本支店窓口までお届けください";
+    let active = [
+        ('1', "現ワンタイムパスワードの認証"),
+        ('2', branches),
+        ('3', "現在の設定:"),
+        ('8', guide),
+    ];
+
+    // No token yet.
+    let (mut phone, menu) = log_in(&server, TARO, None);
+    menu.assert_contains("トークンは登録されていません");
+    walk_menu(
+        &mut phone,
+        &menu,
+        &[('1', token_form), ('8', guide)],
+        "no token",
+    );
+
+    // Active (with 認証する).
+    let (mut phone, menu) = log_in(&server, HANAKO, Some(HANAKO_TOKEN));
+    menu.assert_contains(&format!("トークン:{HANAKO_TOKEN}"));
+    walk_menu(&mut phone, &menu, &active, "active");
+
+    // Locked (with 認証しない, the issue's dead end): five wrong codes at 交換 step 1.
+    register(&server, ICHIRO, "GMHW00000002", false);
+    let (mut phone, menu) = log_in(&server, ICHIRO, None);
+    let mut page = phone.follow(&menu, '1');
+    let wrong = wrong_code("GMHW00000002");
+    for _ in 0..5 {
+        page = phone.submit(&page, &[("otp", &wrong)]);
+    }
+    page.assert_contains("トークンがロックされています");
+    let menu = phone.get("/menu");
+    menu.assert_contains("状態:ロック中")
+        .assert_contains("ロック解除はお取引店の窓口でお手続きください");
+    assert!(!menu.text.contains("利用開始") && !menu.text.contains("交換"));
+    walk_menu(
+        &mut phone,
+        &menu,
+        &[('2', branches), ('8', "お問合せ")],
+        "locked",
+    );
+
+    // Cancelled at a branch.
+    register(&server, JIRO, "GMHW00000003", false);
+    cancel_at_branch(&server, JIRO.0, "F-9002");
+    let (mut phone, menu) = log_in(&server, JIRO, None);
+    menu.assert_contains("利用中止されました");
+    walk_menu(
+        &mut phone,
+        &menu,
+        &[('1', token_form), ('8', guide)],
+        "cancelled",
+    );
+
+    // Replaced by 交換: the new token is in use.
+    register(&server, SABURO, "GMHW00000004", false);
+    let (mut phone, menu) = log_in(&server, SABURO, None);
+    let current = phone.follow(&menu, '1');
+    let new = phone.submit(&current, &[("otp", &code("GMHW00000004", 1))]);
+    phone
+        .submit(
+            &new,
+            &[
+                ("serial", "GMHW00000005"),
+                ("otp", &code("GMHW00000005", 0)),
+            ],
+        )
+        .assert_contains("変更後 GMHW00000005");
+    let menu = phone.get("/menu");
+    menu.assert_contains("トークン:GMHW00000005");
+    walk_menu(&mut phone, &menu, &active, "replaced");
+
+    // Returned at a branch for a free replacement (broken): no token until 利用開始.
+    register(&server, SHIRO, "GMHW00000006", false);
+    let mut clerk = Staff::sign_in(server.addr, CLERK_HONTEN);
+    clerk
+        .post(
+            "/branch/applications",
+            &[
+                ("contract_id", SHIRO.0),
+                ("application_no", "A-9001"),
+                ("reason", "broken"),
+                ("serial", "GMHW00000007"),
+            ],
+        )
+        .assert_status(200);
+    let (mut phone, menu) = log_in(&server, SHIRO, None);
+    menu.assert_contains("トークンは登録されていません");
+    walk_menu(
+        &mut phone,
+        &menu,
+        &[('1', token_form), ('8', guide)],
+        "returned",
+    );
+
+    // Login locked: no menu to reach; the page the customer lands on says where to go, and
+    // each of its entries leads somewhere.
+    let mut phone = server.phone(AU);
+    let mut page = phone.get("/");
+    for _ in 0..5 {
+        page = phone.submit(&page, &[("contract_id", TARO.0), ("password", "wrong")]);
+    }
+    page.assert_chtml(BUDGET)
+        .assert_contains("ログインがロックされています")
+        .assert_contains("窓口");
+    for (key, what) in [
+        ('1', "ワンタイムパスワードの利用を開始します"),
+        ('2', "ワンタイムパスワード交換"),
+        ('3', branches),
+        ('0', guide),
+    ] {
+        let next = phone.follow(&page, key);
+        assert_eq!(next.status, 200, "login locked: [{key}]");
+        next.assert_chtml(BUDGET).assert_contains(what);
+    }
+}
+
+// Issue 14 item 9: the ログイン時のワンタイムパスワード choice is changed from the menu with
+// the current OTP; the change survives a restart and is in the audit trail.
+#[test]
+fn the_login_otp_choice_changes_from_the_menu_with_the_otp() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &[]);
+    let (mut phone, menu) = log_in(&server, HANAKO, Some(HANAKO_TOKEN));
+    let form = phone.follow(&menu, '3');
+    form.assert_chtml(BUDGET)
+        .assert_contains("現在の設定:認証する")
+        .assert_contains("ログイン時のワンタイムパスワード認証要否");
+    let wrong = phone.submit(
+        &form,
+        &[("login_otp", "0"), ("otp", &wrong_code(HANAKO_TOKEN))],
+    );
+    wrong
+        .assert_contains("ワンタイムパスワードが正しくありません")
+        .assert_contains("現在の設定:認証する");
+    let done = phone.submit(
+        &wrong,
+        &[("login_otp", "0"), ("otp", &code(HANAKO_TOKEN, 1))],
+    );
+    done.assert_chtml(BUDGET)
+        .assert_contains("「認証しない」に変更しました")
+        .assert_contains("ようこそ");
+    // No OTP at the next login.
+    let (_, menu) = log_in(&server, HANAKO, None);
+    menu.assert_contains(&format!("トークン:{HANAKO_TOKEN}"));
+
+    // Durable: after a hard stop, the choice holds, and the audit trail has the change.
+    server.kill();
+    let dir = tmp.path().to_str().unwrap();
+    let (ok, out) = run_cli(&["audit", "--contract", HANAKO.0, "--data-dir", dir]);
+    assert!(ok, "{out}");
+    let changed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("login_otp_changed"))
+        .collect();
+    assert_eq!(changed.len(), 1, "{out}");
+    assert!(
+        changed[0].contains(&format!("{HANAKO_TOKEN}\toff")),
+        "{}",
+        changed[0]
+    );
+    let server = Server::start_in(tmp.path(), &[]);
+    let (mut phone, menu) = log_in(&server, HANAKO, None);
+    let form = phone.follow(&menu, '3');
+    form.assert_contains("現在の設定:認証しない");
+}

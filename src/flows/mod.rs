@@ -7,6 +7,7 @@
 pub mod cancel;
 pub mod exchange;
 pub mod login;
+pub mod login_otp;
 pub mod pages;
 pub mod start;
 
