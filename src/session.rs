@@ -64,7 +64,26 @@ pub enum Refused {
 
 pub struct Sessions {
     map: Mutex<HashMap<String, Entry>>,
+    /// Receipts of completed steps by the session's anti-forgery value, so that a form re-sent
+    /// with the back button shows its receipt again instead of failing (issue 14).
+    finished: Mutex<HashMap<String, (Finished, Instant)>>,
     idle: Duration,
+}
+
+/// What a completed 利用開始 or 交換 showed: enough to show the same receipt again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// The form's action (`/start/token`, `/exchange/new`).
+    pub path: &'static str,
+    pub contract_id: String,
+    pub name: String,
+    /// The trusted subscriber ID the session was bound to: only that handset sees the receipt.
+    pub subscriber: Option<String>,
+    /// The serial the form registered (the new one for 交換), and 交換's old one.
+    pub serial: String,
+    pub old_serial: Option<String>,
+    pub number: String,
+    pub time: String,
 }
 
 /// `bytes` random bytes from the OS as URL-safe text (no padding).
@@ -83,8 +102,32 @@ impl Sessions {
     pub fn new(idle: Duration) -> Sessions {
         Sessions {
             map: Mutex::new(HashMap::new()),
+            finished: Mutex::new(HashMap::new()),
             idle,
         }
+    }
+
+    fn finished_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Finished, Instant)>> {
+        self.finished.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps the receipt of a step that `csrf`'s session completed (as long as a session lives).
+    pub fn remember_finished(&self, csrf: &str, finished: Finished) {
+        self.finished_lock()
+            .insert(csrf.to_owned(), (finished, Instant::now()));
+    }
+
+    /// The receipt a form with anti-forgery value `csrf` completed at `path`, if it is still
+    /// kept and the request's subscriber ID (when trusted) matches the session's.
+    pub fn finished(&self, csrf: &str, path: &str, subscriber: Option<&str>) -> Option<Finished> {
+        let map = self.finished_lock();
+        let (f, at) = map.get(csrf)?;
+        let fresh = at.elapsed() <= self.idle;
+        let same_handset = f
+            .subscriber
+            .as_deref()
+            .is_none_or(|s| subscriber == Some(s));
+        (fresh && same_handset && f.path == path).then(|| f.clone())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -169,6 +212,8 @@ impl Sessions {
         let now = Instant::now();
         self.lock()
             .retain(|_, e| now.duration_since(e.last_seen) <= idle);
+        self.finished_lock()
+            .retain(|_, (_, at)| now.duration_since(*at) <= idle);
     }
 
     pub fn len(&self) -> usize {
@@ -213,6 +258,33 @@ mod tests {
         let a = s.create("1", "n", Stage::Menu, None);
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(s.get(&a.id, None), Err(Refused::Unknown));
+    }
+
+    #[test]
+    fn finished_receipts_answer_their_own_form_only() {
+        let s = Sessions::new(Duration::from_secs(600));
+        let f = Finished {
+            path: "/start/token",
+            contract_id: "1".into(),
+            name: "n".into(),
+            subscriber: Some("ABC1234".into()),
+            serial: "GMHW00000001".into(),
+            old_serial: None,
+            number: "1000001".into(),
+            time: "t".into(),
+        };
+        s.remember_finished("csrf", f.clone());
+        assert_eq!(s.finished("csrf", "/start/token", Some("ABC1234")), Some(f));
+        assert_eq!(s.finished("csrf", "/exchange/new", Some("ABC1234")), None);
+        assert_eq!(s.finished("other", "/start/token", Some("ABC1234")), None);
+        assert_eq!(s.finished("csrf", "/start/token", None), None);
+        let gone = Sessions::new(Duration::from_millis(0));
+        gone.remember_finished(
+            "csrf",
+            s.finished("csrf", "/start/token", Some("ABC1234")).unwrap(),
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(gone.finished("csrf", "/start/token", Some("ABC1234")), None);
     }
 
     #[test]

@@ -560,3 +560,88 @@ fn the_login_otp_choice_changes_from_the_menu_with_the_otp() {
     let form = phone.follow(&menu, '3');
     form.assert_contains("現在の設定:認証しない");
 }
+
+/// The audit lines of `event` for `contract` (the server must be stopped).
+fn audited(data_dir: &std::path::Path, contract: &str, event: &str) -> usize {
+    let dir = data_dir.to_str().unwrap();
+    let (ok, out) = run_cli(&["audit", "--contract", contract, "--data-dir", dir]);
+    assert!(ok, "{out}");
+    out.lines()
+        .filter(|l| l.split('\t').nth(1) == Some(event))
+        .count()
+}
+
+// Issue 14 item 2: pressing back and re-sending a completed 利用開始 or 交換 form shows the same
+// receipt (same 受付番号) and writes nothing; a different form from that page is still refused.
+#[test]
+fn a_resent_form_shows_the_same_receipt_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &[]);
+
+    // 利用開始 from the top page, DoCoMo without cookies.
+    let mut phone = server.phone(FOMA);
+    let top = phone.get("/");
+    let step1 = phone.follow(&top, '1');
+    let form = phone.submit(&step1, &[("contract_id", TARO.0), ("password", TARO.1)]);
+    let fields = |otp: &str| {
+        [
+            ("serial", "GMHW00000001".to_owned()),
+            ("otp", otp.to_owned()),
+            ("login_otp", "0".to_owned()),
+            ("transfer_password", TARO.2.to_owned()),
+        ]
+    };
+    let send = |phone: &mut Phone, form: &Resp, otp: &str| {
+        let f = fields(otp);
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        phone.submit(form, &f)
+    };
+    let done = send(&mut phone, &form, &code("GMHW00000001", 0));
+    let number = done.receipt_number().unwrap();
+    for otp in [code("GMHW00000001", 0), code("GMHW00000001", 1)] {
+        let again = send(&mut phone, &form, &otp);
+        assert_eq!(again.status, 200, "{}", again.text);
+        again
+            .assert_chtml(BUDGET)
+            .assert_contains("ワンタイムパスワードの登録が完了しました")
+            .assert_contains("信金太郎様");
+        assert_eq!(again.receipt_number(), Some(number.clone()));
+    }
+    // The same page with another serial is not a re-send.
+    let other = phone.submit(
+        &form,
+        &[
+            ("serial", "GMHW00000002"),
+            ("otp", &code("GMHW00000002", 0)),
+            ("login_otp", "0"),
+            ("transfer_password", TARO.2),
+        ],
+    );
+    assert_eq!(other.status, 403);
+
+    // 交換 from the menu, au with cookies: the re-send keeps the menu keys.
+    let (mut phone, menu) = log_in(&server, HANAKO, Some(HANAKO_TOKEN));
+    let current = phone.follow(&menu, '1');
+    let new = phone.submit(&current, &[("otp", &code(HANAKO_TOKEN, 1))]);
+    let exchange = [
+        ("serial", "GMHW00000003"),
+        ("otp", &code("GMHW00000003", 0)),
+    ];
+    let done = phone.submit(&new, &exchange);
+    done.assert_contains("変更後 GMHW00000003");
+    let number = done.receipt_number().unwrap();
+    let again = phone.submit(&new, &exchange);
+    assert_eq!(again.status, 200, "{}", again.text);
+    again
+        .assert_chtml(BUDGET)
+        .assert_contains("変更後 GMHW00000003")
+        .assert_contains("変更前 GMHW00000010");
+    assert_eq!(again.receipt_number(), Some(number));
+    assert!(again.link('*').is_some(), "the menu keys stay");
+    phone.get("/menu").assert_contains("トークン:GMHW00000003");
+
+    // Nothing was written twice.
+    server.kill();
+    assert_eq!(audited(tmp.path(), TARO.0, "registration"), 1);
+    assert_eq!(audited(tmp.path(), HANAKO.0, "exchange"), 1);
+}

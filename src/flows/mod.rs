@@ -15,10 +15,11 @@ use crate::app::App;
 use crate::carrier::{Carrier, Handset};
 use crate::clock;
 use crate::error::AppError;
+use crate::form;
 use crate::ledger::{self, OtpRefusal, PasswordCheck, Refusal, Secret};
 use crate::reply::Reply;
 use crate::request::{Request, SID};
-use crate::session::{Refused, Session, Stage};
+use crate::session::{Finished, Refused, Session, Stage};
 use crate::store::Customer;
 use hyper::StatusCode;
 use markup::{Ctx, InputMode, Keypad};
@@ -212,6 +213,50 @@ impl<'a> Step<'a> {
             ..self.ctx(None)
         };
         Ok(self.page_ending(page(&ctx)))
+    }
+}
+
+impl Step<'_> {
+    /// Keeps what a completed step's receipt shows, for a re-send of its form.
+    pub fn remember_finished(&self, session: &Session, finished: Finished) {
+        self.app.sessions.remember_finished(&session.csrf, finished);
+    }
+
+    /// A form re-sent after its step completed (the back button): the same receipt again, with
+    /// nothing written. `Err(refused)` (the step's own refusal) unless the posted anti-forgery
+    /// value and serial are those of a completed step at `path`.
+    pub fn resent(
+        &self,
+        path: &str,
+        refused: AppError,
+        page: impl Fn(&Ctx, &Finished) -> Markup,
+    ) -> Result<Reply, AppError> {
+        let csrf = self.req.form.get("csrf").unwrap_or("");
+        let serial = form::serial(&self.req.form.text("serial"));
+        let finished = match self
+            .app
+            .sessions
+            .finished(csrf, path, self.req.subscriber.as_deref())
+        {
+            Some(f) if !csrf.is_empty() && f.serial == serial => f,
+            _ => return Err(refused),
+        };
+        // A logged-in customer's session goes on at the menu: keep its keys on the page.
+        let live = self
+            .live_session()
+            .ok()
+            .filter(|s| s.csrf == csrf && s.stage.logged_in());
+        if let Some(session) = live {
+            let session = self.rotated(&session)?;
+            let session = self.advance(&session, Stage::Menu)?;
+            let ctx = self.ctx(Some(&session));
+            return Ok(self.page(page(&ctx, &finished), Some(&session)));
+        }
+        let ctx = Ctx {
+            customer: Some(&finished.name),
+            ..self.ctx(None)
+        };
+        Ok(self.page_ending(page(&ctx, &finished)))
     }
 }
 
