@@ -335,6 +335,12 @@ pub enum Refusal {
     /// The new serial is the customer's current token.
     SameToken,
     Otp(OtpRefusal),
+    /// A wrong code for a token not yet theirs: `left` more lock the customer's claims.
+    ClaimWrong {
+        left: u32,
+    },
+    /// Too many wrong codes for tokens not yet theirs: a branch must release the customer.
+    ClaimLocked,
 }
 
 /// What a successful registration or exchange reports.
@@ -361,28 +367,69 @@ fn claimable(token: &Token, contract_id: &str) -> Result<(), Refusal> {
     }
 }
 
-/// Makes `serial` `contract_id`'s active token inside a transaction, once it may be claimed and
-/// its current OTP checks out (the OTP attempt is stored and audited either way).
+/// Makes `serial` customer `c`'s active token inside a transaction, once it may be claimed and
+/// its current OTP checks out. The token is nobody's yet, so a wrong code counts against the
+/// customer who typed it (`c.claim_fails`, stored either way) and never against the token: a
+/// stranger's guesses cannot lock a token for its future owner. Every attempt is audited.
 fn claim_in(
     tx: &mut Tx,
-    contract_id: &str,
+    c: &mut Customer,
     serial: &str,
     code: &str,
     now: u64,
     limit: u32,
     purpose: &str,
 ) -> TxResult<Result<(), Refusal>> {
+    let contract_id = c.contract_id.clone();
     let Some(mut token) = tx.token(serial)? else {
         return Ok(Err(Refusal::UnknownSerial));
     };
-    if let Err(r) = claimable(&token, contract_id) {
+    if let Err(r) = claimable(&token, &contract_id) {
         return Ok(Err(r));
     }
-    if let (Err(r), _) = attempt_in(tx, &mut token, contract_id, code, now, limit, purpose)? {
-        return Ok(Err(Refusal::Otp(r)));
+    if c.claim_fails >= limit {
+        return Ok(Err(Refusal::ClaimLocked));
+    }
+    let secret = tx.secret(&token)?;
+    let before = token.otp;
+    // No limit on the token's own count: only the customer's count locks here.
+    let outcome = token.attempt(&secret, code, now, u32::MAX);
+    let (event, refusal) = match outcome {
+        Outcome::Accepted { .. } => {
+            c.claim_fails = 0;
+            ("otp_ok", None)
+        }
+        Outcome::Rejected { .. } | Outcome::LockedNow => {
+            token.otp = before;
+            c.claim_fails = c.claim_fails.saturating_add(1);
+            let refusal = match limit.saturating_sub(c.claim_fails) {
+                0 => Refusal::ClaimLocked,
+                left => Refusal::ClaimWrong { left },
+            };
+            ("otp_failed", Some(refusal))
+        }
+        Outcome::Replayed => ("otp_replayed", Some(Refusal::Otp(OtpRefusal::Replayed))),
+        // Locked before unbound tokens stopped counting: released at a branch.
+        Outcome::Locked => ("otp_locked", Some(Refusal::Otp(OtpRefusal::Locked))),
+    };
+    tx.audit(
+        now,
+        Event {
+            event,
+            contract_id: Some(&contract_id),
+            serial: Some(serial),
+            detail: format!(
+                "{purpose}, counted for the customer ({} wrong)",
+                c.claim_fails
+            ),
+        },
+    )?;
+    tx.put_customer(c)?;
+    if let Some(r) = refusal {
+        return Ok(Err(r));
     }
     token.state = TokenState::Active {
-        contract_id: contract_id.to_owned(),
+        contract_id,
         since: now,
     };
     tx.put_token(&token)?;
@@ -433,7 +480,7 @@ pub async fn register_from(
         if c.token.is_some() {
             return Ok(Err(Refusal::HasToken));
         }
-        if let Err(r) = claim_in(tx, contract_id, serial, code, now, limit, "registration")? {
+        if let Err(r) = claim_in(tx, &mut c, serial, code, now, limit, "registration")? {
             return Ok(Err(r));
         }
         c.token = Some(Binding {
@@ -484,7 +531,7 @@ pub async fn exchange(
         let Some(mut old) = tx.token(old_serial)? else {
             return Ok(Err(Refusal::TokenChanged));
         };
-        if let Err(r) = claim_in(tx, contract_id, new_serial, code, now, limit, "exchange")? {
+        if let Err(r) = claim_in(tx, &mut c, new_serial, code, now, limit, "exchange")? {
             return Ok(Err(r));
         }
         old.state = TokenState::Replaced {
@@ -559,6 +606,7 @@ mod tests {
             login_hash: String::new(),
             transfer_hash: String::new(),
             login_fails: 0,
+            claim_fails: 0,
             token: token.map(|serial| Binding {
                 serial: serial.into(),
                 since: NOW,

@@ -645,3 +645,180 @@ fn a_resent_form_shows_the_same_receipt_and_writes_nothing() {
     assert_eq!(audited(tmp.path(), TARO.0, "registration"), 1);
     assert_eq!(audited(tmp.path(), HANAKO.0, "exchange"), 1);
 }
+
+/// The token form of 利用開始 for `who`, reached from the top page on an au phone.
+fn start_form(server: &Server, who: (&str, &str, &str)) -> (Phone, Resp) {
+    let mut phone = server.phone(AU);
+    let top = phone.get("/");
+    let step1 = phone.follow(&top, '1');
+    let form = phone.submit(&step1, &[("contract_id", who.0), ("password", who.1)]);
+    form.assert_contains("シリアル番号");
+    (phone, form)
+}
+
+fn try_register(
+    phone: &mut Phone,
+    form: &Resp,
+    who: (&str, &str, &str),
+    serial: &str,
+    otp: &str,
+) -> Resp {
+    phone.submit(
+        form,
+        &[
+            ("serial", serial),
+            ("otp", otp),
+            ("login_otp", "0"),
+            ("transfer_password", who.2),
+        ],
+    )
+}
+
+/// A branch records and approves a token release for `contract` (`serial` optional).
+fn release_at_branch(server: &Server, contract: &str, serial: &str) -> Resp {
+    let mut clerk = Staff::sign_in(server.addr, CLERK_HONTEN);
+    let r = clerk.post(
+        "/branch/releases",
+        &[
+            ("contract_id", contract),
+            ("kind", "token"),
+            ("serial", serial),
+            ("note", "本人来店"),
+        ],
+    );
+    if r.status != 200 {
+        return r;
+    }
+    let at = r.text.find("受付番号: ").unwrap() + "受付番号: ".len();
+    let no: String = r.text[at..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let mut sup = Staff::sign_in(server.addr, SUPER_HONTEN);
+    let done = sup.post("/branch/releases/approve", &[("id", &no)]);
+    done.assert_status(200);
+    done
+}
+
+// Issue 14 item 1: wrong codes at 利用開始 and at 交換's new-token step count against the
+// customer who typed them (their attempts lock, released at a branch) and never lock a token
+// that is nobody's yet; the branch can release any locked token; 発行申込書 never hands out a
+// locked, returned or cancelled token.
+#[test]
+fn wrong_codes_count_against_the_customer_never_a_free_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &[]);
+    let free = "GMHW00000001";
+    let wrong = wrong_code(free);
+
+    // Five customers, one wrong code each, for the same free token: it stays usable.
+    for who in [ICHIRO, JIRO, SABURO, SHIRO, TARO] {
+        let (mut phone, form) = start_form(&server, who);
+        try_register(&mut phone, &form, who, free, &wrong)
+            .assert_contains("あと4回間違えるとトークンの登録ができなくなります");
+    }
+    let (mut phone, form) = start_form(&server, TARO);
+    try_register(&mut phone, &form, TARO, free, &code(free, 0))
+        .assert_contains("ワンタイムパスワードの登録が完了しました");
+
+    // One customer's five wrong codes lock that customer, not the token.
+    let target = "GMHW00000002";
+    let wrong = wrong_code(target);
+    let (mut phone, mut page) = start_form(&server, ICHIRO);
+    for _ in 0..4 {
+        page = try_register(&mut phone, &page, ICHIRO, target, &wrong);
+    }
+    page.assert_contains("トークンの登録を停止しています")
+        .assert_contains("お取引店の窓口");
+    try_register(&mut phone, &page, ICHIRO, target, &code(target, 0))
+        .assert_contains("トークンの登録を停止しています");
+    // Their menu offers nothing that would only refuse them.
+    let (mut phone, menu) = log_in(&server, ICHIRO, None);
+    menu.assert_contains("トークンの登録を停止しています");
+    walk_menu(&mut phone, &menu, &[('8', "お問合せ")], "claims locked");
+    let (mut phone, form) = start_form(&server, JIRO);
+    try_register(&mut phone, &form, JIRO, target, &code(target, 0))
+        .assert_contains("ワンタイムパスワードの登録が完了しました");
+
+    // The branch releases the customer; then they register.
+    release_at_branch(&server, ICHIRO.0, "").assert_contains("承認");
+    let (mut phone, form) = start_form(&server, ICHIRO);
+    try_register(
+        &mut phone,
+        &form,
+        ICHIRO,
+        "GMHW00000003",
+        &code("GMHW00000003", 0),
+    )
+    .assert_contains("ワンタイムパスワードの登録が完了しました");
+
+    // 交換's new-token step: the same, for a customer with a token (no password asked there).
+    let (mut phone, menu) = log_in(&server, HANAKO, Some(HANAKO_TOKEN));
+    let current = phone.follow(&menu, '1');
+    let mut page = phone.submit(&current, &[("otp", &code(HANAKO_TOKEN, 1))]);
+    let target = "GMHW00000004";
+    let wrong = wrong_code(target);
+    for _ in 0..5 {
+        page = phone.submit(&page, &[("serial", target), ("otp", &wrong)]);
+    }
+    page.assert_contains("トークンの登録を停止しています");
+    let (mut phone, form) = start_form(&server, SABURO);
+    try_register(&mut phone, &form, SABURO, target, &code(target, 0))
+        .assert_contains("ワンタイムパスワードの登録が完了しました");
+
+    // A token locked before this rule (a stranger's guesses): the branch releases it by
+    // serial for the customer who brings it; until then 発行申込書 never hands it out, nor a
+    // returned or cancelled one.
+    server.kill();
+    let legacy = "GMHW00000011";
+    {
+        let sealer = keitai_gateway::seal::Sealer::load(&tmp.path().join("master.key")).unwrap();
+        let store = keitai_gateway::store::Store::open(&tmp.path().join("db"), sealer).unwrap();
+        store
+            .write(|tx| {
+                let mut t = tx.token(legacy)?.expect("demo token");
+                t.otp.fails = 5;
+                t.otp.locked = true;
+                tx.put_token(&t)
+            })
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let server = Server::start_in(tmp.path(), &[]);
+    cancel_at_branch(&server, TARO.0, "F-9003");
+    let mut clerk = Staff::sign_in(server.addr, CLERK_HONTEN);
+    clerk
+        .post(
+            "/branch/applications",
+            &[
+                ("contract_id", JIRO.0),
+                ("application_no", "A-9100"),
+                ("reason", "broken"),
+                ("serial", "GMHW00000012"),
+            ],
+        )
+        .assert_status(200);
+    // Locked, cancelled (Taro's), returned (Jiro's broken one).
+    for (no, serial) in [
+        ("A-9101", legacy),
+        ("A-9102", free),
+        ("A-9103", "GMHW00000002"),
+    ] {
+        clerk
+            .post(
+                "/branch/applications",
+                &[
+                    ("contract_id", SHIRO.0),
+                    ("application_no", no),
+                    ("reason", "new"),
+                    ("serial", serial),
+                ],
+            )
+            .assert_status(422)
+            .assert_contains("払い出せません");
+    }
+    release_at_branch(&server, SHIRO.0, legacy).assert_contains("承認");
+    let (mut phone, form) = start_form(&server, SHIRO);
+    try_register(&mut phone, &form, SHIRO, legacy, &code(legacy, 0))
+        .assert_contains("ワンタイムパスワードの登録が完了しました");
+}

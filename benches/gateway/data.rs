@@ -79,6 +79,7 @@ pub fn build_bank(dir: &Path, customers: u64, bound: u64) -> PathBuf {
         login_hash: login.clone(),
         transfer_hash: transfer.clone(),
         login_fails: 0,
+        claim_fails: 0,
         token: (i < bound).then(|| Binding {
             serial: serial(i),
             since: now,

@@ -39,6 +39,8 @@ pub enum MenuToken<'a> {
     None,
     /// Cancelled at a branch: a new token must be requested there first.
     Cancelled,
+    /// No token, and too many wrong codes typed for tokens not yet theirs: a branch releases.
+    ClaimsLocked,
 }
 
 /// The menu: `ようこそ 〇〇様`, the token state, and only entries that lead somewhere useful in
@@ -52,7 +54,7 @@ pub fn menu(ctx: &Ctx, name: &str, token: MenuToken, message: Option<&str>) -> M
                 "トークン:" (t.serial) br;
                 "登録日:" (t.since) br;
             }
-            MenuToken::None | MenuToken::Cancelled => {}
+            MenuToken::None | MenuToken::Cancelled | MenuToken::ClaimsLocked => {}
         }
         @match token {
             MenuToken::Active(_) => {}
@@ -62,6 +64,9 @@ pub fn menu(ctx: &Ctx, name: &str, token: MenuToken, message: Option<&str>) -> M
             }
             MenuToken::None => {
                 "トークンは登録されていません。振込等の資金移動にはトークンの登録が必要です。" br;
+            }
+            MenuToken::ClaimsLocked => {
+                "ワンタイムパスワードの誤りが続いたため、トークンの登録を停止しています。解除はお取引店の窓口でお手続きください。" br;
             }
             MenuToken::Cancelled => {
                 "トークンは利用中止されました。新しいトークンをお取引店の窓口でお申込みのうえ、利用開始から登録してください。" br;
@@ -77,6 +82,9 @@ pub fn menu(ctx: &Ctx, name: &str, token: MenuToken, message: Option<&str>) -> M
             }
             MenuToken::Locked(_) => {
                 (key_link(ctx, '2', "/cancel", "利用中止・お取引店")) br;
+                (key_link(ctx, '8', "/help", "ヘルプ・お問合せ"))
+            }
+            MenuToken::ClaimsLocked => {
                 (key_link(ctx, '8', "/help", "ヘルプ・お問合せ"))
             }
             MenuToken::None | MenuToken::Cancelled => {

@@ -111,6 +111,7 @@ pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Resul
                 MenuToken::Active(line)
             }
         }
+        None if customer.claim_fails >= limit => MenuToken::ClaimsLocked,
         None if customer.transfers_blocked => MenuToken::Cancelled,
         None => MenuToken::None,
     };

@@ -321,6 +321,8 @@ pub fn refusal_message(r: &Refusal) -> String {
         Refusal::Retired => "このトークンは利用が終了しているため、登録できません。新しいトークンはお取引店の窓口でお申込みください。".into(),
         Refusal::SameToken => "現在ご利用中のトークンです。新しいトークンのシリアル番号を入力してください。".into(),
         Refusal::Otp(o) => otp_message(*o),
+        Refusal::ClaimWrong { left } => format!("ワンタイムパスワードが正しくありません。あと{left}回間違えるとトークンの登録ができなくなります。"),
+        Refusal::ClaimLocked => "ワンタイムパスワードの誤りが続いたため、トークンの登録を停止しています。解除はお取引店の窓口でお手続きください。".into(),
     }
 }
 
