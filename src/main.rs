@@ -4,8 +4,10 @@ use clap::{Parser, Subcommand};
 use ipnet::IpNet;
 use keitai_gateway::api::keys;
 use keitai_gateway::app::App;
-use keitai_gateway::carrier::{self, Networks};
-use keitai_gateway::config::{default_branch_networks, default_internal_networks, Bank, Config};
+use keitai_gateway::carrier;
+use keitai_gateway::config::{Bank, Config};
+use keitai_gateway::net::{NetSet, Networks};
+use keitai_gateway::router::Gateway;
 use keitai_gateway::seal::{KeyError, Sealer};
 use keitai_gateway::store::{ImportResult, Store, StoreError};
 use keitai_gateway::{clock, demo, form, inventory, server};
@@ -294,18 +296,11 @@ fn serve(
         bank,
         networks,
         allow_pc: access.allow_pc,
-        tls_proxies: access.tls_proxies,
+        tls_proxies: NetSet::new(access.tls_proxies),
         client_timeout: access.client_timeout,
-        internal_networks: if access.internal_networks.is_empty() {
-            default_internal_networks()
-        } else {
-            access.internal_networks
-        },
-        branch_networks: if access.branch_networks.is_empty() {
-            default_branch_networks()
-        } else {
-            access.branch_networks
-        },
+        // This host only unless networks are given.
+        internal_networks: NetSet::or(access.internal_networks, NetSet::loopback()),
+        branch_networks: NetSet::or(access.branch_networks, NetSet::loopback()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -317,9 +312,9 @@ fn serve(
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         println!("listening on http://{local}/");
-        let app = Arc::new(App::new(config, store));
-        server::serve(app.clone(), listener, shutdown_signal()).await;
-        app.store.flush().map_err(|e| e.to_string())?;
+        let gateway = Arc::new(Gateway::new(App::new(config, store)));
+        server::serve(gateway.clone(), listener, shutdown_signal()).await;
+        gateway.app.store.flush().map_err(|e| e.to_string())?;
         println!("stopped");
         Ok(())
     })

@@ -7,6 +7,7 @@ mod branch;
 mod carrier;
 mod crash;
 mod exchange;
+mod fronts;
 mod hostile;
 mod journeys;
 mod login;

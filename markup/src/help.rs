@@ -3,12 +3,13 @@
 
 use crate::keys::key_link;
 use crate::layout::{page, phone_number, Ctx};
+use crate::paths;
 use crate::Support;
 use maud::{html, Markup};
 
 /// `fee_yen`: the bank profile's hardware-token fee.
 pub fn help(ctx: &Ctx, support: Support, fee_yen: u32) -> Markup {
-    let back = if ctx.footer { "/menu" } else { "/" };
+    let back = if ctx.footer { paths::MENU } else { paths::TOP };
     let body = html! {
         "ワンタイムパスワードは一度しか使わないパスワードです。トークンに表示される6桁の数字を入力してください。" br;
         "携帯電話(ガラケー)をご利用のお客さまはハードウェアトークンのみご利用いただけます。" br;

@@ -2,6 +2,7 @@
 
 use crate::keys::{key_link, InputMode, Keypad};
 use crate::name::Name;
+use crate::paths;
 use maud::{html, Markup, PreEscaped};
 
 /// What every screen needs to know about the phone and the session it renders for.
@@ -81,8 +82,8 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                 (body)
                 @if ctx.footer {
                     hr;
-                    (key_link(ctx, '*', "/menu", "メニュー")) br;
-                    (key_link(ctx, '#', "/logout", "ログアウト"))
+                    (key_link(ctx, '*', paths::MENU, "メニュー")) br;
+                    (key_link(ctx, '#', paths::LOGOUT, "ログアウト"))
                 }
             }
         }

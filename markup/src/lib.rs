@@ -12,6 +12,7 @@ pub mod keys;
 pub mod layout;
 pub mod login;
 pub mod name;
+pub mod paths;
 pub mod pc;
 pub mod sjis;
 pub mod start;

@@ -3,19 +3,20 @@
 use crate::keys::{key_link, numeric_input};
 use crate::layout::{notice, page, Ctx};
 use crate::name::Name;
+use crate::paths;
 use maud::{html, Markup};
 
 /// Second login step for customers who chose 認証する: the current OTP.
 pub fn otp(ctx: &Ctx, message: Option<&str>) -> Markup {
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
-        form action=(ctx.action("/login/otp")) method="post" {
+        form action=(ctx.action(paths::LOGIN_OTP)) method="post" {
             (ctx.hidden())
             "ワンタイムパスワード(半角数字):" br;
             (numeric_input(ctx, "otp", 8, "")) br;
             input type="submit" value="ログイン";
         }
-        (key_link(ctx, '9', "/", "戻る"))
+        (key_link(ctx, '9', paths::TOP, "戻る"))
     };
     page(ctx, "ワンタイムパスワード認証", body)
 }
@@ -75,21 +76,21 @@ pub fn menu(ctx: &Ctx, name: &str, token: MenuToken, message: Option<&str>) -> M
         hr;
         @match token {
             MenuToken::Active(_) => {
-                (key_link(ctx, '1', "/exchange", "トークン交換")) br;
-                (key_link(ctx, '2', "/cancel", "利用中止")) br;
-                (key_link(ctx, '3', "/menu/login-otp", "ログイン時のワンタイムパスワード")) br;
-                (key_link(ctx, '8', "/help", "ヘルプ"))
+                (key_link(ctx, '1', paths::EXCHANGE, "トークン交換")) br;
+                (key_link(ctx, '2', paths::CANCEL, "利用中止")) br;
+                (key_link(ctx, '3', paths::MENU_LOGIN_OTP, "ログイン時のワンタイムパスワード")) br;
+                (key_link(ctx, '8', paths::HELP, "ヘルプ"))
             }
             MenuToken::Locked(_) => {
-                (key_link(ctx, '2', "/cancel", "利用中止・お取引店")) br;
-                (key_link(ctx, '8', "/help", "ヘルプ・お問合せ"))
+                (key_link(ctx, '2', paths::CANCEL, "利用中止・お取引店")) br;
+                (key_link(ctx, '8', paths::HELP, "ヘルプ・お問合せ"))
             }
             MenuToken::ClaimsLocked => {
-                (key_link(ctx, '8', "/help", "ヘルプ・お問合せ"))
+                (key_link(ctx, '8', paths::HELP, "ヘルプ・お問合せ"))
             }
             MenuToken::None | MenuToken::Cancelled => {
-                (key_link(ctx, '1', "/start", "利用開始")) br;
-                (key_link(ctx, '8', "/help", "トークンの入手方法"))
+                (key_link(ctx, '1', paths::START, "利用開始")) br;
+                (key_link(ctx, '8', paths::HELP, "トークンの入手方法"))
             }
         }
     };
@@ -107,7 +108,7 @@ pub fn login_otp_setting(ctx: &Ctx, login_otp: bool, message: Option<&str>) -> M
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
         "現在の設定:" (now) br;
-        form action=(ctx.action("/menu/login-otp")) method="post" {
+        form action=(ctx.action(paths::MENU_LOGIN_OTP)) method="post" {
             (ctx.hidden())
             "ログイン時のワンタイムパスワード認証要否:" br;
             input type="radio" name="login_otp" value="1" checked[login_otp]; "認証する" br;

@@ -2,18 +2,19 @@
 
 use crate::keys::{key_link, numeric_input, password_input, serial_input};
 use crate::layout::{notice, page, Ctx};
+use crate::paths;
 use maud::{html, Markup};
 
 const TITLE: &str = "ワンタイムパスワード利用開始";
 
 /// Step 1: contract ID and login password.
 pub fn credentials(ctx: &Ctx, id_label: &str, message: Option<&str>, contract_id: &str) -> Markup {
-    credentials_form(ctx, TITLE, "/start", id_label, message, contract_id)
+    credentials_form(ctx, TITLE, paths::START, id_label, message, contract_id)
 }
 
 /// Where a customer without a (working) token finds how to get one: the help page.
 pub fn guide_link(ctx: &Ctx, label: &str) -> Markup {
-    key_link(ctx, '8', "/help", label)
+    key_link(ctx, '8', paths::HELP, label)
 }
 
 /// The contract ID + password form shared by 利用開始 and 交換 (both ask it first).
@@ -25,14 +26,14 @@ pub fn credentials_form(
     message: Option<&str>,
     contract_id: &str,
 ) -> Markup {
-    let guide = if action == "/start" {
+    let guide = if action == paths::START {
         "トークンをお持ちでない場合"
     } else {
         "トークンの故障・電池切れの場合"
     };
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
-        @if action == "/start" { "ワンタイムパスワードの利用を開始します。" br; }
+        @if action == paths::START { "ワンタイムパスワードの利用を開始します。" br; }
         form action=(ctx.action(action)) method="post" {
             (ctx.hidden())
             (id_label) ":" br;
@@ -40,7 +41,7 @@ pub fn credentials_form(
             "ログインパスワード:" br;
             (password_input(ctx, "password", false)) br;
             // Seed 003's screen: 戻る, then 次へ, on one line.
-            (key_link(ctx, '9', "/", "戻る")) " ";
+            (key_link(ctx, '9', paths::TOP, "戻る")) " ";
             input type="submit" value="次へ";
         }
         (guide_link(ctx, guide))
@@ -59,7 +60,7 @@ pub struct TokenForm<'a> {
 pub fn token(ctx: &Ctx, message: Option<&str>, form: TokenForm) -> Markup {
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
-        form action=(ctx.action("/start/token")) method="post" {
+        form action=(ctx.action(paths::START_TOKEN)) method="post" {
             (ctx.hidden())
             "シリアル番号(半角英数字):" br;
             (serial_input(ctx, "serial", form.serial)) br;
@@ -75,7 +76,7 @@ pub fn token(ctx: &Ctx, message: Option<&str>, form: TokenForm) -> Markup {
             input type="submit" value="登録";
         }
         (guide_link(ctx, "トークンをお持ちでない場合")) br;
-        @if !ctx.footer { (key_link(ctx, '9', "/", "戻る")) }
+        @if !ctx.footer { (key_link(ctx, '9', paths::TOP, "戻る")) }
     };
     page(ctx, TITLE, body)
 }
@@ -96,7 +97,7 @@ pub fn done(ctx: &Ctx, receipt: Receipt, serial: &str) -> Markup {
         "受付時刻:" br; (receipt.time) br;
         "シリアル番号:" br; (serial) br;
         "お振込等の資金移動の際は、ワンタイムパスワードの入力が必要となります。" br;
-        @if !ctx.footer { (key_link(ctx, '0', "/", "ログイン画面に戻る")) }
+        @if !ctx.footer { (key_link(ctx, '0', paths::TOP, "ログイン画面に戻る")) }
     };
     page(ctx, TITLE, body)
 }

@@ -5,7 +5,7 @@
 //! 256 random bits (nothing to brute-force, unlike passwords), and keeps every API call cheap.
 
 use super::ApiError;
-use crate::server::log;
+use crate::log::log;
 use crate::store::{Store, StoreError};
 use hyper::header::{HeaderMap, AUTHORIZATION};
 use sha2::{Digest, Sha256};

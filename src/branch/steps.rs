@@ -3,7 +3,7 @@
 //! twice, one's own entry, a second approval) are pages with a clear message and a 4xx status,
 //! and change nothing.
 
-use super::auth::{self, StaffSession};
+use super::auth::{self, StaffSession, StaffSessions};
 use super::export;
 use super::input;
 use super::ops::{
@@ -11,6 +11,7 @@ use super::ops::{
     Role,
 };
 use super::pages::{self, CustomerView, Nav, Row, TokenView};
+use super::paths;
 use super::when::{day_start, jst};
 use super::{html, BranchError, BranchRequest, Staffed};
 use crate::app::App;
@@ -37,21 +38,17 @@ fn today(now: u64) -> String {
 }
 
 /// The sign-in page, in a fresh anonymous session (so its form has an anti-forgery value).
-pub fn sign_in_page(app: &App, message: Option<&str>, status: StatusCode) -> Step {
-    let session = app.staff_sessions.begin().ok_or(BranchError::Busy)?;
+pub fn sign_in_page(sessions: &StaffSessions, message: Option<&str>, status: StatusCode) -> Step {
+    let session = sessions.begin().ok_or(BranchError::Busy)?;
     Ok(html(status, pages::sign_in(&session.csrf, message))
         .with_cookie(Some(auth::cookie(&session.id))))
 }
 
 /// `POST /branch/login`.
-pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
-    let Some(anon) = req
-        .cookie_sid
-        .as_deref()
-        .and_then(|id| app.staff_sessions.get(id))
-    else {
+pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -> Step {
+    let Some(anon) = req.cookie_sid.as_deref().and_then(|id| sessions.get(id)) else {
         return sign_in_page(
-            app,
+            sessions,
             Some(BranchError::Forgery.message()),
             StatusCode::FORBIDDEN,
         );
@@ -62,7 +59,7 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
     let staff_id = req.text("staff_id").to_ascii_uppercase();
     let password = req.form.get("password").unwrap_or("").to_owned();
     let now = clock::now_unix();
-    if !app.staff_sessions.attempt(&staff_id) {
+    if !sessions.attempt(&staff_id) {
         let who = ops::staff(&app.store, &staff_id)?;
         ops::audit_sign_in(
             &app.store,
@@ -107,7 +104,7 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
         );
         return Ok(html(StatusCode::UNAUTHORIZED, page));
     };
-    app.staff_sessions.attempt_ok(&staff_id);
+    sessions.attempt_ok(&staff_id);
     let actor = Actor {
         staff_id: staff.staff_id.clone(),
         name: staff.name.clone(),
@@ -122,9 +119,10 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
         "",
     )
     .await?;
-    let session = app.staff_sessions.sign_in(&anon.id, actor.clone());
+    let session = sessions.sign_in(&anon.id, actor.clone());
     let s = Staffed {
         app,
+        sessions,
         req,
         session: session.clone(),
         actor,
@@ -134,7 +132,7 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
 
 /// `POST /branch/logout`.
 pub async fn sign_out(s: &Staffed<'_>) -> Step {
-    s.app.staff_sessions.end(&s.session.id);
+    s.sessions.end(&s.session.id);
     ops::audit_sign_in(
         &s.app.store,
         s.now(),
@@ -143,7 +141,7 @@ pub async fn sign_out(s: &Staffed<'_>) -> Step {
         "",
     )
     .await?;
-    let fresh: StaffSession = s.app.staff_sessions.begin().ok_or(BranchError::Busy)?;
+    let fresh: StaffSession = s.sessions.begin().ok_or(BranchError::Busy)?;
     Ok(html(
         StatusCode::OK,
         pages::sign_in(&fresh.csrf, Some("サインアウトしました。")),
@@ -619,7 +617,7 @@ fn list_reply(
         let name = format!("{file}-{}.csv", today(s.now()));
         return Ok(export::reply(&name, header, &cells));
     }
-    let href = format!("/branch/lists/{file}.csv");
+    let href = format!("{}/{file}.csv", paths::LISTS);
     Ok(html(
         StatusCode::OK,
         pages::list(nav(s), title, &href, header, &rows, note),
@@ -632,7 +630,7 @@ pub fn pending(s: &Staffed, csv: bool) -> Step {
     for f in ops::forms(&s.app.store)? {
         if f.decision == Decision::Received {
             rows.push(Row {
-                href: Some(format!("/branch/form?no={}", f.form_no)),
+                href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
                 cells: vec![
                     f.form_no.clone(),
                     "利用中止届".into(),
@@ -650,7 +648,7 @@ pub fn pending(s: &Staffed, csv: bool) -> Step {
     for r in ops::releases(&s.app.store)? {
         if r.decision == Decision::Received {
             rows.push(Row {
-                href: Some(format!("/branch/release?id={}", r.id)),
+                href: Some(format!("{}?id={}", paths::RELEASE, r.id)),
                 cells: vec![
                     r.number(),
                     r.kind.label().into(),
@@ -695,7 +693,7 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
     for f in ops::forms(&s.app.store)? {
         if is_today(f.decision.decided_at()) {
             rows.push(Row {
-                href: Some(format!("/branch/form?no={}", f.form_no)),
+                href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
                 cells: vec![
                     f.form_no.clone(),
                     "利用中止届".into(),
@@ -714,7 +712,7 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
     for r in ops::releases(&s.app.store)? {
         if is_today(r.decision.decided_at()) {
             rows.push(Row {
-                href: Some(format!("/branch/release?id={}", r.id)),
+                href: Some(format!("{}?id={}", paths::RELEASE, r.id)),
                 cells: vec![
                     r.number(),
                     r.kind.label().into(),
@@ -737,7 +735,7 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
                 note.push_str(&format!(" 返却 {old}"));
             }
             rows.push(Row {
-                href: Some(format!("/branch/customer?contract_id={}", a.contract_id)),
+                href: Some(format!("{}?contract_id={}", paths::CUSTOMER, a.contract_id)),
                 cells: vec![
                     a.application_no.clone(),
                     format!("発行申込書({})", a.reason.label()),
@@ -793,7 +791,7 @@ pub fn attempts(s: &Staffed, csv: bool) -> Step {
     let mut rows = Vec::new();
     for (id, (count, last)) in open {
         rows.push(Row {
-            href: Some(format!("/branch/customer?contract_id={id}")),
+            href: Some(format!("{}?contract_id={id}", paths::CUSTOMER)),
             cells: vec![id.clone(), name_of(s, &id)?, count.to_string(), jst(last)],
         });
     }

@@ -24,7 +24,7 @@ pub async fn login(step: &Step<'_>) -> Result<Reply, AppError> {
     } else {
         Stage::Menu
     };
-    let session = step.app.sessions.create(
+    let session = step.sessions.create(
         &customer.contract_id,
         &customer.name,
         stage,
@@ -125,7 +125,7 @@ pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Resul
 /// `GET /logout`: ends the session on the server; its ID is refused from now on.
 pub fn logout(step: &Step) -> Result<Reply, AppError> {
     if let Some(sid) = step.req.sid() {
-        step.app.sessions.end(sid);
+        step.sessions.end(sid);
     }
     Ok(super::pages::top_with(
         step,

@@ -10,7 +10,7 @@ use markup::start::{Receipt, TokenForm};
 
 const TITLE: &str = "ワンタイムパスワード利用開始";
 /// Where the token form posts; a re-send of it after the receipt shows the receipt again.
-const PATH: &str = "/start/token";
+const PATH: &str = markup::paths::START_TOKEN;
 
 fn is_start(stage: &Stage) -> bool {
     matches!(stage, Stage::StartAuthed { .. })
@@ -29,7 +29,14 @@ fn credentials(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
     let ctx = step.ctx(None);
     let label = &step.app.config.bank.contract_id_label;
     step.page(
-        markup::start::credentials_form(&ctx, TITLE, "/start", label, message, contract_id),
+        markup::start::credentials_form(
+            &ctx,
+            TITLE,
+            markup::paths::START,
+            label,
+            message,
+            contract_id,
+        ),
         None,
     )
 }
@@ -55,7 +62,7 @@ pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
         let m = "既にトークンが登録されています。トークンの変更は交換から行ってください。";
         return Ok(credentials(step, Some(m), id));
     }
-    let session = step.app.sessions.create(
+    let session = step.sessions.create(
         &customer.contract_id,
         &customer.name,
         Stage::StartAuthed { logged_in: false },
@@ -114,7 +121,7 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
             return Ok(token_form(step, &session, Some(m), &serial));
         }
         PasswordCheck::LockedNow | PasswordCheck::Locked => {
-            step.app.sessions.end(&session.id);
+            step.sessions.end(&session.id);
             return Ok(super::pages::top_with(
                 step,
                 Some(password_message(&check, true)),

@@ -114,6 +114,13 @@ impl Server {
         last
     }
 
+    /// Whether the request log has a line for `method path` with `status` (the logical status:
+    /// a phone error page is sent as 200 and logged with its own).
+    pub fn logged(&self, method: &str, path: &str, status: u16) -> bool {
+        let line = format!(" {method} {path} {status} ");
+        self.log().lines().any(|l| l.contains(&line))
+    }
+
     /// Stops the server the hard way (SIGKILL) and waits for it.
     pub fn kill(mut self) {
         let _ = self.child.kill();
@@ -236,6 +243,22 @@ impl Resp {
             }
         }
         codes
+    }
+
+    /// A phone error page: sent with status 200 (EZweb handsets hide the bodies of 4xx/5xx
+    /// answers), Shift_JIS cHTML, saying `needle`. The logical status is in the log, see
+    /// [`Server::logged`].
+    pub fn assert_phone_error(&self, needle: &str) -> &Resp {
+        assert_eq!(
+            self.status, 200,
+            "phone error pages go out as 200:\n{}",
+            self.text
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("text/html; charset=Shift_JIS")
+        );
+        self.assert_chtml(5000).assert_contains(needle)
     }
 
     /// The 受付番号 on a receipt page.
@@ -437,6 +460,36 @@ fn keep_cookie(jar: &mut Option<String>, resp: &Resp) {
         let cleared = set.to_ascii_lowercase().contains("max-age=0");
         *jar = if cleared { None } else { Some(pair) };
     }
+}
+
+/// Sends `request` (a head, perhaps with part of a body) and reads one response without
+/// waiting for the server to close: what a client sees while its body is still owed. Panics if
+/// no whole response comes within `wait`.
+pub fn exchange_partial(addr: SocketAddr, request: &[u8], wait: Duration) -> Resp {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(wait)).expect("timeout");
+    s.write_all(request).expect("send");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(split) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..split]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if buf.len() >= split + 4 + length {
+                break;
+            }
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) => panic!("no whole response within {wait:?} ({e}); got {buf:?}"),
+        }
+    }
+    parse_response(&buf).unwrap_or_else(|| panic!("not a response: {buf:?}"))
 }
 
 fn parse_response(buf: &[u8]) -> Option<Resp> {
@@ -649,4 +702,33 @@ pub fn run_cli(args: &[&str]) -> (bool, String) {
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
+}
+
+/// Opens the store of a stopped gateway's `data_dir` (with its master key) for a test to
+/// change, and flushes it afterwards.
+pub fn with_store<T>(data_dir: &Path, f: impl FnOnce(&keitai_gateway::store::Store) -> T) -> T {
+    let sealer = keitai_gateway::seal::Sealer::load(&data_dir.join("master.key")).expect("key");
+    let store = keitai_gateway::store::Store::open(&data_dir.join("db"), sealer).expect("store");
+    let out = f(&store);
+    store.flush().expect("flush");
+    out
+}
+
+/// Makes `serial`'s sealed seed unopenable, so every OTP check of it is a storage failure.
+pub fn damage_seed(data_dir: &Path, serial: &str) {
+    with_store(data_dir, |store| {
+        let mut token = store.token(serial).expect("read").expect("token");
+        token.secret_sealed = data_encoding::BASE64.encode(&[0u8; 48]);
+        store.write(|tx| tx.put_token(&token)).expect("write");
+    });
+}
+
+/// Makes staff `staff_id`'s record unreadable, so their sign-in is a storage failure.
+pub fn damage_staff(data_dir: &Path, staff_id: &str) {
+    with_store(data_dir, |store| {
+        let tree = keitai_gateway::store::Tree::Staff;
+        store
+            .write(|tx| tx.put_in(tree, staff_id.as_bytes(), &"not a staff record"))
+            .expect("write");
+    });
 }
