@@ -717,4 +717,60 @@ mod tests {
             .unwrap();
         assert_eq!(check, OtpCheck::Refused(OtpRefusal::Locked));
     }
+
+    #[tokio::test]
+    async fn wrong_codes_for_a_free_token_count_against_the_customer() {
+        let (_dir, store) = store();
+        let free = "GMHW00000002";
+        let token = store.token_from_seed(&Seed {
+            serial: free.into(),
+            kind: TokenKind::Hardware,
+            params: params(),
+            secret: zeroize::Zeroizing::new(SECRET.to_vec()),
+        });
+        store
+            .write(|tx| {
+                tx.put_token(&token)?;
+                tx.put_customer(&customer("4", None, false))
+            })
+            .unwrap();
+        let right = params().code_at(SECRET, NOW);
+        let wrong = if right == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        // Customer 2 types five wrong codes: their claims lock, the token does not count.
+        let mut last = None;
+        for _ in 0..5 {
+            last = Some(
+                register(&store, "2", free, wrong, false, NOW, 5)
+                    .await
+                    .unwrap(),
+            );
+        }
+        assert_eq!(last, Some(Err(Refusal::ClaimLocked)));
+        assert_eq!(store.customer("2").unwrap().unwrap().claim_fails, 5);
+        let t = store.token(free).unwrap().unwrap();
+        assert_eq!((t.otp.fails, t.otp.locked), (0, false));
+        assert_eq!(
+            register(&store, "2", free, &right, false, NOW, 5)
+                .await
+                .unwrap(),
+            Err(Refusal::ClaimLocked)
+        );
+        // Another customer registers it with the right code; their own count starts at 0.
+        assert_eq!(
+            register(&store, "4", free, wrong, false, NOW, 5)
+                .await
+                .unwrap(),
+            Err(Refusal::ClaimWrong { left: 4 })
+        );
+        assert!(register(&store, "4", free, &right, false, NOW, 5)
+            .await
+            .unwrap()
+            .is_ok());
+        assert_eq!(store.customer("4").unwrap().unwrap().claim_fails, 0);
+        assert_eq!(store.verify_audit().unwrap(), Ok(8));
+    }
 }
