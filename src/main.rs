@@ -6,10 +6,11 @@ use keitai_gateway::api::keys;
 use keitai_gateway::app::App;
 use keitai_gateway::carrier;
 use keitai_gateway::config::{Bank, Config};
+use keitai_gateway::inventory::ImportResult;
 use keitai_gateway::net::{NetSet, Networks};
 use keitai_gateway::router::Gateway;
 use keitai_gateway::seal::{KeyError, Sealer};
-use keitai_gateway::store::{ImportResult, Store, StoreError};
+use keitai_gateway::store::{Store, StoreError};
 use keitai_gateway::{clock, demo, form, inventory, server};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -441,15 +442,8 @@ fn import_tokens(
     let store = open_store_cached(data_dir, sealer, keitai_gateway::store::BULK_CACHE)?;
     // Sealing, checking and writing each pass over every token once.
     let bar = progress_bar(3 * seeds.len() as u64);
-    let tokens: Vec<_> = seeds
-        .iter()
-        .map(|s| {
-            bar.inc(1);
-            store.token_from_seed(s)
-        })
-        .collect();
-    let result = store
-        .import_tokens_with_progress(&tokens, replace, clock::now_unix(), |n| bar.inc(n))
+    let tokens = inventory::seal(&store, &seeds, |n| bar.inc(n));
+    let result = inventory::import(&store, &tokens, replace, clock::now_unix(), |n| bar.inc(n))
         .map_err(|e| e.to_string());
     bar.finish_and_clear();
     match result? {
@@ -488,10 +482,7 @@ fn api_key(action: ApiKeyAction) -> Result<(), String> {
             }
             let key = keys::generate().map_err(|e| format!("no random source: {e}"))?;
             let store = db.open()?;
-            if !store
-                .add_api_key(&name, &keys::hash(&key), now)
-                .map_err(|e| e.to_string())?
-            {
+            if !keys::add(&store, &name, &keys::hash(&key), now).map_err(|e| e.to_string())? {
                 return Err(format!(
                     "{name} already has a live key (revoke it first, or pick another name)"
                 ));
@@ -515,10 +506,7 @@ fn api_key(action: ApiKeyAction) -> Result<(), String> {
         }
         ApiKeyAction::Revoke { name, db } => {
             let store = db.open()?;
-            match store
-                .revoke_api_key(&name, now)
-                .map_err(|e| e.to_string())?
-            {
+            match keys::revoke(&store, &name, now).map_err(|e| e.to_string())? {
                 0 => return Err(format!("{name} has no live key")),
                 _ => println!("revoked the key of {name}"),
             }

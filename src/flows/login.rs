@@ -90,7 +90,7 @@ pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Resul
     let customer = store
         .customer(&session.contract_id)?
         .ok_or(AppError::Session)?;
-    let limit = step.bank_policy().otp_fail_limit;
+    let policy = step.bank_policy();
     let token = match &customer.token {
         Some(b) => Some((b, store.token(&b.serial)?)),
         None => None,
@@ -102,16 +102,13 @@ pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Resul
                 serial: &b.serial,
                 since: since.as_deref().unwrap_or(""),
             };
-            let locked = t
-                .as_ref()
-                .is_some_and(|t| t.otp.locked || t.otp.fails >= limit);
-            if locked {
+            if t.as_ref().is_some_and(|t| t.locked(policy)) {
                 MenuToken::Locked(line)
             } else {
                 MenuToken::Active(line)
             }
         }
-        None if customer.claim_fails >= limit => MenuToken::ClaimsLocked,
+        None if customer.claims_locked(policy) => MenuToken::ClaimsLocked,
         None if customer.transfers_blocked => MenuToken::Cancelled,
         None => MenuToken::None,
     };
