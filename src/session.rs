@@ -72,7 +72,6 @@ pub struct Sessions {
 pub struct Finished {
     /// The form's action (`/start/token`, `/exchange/new`).
     pub path: &'static str,
-    pub contract_id: String,
     pub name: String,
     /// The trusted subscriber ID the session was bound to: only that handset sees the receipt.
     pub subscriber: Option<String>,
@@ -225,7 +224,6 @@ mod tests {
         let s = Sessions::new(Duration::from_secs(600));
         let f = Finished {
             path: "/start/token",
-            contract_id: "1".into(),
             name: "n".into(),
             subscriber: Some("ABC1234".into()),
             serial: "GMHW00000001".into(),

@@ -160,7 +160,6 @@ pub async fn new_post(step: &Step<'_>) -> Result<Reply, AppError> {
         &session,
         Finished {
             path: PATH,
-            contract_id: session.contract_id.clone(),
             name: session.name.clone(),
             subscriber: session.subscriber.clone(),
             serial: serial.clone(),

@@ -251,10 +251,9 @@ impl Step<'_> {
             _ => return Err(refused),
         };
         // A logged-in customer's session goes on at the menu: keep its keys on the page.
-        let live = self
-            .live_session()
-            .ok()
-            .filter(|s| s.csrf == csrf && s.stage.logged_in());
+        let live = self.live_session().ok().filter(|s| {
+            bool::from(s.csrf.as_bytes().ct_eq(csrf.as_bytes())) && s.stage.logged_in()
+        });
         if let Some(session) = live {
             let session = self.rotated(&session)?;
             let session = self.advance(&session, Stage::Menu)?;

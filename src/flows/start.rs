@@ -163,7 +163,6 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
         &session,
         Finished {
             path: PATH,
-            contract_id: session.contract_id.clone(),
             name: session.name.clone(),
             subscriber: session.subscriber.clone(),
             serial: serial.clone(),
