@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod webdriver;
+
 use encoding_rs::SHIFT_JIS;
 use keitai_gateway::inventory::Seed;
 use std::io::{BufRead, BufReader, Read, Write};
