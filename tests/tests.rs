@@ -12,6 +12,7 @@ mod fronts;
 mod hostile;
 mod journeys;
 mod login;
+mod operate;
 mod pskc_import;
 mod rfc6238;
 mod security;

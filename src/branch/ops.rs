@@ -135,6 +135,8 @@ pub enum Refused {
     NothingToReturn,
     #[error("token neither theirs nor free")]
     NotTheirs,
+    #[error("contract closed")]
+    Closed,
 }
 
 impl Refused {
@@ -156,6 +158,7 @@ impl Refused {
             Refused::TokenChanged => "受付後にお客様のトークンが変更されています。この受付は却下してください。".into(),
             Refused::NothingToReturn => "交換の対象となるご利用中のトークンがありません。新規発行を選んでください。".into(),
             Refused::NotTheirs => "このシリアル番号のトークンは、このお客様のものでも在庫でもありません。".into(),
+            Refused::Closed => "このお客様の契約は解約されています(インターネットバンキングのホストから)。".into(),
         }
     }
 }
@@ -449,6 +452,9 @@ fn issue_in(
     let Some(mut c) = tx.customer(&req.contract_id)? else {
         return refuse(Refused::UnknownContract);
     };
+    if c.closed {
+        return refuse(Refused::Closed);
+    }
     let Some(mut token) = tx.token(serial)? else {
         return refuse(Refused::SerialNotFree);
     };
