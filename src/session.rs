@@ -1,8 +1,9 @@
 //! Phone sessions: what a phone session holds (the step it has reached), rotation and the
 //! binding to a carrier subscriber ID, on the shared [`SessionTable`] (random IDs, idle expiry).
 //!
-//! Sessions live in memory only: they hold no fact a success page reports, and a restart
-//! simply asks customers to log in again.
+//! Sessions hold no fact a success page reports. On the embedded engine they live in memory
+//! (a restart asks customers to log in again); on PostgreSQL in the database, shared by every
+//! gateway ([`Sessions::shared`]).
 
 use crate::session_table::random_token;
 use crate::session_table::SessionTable;
@@ -11,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Where a customer is in a journey; every step checks it before acting.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Stage {
     /// 利用開始 step 1 passed (contract ID and password were right), or entered from the menu.
     StartAuthed { logged_in: bool },
@@ -42,7 +43,7 @@ impl Stage {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     pub id: String,
     pub contract_id: String,
@@ -68,7 +69,9 @@ pub enum Refused {
 pub struct Sessions {
     table: SessionTable<Session>,
     /// Receipts of completed steps by the session's anti-forgery value, so that a form re-sent
-    /// with the back button shows its receipt again instead of failing (issue 14).
+    /// with the back button shows its receipt again instead of failing (issue 14). Kept in
+    /// memory by the gateway that showed them, on either engine: a re-send that reaches
+    /// another gateway gets the session page, and nothing is written twice either way.
     finished: Mutex<HashMap<String, (Finished, Instant)>>,
     idle: Duration,
 }
@@ -98,6 +101,19 @@ impl Sessions {
             table: SessionTable::new(idle),
             finished: Mutex::new(HashMap::new()),
             idle,
+        }
+    }
+
+    /// Sessions in the database when the store's engine is shared by several gateways, in
+    /// memory otherwise.
+    pub fn for_store(idle: Duration, store: &crate::store::Store) -> Sessions {
+        match store.shared_sessions("phone", idle) {
+            Some(db) => Sessions {
+                table: SessionTable::shared(idle, db),
+                finished: Mutex::new(HashMap::new()),
+                idle,
+            },
+            None => Sessions::new(idle),
         }
     }
 

@@ -14,6 +14,7 @@ mod hostile;
 mod journeys;
 mod login;
 mod operate;
+mod postgres;
 mod pskc_import;
 mod rfc6238;
 mod security;
