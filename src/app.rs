@@ -13,6 +13,8 @@ pub struct App {
     pub staff_sessions: StaffSessions,
     /// Pages rendered once per kind of phone (the top page).
     pub pages: PageCache,
+    /// Password attempts in flight and client budgets.
+    pub attempts: crate::attempts::Attempts,
 }
 
 impl App {
@@ -24,6 +26,7 @@ impl App {
             sessions,
             staff_sessions: StaffSessions::new(),
             pages: PageCache::default(),
+            attempts: Default::default(),
         }
     }
 }

@@ -109,6 +109,9 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
             login_hash: hash(&c.login_password)?,
             transfer_hash: hash(&c.transfer_password)?,
             login_fails: 0,
+            login_temp_locks: 0,
+            login_locked_until: 0,
+            transfer_lock: Default::default(),
             token: None,
             transfers_blocked: false,
         });

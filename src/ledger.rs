@@ -1,140 +1,14 @@
-//! The bank-side operations on customers and tokens: password checks with lockout, OTP checks,
-//! registration (利用開始) and exchange (交換). Each is one atomic store write carrying its audit
+//! The bank-side operations on customers and tokens: OTP checks (password checks are
+//! `crate::attempts`), registration (利用開始) and exchange (交換). Each is one atomic store write carrying its audit
 //! record, made durable before the caller may report it.
 
 use crate::otp::Outcome;
-use crate::password;
 use crate::store::{
-    Binding, Customer, Event, Receipt, ReceiptKind, Store, StoreError, Token, TokenKind,
-    TokenState, Tx,
+    Binding, Event, Receipt, ReceiptKind, Store, StoreError, Token, TokenKind, TokenState, Tx,
 };
 use sled::transaction::ConflictableTransactionError;
 
 type TxResult<T> = Result<T, ConflictableTransactionError<crate::store::Abort>>;
-
-/// Which of the customer's passwords is being checked; both share the login fail counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Secret {
-    Login,
-    Transfer,
-}
-
-/// Result of a password check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PasswordCheck {
-    Ok(Box<Customer>),
-    /// Wrong password or unknown contract ID (the page must not tell which).
-    Wrong {
-        left: u32,
-    },
-    LockedNow,
-    Locked,
-}
-
-/// Checks a password, counting the attempt before the (slow) hash check so that parallel
-/// guesses cannot exceed `limit`.
-pub async fn check_password(
-    store: &Store,
-    which: Secret,
-    contract_id: &str,
-    password: &str,
-    now: u64,
-    limit: u32,
-) -> Result<PasswordCheck, StoreError> {
-    let begun = store.write(|tx| {
-        let Some(mut c) = tx.customer(contract_id)? else {
-            return Ok(Begin::Unknown);
-        };
-        if c.login_fails >= limit {
-            return Ok(Begin::Locked);
-        }
-        c.login_fails += 1;
-        tx.put_customer(&c)?;
-        Ok(Begin::Counted(match which {
-            Secret::Login => c.login_hash.clone(),
-            Secret::Transfer => c.transfer_hash.clone(),
-        }))
-    })?;
-    let hash = match begun {
-        Begin::Locked => {
-            audit_only(
-                store,
-                now,
-                "login_locked",
-                Some(contract_id),
-                "attempt on locked login",
-            )?;
-            return Ok(PasswordCheck::Locked);
-        }
-        Begin::Unknown => None,
-        Begin::Counted(h) => Some(h),
-    };
-    let known = hash.is_some();
-    let ok = password::verify_async(hash, password.to_owned()).await;
-    if !known {
-        audit_only(store, now, "login_failed", None, "unknown contract ID")?;
-        store.durable().await?;
-        return Ok(PasswordCheck::Wrong { left: limit });
-    }
-    let what = match which {
-        Secret::Login => "login password",
-        Secret::Transfer => "transfer password",
-    };
-    let result = store.write(|tx| {
-        let Some(mut c) = tx.customer(contract_id)? else {
-            return Ok(PasswordCheck::Wrong { left: limit });
-        };
-        let (event, result) = if ok {
-            c.login_fails = 0;
-            ("login_ok", PasswordCheck::Ok(Box::new(c.clone())))
-        } else if c.login_fails >= limit {
-            ("login_lockout", PasswordCheck::LockedNow)
-        } else {
-            let left = limit - c.login_fails;
-            ("login_failed", PasswordCheck::Wrong { left })
-        };
-        tx.put_customer(&c)?;
-        tx.audit(
-            now,
-            Event {
-                event,
-                contract_id: Some(contract_id),
-                detail: what.into(),
-                ..Event::default()
-            },
-        )?;
-        Ok(result)
-    })?;
-    store.durable().await?;
-    Ok(result)
-}
-
-enum Begin {
-    Unknown,
-    Locked,
-    Counted(String),
-}
-
-fn audit_only(
-    store: &Store,
-    now: u64,
-    event: &str,
-    contract_id: Option<&str>,
-    detail: &str,
-) -> Result<(), StoreError> {
-    store.write(|tx| {
-        tx.audit(
-            now,
-            Event {
-                event,
-                contract_id,
-                detail: detail.into(),
-                ..Event::default()
-            },
-        )
-    })?;
-    Ok(())
-}
 
 /// Why an OTP was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -500,6 +374,7 @@ mod tests {
     use crate::inventory::Seed;
     use crate::otp::{HashAlg, Params};
     use crate::seal::Sealer;
+    use crate::store::Customer;
 
     const SECRET: &[u8] = b"12345678901234567890";
     const NOW: u64 = 1_700_000_000;
@@ -521,6 +396,9 @@ mod tests {
             login_hash: String::new(),
             transfer_hash: String::new(),
             login_fails: 0,
+            login_temp_locks: 0,
+            login_locked_until: 0,
+            transfer_lock: Default::default(),
             token: token.map(|serial| Binding {
                 serial: serial.into(),
                 since: NOW,

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod app;
+pub mod attempts;
 pub mod branch;
 pub mod carrier;
 pub mod clock;

@@ -45,9 +45,18 @@ pub struct Customer {
     /// argon2 PHC strings; the passwords themselves are never stored.
     pub login_hash: String,
     pub transfer_hash: String,
-    /// Password attempts not yet known to be right. Counted before the hash is checked, so
-    /// parallel guesses cannot exceed the limit; the login is locked while it is at the limit.
+    /// Wrong login passwords since the last right one or temporary lock; at the limit, the
+    /// login is locked until a branch releases it.
     pub login_fails: u32,
+    /// Temporary login locks since the last right login password, and when the current one
+    /// ends (see `crate::lockout`).
+    #[serde(default)]
+    pub login_temp_locks: u32,
+    #[serde(default)]
+    pub login_locked_until: u64,
+    /// The 資金移動用パスワード's own count and lock, never touched by the login password.
+    #[serde(default)]
+    pub transfer_lock: crate::lockout::State,
     pub token: Option<Binding>,
     /// Transfers are blocked after a cancellation until a new token is registered.
     #[serde(default)]

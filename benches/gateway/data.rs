@@ -79,6 +79,9 @@ pub fn build_bank(dir: &Path, customers: u64, bound: u64) -> PathBuf {
         login_hash: login.clone(),
         transfer_hash: transfer.clone(),
         login_fails: 0,
+        login_temp_locks: 0,
+        login_locked_until: 0,
+        transfer_lock: Default::default(),
         token: (i < bound).then(|| Binding {
             serial: serial(i),
             since: now,

@@ -173,7 +173,7 @@ pub struct Application {
 pub enum ReleaseKind {
     /// A token locked by wrong OTPs.
     Token,
-    /// A login locked by wrong passwords.
+    /// A login or 資金移動用パスワード locked by wrong passwords (both are released).
     Login,
 }
 
@@ -670,7 +670,7 @@ pub async fn record_release(
                 Some(t.serial)
             }
             ReleaseKind::Login => {
-                if c.login_fails < policy.login_fail_limit {
+                if !crate::attempts::branch_locked(&c, policy) {
                     return refuse(Refused::NotLocked);
                 }
                 None
@@ -745,7 +745,7 @@ pub async fn decide_release(
                     tx.put_token(&t)?;
                 }
                 ReleaseKind::Login => {
-                    c.login_fails = 0;
+                    crate::attempts::release(&mut c);
                     tx.put_customer(&c)?;
                 }
             }

@@ -84,8 +84,17 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
     } else {
         ops::staff(&app.store, &staff_id)?
     };
-    let ok =
-        password::verify_async(staff.as_ref().map(|s| s.password_hash.clone()), password).await;
+    // Staff sign-ins take turns with customers as one client: a flood of either cannot
+    // starve the other.
+    let client = u64::MAX;
+    let hash = staff.as_ref().map(|s| s.password_hash.clone());
+    let Ok(ok) = password::verify_async(client, hash, password).await else {
+        let page = pages::sign_in(
+            &anon.csrf,
+            Some("ただいま混み合っています。しばらくしてからもう一度お試しください。"),
+        );
+        return Ok(html(StatusCode::SERVICE_UNAVAILABLE, page));
+    };
     let Some(staff) = staff.filter(|_| ok) else {
         let who = ops::staff(&app.store, &staff_id)?;
         ops::audit_sign_in(
@@ -258,7 +267,7 @@ fn customer_page(s: &Staffed, c: &Customer, message: Option<&str>) -> Step {
         }),
         None => None,
     };
-    let login_locked = c.login_fails >= policy.login_fail_limit;
+    let login_locked = crate::attempts::branch_locked(c, policy);
     let status = match (&token, c.transfers_blocked) {
         (Some(t), _) if t.locked => "トークンロック中 (locked)".to_owned(),
         (Some(_), _) => "利用中 (active)".to_owned(),
