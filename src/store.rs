@@ -37,6 +37,16 @@ pub enum StoreError {
     WrongKey,
 }
 
+impl StoreError {
+    /// The database's files are damaged (not merely busy or unreachable).
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(sled::Error::Corruption { .. }) | StoreError::Corrupt { .. }
+        )
+    }
+}
+
 /// A customer of internet banking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {

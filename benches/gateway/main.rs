@@ -203,7 +203,9 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     rss_note(&gateway);
     step("a customer's login while one client floods the password checks");
     let first = next.fetch_add(1000 + 2000, Ordering::Relaxed);
-    let rate = 10.0 * argon2;
+    // The flows above hash too: on a busy machine they show a higher rate than the short
+    // argon2 measurement, and the flood should be 10× what the gateway can really hash.
+    let rate = 10.0 * argon2.max(2.0 * flows);
     let f = flood::run(
         addr,
         rate,
@@ -217,7 +219,7 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     table.add(
         "password-check flood",
         format!(
-            "one client sends logins at 10× the argon2 limit ({:.0}/s sent, half hung up at once)",
+            "one client sends logins at 10× the argon2 limit ({:.0}/s sent, half hung up at once; right passwords, so each costs a hash)",
             f.rate
         ),
         format!(

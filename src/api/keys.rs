@@ -77,6 +77,21 @@ pub fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, ApiErr
             "api: revoked key of caller {} presented",
             record.name
         ));
+        // In the audit trail too: a revoked key still in use is a security event. (Only the
+        // bank's internal networks reach the API, so this cannot be used to flood the trail.)
+        store.write(|tx| {
+            tx.audit(
+                crate::clock::now_unix(),
+                crate::store::Event {
+                    event: "api_key_revoked_used",
+                    detail: format!("caller={}", record.name),
+                    ..crate::store::Event::default()
+                },
+            )
+        })?;
+        // Durable before the refusal is sent, like every answer the audit backs (rare: a
+        // synchronous flush here costs no one else anything).
+        store.flush()?;
         return Err(ApiError::Unauthorized);
     }
     Ok(Caller { name: record.name })
