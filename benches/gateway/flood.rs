@@ -86,7 +86,7 @@ pub async fn run(
                     &contract_id(first + sent % customers),
                     password,
                 );
-                let read = sent % 2 == 0;
+                let read = sent.is_multiple_of(2);
                 let counts = counts.clone();
                 tokio::spawn(async move {
                     if let Some(page) = send(addr, &req, read).await {
