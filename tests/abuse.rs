@@ -146,7 +146,6 @@ fn one_client_sweeping_contract_ids_is_throttled_and_locks_no_one_for_good() {
     }
     // The client's budget is 10 wrong passwords at once: two customers' worth, each locked
     // for 15 minutes, nobody until a branch visit.
-    eprintln!("sweep: {throttled} of 100 throttled, {locked} of 4 customers locked");
     assert!(locked <= 2, "{locked} customers locked");
 }
 
