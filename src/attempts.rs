@@ -10,7 +10,7 @@ use crate::clock;
 use crate::config;
 use crate::lockout::{self, Gate, State, Verdict};
 use crate::password;
-use crate::store::{Customer, Event, Store, StoreError};
+use crate::store::{AuditEvent, Customer, Event, Store, StoreError};
 use crate::throttle::{Client, Throttle};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -149,7 +149,8 @@ impl Attempts {
             settled.as_mut().enable();
             let gate = {
                 let mut inner = self.lock();
-                let (s, hash) = match store.customer(contract_id)? {
+                // A closed contract answers like an unknown one: the page must not tell which.
+                let (s, hash) = match store.customer(contract_id)?.filter(|c| !c.closed) {
                     Some(c) => (
                         state(&c, which),
                         Some(match which {
@@ -181,7 +182,8 @@ impl Attempts {
             };
             // A try at a locked password is a try all the same: it costs the client.
             token.spent = true;
-            audit_only(store, now, "login_locked", contract_id, which)?;
+            audit_only(store, now, contract_id, which)?;
+            store.commit(|_| Ok(())).await?;
             return Ok(locked);
         };
         let mut slot = Slot {
@@ -190,9 +192,18 @@ impl Attempts {
             settled: false,
         };
         let known = hash.is_some();
-        let right = match password::verify_async(client.id(), hash, password.to_owned()).await {
+        let right = match password::verify_for(client.id(), hash.clone(), password.to_owned()).await
+        {
             Ok(right) => right,
             Err(password::Busy) => return Ok(PasswordCheck::Busy),
+        };
+        // A hash imported in another scheme becomes argon2id with the write that records this
+        // login; hashed first, off the runtime, as slow as the check itself.
+        let rehashed = match &hash {
+            Some(old) if right && crate::phc::needs_rehash(old) => {
+                password::hash_async(password.to_owned()).await.ok()
+            }
+            _ => None,
         };
         let result = {
             let mut inner = self.lock();
@@ -207,15 +218,25 @@ impl Attempts {
                     let mut s = state(&c, which);
                     let verdict = rules.record(&mut s, right, now);
                     set_state(&mut c, which, s);
+                    let (event, mut detail) = event_of(verdict, which, &rules);
+                    if let (Some(new), Some(old)) = (&rehashed, &hash) {
+                        let stored = match which {
+                            Secret::Login => &mut c.login_hash,
+                            Secret::Transfer => &mut c.transfer_hash,
+                        };
+                        // Only the hash just verified is replaced (an import may have changed it).
+                        if stored == old {
+                            *stored = new.clone();
+                            detail.push_str(", re-hashed to argon2id");
+                        }
+                    }
                     tx.put_customer(&c)?;
-                    let (event, detail) = event_of(verdict, which, &rules);
                     tx.audit(
                         now,
                         Event {
-                            event,
                             contract_id: Some(contract_id),
                             detail,
-                            ..Event::default()
+                            ..Event::new(event)
                         },
                     )?;
                     Ok(check_of(verdict, Some(c)))
@@ -230,9 +251,8 @@ impl Attempts {
                     tx.audit(
                         now,
                         Event {
-                            event: "login_failed",
                             detail: "unknown contract ID".into(),
-                            ..Event::default()
+                            ..Event::new(AuditEvent::LoginFailed)
                         },
                     )
                 })?;
@@ -243,7 +263,8 @@ impl Attempts {
         };
         self.settled.notify_waiters();
         token.spent = !right;
-        store.durable().await?;
+        // Durable before the page is sent (the write above was made under the lock).
+        store.commit(|_| Ok(())).await?;
         Ok(result)
     }
 
@@ -252,17 +273,17 @@ impl Attempts {
     }
 }
 
-fn event_of(v: Verdict, which: Secret, rules: &lockout::Policy) -> (&'static str, String) {
+fn event_of(v: Verdict, which: Secret, rules: &lockout::Policy) -> (AuditEvent, String) {
     let what = which.detail();
     match v {
-        Verdict::Right => ("login_ok", what.into()),
-        Verdict::Wrong { .. } => ("login_failed", what.into()),
+        Verdict::Right => (AuditEvent::LoginOk, what.into()),
+        Verdict::Wrong { .. } => (AuditEvent::LoginFailed, what.into()),
         Verdict::TempLockedNow { secs } => (
-            "login_lockout",
+            AuditEvent::LoginLockout,
             format!("{what}; locked for {} min", minutes(secs)),
         ),
         Verdict::BranchLockedNow => (
-            "login_lockout",
+            AuditEvent::LoginLockout,
             format!(
                 "{what}; locked until released at a branch ({} wrong in a row)",
                 rules.tries_before_branch()
@@ -286,21 +307,14 @@ fn check_of(v: Verdict, c: Option<Customer>) -> PasswordCheck {
     }
 }
 
-fn audit_only(
-    store: &Store,
-    now: u64,
-    event: &str,
-    contract_id: &str,
-    which: Secret,
-) -> Result<(), StoreError> {
+fn audit_only(store: &Store, now: u64, contract_id: &str, which: Secret) -> Result<(), StoreError> {
     store.write(|tx| {
         tx.audit(
             now,
             Event {
-                event,
                 contract_id: Some(contract_id),
                 detail: format!("attempt on locked {}", which.detail()),
-                ..Event::default()
+                ..Event::new(AuditEvent::LoginLocked)
             },
         )
     })?;

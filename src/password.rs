@@ -27,7 +27,8 @@ pub fn hash(password: &str) -> Result<String, HashError> {
         .map_err(|e| HashError(e.to_string()))
 }
 
-/// Whether `password` matches `phc`, compared in constant time.
+/// Whether `password` matches `phc`, compared in constant time. Hashes imported from the
+/// bank's host in other schemes (bcrypt, PBKDF2, scrypt) are verified by [`crate::phc`].
 ///
 /// The argon2 working memory (19 MiB at the default parameters) is kept per thread and reused:
 /// allocating it per check made the allocator keep several such blocks per thread, and the
@@ -36,6 +37,9 @@ pub fn hash(password: &str) -> Result<String, HashError> {
 pub fn verify(phc: &str, password: &str) -> bool {
     thread_local! {
         static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+    }
+    if !phc.starts_with("$argon2") {
+        return crate::phc::verify_legacy(phc, password);
     }
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
@@ -93,6 +97,33 @@ pub struct Busy;
 /// none hears so at once. Twice the bench's 64 phones, so that ordinary peaks never see it.
 pub const QUEUE_LIMIT: usize = 128;
 
+/// [`verify_for`] for callers without a client of their own (branch staff, 法人 administrators):
+/// they share one lane of the queue, and a full queue makes them wait on a blocking thread
+/// rather than answer "busy" (their fronts count a failed check as a wrong password).
+pub async fn verify_async(phc: Option<String>, password: String) -> bool {
+    const SHARED_LANE: u64 = u64::MAX;
+    let (p, pw) = (phc.clone(), password.clone());
+    match verify_for(SHARED_LANE, phc, password).await {
+        Ok(ok) => ok,
+        Err(Busy) => tokio::task::spawn_blocking(move || match p {
+            Some(phc) => verify(&phc, &pw),
+            None => {
+                verify(DECOY, &pw);
+                false
+            }
+        })
+        .await
+        .unwrap_or(false),
+    }
+}
+
+/// [`hash`] off the runtime (re-hashing an imported hash to argon2id at login).
+pub async fn hash_async(password: String) -> Result<String, HashError> {
+    tokio::task::spawn_blocking(move || hash(&password))
+        .await
+        .unwrap_or_else(|_| Err(HashError("hashing thread gone".into())))
+}
+
 /// [`verify`] on the hashing threads for `client` (any stable number naming who asked, see
 /// `throttle::Client::id`); `None` as hash runs the decoy and answers false.
 ///
@@ -102,11 +133,7 @@ pub const QUEUE_LIMIT: usize = 128;
 /// with the most waiting (that one is answered `Err(Busy)`), or is itself answered `Err(Busy)`
 /// at once when its own client is that client. Dropping
 /// the future (the phone hung up) withdraws the check if it has not started.
-pub async fn verify_async(
-    client: u64,
-    phc: Option<String>,
-    password: String,
-) -> Result<bool, Busy> {
+pub async fn verify_for(client: u64, phc: Option<String>, password: String) -> Result<bool, Busy> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     hashers().submit(
         client,

@@ -4,12 +4,16 @@ mod support;
 
 mod abuse;
 mod api;
+mod biz;
 mod branch;
 mod carrier;
 mod crash;
+mod emulator;
 mod exchange;
+mod fronts;
 mod hostile;
 mod login;
+mod operate;
 mod pskc_import;
 mod rfc6238;
 mod security;

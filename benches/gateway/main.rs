@@ -1,6 +1,7 @@
 //! The benchmark suite: `cargo bench --bench gateway` prints one table (and writes it as
 //! markdown to target/bench-report.md). `BENCH_QUICK=1` runs a short smoke version: small
 //! banks, 2-second loads. `BENCH_API=0` leaves out the OTP API measurement.
+//! `BENCH_ONLY=lookup` runs only the branch customer lookup (see `lookup.rs`).
 //!
 //! Figures never fail the run; correctness does (every flow must succeed, every page must be
 //! within its byte budget, every OTP check must be accepted).
@@ -9,6 +10,7 @@ mod child;
 mod data;
 mod flood;
 mod flows;
+mod lookup;
 mod otp;
 mod phone;
 mod report;
@@ -56,7 +58,9 @@ fn main() {
             load: Duration::from_secs(10),
         }
     };
-    wrk::ensure();
+    if !lookup_only() {
+        wrk::ensure();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -77,6 +81,11 @@ fn main() {
     let path = data::repo().join("target/bench-report.md");
     std::fs::write(&path, table.markdown(&format!("**{header}**"))).expect("write report");
     println!("written to {}", path.display());
+}
+
+/// `BENCH_ONLY=lookup`: the branch customer lookup alone (no wrk, no gateway process).
+fn lookup_only() -> bool {
+    std::env::var("BENCH_ONLY").is_ok_and(|v| v == "lookup")
 }
 
 fn machine() -> String {
@@ -101,6 +110,10 @@ fn step(what: &str) {
 
 async fn run(sizes: &Sizes, table: &mut Table) {
     let secs = sizes.load.as_secs();
+    if lookup_only() {
+        lookup::run(sizes.big, sizes.load, table);
+        return;
+    }
 
     step(&format!(
         "building a bank of {} customers and tokens",
@@ -343,6 +356,8 @@ async fn run(sizes: &Sizes, table: &mut Table) {
         "≤ 60 s",
         took <= Duration::from_secs(60),
     );
+
+    lookup::run(sizes.big, sizes.load, table);
 }
 
 /// The subscriber-ID header the carrier adds for phone `k` (the gateway counts password
@@ -383,7 +398,8 @@ fn argon2_limit(run: Duration) -> f64 {
     total as f64 / began.elapsed().as_secs_f64()
 }
 
-/// Every page of 利用開始, 交換, login, help and 利用中止 for a DoCoMo, au and SoftBank phone;
+/// Every page of 利用開始, 交換, login, help, 利用中止 and the 法人 administrator's for a DoCoMo,
+/// au and SoftBank phone;
 /// the whole 利用開始 and 交換 flows in bytes (requests and responses, headers included).
 async fn bytes_on_the_air(addr: SocketAddr, customers: u64, table: &mut Table) {
     let carriers = [("DoCoMo", FOMA), ("au", AU), ("SoftBank", SOFTBANK)];
@@ -406,6 +422,9 @@ async fn bytes_on_the_air(addr: SocketAddr, customers: u64, table: &mut Table) {
         flows::login_and_others(&mut phone, c, new, &mut pages)
             .await
             .unwrap_or_else(|e| panic!("{name} login: {e}"));
+        flows::business(&mut phone, &mut pages)
+            .await
+            .unwrap_or_else(|e| panic!("{name} 法人: {e}"));
         flows_bytes.push((name, start, exchange));
         for (page, resp) in pages {
             assert!(

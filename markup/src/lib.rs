@@ -4,13 +4,16 @@
 //! per screen, and the Shift_JIS encoding with its byte budget. It does no IO and knows nothing of
 //! HTTP or storage: the gateway hands it plain view data and gets back Shift_JIS bytes.
 
+pub mod biz;
 pub mod cancel;
+pub mod card;
 pub mod error;
 pub mod exchange;
 pub mod help;
 pub mod keys;
 pub mod layout;
 pub mod login;
+pub mod paths;
 pub mod pc;
 pub mod sjis;
 pub mod start;

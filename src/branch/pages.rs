@@ -2,6 +2,7 @@
 //! view data and never touch the store.
 
 use super::ops::{Actor, Application, CancelForm, Decision, Release};
+use super::paths;
 use super::when::jst;
 use crate::store::{AuditRecord, Customer, Receipt, ReceiptKind};
 use maud::{html, Markup, DOCTYPE};
@@ -18,11 +19,11 @@ pub struct Nav<'a> {
     pub csrf: &'a str,
 }
 
-fn csrf_field(csrf: &str) -> Markup {
+pub(super) fn csrf_field(csrf: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(csrf); }
 }
 
-fn layout(title: &str, nav: Option<Nav>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, nav: Option<Nav>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="ja" {
@@ -34,13 +35,14 @@ fn layout(title: &str, nav: Option<Nav>, body: Markup) -> Markup {
             body {
                 @if let Some(n) = nav {
                     nav {
-                        a href="/branch/" { "ホーム" }
-                        a href="/branch/lists/pending" { "承認待ち" }
-                        a href="/branch/lists/today" { "本日の処理" }
-                        a href="/branch/lists/attempts" { "利用中止の未届" }
-                        a href="/branch/audit" { "監査ログ" }
+                        a href=(paths::HOME) { "ホーム" }
+                        a href=(paths::PENDING) { "承認待ち" }
+                        a href=(paths::TODAY) { "本日の処理" }
+                        a href=(paths::ATTEMPTS) { "利用中止の未届" }
+                        a href=(paths::AUDIT) { "監査ログ" }
+                        a href=(paths::PASSWORD) { "パスワード変更" }
                         span { (n.actor.name) " (" (n.actor.staff_id) " / " (n.actor.role.label()) " / 店番 " (n.actor.branch_code) ") " }
-                        form method="post" action="/branch/logout" {
+                        form method="post" action=(paths::LOGOUT) {
                             (csrf_field(n.csrf))
                             button type="submit" { "サインアウト" }
                         }
@@ -68,7 +70,7 @@ pub fn error(message: &str) -> Markup {
         None,
         html! {
             p.ng { (message) }
-            p { a href="/branch/" { "営業店端末のトップへ" } }
+            p { a href=(paths::HOME) { "営業店端末のトップへ" } }
         },
     )
 }
@@ -79,7 +81,7 @@ pub fn sign_in(csrf: &str, message: Option<&str>) -> Markup {
         None,
         html! {
             @if let Some(m) = message { p.ng { (m) } }
-            form method="post" action="/branch/login" {
+            form method="post" action=(paths::LOGIN) {
                 (csrf_field(csrf))
                 label { "職員番号 " input type="text" name="staff_id" autocomplete="username" required; }
                 label { "パスワード " input type="password" name="password" autocomplete="current-password" required; }
@@ -89,9 +91,28 @@ pub fn sign_in(csrf: &str, message: Option<&str>) -> Markup {
     )
 }
 
-fn lookup_form(value: &str) -> Markup {
+/// The password change; `forced` while the password is the initial one.
+pub fn password(nav: Nav, forced: bool, min: usize, message: Option<&str>) -> Markup {
+    layout(
+        "パスワードの変更",
+        Some(nav),
+        html! {
+            @if forced { p { "初期パスワードでサインインしました。業務を始める前に、ご自身で決めたパスワードに変更してください。" } }
+            @if let Some(m) = message { p.ng { (m) } }
+            form method="post" action=(paths::PASSWORD) {
+                (csrf_field(nav.csrf))
+                label { "現在のパスワード " input type="password" name="current" autocomplete="current-password" required; }
+                label { "新しいパスワード(" (min) "文字以上) " input type="password" name="new" autocomplete="new-password" minlength=(min) required; }
+                label { "新しいパスワード(確認) " input type="password" name="confirm" autocomplete="new-password" minlength=(min) required; }
+                button type="submit" { "変更する" }
+            }
+        },
+    )
+}
+
+pub(super) fn lookup_form(value: &str) -> Markup {
     html! {
-        form method="get" action="/branch/customer" {
+        form method="get" action=(paths::CUSTOMER) {
             label { "契約者ID " input type="text" name="contract_id" value=(value) inputmode="numeric" required; }
             button type="submit" { "照会" }
         }
@@ -99,13 +120,19 @@ fn lookup_form(value: &str) -> Markup {
 }
 
 pub fn home(nav: Nav, pending: usize) -> Markup {
+    home_with(nav, pending, None)
+}
+
+/// The home page with a message on top (a password just changed).
+pub fn home_with(nav: Nav, pending: usize, message: Option<&str>) -> Markup {
     layout(
         "ホーム",
         Some(nav),
         html! {
+            @if let Some(m) = message { p.ok { (m) } }
             h2 { "お客様の照会" }
             (lookup_form(""))
-            p { "承認待ちの受付: " (pending) "件 " a href="/branch/lists/pending" { "一覧" } }
+            p { "承認待ちの受付: " (pending) "件 " a href=(paths::PENDING) { "一覧" } }
         },
     )
 }
@@ -137,11 +164,13 @@ pub struct CustomerView<'a> {
     pub fee_yen: u32,
 }
 
-fn receipt_kind(k: ReceiptKind) -> &'static str {
+pub(super) fn receipt_kind(k: ReceiptKind) -> &'static str {
     match k {
         ReceiptKind::Registration => "利用開始",
         ReceiptKind::Exchange => "交換",
         ReceiptKind::Cancellation => "利用中止",
+        ReceiptKind::BizRegistration => "法人 利用登録",
+        ReceiptKind::BizRelease => "法人 利用登録解除",
     }
 }
 
@@ -197,7 +226,7 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
                 table {
                     tr { th { "用紙番号" } th { "受付日" } th { "受付店" } th { "状態" } th { "受付者" } th { "処理者" } }
                     @for f in &v.forms {
-                        tr { td { a href={ "/branch/form?no=" (f.form_no) } { (f.form_no) } } td { (f.received_on) }
+                        tr { td { a href={ (paths::FORM) "?no=" (f.form_no) } { (f.form_no) } } td { (f.received_on) }
                              td { (f.branch_code) } td { (f.decision.label()) } td { (f.recorded_by) }
                              td { (f.decision.decided_by().unwrap_or("")) } }
                     }
@@ -219,7 +248,7 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
                 table {
                     tr { th { "受付番号" } th { "種類" } th { "状態" } th { "受付者" } th { "処理者" } }
                     @for r in &v.releases {
-                        tr { td { a href={ "/branch/release?id=" (r.id) } { (r.number()) } } td { (r.kind.label()) }
+                        tr { td { a href={ (paths::RELEASE) "?id=" (r.id) } { (r.number()) } } td { (r.kind.label()) }
                              td { (r.decision.label()) } td { (r.recorded_by) } td { (r.decision.decided_by().unwrap_or("")) } }
                     }
                 }
@@ -228,7 +257,7 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
             @if v.token.is_some() {
                 fieldset {
                     legend { "利用中止届の受付" }
-                    form method="post" action="/branch/forms" {
+                    form method="post" action=(paths::FORMS) {
                         (csrf_field(nav.csrf))
                         input type="hidden" name="contract_id" value=(c.contract_id);
                         label { "用紙番号 " input type="text" name="form_no" required; }
@@ -241,7 +270,7 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
             }
             fieldset {
                 legend { "ハードウェアトークンの発行(発行申込書)" }
-                form method="post" action="/branch/applications" {
+                form method="post" action=(paths::APPLICATIONS) {
                     (csrf_field(nav.csrf))
                     input type="hidden" name="contract_id" value=(c.contract_id);
                     label { "申込書番号 " input type="text" name="application_no" required; }
@@ -256,7 +285,7 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
             }
             fieldset {
                 legend { "ロック解除の受付" }
-                form method="post" action="/branch/releases" {
+                form method="post" action=(paths::RELEASES) {
                     (csrf_field(nav.csrf))
                     input type="hidden" name="contract_id" value=(c.contract_id);
                     label { "種類 " select name="kind" {
@@ -307,9 +336,9 @@ pub fn result(
         html! {
             @for l in lines { p class=(if ok { "ok" } else { "ng" }) { (l) } }
             @if let Some(id) = contract_id {
-                p { a href={ "/branch/customer?contract_id=" (id) } { "お客様の照会へ戻る" } }
+                p { a href={ (paths::CUSTOMER) "?contract_id=" (id) } { "お客様の照会へ戻る" } }
             }
-            p { a href="/branch/lists/pending" { "承認待ち一覧へ" } }
+            p { a href=(paths::PENDING) { "承認待ち一覧へ" } }
         },
     )
 }
@@ -356,7 +385,7 @@ pub fn form_detail(nav: Nav, f: &CancelForm, name: &str, can_decide: bool) -> Ma
         html! {
             table {
                 tr { th { "用紙番号" } td { (f.form_no) } }
-                tr { th { "契約者ID" } td { a href={ "/branch/customer?contract_id=" (f.contract_id) } { (f.contract_id) } } }
+                tr { th { "契約者ID" } td { a href={ (paths::CUSTOMER) "?contract_id=" (f.contract_id) } { (f.contract_id) } } }
                 tr { th { "氏名" } td { (name) } }
                 tr { th { "トークン" } td { (f.serial) } }
                 tr { th { "受付日" } td { (f.received_on) } }
@@ -366,7 +395,7 @@ pub fn form_detail(nav: Nav, f: &CancelForm, name: &str, can_decide: bool) -> Ma
                 (decision_rows(&f.decision))
             }
             @if can_decide {
-                (decide_forms(nav, "/branch/forms/approve", "/branch/forms/reject", "form_no", &f.form_no))
+                (decide_forms(nav, paths::FORMS_APPROVE, paths::FORMS_REJECT, "form_no", &f.form_no))
             }
         },
     )
@@ -380,7 +409,7 @@ pub fn release_detail(nav: Nav, r: &Release, name: &str, can_decide: bool) -> Ma
             table {
                 tr { th { "受付番号" } td { (r.number()) } }
                 tr { th { "種類" } td { (r.kind.label()) } }
-                tr { th { "契約者ID" } td { a href={ "/branch/customer?contract_id=" (r.contract_id) } { (r.contract_id) } } }
+                tr { th { "契約者ID" } td { a href={ (paths::CUSTOMER) "?contract_id=" (r.contract_id) } { (r.contract_id) } } }
                 tr { th { "氏名" } td { (name) } }
                 @if let Some(s) = &r.serial { tr { th { "トークン" } td { (s) } } }
                 tr { th { "備考" } td { (r.note) } }
@@ -388,7 +417,7 @@ pub fn release_detail(nav: Nav, r: &Release, name: &str, can_decide: bool) -> Ma
                 (decision_rows(&r.decision))
             }
             @if can_decide {
-                (decide_forms(nav, "/branch/releases/approve", "/branch/releases/reject", "id", &r.id.to_string()))
+                (decide_forms(nav, paths::RELEASES_APPROVE, paths::RELEASES_REJECT, "id", &r.id.to_string()))
             }
         },
     )
@@ -444,7 +473,7 @@ pub fn audit(
         "監査ログ",
         Some(nav),
         html! {
-            form method="get" action="/branch/audit" {
+            form method="get" action=(paths::AUDIT) {
                 label { "契約者ID " input type="text" name="contract" value=(contract); }
                 label { "開始日 " input type="date" name="since" value=(since); }
                 button type="submit" { "絞り込み" }

@@ -3,7 +3,7 @@
 //! twice, one's own entry, a second approval) are pages with a clear message and a 4xx status,
 //! and change nothing.
 
-use super::auth::{self, StaffSession};
+use super::auth::{self, StaffSession, StaffSessions};
 use super::export;
 use super::input;
 use super::ops::{
@@ -11,13 +11,15 @@ use super::ops::{
     Role,
 };
 use super::pages::{self, CustomerView, Nav, Row, TokenView};
+use super::paths;
+use super::sign_in;
 use super::when::{day_start, jst};
 use super::{html, BranchError, BranchRequest, Staffed};
 use crate::app::App;
 use crate::clock;
 use crate::password;
 use crate::reply::Reply;
-use crate::store::{Customer, TokenKind, TokenState};
+use crate::store::{AuditEvent, Customer, TokenKind, TokenState};
 use hyper::StatusCode;
 
 type Step = Result<Reply, BranchError>;
@@ -25,33 +27,36 @@ type Step = Result<Reply, BranchError>;
 /// Audit rows the console shows at most (the CLI prints them all).
 const AUDIT_PAGE_ROWS: usize = 1000;
 
-fn nav<'a>(s: &'a Staffed) -> Nav<'a> {
+pub(super) fn nav<'a>(s: &'a Staffed) -> Nav<'a> {
     Nav {
         actor: &s.actor,
         csrf: s.csrf(),
     }
 }
 
-fn today(now: u64) -> String {
+pub(super) fn today(now: u64) -> String {
     clock::iso_day(now)
 }
 
 /// The sign-in page, in a fresh anonymous session (so its form has an anti-forgery value).
-pub fn sign_in_page(app: &App, message: Option<&str>, status: StatusCode) -> Step {
-    let session = app.staff_sessions.begin().ok_or(BranchError::Busy)?;
+pub fn sign_in_page(sessions: &StaffSessions, message: Option<&str>, status: StatusCode) -> Step {
+    let session = sessions.begin().ok_or(BranchError::Busy)?;
     Ok(html(status, pages::sign_in(&session.csrf, message))
         .with_cookie(Some(auth::cookie(&session.id))))
 }
 
 /// `POST /branch/login`.
-pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
+pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -> Step {
+    let store = &app.store;
     let Some(anon) = req
         .cookie_sid
         .as_deref()
-        .and_then(|id| app.staff_sessions.get(id))
+        .map(|id| sessions.get(store, id))
+        .transpose()?
+        .flatten()
     else {
         return sign_in_page(
-            app,
+            sessions,
             Some(BranchError::Forgery.message()),
             StatusCode::FORBIDDEN,
         );
@@ -62,97 +67,118 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
     let staff_id = req.text("staff_id").to_ascii_uppercase();
     let password = req.form.get("password").unwrap_or("").to_owned();
     let now = clock::now_unix();
-    if !app.staff_sessions.attempt(&staff_id) {
-        let who = ops::staff(&app.store, &staff_id)?;
-        ops::audit_sign_in(
-            &app.store,
-            now,
-            "staff_sign_in_paused",
-            who.as_ref()
-                .map(|s| (s.staff_id.as_str(), s.branch_code.as_str())),
-            "too many wrong passwords",
-        )
-        .await?;
-        let page = pages::sign_in(
-            &anon.csrf,
-            Some("パスワードの誤りが続いたため、この職員番号は15分間サインインできません。"),
-        );
-        return Ok(html(StatusCode::TOO_MANY_REQUESTS, page));
-    }
-    let staff = if staff_id.is_empty() || staff_id.len() > 32 {
-        None
-    } else {
-        ops::staff(&app.store, &staff_id)?
-    };
-    // Staff sign-ins take turns with customers as one client: a flood of either cannot
-    // starve the other.
-    let client = u64::MAX;
-    let hash = staff.as_ref().map(|s| s.password_hash.clone());
-    let Ok(ok) = password::verify_async(client, hash, password).await else {
-        let page = pages::sign_in(
-            &anon.csrf,
-            Some("ただいま混み合っています。しばらくしてからもう一度お試しください。"),
-        );
-        return Ok(html(StatusCode::SERVICE_UNAVAILABLE, page));
-    };
-    let Some(staff) = staff.filter(|_| ok) else {
-        let who = ops::staff(&app.store, &staff_id)?;
-        ops::audit_sign_in(
-            &app.store,
-            now,
-            "staff_sign_in_failed",
-            who.as_ref()
-                .map(|s| (s.staff_id.as_str(), s.branch_code.as_str())),
-            if who.is_some() {
-                "wrong password"
-            } else {
-                "unknown staff ID"
-            },
-        )
-        .await?;
+    let wrong = || {
         let page = pages::sign_in(
             &anon.csrf,
             Some("職員番号またはパスワードが正しくありません。"),
         );
-        return Ok(html(StatusCode::UNAUTHORIZED, page));
+        Ok(html(StatusCode::UNAUTHORIZED, page))
     };
-    app.staff_sessions.attempt_ok(&staff_id);
-    let actor = Actor {
-        staff_id: staff.staff_id.clone(),
-        name: staff.name.clone(),
-        branch_code: staff.branch_code.clone(),
-        role: staff.role,
+    let begun = if staff_id.is_empty() || staff_id.len() > 32 {
+        sign_in::Begin::Unknown
+    } else {
+        sign_in::begin(store, &staff_id, now)?
     };
-    ops::audit_sign_in(
-        &app.store,
-        now,
-        "staff_sign_in",
-        Some((&actor.staff_id, &actor.branch_code)),
-        "",
-    )
-    .await?;
-    let session = app.staff_sessions.sign_in(&anon.id, actor.clone());
+    let staff = match begun {
+        sign_in::Begin::Paused(s) => {
+            ops::audit_sign_in(
+                store,
+                now,
+                AuditEvent::StaffSignInPaused,
+                Some((&s.staff_id, &s.branch_code)),
+                "too many wrong passwords",
+            )
+            .await?;
+            let page = pages::sign_in(
+                &anon.csrf,
+                Some("パスワードの誤りが続いたため、この職員番号は15分間サインインできません。"),
+            );
+            return Ok(html(StatusCode::TOO_MANY_REQUESTS, page));
+        }
+        sign_in::Begin::Unknown => {
+            password::verify_async(None, password).await;
+            ops::audit_sign_in(
+                store,
+                now,
+                AuditEvent::StaffSignInFailed,
+                None,
+                "unknown staff ID",
+            )
+            .await?;
+            return wrong();
+        }
+        sign_in::Begin::Counted(s) => s,
+    };
+    let ok = password::verify_async(Some(staff.password_hash.clone()), password).await;
+    let staff = match sign_in::finish(store, &staff.staff_id, ok, now).await? {
+        sign_in::Finish::In(s) => s,
+        sign_in::Finish::Wrong => return wrong(),
+        sign_in::Finish::Disabled => {
+            let page = pages::sign_in(
+                &anon.csrf,
+                Some("この職員番号は利用停止中です。管理者にお問い合わせください。"),
+            );
+            return Ok(html(StatusCode::FORBIDDEN, page));
+        }
+    };
+    let session = sessions.sign_in(store, &anon.id, &staff).await?;
     let s = Staffed {
         app,
+        sessions,
         req,
+        actor: auth::actor(&staff),
         session: session.clone(),
-        actor,
     };
-    Ok(home(&s)?.with_cookie(Some(auth::cookie(&session.id))))
+    let page = if session.must_change {
+        password_page(&s, None, StatusCode::OK)?
+    } else {
+        home(&s)?
+    };
+    Ok(page.with_cookie(Some(auth::cookie(&session.id))))
+}
+
+/// The password change page (forced while the password is an initial one).
+pub fn password_page(s: &Staffed, message: Option<&str>, status: StatusCode) -> Step {
+    let forced = s.session.must_change;
+    Ok(html(
+        status,
+        pages::password(nav(s), forced, crate::operate::staff::MIN_PASSWORD, message),
+    ))
+}
+
+/// `POST /branch/password`: the staff member chooses a password.
+pub async fn change_password(s: &Staffed<'_>) -> Step {
+    let field = |name: &str| s.req.form.get(name).unwrap_or("").to_owned();
+    let result = sign_in::change_password(
+        &s.app.store,
+        &s.actor.staff_id,
+        &field("current"),
+        &field("new"),
+        &field("confirm"),
+        s.now(),
+    )
+    .await?;
+    match result {
+        Ok(()) => Ok(html(
+            StatusCode::OK,
+            pages::home_with(nav(s), home_pending(s)?, Some("パスワードを変更しました。")),
+        )),
+        Err(r) => password_page(s, Some(&r.message()), StatusCode::UNPROCESSABLE_ENTITY),
+    }
 }
 
 /// `POST /branch/logout`.
 pub async fn sign_out(s: &Staffed<'_>) -> Step {
-    s.app.staff_sessions.end(&s.session.id);
+    s.sessions.end(&s.app.store, &s.session.id).await?;
     ops::audit_sign_in(
         &s.app.store,
         s.now(),
-        "staff_sign_out",
+        AuditEvent::StaffSignOut,
         Some((&s.actor.staff_id, &s.actor.branch_code)),
         "",
     )
     .await?;
-    let fresh: StaffSession = s.app.staff_sessions.begin().ok_or(BranchError::Busy)?;
+    let fresh: StaffSession = s.sessions.begin().ok_or(BranchError::Busy)?;
     Ok(html(
         StatusCode::OK,
         pages::sign_in(&fresh.csrf, Some("サインアウトしました。")),
@@ -160,17 +186,14 @@ pub async fn sign_out(s: &Staffed<'_>) -> Step {
     .with_cookie(Some(auth::cookie(&fresh.id))))
 }
 
+fn home_pending(s: &Staffed) -> Result<usize, BranchError> {
+    let (forms, releases) = s.app.store.pending()?;
+    Ok(forms.len() + releases.len())
+}
+
 /// `GET /branch/`.
 pub fn home(s: &Staffed) -> Step {
-    let pending = ops::forms(&s.app.store)?
-        .iter()
-        .filter(|f| f.decision == Decision::Received)
-        .count()
-        + ops::releases(&s.app.store)?
-            .iter()
-            .filter(|r| r.decision == Decision::Received)
-            .count();
-    Ok(html(StatusCode::OK, pages::home(nav(s), pending)))
+    Ok(html(StatusCode::OK, pages::home(nav(s), home_pending(s)?)))
 }
 
 fn refused_status(r: &Refused) -> StatusCode {
@@ -198,7 +221,7 @@ fn outcome(
     ))
 }
 
-fn refused(s: &Staffed, title: &str, r: &Refused, contract: Option<&str>) -> Step {
+pub(super) fn refused(s: &Staffed, title: &str, r: &Refused, contract: Option<&str>) -> Step {
     outcome(s, refused_status(r), title, false, &[r.message()], contract)
 }
 
@@ -214,7 +237,7 @@ fn bad_input(s: &Staffed, title: &str, message: String, contract: Option<&str>) 
 }
 
 /// A contract ID from field `name`, or the message to show.
-fn contract_id(req: &BranchRequest, name: &str) -> Result<String, String> {
+pub(super) fn contract_id(req: &BranchRequest, name: &str) -> Result<String, String> {
     crate::flows::input::contract_id(&req.text(name)).map_err(str::to_owned)
 }
 
@@ -226,7 +249,8 @@ fn name_of(s: &Staffed, contract_id: &str) -> Result<String, BranchError> {
         .unwrap_or_default())
 }
 
-fn token_state(state: &TokenState) -> String {
+/// A token's state as the console and `customers show` print it.
+pub fn token_state(state: &TokenState) -> String {
     match state {
         TokenState::Available => "未使用 (available)".into(),
         TokenState::Active { since, .. } => format!("利用中 (active) {}から", jst(*since)),
@@ -238,6 +262,20 @@ fn token_state(state: &TokenState) -> String {
     }
 }
 
+/// A customer's state in one line (console and `customers show`); `token_locked` is `None`
+/// without a token.
+pub fn status(c: &Customer, token_locked: Option<bool>) -> String {
+    if c.closed {
+        return "解約 (closed) ・ログイン・振込等はできません".to_owned();
+    }
+    match (token_locked, c.transfers_blocked) {
+        (Some(true), _) => "トークンロック中 (locked)".to_owned(),
+        (Some(false), _) => "利用中 (active)".to_owned(),
+        (None, true) => "利用中止 (cancelled) ・新しいトークンの利用開始待ち".to_owned(),
+        (None, false) => "トークン未登録".to_owned(),
+    }
+}
+
 /// `GET /branch/customer?contract_id=`.
 pub fn customer(s: &Staffed) -> Step {
     const TITLE: &str = "お客様の照会";
@@ -246,6 +284,10 @@ pub fn customer(s: &Staffed) -> Step {
         Err(m) => return bad_input(s, TITLE, m, None),
     };
     let Some(c) = s.app.store.customer(&id)? else {
+        // 法人 contracts are looked up by the same ID field.
+        if let Some(b) = s.app.store.business(&id)? {
+            return super::business::page(s, &b, None);
+        }
         return refused(s, TITLE, &Refused::UnknownContract, None);
     };
     customer_page(s, &c, None)
@@ -262,53 +304,32 @@ fn customer_page(s: &Staffed, c: &Customer, message: Option<&str>) -> Step {
             },
             state: token_state(&t.state),
             fails: t.otp.fails,
-            locked: t.otp.locked || t.otp.fails >= policy.otp_fail_limit,
+            locked: t.locked(policy),
             serial: t.serial,
         }),
         None => None,
     };
-    let login_locked = crate::attempts::branch_locked(c, policy);
-    let status = match (&token, c.transfers_blocked) {
-        (Some(t), _) if t.locked => "トークンロック中 (locked)".to_owned(),
-        (Some(_), _) => "利用中 (active)".to_owned(),
-        (None, true) => "利用中止 (cancelled) ・新しいトークンの利用開始待ち".to_owned(),
-        (None, false) => "トークン未登録".to_owned(),
-    };
-    let mut assigned = Vec::new();
-    for t in store.tokens() {
-        let t = t?;
-        if t.assigned_to.as_deref() == Some(&c.contract_id) && t.state == TokenState::Available {
-            assigned.push(t.serial);
-        }
-    }
-    let mut attempts = Vec::new();
-    for a in store.attempts() {
-        let a = a?;
-        if a.contract_id.as_deref() == Some(&c.contract_id) {
-            attempts.push(a.at);
-        }
-    }
-    let mine = |id: &str| id == c.contract_id;
+    let login_locked = c.login_locked(policy);
+    let status = status(c, token.as_ref().map(|t| t.locked));
+    let id = &c.contract_id;
+    let assigned = store
+        .assigned_tokens(id)?
+        .into_iter()
+        .filter(|t| t.state == TokenState::Available)
+        .map(|t| t.serial)
+        .collect();
+    let attempts = store.attempts_of(id)?.iter().map(|a| a.at).collect();
     let now = s.now();
     let view = CustomerView {
         customer: c,
         token,
         status,
         login_locked,
-        history: store.history(&c.contract_id)?,
+        history: store.receipts_of(id)?,
         attempts,
-        forms: ops::forms(store)?
-            .into_iter()
-            .filter(|f| mine(&f.contract_id))
-            .collect(),
-        applications: ops::applications(store)?
-            .into_iter()
-            .filter(|a| mine(&a.contract_id))
-            .collect(),
-        releases: ops::releases(store)?
-            .into_iter()
-            .filter(|r| mine(&r.contract_id))
-            .collect(),
+        forms: store.forms_of(id)?,
+        applications: store.applications_of(id)?,
+        releases: store.releases_of(id)?,
         assigned,
         today: today(now),
         branches: s
@@ -619,7 +640,7 @@ fn list_reply(
         let name = format!("{file}-{}.csv", today(s.now()));
         return Ok(export::reply(&name, header, &cells));
     }
-    let href = format!("/branch/lists/{file}.csv");
+    let href = format!("{}/{file}.csv", paths::LISTS);
     Ok(html(
         StatusCode::OK,
         pages::list(nav(s), title, &href, header, &rows, note),
@@ -628,42 +649,39 @@ fn list_reply(
 
 /// `GET /branch/lists/pending[.csv]`: forms and releases waiting for approval.
 pub fn pending(s: &Staffed, csv: bool) -> Step {
+    let (forms, releases) = s.app.store.pending()?;
     let mut rows = Vec::new();
-    for f in ops::forms(&s.app.store)? {
-        if f.decision == Decision::Received {
-            rows.push(Row {
-                href: Some(format!("/branch/form?no={}", f.form_no)),
-                cells: vec![
-                    f.form_no.clone(),
-                    "利用中止届".into(),
-                    f.contract_id.clone(),
-                    name_of(s, &f.contract_id)?,
-                    f.serial.clone(),
-                    f.received_on.clone(),
-                    f.branch_code.clone(),
-                    f.recorded_by.clone(),
-                    jst(f.recorded_at),
-                ],
-            });
-        }
+    for f in forms {
+        rows.push(Row {
+            href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
+            cells: vec![
+                f.form_no.clone(),
+                "利用中止届".into(),
+                f.contract_id.clone(),
+                name_of(s, &f.contract_id)?,
+                f.serial.clone(),
+                f.received_on.clone(),
+                f.branch_code.clone(),
+                f.recorded_by.clone(),
+                jst(f.recorded_at),
+            ],
+        });
     }
-    for r in ops::releases(&s.app.store)? {
-        if r.decision == Decision::Received {
-            rows.push(Row {
-                href: Some(format!("/branch/release?id={}", r.id)),
-                cells: vec![
-                    r.number(),
-                    r.kind.label().into(),
-                    r.contract_id.clone(),
-                    name_of(s, &r.contract_id)?,
-                    r.serial.clone().unwrap_or_default(),
-                    clock::iso_day(r.recorded_at),
-                    r.branch_code.clone(),
-                    r.recorded_by.clone(),
-                    jst(r.recorded_at),
-                ],
-            });
-        }
+    for r in releases {
+        rows.push(Row {
+            href: Some(format!("{}?id={}", paths::RELEASE, r.id)),
+            cells: vec![
+                r.number(),
+                r.kind.label().into(),
+                r.contract_id.clone(),
+                name_of(s, &r.contract_id)?,
+                r.serial.clone().unwrap_or_default(),
+                clock::iso_day(r.recorded_at),
+                r.branch_code.clone(),
+                r.recorded_by.clone(),
+                jst(r.recorded_at),
+            ],
+        });
     }
     let header = [
         "番号",
@@ -691,11 +709,13 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
         Decision::Rejected { reason, .. } => reason.clone(),
         Decision::Received => String::new(),
     };
+    let from = day_start(&day).unwrap_or(0);
+    let done = s.app.store.processed_between(from, from + 24 * 3600)?;
     let mut rows = Vec::new();
-    for f in ops::forms(&s.app.store)? {
+    for f in done.forms {
         if is_today(f.decision.decided_at()) {
             rows.push(Row {
-                href: Some(format!("/branch/form?no={}", f.form_no)),
+                href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
                 cells: vec![
                     f.form_no.clone(),
                     "利用中止届".into(),
@@ -711,10 +731,10 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
             });
         }
     }
-    for r in ops::releases(&s.app.store)? {
+    for r in done.releases {
         if is_today(r.decision.decided_at()) {
             rows.push(Row {
-                href: Some(format!("/branch/release?id={}", r.id)),
+                href: Some(format!("{}?id={}", paths::RELEASE, r.id)),
                 cells: vec![
                     r.number(),
                     r.kind.label().into(),
@@ -730,14 +750,14 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
             });
         }
     }
-    for a in ops::applications(&s.app.store)? {
+    for a in done.applications {
         if is_today(Some(a.at)) {
             let mut note = format!("手数料 {}", pages::yen(a.fee_yen));
             if let Some(old) = &a.returned_serial {
                 note.push_str(&format!(" 返却 {old}"));
             }
             rows.push(Row {
-                href: Some(format!("/branch/customer?contract_id={}", a.contract_id)),
+                href: Some(format!("{}?contract_id={}", paths::CUSTOMER, a.contract_id)),
                 cells: vec![
                     a.application_no.clone(),
                     format!("発行申込書({})", a.reason.label()),
@@ -771,7 +791,8 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
 /// `GET /branch/lists/attempts[.csv]`: customers sent to the branch by the phone's 利用中止
 /// page who have not brought a form since.
 pub fn attempts(s: &Staffed, csv: bool) -> Step {
-    let forms = ops::forms(&s.app.store)?;
+    // The list is every attempt; each attempt's customer's forms are read by index, once.
+    let mut forms: std::collections::HashMap<String, Vec<CancelForm>> = Default::default();
     let mut anonymous = 0usize;
     // contract ID → (attempts, last attempt), in contract-ID order.
     let mut open: std::collections::BTreeMap<String, (u32, u64)> = Default::default();
@@ -781,9 +802,12 @@ pub fn attempts(s: &Staffed, csv: bool) -> Step {
             anonymous += 1;
             continue;
         };
+        if !forms.contains_key(&id) {
+            forms.insert(id.clone(), s.app.store.forms_of(&id)?);
+        }
         let covered = forms
-            .iter()
-            .any(|f| f.contract_id == id && f.recorded_at >= a.at);
+            .get(&id)
+            .is_some_and(|fs| fs.iter().any(|f| f.recorded_at >= a.at));
         if !covered {
             let e = open.entry(id).or_insert((0, 0));
             e.0 += 1;
@@ -793,7 +817,7 @@ pub fn attempts(s: &Staffed, csv: bool) -> Step {
     let mut rows = Vec::new();
     for (id, (count, last)) in open {
         rows.push(Row {
-            href: Some(format!("/branch/customer?contract_id={id}")),
+            href: Some(format!("{}?contract_id={id}", paths::CUSTOMER)),
             cells: vec![id.clone(), name_of(s, &id)?, count.to_string(), jst(last)],
         });
     }
@@ -822,17 +846,11 @@ pub fn audit(s: &Staffed) -> Step {
             None => (None, Some("開始日は YYYY-MM-DD の形で入力してください。")),
         }
     };
-    let mut records = Vec::new();
-    for r in s.app.store.audit() {
-        let r = r?;
-        if (contract.is_empty() || r.contract_id.as_deref() == Some(contract.as_str()))
-            && since.is_none_or(|t| r.at >= t)
-        {
-            records.push(r);
-        }
-    }
-    records.reverse();
-    records.truncate(AUDIT_PAGE_ROWS);
+    let records = s.app.store.audit_recent(
+        Some(contract.as_str()).filter(|c| !c.is_empty()),
+        since,
+        AUDIT_PAGE_ROWS,
+    )?;
     Ok(html(
         StatusCode::OK,
         pages::audit(nav(s), &contract, &since_text, &records, message),

@@ -1,6 +1,7 @@
 //! 交換 (seed 003, 5. トークンの交換): the current token's OTP, then the new token's serial and
 //! OTP, then the result with 変更後 / 変更前.
 
+use super::card::{self, Answer};
 use super::{input, otp_message, receipt_text, refusal_message, Step};
 use crate::error::AppError;
 use crate::ledger::{self, OtpCheck};
@@ -23,7 +24,14 @@ fn credentials(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
     let ctx = step.ctx(None);
     let label = &step.app.config.bank.contract_id_label;
     step.page(
-        markup::start::credentials_form(&ctx, TITLE, "/exchange", label, message, contract_id),
+        markup::start::credentials_form(
+            &ctx,
+            TITLE,
+            markup::paths::EXCHANGE,
+            label,
+            message,
+            contract_id,
+        ),
         None,
     )
 }
@@ -34,10 +42,11 @@ fn current_form(step: &Step, session: &Session, message: Option<&str>) -> Reply 
 }
 
 fn new_form(step: &Step, session: &Session, message: Option<&str>, serial: &str) -> Reply {
-    let ctx = step.ctx(Some(session));
+    let (session, card) = card::ask(step, session);
+    let ctx = step.ctx(Some(&session));
     step.page(
-        markup::exchange::new_token(&ctx, message, serial),
-        Some(session),
+        markup::exchange::new_token(&ctx, message, serial, card),
+        Some(&session),
     )
 }
 
@@ -52,7 +61,7 @@ pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
         let m = "トークンが登録されていません。利用開始から登録を行ってください。";
         return Ok(credentials(step, Some(m), id));
     }
-    let session = step.app.sessions.create(
+    let session = step.sessions.create(
         &customer.contract_id,
         &customer.name,
         Stage::ExchangeAuthed { logged_in: false },
@@ -111,6 +120,16 @@ pub async fn new_post(step: &Step<'_>) -> Result<Reply, AppError> {
         Ok(c) => c,
         Err(m) => return Ok(new_form(step, &session, Some(m), &serial)),
     };
+    if card::wanted(step) {
+        match card::check(step, &session).await? {
+            Answer::Right => {}
+            Answer::Again(m) => return Ok(new_form(step, &session, Some(&m), &serial)),
+            Answer::Locked(m) => {
+                step.sessions.end(&session.id);
+                return Ok(super::pages::top_with(step, Some(m), ""));
+            }
+        }
+    }
     let limit = step.bank_policy().otp_fail_limit;
     let result = ledger::exchange(
         &step.app.store,

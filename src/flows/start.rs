@@ -1,6 +1,8 @@
 //! 利用開始 (seeds 001, 003): contract ID + login password, then serial + current OTP +
-//! login-time OTP choice + 資金移動用パスワード, then the receipt.
+//! login-time OTP choice + 資金移動用パスワード (or the お客様カード, see [`super::card`]), then
+//! the receipt.
 
+use super::card::{self, Answer};
 use super::{input, password_message, receipt_text, refusal_message, Step};
 use crate::attempts::{PasswordCheck, Secret};
 use crate::error::AppError;
@@ -28,7 +30,14 @@ fn credentials(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
     let ctx = step.ctx(None);
     let label = &step.app.config.bank.contract_id_label;
     step.page(
-        markup::start::credentials_form(&ctx, TITLE, "/start", label, message, contract_id),
+        markup::start::credentials_form(
+            &ctx,
+            TITLE,
+            markup::paths::START,
+            label,
+            message,
+            contract_id,
+        ),
         None,
     )
 }
@@ -38,9 +47,14 @@ fn token_form(step: &Step, session: &Session, message: Option<&str>, serial: &st
         Some(v) => v != "0",
         None => step.app.config.bank.login_otp_default,
     };
-    let ctx = step.ctx(Some(session));
-    let form = TokenForm { serial, login_otp };
-    step.page(markup::start::token(&ctx, message, form), Some(session))
+    let (session, card) = card::ask(step, session);
+    let ctx = step.ctx(Some(&session));
+    let form = TokenForm {
+        serial,
+        login_otp,
+        card,
+    };
+    step.page(markup::start::token(&ctx, message, form), Some(&session))
 }
 
 /// `POST /start`: checks contract ID and login password.
@@ -54,7 +68,7 @@ pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
         let m = "既にトークンが登録されています。トークンの変更は交換から行ってください。";
         return Ok(credentials(step, Some(m), id));
     }
-    let session = step.app.sessions.create(
+    let session = step.sessions.create(
         &customer.contract_id,
         &customer.name,
         Stage::StartAuthed { logged_in: false },
@@ -75,36 +89,48 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
         Ok(c) => c,
         Err(m) => return Ok(token_form(step, &session, Some(m), &serial)),
     };
-    let transfer = match input::password(
-        step.req.form.get("transfer_password"),
-        "資金移動用パスワードを入力してください。",
-    ) {
-        Ok(p) => p,
-        Err(m) => return Ok(token_form(step, &session, Some(m), &serial)),
-    };
     let login_otp = step.req.form.get("login_otp") != Some("0");
     let policy = step.bank_policy();
     let store = &step.app.store;
-    let check = step
-        .check_password(Secret::Transfer, &session.contract_id, &transfer)
-        .await?;
-    match check {
-        PasswordCheck::Ok(_) => {}
-        PasswordCheck::TempLockedNow { .. }
-        | PasswordCheck::TempLocked { .. }
-        | PasswordCheck::BranchLockedNow
-        | PasswordCheck::BranchLocked => {
-            step.app.sessions.end(&session.id);
-            return Ok(super::pages::top_with(
-                step,
-                Some(&password_message(&check, Secret::Transfer)),
-                "",
-            ));
+    if card::wanted(step) {
+        // Seed 001: the お客様カード instead of the 資金移動用パスワード.
+        match card::check(step, &session).await? {
+            Answer::Right => {}
+            Answer::Again(m) => return Ok(token_form(step, &session, Some(&m), &serial)),
+            Answer::Locked(m) => {
+                step.sessions.end(&session.id);
+                return Ok(super::pages::top_with(step, Some(m), ""));
+            }
         }
-        // Wrong, throttled or busy: the same form, to try again.
-        _ => {
-            let m = password_message(&check, Secret::Transfer);
-            return Ok(token_form(step, &session, Some(&m), &serial));
+    } else {
+        let transfer = match input::password(
+            step.req.form.get("transfer_password"),
+            "資金移動用パスワードを入力してください。",
+        ) {
+            Ok(p) => p,
+            Err(m) => return Ok(token_form(step, &session, Some(m), &serial)),
+        };
+        let check = step
+            .check_password(Secret::Transfer, &session.contract_id, &transfer)
+            .await?;
+        match check {
+            PasswordCheck::Ok(_) => {}
+            PasswordCheck::TempLockedNow { .. }
+            | PasswordCheck::TempLocked { .. }
+            | PasswordCheck::BranchLockedNow
+            | PasswordCheck::BranchLocked => {
+                step.sessions.end(&session.id);
+                return Ok(super::pages::top_with(
+                    step,
+                    Some(&password_message(&check, Secret::Transfer)),
+                    "",
+                ));
+            }
+            // Wrong, throttled or busy: the same form, to try again.
+            _ => {
+                let m = password_message(&check, Secret::Transfer);
+                return Ok(token_form(step, &session, Some(&m), &serial));
+            }
         }
     }
     let now = step.now();

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod webdriver;
+
 use encoding_rs::SHIFT_JIS;
 use keitai_gateway::inventory::Seed;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -33,6 +35,8 @@ pub struct Server {
     child: Child,
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// What the gateway printed before it listened (the demo credentials, or why not).
+    pub banner: Vec<String>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -52,13 +56,24 @@ impl Server {
 
     /// A gateway on `data_dir` with the bank profile (and demo bank) from `bank_dir`.
     pub fn start_with_bank(data_dir: &Path, bank_dir: &Path, extra: &[&str]) -> Server {
+        let mut flags = vec!["--demo"];
+        flags.extend_from_slice(extra);
+        Server::spawn(data_dir, bank_dir, &flags)
+    }
+
+    /// A gateway on `data_dir` as a bank runs it: no `--demo`, the repository's bank profile.
+    pub fn start_plain(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::spawn(data_dir, &repo().join("data"), extra)
+    }
+
+    fn spawn(data_dir: &Path, bank_dir: &Path, extra: &[&str]) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(data_dir.join("server.log"))
             .expect("log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .arg("--bank-dir")
             .arg(bank_dir)
@@ -69,12 +84,14 @@ impl Server {
             .expect("spawn gateway");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut banner = Vec::new();
         let addr = loop {
             match lines.next() {
                 Some(Ok(line)) => {
                     if let Some(rest) = line.strip_prefix("listening on http://") {
                         break rest.trim_end_matches('/').parse().expect("address");
                     }
+                    banner.push(line);
                 }
                 _ => {
                     let _ = child.kill();
@@ -90,6 +107,7 @@ impl Server {
             child,
             addr,
             data_dir: data_dir.to_owned(),
+            banner,
             _tmp: None,
         }
     }
@@ -112,6 +130,13 @@ impl Server {
             last = now;
         }
         last
+    }
+
+    /// Whether the request log has a line for `method path` with `status` (the logical status:
+    /// a phone error page is sent as 200 and logged with its own).
+    pub fn logged(&self, method: &str, path: &str, status: u16) -> bool {
+        let line = format!(" {method} {path} {status} ");
+        self.log().lines().any(|l| l.contains(&line))
     }
 
     /// Stops the server the hard way (SIGKILL) and waits for it.
@@ -236,6 +261,22 @@ impl Resp {
             }
         }
         codes
+    }
+
+    /// A phone error page: sent with status 200 (EZweb handsets hide the bodies of 4xx/5xx
+    /// answers), Shift_JIS cHTML, saying `needle`. The logical status is in the log, see
+    /// [`Server::logged`].
+    pub fn assert_phone_error(&self, needle: &str) -> &Resp {
+        assert_eq!(
+            self.status, 200,
+            "phone error pages go out as 200:\n{}",
+            self.text
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("text/html; charset=Shift_JIS")
+        );
+        self.assert_chtml(5000).assert_contains(needle)
     }
 
     /// The 受付番号 on a receipt page.
@@ -437,6 +478,36 @@ fn keep_cookie(jar: &mut Option<String>, resp: &Resp) {
         let cleared = set.to_ascii_lowercase().contains("max-age=0");
         *jar = if cleared { None } else { Some(pair) };
     }
+}
+
+/// Sends `request` (a head, perhaps with part of a body) and reads one response without
+/// waiting for the server to close: what a client sees while its body is still owed. Panics if
+/// no whole response comes within `wait`.
+pub fn exchange_partial(addr: SocketAddr, request: &[u8], wait: Duration) -> Resp {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(wait)).expect("timeout");
+    s.write_all(request).expect("send");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(split) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..split]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if buf.len() >= split + 4 + length {
+                break;
+            }
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) => panic!("no whole response within {wait:?} ({e}); got {buf:?}"),
+        }
+    }
+    parse_response(&buf).unwrap_or_else(|| panic!("not a response: {buf:?}"))
 }
 
 fn parse_response(buf: &[u8]) -> Option<Resp> {
@@ -649,4 +720,35 @@ pub fn run_cli(args: &[&str]) -> (bool, String) {
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
+}
+
+/// Opens the store of a stopped gateway's `data_dir` (with its master key) for a test to
+/// change, and flushes it afterwards.
+pub fn with_store<T>(data_dir: &Path, f: impl FnOnce(&keitai_gateway::store::Store) -> T) -> T {
+    let sealer = keitai_gateway::seal::Sealer::load(&data_dir.join("master.key")).expect("key");
+    let store = keitai_gateway::store::Store::open(&data_dir.join("db"), sealer).expect("store");
+    let out = f(&store);
+    store.flush().expect("flush");
+    out
+}
+
+/// Makes `serial`'s sealed seed unopenable, so every OTP check of it is a storage failure.
+pub fn damage_seed(data_dir: &Path, serial: &str) {
+    with_store(data_dir, |store| {
+        let mut token = store.token(serial).expect("read").expect("token");
+        token.secret_sealed = data_encoding::BASE64.encode(&[0u8; 48]);
+        store.write(|tx| tx.put_token(&token)).expect("write");
+    });
+}
+
+/// Makes staff `staff_id`'s record unreadable, so their sign-in is a storage failure.
+pub fn damage_staff(data_dir: &Path, staff_id: &str) {
+    // The store's API writes only whole records, so the damage is done in the engine's own
+    // files, as a failing disk would (sled: the `staff` tree, JSON records).
+    let db = sled::open(data_dir.join("db")).expect("open the stopped gateway's database");
+    let staff = db.open_tree("staff").expect("staff tree");
+    staff
+        .insert(staff_id.as_bytes(), &b"\"not a staff record\""[..])
+        .expect("write");
+    db.flush().expect("flush");
 }
