@@ -18,6 +18,11 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn start(data_dir: &Path, key_file: &Path) -> Gateway {
+        Gateway::start_with(data_dir, key_file, &[])
+    }
+
+    /// [`Gateway::start`] with more `serve` flags (`--database URL`).
+    pub fn start_with(data_dir: &Path, key_file: &Path, extra: &[&str]) -> Gateway {
         let log = std::fs::File::create(data_dir.join("server.log")).expect("log file");
         let started = Instant::now();
         let mut child = Command::new(BIN)
@@ -27,6 +32,7 @@ impl Gateway {
             .arg(crate::data::repo().join("data"))
             .arg("--key-file")
             .arg(key_file)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
