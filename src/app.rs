@@ -7,10 +7,16 @@ use crate::store::Store;
 pub struct App {
     pub config: Config,
     pub store: Store,
+    /// Password attempts in flight and client budgets (see [`crate::attempts`]).
+    pub attempts: crate::attempts::Attempts,
 }
 
 impl App {
     pub fn new(config: Config, store: Store) -> App {
-        App { config, store }
+        App {
+            config,
+            store,
+            attempts: Default::default(),
+        }
     }
 }

@@ -297,6 +297,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Whatever the umask: the data directory, database and key files are the owner's only.
+    keitai_gateway::private::restrict_umask();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve {
@@ -384,6 +386,16 @@ fn open_store(data_dir: &Path, sealer: Sealer) -> Result<Store, String> {
     open_store_cached(data_dir, sealer, keitai_gateway::store::SERVING_CACHE)
 }
 
+/// What every command says about a database that cannot be read back (its details, such as
+/// file offsets inside the storage engine, help no one at the console).
+fn damaged(data_dir: &Path) -> String {
+    format!(
+        "the database in {} is damaged: its files cannot be read back; restore the data \
+         directory from its last backup (README: Restoring a damaged database)",
+        data_dir.display()
+    )
+}
+
 /// The PostgreSQL database at `url` when given, else the embedded one in `data_dir`.
 fn open_any(data_dir: &Path, url: Option<&str>, sealer: Sealer) -> Result<Store, String> {
     match url {
@@ -419,9 +431,13 @@ fn migrate(from: &Path, to: &str, key_file: &Path) -> Result<(), String> {
 }
 
 fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Store, String> {
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    Store::open_with_cache(&data_dir.join("db"), sealer, cache).map_err(|e| match e {
+    keitai_gateway::private::private_dir(data_dir)?;
+    let opened = keitai_gateway::damaged::catching(|| {
+        Store::open_with_cache(&data_dir.join("db"), sealer, cache)
+    })
+    .map_err(|_panic| damaged(data_dir))?;
+    opened.map_err(|e| match e {
+        e if e.is_damage() => damaged(data_dir),
         StoreError::WrongKey => format!(
             "{e}: the database in {} was sealed with another key",
             data_dir.display()
@@ -469,8 +485,7 @@ fn serve(
     } else {
         Networks::loopback_only()
     };
-    std::fs::create_dir_all(&data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    keitai_gateway::private::private_dir(&data_dir)?;
     let sealer = match Sealer::load(key_file) {
         Err(KeyError::Missing(_)) if demo => {
             println!("Created the demo master key {}.", key_file.display());

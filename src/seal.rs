@@ -19,6 +19,9 @@ pub enum KeyError {
     Exists(String),
     #[error("key file {path}: {message}")]
     Bad { path: String, message: String },
+    /// Group or others may read it (the message says how to fix that).
+    #[error("{0}")]
+    Exposed(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,8 +40,9 @@ impl Sealer {
         }
     }
 
-    /// Reads a key file (64 hex digits).
+    /// Reads a key file (64 hex digits), readable by its owner only.
     pub fn load(path: &Path) -> Result<Sealer, KeyError> {
+        crate::private::check_key_file(path).map_err(KeyError::Exposed)?;
         let shown = path.display().to_string();
         let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {

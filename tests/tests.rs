@@ -2,6 +2,7 @@
 
 mod support;
 
+mod abuse;
 mod api;
 mod biz;
 mod branch;

@@ -9,6 +9,7 @@
 
 mod child;
 mod data;
+mod flood;
 mod flows;
 mod lookup;
 mod otp;
@@ -224,6 +225,47 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     );
 
     rss_note(&gateway);
+    step("a customer's login while one client floods the password checks");
+    let first = next.fetch_add(1000 + 2000, Ordering::Relaxed);
+    // The flows above hash too: on a busy machine they show a higher rate than the short
+    // argon2 measurement, and the flood should be 10× what the gateway can really hash.
+    let rate = 10.0 * argon2.max(2.0 * flows);
+    let f = flood::run(
+        addr,
+        rate,
+        first,
+        1000,
+        sizes.load,
+        data::contract_id,
+        data::LOGIN_PASSWORD,
+    )
+    .await;
+    table.add(
+        "password-check flood",
+        format!(
+            "one client sends logins at 10× the argon2 limit ({:.0}/s sent, half hung up at once; right passwords, so each costs a hash)",
+            f.rate
+        ),
+        format!(
+            "answered: {} checked, {} throttled, {} other",
+            f.flood_checked, f.flood_throttled, f.flood_busy
+        ),
+    );
+    table.check(
+        "password-check flood",
+        format!(
+            "another client's logins meanwhile ({}, one after another), p50 {:.0} ms",
+            f.logins.len(),
+            f.p50().as_secs_f64() * 1000.0
+        ),
+        format!("p99 {:.0} ms", f.p99().as_secs_f64() * 1000.0),
+        "p99 ≤ 2 s",
+        f.p99() <= Duration::from_secs(2),
+    );
+    // The flood's last checks drain before the next measurement.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    rss_note(&gateway);
     step(&format!("{} live sessions", sizes.live_sessions));
     let live = live_sessions(addr, &next, last_free, sizes.live_sessions).await;
     let (peak, now) = gateway.rss();
@@ -330,6 +372,18 @@ async fn run(sizes: &Sizes, table: &mut Table) {
 
     // A bank of its own: the serving bank's customers and tokens, on PostgreSQL.
     postgres::run(sizes.customers.min(20_000), sizes.load, table).await;
+}
+
+/// The subscriber-ID header the carrier adds for phone `k` (the gateway counts password
+/// attempts per subscriber; phones without one share a small allowance per carrier).
+fn subscriber_id(ua: &str, k: u64) -> (String, String) {
+    if ua.starts_with("DoCoMo") {
+        ("X-DCMGUID".into(), format!("{k:07}"))
+    } else if ua.starts_with("KDDI") {
+        ("X-UP-SUBNO".into(), format!("{k:014}_ezweb.ne.jp"))
+    } else {
+        ("X-JPHONE-UID".into(), format!("c{k:015}"))
+    }
 }
 
 /// argon2 verifications per second with one thread per core, at the gateway's parameters.
@@ -466,6 +520,7 @@ async fn flow_load(
         let ua = [FOMA, AU, SOFTBANK][(k % 3) as usize];
         tasks.push(tokio::spawn(async move {
             let mut phone = Phone::new(addr, ua);
+            phone.headers.push(subscriber_id(ua, k));
             let mut done = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -513,11 +568,12 @@ async fn flows_with_wrk(
 async fn live_sessions(addr: SocketAddr, next: &Arc<AtomicU64>, last: u64, n: u64) -> u64 {
     let opened = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
-    for _ in 0..PHONES {
+    for k in 0..PHONES {
         let next = next.clone();
         let opened = opened.clone();
         tasks.push(tokio::spawn(async move {
             let mut phone = Phone::new(addr, FOMA);
+            phone.headers.push(subscriber_id(FOMA, k));
             while opened.fetch_add(1, Ordering::Relaxed) < n {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 assert!(i < last, "the bench bank ran out of customers");

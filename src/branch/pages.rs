@@ -188,7 +188,8 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
                 tr { th { "状態" } td { (v.status) } }
                 tr { th { "ログイン" } td {
                     @if v.login_locked { "ロック中 (locked)" } @else { "利用可" }
-                    " / パスワード誤り " (c.login_fails) "回"
+                    " / ログインパスワード誤り " (c.login_fails) "回"
+                    " / 資金移動用パスワード誤り " (c.transfer_lock.fails) "回"
                 } }
                 @if c.claim_fails > 0 {
                     // Wrong codes for tokens not yet the customer's (利用開始, 交換's new token):

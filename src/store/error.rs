@@ -21,6 +21,18 @@ pub enum StoreError {
     Schema(String),
 }
 
+impl StoreError {
+    /// The database's files are damaged (not merely busy or unreachable).
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Engine(EngineError(EngineFault::Sled(
+                sled::Error::Corruption { .. }
+            ))) | StoreError::Corrupt { .. }
+        )
+    }
+}
+
 /// A failure of the storage engine itself (I/O, a damaged file, a database out of reach).
 #[derive(Debug)]
 pub struct EngineError(pub(super) EngineFault);
