@@ -2,17 +2,16 @@
 
 use clap::{Parser, Subcommand};
 use ipnet::IpNet;
-use keitai_gateway::api::keys;
+use keitai_gateway::admin::{self, AdminCommand, Ctx, Db};
 use keitai_gateway::app::App;
 use keitai_gateway::carrier;
 use keitai_gateway::config::{Bank, Config};
-use keitai_gateway::inventory::ImportResult;
 use keitai_gateway::net::{NetSet, Networks};
 use keitai_gateway::router::Gateway;
 use keitai_gateway::seal::{KeyError, Sealer};
 use keitai_gateway::store::{Store, StoreError};
 use keitai_gateway::{clock, demo, form, inventory, server};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,49 +26,6 @@ use std::sync::Arc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Subcommand)]
-enum ApiKeyAction {
-    /// Make a key for caller NAME: printed once, only its hash is stored.
-    Add {
-        name: String,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// List the callers: name, created, revoked (never keys).
-    List {
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Revoke caller NAME's key.
-    Revoke {
-        name: String,
-        #[command(flatten)]
-        db: Db,
-    },
-}
-
-/// Where the tools find the database and its master key (the gateway must be stopped: a running
-/// gateway holds the database's lock).
-#[derive(clap::Args)]
-struct Db {
-    #[arg(long, default_value = "var")]
-    data_dir: PathBuf,
-    /// The master key file (default DATA_DIR/master.key).
-    #[arg(long)]
-    key_file: Option<PathBuf>,
-}
-
-impl Db {
-    fn open(&self) -> Result<Store, String> {
-        let key_file = self
-            .key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("master.key"));
-        let sealer = Sealer::load(&key_file).map_err(|e| e.to_string())?;
-        open_store(&self.data_dir, sealer)
-    }
 }
 
 #[derive(Subcommand)]
@@ -111,26 +67,8 @@ enum Command {
         #[arg(long = "branch-network", value_name = "CIDR")]
         branch_networks: Vec<IpNet>,
     },
-    /// Print the audit trail, one line per record (or check its hash chain with --verify).
-    Audit {
-        /// Check the hash chain instead of printing.
-        #[arg(long)]
-        verify: bool,
-        /// Only records about this contract ID.
-        #[arg(long)]
-        contract: Option<String>,
-        /// Only records from this day (YYYY-MM-DD, JST) on.
-        #[arg(long)]
-        since: Option<String>,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Manage the keys of the OTP API's callers (run while the gateway is stopped).
-    ApiKey {
-        #[command(subcommand)]
-        action: ApiKeyAction,
-    },
-    /// Create a new master key file (mode 0600) for sealing token seeds.
+    /// Create a new master key file (mode 0600) for sealing token seeds, and its missing
+    /// parent directories.
     InitKey { path: PathBuf },
     /// Print the code a token shows now (the token simulator).
     TokenCode {
@@ -142,20 +80,20 @@ enum Command {
         #[arg(long, default_value = "data/demo/tokens.csv")]
         inventory: PathBuf,
     },
-    /// Load a vendor token inventory (CSV or PSKC) into the database: all entries or none.
-    ImportTokens {
-        file: PathBuf,
-        #[arg(long, default_value = "var")]
-        data_dir: PathBuf,
-        /// Overwrite serials that exist and are bound to nobody.
+    /// Bring a backup (a directory `backup` wrote) back as DATA_DIR's database; the gateway
+    /// must be stopped and DATA_DIR/db must not exist.
+    Restore {
+        backup_dir: PathBuf,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Re-seal every token seed under a new master key (the gateway must be stopped); then
+    /// only the new key opens the database. Run again to finish one cut short.
+    Rekey {
         #[arg(long)]
-        replace: bool,
-        /// Pre-shared key (32 hex digits, AES-128) of an encrypted PSKC file.
-        #[arg(long)]
-        psk_hex: Option<String>,
-        /// The master key file (default DATA_DIR/master.key).
-        #[arg(long)]
-        key_file: Option<PathBuf>,
+        new_key_file: PathBuf,
+        #[command(flatten)]
+        db: Db,
     },
     /// Print what the gateway makes of a handset, as one line of JSON.
     Ua {
@@ -164,6 +102,9 @@ enum Command {
         #[arg(short = 'H', long = "header")]
         headers: Vec<String>,
     },
+    /// The commands that reach a running gateway through its admin socket.
+    #[command(flatten)]
+    Admin(AdminCommand),
 }
 
 fn main() -> ExitCode {
@@ -194,28 +135,14 @@ fn main() -> ExitCode {
         Command::InitKey { path } => Sealer::create(&path)
             .map(|_| println!("created {}", path.display()))
             .map_err(|e| e.to_string()),
-        Command::ApiKey { action } => api_key(action),
-        Command::Audit {
-            verify,
-            contract,
-            since,
-            db,
-        } => audit(verify, contract.as_deref(), since.as_deref(), &db),
         Command::TokenCode {
             serial,
             at,
             inventory,
         } => token_code(&serial, at, &inventory),
-        Command::ImportTokens {
-            file,
-            data_dir,
-            replace,
-            psk_hex,
-            key_file,
-        } => {
-            let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
-            import_tokens(&file, &data_dir, replace, psk_hex.as_deref(), &key_file)
-        }
+        Command::Restore { backup_dir, db } => restore(&backup_dir, &db),
+        Command::Rekey { new_key_file, db } => rekey(&new_key_file, &db),
+        Command::Admin(cmd) => admin(&cmd),
         Command::Ua {
             user_agent,
             headers,
@@ -242,6 +169,7 @@ fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Stor
             "{e}: the database in {} was sealed with another key",
             data_dir.display()
         ),
+        e @ (StoreError::NewerFormat { .. } | StoreError::RekeyPending) => e.to_string(),
         e => format!(
             "cannot open the database in {} ({e}); is another keitai-gateway using it?",
             data_dir.display()
@@ -293,7 +221,7 @@ fn serve(
     }
     let config = Config {
         listen,
-        data_dir,
+        data_dir: data_dir.clone(),
         bank,
         networks,
         allow_pc: access.allow_pc,
@@ -314,7 +242,10 @@ fn serve(
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         println!("listening on http://{local}/");
         let gateway = Arc::new(Gateway::new(App::new(config, store)));
+        // Admin commands reach this gateway through its socket from now on.
+        let admin_socket = admin::socket::listen(&data_dir, gateway.clone())?;
         server::serve(gateway.clone(), listener, shutdown_signal()).await;
+        drop(admin_socket);
         gateway.app.store.flush().map_err(|e| e.to_string())?;
         println!("stopped");
         Ok(())
@@ -380,40 +311,6 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
     Ok(())
 }
 
-fn audit(verify: bool, contract: Option<&str>, since: Option<&str>, db: &Db) -> Result<(), String> {
-    let since = match since {
-        Some(day) => Some(
-            keitai_gateway::branch::when::day_start(day)
-                .ok_or_else(|| format!("--since {day:?} is not a date (YYYY-MM-DD)"))?,
-        ),
-        None => None,
-    };
-    let store = db.open()?;
-    if verify {
-        return match store.verify_audit().map_err(|e| e.to_string())? {
-            Ok(n) => {
-                println!("audit chain intact: {n} records");
-                Ok(())
-            }
-            Err(seq) => Err(format!("audit chain broken at record {seq}")),
-        };
-    }
-    let mut out = std::io::stdout().lock();
-    for rec in store.audit() {
-        let rec = rec.map_err(|e| e.to_string())?;
-        if contract.is_some_and(|c| rec.contract_id.as_deref() != Some(c))
-            || since.is_some_and(|t| rec.at < t)
-        {
-            continue;
-        }
-        let line = keitai_gateway::branch::audit_line(&rec);
-        if writeln!(out, "{line}").is_err() {
-            break; // a closed pipe (`| head`) ends the listing quietly
-        }
-    }
-    Ok(())
-}
-
 fn token_code(serial: &str, at: Option<u64>, inventory_file: &Path) -> Result<(), String> {
     let serial = form::serial(serial);
     let seeds = inventory::read_any(inventory_file, None).map_err(|e| e.to_string())?;
@@ -425,117 +322,127 @@ fn token_code(serial: &str, at: Option<u64>, inventory_file: &Path) -> Result<()
     Ok(())
 }
 
-fn import_tokens(
-    file: &Path,
-    data_dir: &Path,
-    replace: bool,
-    psk_hex: Option<&str>,
-    key_file: &Path,
-) -> Result<(), String> {
-    let psk = psk_hex
-        .map(|h| hex::decode(h.trim()).map_err(|_| "--psk-hex is not hex".to_owned()))
-        .transpose()?
-        .map(zeroize::Zeroizing::new);
-    let seeds =
-        inventory::read_any(file, psk.as_deref().map(Vec::as_slice)).map_err(|e| e.to_string())?;
-    let sealer = Sealer::load(key_file).map_err(|e| e.to_string())?;
-    let store = open_store_cached(data_dir, sealer, keitai_gateway::store::BULK_CACHE)?;
-    // Sealing, checking and writing each pass over every token once.
-    let bar = progress_bar(3 * seeds.len() as u64);
-    let tokens = inventory::seal(&store, &seeds, |n| bar.inc(n));
-    let result = inventory::import(&store, &tokens, replace, clock::now_unix(), |n| bar.inc(n))
-        .map_err(|e| e.to_string());
-    bar.finish_and_clear();
-    match result? {
-        ImportResult::Loaded(n) => {
-            println!("loaded {n} tokens from {}", file.display());
-            Ok(())
-        }
-        ImportResult::Clashes(clashes) => {
-            let list: Vec<String> = clashes
-                .iter()
-                .map(|(s, bound)| {
-                    if *bound {
-                        format!("{s} (in use; never replaced)")
-                    } else {
-                        format!("{s} (exists; --replace to overwrite)")
-                    }
-                })
-                .collect();
-            Err(format!(
-                "nothing loaded: {} serial(s) already exist:\n  {}",
-                list.len(),
-                list.join("\n  ")
-            ))
-        }
+/// A progress counter on standard error when it is a terminal (big inventories take a while);
+/// hidden otherwise, so scripts and logs see only the result line.
+fn progress_bar() -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
     }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {pos} rows ({per_sec}) {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    bar
 }
 
-fn api_key(action: ApiKeyAction) -> Result<(), String> {
-    let now = clock::now_unix();
-    match action {
-        ApiKeyAction::Add { name, db } => {
-            if !keys::valid_name(&name) {
-                return Err(format!(
-                    "caller name {name:?}: 1 to 64 letters, digits, '.', '_' or '-'"
-                ));
-            }
-            let key = keys::generate().map_err(|e| format!("no random source: {e}"))?;
-            let store = db.open()?;
-            if !keys::add(&store, &name, &keys::hash(&key), now).map_err(|e| e.to_string())? {
-                return Err(format!(
-                    "{name} already has a live key (revoke it first, or pick another name)"
-                ));
-            }
-            eprintln!("API key for {name} (shown once; only its hash is stored):");
-            println!("{key}");
+/// Runs an admin command in the gateway serving its data directory, through the admin
+/// socket, or (no gateway answering) on the database opened here. One function makes the
+/// output either way ([`admin::run`]).
+fn admin(cmd: &AdminCommand) -> Result<(), String> {
+    let db = cmd.db();
+    let stdin = if cmd.reads_stdin() {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        Some(buf)
+    } else {
+        None
+    };
+    let bar = progress_bar();
+    let mut progress = |n: u64| bar.inc(n);
+    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
+    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    let result = match admin::socket::call(
+        &db.data_dir,
+        cmd,
+        stdin.as_deref(),
+        &mut out,
+        &mut err,
+        &mut progress,
+    ) {
+        Some(result) => result,
+        None => {
+            let sealer = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
+            let store = open_store_cached(&db.data_dir, sealer, cmd.cache())?;
+            let mut ctx = Ctx {
+                store: &store,
+                out: &mut out,
+                err: &mut err,
+                cwd: std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?,
+                stdin,
+                operator: admin::socket::operator(),
+                progress: &mut progress,
+            };
+            admin::run(cmd, &mut ctx)
         }
-        ApiKeyAction::List { db } => {
-            let store = db.open()?;
-            let mut all = store
-                .api_keys()
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?;
-            all.sort_by(|a, b| (&a.name, a.created).cmp(&(&b.name, b.created)));
-            for k in all {
-                let revoked = k
-                    .revoked
-                    .map_or("-".to_owned(), |at| format!("revoked {}", utc(at)));
-                println!("{}\tcreated {}\t{revoked}", k.name, utc(k.created));
-            }
-        }
-        ApiKeyAction::Revoke { name, db } => {
-            let store = db.open()?;
-            match keys::revoke(&store, &name, now).map_err(|e| e.to_string())? {
-                0 => return Err(format!("{name} has no live key")),
-                _ => println!("revoked the key of {name}"),
-            }
+    };
+    bar.finish_and_clear();
+    let _ = out.flush();
+    result
+}
+
+/// Whether a gateway serves `db`'s data directory (its admin socket answers).
+fn gateway_serves(db: &Db) -> bool {
+    std::os::unix::net::UnixStream::connect(db.socket()).is_ok()
+}
+
+fn restore(backup_dir: &Path, db: &Db) -> Result<(), String> {
+    if gateway_serves(db) {
+        return Err(format!(
+            "a gateway serves {}: stop it before restoring",
+            db.data_dir.display()
+        ));
+    }
+    let target = db.data_dir.join("db");
+    std::fs::create_dir_all(&db.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", db.data_dir.display()))?;
+    keitai_gateway::store::restore(&backup_dir.join("db"), &target).map_err(|e| e.to_string())?;
+    // Opening proves the key and the format; the chain is checked before anyone serves it.
+    let sealer = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
+    let store = open_store(&db.data_dir, sealer)?;
+    match store.verify_audit().map_err(|e| e.to_string())? {
+        Ok(n) => println!(
+            "restored {} into {} (audit chain intact: {n} records)",
+            backup_dir.display(),
+            target.display()
+        ),
+        Err(seq) => {
+            return Err(format!(
+                "restored, but the audit chain is broken at record {seq}"
+            ))
         }
     }
     Ok(())
 }
 
-fn utc(unix: u64) -> String {
-    chrono::DateTime::from_timestamp(i64::try_from(unix).unwrap_or(i64::MAX), 0).map_or_else(
-        || unix.to_string(),
-        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    )
-}
-
-/// A progress bar on standard error when it is a terminal (big inventories take a while);
-/// hidden otherwise, so scripts and logs see only the result line.
-fn progress_bar(total: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
+fn rekey(new_key_file: &Path, db: &Db) -> Result<(), String> {
+    if gateway_serves(db) {
+        return Err(format!(
+            "a gateway serves {}: stop it before rotating the key",
+            db.data_dir.display()
+        ));
     }
-    let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "importing tokens {wide_bar} {percent:>3}% ETA {eta}",
-    ) {
-        bar.set_style(style);
-    }
-    bar
+    let old = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
+    let new = Sealer::load(new_key_file).map_err(|e| e.to_string())?;
+    let bar = progress_bar();
+    let n =
+        Store::rekey(&db.data_dir.join("db"), old, new, |n| bar.inc(n)).map_err(|e| match e {
+            StoreError::WrongKey => {
+                format!("{e}: --key-file must be the key the database is sealed with now")
+            }
+            e => e.to_string(),
+        })?;
+    bar.finish_and_clear();
+    println!(
+        "re-sealed {n} token seeds under {}; serve with --key-file {} from now on (the old key no longer opens the database)",
+        new_key_file.display(),
+        new_key_file.display()
+    );
+    Ok(())
 }
 
 fn ua(user_agent: &str, headers: &[String]) -> Result<(), String> {

@@ -83,6 +83,10 @@ impl PhoneFront {
 }
 
 impl Front for PhoneFront {
+    fn name(&self) -> &'static str {
+        "phone"
+    }
+
     fn owns(&self, _path: &str) -> bool {
         true
     }
@@ -93,6 +97,10 @@ impl Front for PhoneFront {
 
     fn sweep(&self) {
         self.sessions.sweep();
+    }
+
+    fn live_sessions(&self) -> Option<usize> {
+        Some(self.sessions.len())
     }
 }
 

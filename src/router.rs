@@ -1,5 +1,5 @@
 //! Paths to fronts ([`crate::front`]): the phone pages, the branch console (`/branch`), the OTP
-//! API (`/api/`). The router picks the front from the path alone and hands it the request with
+//! API (`/api/`), the metrics (`/metrics`). Every answer is counted in the metrics here. The router picks the front from the path alone and hands it the request with
 //! its body unread. Adding a front is one line in [`Gateway::new`].
 
 use crate::app::App;
@@ -22,6 +22,7 @@ impl Gateway {
         let fronts: Vec<Box<dyn Front>> = vec![
             Box::new(crate::api::ApiFront),
             Box::new(crate::branch::ConsoleFront::new()),
+            Box::new(crate::metrics::MetricsFront),
         ];
         Gateway {
             phone: crate::phone::PhoneFront::new(&app.config),
@@ -37,9 +38,28 @@ impl Gateway {
             *req.method_mut() = Method::GET;
         }
         let path = req.uri().path();
-        match self.fronts.iter().find(|f| f.owns(path)) {
-            Some(front) => front.answer(&self.app, req, peer).await,
-            None => self.phone.answer(&self.app, req, peer).await,
+        let front: &dyn Front = match self.fronts.iter().find(|f| f.owns(path)) {
+            Some(front) => front.as_ref(),
+            None => &self.phone,
+        };
+        if path == crate::metrics::PATH {
+            self.count_sessions();
+        }
+        let reply = front.answer(&self.app, req, peer).await;
+        self.app
+            .metrics
+            .request(front.name(), reply.log_status(), reply.body.len());
+        reply
+    }
+
+    /// Puts every front's live sessions into the metrics (when they are scraped).
+    fn count_sessions(&self) {
+        let fronts = std::iter::once(&self.phone as &dyn Front)
+            .chain(self.fronts.iter().map(|f| f.as_ref()));
+        for front in fronts {
+            if let Some(n) = front.live_sessions() {
+                self.app.metrics.live_sessions(front.name(), n);
+            }
         }
     }
 

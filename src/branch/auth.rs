@@ -103,6 +103,15 @@ impl StaffSessions {
         self.table.sweep();
     }
 
+    /// Live staff sessions.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
     /// Counts a sign-in attempt for `staff_id` before its password is checked, so parallel
     /// guesses cannot exceed the limit; `false` when the ID is paused after too many.
     pub fn attempt(&self, staff_id: &str) -> bool {

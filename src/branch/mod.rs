@@ -180,6 +180,10 @@ impl ConsoleFront {
 }
 
 impl Front for ConsoleFront {
+    fn name(&self) -> &'static str {
+        "console"
+    }
+
     fn owns(&self, path: &str) -> bool {
         path == paths::ROOT || path.starts_with(paths::HOME)
     }
@@ -190,6 +194,10 @@ impl Front for ConsoleFront {
 
     fn sweep(&self) {
         self.sessions.sweep();
+    }
+
+    fn live_sessions(&self) -> Option<usize> {
+        Some(self.sessions.len())
     }
 }
 

@@ -54,6 +54,7 @@ impl Tx<'_> {
         staff: Option<String>,
         branch: Option<String>,
     ) -> TxResult<u64> {
+        self.events.push(e.event);
         let mut rec = AuditRecord {
             seq: self.counters.next_audit,
             at,

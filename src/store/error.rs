@@ -16,6 +16,14 @@ pub enum StoreError {
     Flush,
     #[error("the key file does not match this database (wrong key file?)")]
     WrongKey,
+    #[error("the database is format {found}, newer than this keitai-gateway reads ({supported}): run the newer version, or restore a backup made by this one")]
+    NewerFormat { found: u32, supported: u32 },
+    #[error("a master-key rotation was cut short: run `keitai-gateway rekey` again with the same --key-file and --new-key-file to finish it")]
+    RekeyPending,
+    #[error("another import is running; try again when it has finished")]
+    ImportBusy,
+    #[error("{0}")]
+    Io(String),
 }
 
 /// A failure of the storage engine itself (I/O, a damaged file).

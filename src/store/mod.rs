@@ -18,16 +18,21 @@
 //! many waiters share one flush.
 
 mod audit;
+mod backup;
 mod bulk;
 mod error;
 mod index;
 pub mod records;
+mod rekey;
+mod staging;
 #[cfg(test)]
 mod tests;
 mod tx;
 
+pub use backup::{restore, BackupInfo};
 pub use error::{Abort, EngineError, StoreError, TxResult};
 pub use records::*;
+pub use staging::Staging;
 pub use tx::Tx;
 
 use crate::seal::Sealer;
@@ -36,7 +41,7 @@ use sled::transaction::TransactionError;
 use sled::Transactional;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use zeroize::Zeroizing;
 
 /// The first 受付番号; numbers stay seven digits.
@@ -51,6 +56,11 @@ pub const SERVING_CACHE: u64 = 32 * 1024 * 1024;
 /// re-reading its own pages from a small cache costs more than the memory, which the job
 /// gives back when it ends.
 pub const BULK_CACHE: u64 = 1024 * 1024 * 1024;
+
+/// The database format this code reads and writes (stored in `meta` as `db_format`). A
+/// database without it predates versioning (format 0) and is migrated at open; a newer one is
+/// refused. Raise it with a migration step in [`Store::migrate`].
+pub const DB_FORMAT: u32 = 1;
 
 /// What the key-check record seals: opening it at start-up proves the key file is the right one.
 const KEY_CHECK: &[u8] = b"keitai-gateway key check";
@@ -105,6 +115,8 @@ trees! {
     IxApiNames = "ix_api_names",
     /// contract ID \0 audit sequence → ().
     IxAuditContract = "ix_audit_contract",
+    /// import ID \0 serial → token: an import's rows before they are made visible.
+    Staged = "staged",
 }
 
 impl T {
@@ -131,6 +143,13 @@ struct Counters {
     next_attempt: u64,
 }
 
+/// Who wants to know what the store did (the gateway's metrics): told after each committed
+/// write which audit events it recorded, and how long each group flush took.
+pub trait Observer: Send + Sync {
+    fn committed(&self, events: &[AuditEvent]);
+    fn flushed(&self, seconds: f64);
+}
+
 /// The database.
 pub struct Store {
     db: sled::Db,
@@ -141,6 +160,11 @@ pub struct Store {
     tickets: AtomicU64,
     flushed: AtomicU64,
     flush_lock: tokio::sync::Mutex<()>,
+    /// The import whose staged rows are visible but not yet moved into `tokens` (0: none).
+    folding: AtomicU64,
+    /// One import at a time.
+    import_lock: Mutex<()>,
+    observer: OnceLock<Arc<dyn Observer>>,
 }
 
 /// What a branch processed in a span of time (see [`Store::processed_between`]).
@@ -188,6 +212,17 @@ impl Store {
         sealer: Sealer,
         cache_bytes: u64,
     ) -> Result<Store, StoreError> {
+        let store = Store::open_engine(dir, sealer, cache_bytes)?;
+        if store.tree(T::Meta).contains_key(rekey::PENDING)? {
+            return Err(StoreError::RekeyPending);
+        }
+        store.check_key()?;
+        store.finish_open()?;
+        Ok(store)
+    }
+
+    /// Opens the engine and checks the format version, nothing else (see [`DB_FORMAT`]).
+    fn open_engine(dir: &Path, sealer: Sealer, cache_bytes: u64) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
@@ -197,20 +232,18 @@ impl Store {
             .map(|t| db.open_tree(t.name()))
             .collect::<Result<Vec<_>, _>>()?;
         let meta = &trees[T::Meta.i()];
-        match meta.get(b"key_check")? {
-            Some(sealed) => {
-                if sealer
-                    .open(b"key_check", &sealed)
-                    .map_err(|_| StoreError::WrongKey)?[..]
-                    != *KEY_CHECK
-                {
-                    return Err(StoreError::WrongKey);
-                }
+        let fresh = meta.is_empty();
+        match meta_u32(meta, "db_format")? {
+            Some(found) if found > DB_FORMAT => {
+                return Err(StoreError::NewerFormat {
+                    found,
+                    supported: DB_FORMAT,
+                })
             }
-            None => {
-                meta.insert(b"key_check", sealer.seal(b"key_check", KEY_CHECK))?;
-                db.flush()?;
+            None if fresh => {
+                meta.insert("db_format", &DB_FORMAT.to_be_bytes())?;
             }
+            _ => {}
         }
         let next_receipt = meta_u32(meta, "next_receipt")?.unwrap_or(FIRST_RECEIPT);
         let (next_audit, audit_head) = match trees[T::Audit.i()].last()? {
@@ -232,7 +265,7 @@ impl Store {
             }
             None => 0,
         };
-        let store = Store {
+        Ok(Store {
             db,
             sealer,
             trees,
@@ -245,11 +278,68 @@ impl Store {
             tickets: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
             flush_lock: tokio::sync::Mutex::new(()),
-        };
-        if meta_u32(store.tree(T::Meta), "format")? != Some(index::FORMAT) {
-            store.rebuild_indexes()?;
+            folding: AtomicU64::new(0),
+            import_lock: Mutex::new(()),
+            observer: OnceLock::new(),
+        })
+    }
+
+    /// Proves the master key is this database's (the key-check record opens with it), or
+    /// writes the check into a new database.
+    fn check_key(&self) -> Result<(), StoreError> {
+        let meta = self.tree(T::Meta);
+        match meta.get(b"key_check")? {
+            Some(sealed) => {
+                if self
+                    .sealer
+                    .open(b"key_check", &sealed)
+                    .map_err(|_| StoreError::WrongKey)?[..]
+                    != *KEY_CHECK
+                {
+                    return Err(StoreError::WrongKey);
+                }
+            }
+            None => {
+                meta.insert(b"key_check", self.sealer.seal(b"key_check", KEY_CHECK))?;
+                self.db.flush()?;
+            }
         }
-        Ok(store)
+        Ok(())
+    }
+
+    /// What every open does once the key is proven: migrate an older format, finish an
+    /// import that was made visible, drop one that was not, rebuild stale indexes.
+    fn finish_open(&self) -> Result<(), StoreError> {
+        self.migrate()?;
+        self.recover_import()?;
+        if meta_u32(self.tree(T::Meta), "format")? != Some(index::FORMAT) {
+            self.rebuild_indexes()?;
+        }
+        Ok(())
+    }
+
+    /// Brings an older database to [`DB_FORMAT`], one step per version.
+    fn migrate(&self) -> Result<(), StoreError> {
+        let meta = self.tree(T::Meta);
+        let mut format = meta_u32(meta, "db_format")?.unwrap_or(0);
+        while format < DB_FORMAT {
+            // 0 → 1: versioning itself; the records are unchanged (their indexes are rebuilt
+            // below when their own layout is older).
+            format += 1;
+            meta.insert("db_format", &format.to_be_bytes())?;
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The database's format version.
+    pub fn format(&self) -> Result<u32, StoreError> {
+        Ok(meta_u32(self.tree(T::Meta), "db_format")?.unwrap_or(0))
+    }
+
+    /// Tells `observer` about every committed write and flush from now on (set once).
+    pub fn observe(&self, observer: Arc<dyn Observer>) {
+        let _ = self.observer.set(observer);
     }
 
     fn tree(&self, t: T) -> &sled::Tree {
@@ -284,16 +374,22 @@ impl Store {
     pub fn write<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
         let mut counters = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let refs: Vec<&sled::Tree> = self.trees.iter().collect();
+        let folding = self.folding.load(Ordering::SeqCst);
         let result = refs.as_slice().transaction(|trees| {
-            let mut tx = Tx::new(trees, counters.clone(), &self.sealer);
+            let mut tx = Tx::new(trees, counters.clone(), &self.sealer, folding);
             let out = body(&mut tx)?;
-            Ok((out, tx.into_counters()))
+            Ok((out, tx.into_parts()))
         });
         match result {
-            Ok((out, next)) => {
+            Ok((out, (next, events))) => {
                 *counters = next;
                 drop(counters);
                 self.tickets.fetch_add(1, Ordering::SeqCst);
+                if let Some(o) = self.observer.get() {
+                    if !events.is_empty() {
+                        o.committed(&events);
+                    }
+                }
                 Ok(out)
             }
             Err(TransactionError::Abort(e)) => Err(e),
@@ -314,10 +410,14 @@ impl Store {
         }
         let upto = self.tickets.load(Ordering::SeqCst);
         let db = self.db.clone();
+        let started = std::time::Instant::now();
         tokio::task::spawn_blocking(move || db.flush())
             .await
             .map_err(|_| StoreError::Flush)??;
         self.flushed.fetch_max(upto, Ordering::SeqCst);
+        if let Some(o) = self.observer.get() {
+            o.flushed(started.elapsed().as_secs_f64());
+        }
         Ok(())
     }
 
@@ -407,6 +507,13 @@ impl Store {
     }
 
     pub fn token(&self, serial: &str) -> Result<Option<Token>, StoreError> {
+        // An import made visible but not yet moved into `tokens` is read where it is staged.
+        let folding = self.folding.load(Ordering::SeqCst);
+        if folding != 0 {
+            if let Some(t) = self.read(T::Staged, &staging::key(folding, serial))? {
+                return Ok(Some(t));
+            }
+        }
         self.read(T::Tokens, serial.as_bytes())
     }
 

@@ -16,6 +16,10 @@ pub struct Tx<'a> {
     trees: &'a [TransactionalTree],
     pub(super) counters: Counters,
     sealer: &'a crate::seal::Sealer,
+    /// The import being moved from `staged` into `tokens` (0: none), see `staging.rs`.
+    folding: u64,
+    /// The audit events this transaction recorded, for the store's observer.
+    pub(super) events: Vec<super::AuditEvent>,
 }
 
 impl<'a> Tx<'a> {
@@ -23,16 +27,19 @@ impl<'a> Tx<'a> {
         trees: &'a [TransactionalTree],
         counters: Counters,
         sealer: &'a crate::seal::Sealer,
+        folding: u64,
     ) -> Tx<'a> {
         Tx {
             trees,
             counters,
             sealer,
+            folding,
+            events: Vec::new(),
         }
     }
 
-    pub(super) fn into_counters(self) -> Counters {
-        self.counters
+    pub(super) fn into_parts(self) -> (Counters, Vec<super::AuditEvent>) {
+        (self.counters, self.events)
     }
 
     fn tree(&self, t: T) -> &TransactionalTree {
@@ -97,10 +104,20 @@ impl<'a> Tx<'a> {
     }
 
     pub fn token(&self, serial: &str) -> TxResult<Option<Token>> {
+        if self.folding != 0 {
+            if let Some(t) = self.get(T::Staged, &super::staging::key(self.folding, serial))? {
+                return Ok(Some(t));
+            }
+        }
         self.get(T::Tokens, serial.as_bytes())
     }
 
     pub fn put_token(&self, t: &Token) -> TxResult<()> {
+        if self.folding != 0 {
+            // A write supersedes the staged row, which the fold then no longer moves.
+            let staged = super::staging::key(self.folding, &t.serial);
+            self.tree(T::Staged).remove(staged)?;
+        }
         self.put_indexed(T::Tokens, t.serial.as_bytes(), t, index::of_token)
     }
 

@@ -1,0 +1,226 @@
+//! Imports in bounded memory, all or nothing: an import's token records are written, a batch
+//! at a time, to the `staged` tree under the import's ID, where nothing reads them. Publishing
+//! is one small atomic write (a marker naming the import, and the audit record): from then on
+//! every token read looks in `staged` first, and the rows are moved into `tokens` batch by
+//! batch under the write lock (the fold). A crash before publishing leaves only staged rows,
+//! dropped at the next open; a crash during the fold is finished at the next open.
+
+use super::index::{self, Entry, FORMAT};
+use super::records::{Event, Token};
+use super::{decode, encode, Store, StoreError, T};
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::MutexGuard;
+
+/// Rows per engine batch, staged or folded.
+const CHUNK: usize = 10_000;
+/// Meta key of the import being folded (its ID, 8 bytes).
+const FOLDING: &str = "import_folding";
+/// Meta key of the last import ID issued.
+const LAST_ID: &str = "import_last_id";
+
+/// `import ID \0 serial`: the staged row of one serial.
+pub(super) fn key(import: u64, serial: &str) -> Vec<u8> {
+    let mut k = import.to_be_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(serial.as_bytes());
+    k
+}
+
+/// An import being staged. Dropped without [`Staging::publish`], its rows are removed.
+pub struct Staging<'s> {
+    store: &'s Store,
+    id: u64,
+    batch: sled::Batch,
+    /// Serials of the batch not yet written (the written ones are found in `staged`).
+    pending: HashSet<String>,
+    staged: u64,
+    published: bool,
+    _one_at_a_time: MutexGuard<'s, ()>,
+}
+
+impl Store {
+    /// Starts an import (one at a time per gateway).
+    pub fn begin_import(&self) -> Result<Staging<'_>, StoreError> {
+        let guard = self
+            .import_lock
+            .try_lock()
+            .map_err(|_| StoreError::ImportBusy)?;
+        let meta = self.tree(T::Meta);
+        let last = match meta.get(LAST_ID)? {
+            Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
+            None => 0,
+        };
+        let id = last + 1;
+        meta.insert(LAST_ID, &id.to_be_bytes())?;
+        Ok(Staging {
+            store: self,
+            id,
+            batch: sled::Batch::default(),
+            pending: HashSet::new(),
+            staged: 0,
+            published: false,
+            _one_at_a_time: guard,
+        })
+    }
+
+    /// At open: finishes the fold of an import that was published, then drops every staged
+    /// row left (imports cut short before publishing).
+    pub(super) fn recover_import(&self) -> Result<(), StoreError> {
+        if let Some(v) = self.tree(T::Meta).get(FOLDING)? {
+            let id = u64::from_be_bytes(
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| super::Abort::corrupt("meta", FOLDING))?,
+            );
+            self.folding.store(id, Ordering::SeqCst);
+            self.fold(id, |_| {})?;
+        }
+        if !self.tree(T::Staged).is_empty() {
+            self.tree(T::Staged).clear()?;
+            self.db.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Moves import `id`'s staged rows into `tokens`, a batch at a time under the write lock
+    /// (so no transaction runs between reading a staged row and moving it). The indexes are
+    /// marked stale meanwhile: a crash mid-fold rebuilds them at the next open.
+    fn fold(&self, id: u64, mut progress: impl FnMut(u64)) -> Result<(), StoreError> {
+        self.set_format(0)?;
+        let prefix = id.to_be_bytes();
+        loop {
+            let counters = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+            let rows: Vec<(sled::IVec, sled::IVec)> = self
+                .tree(T::Staged)
+                .scan_prefix(prefix)
+                .take(CHUNK)
+                .collect::<Result<_, _>>()?;
+            if rows.is_empty() {
+                drop(counters);
+                break;
+            }
+            let mut tokens = sled::Batch::default();
+            let mut staged = sled::Batch::default();
+            let mut removed: Vec<Entry> = Vec::new();
+            let mut added: Vec<Entry> = Vec::new();
+            for (k, v) in &rows {
+                let new: Token = decode("staged", v)?;
+                let old: Option<Token> = match self.tree(T::Tokens).get(new.serial.as_bytes())? {
+                    Some(o) => Some(decode("tokens", &o)?),
+                    None => None,
+                };
+                let (old_e, new_e) = (
+                    old.as_ref().map(index::of_token).unwrap_or_default(),
+                    index::of_token(&new),
+                );
+                removed.extend(old_e.iter().filter(|e| !new_e.contains(e)).cloned());
+                added.extend(new_e.iter().filter(|e| !old_e.contains(e)).cloned());
+                tokens.insert(new.serial.as_bytes(), encode(&new));
+                staged.remove(k.clone());
+            }
+            let mut ix: std::collections::BTreeMap<usize, sled::Batch> = Default::default();
+            for (t, k) in removed {
+                ix.entry(t.i()).or_default().remove(k);
+            }
+            for (t, k) in added {
+                ix.entry(t.i()).or_default().insert(k, &[][..]);
+            }
+            for (i, b) in ix {
+                self.trees[i].apply_batch(b)?;
+            }
+            self.tree(T::Tokens).apply_batch(tokens)?;
+            self.tree(T::Staged).apply_batch(staged)?;
+            drop(counters);
+            progress(rows.len() as u64);
+        }
+        let meta = self.tree(T::Meta);
+        meta.remove(FOLDING)?;
+        self.db.flush()?;
+        self.folding.store(0, Ordering::SeqCst);
+        self.set_format(FORMAT)
+    }
+}
+
+impl Staging<'_> {
+    /// The stored token `serial`, if any (what a staged row would replace).
+    pub fn existing(&self, serial: &str) -> Result<Option<Token>, StoreError> {
+        self.store.token(serial)
+    }
+
+    /// Whether `serial` is already staged in this import.
+    pub fn seen(&self, serial: &str) -> Result<bool, StoreError> {
+        Ok(self.pending.contains(serial)
+            || self
+                .store
+                .tree(T::Staged)
+                .contains_key(key(self.id, serial))?)
+    }
+
+    /// Stages one token record (nothing reads it until [`Staging::publish`]).
+    pub fn put(&mut self, t: &Token) -> Result<(), StoreError> {
+        self.batch.insert(key(self.id, &t.serial), encode(t));
+        self.pending.insert(t.serial.clone());
+        self.staged += 1;
+        if self.pending.len() >= CHUNK {
+            self.write_batch()?;
+        }
+        Ok(())
+    }
+
+    fn write_batch(&mut self) -> Result<(), StoreError> {
+        self.store
+            .tree(T::Staged)
+            .apply_batch(std::mem::take(&mut self.batch))?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// How many rows are staged.
+    pub fn count(&self) -> u64 {
+        self.staged
+    }
+
+    /// Makes every staged row visible at once, with `event` in the audit trail (one atomic,
+    /// durable write), then moves the rows into `tokens` (`progress(n)` as it goes). Returns
+    /// how many tokens the import holds.
+    pub fn publish(
+        mut self,
+        event: Event,
+        at: u64,
+        progress: impl FnMut(u64),
+    ) -> Result<u64, StoreError> {
+        self.write_batch()?;
+        self.store.flush()?;
+        let id = self.id;
+        self.store.commit_now(|tx| {
+            tx.put_meta(FOLDING, &id.to_be_bytes())?;
+            tx.audit(at, event.clone())
+        })?;
+        self.store.folding.store(id, Ordering::SeqCst);
+        self.published = true;
+        self.store.fold(id, progress)?;
+        Ok(self.staged)
+    }
+}
+
+impl Drop for Staging<'_> {
+    fn drop(&mut self) {
+        if self.published {
+            return;
+        }
+        // Abandoned (bad rows, clashes, an error): its rows go; a failure here leaves them
+        // for the next open to drop.
+        let staged = self.store.tree(T::Staged);
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in staged.scan_prefix(self.id.to_be_bytes()).keys().flatten() {
+            batch.remove(k);
+            n += 1;
+            if n % CHUNK == 0 {
+                let _ = staged.apply_batch(std::mem::take(&mut batch));
+            }
+        }
+        let _ = staged.apply_batch(batch);
+    }
+}
