@@ -240,10 +240,10 @@ fn serve(
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        println!("listening on http://{local}/");
         let gateway = Arc::new(Gateway::new(App::new(config, store)));
         // Admin commands reach this gateway through its socket from now on.
         let admin_socket = admin::socket::listen(&data_dir, gateway.clone())?;
+        println!("listening on http://{local}/");
         server::serve(gateway.clone(), listener, shutdown_signal()).await;
         drop(admin_socket);
         gateway.app.store.flush().map_err(|e| e.to_string())?;

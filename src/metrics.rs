@@ -132,6 +132,22 @@ impl Metrics {
             "1 while an admin command runs an import through the admin socket",
             import_running.clone(),
         );
+        // Every result and kind shows from the start, at 0: a dashboard sees the series.
+        for result in [
+            "accept",
+            "reject",
+            "unknown_contract",
+            "replayed",
+            "lockout",
+            "locked",
+            "cancelled",
+            "no_token",
+        ] {
+            otp.get_or_create(&ResultLabel { result });
+        }
+        for kind in ["otp", "login", "staff"] {
+            lockouts.get_or_create(&KindLabel { kind });
+        }
         Metrics {
             registry,
             requests,

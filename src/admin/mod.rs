@@ -68,6 +68,9 @@ pub enum AdminCommand {
         /// Only records from this day (YYYY-MM-DD, JST) on.
         #[arg(long)]
         since: Option<String>,
+        /// Only record N (the OTP API's `receipt`).
+        #[arg(long, value_name = "N")]
+        receipt: Option<u64>,
         #[command(flatten)]
         #[serde(skip)]
         db: Db,
@@ -157,8 +160,15 @@ pub fn run(cmd: &AdminCommand, ctx: &mut Ctx) -> Result<(), String> {
             verify,
             contract,
             since,
+            receipt,
             ..
-        } => audit(ctx, *verify, contract.as_deref(), since.as_deref()),
+        } => audit(
+            ctx,
+            *verify,
+            contract.as_deref(),
+            since.as_deref(),
+            *receipt,
+        ),
         AdminCommand::ApiKey { action, .. } => api_key(ctx, action),
         AdminCommand::ImportTokens {
             file,
@@ -183,6 +193,7 @@ fn audit(
     verify: bool,
     contract: Option<&str>,
     since: Option<&str>,
+    receipt: Option<u64>,
 ) -> Result<(), String> {
     let since = match since {
         Some(day) => Some(
@@ -199,6 +210,15 @@ fn audit(
             }
             Err(seq) => Err(format!("audit chain broken at record {seq}")),
         };
+    }
+    if let Some(n) = receipt {
+        let rec = ctx
+            .store
+            .audit_record(n)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no audit record #{n}"))?;
+        say!(ctx, "{}", crate::branch::audit_line(&rec));
+        return Ok(());
     }
     for rec in ctx.store.audit() {
         let rec = rec.map_err(|e| e.to_string())?;

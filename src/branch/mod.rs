@@ -130,8 +130,10 @@ pub fn audit_line(r: &crate::store::AuditRecord) -> String {
         _ => "-".into(),
     };
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    // `#N` is the record number: the API's `receipt`, so a bank can look one up.
     format!(
-        "{} JST\t{}\t{staff}\t{}\t{}\t{}",
+        "#{}\t{} JST\t{}\t{staff}\t{}\t{}\t{}",
+        r.seq,
         when::jst(r.at),
         r.event,
         or_dash(&r.contract_id),

@@ -683,6 +683,11 @@ impl Store {
         self.all(T::Attempts)
     }
 
+    /// Audit record `seq` (the OTP API's `receipt`).
+    pub fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
+        self.read(T::Audit, &seq.to_be_bytes())
+    }
+
     /// The audit trail, oldest first.
     pub fn audit(&self) -> impl Iterator<Item = Result<AuditRecord, StoreError>> + '_ {
         self.all(T::Audit)
