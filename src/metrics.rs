@@ -143,10 +143,10 @@ impl Metrics {
             "cancelled",
             "no_token",
         ] {
-            otp.get_or_create(&ResultLabel { result });
+            let _ = otp.get_or_create(&ResultLabel { result });
         }
         for kind in ["otp", "login", "staff"] {
-            lockouts.get_or_create(&KindLabel { kind });
+            let _ = lockouts.get_or_create(&KindLabel { kind });
         }
         Metrics {
             registry,

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -83,19 +83,4 @@ impl Drop for Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Runs the gateway's command line; panics when it fails. Returns stdout.
-pub fn cli(args: &[&str], extra: &[&PathBuf]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .args(extra)
-        .output()
-        .expect("run keitai-gateway");
-    assert!(
-        out.status.success(),
-        "keitai-gateway {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
