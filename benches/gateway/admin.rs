@@ -46,6 +46,8 @@ pub fn import(csv: &Path, dir: &Path, key: &Path) -> (Duration, u64, String) {
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let took = began.elapsed();
     assert_eq!(rc, pid, "wait4");
+    // Reaped by wait4 already (for its rusage); std's wait then only finds it gone.
+    let _ = c.wait();
     let (out, err) = (
         out.join().unwrap_or_default(),
         err.join().unwrap_or_default(),

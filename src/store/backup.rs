@@ -38,7 +38,7 @@ impl Store {
                 let (k, v) = kv?;
                 batch.insert(k, v);
                 n += 1;
-                if n % CHUNK == 0 {
+                if n.is_multiple_of(CHUNK) {
                     to.apply_batch(std::mem::take(&mut batch))?;
                 }
             }

@@ -47,7 +47,7 @@ impl Store {
         let tokens = store.tree(T::Tokens);
         let mut done = 0;
         let mut batch = sled::Batch::default();
-        let mut n = 0;
+        let mut n: usize = 0;
         for kv in tokens.iter() {
             let (k, v) = kv?;
             let mut t: Token = decode("tokens", &v)?;
@@ -71,7 +71,7 @@ impl Store {
                 }
             }
             n += 1;
-            if n % CHUNK == 0 {
+            if n.is_multiple_of(CHUNK) {
                 tokens.apply_batch(std::mem::take(&mut batch))?;
                 store.db.flush()?;
                 progress(CHUNK as u64);

@@ -220,11 +220,11 @@ impl Drop for Staging<'_> {
         // for the next open to drop.
         let staged = self.store.tree(T::Staged);
         let mut batch = sled::Batch::default();
-        let mut n = 0;
+        let mut n: usize = 0;
         for k in staged.scan_prefix(self.id.to_be_bytes()).keys().flatten() {
             batch.remove(k);
             n += 1;
-            if n % CHUNK == 0 {
+            if n.is_multiple_of(CHUNK) {
                 let _ = staged.apply_batch(std::mem::take(&mut batch));
             }
         }
