@@ -52,9 +52,10 @@ const LAST_RECEIPT: u32 = 9_999_999;
 /// records fill memory; hot records (customers mid-journey, their tokens) are few, and the OS
 /// caches the files anyway.
 pub const SERVING_CACHE: u64 = 32 * 1024 * 1024;
-/// The page cache of a one-off bulk job (importing an inventory): a big batch evicting and
-/// re-reading its own pages from a small cache costs more than the memory, which the job
-/// gives back when it ends.
+/// The page cache of a one-off bulk load into an empty database ([`Store::bulk_load`]:
+/// migrations, generated banks): a big batch evicting and re-reading its own pages from a
+/// small cache costs more than the memory, which the job gives back when it ends. Token
+/// imports stream in small batches and keep the serving cache.
 pub const BULK_CACHE: u64 = 1024 * 1024 * 1024;
 
 /// The database format this code reads and writes (stored in `meta` as `db_format`). A
