@@ -25,7 +25,7 @@ pub trait Front: Send + Sync {
     /// Drops state that has expired (idle sessions); the server calls it now and then.
     fn sweep(&self) {}
     /// How many sessions the front holds, if it keeps any (for metrics).
-    fn live_sessions(&self) -> Option<usize> {
+    fn live_sessions(&self, _app: &App) -> Option<usize> {
         None
     }
 }

@@ -10,7 +10,7 @@ use keitai_gateway::net::{NetSet, Networks};
 use keitai_gateway::router::Gateway;
 use keitai_gateway::seal::{KeyError, Sealer};
 use keitai_gateway::store::{Store, StoreError};
-use keitai_gateway::{clock, demo, form, inventory, server};
+use keitai_gateway::{clock, demo, server};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ enum Command {
     /// Run the gateway.
     Serve {
         /// Load the demo bank from the bank directory into an empty database, and print its
-        /// customers and token serials.
+        /// customers and token serials (on a database that is not the demo's: says so).
         #[arg(long)]
         demo: bool,
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -66,6 +66,10 @@ enum Command {
         /// default (loopback only).
         #[arg(long = "branch-network", value_name = "CIDR")]
         branch_networks: Vec<IpNet>,
+        /// Serve the phone emulator for testers at /emulator/ (to the emulator networks of
+        /// carrier_networks.toml only).
+        #[arg(long)]
+        emulator: bool,
     },
     /// Create a new master key file (mode 0600) for sealing token seeds, and its missing
     /// parent directories.
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
             tls_proxies,
             internal_networks,
             branch_networks,
+            emulator,
         } => {
             let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
             let access = Access {
@@ -129,6 +134,7 @@ fn main() -> ExitCode {
                 client_timeout: std::time::Duration::from_secs(client_timeout.max(1)),
                 internal_networks,
                 branch_networks,
+                emulator,
             };
             serve(demo, listen, data_dir, bank_dir, access, &key_file)
         }
@@ -184,6 +190,7 @@ struct Access {
     client_timeout: std::time::Duration,
     internal_networks: Vec<IpNet>,
     branch_networks: Vec<IpNet>,
+    emulator: bool,
 }
 
 fn serve(
@@ -217,7 +224,14 @@ fn serve(
             demo::load(&store, &bank_dir, clock::now_unix()).map_err(|e| e.to_string())?;
             println!("Loaded the demo bank from {}.", bank_dir.display());
         }
-        print_demo(&bank_dir, &store)?;
+        if demo::matches(&store, &bank_dir).map_err(|e| e.to_string())? {
+            print_demo(&bank_dir, &store)?;
+        } else {
+            println!(
+                "This database is not the demo bank's (its customers or their passwords differ): \
+                 no demo credentials printed, nothing loaded."
+            );
+        }
     }
     let config = Config {
         listen,
@@ -230,6 +244,9 @@ fn serve(
         // This host only unless networks are given.
         internal_networks: NetSet::or(access.internal_networks, NetSet::loopback()),
         branch_networks: NetSet::or(access.branch_networks, NetSet::loopback()),
+        emulator: access
+            .emulator
+            .then(|| keitai_gateway::emulator::Settings::for_bank_dir(&bank_dir)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -312,13 +329,12 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
 }
 
 fn token_code(serial: &str, at: Option<u64>, inventory_file: &Path) -> Result<(), String> {
-    let serial = form::serial(serial);
-    let seeds = inventory::read_any(inventory_file, None).map_err(|e| e.to_string())?;
-    let seed = seeds
-        .iter()
-        .find(|t| t.serial == serial)
-        .ok_or_else(|| format!("{serial} is not in {}", inventory_file.display()))?;
-    println!("{}", seed.code_at(at.unwrap_or_else(clock::now_unix)));
+    let code = keitai_gateway::simulator::code(
+        inventory_file,
+        serial,
+        at.unwrap_or_else(clock::now_unix),
+    )?;
+    println!("{code}");
     Ok(())
 }
 

@@ -99,7 +99,7 @@ impl Front for PhoneFront {
         self.sessions.sweep();
     }
 
-    fn live_sessions(&self) -> Option<usize> {
+    fn live_sessions(&self, _app: &App) -> Option<usize> {
         Some(self.sessions.len())
     }
 }

@@ -1,12 +1,14 @@
 //! Paths to fronts ([`crate::front`]): the phone pages, the branch console (`/branch`), the OTP
-//! API (`/api/`), the metrics (`/metrics`). Every answer is counted in the metrics here. The router picks the front from the path alone and hands it the request with
-//! its body unread. Adding a front is one line in [`Gateway::new`].
+//! API (`/api/`), the testers' emulator (`/emulator`), the metrics (`/metrics`). The router
+//! picks the front from the path alone and hands it the request with its body unread; every
+//! answer is counted in the metrics here. Adding a front is one line in [`Gateway::new`].
 
 use crate::app::App;
 use crate::front::{Front, HttpRequest};
 use crate::reply::Reply;
 use hyper::Method;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// The gateway: what every front shares ([`App`]) and the fronts themselves.
 pub struct Gateway {
@@ -14,21 +16,20 @@ pub struct Gateway {
     /// Asked in order; the first that owns the path answers.
     fronts: Vec<Box<dyn Front>>,
     /// Every path no other front owns.
-    phone: crate::phone::PhoneFront,
+    phone: Arc<crate::phone::PhoneFront>,
 }
 
 impl Gateway {
     pub fn new(app: App) -> Gateway {
+        let phone = Arc::new(crate::phone::PhoneFront::new(&app.config));
         let fronts: Vec<Box<dyn Front>> = vec![
             Box::new(crate::api::ApiFront),
             Box::new(crate::branch::ConsoleFront::new()),
+            // The testers' emulated phones are answered by the same phone pages.
+            Box::new(crate::emulator::EmulatorFront::new(phone.clone())),
             Box::new(crate::metrics::MetricsFront),
         ];
-        Gateway {
-            phone: crate::phone::PhoneFront::new(&app.config),
-            app,
-            fronts,
-        }
+        Gateway { phone, app, fronts }
     }
 
     /// Answers one request whose body has not been read.
@@ -40,7 +41,7 @@ impl Gateway {
         let path = req.uri().path();
         let front: &dyn Front = match self.fronts.iter().find(|f| f.owns(path)) {
             Some(front) => front.as_ref(),
-            None => &self.phone,
+            None => self.phone.as_ref(),
         };
         if path == crate::metrics::PATH {
             self.count_sessions();
@@ -54,10 +55,10 @@ impl Gateway {
 
     /// Puts every front's live sessions into the metrics (when they are scraped).
     fn count_sessions(&self) {
-        let fronts = std::iter::once(&self.phone as &dyn Front)
+        let fronts = std::iter::once(self.phone.as_ref() as &dyn Front)
             .chain(self.fronts.iter().map(|f| f.as_ref()));
         for front in fronts {
-            if let Some(n) = front.live_sessions() {
+            if let Some(n) = front.live_sessions(&self.app) {
                 self.app.metrics.live_sessions(front.name(), n);
             }
         }

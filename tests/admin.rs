@@ -323,3 +323,56 @@ fn two_gateways_on_copies_accept_the_same_otp_twice() {
     );
     assert_eq!(verify(&ga, key.trim(), HANAKO.0, &otp), "replayed");
 }
+
+/// The other admin commands (`staff`, `customers`) take the same way in: standard input
+/// (`--password-stdin`) and the operator's relative `--bank-dir` carried over the socket.
+#[test]
+fn staff_and_customers_commands_run_through_the_socket() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &[]);
+    let dir = tmp.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+        .args([
+            "staff",
+            "add",
+            "S0099",
+            "--name",
+            "新任役席",
+            "--branch",
+            "001",
+        ])
+        .args([
+            "--role",
+            "supervisor",
+            "--password-stdin",
+            "--data-dir",
+            d(dir),
+        ])
+        .current_dir(repo())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Initial-Pass-99\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, list, err) = cli(&["staff", "list", "--data-dir", d(dir)]);
+    assert!(ok && list.contains("S0099"), "{list}{err}");
+    let (ok, show, err) = cli(&["customers", "show", HANAKO.0, "--data-dir", d(dir)]);
+    assert!(ok && show.contains(HANAKO_TOKEN), "{show}{err}");
+    // Audited in the serving gateway, with the operator's name.
+    let (_, audit, _) = cli(&["audit", "--data-dir", d(dir)]);
+    assert!(audit.lines().any(|l| l.contains("staff_add")), "{audit}");
+    assert!(!server.log().contains("is another keitai-gateway using it"));
+}

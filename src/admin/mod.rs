@@ -10,6 +10,7 @@
 //! `ctx.store`, `ctx.out`, `ctx.path()` for files the operator named, `ctx.stdin` when
 //! [`AdminCommand::reads_stdin`] says so, and `ctx.operator` for audit records).
 
+pub mod people;
 pub mod socket;
 
 use crate::api::keys;
@@ -100,6 +101,22 @@ pub enum AdminCommand {
         #[serde(skip)]
         db: Db,
     },
+    /// The bank's customers: import the internet-banking host's export, show one.
+    Customers {
+        #[command(subcommand)]
+        action: people::CustomersAction,
+        #[command(flatten)]
+        #[serde(skip)]
+        db: Db,
+    },
+    /// Branch staff accounts.
+    Staff {
+        #[command(subcommand)]
+        action: people::StaffAction,
+        #[command(flatten)]
+        #[serde(skip)]
+        db: Db,
+    },
     /// Write a consistent copy of the database into DIR (a new directory), while serving.
     Backup {
         dir: PathBuf,
@@ -115,13 +132,21 @@ impl AdminCommand {
             AdminCommand::Audit { db, .. }
             | AdminCommand::ApiKey { db, .. }
             | AdminCommand::ImportTokens { db, .. }
+            | AdminCommand::Customers { db, .. }
+            | AdminCommand::Staff { db, .. }
             | AdminCommand::Backup { db, .. } => db,
         }
     }
 
     /// Whether the command reads standard input (sent along over the socket).
     pub fn reads_stdin(&self) -> bool {
-        matches!(self, AdminCommand::ImportTokens { psk_file: Some(p), .. } if p == Path::new("-"))
+        match self {
+            AdminCommand::ImportTokens {
+                psk_file: Some(p), ..
+            } => p == Path::new("-"),
+            AdminCommand::Staff { action, .. } => action.reads_stdin(),
+            _ => false,
+        }
     }
 
     /// The engine cache a local run opens the database with.
@@ -177,6 +202,8 @@ pub fn run(cmd: &AdminCommand, ctx: &mut Ctx) -> Result<(), String> {
             psk_file,
             ..
         } => import_tokens(ctx, file, *replace, psk_hex.as_deref(), psk_file.as_deref()),
+        AdminCommand::Customers { action, .. } => people::customers(ctx, action),
+        AdminCommand::Staff { action, .. } => people::staff(ctx, action),
         AdminCommand::Backup { dir, .. } => backup(ctx, dir),
     }
 }

@@ -41,17 +41,9 @@ struct Request {
     stdin: Option<String>,
 }
 
-/// The operator's OS user name, for audit records.
+/// The operator's OS user name, for audit records (the client's, sent along).
 pub fn operator() -> String {
-    for var in ["SUDO_USER", "USER", "LOGNAME"] {
-        if let Ok(v) = std::env::var(var) {
-            if !v.is_empty() {
-                return v;
-            }
-        }
-    }
-    // SAFETY: getuid has no preconditions and cannot fail.
-    format!("uid {}", unsafe { libc::getuid() })
+    crate::operate::Operator::from_os().0
 }
 
 /// The running gateway's socket; removed when dropped (the gateway stops).
