@@ -159,6 +159,8 @@ fn serve_one(conn: UnixStream, gateway: &Gateway, lock: &Mutex<()>) -> Result<()
     if peer_uid(&conn) != Some(me) {
         return Err("refused a client of another user".into());
     }
+    // A client that never sends its request does not keep a thread for ever.
+    let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(10)));
     let mut line = String::new();
     BufReader::new((&conn).take(MAX_REQUEST))
         .read_line(&mut line)

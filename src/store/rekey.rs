@@ -88,3 +88,71 @@ impl Store {
         Ok(done)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otp::{HashAlg, Params};
+    use crate::store::{NewToken, TokenKind};
+
+    fn key(b: u8) -> Sealer {
+        Sealer::from_key(&[b; 32])
+    }
+
+    fn add_tokens(store: &Store, n: usize) {
+        for i in 0..n {
+            let t = store.new_token(&NewToken {
+                serial: &format!("REKY{i:08}"),
+                kind: TokenKind::Hardware,
+                params: Params {
+                    algorithm: HashAlg::Sha1,
+                    digits: 6,
+                    period: 60,
+                    t0: 0,
+                },
+                secret: b"12345678901234567890",
+            });
+            store.write(|tx| tx.put_token(&t)).unwrap();
+        }
+        store.flush().unwrap();
+    }
+
+    #[test]
+    fn a_rotation_cut_short_refuses_to_open_and_finishes_when_run_again() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path(), key(1)).unwrap();
+            add_tokens(&store, 5);
+            // Cut short: the marker written and one seed re-sealed, then the process died.
+            let meta = store.tree(T::Meta);
+            meta.insert(PENDING, key(2).seal(b"key_check", KEY_CHECK))
+                .unwrap();
+            let mut t = store.token("REKY00000000").unwrap().unwrap();
+            let seed = store.secret(&t).unwrap();
+            t.secret_sealed =
+                data_encoding::BASE64.encode(&key(2).seal(t.serial.as_bytes(), &seed));
+            store
+                .tree(T::Tokens)
+                .insert(t.serial.as_bytes(), encode(&t))
+                .unwrap();
+            store.flush().unwrap();
+        }
+        assert!(matches!(
+            Store::open(dir.path(), key(1)),
+            Err(StoreError::RekeyPending)
+        ));
+        // Another new key than the one the rotation began with is refused.
+        assert!(Store::rekey(dir.path(), key(1), key(3), |_| {}).is_err());
+        let resealed = Store::rekey(dir.path(), key(1), key(2), |_| {}).unwrap();
+        assert_eq!(resealed, 4, "the seed done before the cut is left as it is");
+        assert!(matches!(
+            Store::open(dir.path(), key(1)),
+            Err(StoreError::WrongKey)
+        ));
+        let store = Store::open(dir.path(), key(2)).unwrap();
+        for t in store.tokens() {
+            let t = t.unwrap();
+            assert_eq!(&store.secret(&t).unwrap()[..], b"12345678901234567890");
+        }
+    }
+}
