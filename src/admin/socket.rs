@@ -157,6 +157,11 @@ fn serve_one(conn: UnixStream, gateway: &Gateway, lock: &Mutex<()>) -> Result<()
     // SAFETY: geteuid has no preconditions.
     let me = unsafe { libc::geteuid() };
     if peer_uid(&conn) != Some(me) {
+        let mut message = vec![1];
+        message.extend_from_slice(
+            format!("the gateway runs as uid {me}: run admin commands as that user").as_bytes(),
+        );
+        let _ = Frames(Arc::new(Mutex::new(conn)), EXIT).send(EXIT, &message);
         return Err("refused a client of another user".into());
     }
     // A client that never sends its request does not keep a thread for ever.
@@ -218,6 +223,12 @@ pub fn call(
     let path = path(data_dir);
     let mut conn = match UnixStream::connect(&path) {
         Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Some(Err(format!(
+                "{} belongs to another user: run admin commands as the gateway's user",
+                path.display()
+            )))
+        }
         // No socket, or a stale one (connection refused): no gateway serves this directory.
         Err(_) => return None,
     };
