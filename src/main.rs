@@ -383,7 +383,7 @@ fn admin(cmd: &AdminCommand) -> Result<(), String> {
         Some(result) => result,
         None => {
             let sealer = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
-            let store = open_store_cached(&db.data_dir, sealer, cmd.cache())?;
+            let store = open_store(&db.data_dir, sealer)?;
             let mut ctx = Ctx {
                 store: &store,
                 out: &mut out,

@@ -148,11 +148,6 @@ impl AdminCommand {
             _ => false,
         }
     }
-
-    /// The engine cache a local run opens the database with.
-    pub fn cache(&self) -> u64 {
-        crate::store::SERVING_CACHE
-    }
 }
 
 /// What a command runs with: the store, where its output goes, and the operator's side.
