@@ -4,6 +4,7 @@ mod support;
 
 mod admin;
 mod api;
+mod biz;
 mod branch;
 mod carrier;
 mod crash;
