@@ -1,10 +1,11 @@
-//! Master-key rotation: every sealed token seed (and the key check) re-sealed under a new key.
+//! Master-key rotation: every sealed value (token seeds, お客様カード, the key check) re-sealed
+//! under a new key.
 //! Resumable: a marker holding the new key's check is written first; each batch of tokens is
 //! re-sealed and written (a seed that already opens with the new key is left as it is); the
 //! last step swaps the key check and drops the marker in one batch. While the marker is there
 //! the database refuses to open except to finish the rotation, so it never serves half-rotated.
 
-use super::{decode, encode, Abort, Store, StoreError, Token, KEY_CHECK, T};
+use super::{decode, encode, Abort, Card, Store, StoreError, Token, KEY_CHECK, T};
 use crate::seal::Sealer;
 use std::path::Path;
 
@@ -14,8 +15,8 @@ const CHUNK: usize = 10_000;
 
 impl Store {
     /// Re-seals the database in `dir` from key `old` to key `new`, finishing a rotation cut
-    /// short if there is one. `progress(n)` as tokens are done. Returns how many tokens were
-    /// re-sealed now. The gateway must be stopped.
+    /// short if there is one. `progress(n)` as records are done. Returns how many sealed
+    /// values (seeds, cards) were re-sealed now. The gateway must be stopped.
     pub fn rekey(
         dir: &Path,
         old: Sealer,
@@ -44,47 +45,60 @@ impl Store {
                 store.db.flush()?;
             }
         }
-        let tokens = store.tree(T::Tokens);
-        let mut done = 0;
-        let mut batch = sled::Batch::default();
-        let mut n: usize = 0;
-        for kv in tokens.iter() {
-            let (k, v) = kv?;
-            let mut t: Token = decode("tokens", &v)?;
-            let sealed = data_encoding::BASE64
-                .decode(t.secret_sealed.as_bytes())
-                .map_err(|_| Abort::corrupt("tokens", format!("seed of {}", t.serial)))?;
-            match store.sealer.open(t.serial.as_bytes(), &sealed) {
-                Ok(seed) => {
-                    t.secret_sealed =
-                        data_encoding::BASE64.encode(&new.seal(t.serial.as_bytes(), &seed));
-                    batch.insert(k, encode(&t));
-                    done += 1;
-                }
-                Err(_) if new.open(t.serial.as_bytes(), &sealed).is_ok() => {}
-                Err(_) => {
-                    return Err(Abort::corrupt(
-                        "tokens",
-                        format!("seed of {} opens with neither key", t.serial),
-                    )
-                    .into())
-                }
-            }
-            n += 1;
-            if n.is_multiple_of(CHUNK) {
-                tokens.apply_batch(std::mem::take(&mut batch))?;
-                store.db.flush()?;
-                progress(CHUNK as u64);
-            }
-        }
-        tokens.apply_batch(batch)?;
-        store.db.flush()?;
-        progress((n % CHUNK) as u64);
+        let mut done = store.reseal(T::Tokens, &new, &mut progress, |t: &mut Token| {
+            (t.serial.as_bytes().to_vec(), &mut t.secret_sealed)
+        })?;
+        done += store.reseal(T::Cards, &new, &mut progress, |c: &mut Card| {
+            (Card::aad(&c.contract_id), &mut c.sealed)
+        })?;
         let mut swap = sled::Batch::default();
         swap.insert("key_check", new.seal(b"key_check", KEY_CHECK));
         swap.remove(PENDING);
         meta.apply_batch(swap)?;
         store.db.flush()?;
+        Ok(done)
+    }
+
+    /// Re-seals the sealed field of every record of `tree` under `new` (`field` gives the
+    /// record's associated data and its sealed text), a batch at a time, each flushed; a value
+    /// that already opens with `new` is left as it is. Returns how many were re-sealed.
+    fn reseal<R: serde::de::DeserializeOwned + serde::Serialize>(
+        &self,
+        tree: T,
+        new: &Sealer,
+        progress: &mut impl FnMut(u64),
+        field: impl Fn(&mut R) -> (Vec<u8>, &mut String),
+    ) -> Result<u64, StoreError> {
+        let records = self.tree(tree);
+        let (mut done, mut n) = (0, 0usize);
+        let mut batch = sled::Batch::default();
+        for kv in records.iter() {
+            let (k, v) = kv?;
+            let mut r: R = decode(tree.name(), &v)?;
+            let (aad, sealed_text) = field(&mut r);
+            let corrupt = || Abort::corrupt(tree.name(), "a sealed value opens with neither key");
+            let sealed = data_encoding::BASE64
+                .decode(sealed_text.as_bytes())
+                .map_err(|_| corrupt())?;
+            match self.sealer.open(&aad, &sealed) {
+                Ok(plain) => {
+                    *sealed_text = data_encoding::BASE64.encode(&new.seal(&aad, &plain));
+                    batch.insert(k, encode(&r));
+                    done += 1;
+                }
+                Err(_) if new.open(&aad, &sealed).is_ok() => {}
+                Err(_) => return Err(corrupt().into()),
+            }
+            n += 1;
+            if n.is_multiple_of(CHUNK) {
+                records.apply_batch(std::mem::take(&mut batch))?;
+                self.db.flush()?;
+                progress(CHUNK as u64);
+            }
+        }
+        records.apply_batch(batch)?;
+        self.db.flush()?;
+        progress((n % CHUNK) as u64);
         Ok(done)
     }
 }
@@ -123,6 +137,8 @@ mod tests {
         {
             let store = Store::open(dir.path(), key(1)).unwrap();
             add_tokens(&store, 5);
+            let card = store.seal_card("1000000001", "40173958");
+            store.commit_now(|tx| tx.put_card(&card)).unwrap();
             // Cut short: the marker written and one seed re-sealed, then the process died.
             let meta = store.tree(T::Meta);
             meta.insert(PENDING, key(2).seal(b"key_check", KEY_CHECK))
@@ -144,7 +160,10 @@ mod tests {
         // Another new key than the one the rotation began with is refused.
         assert!(Store::rekey(dir.path(), key(1), key(3), |_| {}).is_err());
         let resealed = Store::rekey(dir.path(), key(1), key(2), |_| {}).unwrap();
-        assert_eq!(resealed, 4, "the seed done before the cut is left as it is");
+        assert_eq!(
+            resealed, 5,
+            "4 seeds (the one done before the cut is left) and the card"
+        );
         assert!(matches!(
             Store::open(dir.path(), key(1)),
             Err(StoreError::WrongKey)
@@ -154,5 +173,11 @@ mod tests {
             let t = t.unwrap();
             assert_eq!(&store.secret(&t).unwrap()[..], b"12345678901234567890");
         }
+        // The お客様カード is sealed under the master key too, and re-sealed with the seeds.
+        let digits = store
+            .write(|tx| tx.card_digits("1000000001"))
+            .unwrap()
+            .expect("card");
+        assert_eq!(&digits[..], b"40173958");
     }
 }
