@@ -505,7 +505,7 @@ fn rekey(new_key_file: &Path, db: &Db) -> Result<(), String> {
         })?;
     bar.finish_and_clear();
     println!(
-        "re-sealed {n} token seeds under {}; serve with --key-file {} from now on (the old key no longer opens the database)",
+        "re-sealed {n} sealed values (token seeds, cards) under {}; serve with --key-file {} from now on (the old key no longer opens the database)",
         new_key_file.display(),
         new_key_file.display()
     );
