@@ -376,3 +376,32 @@ fn staff_and_customers_commands_run_through_the_socket() {
     assert!(audit.lines().any(|l| l.contains("staff_add")), "{audit}");
     assert!(!server.log().contains("is another keitai-gateway using it"));
 }
+
+/// An import killed at any moment (SIGKILL) leaves all of its tokens or none visible, and the
+/// next open drops or finishes what it left.
+#[test]
+fn an_import_killed_midway_is_all_or_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    Server::start_in(dir, &[]).kill();
+    let before = with_store(dir, |s| s.tokens().count());
+    let csv = inventory_csv(dir, "KILL", 40_000);
+    for wait_ms in [200, 600] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+            .args(["import-tokens", d(&csv), "--replace", "--data-dir", d(dir)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let after = with_store(dir, |s| s.tokens().count()) - before;
+        assert!(
+            after == 0 || after == 40_000,
+            "killed after {wait_ms} ms: {after} of 40000 tokens visible"
+        );
+    }
+    let (ok, out, err) = cli(&["audit", "--verify", "--data-dir", d(dir)]);
+    assert!(ok, "{out}{err}");
+}
