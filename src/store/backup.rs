@@ -4,8 +4,10 @@
 use super::{meta_u32, Store, StoreError, T};
 use std::path::Path;
 
-/// Records per engine batch while copying.
-const CHUNK: u64 = 10_000;
+/// Records per engine batch while copying (the engine's memory grows with its batches).
+const CHUNK: u64 = 1_000;
+/// Entries between flushes of the copy.
+const FLUSH_EVERY: u64 = 50_000;
 
 /// What a backup holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +28,12 @@ impl Store {
         if dir.exists() {
             return Err(StoreError::Io(format!("{} exists already", dir.display())));
         }
-        let copy = sled::Config::new().path(dir).open()?;
+        // The copy is written, never read: a small cache and small batches keep the serving
+        // gateway's memory where it was.
+        let copy = sled::Config::new()
+            .path(dir)
+            .cache_capacity(super::SERVING_CACHE)
+            .open()?;
         let _writes_wait = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut entries: u64 = 0;
         for name in self.db.tree_names() {
@@ -40,6 +47,10 @@ impl Store {
                 n += 1;
                 if n.is_multiple_of(CHUNK) {
                     to.apply_batch(std::mem::take(&mut batch))?;
+                }
+                if n.is_multiple_of(FLUSH_EVERY) {
+                    // Written pages stay in memory until they are on disk.
+                    copy.flush()?;
                 }
             }
             to.apply_batch(batch)?;
