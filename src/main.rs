@@ -38,9 +38,19 @@ enum Command {
         demo: bool,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Where the database lives.
+        /// Where the database lives (the embedded engine), and the gateway's local files.
         #[arg(long, default_value = "var")]
         data_dir: PathBuf,
+        /// Use the PostgreSQL database at URL (postgres://USER@HOST:PORT/DB) instead of the
+        /// embedded one: any number of gateways may share it. With --demo, an empty database
+        /// gets the demo bank.
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "KEITAI_DATABASE",
+            hide_env_values = true
+        )]
+        database: Option<String>,
         /// Where bank.toml, carrier_networks.toml and demo/ are.
         #[arg(long, default_value = "data")]
         bank_dir: PathBuf,
@@ -99,6 +109,20 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// Copy an embedded database (customers, tokens, receipts, audit with its chain, keys,
+    /// staff, forms) into an empty PostgreSQL database; the gateway must be stopped.
+    Migrate {
+        /// The data directory of the embedded database.
+        #[arg(long, value_name = "DIR")]
+        from_data_dir: PathBuf,
+        /// The PostgreSQL database to fill (postgres://USER@HOST:PORT/DB); must be empty.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// The master key file (default FROM_DATA_DIR/master.key); every gateway on the new
+        /// database needs the same one.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
     /// Print what the gateway makes of a handset, as one line of JSON.
     Ua {
         user_agent: String,
@@ -118,6 +142,7 @@ fn main() -> ExitCode {
             demo,
             listen,
             data_dir,
+            database,
             bank_dir,
             allow_pc,
             client_timeout,
@@ -136,7 +161,12 @@ fn main() -> ExitCode {
                 branch_networks,
                 emulator,
             };
-            serve(demo, listen, data_dir, bank_dir, access, &key_file)
+            let place = Place {
+                data_dir,
+                database,
+                bank_dir,
+            };
+            serve(demo, listen, place, access, &key_file)
         }
         Command::InitKey { path } => Sealer::create(&path)
             .map(|_| println!("created {}", path.display()))
@@ -149,6 +179,14 @@ fn main() -> ExitCode {
         Command::Restore { backup_dir, db } => restore(&backup_dir, &db),
         Command::Rekey { new_key_file, db } => rekey(&new_key_file, &db),
         Command::Admin(cmd) => admin(&cmd),
+        Command::Migrate {
+            from_data_dir,
+            to,
+            key_file,
+        } => {
+            let key_file = key_file.unwrap_or_else(|| from_data_dir.join("master.key"));
+            migrate(&from_data_dir, &to, &key_file)
+        }
         Command::Ua {
             user_agent,
             headers,
@@ -165,6 +203,40 @@ fn main() -> ExitCode {
 
 fn open_store(data_dir: &Path, sealer: Sealer) -> Result<Store, String> {
     open_store_cached(data_dir, sealer, keitai_gateway::store::SERVING_CACHE)
+}
+
+/// The PostgreSQL database at `url` when given, else the embedded one in `data_dir`.
+fn open_any(data_dir: &Path, url: Option<&str>, sealer: Sealer) -> Result<Store, String> {
+    match url {
+        Some(url) => open_postgres(url, sealer),
+        None => open_store(data_dir, sealer),
+    }
+}
+
+fn open_postgres(url: &str, sealer: Sealer) -> Result<Store, String> {
+    Store::open_postgres(url, sealer).map_err(|e| match e {
+        StoreError::WrongKey => format!("{e}: the PostgreSQL database was sealed with another key"),
+        e => format!("cannot open the PostgreSQL database: {e}"),
+    })
+}
+
+fn migrate(from: &Path, to: &str, key_file: &Path) -> Result<(), String> {
+    let sealer = Sealer::load(key_file).map_err(|e| e.to_string())?;
+    let source = open_store_cached(from, sealer, keitai_gateway::store::BULK_CACHE)?;
+    let target = open_postgres(to, Sealer::load(key_file).map_err(|e| e.to_string())?)?;
+    let copied = source.copy_into(&target).map_err(|e| e.to_string())?;
+    match target.verify_audit().map_err(|e| e.to_string())? {
+        Ok(n) => {
+            println!(
+                "copied {} into PostgreSQL: {copied} audit records, chain intact ({n})",
+                from.display()
+            );
+            Ok(())
+        }
+        Err(seq) => Err(format!(
+            "copied, but the audit chain is broken at record {seq}"
+        )),
+    }
 }
 
 fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Store, String> {
@@ -193,14 +265,25 @@ struct Access {
     emulator: bool,
 }
 
+/// Where the gateway finds its database, its local files and the bank profile.
+struct Place {
+    data_dir: PathBuf,
+    database: Option<String>,
+    bank_dir: PathBuf,
+}
+
 fn serve(
     demo: bool,
     listen: SocketAddr,
-    data_dir: PathBuf,
-    bank_dir: PathBuf,
+    place: Place,
     access: Access,
     key_file: &Path,
 ) -> Result<(), String> {
+    let Place {
+        data_dir,
+        database,
+        bank_dir,
+    } = place;
     let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
     let networks_file = bank_dir.join("carrier_networks.toml");
     let networks = if networks_file.exists() {
@@ -218,10 +301,19 @@ fn serve(
         other => other,
     }
     .map_err(|e| e.to_string())?;
-    let store = open_store(&data_dir, sealer)?;
+    let store = open_any(&data_dir, database.as_deref(), sealer)?;
     if demo {
-        if store.is_empty() {
-            demo::load(&store, &bank_dir, clock::now_unix()).map_err(|e| e.to_string())?;
+        // Gateways started at once on one new PostgreSQL database load it once.
+        let loaded = store
+            .exclusively(|| {
+                if !store.is_empty() {
+                    return Ok(false);
+                }
+                demo::load(&store, &bank_dir, clock::now_unix()).map(|_| true)
+            })
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        if loaded {
             println!("Loaded the demo bank from {}.", bank_dir.display());
         }
         if demo::matches(&store, &bank_dir).map_err(|e| e.to_string())? {
@@ -423,18 +515,24 @@ fn admin(cmd: &AdminCommand) -> Result<(), String> {
     let mut progress = |n: u64| bar.inc(n);
     let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
-    let result = match admin::socket::call(
-        &db.data_dir,
-        cmd,
-        stdin.as_deref(),
-        &mut out,
-        &mut err,
-        &mut progress,
-    ) {
+    // A PostgreSQL database is shared: the command opens it itself, gateways serving or not.
+    let reached = if db.database.is_some() {
+        None
+    } else {
+        admin::socket::call(
+            &db.data_dir,
+            cmd,
+            stdin.as_deref(),
+            &mut out,
+            &mut err,
+            &mut progress,
+        )
+    };
+    let result = match reached {
         Some(result) => result,
         None => {
             let sealer = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
-            let store = open_store(&db.data_dir, sealer)?;
+            let store = open_any(&db.data_dir, db.database.as_deref(), sealer)?;
             let mut ctx = Ctx {
                 store: &store,
                 out: &mut out,
@@ -458,6 +556,11 @@ fn gateway_serves(db: &Db) -> bool {
 }
 
 fn restore(backup_dir: &Path, db: &Db) -> Result<(), String> {
+    if db.database.is_some() {
+        return Err(
+            "this works on the embedded database only; for PostgreSQL use its own tools".into(),
+        );
+    }
     if gateway_serves(db) {
         return Err(format!(
             "a gateway serves {}: stop it before restoring",
@@ -487,6 +590,11 @@ fn restore(backup_dir: &Path, db: &Db) -> Result<(), String> {
 }
 
 fn rekey(new_key_file: &Path, db: &Db) -> Result<(), String> {
+    if db.database.is_some() {
+        return Err(
+            "this works on the embedded database only; for PostgreSQL use its own tools".into(),
+        );
+    }
     if gateway_serves(db) {
         return Err(format!(
             "a gateway serves {}: stop it before rotating the key",

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,11 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn start(data_dir: &Path, key_file: &Path) -> Gateway {
+        Gateway::start_with(data_dir, key_file, &[])
+    }
+
+    /// [`Gateway::start`] with more `serve` flags (`--database URL`).
+    pub fn start_with(data_dir: &Path, key_file: &Path, extra: &[&str]) -> Gateway {
         let log = std::fs::File::create(data_dir.join("server.log")).expect("log file");
         let started = Instant::now();
         let mut child = Command::new(BIN)
@@ -27,6 +32,7 @@ impl Gateway {
             .arg(crate::data::repo().join("data"))
             .arg("--key-file")
             .arg(key_file)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -83,4 +89,18 @@ impl Drop for Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+/// Runs the gateway's command line; panics when it fails. Returns stdout.
+pub fn cli(args: &[&str], extra: &[&PathBuf]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .args(extra)
+        .output()
+        .expect("run keitai-gateway");
+    assert!(
+        out.status.success(),
+        "keitai-gateway {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

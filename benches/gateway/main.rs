@@ -3,6 +3,7 @@
 //! banks, 2-second loads. `BENCH_API=0` leaves out the OTP API measurement.
 //! `BENCH_ONLY=lookup` runs only the branch customer lookup (see `lookup.rs`);
 //! `BENCH_ONLY=import` only the imports (see `admin.rs`).
+//! `BENCH_ONLY=postgres` only the two gateways on PostgreSQL (see `postgres.rs`).
 //!
 //! Figures never fail the run; correctness does (every flow must succeed, every page must be
 //! within its byte budget, every OTP check must be accepted).
@@ -14,6 +15,7 @@ mod flows;
 mod lookup;
 mod otp;
 mod phone;
+mod postgres;
 mod report;
 mod wrk;
 
@@ -59,7 +61,7 @@ fn main() {
             load: Duration::from_secs(10),
         }
     };
-    if !lookup_only() {
+    if !lookup_only() && !postgres_only() {
         wrk::ensure();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -87,6 +89,11 @@ fn main() {
 /// `BENCH_ONLY=lookup`: the branch customer lookup alone (no wrk, no gateway process).
 fn lookup_only() -> bool {
     std::env::var("BENCH_ONLY").is_ok_and(|v| v == "lookup")
+}
+
+/// `BENCH_ONLY=postgres`: two gateways on PostgreSQL alone.
+fn postgres_only() -> bool {
+    std::env::var("BENCH_ONLY").is_ok_and(|v| v == "postgres")
 }
 
 fn machine() -> String {
@@ -117,6 +124,10 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     }
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "import") {
         imports(sizes, table).await;
+        return;
+    }
+    if postgres_only() {
+        postgres::run(sizes.customers, sizes.load, table).await;
         return;
     }
 
@@ -291,6 +302,9 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     imports(sizes, table).await;
 
     lookup::run(sizes.big, sizes.load, table);
+
+    // A bank of its own: the serving bank's customers and tokens, on PostgreSQL.
+    postgres::run(sizes.customers.min(20_000), sizes.load, table).await;
 }
 
 /// `import-tokens` of a big CSV alone (time, peak RSS), then an import through the admin

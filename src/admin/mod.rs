@@ -27,6 +27,17 @@ pub struct Db {
     /// The data directory (database, admin socket).
     #[arg(long, default_value = "var", global = true)]
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (postgres://USER@HOST:PORT/DB) instead of the embedded one in
+    /// DATA_DIR; also read from KEITAI_DATABASE (which keeps a password out of the process
+    /// list). Shared by every gateway, so the command opens it itself while they serve.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "KEITAI_DATABASE",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database: Option<String>,
     /// The master key file (default DATA_DIR/master.key).
     #[arg(long, global = true)]
     pub key_file: Option<PathBuf>,

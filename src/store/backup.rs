@@ -1,7 +1,7 @@
 //! Backups: a consistent copy of the whole database into a new database directory, made while
 //! the gateway serves (writes wait for the copy, reads go on), and restoring one.
 
-use super::{meta_u32, Store, StoreError, T};
+use super::{meta_u32, Engine, Sled, Store, StoreError, T};
 use std::path::Path;
 
 /// Records per engine batch while copying (the engine's memory grows with its batches).
@@ -23,8 +23,21 @@ pub struct BackupInfo {
 impl Store {
     /// Copies every record into a new database in `dir` (which must not exist yet). Writes
     /// wait meanwhile (the copy holds the write lock, so it is one point in time); reads do
-    /// not. The copy is flushed before this returns. The master key is not copied.
+    /// not. The copy is flushed before this returns. The master key is not copied. The
+    /// embedded engine only: a PostgreSQL database is backed up with PostgreSQL's own tools.
     pub fn backup(&self, dir: &Path) -> Result<BackupInfo, StoreError> {
+        match &self.engine {
+            Engine::Sled(e) => e.backup(dir),
+            Engine::Postgres(_) => Err(StoreError::Io(
+                "a PostgreSQL database is backed up with pg_dump (or the server's own backups)"
+                    .into(),
+            )),
+        }
+    }
+}
+
+impl Sled {
+    fn backup(&self, dir: &Path) -> Result<BackupInfo, StoreError> {
         if dir.exists() {
             return Err(StoreError::Io(format!("{} exists already", dir.display())));
         }

@@ -1,7 +1,8 @@
 //! All storage, behind one engine-neutral API: the gateway's records ([`records`]), reads by
 //! key or secondary index, and atomic transactions ([`Tx`]) made durable by [`Store::commit`].
-//! Nothing outside this module names the engine (sled today), so another engine (PostgreSQL)
-//! can implement the same API here alone; [`tests`](self) are written to run against any.
+//! Two engines implement it: sled, embedded under the data directory (one gateway), and
+//! PostgreSQL (`pg/`, any number of gateways on one database). Nothing outside this module
+//! names either; [`tests`](self) run against both.
 //!
 //! - [`records`]: one file per record kind (customer, token, receipt, attempt, form, …).
 //! - [`Tx`] (`tx.rs`): what a transaction may read and write, keeping indexes in step.
@@ -23,6 +24,7 @@ mod backup;
 mod bulk;
 mod error;
 mod index;
+mod pg;
 pub mod records;
 mod rekey;
 mod staging;
@@ -32,6 +34,7 @@ mod tx;
 
 pub use backup::{restore, BackupInfo};
 pub use error::{Abort, EngineError, StoreError, TxResult};
+pub use pg::{SharedSessions, MIGRATIONS, SCHEMA_VERSION};
 pub use records::*;
 pub use staging::Staging;
 pub use tx::Tx;
@@ -53,16 +56,22 @@ const LAST_RECEIPT: u32 = 9_999_999;
 /// records fill memory; hot records (customers mid-journey, their tokens) are few, and the OS
 /// caches the files anyway.
 pub const SERVING_CACHE: u64 = 32 * 1024 * 1024;
-/// The page cache of a one-off bulk load into an empty database ([`Store::bulk_load`]:
-/// migrations, generated banks): a big batch evicting and re-reading its own pages from a
-/// small cache costs more than the memory, which the job gives back when it ends. Token
-/// imports stream in small batches and keep the serving cache.
+/// The page cache of a one-off bulk job (importing an inventory): a big batch evicting and
+/// re-reading its own pages from a small cache costs more than the memory, which the job
+/// gives back when it ends.
 pub const BULK_CACHE: u64 = 1024 * 1024 * 1024;
 
-/// The database format this code reads and writes (stored in `meta` as `db_format`). A
-/// database without it predates versioning (format 0) and is migrated at open; a newer one is
-/// refused. Raise it with a migration step in [`Store::migrate`].
+/// The embedded database's format (stored in `meta` as `db_format`). A database without it
+/// predates versioning (format 0) and is migrated at open; a newer one is refused. Raise it
+/// with a migration step in `Sled::migrate`.
 pub const DB_FORMAT: u32 = 1;
+
+/// Who wants to know what the store did (the gateway's metrics): told after each committed
+/// write which audit events it recorded, and how long each group flush took.
+pub trait Observer: Send + Sync {
+    fn committed(&self, events: &[AuditEvent]);
+    fn flushed(&self, seconds: f64);
+}
 
 /// What the key-check record seals: opening it at start-up proves the key file is the right one.
 const KEY_CHECK: &[u8] = b"keitai-gateway key check";
@@ -151,17 +160,33 @@ struct Counters {
     next_attempt: u64,
 }
 
-/// Who wants to know what the store did (the gateway's metrics): told after each committed
-/// write which audit events it recorded, and how long each group flush took.
-pub trait Observer: Send + Sync {
-    fn committed(&self, events: &[AuditEvent]);
-    fn flushed(&self, seconds: f64);
+/// The database, on one of two engines: sled (embedded, one gateway) or PostgreSQL (shared by
+/// several gateways). Every method means the same on both.
+pub struct Store {
+    sealer: Sealer,
+    engine: Engine,
+    observer: OnceLock<Arc<dyn Observer>>,
 }
 
-/// The database.
-pub struct Store {
+enum Engine {
+    Sled(Sled),
+    Postgres(pg::Pg),
+}
+
+/// Runs `$body` with `$e` bound to the store's engine, whichever it is (both engines have the
+/// same method names and signatures).
+macro_rules! on_engine {
+    ($self:expr, $e:ident => $body:expr) => {
+        match &$self.engine {
+            Engine::Sled($e) => $body,
+            Engine::Postgres($e) => $body,
+        }
+    };
+}
+
+/// The embedded engine.
+struct Sled {
     db: sled::Db,
-    sealer: Sealer,
     trees: Vec<sled::Tree>,
     write_lock: Mutex<Counters>,
     /// Group commit: writes take a ticket, one flush covers every ticket issued before it.
@@ -172,7 +197,6 @@ pub struct Store {
     folding: AtomicU64,
     /// One import at a time.
     import_lock: Mutex<()>,
-    observer: OnceLock<Arc<dyn Observer>>,
 }
 
 /// What a branch processed in a span of time (see [`Store::processed_between`]).
@@ -221,6 +245,96 @@ fn meta_u32(tree: &sled::Tree, key: &str) -> Result<Option<u32>, StoreError> {
     }
 }
 
+impl Store {
+    /// Opens (or creates) the database in `dir`, with the master key that seals token seeds.
+    /// A key other than the one the database was created with is refused here, at start-up.
+    /// Indexes missing from a database written before them are built once, here.
+    pub fn open(dir: &Path, sealer: Sealer) -> Result<Store, StoreError> {
+        Store::open_with_cache(dir, sealer, SERVING_CACHE)
+    }
+
+    /// [`Store::open`] with a page cache of `cache_bytes` (see [`BULK_CACHE`]).
+    pub fn open_with_cache(
+        dir: &Path,
+        sealer: Sealer,
+        cache_bytes: u64,
+    ) -> Result<Store, StoreError> {
+        let engine = Engine::Sled(Sled::open(dir, &sealer, cache_bytes)?);
+        Ok(Store {
+            sealer,
+            engine,
+            observer: OnceLock::new(),
+        })
+    }
+
+    /// Opens the PostgreSQL database at `url` (`postgres://USER@HOST:PORT/DB`), creating or
+    /// migrating its schema; refuses a database whose schema is newer than this gateway, or
+    /// sealed with another master key. Any number of gateways may open the same database.
+    pub fn open_postgres(url: &str, sealer: Sealer) -> Result<Store, StoreError> {
+        let engine = Engine::Postgres(pg::Pg::open(url, &sealer)?);
+        Ok(Store {
+            sealer,
+            engine,
+            observer: OnceLock::new(),
+        })
+    }
+
+    /// Sessions of `kind` ("phone", "staff") kept in the database, for engines that several
+    /// gateways share (PostgreSQL); `None` on the embedded engine, whose one gateway keeps
+    /// sessions in memory.
+    pub fn shared_sessions(
+        &self,
+        kind: &'static str,
+        idle: std::time::Duration,
+    ) -> Option<SharedSessions> {
+        match &self.engine {
+            Engine::Sled(_) => None,
+            Engine::Postgres(e) => Some(SharedSessions::new(e.core(), kind, idle)),
+        }
+    }
+
+    /// Runs `f` while no other gateway or tool on this database runs an `exclusively` of its
+    /// own (PostgreSQL: an advisory lock; the embedded database has one process anyway):
+    /// "load the demo bank if the database is empty" done once by gateways started together.
+    pub fn exclusively<R>(&self, f: impl FnOnce() -> R) -> Result<R, StoreError> {
+        match &self.engine {
+            Engine::Sled(_) => Ok(f()),
+            Engine::Postgres(e) => e.exclusively(f),
+        }
+    }
+
+    /// Which engine this is: "sled" or "postgres" (logs, tools).
+    pub fn engine_name(&self) -> &'static str {
+        match self.engine {
+            Engine::Sled(_) => "sled",
+            Engine::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Copies every record of this embedded database into `target`, a new PostgreSQL database
+    /// opened with the same master key (`keitai-gateway migrate`). Returns how many audit
+    /// records were copied; their chain verifies unchanged.
+    pub fn copy_into(&self, target: &Store) -> Result<u64, StoreError> {
+        let (Engine::Sled(from), Engine::Postgres(to)) = (&self.engine, &target.engine) else {
+            return Err(StoreError::Schema(
+                "copying goes from the embedded engine into PostgreSQL only".into(),
+            ));
+        };
+        let all = from.everything()?;
+        to.import_all(&target.sealer, &all)?;
+        Ok(all.audit.len() as u64)
+    }
+
+    /// The embedded engine's own tests reach its trees.
+    #[cfg(test)]
+    fn sled(&self) -> &Sled {
+        match &self.engine {
+            Engine::Sled(s) => s,
+            Engine::Postgres(_) => panic!("not a sled store"),
+        }
+    }
+}
+
 /// Opens the engine in `dir`. The engine's file lock outlives a closed database by the time
 /// its background writers take to finish (a reopen in the same process right after closing
 /// may find it held), so a held lock is retried for up to a second before it is reported.
@@ -241,31 +355,59 @@ fn open_locked(dir: &Path, cache_bytes: u64) -> Result<sled::Db, sled::Error> {
     }
 }
 
-impl Store {
-    /// Opens (or creates) the database in `dir`, with the master key that seals token seeds.
-    /// A key other than the one the database was created with is refused here, at start-up.
-    /// Indexes missing from a database written before them are built once, here.
-    pub fn open(dir: &Path, sealer: Sealer) -> Result<Store, StoreError> {
-        Store::open_with_cache(dir, sealer, SERVING_CACHE)
-    }
-
-    /// [`Store::open`] with a page cache of `cache_bytes` (see [`BULK_CACHE`]).
-    pub fn open_with_cache(
-        dir: &Path,
-        sealer: Sealer,
-        cache_bytes: u64,
-    ) -> Result<Store, StoreError> {
-        let store = Store::open_engine(dir, sealer, cache_bytes)?;
+impl Sled {
+    fn open(dir: &Path, sealer: &Sealer, cache_bytes: u64) -> Result<Sled, StoreError> {
+        let store = Sled::open_raw(dir, cache_bytes)?;
         if store.tree(T::Meta).contains_key(rekey::PENDING)? {
             return Err(StoreError::RekeyPending);
         }
-        store.check_key()?;
-        store.finish_open()?;
+        store.check_key(sealer)?;
+        store.migrate()?;
+        store.recover_import()?;
+        if meta_u32(store.tree(T::Meta), "format")? != Some(index::FORMAT) {
+            store.rebuild_indexes()?;
+        }
         Ok(store)
     }
 
-    /// Opens the engine and checks the format version, nothing else (see [`DB_FORMAT`]).
-    fn open_engine(dir: &Path, sealer: Sealer, cache_bytes: u64) -> Result<Store, StoreError> {
+    /// Proves the master key is this database's (the key-check record opens with it), or
+    /// writes the check into a new database.
+    fn check_key(&self, sealer: &Sealer) -> Result<(), StoreError> {
+        let meta = self.tree(T::Meta);
+        match meta.get(b"key_check")? {
+            Some(sealed) => {
+                if sealer
+                    .open(b"key_check", &sealed)
+                    .map_err(|_| StoreError::WrongKey)?[..]
+                    != *KEY_CHECK
+                {
+                    return Err(StoreError::WrongKey);
+                }
+            }
+            None => {
+                meta.insert(b"key_check", sealer.seal(b"key_check", KEY_CHECK))?;
+                self.db.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings an older database to [`DB_FORMAT`], one step per version.
+    fn migrate(&self) -> Result<(), StoreError> {
+        let meta = self.tree(T::Meta);
+        let mut format = meta_u32(meta, "db_format")?.unwrap_or(0);
+        while format < DB_FORMAT {
+            // 0 → 1: versioning itself; the records are unchanged (their indexes are rebuilt
+            // when their own layout is older).
+            format += 1;
+            meta.insert("db_format", &format.to_be_bytes())?;
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Opens the engine, refusing a newer format, and reads the counters; nothing else.
+    fn open_raw(dir: &Path, cache_bytes: u64) -> Result<Sled, StoreError> {
         let db = open_locked(dir, cache_bytes)?;
         let trees = T::ALL
             .iter()
@@ -305,9 +447,8 @@ impl Store {
             }
             None => 0,
         };
-        Ok(Store {
+        let store = Sled {
             db,
-            sealer,
             trees,
             write_lock: Mutex::new(Counters {
                 next_receipt,
@@ -320,75 +461,95 @@ impl Store {
             flush_lock: tokio::sync::Mutex::new(()),
             folding: AtomicU64::new(0),
             import_lock: Mutex::new(()),
-            observer: OnceLock::new(),
-        })
-    }
-
-    /// Proves the master key is this database's (the key-check record opens with it), or
-    /// writes the check into a new database.
-    fn check_key(&self) -> Result<(), StoreError> {
-        let meta = self.tree(T::Meta);
-        match meta.get(b"key_check")? {
-            Some(sealed) => {
-                if self
-                    .sealer
-                    .open(b"key_check", &sealed)
-                    .map_err(|_| StoreError::WrongKey)?[..]
-                    != *KEY_CHECK
-                {
-                    return Err(StoreError::WrongKey);
-                }
-            }
-            None => {
-                meta.insert(b"key_check", self.sealer.seal(b"key_check", KEY_CHECK))?;
-                self.db.flush()?;
-            }
-        }
-        Ok(())
-    }
-
-    /// What every open does once the key is proven: migrate an older format, finish an
-    /// import that was made visible, drop one that was not, rebuild stale indexes.
-    fn finish_open(&self) -> Result<(), StoreError> {
-        self.migrate()?;
-        self.recover_import()?;
-        if meta_u32(self.tree(T::Meta), "format")? != Some(index::FORMAT) {
-            self.rebuild_indexes()?;
-        }
-        Ok(())
-    }
-
-    /// Brings an older database to [`DB_FORMAT`], one step per version.
-    fn migrate(&self) -> Result<(), StoreError> {
-        let meta = self.tree(T::Meta);
-        let mut format = meta_u32(meta, "db_format")?.unwrap_or(0);
-        while format < DB_FORMAT {
-            // 0 → 1: versioning itself; the records are unchanged (their indexes are rebuilt
-            // below when their own layout is older).
-            format += 1;
-            meta.insert("db_format", &format.to_be_bytes())?;
-        }
-        self.db.flush()?;
-        Ok(())
-    }
-
-    /// The database's format version.
-    pub fn format(&self) -> Result<u32, StoreError> {
-        Ok(meta_u32(self.tree(T::Meta), "db_format")?.unwrap_or(0))
-    }
-
-    /// Tells `observer` about every committed write and flush from now on (set once).
-    pub fn observe(&self, observer: Arc<dyn Observer>) {
-        let _ = self.observer.set(observer);
+        };
+        Ok(store)
     }
 
     fn tree(&self, t: T) -> &sled::Tree {
         &self.trees[t.i()]
     }
 
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.tree(T::Customers).is_empty() && self.tree(T::Tokens).is_empty())
+    }
+
+    fn write<R>(
+        &self,
+        sealer: &Sealer,
+        body: impl Fn(&mut Tx) -> TxResult<R>,
+    ) -> Result<R, StoreError> {
+        let mut counters = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let folding = self.folding.load(Ordering::SeqCst);
+        let refs: Vec<&sled::Tree> = self.trees.iter().collect();
+        let result = refs.as_slice().transaction(|trees| {
+            let mut tx = Tx::sled(trees, counters.clone(), sealer, folding);
+            let out = body(&mut tx)?;
+            Ok((out, tx.into_counters()))
+        });
+        match result {
+            Ok((out, next)) => {
+                *counters = next;
+                drop(counters);
+                self.tickets.fetch_add(1, Ordering::SeqCst);
+                Ok(out)
+            }
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    /// Waits until every write made so far is on disk. Concurrent callers share flushes: the
+    /// first flushes for all who wrote before it started, the rest find their write covered.
+    /// Returns how long the flush took when this caller made one.
+    async fn durable(&self) -> Result<Option<f64>, StoreError> {
+        let mine = self.tickets.load(Ordering::SeqCst);
+        if self.flushed.load(Ordering::SeqCst) >= mine {
+            return Ok(None);
+        }
+        let _guard = self.flush_lock.lock().await;
+        if self.flushed.load(Ordering::SeqCst) >= mine {
+            return Ok(None);
+        }
+        let upto = self.tickets.load(Ordering::SeqCst);
+        let db = self.db.clone();
+        let started = std::time::Instant::now();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|_| StoreError::Flush)??;
+        self.flushed.fetch_max(upto, Ordering::SeqCst);
+        Ok(Some(started.elapsed().as_secs_f64()))
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Every record, for copying into another engine.
+    fn everything(&self) -> Result<pg::Everything, StoreError> {
+        Ok(pg::Everything {
+            customers: self.all(T::Customers).collect::<Result<_, _>>()?,
+            tokens: self.all(T::Tokens).collect::<Result<_, _>>()?,
+            receipts: self.all(T::Receipts).collect::<Result<_, _>>()?,
+            attempts: self.all(T::Attempts).collect::<Result<_, _>>()?,
+            audit: self.all(T::Audit).collect::<Result<_, _>>()?,
+            api_keys: self.all(T::ApiKeys).collect::<Result<_, _>>()?,
+            staff: self.all(T::Staff).collect::<Result<_, _>>()?,
+            forms: self.all(T::Forms).collect::<Result<_, _>>()?,
+            releases: self.all(T::Releases).collect::<Result<_, _>>()?,
+            applications: self.all(T::Applications).collect::<Result<_, _>>()?,
+            businesses: self.all(T::Businesses).collect::<Result<_, _>>()?,
+            cards: self.all(T::Cards).collect::<Result<_, _>>()?,
+            next_receipt: meta_u32(self.tree(T::Meta), "next_receipt")?.unwrap_or(FIRST_RECEIPT),
+        })
+    }
+}
+
+impl Store {
     /// True when no customer and no token has been loaded yet.
     pub fn is_empty(&self) -> bool {
-        self.tree(T::Customers).is_empty() && self.tree(T::Tokens).is_empty()
+        // An engine that cannot answer is not known to be empty: nothing is loaded over it.
+        on_engine!(self, e => e.is_empty()).unwrap_or(false)
     }
 
     /// Runs `body` as one atomic transaction over every record and index, and waits until it
@@ -397,8 +558,37 @@ impl Store {
     /// outside the transaction.
     pub async fn commit<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
         let out = self.write(body)?;
-        self.durable().await?;
-        Ok(out)
+        match &self.engine {
+            Engine::Sled(e) => {
+                if let (Some(seconds), Some(o)) = (e.durable().await?, self.observer.get()) {
+                    o.flushed(seconds);
+                }
+                Ok(out)
+            }
+            // Every PostgreSQL commit waits for its WAL flush (synchronous_commit on).
+            Engine::Postgres(_) => Ok(out),
+        }
+    }
+
+    /// Tells `observer` about every committed write and flush from now on (set once).
+    pub fn observe(&self, observer: Arc<dyn Observer>) {
+        let _ = self.observer.set(observer);
+    }
+
+    /// Audit record `seq` (the OTP API's `receipt`).
+    pub fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
+        match &self.engine {
+            Engine::Sled(e) => e.read(T::Audit, &seq.to_be_bytes()),
+            Engine::Postgres(_) => {
+                for rec in self.audit() {
+                    let rec = rec?;
+                    if rec.seq == seq {
+                        return Ok(Some(rec));
+                    }
+                }
+                Ok(None)
+            }
+        }
     }
 
     /// [`Store::commit`] for command-line tools, without a runtime: writes, then flushes.
@@ -410,61 +600,32 @@ impl Store {
 
     /// Runs `body` as one atomic transaction, without waiting for the disk: for a write that
     /// a later [`Store::commit`] of the same request makes durable before anything is
-    /// reported (a password attempt counted before its slow hash check).
+    /// reported (a password attempt counted before its slow hash check). On PostgreSQL every
+    /// write is durable when it returns.
     pub fn write<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
-        let mut counters = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let refs: Vec<&sled::Tree> = self.trees.iter().collect();
-        let folding = self.folding.load(Ordering::SeqCst);
-        let result = refs.as_slice().transaction(|trees| {
-            let mut tx = Tx::new(trees, counters.clone(), &self.sealer, folding);
-            let out = body(&mut tx)?;
-            Ok((out, tx.into_parts()))
-        });
-        match result {
-            Ok((out, (next, events))) => {
-                *counters = next;
-                drop(counters);
-                self.tickets.fetch_add(1, Ordering::SeqCst);
-                if let Some(o) = self.observer.get() {
-                    if !events.is_empty() {
-                        o.committed(&events);
-                    }
-                }
-                Ok(out)
-            }
-            Err(TransactionError::Abort(e)) => Err(e),
-            Err(TransactionError::Storage(e)) => Err(e.into()),
-        }
-    }
-
-    /// Waits until every write made so far is on disk. Concurrent callers share flushes: the
-    /// first flushes for all who wrote before it started, the rest find their write covered.
-    async fn durable(&self) -> Result<(), StoreError> {
-        let mine = self.tickets.load(Ordering::SeqCst);
-        if self.flushed.load(Ordering::SeqCst) >= mine {
-            return Ok(());
-        }
-        let _guard = self.flush_lock.lock().await;
-        if self.flushed.load(Ordering::SeqCst) >= mine {
-            return Ok(());
-        }
-        let upto = self.tickets.load(Ordering::SeqCst);
-        let db = self.db.clone();
-        let started = std::time::Instant::now();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|_| StoreError::Flush)??;
-        self.flushed.fetch_max(upto, Ordering::SeqCst);
+        // The audit events of the run that committed (a body may run more than once).
+        let events = Mutex::new(Vec::new());
+        let counted = |tx: &mut Tx| {
+            let out = body(tx)?;
+            *events.lock().unwrap_or_else(|p| p.into_inner()) = std::mem::take(&mut tx.events);
+            Ok(out)
+        };
+        let out = on_engine!(self, e => e.write(&self.sealer, counted))?;
         if let Some(o) = self.observer.get() {
-            o.flushed(started.elapsed().as_secs_f64());
+            let events = events.into_inner().unwrap_or_else(|p| p.into_inner());
+            if !events.is_empty() {
+                o.committed(&events);
+            }
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Flushes now (command-line tools, shutdown).
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        match &self.engine {
+            Engine::Sled(e) => e.flush(),
+            Engine::Postgres(_) => Ok(()),
+        }
     }
 
     /// The token record for a new inventory token, its seed sealed under the master key.
@@ -497,9 +658,9 @@ impl Store {
     }
 }
 
-/// Reads outside a transaction: by key, or by secondary index (never a scan of a whole tree,
+/// The embedded engine's reads: by key, or by secondary index (never a scan of a whole tree,
 /// except the `every …` listings for tools).
-impl Store {
+impl Sled {
     fn read<R: DeserializeOwned>(&self, t: T, key: &[u8]) -> Result<Option<R>, StoreError> {
         match self.tree(t).get(key)? {
             None => Ok(None),
@@ -767,13 +928,187 @@ impl Store {
         self.all(T::Attempts)
     }
 
-    /// Audit record `seq` (the OTP API's `receipt`).
-    pub fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
-        self.read(T::Audit, &seq.to_be_bytes())
+    /// The audit trail, oldest first.
+    pub fn audit(&self) -> impl Iterator<Item = Result<AuditRecord, StoreError>> + '_ {
+        self.all(T::Audit)
+    }
+}
+
+/// Reads outside a transaction: by key, or by secondary index (never a scan of a whole table,
+/// except the `every …` listings for tools).
+impl Store {
+    pub fn customer(&self, contract_id: &str) -> Result<Option<Customer>, StoreError> {
+        on_engine!(self, e => e.customer(contract_id))
+    }
+
+    pub fn token(&self, serial: &str) -> Result<Option<Token>, StoreError> {
+        on_engine!(self, e => e.token(serial))
+    }
+
+    pub fn receipt(&self, number: u32) -> Result<Option<Receipt>, StoreError> {
+        on_engine!(self, e => e.receipt(number))
+    }
+
+    /// A customer's receipts, oldest first.
+    pub fn receipts_of(&self, contract_id: &str) -> Result<Vec<Receipt>, StoreError> {
+        on_engine!(self, e => e.receipts_of(contract_id))
+    }
+
+    /// Tokens handed out at a branch for this customer (any state), in serial order.
+    pub fn assigned_tokens(&self, contract_id: &str) -> Result<Vec<Token>, StoreError> {
+        on_engine!(self, e => e.assigned_tokens(contract_id))
+    }
+
+    /// Up to `limit` serials of hardware tokens a branch may hand out, in serial order.
+    pub fn free_hardware_tokens(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        on_engine!(self, e => e.free_hardware_tokens(limit))
+    }
+
+    /// A customer's feature-phone 利用中止 attempts, oldest first.
+    pub fn attempts_of(&self, contract_id: &str) -> Result<Vec<Attempt>, StoreError> {
+        on_engine!(self, e => e.attempts_of(contract_id))
+    }
+
+    pub fn staff(&self, staff_id: &str) -> Result<Option<Staff>, StoreError> {
+        on_engine!(self, e => e.staff(staff_id))
+    }
+
+    pub fn form(&self, form_no: &str) -> Result<Option<CancelForm>, StoreError> {
+        on_engine!(self, e => e.form(form_no))
+    }
+
+    /// A customer's cancellation forms, by form number.
+    pub fn forms_of(&self, contract_id: &str) -> Result<Vec<CancelForm>, StoreError> {
+        on_engine!(self, e => e.forms_of(contract_id))
+    }
+
+    pub fn release(&self, id: u64) -> Result<Option<Release>, StoreError> {
+        on_engine!(self, e => e.release(id))
+    }
+
+    /// A customer's lock release requests, oldest first.
+    pub fn releases_of(&self, contract_id: &str) -> Result<Vec<Release>, StoreError> {
+        on_engine!(self, e => e.releases_of(contract_id))
+    }
+
+    pub fn application(&self, application_no: &str) -> Result<Option<Application>, StoreError> {
+        on_engine!(self, e => e.application(application_no))
+    }
+
+    /// A customer's 発行申込書, by application number.
+    pub fn applications_of(&self, contract_id: &str) -> Result<Vec<Application>, StoreError> {
+        on_engine!(self, e => e.applications_of(contract_id))
+    }
+
+    /// Forms (by number) and releases (oldest first) waiting for a supervisor.
+    pub fn pending(&self) -> Result<(Vec<CancelForm>, Vec<Release>), StoreError> {
+        on_engine!(self, e => e.pending())
+    }
+
+    /// Forms and releases decided, and applications carried out, at `from <= t < to`; each
+    /// list in number order.
+    pub fn processed_between(&self, from: u64, to: u64) -> Result<Processed, StoreError> {
+        on_engine!(self, e => e.processed_between(from, to))
+    }
+
+    /// The API caller whose key hashes to `hash`, revoked or not.
+    pub fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>, StoreError> {
+        on_engine!(self, e => e.api_key(hash))
+    }
+
+    /// Every key API caller `name` has had, revoked or not.
+    pub fn api_keys_named(&self, name: &str) -> Result<Vec<ApiKey>, StoreError> {
+        on_engine!(self, e => e.api_keys_named(name))
+    }
+
+    /// Every API caller, in key-hash order (tools).
+    pub fn api_keys(&self) -> impl Iterator<Item = Result<ApiKey, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<ApiKey, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.api_keys()),
+            Engine::Postgres(e) => Box::new(e.api_keys()),
+        };
+        it
+    }
+
+    /// Every token, in serial order (tools, tests).
+    pub fn tokens(&self) -> impl Iterator<Item = Result<Token, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<Token, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.tokens()),
+            Engine::Postgres(e) => Box::new(e.tokens()),
+        };
+        it
+    }
+
+    /// Every customer, in contract-ID order (tools, tests).
+    pub fn customers(&self) -> impl Iterator<Item = Result<Customer, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<Customer, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.customers()),
+            Engine::Postgres(e) => Box::new(e.customers()),
+        };
+        it
+    }
+
+    /// Every feature-phone 利用中止 attempt, oldest first.
+    pub fn attempts(&self) -> impl Iterator<Item = Result<Attempt, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<Attempt, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.attempts()),
+            Engine::Postgres(e) => Box::new(e.attempts()),
+        };
+        it
+    }
+
+    /// The signed-in staff session stored under `key` ([`StaffSessionRecord::key`]).
+    pub fn staff_session(&self, key: &str) -> Result<Option<StaffSessionRecord>, StoreError> {
+        on_engine!(self, e => e.staff_session(key))
+    }
+
+    /// A 法人 contract by its 契約先ID.
+    pub fn business(&self, contract_id: &str) -> Result<Option<Business>, StoreError> {
+        on_engine!(self, e => e.business(contract_id))
+    }
+
+    /// Every 法人 contract, in contract-ID order (tools, demo listing).
+    pub fn businesses(&self) -> impl Iterator<Item = Result<Business, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<Business, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.businesses()),
+            Engine::Postgres(e) => Box::new(e.businesses()),
+        };
+        it
+    }
+
+    /// Whether `contract_id` has an お客様カード on file.
+    pub fn has_card(&self, contract_id: &str) -> Result<bool, StoreError> {
+        on_engine!(self, e => e.has_card(contract_id))
+    }
+
+    /// Every stored staff session (sweeping the expired ones).
+    pub fn staff_sessions(
+        &self,
+    ) -> impl Iterator<Item = Result<StaffSessionRecord, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<StaffSessionRecord, StoreError>> + '_> =
+            match &self.engine {
+                Engine::Sled(e) => Box::new(e.staff_sessions()),
+                Engine::Postgres(e) => Box::new(e.staff_sessions()),
+            };
+        it
+    }
+
+    /// Every staff member, in staff-ID order (tools).
+    pub fn every_staff(&self) -> impl Iterator<Item = Result<Staff, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<Staff, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.every_staff()),
+            Engine::Postgres(e) => Box::new(e.every_staff()),
+        };
+        it
     }
 
     /// The audit trail, oldest first.
     pub fn audit(&self) -> impl Iterator<Item = Result<AuditRecord, StoreError>> + '_ {
-        self.all(T::Audit)
+        let it: Box<dyn Iterator<Item = Result<AuditRecord, StoreError>> + '_> = match &self.engine
+        {
+            Engine::Sled(e) => Box::new(e.audit()),
+            Engine::Postgres(e) => Box::new(e.audit()),
+        };
+        it
     }
 }

@@ -5,7 +5,7 @@
 //! last step swaps the key check and drops the marker in one batch. While the marker is there
 //! the database refuses to open except to finish the rotation, so it never serves half-rotated.
 
-use super::{decode, encode, Abort, Card, Store, StoreError, Token, KEY_CHECK, T};
+use super::{decode, encode, Abort, Card, Sled, Store, StoreError, Token, KEY_CHECK, T};
 use crate::seal::Sealer;
 use std::path::Path;
 
@@ -23,10 +23,10 @@ impl Store {
         new: Sealer,
         mut progress: impl FnMut(u64),
     ) -> Result<u64, StoreError> {
-        let store = Store::open_engine(dir, old, super::SERVING_CACHE)?;
+        let store = Sled::open_raw(dir, super::SERVING_CACHE)?;
         let meta = store.tree(T::Meta);
         // The key check is swapped last, so the old key proves itself until then.
-        store.check_key()?;
+        store.check_key(&old)?;
         match meta.get(PENDING)? {
             Some(check) => {
                 // Finishing: the pending check must be the new key's.
@@ -45,10 +45,10 @@ impl Store {
                 store.db.flush()?;
             }
         }
-        let mut done = store.reseal(T::Tokens, &new, &mut progress, |t: &mut Token| {
+        let mut done = store.reseal(&old, T::Tokens, &new, &mut progress, |t: &mut Token| {
             (t.serial.as_bytes().to_vec(), &mut t.secret_sealed)
         })?;
-        done += store.reseal(T::Cards, &new, &mut progress, |c: &mut Card| {
+        done += store.reseal(&old, T::Cards, &new, &mut progress, |c: &mut Card| {
             (Card::aad(&c.contract_id), &mut c.sealed)
         })?;
         let mut swap = sled::Batch::default();
@@ -58,12 +58,15 @@ impl Store {
         store.db.flush()?;
         Ok(done)
     }
+}
 
+impl Sled {
     /// Re-seals the sealed field of every record of `tree` under `new` (`field` gives the
     /// record's associated data and its sealed text), a batch at a time, each flushed; a value
     /// that already opens with `new` is left as it is. Returns how many were re-sealed.
     fn reseal<R: serde::de::DeserializeOwned + serde::Serialize>(
         &self,
+        old: &Sealer,
         tree: T,
         new: &Sealer,
         progress: &mut impl FnMut(u64),
@@ -80,7 +83,7 @@ impl Store {
             let sealed = data_encoding::BASE64
                 .decode(sealed_text.as_bytes())
                 .map_err(|_| corrupt())?;
-            match self.sealer.open(&aad, &sealed) {
+            match old.open(&aad, &sealed) {
                 Ok(plain) => {
                     *sealed_text = data_encoding::BASE64.encode(&new.seal(&aad, &plain));
                     batch.insert(k, encode(&r));
@@ -140,7 +143,7 @@ mod tests {
             let card = store.seal_card("1000000001", "40173958");
             store.commit_now(|tx| tx.put_card(&card)).unwrap();
             // Cut short: the marker written and one seed re-sealed, then the process died.
-            let meta = store.tree(T::Meta);
+            let meta = store.sled().tree(T::Meta);
             meta.insert(PENDING, key(2).seal(b"key_check", KEY_CHECK))
                 .unwrap();
             let mut t = store.token("REKY00000000").unwrap().unwrap();
@@ -148,6 +151,7 @@ mod tests {
             t.secret_sealed =
                 data_encoding::BASE64.encode(&key(2).seal(t.serial.as_bytes(), &seed));
             store
+                .sled()
                 .tree(T::Tokens)
                 .insert(t.serial.as_bytes(), encode(&t))
                 .unwrap();

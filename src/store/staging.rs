@@ -7,7 +7,7 @@
 
 use super::index::{self, Entry, FORMAT};
 use super::records::{Event, Token};
-use super::{decode, encode, Store, StoreError, T};
+use super::{decode, encode, Engine, Sled, Store, StoreError, T};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::MutexGuard;
@@ -32,40 +32,68 @@ pub(super) fn key(import: u64, serial: &str) -> Vec<u8> {
 /// An import being staged. Dropped without [`Staging::publish`], its rows are removed.
 pub struct Staging<'s> {
     store: &'s Store,
-    id: u64,
-    batch: sled::Batch,
-    /// Serials of the batch not yet written (the written ones are found in `staged`).
-    pending: HashSet<String>,
+    engine: Staged<'s>,
     staged: u64,
-    published: bool,
-    _one_at_a_time: MutexGuard<'s, ()>,
+}
+
+enum Staged<'s> {
+    /// The embedded engine: rows go to the `staged` tree a batch at a time.
+    Sled {
+        sled: &'s Sled,
+        id: u64,
+        batch: sled::Batch,
+        /// Serials of the batch not yet written (the written ones are found in `staged`).
+        pending: HashSet<String>,
+        published: bool,
+        _one_at_a_time: MutexGuard<'s, ()>,
+    },
+    /// PostgreSQL: the rows are kept until one transaction loads them (its own all or
+    /// nothing; memory grows with the file there).
+    Memory {
+        tokens: Vec<Token>,
+        serials: HashSet<String>,
+    },
 }
 
 impl Store {
-    /// Starts an import (one at a time per gateway).
+    /// Starts an import (one at a time per gateway on the embedded engine).
     pub fn begin_import(&self) -> Result<Staging<'_>, StoreError> {
-        let guard = self
-            .import_lock
-            .try_lock()
-            .map_err(|_| StoreError::ImportBusy)?;
-        let meta = self.tree(T::Meta);
-        let last = match meta.get(LAST_ID)? {
-            Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
-            None => 0,
+        let engine = match &self.engine {
+            Engine::Sled(sled) => {
+                let guard = sled
+                    .import_lock
+                    .try_lock()
+                    .map_err(|_| StoreError::ImportBusy)?;
+                let meta = sled.tree(T::Meta);
+                let last = match meta.get(LAST_ID)? {
+                    Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
+                    None => 0,
+                };
+                let id = last + 1;
+                meta.insert(LAST_ID, &id.to_be_bytes())?;
+                Staged::Sled {
+                    sled,
+                    id,
+                    batch: sled::Batch::default(),
+                    pending: HashSet::new(),
+                    published: false,
+                    _one_at_a_time: guard,
+                }
+            }
+            Engine::Postgres(_) => Staged::Memory {
+                tokens: Vec::new(),
+                serials: HashSet::new(),
+            },
         };
-        let id = last + 1;
-        meta.insert(LAST_ID, &id.to_be_bytes())?;
         Ok(Staging {
             store: self,
-            id,
-            batch: sled::Batch::default(),
-            pending: HashSet::new(),
+            engine,
             staged: 0,
-            published: false,
-            _one_at_a_time: guard,
         })
     }
+}
 
+impl Sled {
     /// At open: finishes the fold of an import that was published, then drops every staged
     /// row left (imports cut short before publishing).
     pub(super) fn recover_import(&self) -> Result<(), StoreError> {
@@ -84,7 +112,6 @@ impl Store {
         }
         Ok(())
     }
-
     /// Moves import `id`'s staged rows into `tokens`, a batch at a time under the write lock
     /// (so no transaction runs between reading a staged row and moving it). The indexes are
     /// marked stale meanwhile: a crash mid-fold rebuilds them at the next open.
@@ -157,29 +184,49 @@ impl Staging<'_> {
 
     /// Whether `serial` is already staged in this import.
     pub fn seen(&self, serial: &str) -> Result<bool, StoreError> {
-        Ok(self.pending.contains(serial)
-            || self
-                .store
-                .tree(T::Staged)
-                .contains_key(key(self.id, serial))?)
+        match &self.engine {
+            Staged::Sled {
+                sled, id, pending, ..
+            } => {
+                Ok(pending.contains(serial)
+                    || sled.tree(T::Staged).contains_key(key(*id, serial))?)
+            }
+            Staged::Memory { serials, .. } => Ok(serials.contains(serial)),
+        }
     }
 
     /// Stages one token record (nothing reads it until [`Staging::publish`]).
     pub fn put(&mut self, t: &Token) -> Result<(), StoreError> {
-        self.batch.insert(key(self.id, &t.serial), encode(t));
-        self.pending.insert(t.serial.clone());
         self.staged += 1;
-        if self.pending.len() >= CHUNK {
-            self.write_batch()?;
+        match &mut self.engine {
+            Staged::Sled {
+                id, batch, pending, ..
+            } => {
+                batch.insert(key(*id, &t.serial), encode(t));
+                pending.insert(t.serial.clone());
+                if pending.len() >= CHUNK {
+                    self.write_batch()?;
+                }
+            }
+            Staged::Memory { tokens, serials } => {
+                serials.insert(t.serial.clone());
+                tokens.push(t.clone());
+            }
         }
         Ok(())
     }
 
     fn write_batch(&mut self) -> Result<(), StoreError> {
-        self.store
-            .tree(T::Staged)
-            .apply_batch(std::mem::take(&mut self.batch))?;
-        self.pending.clear();
+        if let Staged::Sled {
+            sled,
+            batch,
+            pending,
+            ..
+        } = &mut self.engine
+        {
+            sled.tree(T::Staged).apply_batch(std::mem::take(batch))?;
+            pending.clear();
+        }
         Ok(())
     }
 
@@ -198,30 +245,59 @@ impl Staging<'_> {
         progress: impl FnMut(u64),
     ) -> Result<u64, StoreError> {
         self.write_batch()?;
-        self.store.flush()?;
-        let id = self.id;
-        self.store.commit_now(|tx| {
-            tx.put_meta(FOLDING, &id.to_be_bytes())?;
-            tx.audit(at, event.clone())
-        })?;
-        self.store.folding.store(id, Ordering::SeqCst);
-        self.published = true;
-        self.store.fold(id, progress)?;
+        let store = self.store;
+        match &mut self.engine {
+            Staged::Sled {
+                sled,
+                id,
+                published,
+                ..
+            } => {
+                sled.flush()?;
+                let id = *id;
+                store.commit_now(|tx| {
+                    tx.put_staged_marker(FOLDING, id)?;
+                    tx.audit(at, event.clone())
+                })?;
+                sled.folding.store(id, Ordering::SeqCst);
+                *published = true;
+                sled.fold(id, progress)?;
+            }
+            Staged::Memory { tokens, .. } => {
+                store.load_tokens(tokens.iter(), event, at)?;
+            }
+        }
         Ok(self.staged)
+    }
+}
+
+#[cfg(test)]
+impl Staging<'_> {
+    fn id(&self) -> u64 {
+        match &self.engine {
+            Staged::Sled { id, .. } => *id,
+            Staged::Memory { .. } => 0,
+        }
     }
 }
 
 impl Drop for Staging<'_> {
     fn drop(&mut self) {
-        if self.published {
+        let Staged::Sled {
+            sled,
+            id,
+            published: false,
+            ..
+        } = &self.engine
+        else {
             return;
-        }
+        };
         // Abandoned (bad rows, clashes, an error): its rows go; a failure here leaves them
         // for the next open to drop.
-        let staged = self.store.tree(T::Staged);
+        let staged = sled.tree(T::Staged);
         let mut batch = sled::Batch::default();
         let mut n: usize = 0;
-        for k in staged.scan_prefix(self.id.to_be_bytes()).keys().flatten() {
+        for k in staged.scan_prefix(id.to_be_bytes()).keys().flatten() {
             batch.remove(k);
             n += 1;
             if n.is_multiple_of(CHUNK) {
@@ -269,7 +345,7 @@ mod tests {
             for i in 0..ROWS {
                 staging.put(&token(&store, i)).unwrap();
             }
-            assert!(!store.tree(T::Staged).is_empty());
+            assert!(!store.sled().tree(T::Staged).is_empty());
             assert_eq!(store.token("STGD00000000").unwrap(), None, "not visible");
             // The process dies: no clean-up runs.
             std::mem::forget(staging);
@@ -278,7 +354,7 @@ mod tests {
         let store = open(dir.path());
         assert_eq!(store.token("STGD00000000").unwrap(), None);
         assert!(
-            store.tree(T::Staged).is_empty(),
+            store.sled().tree(T::Staged).is_empty(),
             "staged rows dropped at open"
         );
         assert_eq!(store.tokens().count(), 0);
@@ -294,16 +370,16 @@ mod tests {
                 staging.put(&token(&store, i)).unwrap();
             }
             staging.write_batch().unwrap();
-            let id = staging.id;
+            let id = staging.id();
             // Published (the switch is written), then the process dies before the fold.
             store
-                .commit_now(|tx| tx.put_meta(FOLDING, &id.to_be_bytes()))
+                .commit_now(|tx| tx.put_staged_marker(FOLDING, id))
                 .unwrap();
             std::mem::forget(staging);
         }
         let store = open(dir.path());
         assert_eq!(store.tokens().count(), ROWS);
-        assert!(store.tree(T::Staged).is_empty());
+        assert!(store.sled().tree(T::Staged).is_empty());
         assert_eq!(store.free_hardware_tokens(ROWS + 1).unwrap().len(), ROWS);
     }
 
@@ -314,15 +390,18 @@ mod tests {
         let mut staging = store.begin_import().unwrap();
         staging.put(&token(&store, 1)).unwrap();
         staging.write_batch().unwrap();
-        let id = staging.id;
+        let id = staging.id();
         // As between the switch and the fold: readers see the staged row.
-        store.folding.store(id, Ordering::SeqCst);
+        store.sled().folding.store(id, Ordering::SeqCst);
         let mut t = store.token("STGD00000001").unwrap().expect("visible");
         t.assigned_to = Some("1000000001".into());
         store.write(|tx| tx.put_token(&t)).unwrap();
-        assert!(store.tree(T::Staged).is_empty(), "the write took its place");
-        store.fold(id, |_| {}).unwrap();
-        staging.published = true;
+        assert!(
+            store.sled().tree(T::Staged).is_empty(),
+            "the write took its place"
+        );
+        store.sled().fold(id, |_| {}).unwrap();
+        std::mem::forget(staging);
         assert_eq!(store.token("STGD00000001").unwrap(), Some(t));
     }
 

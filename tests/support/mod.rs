@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod pg;
 pub mod webdriver;
 
 use encoding_rs::SHIFT_JIS;
@@ -343,6 +344,11 @@ impl Phone {
         }
     }
 
+    /// Sends the next requests to another gateway (behind a load balancer without stickiness).
+    pub fn switch_to(&mut self, addr: SocketAddr) {
+        self.addr = addr;
+    }
+
     pub fn with_header(mut self, name: &str, value: &str) -> Phone {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
@@ -644,6 +650,11 @@ impl Staff {
             cookie: None,
             csrf: None,
         }
+    }
+
+    /// Sends the next requests to another gateway.
+    pub fn switch_to(&mut self, addr: SocketAddr) {
+        self.addr = addr;
     }
 
     /// Opens the sign-in page and signs in; panics unless the home page follows.
