@@ -202,6 +202,11 @@ fn au(ua: &str, headers: &[(&str, &str)], https: bool) -> Handset {
 /// `J-PHONE/4.0/J-SH51/SNJSHA3029293 SH/0001aa Profile/MIDP-1.0 ...`.
 /// Types as HTTP::MobileAgent's Vodafone.pm decides them: 2.x and 3.x are C (C2, C3/C4),
 /// 4.x is P (packet, Java), 5.x is W. 1.0 predates them all, so C.
+///
+/// No J-PHONE handset is trusted to keep cookies: jpmobile's `Jphone` class (every
+/// `J-PHONE/` UA, C, P and W alike) answers `supports_cookie?` false, its `Vodafone` and
+/// `Softbank` (3G) classes true. The session then rides in the URL, which works on a
+/// handset that keeps cookies too; the other way round every flow dies at its second step.
 fn jphone(ua: &str) -> Handset {
     let mut fields = first_word(ua).split('/').skip(1);
     let version = fields.next().unwrap_or("");
@@ -211,28 +216,34 @@ fn jphone(ua: &str) -> Handset {
         Some(b'5'..=b'9') => (Generation::JphoneW, JPHONE_W),
         _ => (Generation::JphoneC, JPHONE_C),
     };
-    softbank(non_empty(model), generation, budget)
+    softbank(non_empty(model), generation, budget, false)
 }
 
 /// `Vodafone/1.0/V903SH/SHJ001/SN...` and `SoftBank/1.0/910T/TJ001/SN...`: name/version/model/...
 fn softbank_3g(ua: &str) -> Handset {
     let model = first_word(ua).split('/').nth(2).unwrap_or("");
-    softbank(non_empty(model), Generation::Softbank3g, SOFTBANK_3G)
+    softbank(non_empty(model), Generation::Softbank3g, SOFTBANK_3G, true)
 }
 
 /// `MOT-V980/80.2F.2E. MIB/2.2.1 ...`: Motorola's 3G handsets sold by Vodafone/SoftBank.
 /// `rest` follows "MOT-".
 fn motorola(rest: &str) -> Handset {
     let model = first_word(rest).split('/').next().unwrap_or("");
-    softbank(non_empty(model), Generation::Softbank3g, SOFTBANK_3G)
+    softbank(non_empty(model), Generation::Softbank3g, SOFTBANK_3G, true)
 }
 
-fn softbank(model: Option<String>, generation: Generation, budget_bytes: usize) -> Handset {
+/// `cookies`: 3G handsets keep them, J-PHONE (2G) handsets are not trusted to (see [`jphone`]).
+fn softbank(
+    model: Option<String>,
+    generation: Generation,
+    budget_bytes: usize,
+    cookies: bool,
+) -> Handset {
     Handset {
         carrier: Carrier::Softbank,
         model,
         generation,
-        cookies: true,
+        cookies,
         budget_bytes,
         width_chars: None, // from X-JPHONE-DISPLAY, in detect()
     }

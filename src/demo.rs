@@ -126,6 +126,7 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
             login_hash: hash(&c.login_password)?,
             transfer_hash: hash(&c.transfer_password)?,
             login_fails: 0,
+            claim_fails: 0,
             token: None,
             transfers_blocked: false,
             closed: false,

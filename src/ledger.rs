@@ -296,6 +296,44 @@ pub async fn check_otp_audited_for(
         .await
 }
 
+/// Changes the customer's ログイン時のワンタイムパスワード choice (seed 003: the customer chooses
+/// it, 任意で) once `code` is accepted from their token: the OTP attempt, the new choice and its
+/// audit record (`login_otp_changed`, detail `on`/`off`) are one write, durable on return.
+pub async fn set_login_otp(
+    store: &Store,
+    contract_id: &str,
+    code: &str,
+    login_otp: bool,
+    now: u64,
+    limit: u32,
+) -> Result<OtpCheck, StoreError> {
+    store
+        .commit(|tx| {
+            let (check, _) = check_in(tx, contract_id, code, now, limit, "login otp setting")?;
+            let OtpCheck::Accepted { serial } = &check else {
+                return Ok(check);
+            };
+            let Some(mut customer) = tx.customer(contract_id)? else {
+                return Ok(OtpCheck::UnknownCustomer);
+            };
+            if let Some(binding) = customer.token.as_mut() {
+                binding.login_otp = login_otp;
+            }
+            tx.put_customer(&customer)?;
+            tx.audit(
+                now,
+                Event {
+                    event: AuditEvent::LoginOtpChanged,
+                    contract_id: Some(contract_id),
+                    serial: Some(serial),
+                    detail: if login_otp { "on" } else { "off" }.into(),
+                },
+            )?;
+            Ok(check)
+        })
+        .await
+}
+
 /// The check inside one transaction. Returns the audit record's sequence number when the check
 /// reached a token (and so was audited).
 fn check_in(
@@ -348,6 +386,12 @@ pub enum Refusal {
     /// The new serial is the customer's current token.
     SameToken,
     Otp(OtpRefusal),
+    /// A wrong code for a token not yet theirs: `left` more lock the customer's claims.
+    ClaimWrong {
+        left: u32,
+    },
+    /// Too many wrong codes for tokens not yet theirs: a branch must release the customer.
+    ClaimLocked,
 }
 
 /// What a successful registration or exchange reports.
@@ -374,28 +418,75 @@ fn claimable(token: &Token, contract_id: &str) -> Result<(), Refusal> {
     }
 }
 
-/// Makes `serial` `contract_id`'s active token inside a transaction, once it may be claimed and
-/// its current OTP checks out (the OTP attempt is stored and audited either way).
+/// Makes `serial` customer `c`'s active token inside a transaction, once it may be claimed and
+/// its current OTP checks out. The token is nobody's yet, so a wrong code counts against the
+/// customer who typed it (`c.claim_fails`, stored either way) and never against the token: a
+/// stranger's guesses cannot lock a token for its future owner. Every attempt is audited.
 fn claim_in(
     tx: &mut Tx,
-    contract_id: &str,
+    c: &mut Customer,
     serial: &str,
     code: &str,
     now: u64,
     limit: u32,
     purpose: &str,
 ) -> TxResult<Result<(), Refusal>> {
+    let contract_id = c.contract_id.clone();
     let Some(mut token) = tx.token(serial)? else {
         return Ok(Err(Refusal::UnknownSerial));
     };
-    if let Err(r) = claimable(&token, contract_id) {
+    if let Err(r) = claimable(&token, &contract_id) {
         return Ok(Err(r));
     }
-    if let (Err(r), _) = attempt_in(tx, &mut token, contract_id, code, now, limit, purpose)? {
-        return Ok(Err(Refusal::Otp(r)));
+    if c.claim_fails >= limit {
+        return Ok(Err(Refusal::ClaimLocked));
+    }
+    let secret = tx.secret(&token)?;
+    let before = token.otp;
+    // No limit on the token's own count: only the customer's count locks here.
+    let outcome = token.attempt(&secret, code, now, u32::MAX);
+    let (event, refusal) = match outcome {
+        Outcome::Accepted { .. } => {
+            c.claim_fails = 0;
+            (AuditEvent::OtpOk, None)
+        }
+        Outcome::Rejected { .. } | Outcome::LockedNow => {
+            token.otp = before;
+            c.claim_fails = c.claim_fails.saturating_add(1);
+            let refusal = match limit.saturating_sub(c.claim_fails) {
+                0 => Refusal::ClaimLocked,
+                left => Refusal::ClaimWrong { left },
+            };
+            (AuditEvent::OtpFailed, Some(refusal))
+        }
+        Outcome::Replayed => (
+            AuditEvent::OtpReplayed,
+            Some(Refusal::Otp(OtpRefusal::Replayed)),
+        ),
+        // Locked before unbound tokens stopped counting: released at a branch.
+        Outcome::Locked => (
+            AuditEvent::OtpLocked,
+            Some(Refusal::Otp(OtpRefusal::Locked)),
+        ),
+    };
+    tx.audit(
+        now,
+        Event {
+            event,
+            contract_id: Some(&contract_id),
+            serial: Some(serial),
+            detail: format!(
+                "{purpose}, counted for the customer ({} wrong)",
+                c.claim_fails
+            ),
+        },
+    )?;
+    tx.put_customer(c)?;
+    if let Some(r) = refusal {
+        return Ok(Err(r));
     }
     token.state = TokenState::Active {
-        contract_id: contract_id.to_owned(),
+        contract_id,
         since: now,
     };
     tx.put_token(&token)?;
@@ -447,7 +538,7 @@ pub async fn register_from(
             if c.token.is_some() {
                 return Ok(Err(Refusal::HasToken));
             }
-            if let Err(r) = claim_in(tx, contract_id, serial, code, now, limit, "registration")? {
+            if let Err(r) = claim_in(tx, &mut c, serial, code, now, limit, "registration")? {
                 return Ok(Err(r));
             }
             c.token = Some(Binding {
@@ -498,7 +589,7 @@ pub async fn exchange(
             let Some(mut old) = tx.token(old_serial)? else {
                 return Ok(Err(Refusal::TokenChanged));
             };
-            if let Err(r) = claim_in(tx, contract_id, new_serial, code, now, limit, "exchange")? {
+            if let Err(r) = claim_in(tx, &mut c, new_serial, code, now, limit, "exchange")? {
                 return Ok(Err(r));
             }
             old.state = TokenState::Replaced {
@@ -587,6 +678,7 @@ mod tests {
             login_hash: String::new(),
             transfer_hash: String::new(),
             login_fails: 0,
+            claim_fails: 0,
             token: token.map(|serial| Binding {
                 serial: serial.into(),
                 since: NOW,
@@ -698,5 +790,61 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(check, OtpCheck::Refused(OtpRefusal::Locked));
+    }
+
+    #[tokio::test]
+    async fn wrong_codes_for_a_free_token_count_against_the_customer() {
+        let (_dir, store) = store();
+        let free = "GMHW00000002";
+        let token = store.new_token(&NewToken {
+            serial: free,
+            kind: TokenKind::Hardware,
+            params: params(),
+            secret: SECRET,
+        });
+        store
+            .write(|tx| {
+                tx.put_token(&token)?;
+                tx.put_customer(&customer("4", None, false))
+            })
+            .unwrap();
+        let right = params().code_at(SECRET, NOW);
+        let wrong = if right == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        // Customer 2 types five wrong codes: their claims lock, the token does not count.
+        let mut last = None;
+        for _ in 0..5 {
+            last = Some(
+                register(&store, "2", free, wrong, false, NOW, 5)
+                    .await
+                    .unwrap(),
+            );
+        }
+        assert_eq!(last, Some(Err(Refusal::ClaimLocked)));
+        assert_eq!(store.customer("2").unwrap().unwrap().claim_fails, 5);
+        let t = store.token(free).unwrap().unwrap();
+        assert_eq!((t.otp.fails, t.otp.locked), (0, false));
+        assert_eq!(
+            register(&store, "2", free, &right, false, NOW, 5)
+                .await
+                .unwrap(),
+            Err(Refusal::ClaimLocked)
+        );
+        // Another customer registers it with the right code; their own count starts at 0.
+        assert_eq!(
+            register(&store, "4", free, wrong, false, NOW, 5)
+                .await
+                .unwrap(),
+            Err(Refusal::ClaimWrong { left: 4 })
+        );
+        assert!(register(&store, "4", free, &right, false, NOW, 5)
+            .await
+            .unwrap()
+            .is_ok());
+        assert_eq!(store.customer("4").unwrap().unwrap().claim_fails, 0);
+        assert_eq!(store.verify_audit().unwrap(), Ok(8));
     }
 }

@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::body::{self, Limits};
 use crate::error::AppError;
 use crate::flows::pages::PageCache;
-use crate::flows::{biz, cancel, exchange, login, pages, start, Step};
+use crate::flows::{biz, cancel, exchange, login, login_otp, pages, start, Step};
 use crate::front::{Answer, Front, HttpRequest};
 use crate::log::log;
 use crate::reply::Reply;
@@ -124,6 +124,8 @@ async fn route(step: &Step<'_>) -> Result<Reply, AppError> {
         ("POST", paths::LOGIN) => login::login(step).await,
         ("POST", paths::LOGIN_OTP) => login::otp(step).await,
         ("GET", paths::MENU) => login::menu(step).await,
+        ("GET", paths::MENU_LOGIN_OTP) => login_otp::entry(step).await,
+        ("POST", paths::MENU_LOGIN_OTP) => login_otp::post(step).await,
         ("GET", paths::LOGOUT) => login::logout(step),
         ("GET", paths::START) => start::entry(step).await,
         ("POST", paths::START) => start::credentials_post(step).await,

@@ -7,7 +7,9 @@
 
 use crate::session_table::random_token;
 use crate::session_table::SessionTable;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Where a customer is in a journey; every step checks it before acting.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -66,6 +68,27 @@ pub enum Refused {
 
 pub struct Sessions {
     table: SessionTable<Session>,
+    /// Receipts of completed steps by the session's anti-forgery value, so that a form re-sent
+    /// with the back button shows its receipt again instead of failing (issue 14). Kept in
+    /// memory by the gateway that showed them, on either engine: a re-send that reaches
+    /// another gateway gets the session page, and nothing is written twice either way.
+    finished: Mutex<HashMap<String, (Finished, Instant)>>,
+    idle: Duration,
+}
+
+/// What a completed 利用開始 or 交換 showed: enough to show the same receipt again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// The form's action (`/start/token`, `/exchange/new`).
+    pub path: &'static str,
+    pub name: String,
+    /// The trusted subscriber ID the session was bound to: only that handset sees the receipt.
+    pub subscriber: Option<String>,
+    /// The serial the form registered (the new one for 交換), and 交換's old one.
+    pub serial: String,
+    pub old_serial: Option<String>,
+    pub number: String,
+    pub time: String,
 }
 
 /// Session IDs carry 144 random bits.
@@ -76,6 +99,8 @@ impl Sessions {
     pub fn new(idle: Duration) -> Sessions {
         Sessions {
             table: SessionTable::new(idle),
+            finished: Mutex::new(HashMap::new()),
+            idle,
         }
     }
 
@@ -85,9 +110,34 @@ impl Sessions {
         match store.shared_sessions("phone", idle) {
             Some(db) => Sessions {
                 table: SessionTable::shared(idle, db),
+                finished: Mutex::new(HashMap::new()),
+                idle,
             },
             None => Sessions::new(idle),
         }
+    }
+
+    fn finished_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Finished, Instant)>> {
+        self.finished.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps the receipt of a step that `csrf`'s session completed (as long as a session lives).
+    pub fn remember_finished(&self, csrf: &str, finished: Finished) {
+        self.finished_lock()
+            .insert(csrf.to_owned(), (finished, Instant::now()));
+    }
+
+    /// The receipt a form with anti-forgery value `csrf` completed at `path`, if it is still
+    /// kept and the request's subscriber ID (when trusted) matches the session's.
+    pub fn finished(&self, csrf: &str, path: &str, subscriber: Option<&str>) -> Option<Finished> {
+        let map = self.finished_lock();
+        let (f, at) = map.get(csrf)?;
+        let fresh = at.elapsed() <= self.idle;
+        let same_handset = f
+            .subscriber
+            .as_deref()
+            .is_none_or(|s| subscriber == Some(s));
+        (fresh && same_handset && f.path == path).then(|| f.clone())
     }
 
     /// Starts a session at `stage`; returns it with its new ID and anti-forgery value.
@@ -148,6 +198,9 @@ impl Sessions {
     /// Drops idle sessions; run now and then.
     pub fn sweep(&self) {
         self.table.sweep();
+        let idle = self.idle;
+        self.finished_lock()
+            .retain(|_, (_, at)| at.elapsed() <= idle);
     }
 
     pub fn len(&self) -> usize {
@@ -192,6 +245,32 @@ mod tests {
         let a = s.create("1", "n", Stage::Menu, None);
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(s.get(&a.id, None), Err(Refused::Unknown));
+    }
+
+    #[test]
+    fn finished_receipts_answer_their_own_form_only() {
+        let s = Sessions::new(Duration::from_secs(600));
+        let f = Finished {
+            path: "/start/token",
+            name: "n".into(),
+            subscriber: Some("ABC1234".into()),
+            serial: "GMHW00000001".into(),
+            old_serial: None,
+            number: "1000001".into(),
+            time: "t".into(),
+        };
+        s.remember_finished("csrf", f.clone());
+        assert_eq!(s.finished("csrf", "/start/token", Some("ABC1234")), Some(f));
+        assert_eq!(s.finished("csrf", "/exchange/new", Some("ABC1234")), None);
+        assert_eq!(s.finished("other", "/start/token", Some("ABC1234")), None);
+        assert_eq!(s.finished("csrf", "/start/token", None), None);
+        let gone = Sessions::new(Duration::from_millis(0));
+        gone.remember_finished(
+            "csrf",
+            s.finished("csrf", "/start/token", Some("ABC1234")).unwrap(),
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(gone.finished("csrf", "/start/token", Some("ABC1234")), None);
     }
 
     #[test]

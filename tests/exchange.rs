@@ -166,7 +166,7 @@ fn locked_token_cannot_pass_step_one_and_points_to_the_branch() {
     let top = phone.get("/");
     let creds = phone.follow(&top, '2');
     let mut page = phone.submit(&creds, &[("contract_id", HANAKO.0), ("password", HANAKO.1)]);
-    page.assert_contains("紛失・故障・電池切れの場合はお取引店");
+    page.assert_contains("故障・電池切れでパスワードを表示できない場合は");
     let wrong = wrong_code(HANAKO_TOKEN);
     for _ in 0..5 {
         page = phone.submit(&page, &[("otp", &wrong)]);

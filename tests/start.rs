@@ -86,7 +86,8 @@ fn docomo_foma_without_cookies_registers_a_token() {
     );
     assert!(done.link('0').is_some(), "link back to the login screen");
 
-    // The session ended with the journey: its form cannot be posted again.
+    // The session ended with the journey: a re-send of its form (the back button) shows the
+    // same receipt again and registers nothing (issue 14; tests/journeys.rs walks it further).
     let again = register(
         &mut phone,
         &form,
@@ -94,7 +95,7 @@ fn docomo_foma_without_cookies_registers_a_token() {
         &code("GMHW00000001", 1),
         TARO.2,
     );
-    again.assert_phone_error("セッションの有効期限が切れた");
+    assert_eq!(again.receipt_number().as_deref(), Some(number.as_str()));
 
     // A second registration gets a different receipt number.
     let mut other = server.phone(FOMA);

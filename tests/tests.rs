@@ -12,6 +12,7 @@ mod emulator;
 mod exchange;
 mod fronts;
 mod hostile;
+mod journeys;
 mod login;
 mod operate;
 mod postgres;

@@ -504,69 +504,75 @@ const AU_JPMOBILE: &[Row] = &[
 
 // yoshiki/HTTP-MobileAgent t/03_j_phone.t (the @Tests table and the __END__ list).
 // Types as its Vodafone.pm: 1.x-3.x = C (6 KB), 4.x = P (12 KB), 5.x = W (48 KB).
+// Cookies: none for any J-PHONE, as jpmobile decided it while it still had a `Jphone` class
+// (jpmobile/jpmobile lib/jpmobile/mobile/softbank.rb: `class Jphone < Vodafone`,
+// USER_AGENT_REGEXP /^(J-PHONE|J-EMULATOR)/, `supports_cookie?` false; `Vodafone`
+// /^(Vodafone|Vemulator)/ and `Softbank` /^(?:SoftBank|Semulator)/ true). The session ID
+// rides in the URL on these handsets.
 const JPHONE_HTTP_MOBILEAGENT: &[Row] = &[
-    ("J-PHONE/2.0/J-DN02", Softbank, Some("J-DN02"), true, 6 * KB),
-    ("J-PHONE/3.0/J-PE03_a", Softbank, Some("J-PE03_a"), true, 6 * KB),
+    ("J-PHONE/2.0/J-DN02", Softbank, Some("J-DN02"), false, 6 * KB),
+    ("J-PHONE/3.0/J-PE03_a", Softbank, Some("J-PE03_a"), false, 6 * KB),
     (
         "J-PHONE/4.0/J-SH51/SNJSHA3029293 SH/0001aa Profile/MIDP-1.0 Configuration/CLDC-1.0 Ext-Profile/JSCL-1.1.0",
         Softbank,
         Some("J-SH51"),
-        true,
+        false,
         12 * KB,
     ),
-    ("J-PHONE/5.0/V801SA", Softbank, Some("V801SA"), true, 48 * KB),
+    ("J-PHONE/5.0/V801SA", Softbank, Some("V801SA"), false, 48 * KB),
     (
         "J-Phone/5.0/J-SH03 (compatible; Mozilla 4.0; MSIE 5.5; YahooSeeker)",
         Softbank,
         Some("J-SH03"),
-        true,
+        false,
         48 * KB,
     ),
-    ("J-PHONE/1.0", Softbank, None, true, 6 * KB),
-    ("J-PHONE/2.0/J-SH04", Softbank, Some("J-SH04"), true, 6 * KB),
-    ("J-PHONE/3.0/J-SH04", Softbank, Some("J-SH04"), true, 6 * KB),
-    ("J-PHONE/3.0/J-T07", Softbank, Some("J-T07"), true, 6 * KB),
-    ("J-PHONE/3.0/J-SA04_a", Softbank, Some("J-SA04_a"), true, 6 * KB),
+    ("J-PHONE/1.0", Softbank, None, false, 6 * KB),
+    ("J-PHONE/2.0/J-SH04", Softbank, Some("J-SH04"), false, 6 * KB),
+    ("J-PHONE/3.0/J-SH04", Softbank, Some("J-SH04"), false, 6 * KB),
+    ("J-PHONE/3.0/J-T07", Softbank, Some("J-T07"), false, 6 * KB),
+    ("J-PHONE/3.0/J-SA04_a", Softbank, Some("J-SA04_a"), false, 6 * KB),
     (
         "J-PHONE/4.0/J-K51/SNJKWA3001061 KW/1.00 Profile/MIDP-1.0 Configuration/CLDC-1.0 Ext-Profile/JSCL-1.1.0",
         Softbank,
         Some("J-K51"),
-        true,
+        false,
         12 * KB,
     ),
     (
         "J-PHONE/4.0/J-P51/SNJMAA1036146 MA/JDP51A36 Profile/MIDP-1.0 Configuration/CLDC-1.0 Ext-Profile/JSCL-1.1.0",
         Softbank,
         Some("J-P51"),
-        true,
+        false,
         12 * KB,
     ),
     (
         "J-PHONE/4.0/J-SH51 SH/0001aa Profile/MIDP-1.0 Configuration/CLDC-1.0 Ext-Profile/JSCL-1.1.0",
         Softbank,
         Some("J-SH51"),
-        true,
+        false,
         12 * KB,
     ),
     (
         "J-PHONE/4.0/J-T51/SNJTSA1077171 TS/1.00 Profile/MIDP-1.0 Configuration/CLDC-1.0 Ext-Profile/JSCL-1.1.0",
         Softbank,
         Some("J-T51"),
-        true,
+        false,
         12 * KB,
     ),
     (
         "J-PHONE/4.0/J-SH51_a/SNJSHA1045575 SH/0001aa Profile/MIDP-1.0 Configuration/CLDC-1.0 Ext-Profile/JSCL-1.1.0",
         Softbank,
         Some("J-SH51_a"),
-        true,
+        false,
         12 * KB,
     ),
 ];
 
 // yoshiki/HTTP-MobileAgent t/09_vodafone_3gc.t and t/10_softbank.t;
 // charsbar/test-mobileagent lib/Test/MobileAgent/Vodafone.pm (MOT-C980) and
-// lib/Test/MobileAgent/Softbank.pm. All 3G: 300 KB.
+// lib/Test/MobileAgent/Softbank.pm. All 3G: 300 KB, cookies kept (jpmobile's `Vodafone` and
+// `Softbank` classes: `supports_cookie?` true).
 const SOFTBANK_3G_HTTP_MOBILEAGENT: &[Row] = &[
     (
         "Vodafone/1.0/V802SE/SEJ001/SNXXXXXXXXX Browser/SEMC-Browser/4.1 Profile/MIDP-2.0 Configuration/CLDC-1.10",

@@ -85,6 +85,7 @@ pub fn fill(store: &Store, customers: u64, bound: u64) {
         login_hash: login.clone(),
         transfer_hash: transfer.clone(),
         login_fails: 0,
+        claim_fails: 0,
         token: (i < bound).then(|| Binding {
             serial: serial(i),
             since: now,

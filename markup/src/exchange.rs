@@ -3,7 +3,7 @@
 use crate::keys::{key_link, numeric_input, serial_input};
 use crate::layout::{notice, page, Ctx};
 use crate::paths;
-use crate::start::Receipt;
+use crate::start::{guide_link, Receipt};
 use maud::{html, Markup};
 
 const TITLE: &str = "ワンタイムパスワード交換";
@@ -20,7 +20,9 @@ pub fn current(ctx: &Ctx, message: Option<&str>) -> Markup {
             (numeric_input(ctx, "otp", 8, "")) "(半角数字)" br;
             input type="submit" value="次へ";
         }
-        "トークンの紛失・故障・電池切れの場合はお取引店の窓口でお手続きください。" br;
+        "電池残量が少なくなったトークンは、窓口で新しいトークンをお受取りのうえ、この画面で交換できます。" br;
+        "故障・電池切れでパスワードを表示できない場合は、お使いのトークンをお持ちのうえ窓口で交換をお申込みください(無料)。" br;
+        (guide_link(ctx, "トークンの入手・交換")) br;
         @if !ctx.footer { (key_link(ctx, '9', paths::TOP, "戻る")) }
     };
     page(ctx, TITLE, body)
@@ -41,8 +43,10 @@ pub fn new_token(
             (ctx.hidden())
             "シリアル番号(半角英数字):" br;
             (serial_input(ctx, "serial", serial)) br;
+            "※シリアル番号は裏面を参照" br;
             "ワンタイムパスワード:" br;
             (numeric_input(ctx, "otp", 8, "")) "(半角数字)" br;
+            "※ワンタイムパスワードはボタンを押して表示" br;
             @if let Some(labels) = card { (crate::card::card_fields(ctx, labels)) }
             input type="submit" value="次へ";
         }
@@ -56,10 +60,11 @@ pub fn done(ctx: &Ctx, receipt: Receipt, new_serial: &str, old_serial: &str) -> 
     let body = html! {
         "ワンタイムパスワードの登録が完了しました。" br;
         "変更結果" br;
+        "シリアル番号" br;
         "変更後 " (new_serial) br;
         "変更前 " (old_serial) br;
         "受付番号:" br; (receipt.number) br;
-        "受付時刻:" br; (receipt.time) br;
+        "受付時刻:" (receipt.time) br;
         "次の操作からは新しいトークンをご利用ください。" br;
         @if !ctx.footer { (key_link(ctx, '0', paths::TOP, "ログイン画面に戻る")) }
     };

@@ -162,16 +162,24 @@ pub fn numeric_input(ctx: &Ctx, name: &str, max_len: u8, value: &str) -> Markup 
     }
 }
 
-/// An upper-case alphanumeric input (token serial), prefilled with what the user typed.
+/// An upper-case alphanumeric input (token serial, e.g. `GMHW00000001`: 4 letters, 8 digits),
+/// prefilled with what the user typed.
+///
+/// au offers a mixed mode: WML's `*X` (upper-case letters and digits; au's `format` is WML 2.0's
+/// `wml:format`, WAP-238 6.5.2.1). i-mode's `istyle` and SoftBank's `mode` have no mixed mode and
+/// only choose the mode the field opens in (the user can switch, unlike the XHTML
+/// `-wap-input-format`), so they open in digits, which most of a serial is.
 pub fn serial_input(ctx: &Ctx, name: &str, value: &str) -> Markup {
     let m = ctx.input;
     html! {
         input type="text" name=(name) value=(value) size="12" maxlength="16"
-            istyle=[m.istyle("3")] format=[m.format("*X")] mode=[m.mode("alphabet")];
+            istyle=[m.istyle("4")] format=[m.format("*X")] mode=[m.mode("numeric")];
     }
 }
 
-/// A password input; secrets are never prefilled.
+/// A password input; secrets are never prefilled. A non-numeric password opens in alphabet mode:
+/// `istyle="3"`, `mode="alphabet"`, and on au WML's `*m` (any character, lower case first; the
+/// user can switch case and mode).
 pub fn password_input(ctx: &Ctx, name: &str, numeric: bool) -> Markup {
     let m = ctx.input;
     html! {
@@ -180,7 +188,7 @@ pub fn password_input(ctx: &Ctx, name: &str, numeric: bool) -> Markup {
                 istyle=[m.istyle("4")] format=[m.format("*N")] mode=[m.mode("numeric")];
         } @else {
             input type="password" name=(name) size="8" maxlength="16"
-                istyle=[m.istyle("3")] mode=[m.mode("alphabet")];
+                istyle=[m.istyle("3")] format=[m.format("*m")] mode=[m.mode("alphabet")];
         }
     }
 }
@@ -248,5 +256,20 @@ mod tests {
         assert!(sb.contains(r#"mode="numeric""#) && !sb.contains("istyle"));
         let none = render(InputMode::None);
         assert!(!none.contains("istyle") && !none.contains("format") && !none.contains("mode="));
+    }
+
+    #[test]
+    fn serials_open_in_digits_and_passwords_carry_a_mode_everywhere() {
+        let ctx = Ctx::default();
+        let serial = serial_input(&ctx, "serial", "").into_string();
+        assert!(
+            serial.contains(r#"istyle="4" format="*X" mode="numeric""#),
+            "{serial}"
+        );
+        let password = password_input(&ctx, "password", false).into_string();
+        assert!(
+            password.contains(r#"istyle="3" format="*m" mode="alphabet""#),
+            "{password}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The page frame every phone screen shares: bank name, customer greeting, title, footer keys.
 
 use crate::keys::{key_link, InputMode, Keypad};
+use crate::name::Name;
 use crate::paths;
 use maud::{html, Markup, PreEscaped};
 
@@ -19,7 +20,8 @@ pub struct Ctx<'a> {
     pub guid_on: bool,
     /// Per-session anti-forgery value, put in every form.
     pub csrf: Option<&'a str>,
-    /// The customer's name, greeted as `〇〇様` once their password has been checked.
+    /// The customer's name, greeted as `〇〇様` once their password has been checked (shown
+    /// through [`Name`], as every name on a phone page).
     pub customer: Option<&'a str>,
     /// Logged in: pages end with the `[*]メニュー` `[#]ログアウト` keys.
     pub footer: bool,
@@ -74,7 +76,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
             }
             body {
                 (ctx.bank) br;
-                @if let Some(name) = ctx.customer { (name) "様" br; }
+                @if let Some(name) = ctx.customer { (Name(name)) "様" br; }
                 hr;
                 (title) br;
                 (body)

@@ -13,6 +13,7 @@ pub mod help;
 pub mod keys;
 pub mod layout;
 pub mod login;
+pub mod name;
 pub mod paths;
 pub mod pc;
 pub mod sjis;

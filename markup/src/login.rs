@@ -2,6 +2,7 @@
 
 use crate::keys::{key_link, numeric_input};
 use crate::layout::{notice, page, Ctx};
+use crate::name::Name;
 use crate::paths;
 use maud::{html, Markup};
 
@@ -26,32 +27,97 @@ pub struct TokenLine<'a> {
     pub serial: &'a str,
     /// Registration date, `YYYY年MM月DD日`.
     pub since: &'a str,
-    /// A state worth telling (ロック中, 利用中止), if the token is not simply in use.
-    pub state: Option<&'a str>,
 }
 
-/// The menu: `ようこそ 〇〇様`, the token state, numbered entries.
-pub fn menu(ctx: &Ctx, name: &str, token: Option<TokenLine>, message: Option<&str>) -> Markup {
+/// Where the customer's token is, as far as the menu's entries go.
+#[derive(Debug, Clone, Copy)]
+pub enum MenuToken<'a> {
+    /// In use: 交換, the login-OTP choice and 利用中止 are offered.
+    Active(TokenLine<'a>),
+    /// Locked by wrong OTPs: only a branch can release it, so no entry needs the token.
+    Locked(TokenLine<'a>),
+    /// None registered (never, or handed back at a branch for a replacement).
+    None,
+    /// Cancelled at a branch: a new token must be requested there first.
+    Cancelled,
+    /// No token, and too many wrong codes typed for tokens not yet theirs: a branch releases.
+    ClaimsLocked,
+}
+
+/// The menu: `ようこそ 〇〇様`, the token state, and only entries that lead somewhere useful in
+/// that state (issue 14: a locked token offers nothing that needs it).
+pub fn menu(ctx: &Ctx, name: &str, token: MenuToken, message: Option<&str>) -> Markup {
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
-        "ようこそ " (name) "様" br;
+        "ようこそ " (Name(name)) "様" br;
         @match token {
-            Some(t) => {
+            MenuToken::Active(t) | MenuToken::Locked(t) => {
                 "トークン:" (t.serial) br;
                 "登録日:" (t.since) br;
-                @if let Some(s) = t.state { "状態:" (s) br; }
             }
-            None => {
+            MenuToken::None | MenuToken::Cancelled | MenuToken::ClaimsLocked => {}
+        }
+        @match token {
+            MenuToken::Active(_) => {}
+            MenuToken::Locked(_) => {
+                "状態:ロック中" br;
+                "ロック解除はお取引店の窓口でお手続きください。" br;
+            }
+            MenuToken::None => {
                 "トークンは登録されていません。振込等の資金移動にはトークンの登録が必要です。" br;
+            }
+            MenuToken::ClaimsLocked => {
+                "ワンタイムパスワードの誤りが続いたため、トークンの登録を停止しています。解除はお取引店の窓口でお手続きください。" br;
+            }
+            MenuToken::Cancelled => {
+                "トークンは利用中止されました。新しいトークンをお取引店の窓口でお申込みのうえ、利用開始から登録してください。" br;
             }
         }
         hr;
-        @if token.is_some_and(|t| t.state.is_none()) {
-            (key_link(ctx, '1', paths::EXCHANGE, "トークン交換")) br;
-        } @else {
-            (key_link(ctx, '1', paths::START, "利用開始")) br;
+        @match token {
+            MenuToken::Active(_) => {
+                (key_link(ctx, '1', paths::EXCHANGE, "トークン交換")) br;
+                (key_link(ctx, '2', paths::CANCEL, "利用中止")) br;
+                (key_link(ctx, '3', paths::MENU_LOGIN_OTP, "ログイン時のワンタイムパスワード")) br;
+                (key_link(ctx, '8', paths::HELP, "ヘルプ"))
+            }
+            MenuToken::Locked(_) => {
+                (key_link(ctx, '2', paths::CANCEL, "利用中止・お取引店")) br;
+                (key_link(ctx, '8', paths::HELP, "ヘルプ・お問合せ"))
+            }
+            MenuToken::ClaimsLocked => {
+                (key_link(ctx, '8', paths::HELP, "ヘルプ・お問合せ"))
+            }
+            MenuToken::None | MenuToken::Cancelled => {
+                (key_link(ctx, '1', paths::START, "利用開始")) br;
+                (key_link(ctx, '8', paths::HELP, "トークンの入手方法"))
+            }
         }
-        (key_link(ctx, '2', paths::CANCEL, "利用中止"))
     };
     page(ctx, "メニュー", body)
+}
+
+/// The ログイン時のワンタイムパスワード choice, changed from the menu with the current OTP
+/// (seed 003: 任意で利用の有無をご選択いただけます). `login_otp` is the current choice.
+pub fn login_otp_setting(ctx: &Ctx, login_otp: bool, message: Option<&str>) -> Markup {
+    let now = if login_otp {
+        "認証する"
+    } else {
+        "認証しない"
+    };
+    let body = html! {
+        @if let Some(m) = message { (notice(m)) }
+        "現在の設定:" (now) br;
+        form action=(ctx.action(paths::MENU_LOGIN_OTP)) method="post" {
+            (ctx.hidden())
+            "ログイン時のワンタイムパスワード認証要否:" br;
+            input type="radio" name="login_otp" value="1" checked[login_otp]; "認証する" br;
+            input type="radio" name="login_otp" value="0" checked[!login_otp]; "認証しない" br;
+            "ワンタイムパスワード(半角数字):" br;
+            (numeric_input(ctx, "otp", 8, "")) br;
+            "※ワンタイムパスワードはボタンを押して表示" br;
+            input type="submit" value="変更";
+        }
+    };
+    page(ctx, "ログイン時のワンタイムパスワード", body)
 }

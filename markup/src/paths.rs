@@ -5,6 +5,8 @@ pub const HELP: &str = "/help";
 pub const LOGIN: &str = "/login";
 pub const LOGIN_OTP: &str = "/login/otp";
 pub const MENU: &str = "/menu";
+/// The ログイン時のワンタイムパスワード choice, changed from the menu.
+pub const MENU_LOGIN_OTP: &str = "/menu/login-otp";
 pub const LOGOUT: &str = "/logout";
 pub const START: &str = "/start";
 pub const START_TOKEN: &str = "/start/token";
@@ -14,12 +16,13 @@ pub const EXCHANGE_NEW: &str = "/exchange/new";
 pub const CANCEL: &str = "/cancel";
 
 /// Every phone path (a known path with the wrong method is 405, not 404).
-pub const ALL: [&str; 12] = [
+pub const ALL: [&str; 13] = [
     TOP,
     HELP,
     LOGIN,
     LOGIN_OTP,
     MENU,
+    MENU_LOGIN_OTP,
     LOGOUT,
     START,
     START_TOKEN,

@@ -12,6 +12,11 @@ pub fn credentials(ctx: &Ctx, id_label: &str, message: Option<&str>, contract_id
     credentials_form(ctx, TITLE, paths::START, id_label, message, contract_id)
 }
 
+/// Where a customer without a (working) token finds how to get one: the help page.
+pub fn guide_link(ctx: &Ctx, label: &str) -> Markup {
+    key_link(ctx, '8', paths::HELP, label)
+}
+
 /// The contract ID + password form shared by 利用開始 and 交換 (both ask it first).
 pub fn credentials_form(
     ctx: &Ctx,
@@ -21,17 +26,25 @@ pub fn credentials_form(
     message: Option<&str>,
     contract_id: &str,
 ) -> Markup {
+    let guide = if action == paths::START {
+        "トークンをお持ちでない場合"
+    } else {
+        "トークンの故障・電池切れの場合"
+    };
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
+        @if action == paths::START { "ワンタイムパスワードの利用を開始します。" br; }
         form action=(ctx.action(action)) method="post" {
             (ctx.hidden())
             (id_label) ":" br;
             (numeric_input(ctx, "contract_id", 16, contract_id)) br;
             "ログインパスワード:" br;
             (password_input(ctx, "password", false)) br;
+            // Seed 003's screen: 戻る, then 次へ, on one line.
+            (key_link(ctx, '9', paths::TOP, "戻る")) " ";
             input type="submit" value="次へ";
         }
-        (key_link(ctx, '9', paths::TOP, "戻る"))
+        (guide_link(ctx, guide))
     };
     page(ctx, title, body)
 }
@@ -55,9 +68,11 @@ pub fn token(ctx: &Ctx, message: Option<&str>, form: TokenForm) -> Markup {
             (ctx.hidden())
             "シリアル番号(半角英数字):" br;
             (serial_input(ctx, "serial", form.serial)) br;
+            "※シリアル番号は裏面を参照" br;
             "ワンタイムパスワード(半角数字):" br;
             (numeric_input(ctx, "otp", 8, "")) br;
-            "ログイン時のワンタイムパスワード:" br;
+            "※ワンタイムパスワードはボタンを押して表示" br;
+            "ログイン時のワンタイムパスワード認証要否:" br;
             input type="radio" name="login_otp" value="1" checked[form.login_otp]; "認証する" br;
             input type="radio" name="login_otp" value="0" checked[!form.login_otp]; "認証しない" br;
             @if let Some(labels) = form.card {
@@ -69,6 +84,7 @@ pub fn token(ctx: &Ctx, message: Option<&str>, form: TokenForm) -> Markup {
                 input type="submit" value="登録";
             }
         }
+        (guide_link(ctx, "トークンをお持ちでない場合")) br;
         @if !ctx.footer { (key_link(ctx, '9', paths::TOP, "戻る")) }
     };
     page(ctx, TITLE, body)

@@ -12,7 +12,9 @@ use crate::config::Policy;
 pub use crate::store::{
     Application, CancelForm, Decision, IssueReason, Release, ReleaseKind, Role, Staff,
 };
-use crate::store::{AuditEvent, Event, ReceiptKind, Store, StoreError, TokenState, Tx, TxResult};
+use crate::store::{
+    AuditEvent, Customer, Event, ReceiptKind, Store, StoreError, Token, TokenState, Tx, TxResult,
+};
 
 // The records are the store's; what staff read of them, and how they type them, is here.
 
@@ -131,6 +133,8 @@ pub enum Refused {
     TokenChanged,
     #[error("nothing to hand back")]
     NothingToReturn,
+    #[error("token neither theirs nor free")]
+    NotTheirs,
     #[error("contract closed")]
     Closed,
 }
@@ -153,6 +157,7 @@ impl Refused {
             Refused::NotLocked => "ロックされていないため、解除の必要はありません。".into(),
             Refused::TokenChanged => "受付後にお客様のトークンが変更されています。この受付は却下してください。".into(),
             Refused::NothingToReturn => "交換の対象となるご利用中のトークンがありません。新規発行を選んでください。".into(),
+            Refused::NotTheirs => "このシリアル番号のトークンは、このお客様のものでも在庫でもありません。".into(),
             Refused::Closed => "このお客様の契約は解約されています(インターネットバンキングのホストから)。".into(),
         }
     }
@@ -521,12 +526,26 @@ fn issue_in(
     Ok(Ok(app))
 }
 
-/// Records a lock release request (受付済); nothing is released until approval.
+/// Whether a token release for customer `c` may reset `t`: their own token, one handed out to
+/// them, or one in the inventory (locked by wrong codes before unbound tokens stopped counting).
+fn releasable(t: &Token, c: &Customer) -> bool {
+    let theirs = c.token.as_ref().is_some_and(|b| b.serial == t.serial);
+    let unbound = t.state == TokenState::Available
+        && t.assigned_to.as_ref().is_none_or(|a| *a == c.contract_id);
+    theirs || unbound
+}
+
+/// Records a lock release request (受付済); nothing is released until approval. A token
+/// release names the customer's token, or `serial` (any locked token the customer may
+/// register), or, with neither locked, the customer's own count of wrong codes for tokens not
+/// yet theirs.
+#[allow(clippy::too_many_arguments)]
 pub async fn record_release(
     store: &Store,
     actor: &Actor,
     contract_id: &str,
     kind: ReleaseKind,
+    serial: Option<&str>,
     note: &str,
     policy: &Policy,
     now: u64,
@@ -538,16 +557,23 @@ pub async fn record_release(
             };
             let serial = match kind {
                 ReleaseKind::Token => {
-                    let Some(b) = &c.token else {
-                        return refuse(Refused::NoToken);
+                    let token = match (serial, &c.token) {
+                        (Some(s), _) => match tx.token(s)? {
+                            Some(t) if releasable(&t, &c) => Some(t),
+                            Some(_) => return refuse(Refused::NotTheirs),
+                            None => return refuse(Refused::SerialNotFree),
+                        },
+                        (None, Some(b)) => tx.token(&b.serial)?,
+                        (None, None) => None,
                     };
-                    let Some(t) = tx.token(&b.serial)? else {
-                        return refuse(Refused::NoToken);
-                    };
-                    if !t.locked(policy) {
-                        return refuse(Refused::NotLocked);
+                    let token_locked = token.as_ref().is_some_and(|t| t.locked(policy));
+                    // Wrong codes for a token not yet theirs lock the customer's claims instead.
+                    match token {
+                        Some(t) if token_locked => Some(t.serial),
+                        _ if c.claims_locked(policy) => None,
+                        None => return refuse(Refused::NoToken),
+                        Some(_) => return refuse(Refused::NotLocked),
                     }
-                    Some(t.serial)
                 }
                 ReleaseKind::Login => {
                     if !c.login_locked(policy) {
@@ -613,16 +639,18 @@ pub async fn decide_release(
                 };
                 match r.kind {
                     ReleaseKind::Token => {
-                        let serial = r.serial.clone().unwrap_or_default();
-                        if c.token.as_ref().map(|b| &b.serial) != Some(&serial) {
-                            return refuse(Refused::TokenChanged);
+                        if let Some(serial) = r.serial.clone() {
+                            let Some(mut t) = tx.token(&serial)?.filter(|t| releasable(t, &c))
+                            else {
+                                return refuse(Refused::TokenChanged);
+                            };
+                            t.otp.fails = 0;
+                            t.otp.locked = false;
+                            tx.put_token(&t)?;
                         }
-                        let Some(mut t) = tx.token(&serial)? else {
-                            return refuse(Refused::TokenChanged);
-                        };
-                        t.otp.fails = 0;
-                        t.otp.locked = false;
-                        tx.put_token(&t)?;
+                        // The customer's own count of wrong codes for tokens not yet theirs.
+                        c.claim_fails = 0;
+                        tx.put_customer(&c)?;
                     }
                     ReleaseKind::Login => {
                         c.login_fails = 0;

@@ -190,6 +190,11 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
                     @if v.login_locked { "ロック中 (locked)" } @else { "利用可" }
                     " / パスワード誤り " (c.login_fails) "回"
                 } }
+                @if c.claim_fails > 0 {
+                    // Wrong codes for tokens not yet the customer's (利用開始, 交換's new token):
+                    // at the OTP limit a ロック解除 (トークン) releases them.
+                    tr { th { "登録時のワンタイムパスワード誤り" } td { (c.claim_fails) "回" } }
+                }
                 @match &v.token {
                     Some(t) => {
                         tr { th { "トークン" } td { (t.serial) " (" (t.kind) ")" } }
@@ -291,6 +296,7 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
                         option value="token" { "トークンロック解除" }
                         option value="login" { "ログインロック解除" }
                     } }
+                    label { "シリアル番号(任意: ご利用中でないトークン) " input type="text" name="serial"; }
                     label { "備考 " input type="text" name="note"; }
                     button type="submit" { "受付(承認待ちへ)" }
                 }

@@ -553,8 +553,17 @@ pub async fn record_release(s: &Staffed<'_>) -> Step {
         Ok(n) => n,
         Err(m) => return bad_input(s, TITLE, m, Some(&id)),
     };
+    // Optional: a locked token that is not (yet) the customer's own, e.g. one handed out to them.
+    let serial = crate::form::serial(&s.req.text("serial"));
+    if !serial.is_empty() && !crate::inventory::valid_serial(&serial) {
+        let m = "シリアル番号はトークン裏面の12桁の英数字で入力してください。".into();
+        return bad_input(s, TITLE, m, Some(&id));
+    }
+    let serial = (!serial.is_empty()).then_some(serial.as_str());
     let policy = &s.app.config.bank.policy;
-    match ops::record_release(&s.app.store, &s.actor, &id, kind, &note, policy, s.now()).await? {
+    let now = s.now();
+    let store = &s.app.store;
+    match ops::record_release(store, &s.actor, &id, kind, serial, &note, policy, now).await? {
         Ok(r) => outcome(
             s,
             StatusCode::OK,

@@ -6,10 +6,12 @@ use super::{input, otp_message, receipt_text, refusal_message, Step};
 use crate::error::AppError;
 use crate::ledger::{self, OtpCheck};
 use crate::reply::Reply;
-use crate::session::{Session, Stage};
+use crate::session::{Finished, Session, Stage};
 use markup::start::Receipt;
 
 const TITLE: &str = "ワンタイムパスワード交換";
+/// Where the new-token form posts; a re-send of it after the result shows the result again.
+const PATH: &str = markup::paths::EXCHANGE_NEW;
 
 /// `GET /exchange`: from the menu straight to step 1; from the top page, credentials first.
 pub async fn entry(step: &Step<'_>) -> Result<Reply, AppError> {
@@ -107,7 +109,20 @@ pub async fn current_post(step: &Step<'_>) -> Result<Reply, AppError> {
 
 /// `POST /exchange/new`: step 2, the new token; on success the result page.
 pub async fn new_post(step: &Step<'_>) -> Result<Reply, AppError> {
-    let session = step.posted_session(|s| matches!(s, Stage::ExchangeVerified { .. }))?;
+    let session = match step.posted_session(|s| matches!(s, Stage::ExchangeVerified { .. })) {
+        Ok(s) => s,
+        Err(e @ (AppError::Session | AppError::Step)) => {
+            return step.resent(PATH, e, |ctx, f| {
+                let receipt = Receipt {
+                    number: &f.number,
+                    time: &f.time,
+                };
+                let old = f.old_serial.as_deref().unwrap_or("");
+                markup::exchange::done(ctx, receipt, &f.serial, old)
+            })
+        }
+        Err(e) => return Err(e),
+    };
     let Stage::ExchangeVerified { old_serial, .. } = &session.stage else {
         return Err(AppError::Step);
     };
@@ -153,6 +168,18 @@ pub async fn new_post(step: &Step<'_>) -> Result<Reply, AppError> {
         }
     };
     let (number, time) = receipt_text(&done.receipt);
+    step.remember_finished(
+        &session,
+        Finished {
+            path: PATH,
+            name: session.name.clone(),
+            subscriber: session.subscriber.clone(),
+            serial: serial.clone(),
+            old_serial: Some(old_serial.clone()),
+            number: number.clone(),
+            time: time.clone(),
+        },
+    );
     let receipt = Receipt {
         number: &number,
         time: &time,

@@ -7,7 +7,7 @@ use crate::error::AppError;
 use crate::ledger::{self, OtpCheck};
 use crate::reply::Reply;
 use crate::session::{Session, Stage};
-use markup::login::TokenLine;
+use markup::login::{MenuToken, TokenLine};
 
 /// `POST /login` from the top page.
 pub async fn login(step: &Step<'_>) -> Result<Reply, AppError> {
@@ -91,28 +91,30 @@ pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Resul
         .customer(&session.contract_id)?
         .ok_or(AppError::Session)?;
     let policy = step.bank_policy();
-    let mut notice = message.map(str::to_owned);
     let token = match &customer.token {
         Some(b) => Some((b, store.token(&b.serial)?)),
         None => None,
     };
     let since = token.as_ref().map(|(b, _)| clock::date(b.since));
-    let line = token.as_ref().map(|(b, t)| {
-        let locked = t.as_ref().is_some_and(|t| t.locked(policy));
-        TokenLine {
-            serial: &b.serial,
-            since: since.as_deref().unwrap_or(""),
-            state: locked.then_some("ロック中(お取引店でロック解除のお手続きが必要です)"),
+    let state = match &token {
+        Some((b, t)) => {
+            let line = TokenLine {
+                serial: &b.serial,
+                since: since.as_deref().unwrap_or(""),
+            };
+            if t.as_ref().is_some_and(|t| t.locked(policy)) {
+                MenuToken::Locked(line)
+            } else {
+                MenuToken::Active(line)
+            }
         }
-    });
-    if customer.token.is_none() && customer.transfers_blocked {
-        notice.get_or_insert_with(|| {
-            "トークンは利用中止されました。新しいトークンで利用開始を行ってください。".into()
-        });
-    }
+        None if customer.claims_locked(policy) => MenuToken::ClaimsLocked,
+        None if customer.transfers_blocked => MenuToken::Cancelled,
+        None => MenuToken::None,
+    };
     let ctx = step.ctx(Some(session));
     Ok(step.page(
-        markup::login::menu(&ctx, &session.name, line, notice.as_deref()),
+        markup::login::menu(&ctx, &session.name, state, message),
         Some(session),
     ))
 }

@@ -9,6 +9,7 @@ pub mod cancel;
 pub mod card;
 pub mod exchange;
 pub mod login;
+pub mod login_otp;
 pub mod pages;
 pub mod start;
 
@@ -16,10 +17,11 @@ use crate::app::App;
 use crate::carrier::{Carrier, Handset};
 use crate::clock;
 use crate::error::AppError;
+use crate::form;
 use crate::ledger::{self, OtpRefusal, PasswordCheck, Refusal, Secret};
 use crate::reply::Reply;
 use crate::request::{Request, SID};
-use crate::session::{Refused, Session, Sessions, Stage};
+use crate::session::{Finished, Refused, Session, Sessions, Stage};
 use crate::store::Customer;
 use markup::{Ctx, InputMode, Keypad};
 use maud::Markup;
@@ -217,8 +219,54 @@ impl<'a> Step<'a> {
             return Ok(self.page(page(&ctx), Some(&session)));
         }
         self.sessions.end(&session.id);
-        let ctx = self.ctx(None);
+        // The receipt still greets the customer whose password started the journey.
+        let ctx = Ctx {
+            customer: Some(&session.name),
+            ..self.ctx(None)
+        };
         Ok(self.page_ending(page(&ctx)))
+    }
+}
+
+impl Step<'_> {
+    /// Keeps what a completed step's receipt shows, for a re-send of its form.
+    pub fn remember_finished(&self, session: &Session, finished: Finished) {
+        self.sessions.remember_finished(&session.csrf, finished);
+    }
+
+    /// A form re-sent after its step completed (the back button): the same receipt again, with
+    /// nothing written. `Err(refused)` (the step's own refusal) unless the posted anti-forgery
+    /// value and serial are those of a completed step at `path`.
+    pub fn resent(
+        &self,
+        path: &str,
+        refused: AppError,
+        page: impl Fn(&Ctx, &Finished) -> Markup,
+    ) -> Result<Reply, AppError> {
+        let csrf = self.req.form.get("csrf").unwrap_or("");
+        let serial = form::serial(&self.req.form.text("serial"));
+        let finished = match self
+            .sessions
+            .finished(csrf, path, self.req.subscriber.as_deref())
+        {
+            Some(f) if !csrf.is_empty() && f.serial == serial => f,
+            _ => return Err(refused),
+        };
+        // A logged-in customer's session goes on at the menu: keep its keys on the page.
+        let live = self.live_session().ok().filter(|s| {
+            bool::from(s.csrf.as_bytes().ct_eq(csrf.as_bytes())) && s.stage.logged_in()
+        });
+        if let Some(session) = live {
+            let session = self.rotated(&session)?;
+            let session = self.advance(&session, Stage::Menu)?;
+            let ctx = self.ctx(Some(&session));
+            return Ok(self.page(page(&ctx, &finished), Some(&session)));
+        }
+        let ctx = Ctx {
+            customer: Some(&finished.name),
+            ..self.ctx(None)
+        };
+        Ok(self.page_ending(page(&ctx, &finished)))
     }
 }
 
@@ -280,9 +328,11 @@ pub fn refusal_message(r: &Refusal) -> String {
         Refusal::UnknownSerial => "シリアル番号が正しくありません。トークン裏面の12桁の英数字をご確認ください。".into(),
         Refusal::Software => "携帯電話(ガラケー)ではハードウェアトークンのみご利用いただけます。ソフトウェアトークンは登録できません。".into(),
         Refusal::Taken => "このトークンは既に登録されているため、ご利用いただけません。".into(),
-        Refusal::Retired => "このトークンは利用が終了しているため、登録できません。".into(),
+        Refusal::Retired => "このトークンは利用が終了しているため、登録できません。新しいトークンはお取引店の窓口でお申込みください。".into(),
         Refusal::SameToken => "現在ご利用中のトークンです。新しいトークンのシリアル番号を入力してください。".into(),
         Refusal::Otp(o) => otp_message(*o),
+        Refusal::ClaimWrong { left } => format!("ワンタイムパスワードが正しくありません。あと{left}回間違えるとトークンの登録ができなくなります。"),
+        Refusal::ClaimLocked => "ワンタイムパスワードの誤りが続いたため、トークンの登録を停止しています。解除はお取引店の窓口でお手続きください。".into(),
     }
 }
 

@@ -3,6 +3,7 @@
 use super::Step;
 use crate::error::AppError;
 use crate::reply::Reply;
+use crate::session::Stage;
 use markup::{InputMode, Keypad};
 use std::sync::RwLock;
 
@@ -67,16 +68,24 @@ pub fn top_with(step: &Step, message: Option<&str>, contract_id: &str) -> Reply 
     step.page_ending(markup::top::top(&ctx, label, message, contract_id))
 }
 
-/// `GET /help`.
+/// `GET /help`: also where a customer without a (working) token is sent. A logged-in customer
+/// keeps the session: the page ends with the menu keys.
 pub fn help(step: &Step) -> Result<Reply, AppError> {
-    let ctx = step.ctx(None);
-    let s = &step.app.config.bank.support;
+    let session = step.session_at(Stage::logged_in).ok();
+    let session = match session {
+        Some(s) if s.stage != Stage::Menu => Some(step.advance(&s, Stage::Menu)?),
+        other => other,
+    };
+    let ctx = step.ctx(session.as_ref());
+    let bank = &step.app.config.bank;
+    let s = &bank.support;
     let support = markup::Support {
         name: &s.name,
         phone: &s.phone,
         hours: &s.hours,
     };
-    Ok(step.page(markup::help::help(&ctx, support), None))
+    let page = markup::help::help(&ctx, support, bank.hardware_token_fee_yen);
+    Ok(step.page(page, session.as_ref()))
 }
 
 /// Any phone path opened from a PC or smartphone (unless `serve --allow-pc`): the short page

@@ -7,10 +7,12 @@ use super::{input, password_message, receipt_text, refusal_message, Step};
 use crate::error::AppError;
 use crate::ledger::{self, PasswordCheck, Secret};
 use crate::reply::Reply;
-use crate::session::{Session, Stage};
+use crate::session::{Finished, Session, Stage};
 use markup::start::{Receipt, TokenForm};
 
 const TITLE: &str = "ワンタイムパスワード利用開始";
+/// Where the token form posts; a re-send of it after the receipt shows the receipt again.
+const PATH: &str = markup::paths::START_TOKEN;
 
 fn is_start(stage: &Stage) -> bool {
     matches!(stage, Stage::StartAuthed { .. })
@@ -78,7 +80,19 @@ pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
 
 /// `POST /start/token`: registers the token and shows the receipt.
 pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
-    let session = step.posted_session(is_start)?;
+    let session = match step.posted_session(is_start) {
+        Ok(s) => s,
+        Err(e @ (AppError::Session | AppError::Step)) => {
+            return step.resent(PATH, e, |ctx, f| {
+                let receipt = Receipt {
+                    number: &f.number,
+                    time: &f.time,
+                };
+                markup::start::done(ctx, receipt, &f.serial)
+            })
+        }
+        Err(e) => return Err(e),
+    };
     let typed_serial = step.req.form.text("serial");
     let serial = match input::serial(&typed_serial) {
         Ok(s) => s,
@@ -164,6 +178,18 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
         }
     };
     let (number, time) = receipt_text(&done.receipt);
+    step.remember_finished(
+        &session,
+        Finished {
+            path: PATH,
+            name: session.name.clone(),
+            subscriber: session.subscriber.clone(),
+            serial: serial.clone(),
+            old_serial: None,
+            number: number.clone(),
+            time: time.clone(),
+        },
+    );
     let receipt = Receipt {
         number: &number,
         time: &time,

@@ -309,6 +309,7 @@ fn merge(old: Option<&Customer>, row: &Row) -> (Customer, Change) {
             login_hash: row.login_hash.clone(),
             transfer_hash: row.transfer_hash.clone(),
             login_fails: 0,
+            claim_fails: 0,
             token: None,
             transfers_blocked: row.closed,
             closed: row.closed,

@@ -29,8 +29,8 @@ pub(super) const INDEXES: [T; 11] = [
 ];
 
 /// The index layout this code keeps (stored in `meta` as `format`); 0 means "being loaded in
-/// bulk, rebuild at open".
-pub(super) const FORMAT: u32 = 2;
+/// bulk, rebuild at open". 3: a locked token is not in the free-hardware index.
+pub(super) const FORMAT: u32 = 3;
 
 /// `owner \0 key`: every entry of one owner (a contract ID, a caller name) shares a prefix.
 pub(super) fn pair(owner: &str, key: &[u8]) -> Vec<u8> {

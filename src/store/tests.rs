@@ -36,6 +36,7 @@ fn customer(id: &str) -> Customer {
         login_hash: String::new(),
         transfer_hash: String::new(),
         login_fails: 0,
+        claim_fails: 0,
         token: None,
         transfers_blocked: false,
         closed: false,

@@ -42,6 +42,8 @@ audit_events! {
     OtpNoToken = "otp_no_token",
     Registration = "registration",
     Exchange = "exchange",
+    /// The customer changed ログイン時のワンタイムパスワード from the menu (detail `on`/`off`).
+    LoginOtpChanged = "login_otp_changed",
     /// A feature phone opened 利用中止 and was sent to a branch.
     CancelAttempt = "cancel_attempt",
     StaffLoad = "staff_load",

@@ -15,6 +15,11 @@ pub struct Customer {
     /// Password attempts not yet known to be right. Counted before the hash is checked, so
     /// parallel guesses cannot exceed the limit; the login is locked while it is at the limit.
     pub login_fails: u32,
+    /// Wrong codes this customer typed for a token not yet theirs (利用開始, 交換's new token):
+    /// counted against the customer, never the token, which belongs to nobody yet. At the OTP
+    /// limit the customer cannot claim a token until a branch releases it.
+    #[serde(default)]
+    pub claim_fails: u32,
     pub token: Option<Binding>,
     /// Transfers are blocked after a cancellation until a new token is registered.
     #[serde(default)]
@@ -40,6 +45,12 @@ impl Customer {
     /// Whether wrong passwords have locked the login (a branch releases it).
     pub fn login_locked(&self, policy: &Policy) -> bool {
         self.login_fails >= policy.login_fail_limit
+    }
+
+    /// Whether wrong codes for tokens not yet theirs have locked the customer's claims (a
+    /// branch releases them with a token release).
+    pub fn claims_locked(&self, policy: &Policy) -> bool {
+        self.claim_fails >= policy.otp_fail_limit
     }
 }
 

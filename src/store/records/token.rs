@@ -66,12 +66,14 @@ impl Token {
         self.otp.locked || self.otp.fails >= policy.otp_fail_limit
     }
 
-    /// A hardware token in the inventory that nobody holds or has been handed: what a branch
-    /// may issue.
+    /// A hardware token in the inventory that nobody holds or has been handed, and not locked
+    /// (wrong codes typed before they stopped counting against unbound tokens; a branch
+    /// releases it first): what a branch may issue.
     pub fn free_hardware(&self) -> bool {
         self.kind == TokenKind::Hardware
             && self.state == TokenState::Available
             && self.assigned_to.is_none()
+            && !self.otp.locked
     }
 }
 
