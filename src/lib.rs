@@ -6,6 +6,7 @@
 //! [`flows`] → [`ledger`] / [`store`] (one atomic, flushed write) → the `markup` crate (cHTML) →
 //! Shift_JIS bytes. Each front answers its errors in its own form.
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod attempts;
@@ -28,6 +29,7 @@ pub mod inventory;
 pub mod ledger;
 pub mod lockout;
 pub mod log;
+pub mod metrics;
 pub mod net;
 pub mod operate;
 pub mod otp;

@@ -2,17 +2,16 @@
 
 use clap::{Parser, Subcommand};
 use ipnet::IpNet;
-use keitai_gateway::api::keys;
+use keitai_gateway::admin::{self, AdminCommand, Ctx, Db};
 use keitai_gateway::app::App;
 use keitai_gateway::carrier;
 use keitai_gateway::config::{Bank, Config};
-use keitai_gateway::inventory::ImportResult;
 use keitai_gateway::net::{NetSet, Networks};
 use keitai_gateway::router::Gateway;
 use keitai_gateway::seal::{KeyError, Sealer};
 use keitai_gateway::store::{Store, StoreError};
-use keitai_gateway::{clock, demo, inventory, server};
-use std::io::Write;
+use keitai_gateway::{clock, demo, server};
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,133 +26,6 @@ use std::sync::Arc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Subcommand)]
-enum ApiKeyAction {
-    /// Make a key for caller NAME: printed once, only its hash is stored.
-    Add {
-        name: String,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// List the callers: name, created, revoked (never keys).
-    List {
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Revoke caller NAME's key.
-    Revoke {
-        name: String,
-        #[command(flatten)]
-        db: Db,
-    },
-}
-
-/// Where the tools find the database and its master key (with the embedded engine the gateway
-/// must be stopped: a running gateway holds the database's lock; a PostgreSQL database may be
-/// used while gateways serve).
-#[derive(clap::Args)]
-struct Db {
-    #[arg(long, default_value = "var")]
-    data_dir: PathBuf,
-    /// A PostgreSQL database (postgres://USER@HOST:PORT/DB) instead of the embedded one in
-    /// DATA_DIR; also read from KEITAI_DATABASE (which keeps a password out of the process list).
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "KEITAI_DATABASE",
-        hide_env_values = true
-    )]
-    database: Option<String>,
-    /// The master key file (default DATA_DIR/master.key).
-    #[arg(long)]
-    key_file: Option<PathBuf>,
-}
-
-impl Db {
-    fn open(&self) -> Result<Store, String> {
-        let key_file = self
-            .key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("master.key"));
-        let sealer = Sealer::load(&key_file).map_err(|e| e.to_string())?;
-        open_any(&self.data_dir, self.database.as_deref(), sealer)
-    }
-}
-
-#[derive(Subcommand)]
-enum CustomersAction {
-    /// Load the internet-banking host's CSV export (a delta; all rows or none).
-    Import {
-        file: PathBuf,
-        /// Report what would change; write nothing.
-        #[arg(long)]
-        dry_run: bool,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Print what the branch console shows of a customer (never password hashes).
-    Show {
-        contract_id: String,
-        /// Where bank.toml is (its lock limits).
-        #[arg(long, default_value = "data")]
-        bank_dir: PathBuf,
-        #[command(flatten)]
-        db: Db,
-    },
-}
-
-#[derive(Subcommand)]
-enum StaffAction {
-    /// Add a staff member; prints a one-time initial password the first sign-in must change.
-    Add {
-        staff_id: String,
-        #[arg(long)]
-        name: String,
-        /// A branch code of bank.toml.
-        #[arg(long)]
-        branch: String,
-        #[arg(long, value_parser = ["clerk", "supervisor"])]
-        role: String,
-        /// Read the initial password from standard input instead of generating one.
-        #[arg(long)]
-        password_stdin: bool,
-        #[arg(long, default_value = "data")]
-        bank_dir: PathBuf,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// List staff: ID, name, branch, role, state (never passwords).
-    List {
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Refuse the staff member's sign-in and end their sessions.
-    Disable {
-        staff_id: String,
-        #[command(flatten)]
-        db: Db,
-    },
-    Enable {
-        staff_id: String,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Give a new initial password (printed once, or `--password-stdin`).
-    ResetPassword {
-        staff_id: String,
-        #[arg(long)]
-        password_stdin: bool,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Lift a sign-in pause (5 wrong passwords).
-    Unlock {
-        staff_id: String,
-        #[command(flatten)]
-        db: Db,
-    },
 }
 
 #[derive(Subcommand)]
@@ -209,36 +81,8 @@ enum Command {
         #[arg(long)]
         emulator: bool,
     },
-    /// Print the audit trail, one line per record (or check its hash chain with --verify).
-    Audit {
-        /// Check the hash chain instead of printing.
-        #[arg(long)]
-        verify: bool,
-        /// Only records about this contract ID.
-        #[arg(long)]
-        contract: Option<String>,
-        /// Only records from this day (YYYY-MM-DD, JST) on.
-        #[arg(long)]
-        since: Option<String>,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Manage the keys of the OTP API's callers (run while the gateway is stopped).
-    ApiKey {
-        #[command(subcommand)]
-        action: ApiKeyAction,
-    },
-    /// The bank's customers: import the internet-banking host's export, show one.
-    Customers {
-        #[command(subcommand)]
-        action: CustomersAction,
-    },
-    /// Branch staff accounts.
-    Staff {
-        #[command(subcommand)]
-        action: StaffAction,
-    },
-    /// Create a new master key file (mode 0600) for sealing token seeds.
+    /// Create a new master key file (mode 0600) for sealing token seeds, and its missing
+    /// parent directories.
     InitKey { path: PathBuf },
     /// Print the code a token shows now (the token simulator).
     TokenCode {
@@ -250,28 +94,20 @@ enum Command {
         #[arg(long, default_value = "data/demo/tokens.csv")]
         inventory: PathBuf,
     },
-    /// Load a vendor token inventory (CSV or PSKC) into the database: all entries or none.
-    ImportTokens {
-        file: PathBuf,
-        #[arg(long, default_value = "var")]
-        data_dir: PathBuf,
-        /// A PostgreSQL database (postgres://USER@HOST:PORT/DB) instead of the embedded one.
-        #[arg(
-            long,
-            value_name = "URL",
-            env = "KEITAI_DATABASE",
-            hide_env_values = true
-        )]
-        database: Option<String>,
-        /// Overwrite serials that exist and are bound to nobody.
+    /// Bring a backup (a directory `backup` wrote) back as DATA_DIR's database; the gateway
+    /// must be stopped and DATA_DIR/db must not exist.
+    Restore {
+        backup_dir: PathBuf,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Re-seal every token seed under a new master key (the gateway must be stopped); then
+    /// only the new key opens the database. Run again to finish one cut short.
+    Rekey {
         #[arg(long)]
-        replace: bool,
-        /// Pre-shared key (32 hex digits, AES-128) of an encrypted PSKC file.
-        #[arg(long)]
-        psk_hex: Option<String>,
-        /// The master key file (default DATA_DIR/master.key).
-        #[arg(long)]
-        key_file: Option<PathBuf>,
+        new_key_file: PathBuf,
+        #[command(flatten)]
+        db: Db,
     },
     /// Copy an embedded database (customers, tokens, receipts, audit with its chain, keys,
     /// staff, forms) into an empty PostgreSQL database; the gateway must be stopped.
@@ -294,6 +130,9 @@ enum Command {
         #[arg(short = 'H', long = "header")]
         headers: Vec<String>,
     },
+    /// The commands that reach a running gateway through its admin socket.
+    #[command(flatten)]
+    Admin(AdminCommand),
 }
 
 fn main() -> ExitCode {
@@ -334,32 +173,14 @@ fn main() -> ExitCode {
         Command::InitKey { path } => Sealer::create(&path)
             .map(|_| println!("created {}", path.display()))
             .map_err(|e| e.to_string()),
-        Command::ApiKey { action } => api_key(action),
-        Command::Customers { action } => customers(action),
-        Command::Staff { action } => staff(action),
-        Command::Audit {
-            verify,
-            contract,
-            since,
-            db,
-        } => audit(verify, contract.as_deref(), since.as_deref(), &db),
         Command::TokenCode {
             serial,
             at,
             inventory,
         } => token_code(&serial, at, &inventory),
-        Command::ImportTokens {
-            file,
-            data_dir,
-            database,
-            replace,
-            psk_hex,
-            key_file,
-        } => {
-            let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
-            let db = (data_dir.as_path(), database.as_deref());
-            import_tokens(&file, db, replace, psk_hex.as_deref(), &key_file)
-        }
+        Command::Restore { backup_dir, db } => restore(&backup_dir, &db),
+        Command::Rekey { new_key_file, db } => rekey(&new_key_file, &db),
+        Command::Admin(cmd) => admin(&cmd),
         Command::Migrate {
             from_data_dir,
             to,
@@ -442,6 +263,7 @@ fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Stor
             "{e}: the database in {} was sealed with another key",
             data_dir.display()
         ),
+        e @ (StoreError::NewerFormat { .. } | StoreError::RekeyPending) => e.to_string(),
         e => format!(
             "cannot open the database in {} ({e}); is another keitai-gateway using it?",
             data_dir.display()
@@ -520,7 +342,7 @@ fn serve(
     }
     let config = Config {
         listen,
-        data_dir,
+        data_dir: data_dir.clone(),
         bank,
         networks,
         allow_pc: access.allow_pc,
@@ -542,9 +364,12 @@ fn serve(
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        println!("listening on http://{local}/");
         let gateway = Arc::new(Gateway::new(App::new(config, store)));
+        // Admin commands reach this gateway through its socket from now on.
+        let admin_socket = admin::socket::listen(&data_dir, gateway.clone())?;
+        println!("listening on http://{local}/");
         server::serve(gateway.clone(), listener, shutdown_signal()).await;
+        drop(admin_socket);
         gateway.app.store.flush().map_err(|e| e.to_string())?;
         println!("stopped");
         Ok(())
@@ -661,40 +486,6 @@ fn spaced(digits: &str) -> String {
         .join(" ")
 }
 
-fn audit(verify: bool, contract: Option<&str>, since: Option<&str>, db: &Db) -> Result<(), String> {
-    let since = match since {
-        Some(day) => Some(
-            keitai_gateway::branch::when::day_start(day)
-                .ok_or_else(|| format!("--since {day:?} is not a date (YYYY-MM-DD)"))?,
-        ),
-        None => None,
-    };
-    let store = db.open()?;
-    if verify {
-        return match store.verify_audit().map_err(|e| e.to_string())? {
-            Ok(n) => {
-                println!("audit chain intact: {n} records");
-                Ok(())
-            }
-            Err(seq) => Err(format!("audit chain broken at record {seq}")),
-        };
-    }
-    let mut out = std::io::stdout().lock();
-    for rec in store.audit() {
-        let rec = rec.map_err(|e| e.to_string())?;
-        if contract.is_some_and(|c| rec.contract_id.as_deref() != Some(c))
-            || since.is_some_and(|t| rec.at < t)
-        {
-            continue;
-        }
-        let line = keitai_gateway::branch::audit_line(&rec);
-        if writeln!(out, "{line}").is_err() {
-            break; // a closed pipe (`| head`) ends the listing quietly
-        }
-    }
-    Ok(())
-}
-
 fn token_code(serial: &str, at: Option<u64>, inventory_file: &Path) -> Result<(), String> {
     let code = keitai_gateway::simulator::code(
         inventory_file,
@@ -705,217 +496,143 @@ fn token_code(serial: &str, at: Option<u64>, inventory_file: &Path) -> Result<()
     Ok(())
 }
 
-fn import_tokens(
-    file: &Path,
-    (data_dir, database): (&Path, Option<&str>),
-    replace: bool,
-    psk_hex: Option<&str>,
-    key_file: &Path,
-) -> Result<(), String> {
-    let psk = psk_hex
-        .map(|h| hex::decode(h.trim()).map_err(|_| "--psk-hex is not hex".to_owned()))
-        .transpose()?
-        .map(zeroize::Zeroizing::new);
-    let seeds =
-        inventory::read_any(file, psk.as_deref().map(Vec::as_slice)).map_err(|e| e.to_string())?;
-    let sealer = Sealer::load(key_file).map_err(|e| e.to_string())?;
-    let store = match database {
-        Some(url) => open_postgres(url, sealer)?,
-        None => open_store_cached(data_dir, sealer, keitai_gateway::store::BULK_CACHE)?,
-    };
-    // Sealing, checking and writing each pass over every token once.
-    let bar = progress_bar(3 * seeds.len() as u64);
-    let tokens = inventory::seal(&store, &seeds, |n| bar.inc(n));
-    let result = inventory::import(&store, &tokens, replace, clock::now_unix(), |n| bar.inc(n))
-        .map_err(|e| e.to_string());
-    bar.finish_and_clear();
-    match result? {
-        ImportResult::Loaded(n) => {
-            println!("loaded {n} tokens from {}", file.display());
-            Ok(())
-        }
-        ImportResult::Clashes(clashes) => {
-            let list: Vec<String> = clashes
-                .iter()
-                .map(|(s, bound)| {
-                    if *bound {
-                        format!("{s} (in use; never replaced)")
-                    } else {
-                        format!("{s} (exists; --replace to overwrite)")
-                    }
-                })
-                .collect();
-            Err(format!(
-                "nothing loaded: {} serial(s) already exist:\n  {}",
-                list.len(),
-                list.join("\n  ")
-            ))
-        }
-    }
-}
-
-fn api_key(action: ApiKeyAction) -> Result<(), String> {
-    let now = clock::now_unix();
-    match action {
-        ApiKeyAction::Add { name, db } => {
-            if !keys::valid_name(&name) {
-                return Err(format!(
-                    "caller name {name:?}: 1 to 64 letters, digits, '.', '_' or '-'"
-                ));
-            }
-            let key = keys::generate().map_err(|e| format!("no random source: {e}"))?;
-            let store = db.open()?;
-            if !keys::add(&store, &name, &keys::hash(&key), now).map_err(|e| e.to_string())? {
-                return Err(format!(
-                    "{name} already has a live key (revoke it first, or pick another name)"
-                ));
-            }
-            eprintln!("API key for {name} (shown once; only its hash is stored):");
-            println!("{key}");
-        }
-        ApiKeyAction::List { db } => {
-            let store = db.open()?;
-            let mut all = store
-                .api_keys()
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?;
-            all.sort_by(|a, b| (&a.name, a.created).cmp(&(&b.name, b.created)));
-            for k in all {
-                let revoked = k
-                    .revoked
-                    .map_or("-".to_owned(), |at| format!("revoked {}", utc(at)));
-                println!("{}\tcreated {}\t{revoked}", k.name, utc(k.created));
-            }
-        }
-        ApiKeyAction::Revoke { name, db } => {
-            let store = db.open()?;
-            match keys::revoke(&store, &name, now).map_err(|e| e.to_string())? {
-                0 => return Err(format!("{name} has no live key")),
-                _ => println!("revoked the key of {name}"),
-            }
-        }
-    }
-    Ok(())
-}
-
-fn customers(action: CustomersAction) -> Result<(), String> {
-    use keitai_gateway::operate::{customers, Operator};
-    let text = match action {
-        CustomersAction::Import { file, dry_run, db } => {
-            let csv = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let args = customers::ImportArgs {
-                csv: &csv,
-                file_name: &file.display().to_string(),
-                dry_run,
-                now: clock::now_unix(),
-                operator: &Operator::from_os(),
-            };
-            customers::import(&db.open()?, &args).map(|r| r.to_string())
-        }
-        CustomersAction::Show {
-            contract_id,
-            bank_dir,
-            db,
-        } => {
-            let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
-            customers::show(&db.open()?, &contract_id, &bank.policy).map(|r| r.to_string())
-        }
-    };
-    print!("{}", text.map_err(|e| e.to_string())?);
-    Ok(())
-}
-
-/// A password from standard input (`--password-stdin`): its first line.
-fn password_from_stdin() -> Result<zeroize::Zeroizing<String>, String> {
-    let mut line = zeroize::Zeroizing::new(String::new());
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| format!("reading the password from standard input: {e}"))?;
-    Ok(zeroize::Zeroizing::new(
-        line.trim_end_matches(['\r', '\n']).to_owned(),
-    ))
-}
-
-fn staff(action: StaffAction) -> Result<(), String> {
-    use keitai_gateway::operate::staff::{self, Change};
-    use keitai_gateway::operate::Operator;
-    let (now, op) = (clock::now_unix(), Operator::from_os());
-    let stdin = |wanted: bool| wanted.then(password_from_stdin).transpose();
-    let change = |db: &Db, id: &str, c: Change| -> Result<String, String> {
-        staff::change(&db.open()?, id, c, now, &op).map_err(|e| e.to_string())
-    };
-    let text = match action {
-        StaffAction::Add {
-            staff_id,
-            name,
-            branch,
-            role,
-            password_stdin,
-            bank_dir,
-            db,
-        } => {
-            let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
-            let branches: Vec<String> = bank.branches.iter().map(|b| b.code.clone()).collect();
-            let role = if role == "supervisor" {
-                keitai_gateway::store::Role::Supervisor
-            } else {
-                keitai_gateway::store::Role::Clerk
-            };
-            let args = staff::AddArgs {
-                staff_id: &staff_id,
-                name: &name,
-                branch_code: &branch,
-                role,
-                password: stdin(password_stdin)?,
-                branches: &branches,
-                now,
-                operator: &op,
-            };
-            staff::add(&db.open()?, args)
-                .map(|r| r.to_string())
-                .map_err(|e| e.to_string())
-        }
-        StaffAction::List { db } => staff::list(&db.open()?)
-            .map(|l| l.to_string())
-            .map_err(|e| e.to_string()),
-        StaffAction::Disable { staff_id, db } => change(&db, &staff_id, Change::Disable),
-        StaffAction::Enable { staff_id, db } => change(&db, &staff_id, Change::Enable),
-        StaffAction::Unlock { staff_id, db } => change(&db, &staff_id, Change::Unlock),
-        StaffAction::ResetPassword {
-            staff_id,
-            password_stdin,
-            db,
-        } => staff::reset_password(&db.open()?, &staff_id, stdin(password_stdin)?, now, &op)
-            .map(|r| r.to_string())
-            .map_err(|e| e.to_string()),
-    }?;
-    if !text.trim().is_empty() {
-        println!("{}", text.trim_end());
-    }
-    Ok(())
-}
-
-fn utc(unix: u64) -> String {
-    chrono::DateTime::from_timestamp(i64::try_from(unix).unwrap_or(i64::MAX), 0).map_or_else(
-        || unix.to_string(),
-        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    )
-}
-
-/// A progress bar on standard error when it is a terminal (big inventories take a while);
+/// A progress counter on standard error when it is a terminal (big inventories take a while);
 /// hidden otherwise, so scripts and logs see only the result line.
-fn progress_bar(total: u64) -> indicatif::ProgressBar {
+fn progress_bar() -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
-    let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "importing tokens {wide_bar} {percent:>3}% ETA {eta}",
-    ) {
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {pos} rows ({per_sec}) {elapsed}")
+    {
         bar.set_style(style);
     }
     bar
+}
+
+/// Runs an admin command in the gateway serving its data directory, through the admin
+/// socket, or (no gateway answering) on the database opened here. One function makes the
+/// output either way ([`admin::run`]).
+fn admin(cmd: &AdminCommand) -> Result<(), String> {
+    let db = cmd.db();
+    let stdin = if cmd.reads_stdin() {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        Some(buf)
+    } else {
+        None
+    };
+    let bar = progress_bar();
+    let mut progress = |n: u64| bar.inc(n);
+    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
+    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    // A PostgreSQL database is shared: the command opens it itself, gateways serving or not.
+    let reached = if db.database.is_some() {
+        None
+    } else {
+        admin::socket::call(
+            &db.data_dir,
+            cmd,
+            stdin.as_deref(),
+            &mut out,
+            &mut err,
+            &mut progress,
+        )
+    };
+    let result = match reached {
+        Some(result) => result,
+        None => {
+            let sealer = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
+            let store = open_any(&db.data_dir, db.database.as_deref(), sealer)?;
+            let mut ctx = Ctx {
+                store: &store,
+                out: &mut out,
+                err: &mut err,
+                cwd: std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?,
+                stdin,
+                operator: admin::socket::operator(),
+                progress: &mut progress,
+            };
+            admin::run(cmd, &mut ctx)
+        }
+    };
+    bar.finish_and_clear();
+    let _ = out.flush();
+    result
+}
+
+/// Whether a gateway serves `db`'s data directory (its admin socket answers).
+fn gateway_serves(db: &Db) -> bool {
+    std::os::unix::net::UnixStream::connect(db.socket()).is_ok()
+}
+
+fn restore(backup_dir: &Path, db: &Db) -> Result<(), String> {
+    if db.database.is_some() {
+        return Err(
+            "this works on the embedded database only; for PostgreSQL use its own tools".into(),
+        );
+    }
+    if gateway_serves(db) {
+        return Err(format!(
+            "a gateway serves {}: stop it before restoring",
+            db.data_dir.display()
+        ));
+    }
+    let target = db.data_dir.join("db");
+    std::fs::create_dir_all(&db.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", db.data_dir.display()))?;
+    keitai_gateway::store::restore(&backup_dir.join("db"), &target).map_err(|e| e.to_string())?;
+    // Opening proves the key and the format; the chain is checked before anyone serves it.
+    let sealer = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
+    let store = open_store(&db.data_dir, sealer)?;
+    match store.verify_audit().map_err(|e| e.to_string())? {
+        Ok(n) => println!(
+            "restored {} into {} (audit chain intact: {n} records)",
+            backup_dir.display(),
+            target.display()
+        ),
+        Err(seq) => {
+            return Err(format!(
+                "restored, but the audit chain is broken at record {seq}"
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn rekey(new_key_file: &Path, db: &Db) -> Result<(), String> {
+    if db.database.is_some() {
+        return Err(
+            "this works on the embedded database only; for PostgreSQL use its own tools".into(),
+        );
+    }
+    if gateway_serves(db) {
+        return Err(format!(
+            "a gateway serves {}: stop it before rotating the key",
+            db.data_dir.display()
+        ));
+    }
+    let old = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
+    let new = Sealer::load(new_key_file).map_err(|e| e.to_string())?;
+    let bar = progress_bar();
+    let n =
+        Store::rekey(&db.data_dir.join("db"), old, new, |n| bar.inc(n)).map_err(|e| match e {
+            StoreError::WrongKey => {
+                format!("{e}: --key-file must be the key the database is sealed with now")
+            }
+            e => e.to_string(),
+        })?;
+    bar.finish_and_clear();
+    println!(
+        "re-sealed {n} sealed values (token seeds, cards) under {}; serve with --key-file {} from now on (the old key no longer opens the database)",
+        new_key_file.display(),
+        new_key_file.display()
+    );
+    Ok(())
 }
 
 fn ua(user_agent: &str, headers: &[String]) -> Result<(), String> {

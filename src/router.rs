@@ -1,7 +1,7 @@
 //! Paths to fronts ([`crate::front`]): the phone pages, the branch console (`/branch`), the OTP
-//! API (`/api/`), the testers' emulator (`/emulator`). The router picks the front from the path
-//! alone and hands it the request with its body unread. Adding a front is one line in
-//! [`Gateway::new`].
+//! API (`/api/`), the testers' emulator (`/emulator`), the metrics (`/metrics`). The router
+//! picks the front from the path alone and hands it the request with its body unread; every
+//! answer is counted in the metrics here. Adding a front is one line in [`Gateway::new`].
 
 use crate::app::App;
 use crate::front::{Front, HttpRequest};
@@ -28,6 +28,7 @@ impl Gateway {
             Box::new(crate::branch::ConsoleFront::new()),
             // The testers' emulated phones are answered by the same phone pages.
             Box::new(crate::emulator::EmulatorFront::new(phone.clone())),
+            Box::new(crate::metrics::MetricsFront),
         ];
         Gateway { phone, app, fronts }
     }
@@ -39,9 +40,28 @@ impl Gateway {
             *req.method_mut() = Method::GET;
         }
         let path = req.uri().path();
-        match self.fronts.iter().find(|f| f.owns(path)) {
-            Some(front) => front.answer(&self.app, req, peer).await,
-            None => self.phone.answer(&self.app, req, peer).await,
+        let front: &dyn Front = match self.fronts.iter().find(|f| f.owns(path)) {
+            Some(front) => front.as_ref(),
+            None => self.phone.as_ref(),
+        };
+        if path == crate::metrics::PATH {
+            self.count_sessions();
+        }
+        let reply = front.answer(&self.app, req, peer).await;
+        self.app
+            .metrics
+            .request(front.name(), reply.log_status(), reply.body.len());
+        reply
+    }
+
+    /// Puts every front's live sessions into the metrics (when they are scraped).
+    fn count_sessions(&self) {
+        let fronts = std::iter::once(self.phone.as_ref() as &dyn Front)
+            .chain(self.fronts.iter().map(|f| f.as_ref()));
+        for front in fronts {
+            if let Some(n) = front.live_sessions(&self.app) {
+                self.app.metrics.live_sessions(front.name(), n);
+            }
         }
     }
 

@@ -62,7 +62,8 @@ impl Sealer {
         Ok(Sealer::from_key(&key))
     }
 
-    /// Creates a new random key file readable by its owner only (mode 0600).
+    /// Creates a new random key file readable by its owner only (mode 0600), and its missing
+    /// parent directories (mode 0700).
     pub fn create(path: &Path) -> Result<Sealer, KeyError> {
         let shown = path.display().to_string();
         let bad = |e: std::io::Error| KeyError::Bad {
@@ -74,6 +75,18 @@ impl Sealer {
             path: shown.clone(),
             message: e.to_string(),
         })?;
+        // Missing parent directories are made, owner-only (a key directory such as
+        // /etc/keitai-gateway/ outside the data directory).
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let mut dirs = std::fs::DirBuilder::new();
+            dirs.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                dirs.mode(0o700);
+            }
+            dirs.create(parent).map_err(bad)?;
+        }
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]

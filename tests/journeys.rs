@@ -566,8 +566,9 @@ fn audited(data_dir: &std::path::Path, contract: &str, event: &str) -> usize {
     let dir = data_dir.to_str().unwrap();
     let (ok, out) = run_cli(&["audit", "--contract", contract, "--data-dir", dir]);
     assert!(ok, "{out}");
+    // Columns: #record number (the receipt), time, event, ...
     out.lines()
-        .filter(|l| l.split('\t').nth(1) == Some(event))
+        .filter(|l| l.split('\t').nth(2) == Some(event))
         .count()
 }
 

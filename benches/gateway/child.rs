@@ -90,7 +90,6 @@ impl Drop for Gateway {
         let _ = self.child.wait();
     }
 }
-
 /// Runs the gateway's command line; panics when it fails. Returns stdout.
 pub fn cli(args: &[&str], extra: &[&PathBuf]) -> String {
     let out = Command::new(BIN)

@@ -2,11 +2,13 @@
 //! markdown to target/bench-report.md). `BENCH_QUICK=1` runs a short smoke version: small
 //! banks, 2-second loads. `BENCH_API=0` leaves out the OTP API measurement.
 //! `BENCH_ONLY=lookup` runs only the branch customer lookup (see `lookup.rs`);
+//! `BENCH_ONLY=import` only the imports (see `admin.rs`).
 //! `BENCH_ONLY=postgres` only the two gateways on PostgreSQL (see `postgres.rs`).
 //!
 //! Figures never fail the run; correctness does (every flow must succeed, every page must be
 //! within its byte budget, every OTP check must be accepted).
 
+mod admin;
 mod child;
 mod data;
 mod flood;
@@ -119,6 +121,10 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     let secs = sizes.load.as_secs();
     if lookup_only() {
         lookup::run(sizes.big, sizes.load, table);
+        return;
+    }
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "import") {
+        imports(sizes, table).await;
         return;
     }
     if postgres_only() {
@@ -335,6 +341,17 @@ async fn run(sizes: &Sizes, table: &mut Table) {
         startup <= Duration::from_secs(1),
     );
 
+    imports(sizes, table).await;
+
+    lookup::run(sizes.big, sizes.load, table);
+
+    // A bank of its own: the serving bank's customers and tokens, on PostgreSQL.
+    postgres::run(sizes.customers.min(20_000), sizes.load, table).await;
+}
+
+/// `import-tokens` of a big CSV alone (time, peak RSS), then an import through the admin
+/// socket of a serving gateway (the top page's latency meanwhile).
+async fn imports(sizes: &Sizes, table: &mut Table) {
     step(&format!("importing a {}-token CSV", sizes.big));
     let csv = data::inventory_csv(sizes.big);
     let import_dir = data::root().join("import");
@@ -344,18 +361,7 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     std::fs::create_dir_all(&import_dir).expect("import dir");
     let import_key = import_dir.join("master.key");
     keitai_gateway::seal::Sealer::create(&import_key).expect("key");
-    let began = Instant::now();
-    let out = child::cli(
-        &["import-tokens"],
-        &[
-            &csv,
-            &"--data-dir".into(),
-            &import_dir,
-            &"--key-file".into(),
-            &import_key,
-        ],
-    );
-    let took = began.elapsed();
+    let (took, peak, out) = admin::import(&csv, &import_dir, &import_key);
     assert!(
         out.contains(&format!("loaded {} tokens", sizes.big)),
         "import did not load every token: {out}"
@@ -367,11 +373,19 @@ async fn run(sizes: &Sizes, table: &mut Table) {
         "≤ 60 s",
         took <= Duration::from_secs(60),
     );
+    table.check(
+        "memory and scale",
+        format!("import-tokens peak RSS, {}-token CSV", sizes.big),
+        mb(peak),
+        "≤ 256 MB",
+        peak <= 256 * 1024 * 1024,
+    );
 
-    lookup::run(sizes.big, sizes.load, table);
-
-    // A bank of its own: the serving bank's customers and tokens, on PostgreSQL.
-    postgres::run(sizes.customers.min(20_000), sizes.load, table).await;
+    let while_serving = if sizes.quick { 20_000 } else { 200_000 };
+    step(&format!(
+        "top page during an import of {while_serving} tokens through the admin socket"
+    ));
+    admin::import_while_serving(while_serving, sizes.load, table).await;
 }
 
 /// The subscriber-ID header the carrier adds for phone `k` (the gateway counts password

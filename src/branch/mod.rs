@@ -132,8 +132,10 @@ pub fn audit_line(r: &crate::store::AuditRecord) -> String {
         _ => "-".into(),
     };
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    // `#N` is the record number: the API's `receipt`, so a bank can look one up.
     format!(
-        "{} JST\t{}\t{staff}\t{}\t{}\t{}",
+        "#{}\t{} JST\t{}\t{staff}\t{}\t{}\t{}",
+        r.seq,
         when::jst(r.at),
         r.event,
         or_dash(&r.contract_id),
@@ -182,6 +184,10 @@ impl ConsoleFront {
 }
 
 impl Front for ConsoleFront {
+    fn name(&self) -> &'static str {
+        "console"
+    }
+
     fn owns(&self, path: &str) -> bool {
         path == paths::ROOT || path.starts_with(paths::HOME)
     }
@@ -192,6 +198,10 @@ impl Front for ConsoleFront {
 
     fn sweep(&self) {
         self.sessions.sweep();
+    }
+
+    fn live_sessions(&self, app: &App) -> Option<usize> {
+        Some(self.sessions.live(&app.store))
     }
 }
 

@@ -487,9 +487,10 @@ pub fn audit(
             @if let Some(m) = message { p.ng { (m) } }
             p { "新しい順に" (records.len()) "件" }
             table {
-                tr { th { "日時" } th { "事象" } th { "職員" } th { "店番" } th { "契約者ID" } th { "トークン" } th { "内容" } }
+                tr { th { "記録番号" } th { "日時" } th { "事象" } th { "職員" } th { "店番" } th { "契約者ID" } th { "トークン" } th { "内容" } }
                 @for r in records {
-                    tr { td { (jst(r.at)) } td { (r.event) } td { (r.staff.as_deref().unwrap_or("")) }
+                    // 記録番号 is the audit record number the OTP API returns as `receipt`.
+                    tr { td { "#" (r.seq) } td { (jst(r.at)) } td { (r.event) } td { (r.staff.as_deref().unwrap_or("")) }
                          td { (r.branch.as_deref().unwrap_or("")) } td { (r.contract_id.as_deref().unwrap_or("")) }
                          td { (r.serial.as_deref().unwrap_or("")) } td { (r.detail) } }
                 }

@@ -55,6 +55,7 @@ impl Tx<'_> {
         staff: Option<String>,
         branch: Option<String>,
     ) -> TxResult<u64> {
+        self.events.push(e.event);
         match &mut self.e {
             TxEngine::Sled(tx) => tx.append_audit(at, e, staff, branch),
             TxEngine::Postgres(tx) => tx.append_audit(at, e, staff, branch),

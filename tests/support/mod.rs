@@ -763,3 +763,13 @@ pub fn damage_staff(data_dir: &Path, staff_id: &str) {
         .expect("write");
     db.flush().expect("flush");
 }
+
+/// Writes format version `format` into a stopped gateway's database, as a newer release of
+/// the gateway would have (the store's API never writes a format it does not know).
+pub fn set_db_format(data_dir: &Path, format: u32) {
+    let db = sled::open(data_dir.join("db")).expect("open the stopped gateway's database");
+    let meta = db.open_tree("meta").expect("meta tree");
+    meta.insert("db_format", &format.to_be_bytes()[..])
+        .expect("write");
+    db.flush().expect("flush");
+}
