@@ -13,7 +13,6 @@ pub mod input;
 pub mod ops;
 pub mod pages;
 pub mod steps;
-pub mod when;
 
 use crate::app::App;
 use crate::form::{Form, FormError};
@@ -129,7 +128,7 @@ pub fn audit_line(r: &crate::store::AuditRecord) -> String {
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     format!(
         "{} JST\t{}\t{staff}\t{}\t{}\t{}",
-        when::jst(r.at),
+        crate::clock::jst(r.at),
         r.event,
         or_dash(&r.contract_id),
         or_dash(&r.serial),

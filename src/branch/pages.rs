@@ -2,7 +2,7 @@
 //! view data and never touch the store.
 
 use super::ops::{Actor, Application, CancelForm, Decision, Release};
-use super::when::jst;
+use crate::clock::jst;
 use crate::store::{AuditRecord, Customer, Receipt, ReceiptKind};
 use maud::{html, Markup, DOCTYPE};
 

@@ -11,10 +11,10 @@ use super::ops::{
     Role,
 };
 use super::pages::{self, CustomerView, Nav, Row, TokenView};
-use super::when::{day_start, jst};
 use super::{html, BranchError, BranchRequest, Staffed};
 use crate::app::App;
 use crate::clock;
+use crate::clock::{day_start, jst};
 use crate::password;
 use crate::reply::Reply;
 use crate::store::{Customer, TokenKind, TokenState};
