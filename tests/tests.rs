@@ -5,6 +5,7 @@ mod support;
 mod api;
 mod branch;
 mod carrier;
+mod clock;
 mod crash;
 mod exchange;
 mod hostile;

@@ -6,11 +6,13 @@
 
 use encoding_rs::SHIFT_JIS;
 use keitai_gateway::inventory::Seed;
+use std::cell::{Cell, RefCell};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 pub const FOMA: &str = "DoCoMo/2.0 P903i(c100;TB;W24H12)";
 pub const AU: &str = "KDDI-SA31 UP.Browser/6.2.0.7.3.129 (GUI) MMP/2.0";
@@ -33,8 +35,30 @@ pub struct Server {
     child: Child,
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    log: Arc<Log>,
     _tmp: Option<tempfile::TempDir>,
 }
+
+/// The gateway's standard error as a reader thread collects it (and copies it to
+/// `DATA_DIR/server.log` for a look after a failure).
+#[derive(Default)]
+struct Log {
+    text: Mutex<LogText>,
+    grew: Condvar,
+}
+
+#[derive(Default)]
+struct LogText {
+    text: String,
+    /// The gateway closed its standard error: it is gone and the log is complete.
+    closed: bool,
+}
+
+/// How long a test waits for a log line before it fails.
+const LOG_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Requested by [`Server::log`] to mark where the log stands; never a page of the gateway.
+const LOG_MARK: &str = "/.test-log-mark";
 
 impl Server {
     /// A gateway with the demo bank in a fresh data directory.
@@ -50,23 +74,37 @@ impl Server {
         Server::start_with_bank(data_dir, &repo().join("data"), extra)
     }
 
-    /// A gateway on `data_dir` with the bank profile (and demo bank) from `bank_dir`.
+    /// A gateway on `data_dir` with the bank profile (and demo bank) from `bank_dir`. Its clock
+    /// is the test's ([`now`], moved by [`set_now`]).
     pub fn start_with_bank(data_dir: &Path, bank_dir: &Path, extra: &[&str]) -> Server {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(data_dir.join("server.log"))
-            .expect("log file");
+        let clock = data_dir.join("test-clock");
+        assert!(
+            write_clock(&clock, now()),
+            "cannot write {}",
+            clock.display()
+        );
+        CLOCKS.with(|c| c.borrow_mut().push(clock.clone()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
             .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .arg("--bank-dir")
             .arg(bank_dir)
+            .arg("--test-clock")
+            .arg(&clock)
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(log)
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn gateway");
+        let log = Arc::new(Log::default());
+        let stderr = child.stderr.take().expect("stderr");
+        let copy = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.join("server.log"))
+            .expect("log file");
+        let collector = log.clone();
+        std::thread::spawn(move || collector.collect(stderr, copy));
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let addr = loop {
@@ -78,9 +116,8 @@ impl Server {
                 }
                 _ => {
                     let _ = child.kill();
-                    let log =
-                        std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
-                    panic!("gateway did not start:\n{log}");
+                    let _ = child.wait();
+                    panic!("gateway did not start:\n{}", log.until_closed());
                 }
             }
         };
@@ -90,6 +127,7 @@ impl Server {
             child,
             addr,
             data_dir: data_dir.to_owned(),
+            log,
             _tmp: None,
         }
     }
@@ -98,26 +136,91 @@ impl Server {
         Phone::new(self.addr, ua)
     }
 
-    /// The server's log so far. The gateway writes log lines from a thread of their own, so
-    /// this waits until the file stops growing (at most two seconds).
+    /// The server's log, with the line of every request answered so far.
+    ///
+    /// The gateway writes a request's line before it answers, and the lines reach the reader
+    /// thread in order; so this makes one request of its own and waits (at most
+    /// [`LOG_DEADLINE`]) for that request's line: every line before it is then in. The mark's
+    /// line is left out.
     pub fn log(&self) -> String {
-        let read = || std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default();
-        let mut last = read();
-        for _ in 0..40 {
-            std::thread::sleep(Duration::from_millis(50));
-            let now = read();
-            if now == last {
-                break;
-            }
-            last = now;
-        }
-        last
+        let mark = format!("GET {LOG_MARK} ");
+        let _ = send(
+            self.addr,
+            format!(
+                "GET {LOG_MARK} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                self.addr
+            )
+            .as_bytes(),
+        );
+        let log = self
+            .log
+            .wait(|text| text.contains(&mark), "the log mark's line");
+        log.lines()
+            .filter(|l| !l.contains(&mark))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    /// Waits (at most [`LOG_DEADLINE`]) for a log line containing `needle`; returns the log.
+    pub fn wait_log(&self, needle: &str) -> String {
+        self.log.wait(
+            |text| text.contains(needle),
+            &format!("{needle:?} in the log"),
+        )
     }
 
     /// Stops the server the hard way (SIGKILL) and waits for it.
     pub fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Log {
+    /// The reader thread: appends each line as it arrives and wakes the waiters.
+    fn collect(&self, stderr: impl Read, mut copy: std::fs::File) {
+        let mut lines = BufReader::new(stderr);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match lines.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let _ = copy.write_all(line.as_bytes());
+                    self.text.lock().expect("log lock").text.push_str(&line);
+                    self.grew.notify_all();
+                }
+            }
+        }
+        self.text.lock().expect("log lock").closed = true;
+        self.grew.notify_all();
+    }
+
+    /// Waits until `done` holds for the log (or the gateway is gone); panics at the deadline.
+    fn wait(&self, done: impl Fn(&str) -> bool, what: &str) -> String {
+        let deadline = Instant::now() + LOG_DEADLINE;
+        let mut log = self.text.lock().expect("log lock");
+        while !done(&log.text) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !log.closed && !left.is_zero(),
+                "waited for {what}; the log:\n{}",
+                log.text
+            );
+            log = self.grew.wait_timeout(log, left).expect("log lock").0;
+        }
+        log.text.clone()
+    }
+
+    /// The whole log of a gateway that has exited.
+    fn until_closed(&self) -> String {
+        let deadline = Instant::now() + LOG_DEADLINE;
+        let mut log = self.text.lock().expect("log lock");
+        while !log.closed && Instant::now() < deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            log = self.grew.wait_timeout(log, left).expect("log lock").0;
+        }
+        log.text.clone()
     }
 }
 
@@ -470,26 +573,53 @@ pub fn inventory() -> Vec<Seed> {
     keitai_gateway::inventory::read(&repo().join("data/demo/tokens.csv")).expect("demo inventory")
 }
 
-pub fn now() -> u64 {
-    keitai_gateway::clock::now_unix()
+/// The suite's time, the same in every test: the start of the minute the suite started in.
+/// The gateways the tests start keep this time (a clock file they read, see
+/// `serve --test-clock`) until a test moves it, so a code computed for it stays the code a
+/// token shows, however long the test takes.
+fn epoch() -> u64 {
+    static EPOCH: OnceLock<u64> = OnceLock::new();
+    *EPOCH.get_or_init(|| {
+        let real = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("the system clock is after 1970")
+            .as_secs();
+        real - real % 60
+    })
 }
 
-/// On a test's first code: waits for the next time step when the current one is about to end,
-/// so that the seconds the test takes after it fall in one step (a code that is "used" stays
-/// used, a code that is "next" stays next). Each test runs on its own thread.
-fn settle(period: u64) {
-    thread_local!(static SETTLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
-    if SETTLED.with(|s| s.replace(true)) {
-        return;
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    let into_step = now.as_secs_f64() % period as f64;
-    let left = period as f64 - into_step;
-    if left < 12.0 {
-        std::thread::sleep(Duration::from_secs_f64(left + 0.2));
-    }
+thread_local! {
+    /// This test's time once it moved it (each test runs on a thread of its own).
+    static NOW: Cell<Option<u64>> = const { Cell::new(None) };
+    /// The clock files of the gateways this test started.
+    static CLOCKS: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The test's time: what its gateways read as "now".
+pub fn now() -> u64 {
+    NOW.with(Cell::get).unwrap_or_else(epoch)
+}
+
+/// Sets the test's time, for the test and every gateway it started.
+pub fn set_now(unix: u64) {
+    NOW.with(|n| n.set(Some(unix)));
+    CLOCKS.with(|c| {
+        for path in c.borrow().iter() {
+            let _ = write_clock(path, unix);
+        }
+    });
+}
+
+/// Moves the test's time on by `secs`.
+pub fn advance(secs: u64) {
+    set_now(now() + secs);
+}
+
+/// Writes the clock file: a new file renamed over the old, so the gateway reads either time
+/// whole. A gateway whose data directory is gone is skipped.
+fn write_clock(path: &Path, unix: u64) -> bool {
+    let tmp = path.with_extension("new");
+    std::fs::write(&tmp, format!("{unix}\n")).is_ok() && std::fs::rename(&tmp, path).is_ok()
 }
 
 /// The code `serial` shows `steps_ahead` steps from now (1 = the next code, still within skew).
@@ -498,7 +628,6 @@ pub fn code(serial: &str, steps_ahead: u64) -> String {
         .into_iter()
         .find(|t| t.serial == serial)
         .unwrap_or_else(|| panic!("{serial} not in demo inventory"));
-    settle(t.params.period);
     t.code_at(now() + steps_ahead * t.params.period)
 }
 
