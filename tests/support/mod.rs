@@ -568,6 +568,21 @@ fn parse_response(buf: &[u8]) -> Option<Resp> {
     })
 }
 
+/// A PSKC fixture. python-pskc writes them (tests/fixtures/pskc/make_fixtures.py): `.ci/run`
+/// makes a fresh set under target/ and names its directory in `PSKC_FIXTURES` (relative to the
+/// repository); without it the tests read the set committed in tests/fixtures/pskc/, which the
+/// generator never overwrites. The RFC 6030 example is typed from the RFC and always committed.
+pub fn pskc_fixture(name: &str) -> PathBuf {
+    let committed = repo().join("tests/fixtures/pskc");
+    let dir = match std::env::var_os("PSKC_FIXTURES") {
+        Some(dir) if name != "rfc6030_figure6.pskcxml" => repo().join(dir),
+        _ => committed,
+    };
+    let path = dir.join(name);
+    assert!(path.is_file(), "PSKC fixture {} is missing", path.display());
+    path
+}
+
 /// The demo inventory, for computing codes as a token would show them.
 pub fn inventory() -> Vec<Seed> {
     keitai_gateway::inventory::read(&repo().join("data/demo/tokens.csv")).expect("demo inventory")
