@@ -186,10 +186,9 @@ fn pskc_import_then_a_phone_registers_the_token() {
     ]);
     assert!(ok && out.contains("loaded 3"), "{out}{err}");
 
-    let expected: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(pskc_fixture("expected.json")).unwrap(),
-    )
-    .unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pskc_fixture("expected.json")).unwrap())
+            .unwrap();
     let entry = &expected["entries"][1]; // the one with a T0
     let serial = entry["serial"].as_str().unwrap();
     let secret = hex::decode(entry["secret"].as_str().unwrap()).unwrap();
