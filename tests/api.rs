@@ -44,17 +44,7 @@ fn start(extra: &[&str]) -> (tempfile::TempDir, Server, String) {
 
 /// Sends one HTTP request; `key` goes in `Authorization: Bearer`.
 fn call(server: &Server, method: &str, path: &str, key: Option<&str>, body: &str) -> Resp {
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        server.addr,
-        body.len()
-    );
-    if let Some(k) = key {
-        req.push_str(&format!("Authorization: Bearer {k}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    server.phone("").raw(req.as_bytes())
+    testkit::api::call(server.addr, method, path, key, body)
 }
 
 fn json_of(r: &Resp) -> Value {
