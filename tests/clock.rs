@@ -116,3 +116,56 @@ fn serve_takes_the_test_clock_only_on_loopback_demo_runs() {
     let (_, help, _) = cli(&["serve", "--help"]);
     assert!(!help.contains("test-clock"), "{help}");
 }
+
+/// A gateway with one OTP API caller; returns its key.
+fn api_gateway() -> (tempfile::TempDir, Server, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    keitai_gateway::seal::Sealer::create(&tmp.path().join("master.key")).unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let (ok, key, err) = cli(&["api-key", "add", "ib-core", "--data-dir", dir]);
+    assert!(ok, "{err}");
+    let server = Server::start_in(tmp.path(), &[]);
+    (tmp, server, key.trim().to_owned())
+}
+
+/// The API's verdict on Hanako's `otp`.
+fn verdict(server: &Server, key: &str, otp: &str) -> String {
+    let body = format!(
+        r#"{{"contract_id":"{}","otp":"{otp}","purpose":"login"}}"#,
+        HANAKO.0
+    );
+    let r = testkit::api::call(server.addr, "POST", "/api/v1/otp/verify", Some(key), &body);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v: serde_json::Value = serde_json::from_str(&r.text).unwrap();
+    v["result"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn drift_and_replay_at_the_edges_of_a_step() {
+    // The last second of a step: the window is that step and one either side.
+    let step = 60;
+    let last_second = AUGUST_2003 - AUGUST_2003 % step + step - 1;
+    set_now(last_second);
+    let (_tmp, server, key) = api_gateway();
+    let at = |steps: i64| code_at(HANAKO_TOKEN, last_second.saturating_add_signed(steps * 60));
+    assert_eq!(verdict(&server, &key, &at(-2)), "reject", "two steps slow");
+    assert_eq!(verdict(&server, &key, &at(2)), "reject", "two steps fast");
+    assert_eq!(verdict(&server, &key, &at(-1)), "accept", "one step slow");
+    assert_eq!(verdict(&server, &key, &at(0)), "accept", "this step");
+    assert_eq!(verdict(&server, &key, &at(1)), "accept", "one step fast");
+    // One second on, the next step has begun: its code was used (as "fast"), the one after it
+    // is now within the window, and the codes before are replays, not wrong guesses.
+    advance(1);
+    assert_eq!(verdict(&server, &key, &at(1)), "replayed");
+    assert_eq!(verdict(&server, &key, &at(0)), "replayed");
+    assert_eq!(
+        verdict(&server, &key, &at(2)),
+        "accept",
+        "one step fast again"
+    );
+    assert_eq!(
+        verdict(&server, &key, &at(3)),
+        "reject",
+        "two steps fast again"
+    );
+}

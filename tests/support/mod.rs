@@ -220,12 +220,22 @@ fn write_clock(path: &Path, unix: u64) -> bool {
     std::fs::write(&tmp, format!("{unix}\n")).is_ok() && std::fs::rename(&tmp, path).is_ok()
 }
 
-/// The code `serial` shows `steps_ahead` steps from now (1 = the next code, still within skew).
-pub fn code(serial: &str, steps_ahead: u64) -> String {
-    let t = inventory()
+/// The demo token `serial`.
+fn seed(serial: &str) -> Seed {
+    inventory()
         .into_iter()
         .find(|t| t.serial == serial)
-        .unwrap_or_else(|| panic!("{serial} not in demo inventory"));
+        .unwrap_or_else(|| panic!("{serial} not in demo inventory"))
+}
+
+/// The code `serial` shows at `unix`.
+pub fn code_at(serial: &str, unix: u64) -> String {
+    seed(serial).code_at(unix)
+}
+
+/// The code `serial` shows `steps_ahead` steps from now (1 = the next code, still within skew).
+pub fn code(serial: &str, steps_ahead: u64) -> String {
+    let t = seed(serial);
     t.code_at(now() + steps_ahead * t.params.period)
 }
 
