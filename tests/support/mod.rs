@@ -144,6 +144,7 @@ fn demo_template() -> &'static Path {
         let saved = NOW.with(|n| n.replace(None));
         Server::launch(&dir, &repo().join("data"), &[]).stop();
         NOW.with(|n| n.set(saved));
+        CLOCKS.with(|c| c.borrow_mut().retain(|p| !p.starts_with(&dir)));
         for own in ["test-clock", "server.log"] {
             let _ = std::fs::remove_file(dir.join(own));
         }
