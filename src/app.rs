@@ -1,29 +1,16 @@
-//! The running gateway's shared state: configuration, store and sessions (phone and staff).
+//! What every front shares: the configuration and the store. Each front keeps its own state
+//! (phone sessions, staff sessions, cached pages) in its own type, see [`crate::front`].
 
-use crate::branch::auth::StaffSessions;
 use crate::config::Config;
-use crate::flows::pages::PageCache;
-use crate::session::Sessions;
 use crate::store::Store;
 
 pub struct App {
     pub config: Config,
     pub store: Store,
-    pub sessions: Sessions,
-    pub staff_sessions: StaffSessions,
-    /// Pages rendered once per kind of phone (the top page).
-    pub pages: PageCache,
 }
 
 impl App {
     pub fn new(config: Config, store: Store) -> App {
-        let sessions = Sessions::new(config.bank.session_idle());
-        App {
-            config,
-            store,
-            sessions,
-            staff_sessions: StaffSessions::new(),
-            pages: PageCache::default(),
-        }
+        App { config, store }
     }
 }

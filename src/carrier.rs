@@ -1,20 +1,17 @@
 //! Carrier and handset detection for Japanese feature phones.
 //!
-//! This module owns three things and nothing else:
+//! This module owns two things and nothing else:
 //! - [`detect`]: turning a request's User-Agent (plus a few carrier headers) into a
 //!   [`Handset`]: carrier, model, browser generation, whether cookies survive, the page
 //!   budget in body bytes and the screen width in characters;
 //! - [`claimed_subscriber_id`]: reading the subscriber/terminal ID a request *claims*
-//!   (X-DCMGUID, X-UP-SUBNO, X-JPHONE-UID), without deciding whether to believe it;
-//! - [`Networks`]: the carriers' published gateway ranges (data/carrier_networks.toml),
-//!   which decide whether a peer may vouch for those ID headers.
+//!   (X-DCMGUID, X-UP-SUBNO, X-JPHONE-UID), without deciding whether to believe it
+//!   (whether a peer may vouch for it is [`crate::net::Networks`]'s call).
 //!
-//! It is pure: no IO except [`Networks::load`]. Parsing is by hand (the formats are
-//! simple prefixes and separators) and never panics, whatever bytes it is given.
+//! It is pure: no IO. Parsing is by hand (the formats are simple prefixes and separators)
+//! and never panics, whatever bytes it is given.
 
-use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "lowercase")]
@@ -412,104 +409,9 @@ impl Handset {
     }
 }
 
-/// One carrier's gateway ranges: `[docomo]` `networks = ["210.153.84.0/24", ...]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CarrierNetworks {
-    #[serde(default)]
-    pub networks: Vec<IpNet>,
-}
-
-/// Carrier gateway networks + emulator networks, loaded from data/carrier_networks.toml.
-///
-/// A missing carrier table means no ranges for it; a missing `emulator_networks` means
-/// no emulator is trusted (a production file can leave loopback out on purpose).
-/// Unknown keys are errors, so a misspelt carrier is not silently untrusted.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Networks {
-    #[serde(default)]
-    pub emulator_networks: Vec<IpNet>,
-    #[serde(default)]
-    pub docomo: CarrierNetworks,
-    #[serde(default)]
-    pub au: CarrierNetworks,
-    #[serde(default)]
-    pub softbank: CarrierNetworks,
-    #[serde(default)]
-    pub willcom: CarrierNetworks,
-}
-
-impl Networks {
-    pub fn load(path: &std::path::Path) -> Result<Networks, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        Networks::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
-    }
-
-    pub fn parse(text: &str) -> Result<Networks, String> {
-        let networks: Networks =
-            toml::from_str(text).map_err(|e| format!("invalid carrier networks: {e}"))?;
-        // "210.153.84.1/24" parses, but is most likely a typo for another range.
-        let all = networks.emulator_networks.iter().chain(
-            [
-                &networks.docomo,
-                &networks.au,
-                &networks.softbank,
-                &networks.willcom,
-            ]
-            .into_iter()
-            .flat_map(|c| c.networks.iter()),
-        );
-        for net in all {
-            if net.trunc() != *net {
-                return Err(format!(
-                    "{net} has host bits set (did you mean {}?)",
-                    net.trunc()
-                ));
-            }
-        }
-        Ok(networks)
-    }
-
-    /// Default used when no file: empty carrier lists, emulator = loopback (127.0.0.0/8, ::1).
-    pub fn loopback_only() -> Networks {
-        let loopback = ["127.0.0.0/8", "::1/128"];
-        Networks {
-            emulator_networks: loopback.iter().filter_map(|n| n.parse().ok()).collect(),
-            ..Networks::default()
-        }
-    }
-
-    /// true when `peer` may vouch for `carrier`'s subscriber-ID headers: in that
-    /// carrier's ranges or in emulator_networks. Never for `Carrier::None`.
-    pub fn trusts(&self, carrier: Carrier, peer: IpAddr) -> bool {
-        // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d.
-        let peer = match peer {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
-            v4 => v4,
-        };
-        let ranges: &[IpNet] = match carrier {
-            Carrier::Docomo => &self.docomo.networks,
-            Carrier::Au => &self.au.networks,
-            Carrier::Softbank => &self.softbank.networks,
-            Carrier::Willcom => &self.willcom.networks,
-            Carrier::None => return false,
-        };
-        ranges
-            .iter()
-            .chain(&self.emulator_networks)
-            .any(|net| net.contains(&peer))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
 
     #[test]
     fn cache_size_reads_only_c_numbers() {
@@ -736,92 +638,5 @@ mod tests {
             false,
         );
         assert!(!au.wants_guid_on(false));
-    }
-
-    const SAMPLE: &str = r#"
-emulator_networks = ["127.0.0.0/8", "::1/128"]
-[docomo]
-networks = ["210.153.84.0/24", "124.146.174.0/24"]
-[au]
-networks = ["210.230.128.224/28"]
-[softbank]
-networks = ["2001:db8:1::/48"]
-"#;
-
-    #[test]
-    fn trusts_in_range_only_for_that_carrier() {
-        let n = Networks::parse(SAMPLE).unwrap();
-        assert!(n.trusts(Carrier::Docomo, ip("210.153.84.1")));
-        assert!(n.trusts(Carrier::Docomo, ip("124.146.174.255")));
-        assert!(!n.trusts(Carrier::Docomo, ip("210.153.85.1")));
-        assert!(!n.trusts(Carrier::Au, ip("210.153.84.1")));
-        assert!(n.trusts(Carrier::Au, ip("210.230.128.239")));
-        assert!(!n.trusts(Carrier::Au, ip("210.230.128.240")));
-        assert!(!n.trusts(Carrier::Willcom, ip("210.153.84.1")));
-        assert!(!n.trusts(Carrier::None, ip("210.153.84.1")));
-    }
-
-    #[test]
-    fn trusts_emulator_loopback_for_every_carrier_but_none() {
-        let n = Networks::parse(SAMPLE).unwrap();
-        for c in [
-            Carrier::Docomo,
-            Carrier::Au,
-            Carrier::Softbank,
-            Carrier::Willcom,
-        ] {
-            assert!(n.trusts(c, ip("127.0.0.1")));
-            assert!(n.trusts(c, ip("127.9.9.9")));
-            assert!(n.trusts(c, ip("::1")));
-            assert!(!n.trusts(c, ip("10.0.0.1")));
-        }
-        assert!(!n.trusts(Carrier::None, ip("127.0.0.1")));
-    }
-
-    #[test]
-    fn trusts_ipv6_and_mapped_ipv4() {
-        let n = Networks::parse(SAMPLE).unwrap();
-        assert!(n.trusts(Carrier::Softbank, ip("2001:db8:1::42")));
-        assert!(!n.trusts(Carrier::Softbank, ip("2001:db8:2::42")));
-        assert!(n.trusts(Carrier::Docomo, ip("::ffff:210.153.84.7")));
-        assert!(n.trusts(Carrier::Au, ip("::ffff:127.0.0.1")));
-        assert!(!n.trusts(Carrier::Docomo, ip("::ffff:8.8.8.8")));
-    }
-
-    #[test]
-    fn loopback_only_trusts_nothing_else() {
-        let n = Networks::loopback_only();
-        assert!(n.trusts(Carrier::Docomo, ip("127.0.0.1")));
-        assert!(n.trusts(Carrier::Au, ip("::1")));
-        assert!(!n.trusts(Carrier::Docomo, ip("210.153.84.1")));
-        assert!(!n.trusts(Carrier::Docomo, ip("::2")));
-    }
-
-    #[test]
-    fn parse_errors_are_reported() {
-        assert!(Networks::parse("").unwrap().emulator_networks.is_empty());
-        let e = Networks::parse("[docmo]\nnetworks = []").unwrap_err();
-        assert!(e.contains("docmo"), "{e}");
-        let e = Networks::parse("[au]\nnetworks = [\"300.1.1.1/24\"]").unwrap_err();
-        assert!(e.contains("invalid"), "{e}");
-        let e = Networks::parse("[au]\nnetworks = [\"210.230.128.225/28\"]").unwrap_err();
-        assert!(e.contains("210.230.128.224/28"), "{e}");
-        let e = Networks::load(std::path::Path::new("/nonexistent/nets.toml")).unwrap_err();
-        assert!(e.contains("/nonexistent/nets.toml"), "{e}");
-    }
-
-    #[test]
-    fn shipped_file_parses() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/carrier_networks.toml");
-        let n = Networks::load(&path).unwrap();
-        assert!(!n.docomo.networks.is_empty() && !n.au.networks.is_empty());
-        assert!(!n.softbank.networks.is_empty() && !n.willcom.networks.is_empty());
-        assert!(n.trusts(Carrier::Docomo, ip("127.0.0.1")));
-        // The addresses jpmobile's own specs use as in-range examples.
-        assert!(n.trusts(Carrier::Au, ip("210.230.128.225")));
-        assert!(n.trusts(Carrier::Softbank, ip("210.146.7.199")));
-        assert!(n.trusts(Carrier::Willcom, ip("61.198.142.1")));
-        assert!(!n.trusts(Carrier::Docomo, ip("210.146.7.199")));
     }
 }

@@ -1,7 +1,6 @@
 //! Configuration: the bank profile (`data/bank.toml`) and the server's runtime settings.
 
-use crate::carrier::Networks;
-use ipnet::IpNet;
+use crate::net::{NetSet, Networks};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -127,22 +126,11 @@ pub struct Config {
     /// How long a client may take to send its request head, and then its body.
     pub client_timeout: Duration,
     /// TLS-terminating proxies: only a peer in these may say `X-Forwarded-Proto: https`.
-    pub tls_proxies: Vec<IpNet>,
+    pub tls_proxies: NetSet,
     /// The only client networks that reach `/api/` (the bank's own systems).
-    pub internal_networks: Vec<ipnet::IpNet>,
+    pub internal_networks: NetSet,
     /// Client networks the branch console answers; everyone else gets 403.
-    pub branch_networks: Vec<ipnet::IpNet>,
-}
-
-/// The branch console's networks when none are given: this machine only.
-pub fn default_branch_networks() -> Vec<ipnet::IpNet> {
-    default_internal_networks()
-}
-
-/// Where `/api/` callers may come from unless configured: this host only.
-pub fn default_internal_networks() -> Vec<ipnet::IpNet> {
-    ["127.0.0.0/8", "::1/128"]
-        .iter()
-        .filter_map(|n| n.parse().ok())
-        .collect()
+    pub branch_networks: NetSet,
+    /// `serve --emulator`: the phone emulator for testers at `/emulator/` (None: off).
+    pub emulator: Option<crate::emulator::Settings>,
 }

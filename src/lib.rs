@@ -1,29 +1,39 @@
 //! keitai-gateway: lets a shinkin bank's customers manage their OTP tokens from a feature phone.
 //!
-//! A request flows one way: [`server`] (socket, HTTP) → [`router`] (which part of the gateway:
-//! phone pages, branch console, API) → [`request`] (Shift_JIS form decoding, handset, session ID)
-//! → a step in [`flows`] → [`ledger`] / [`store`] (one atomic, flushed write) → the `markup` crate
-//! (cHTML) → Shift_JIS bytes.
+//! A request flows one way: [`server`] (socket, HTTP head) → [`router`] (which front: [`phone`]
+//! pages, [`branch`] console, [`api`]) → the front's gate ([`net`]) and its own body read
+//! ([`body`]) → for phones, [`request`] (Shift_JIS form decoding, handset, session ID) → a step in
+//! [`flows`] → [`ledger`] / [`store`] (one atomic, flushed write) → the `markup` crate (cHTML) →
+//! Shift_JIS bytes. Each front answers its errors in its own form.
 
 pub mod api;
 pub mod app;
+pub mod body;
 pub mod branch;
 pub mod carrier;
 pub mod clock;
 pub mod config;
+pub mod cookies;
 pub mod demo;
+pub mod emulator;
 pub mod error;
 pub mod flows;
 pub mod form;
+pub mod front;
 pub mod inventory;
 pub mod ledger;
+pub mod log;
+pub mod net;
 pub mod otp;
+pub use inventory::pskc;
 pub mod password;
-pub mod pskc;
+pub mod phone;
 pub mod reply;
 pub mod request;
 pub mod router;
 pub mod seal;
 pub mod server;
 pub mod session;
+pub mod session_table;
+pub mod simulator;
 pub mod store;

@@ -7,8 +7,7 @@ use crate::error::AppError;
 use crate::form::Form;
 use hyper::http::request::Parts;
 use hyper::Method;
-use ipnet::IpNet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 pub struct Request {
     pub method: Method,
@@ -30,14 +29,9 @@ pub struct Request {
 pub const SID: &str = "sid";
 
 impl Request {
-    pub fn decode(
-        parts: &Parts,
-        body: &[u8],
-        peer: SocketAddr,
-        config: &Config,
-    ) -> Result<Request, AppError> {
-        let mut form = Form::parse(parts.uri.query().unwrap_or("").as_bytes())?;
-        form.extend(Form::parse(body)?);
+    /// What the head says: handset, TLS, session cookie and trusted subscriber ID. The form is
+    /// empty until [`Request::form`] has read the query and the body.
+    pub fn from_head(parts: &Parts, peer: SocketAddr, config: &Config) -> Request {
         // Header values that are not visible ASCII cannot be ours to read; they are skipped.
         let headers: Vec<(&str, &str)> = parts
             .headers
@@ -45,27 +39,28 @@ impl Request {
             .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
             .collect();
         let ua = header(&headers, "user-agent").unwrap_or("");
-        let https = forwarded_https(&headers, peer, &config.tls_proxies);
+        let https = crate::net::forwarded_https(&headers, peer.ip(), &config.tls_proxies);
         let handset = carrier::detect(ua, &headers, https);
         let claimed = carrier::claimed_subscriber_id(&handset, &headers);
         let trusted = config.networks.trusts(handset.carrier, peer.ip());
-        let cookie_sid = header(&headers, "cookie").and_then(|c| {
-            cookie::Cookie::split_parse(c)
-                .filter_map(Result::ok)
-                .find(|c| c.name() == SID)
-                .map(|c| c.value().to_owned())
-        });
-        Ok(Request {
+        Request {
             method: parts.method.clone(),
             path: parts.uri.path().to_owned(),
-            form,
+            form: Form::default(),
             untrusted_subscriber_claim: claimed.is_some() && !trusted,
             subscriber: claimed.filter(|_| trusted),
             handset,
             https,
-            cookie_sid,
+            cookie_sid: crate::cookies::get(&parts.headers, SID),
             peer,
-        })
+        }
+    }
+
+    /// The query's fields, then the body's (Shift_JIS).
+    pub fn form(query: Option<&str>, body: &[u8]) -> Result<Form, AppError> {
+        let mut form = Form::parse(query.unwrap_or("").as_bytes())?;
+        form.extend(Form::parse(body)?);
+        Ok(form)
     }
 
     /// The session ID: from the URL or form first (phones without cookies), else the cookie.
@@ -79,55 +74,4 @@ impl Request {
 
 fn header<'a>(headers: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
-}
-
-/// `X-Forwarded-Proto: https` from a configured TLS proxy. The last value counts: a proxy
-/// appends what it saw, so earlier values may come from the phone's side and prove nothing.
-fn forwarded_https(headers: &[(&str, &str)], peer: SocketAddr, proxies: &[IpNet]) -> bool {
-    let ip = match peer.ip() {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer.ip(), IpAddr::V4),
-        v4 => v4,
-    };
-    if !proxies.iter().any(|net| net.contains(&ip)) {
-        return false;
-    }
-    headers
-        .iter()
-        .rev()
-        .find(|(k, _)| *k == "x-forwarded-proto")
-        .and_then(|(_, v)| v.rsplit(',').next())
-        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn https(headers: &[(&str, &str)], peer: &str, proxies: &[&str]) -> bool {
-        let proxies: Vec<IpNet> = proxies.iter().map(|p| p.parse().unwrap()).collect();
-        forwarded_https(headers, peer.parse().unwrap(), &proxies)
-    }
-
-    #[test]
-    fn forwarded_proto_only_from_a_tls_proxy() {
-        let h = [("x-forwarded-proto", "https")];
-        assert!(https(&h, "10.0.0.5:4000", &["10.0.0.0/24"]));
-        assert!(https(&h, "[::ffff:10.0.0.5]:4000", &["10.0.0.0/24"]));
-        assert!(!https(&h, "10.0.1.5:4000", &["10.0.0.0/24"]));
-        assert!(!https(&h, "127.0.0.1:4000", &[]));
-        assert!(!https(&[], "10.0.0.5:4000", &["10.0.0.0/24"]));
-        assert!(!https(
-            &[("x-forwarded-proto", "http")],
-            "10.0.0.5:1",
-            &["10.0.0.0/24"]
-        ));
-        // The proxy appended "http" after what the client claimed.
-        let appended = [("x-forwarded-proto", "https, http")];
-        assert!(!https(&appended, "10.0.0.5:1", &["10.0.0.0/24"]));
-        assert!(https(
-            &[("x-forwarded-proto", "HTTPS")],
-            "10.0.0.5:1",
-            &["10.0.0.0/24"]
-        ));
-    }
 }

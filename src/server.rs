@@ -1,45 +1,43 @@
-//! The accept loop: hyper HTTP/1 with header-read timeout and header-size limit, the body limit,
-//! one log line per request, graceful shutdown.
+//! The accept loop: hyper HTTP/1 with header-read timeout and header-size limit, one log line
+//! per request (with the logical status), graceful shutdown. It reads no body: the request goes
+//! to the [`Gateway`] with its body unread, and the front the path selects reads it.
 
-use crate::app::App;
-use crate::error::AppError;
-use crate::router;
+use crate::log::log;
+use crate::router::Gateway;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{
-    HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, SET_COOKIE,
-};
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
-use std::fmt::Write as _;
 use std::future::Future;
-use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
-/// Largest request body accepted (form posts are a few hundred bytes).
-pub const MAX_BODY: usize = 8 * 1024;
 /// hyper's read buffer bounds the request head; hyper answers 431 past it.
 const MAX_HEAD: usize = 16 * 1024;
 
 /// Serves until `shutdown` resolves, then lets open requests finish (up to 10 s).
-pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    gateway: Arc<Gateway>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     let sweeper = {
-        let app = app.clone();
+        let gateway = gateway.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
-                app.sessions.sweep();
+                gateway.sweep();
             }
         })
     };
@@ -55,9 +53,9 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let timeout = app.config.client_timeout;
-                let app = app.clone();
-                let service = service_fn(move |req| handle(app.clone(), peer, req));
+                let timeout = gateway.app.config.client_timeout;
+                let gateway = gateway.clone();
+                let service = service_fn(move |req| handle(gateway.clone(), peer, req));
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
                     // Slow clients are cut off, not waited for.
@@ -84,46 +82,21 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
     }
 }
 
-async fn read_body(
-    parts: &hyper::http::request::Parts,
-    body: Incoming,
-    timeout: Duration,
-) -> Result<Bytes, AppError> {
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return Err(AppError::TooLarge);
-    }
-    // Most requests (every GET) have no body: no read, and no timer to set and clear.
-    if hyper::body::Body::is_end_stream(&body) {
-        return Ok(Bytes::new());
-    }
-    match tokio::time::timeout(timeout, Limited::new(body, MAX_BODY).collect()).await {
-        Err(_) => Err(AppError::BodyTimeout),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(AppError::TooLarge),
-        Ok(Err(_)) => Err(AppError::Body),
-    }
-}
-
 async fn handle(
-    app: Arc<App>,
+    gateway: Arc<Gateway>,
     peer: SocketAddr,
     req: hyper::Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
-    let (parts, body) = req.into_parts();
-    let reply = match read_body(&parts, body, app.config.client_timeout).await {
-        Ok(body) => router::dispatch(&app, &parts, &body, peer).await,
-        Err(e) => router::phone_error(&app, &e),
-    };
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    // The body goes to the front unread: each front reads it with its own limits, after its gate.
+    let req = req.map(|body| body.map_err(Into::into).boxed_unsync());
+    let reply = gateway.dispatch(req, peer).await;
     let bytes = reply.body.len();
-    let status = reply.status;
+    let logged = reply.log_status();
     let mut response = Response::new(Full::new(Bytes::from(reply.body)));
-    *response.status_mut() = status;
+    *response.status_mut() = reply.status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -139,7 +112,7 @@ async fn handle(
     {
         headers.insert(CONTENT_DISPOSITION, d);
     }
-    log_request(&parts.method, parts.uri.path(), status, bytes, started);
+    log_request(&method, &path, logged, bytes, started);
     Ok(response)
 }
 
@@ -156,51 +129,4 @@ fn log_request(
         status.as_u16(),
         started.elapsed().as_millis()
     ));
-}
-
-/// One line on standard error, with the UTC time.
-///
-/// The line is formatted first and written with one `write` call on a handle of its own (a
-/// duplicate of standard error): no lock shared by the request threads, one system call per
-/// line, and the kernel keeps whole lines apart. The time text is made once a second per thread.
-pub fn log(args: std::fmt::Arguments) {
-    thread_local! {
-        static LINE: std::cell::RefCell<(i64, String, String)> =
-            const { std::cell::RefCell::new((i64::MIN, String::new(), String::new())) };
-    }
-    let now = chrono::Utc::now();
-    LINE.with(|cell| {
-        let Ok(mut cell) = cell.try_borrow_mut() else {
-            return;
-        };
-        let (second, stamp, line) = &mut *cell;
-        if *second != now.timestamp() {
-            *second = now.timestamp();
-            *stamp = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        }
-        line.clear();
-        let _ = writeln!(line, "{stamp} {args}");
-        match log_file() {
-            Some(mut file) => {
-                let _ = file.write_all(line.as_bytes());
-            }
-            None => {
-                let _ = std::io::stderr().lock().write_all(line.as_bytes());
-            }
-        }
-    });
-}
-
-/// Standard error as a plain file handle (unbuffered, unlocked).
-fn log_file() -> Option<&'static std::fs::File> {
-    use std::os::fd::AsFd;
-    static FILE: OnceLock<Option<std::fs::File>> = OnceLock::new();
-    FILE.get_or_init(|| {
-        std::io::stderr()
-            .as_fd()
-            .try_clone_to_owned()
-            .ok()
-            .map(std::fs::File::from)
-    })
-    .as_ref()
 }

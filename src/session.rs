@@ -1,12 +1,12 @@
-//! Phone sessions: random IDs, the step each session has reached, idle expiry, rotation and the
-//! binding to a carrier subscriber ID.
+//! Phone sessions: what a phone session holds (the step it has reached), rotation and the
+//! binding to a carrier subscriber ID, on the shared [`SessionTable`] (random IDs, idle expiry).
 //!
 //! Sessions live in memory only: they hold no fact a success page reports, and a restart
 //! simply asks customers to log in again.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use crate::session_table::random_token;
+use crate::session_table::SessionTable;
+use std::time::Duration;
 
 /// Where a customer is in a journey; every step checks it before acting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,11 +48,6 @@ pub struct Session {
     pub subscriber: Option<String>,
 }
 
-struct Entry {
-    session: Session,
-    last_seen: Instant,
-}
-
 /// Why a session ID was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
@@ -63,16 +58,7 @@ pub enum Refused {
 }
 
 pub struct Sessions {
-    map: Mutex<HashMap<String, Entry>>,
-    idle: Duration,
-}
-
-/// `bytes` random bytes from the OS as URL-safe text (no padding).
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    // The OS random source failing is unrecoverable for a server that issues secrets.
-    getrandom::fill(&mut buf).expect("OS random source");
-    data_encoding::BASE64URL_NOPAD.encode(&buf)
+    table: SessionTable<Session>,
 }
 
 /// Session IDs carry 144 random bits.
@@ -82,13 +68,8 @@ const CSRF_BYTES: usize = 12;
 impl Sessions {
     pub fn new(idle: Duration) -> Sessions {
         Sessions {
-            map: Mutex::new(HashMap::new()),
-            idle,
+            table: SessionTable::new(idle),
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Starts a session at `stage`; returns it with its new ID and anti-forgery value.
@@ -107,76 +88,50 @@ impl Sessions {
             csrf: random_token(CSRF_BYTES),
             subscriber,
         };
-        self.lock().insert(
-            session.id.clone(),
-            Entry {
-                session: session.clone(),
-                last_seen: Instant::now(),
-            },
-        );
+        self.table.insert(&session.id, session.clone());
         session
     }
 
     /// The live session `id`, if the request's subscriber ID (when trusted) matches it.
     pub fn get(&self, id: &str, subscriber: Option<&str>) -> Result<Session, Refused> {
-        let mut map = self.lock();
-        let now = Instant::now();
-        let Some(entry) = map.get_mut(id) else {
-            return Err(Refused::Unknown);
-        };
-        if now.duration_since(entry.last_seen) > self.idle {
-            map.remove(id);
-            return Err(Refused::Unknown);
-        }
-        // A bound session answers only the same trusted subscriber ID, never a request without one.
-        if let Some(bound) = entry.session.subscriber.as_deref() {
-            if subscriber != Some(bound) {
-                return Err(Refused::OtherHandset);
+        self.table.get_checked(id, Refused::Unknown, |session| {
+            // A bound session answers only the same trusted subscriber ID, never a request
+            // without one.
+            match session.subscriber.as_deref() {
+                Some(bound) if subscriber != Some(bound) => Err(Refused::OtherHandset),
+                _ => Ok(()),
             }
-        }
-        entry.last_seen = now;
-        Ok(entry.session.clone())
+        })
     }
 
     /// Gives session `old` a new ID (the old one stops working at once), keeping its stage and
     /// anti-forgery value: a session ID seen in a URL or a Referer is worthless one step later.
     pub fn rotate(&self, old: &str) -> Option<Session> {
-        let mut map = self.lock();
-        let mut entry = map.remove(old)?;
-        entry.session.id = random_token(ID_BYTES);
-        entry.last_seen = Instant::now();
-        let session = entry.session.clone();
-        map.insert(session.id.clone(), entry);
-        Some(session)
+        let new = random_token(ID_BYTES);
+        self.table.rename(old, &new, |s| s.id = new.clone())
     }
 
     /// Moves session `id` to `stage`. Returns `None` if it is gone.
     pub fn set_stage(&self, id: &str, stage: Stage) -> Option<Session> {
-        let mut map = self.lock();
-        let entry = map.get_mut(id)?;
-        entry.session.stage = stage;
-        Some(entry.session.clone())
+        self.table.update(id, |s| s.stage = stage)
     }
 
     /// Ends a session (logout, finished journey).
     pub fn end(&self, id: &str) {
-        self.lock().remove(id);
+        self.table.remove(id);
     }
 
     /// Drops idle sessions; run now and then.
     pub fn sweep(&self) {
-        let idle = self.idle;
-        let now = Instant::now();
-        self.lock()
-            .retain(|_, e| now.duration_since(e.last_seen) <= idle);
+        self.table.sweep();
     }
 
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.table.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.table.is_empty()
     }
 }
 

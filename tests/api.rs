@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
 
-const VERIFY: &str = "/api/v1/otp/verify";
+pub const VERIFY: &str = "/api/v1/otp/verify";
 
 /// Runs `keitai-gateway api-key ARGS --data-dir DIR` (gateway stopped) and returns stdout.
 /// The data directory gets its master key first, as an operator's `init-key` would.
@@ -35,7 +35,7 @@ fn add_key(dir: &Path, name: &str) -> String {
 }
 
 /// A gateway with the demo bank and one caller, `ib-core`; returns its key too.
-fn start(extra: &[&str]) -> (tempfile::TempDir, Server, String) {
+pub fn start(extra: &[&str]) -> (tempfile::TempDir, Server, String) {
     let tmp = tempfile::tempdir().unwrap();
     let key = add_key(tmp.path(), "ib-core");
     let server = Server::start_in(tmp.path(), extra);
@@ -47,7 +47,7 @@ fn call(server: &Server, method: &str, path: &str, key: Option<&str>, body: &str
     testkit::api::call(server.addr, method, path, key, body)
 }
 
-fn json_of(r: &Resp) -> Value {
+pub fn json_of(r: &Resp) -> Value {
     assert_eq!(r.header("content-type"), Some("application/json"));
     serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text))
 }

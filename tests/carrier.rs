@@ -155,11 +155,14 @@ fn a_trusted_guid_binds_the_session_and_another_handset_is_refused() {
 
     // The same session ID and form from another i-mode ID, or from none, is refused.
     let mut thief = server.phone(FOMA).with_guid("XyZ9876");
-    let r = thief.submit(&form, &fields);
-    assert_eq!(r.status, 403);
-    r.assert_contains(OTHER_HANDSET);
+    thief
+        .submit(&form, &fields)
+        .assert_phone_error(OTHER_HANDSET);
     let mut anonymous = server.phone(FOMA);
-    assert_eq!(anonymous.submit(&form, &fields).status, 403);
+    anonymous
+        .submit(&form, &fields)
+        .assert_phone_error(OTHER_HANDSET);
+    assert!(server.logged("POST", "/start/token", 403));
 
     // The owner carries on undisturbed.
     let otp = code("GMHW00000001", 0);
@@ -186,13 +189,12 @@ fn an_au_session_moved_to_another_subscriber_is_refused() {
 
     let mut other = au_phone(&server, "99999999999999_zz.ezweb.ne.jp");
     other.cookie = Some(cookie.clone());
-    let r = other.get("/menu");
-    assert_eq!(r.status, 403);
-    r.assert_contains(OTHER_HANDSET);
+    other.get("/menu").assert_phone_error(OTHER_HANDSET);
     // Without any subscriber ID the bound session is refused too.
     let mut bare = server.phone(AU);
     bare.cookie = Some(cookie);
-    assert_eq!(bare.get("/menu").status, 403);
+    bare.get("/menu").assert_phone_error(OTHER_HANDSET);
+    assert!(server.logged("GET", "/menu", 403));
 
     phone.get("/menu").assert_contains("ようこそ");
 }
@@ -215,9 +217,13 @@ fn an_old_au_session_id_is_refused_after_the_next_step() {
     // even from the same subscriber.
     let mut replay = au_phone(&server, "01234567890123_ab.ezweb.ne.jp");
     replay.cookie = Some(leaked);
-    assert_eq!(replay.get("/menu").status, 403);
+    replay
+        .get("/menu")
+        .assert_phone_error("セッションの有効期限が切れた");
     let mut replay = au_phone(&server, "01234567890123_ab.ezweb.ne.jp");
-    assert_eq!(replay.get(&format!("/menu?sid={leaked_id}")).status, 403);
+    replay
+        .get(&format!("/menu?sid={leaked_id}"))
+        .assert_phone_error("セッションの有効期限が切れた");
 
     phone.get("/menu").assert_contains("ようこそ");
 }
@@ -350,7 +356,9 @@ fn https_is_believed_only_from_the_tls_proxy() {
     assert!(old_link.contains("sid="), "{old_link}");
     let next = au.follow(&menu, '1');
     next.assert_contains("シリアル番号");
-    assert_eq!(au.get(&old_link).status, 403, "the leaked URL is worthless");
+    // The leaked URL is worthless.
+    au.get(&old_link)
+        .assert_phone_error("セッションの有効期限が切れた");
 
     // i-mode over HTTPS: no guid=ON anywhere (i-mode never sends its ID over TLS).
     let mut docomo = https(server.phone(FOMA));

@@ -1,6 +1,7 @@
 //! The benchmark suite: `cargo bench --bench gateway` prints one table (and writes it as
 //! markdown to target/bench-report.md). `BENCH_QUICK=1` runs a short smoke version: small
 //! banks, 2-second loads. `BENCH_API=0` leaves out the OTP API measurement.
+//! `BENCH_ONLY=lookup` runs only the branch customer lookup (see `lookup.rs`).
 //!
 //! Figures never fail the run; correctness does (every flow must succeed, every page must be
 //! within its byte budget, every OTP check must be accepted).
@@ -8,6 +9,7 @@
 mod child;
 mod data;
 mod flows;
+mod lookup;
 mod otp;
 mod phone;
 mod report;
@@ -55,7 +57,9 @@ fn main() {
             load: Duration::from_secs(10),
         }
     };
-    wrk::ensure();
+    if !lookup_only() {
+        wrk::ensure();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -76,6 +80,11 @@ fn main() {
     let path = data::repo().join("target/bench-report.md");
     std::fs::write(&path, table.markdown(&format!("**{header}**"))).expect("write report");
     println!("written to {}", path.display());
+}
+
+/// `BENCH_ONLY=lookup`: the branch customer lookup alone (no wrk, no gateway process).
+fn lookup_only() -> bool {
+    std::env::var("BENCH_ONLY").is_ok_and(|v| v == "lookup")
 }
 
 fn machine() -> String {
@@ -100,6 +109,10 @@ fn step(what: &str) {
 
 async fn run(sizes: &Sizes, table: &mut Table) {
     let secs = sizes.load.as_secs();
+    if lookup_only() {
+        lookup::run(sizes.big, sizes.load, table);
+        return;
+    }
 
     step(&format!(
         "building a bank of {} customers and tokens",
@@ -301,6 +314,8 @@ async fn run(sizes: &Sizes, table: &mut Table) {
         "≤ 60 s",
         took <= Duration::from_secs(60),
     );
+
+    lookup::run(sizes.big, sizes.load, table);
 }
 
 /// argon2 verifications per second with one thread per core, at the gateway's parameters.

@@ -3,12 +3,13 @@
 
 use crate::keys::key_link;
 use crate::layout::{page, phone_number, Ctx};
+use crate::paths;
 use crate::{Branch, Support};
 use maud::{html, Markup};
 
 /// The notice with the bank's branches and support desk.
 pub fn notice(ctx: &Ctx, branches: &[Branch], support: Support) -> Markup {
-    let back = if ctx.footer { "/menu" } else { "/" };
+    let back = if ctx.footer { paths::MENU } else { paths::TOP };
     let body = html! {
         "携帯電話からは利用中止の操作ができないため、所定の用紙を最寄りの本支店窓口までお届けください。" br;
         "トークン中止後は、お振込等の資金移動のお取引が規制されます。" br;

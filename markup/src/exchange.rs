@@ -2,6 +2,7 @@
 
 use crate::keys::{key_link, numeric_input, serial_input};
 use crate::layout::{notice, page, Ctx};
+use crate::paths;
 use crate::start::Receipt;
 use maud::{html, Markup};
 
@@ -13,14 +14,14 @@ pub fn current(ctx: &Ctx, message: Option<&str>) -> Markup {
         @if let Some(m) = message { (notice(m)) }
         "現在利用しているワンタイムパスワードの利用を中止します。" br;
         "現ワンタイムパスワードの認証" br;
-        form action=(ctx.action("/exchange/current")) method="post" {
+        form action=(ctx.action(paths::EXCHANGE_CURRENT)) method="post" {
             (ctx.hidden())
             "ワンタイムパスワード:" br;
             (numeric_input(ctx, "otp", 8, "")) "(半角数字)" br;
             input type="submit" value="次へ";
         }
         "トークンの紛失・故障・電池切れの場合はお取引店の窓口でお手続きください。" br;
-        @if !ctx.footer { (key_link(ctx, '9', "/", "戻る")) }
+        @if !ctx.footer { (key_link(ctx, '9', paths::TOP, "戻る")) }
     };
     page(ctx, TITLE, body)
 }
@@ -30,7 +31,7 @@ pub fn new_token(ctx: &Ctx, message: Option<&str>, serial: &str) -> Markup {
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
         "新ワンタイムパスワード認証" br;
-        form action=(ctx.action("/exchange/new")) method="post" {
+        form action=(ctx.action(paths::EXCHANGE_NEW)) method="post" {
             (ctx.hidden())
             "シリアル番号(半角英数字):" br;
             (serial_input(ctx, "serial", serial)) br;
@@ -38,7 +39,7 @@ pub fn new_token(ctx: &Ctx, message: Option<&str>, serial: &str) -> Markup {
             (numeric_input(ctx, "otp", 8, "")) "(半角数字)" br;
             input type="submit" value="次へ";
         }
-        @if !ctx.footer { (key_link(ctx, '9', "/", "戻る")) }
+        @if !ctx.footer { (key_link(ctx, '9', paths::TOP, "戻る")) }
     };
     page(ctx, TITLE, body)
 }
@@ -53,7 +54,7 @@ pub fn done(ctx: &Ctx, receipt: Receipt, new_serial: &str, old_serial: &str) -> 
         "受付番号:" br; (receipt.number) br;
         "受付時刻:" br; (receipt.time) br;
         "次の操作からは新しいトークンをご利用ください。" br;
-        @if !ctx.footer { (key_link(ctx, '0', "/", "ログイン画面に戻る")) }
+        @if !ctx.footer { (key_link(ctx, '0', paths::TOP, "ログイン画面に戻る")) }
     };
     page(ctx, TITLE, body)
 }

@@ -2,6 +2,7 @@
 
 use crate::keys::key_link;
 use crate::layout::{page, phone_number, Ctx};
+use crate::paths;
 use crate::Support;
 use maud::{html, Markup};
 
@@ -14,7 +15,7 @@ pub fn help(ctx: &Ctx, support: Support) -> Markup {
         "お問合せ:" (support.name) br;
         (phone_number(ctx, support.phone)) br;
         (support.hours) br;
-        (key_link(ctx, '9', "/", "戻る"))
+        (key_link(ctx, '9', paths::TOP, "戻る"))
     };
     page(ctx, "ヘルプ", body)
 }

@@ -1,6 +1,7 @@
 //! The page frame every phone screen shares: bank name, customer greeting, title, footer keys.
 
 use crate::keys::{key_link, InputMode, Keypad};
+use crate::paths;
 use maud::{html, Markup, PreEscaped};
 
 /// What every screen needs to know about the phone and the session it renders for.
@@ -79,8 +80,8 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                 (body)
                 @if ctx.footer {
                     hr;
-                    (key_link(ctx, '*', "/menu", "メニュー")) br;
-                    (key_link(ctx, '#', "/logout", "ログアウト"))
+                    (key_link(ctx, '*', paths::MENU, "メニュー")) br;
+                    (key_link(ctx, '#', paths::LOGOUT, "ログアウト"))
                 }
             }
         }

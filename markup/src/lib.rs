@@ -11,6 +11,7 @@ pub mod help;
 pub mod keys;
 pub mod layout;
 pub mod login;
+pub mod paths;
 pub mod pc;
 pub mod sjis;
 pub mod start;

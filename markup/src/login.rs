@@ -2,19 +2,20 @@
 
 use crate::keys::{key_link, numeric_input};
 use crate::layout::{notice, page, Ctx};
+use crate::paths;
 use maud::{html, Markup};
 
 /// Second login step for customers who chose 認証する: the current OTP.
 pub fn otp(ctx: &Ctx, message: Option<&str>) -> Markup {
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
-        form action=(ctx.action("/login/otp")) method="post" {
+        form action=(ctx.action(paths::LOGIN_OTP)) method="post" {
             (ctx.hidden())
             "ワンタイムパスワード(半角数字):" br;
             (numeric_input(ctx, "otp", 8, "")) br;
             input type="submit" value="ログイン";
         }
-        (key_link(ctx, '9', "/", "戻る"))
+        (key_link(ctx, '9', paths::TOP, "戻る"))
     };
     page(ctx, "ワンタイムパスワード認証", body)
 }
@@ -46,11 +47,11 @@ pub fn menu(ctx: &Ctx, name: &str, token: Option<TokenLine>, message: Option<&st
         }
         hr;
         @if token.is_some_and(|t| t.state.is_none()) {
-            (key_link(ctx, '1', "/exchange", "トークン交換")) br;
+            (key_link(ctx, '1', paths::EXCHANGE, "トークン交換")) br;
         } @else {
-            (key_link(ctx, '1', "/start", "利用開始")) br;
+            (key_link(ctx, '1', paths::START, "利用開始")) br;
         }
-        (key_link(ctx, '2', "/cancel", "利用中止"))
+        (key_link(ctx, '2', paths::CANCEL, "利用中止"))
     };
     page(ctx, "メニュー", body)
 }

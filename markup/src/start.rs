@@ -2,13 +2,14 @@
 
 use crate::keys::{key_link, numeric_input, password_input, serial_input};
 use crate::layout::{notice, page, Ctx};
+use crate::paths;
 use maud::{html, Markup};
 
 const TITLE: &str = "ワンタイムパスワード利用開始";
 
 /// Step 1: contract ID and login password.
 pub fn credentials(ctx: &Ctx, id_label: &str, message: Option<&str>, contract_id: &str) -> Markup {
-    credentials_form(ctx, TITLE, "/start", id_label, message, contract_id)
+    credentials_form(ctx, TITLE, paths::START, id_label, message, contract_id)
 }
 
 /// The contract ID + password form shared by 利用開始 and 交換 (both ask it first).
@@ -30,7 +31,7 @@ pub fn credentials_form(
             (password_input(ctx, "password", false)) br;
             input type="submit" value="次へ";
         }
-        (key_link(ctx, '9', "/", "戻る"))
+        (key_link(ctx, '9', paths::TOP, "戻る"))
     };
     page(ctx, title, body)
 }
@@ -46,7 +47,7 @@ pub struct TokenForm<'a> {
 pub fn token(ctx: &Ctx, message: Option<&str>, form: TokenForm) -> Markup {
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
-        form action=(ctx.action("/start/token")) method="post" {
+        form action=(ctx.action(paths::START_TOKEN)) method="post" {
             (ctx.hidden())
             "シリアル番号(半角英数字):" br;
             (serial_input(ctx, "serial", form.serial)) br;
@@ -59,7 +60,7 @@ pub fn token(ctx: &Ctx, message: Option<&str>, form: TokenForm) -> Markup {
             (password_input(ctx, "transfer_password", false)) br;
             input type="submit" value="登録";
         }
-        @if !ctx.footer { (key_link(ctx, '9', "/", "戻る")) }
+        @if !ctx.footer { (key_link(ctx, '9', paths::TOP, "戻る")) }
     };
     page(ctx, TITLE, body)
 }
@@ -80,7 +81,7 @@ pub fn done(ctx: &Ctx, receipt: Receipt, serial: &str) -> Markup {
         "受付時刻:" br; (receipt.time) br;
         "シリアル番号:" br; (serial) br;
         "お振込等の資金移動の際は、ワンタイムパスワードの入力が必要となります。" br;
-        @if !ctx.footer { (key_link(ctx, '0', "/", "ログイン画面に戻る")) }
+        @if !ctx.footer { (key_link(ctx, '0', paths::TOP, "ログイン画面に戻る")) }
     };
     page(ctx, TITLE, body)
 }

@@ -3,13 +3,14 @@
 
 use crate::keys::{key_link, numeric_input, password_input};
 use crate::layout::{notice, page, Ctx};
+use crate::paths;
 use maud::{html, Markup};
 
 /// The top page; `message` is an error to show above the form, `contract_id` what the user typed.
 pub fn top(ctx: &Ctx, id_label: &str, message: Option<&str>, contract_id: &str) -> Markup {
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
-        form action=(ctx.action("/login")) method="post" {
+        form action=(ctx.action(paths::LOGIN)) method="post" {
             (ctx.hidden())
             (id_label) ":" br;
             (numeric_input(ctx, "contract_id", 16, contract_id)) br;
@@ -19,11 +20,11 @@ pub fn top(ctx: &Ctx, id_label: &str, message: Option<&str>, contract_id: &str) 
         }
         hr;
         "ワンタイムパスワード" br;
-        (key_link(ctx, '1', "/start", "利用開始")) br;
-        (key_link(ctx, '2', "/exchange", "交換")) br;
-        (key_link(ctx, '3', "/cancel", "利用中止")) br;
+        (key_link(ctx, '1', paths::START, "利用開始")) br;
+        (key_link(ctx, '2', paths::EXCHANGE, "交換")) br;
+        (key_link(ctx, '3', paths::CANCEL, "利用中止")) br;
         hr;
-        (key_link(ctx, '0', "/help", "ヘルプ"))
+        (key_link(ctx, '0', paths::HELP, "ヘルプ"))
     };
     page(ctx, "ログイン", body)
 }

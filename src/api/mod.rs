@@ -1,16 +1,19 @@
 //! The OTP API for the bank's other channels (PC/smartphone banking, transfers): JSON over
-//! HTTP under `/api/`. This module owns the edge: the internal-network check (before any work),
-//! the routes, caller authentication and the JSON error replies. [`keys`] owns API keys,
-//! [`verify`] the verification call itself.
+//! HTTP under `/api/`. This module is the API front: the internal-network gate (before anything
+//! else is looked at), the routes, caller authentication (before the body is read), reading the
+//! body with the API's own limits, and the JSON error replies — every error, body errors
+//! included, as `{"error":..,"message":..}`. [`keys`] owns API keys, [`verify`] the
+//! verification call itself.
 
 pub mod keys;
 pub mod verify;
 
 use crate::app::App;
+use crate::body::{self, BodyError, Limits};
+use crate::front::{Answer, Front, HttpRequest};
+use crate::log::log;
 use crate::reply::{Reply, JSON};
-use crate::server::log;
 use crate::store::StoreError;
-use hyper::http::request::Parts;
 use hyper::{Method, StatusCode};
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -26,6 +29,8 @@ pub enum ApiError {
     Method,
     #[error("missing, unknown or revoked API key")]
     Unauthorized,
+    #[error("{0}")]
+    Body(#[from] BodyError),
     /// The message is fixed text: never an echo of the request (it may hold an OTP).
     #[error("{0}")]
     BadRequest(&'static str),
@@ -40,8 +45,10 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Method => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Body(BodyError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Body(BodyError::Timeout) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::BadRequest(_) | ApiError::Body(BodyError::Broken) => StatusCode::BAD_REQUEST,
+            ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -51,15 +58,17 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::Method => "method_not_allowed",
             ApiError::Unauthorized => "unauthorized",
-            ApiError::BadRequest(_) => "bad_request",
-            ApiError::Store(_) => "internal",
+            ApiError::Body(BodyError::TooLarge) => "too_large",
+            ApiError::Body(BodyError::Timeout) => "timeout",
+            ApiError::BadRequest(_) | ApiError::Body(BodyError::Broken) => "bad_request",
+            ApiError::Store(_) => "unavailable",
         }
     }
 
     /// What the caller reads: storage details stay in the log.
     fn message(&self) -> String {
         match self {
-            ApiError::Store(_) => "internal error".into(),
+            ApiError::Store(_) => "storage unavailable, try again later".into(),
             e => e.to_string(),
         }
     }
@@ -91,29 +100,42 @@ fn error_reply(err: &ApiError) -> Reply {
     )
 }
 
-/// Answers one request under `/api/`.
-pub async fn handle(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
-    match route(app, parts, body, peer).await {
-        Ok(reply) => reply,
-        Err(e) => error_reply(&e),
+/// Largest API request body accepted (a verification is under 100 bytes).
+pub const MAX_BODY: usize = 8 * 1024;
+
+/// The API front: stateless (callers are known by their keys, in the store).
+pub struct ApiFront;
+
+impl Front for ApiFront {
+    fn owns(&self, path: &str) -> bool {
+        path.starts_with("/api/")
+    }
+
+    fn answer<'a>(&'a self, app: &'a App, req: HttpRequest, peer: SocketAddr) -> Answer<'a> {
+        Box::pin(async move {
+            match route(app, req, peer).await {
+                Ok(reply) => reply,
+                Err(e) => error_reply(&e),
+            }
+        })
     }
 }
 
-/// Whether `peer` may reach the API at all. IPv4 clients of a dual-stack listener arrive as
-/// IPv4-mapped IPv6 addresses; they are judged as the IPv4 address they are.
+/// Whether `peer` may reach the API at all.
 pub fn internal(app: &App, peer: SocketAddr) -> bool {
-    let ip = peer.ip().to_canonical();
-    app.config.internal_networks.iter().any(|n| n.contains(&ip))
+    app.config.internal_networks.contains(peer.ip())
 }
 
-async fn route(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Result<Reply, ApiError> {
+/// The gate, then the route, then the key, and only then the body.
+async fn route(app: &App, req: HttpRequest, peer: SocketAddr) -> Result<Reply, ApiError> {
     if !internal(app, peer) {
         log(format_args!("api: refused {} (not internal)", peer.ip()));
         return Err(ApiError::Forbidden);
     }
+    let (parts, body) = req.into_parts();
     match parts.uri.path() {
         "/api/v1/health" => match parts.method {
-            Method::GET | Method::HEAD => Ok(json(StatusCode::OK, &Health { status: "ok" })),
+            Method::GET => Ok(json(StatusCode::OK, &Health { status: "ok" })),
             _ => Err(ApiError::Method),
         },
         "/api/v1/otp/verify" => {
@@ -121,7 +143,12 @@ async fn route(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Resul
                 return Err(ApiError::Method);
             }
             let caller = keys::authenticate(&app.store, &parts.headers)?;
-            verify::verify(app, &caller, body).await
+            let limits = Limits {
+                max_bytes: MAX_BODY,
+                timeout: app.config.client_timeout,
+            };
+            let body = body::read(&parts.headers, body, limits).await?;
+            verify::verify(app, &caller, &body).await
         }
         _ => Err(ApiError::NotFound),
     }
@@ -130,4 +157,43 @@ async fn route(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Resul
 #[derive(Serialize)]
 struct Health {
     status: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every error's status and code, in one table (like miniserve's `errors.rs`).
+    #[test]
+    fn every_error_has_one_status_and_code() {
+        let store = || {
+            ApiError::Store(StoreError::Corrupt {
+                tree: "api_keys",
+                detail: "x".into(),
+            })
+        };
+        for (err, status, code) in [
+            (ApiError::Forbidden, 403, "forbidden"),
+            (ApiError::NotFound, 404, "not_found"),
+            (ApiError::Method, 405, "method_not_allowed"),
+            (ApiError::Unauthorized, 401, "unauthorized"),
+            (ApiError::BadRequest("x"), 400, "bad_request"),
+            (ApiError::Body(BodyError::Broken), 400, "bad_request"),
+            (ApiError::Body(BodyError::TooLarge), 413, "too_large"),
+            (ApiError::Body(BodyError::Timeout), 408, "timeout"),
+            (store(), 503, "unavailable"),
+        ] {
+            let reply = error_reply(&err);
+            assert_eq!(reply.status.as_u16(), status, "{err:?}");
+            assert_eq!(reply.content_type, JSON);
+            let v: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+            assert_eq!(v["error"], code, "{err:?}");
+            assert!(v["message"].is_string());
+        }
+        let v: serde_json::Value = serde_json::from_slice(&error_reply(&store()).body).unwrap();
+        assert!(
+            !v["message"].as_str().unwrap().contains("api_keys"),
+            "no internals"
+        );
+    }
 }

@@ -1,12 +1,12 @@
-//! Staff sessions: random IDs in a Secure, HttpOnly, SameSite=Strict cookie, a 15-minute idle
-//! timeout, an anti-forgery value per session (checked in constant time), and a new ID at
+//! Staff sessions (on the shared [`SessionTable`]): random IDs in a Secure, HttpOnly,
+//! SameSite=Strict cookie, a 15-minute idle timeout, an anti-forgery value per session (checked in constant time), and a new ID at
 //! sign-in so a session planted before sign-in is worth nothing after it.
 //!
 //! The sign-in page itself runs in an anonymous session, so that its form carries an
 //! anti-forgery value like every other form. Sessions live in memory: a restart signs staff out.
 
 use super::ops::Actor;
-use crate::session::random_token;
+use crate::session_table::{random_token, SessionTable};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -40,14 +40,8 @@ impl StaffSession {
     }
 }
 
-struct Entry {
-    session: StaffSession,
-    last_seen: Instant,
-}
-
 pub struct StaffSessions {
-    map: Mutex<HashMap<String, Entry>>,
-    idle: Duration,
+    table: SessionTable<StaffSession>,
     /// Sign-in attempts not yet known to be right, per staff ID, and when the last one began.
     attempts: Mutex<HashMap<String, (u32, Instant)>>,
 }
@@ -65,67 +59,48 @@ impl StaffSessions {
 
     pub fn with_idle(idle: Duration) -> StaffSessions {
         StaffSessions {
-            map: Mutex::new(HashMap::new()),
-            idle,
+            table: SessionTable::new(idle),
             attempts: Mutex::new(HashMap::new()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn insert(&self, map: &mut HashMap<String, Entry>, staff: Option<Actor>) -> StaffSession {
-        let session = StaffSession {
+    fn new_session(staff: Option<Actor>) -> StaffSession {
+        StaffSession {
             id: random_token(ID_BYTES),
             csrf: random_token(CSRF_BYTES),
             staff,
-        };
-        map.insert(
-            session.id.clone(),
-            Entry {
-                session: session.clone(),
-                last_seen: Instant::now(),
-            },
-        );
-        session
+        }
     }
 
     /// An anonymous session for the sign-in page; `None` when too many are open.
     pub fn begin(&self) -> Option<StaffSession> {
-        let mut map = self.lock();
-        let idle = self.idle;
-        let now = Instant::now();
-        map.retain(|_, e| now.duration_since(e.last_seen) <= idle);
-        if map.len() >= MAX_SESSIONS {
-            return None;
-        }
-        Some(self.insert(&mut map, None))
+        let session = StaffSessions::new_session(None);
+        self.table
+            .insert_capped(&session.id, session.clone(), MAX_SESSIONS)
+            .then_some(session)
     }
 
     /// The live session `id`, its idle clock restarted.
     pub fn get(&self, id: &str) -> Option<StaffSession> {
-        let mut map = self.lock();
-        let now = Instant::now();
-        let entry = map.get_mut(id)?;
-        if now.duration_since(entry.last_seen) > self.idle {
-            map.remove(id);
-            return None;
-        }
-        entry.last_seen = now;
-        Some(entry.session.clone())
+        self.table.get(id)
     }
 
     /// Signs `actor` in: the anonymous session `old` ends and a new one (new ID and
     /// anti-forgery value) begins.
     pub fn sign_in(&self, old: &str, actor: Actor) -> StaffSession {
-        let mut map = self.lock();
-        map.remove(old);
-        self.insert(&mut map, Some(actor))
+        self.table.remove(old);
+        let session = StaffSessions::new_session(Some(actor));
+        self.table.insert(&session.id, session.clone());
+        session
     }
 
     pub fn end(&self, id: &str) {
-        self.lock().remove(id);
+        self.table.remove(id);
+    }
+
+    /// Drops idle sessions; run now and then.
+    pub fn sweep(&self) {
+        self.table.sweep();
     }
 
     /// Counts a sign-in attempt for `staff_id` before its password is checked, so parallel
@@ -152,7 +127,7 @@ impl StaffSessions {
 /// The Set-Cookie value carrying session `id`.
 pub fn cookie(id: &str) -> String {
     cookie::Cookie::build((COOKIE, id.to_owned()))
-        .path("/branch")
+        .path(super::paths::ROOT)
         .http_only(true)
         .secure(true)
         .same_site(cookie::SameSite::Strict)
@@ -163,7 +138,7 @@ pub fn cookie(id: &str) -> String {
 /// The Set-Cookie value that removes the session cookie.
 pub fn clear_cookie() -> String {
     cookie::Cookie::build((COOKIE, ""))
-        .path("/branch")
+        .path(super::paths::ROOT)
         .http_only(true)
         .secure(true)
         .same_site(cookie::SameSite::Strict)

@@ -2,27 +2,31 @@
 //! counter on paper (利用中止届, 発行申込書, lock releases), look customers up, list and export
 //! the work, and read the audit trail. UTF-8 HTML for PC browsers, no JavaScript.
 //!
-//! This file owns the door: the network guard (every client outside the branch networks gets 403
-//! before anything else happens), UTF-8 request decoding, the staff session check, the routes and
-//! the one error page. `auth` keeps sessions, `input` checks typed fields, `steps` carries out
-//! requests, `ops` writes the store, `pages` renders, `export` writes CSV.
+//! This file is the console front: the network guard (every client outside the branch networks
+//! gets 403 before anything else happens, the body unread), reading the body with the console's
+//! own limits, UTF-8 request decoding, the staff session check, the routes and the one error
+//! page (UTF-8 HTML, with the real status). `auth` keeps sessions, `input` checks typed fields,
+//! `steps` carries out requests, `ops` writes the store, `pages` renders, `export` writes CSV.
 
 pub mod auth;
 pub mod export;
 pub mod input;
 pub mod ops;
 pub mod pages;
+pub mod paths;
 pub mod steps;
 
 use crate::app::App;
+use crate::body::{self, BodyError, Limits};
 use crate::form::{Form, FormError};
+use crate::front::{Answer, Front, HttpRequest};
+use crate::log::log;
 use crate::reply::{Reply, UTF8_HTML};
-use crate::server::log;
 use crate::store::StoreError;
-use auth::StaffSession;
+use auth::{StaffSession, StaffSessions};
 use hyper::http::request::Parts;
 use hyper::StatusCode;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 /// A console request, decoded.
 pub struct BranchRequest {
@@ -40,24 +44,11 @@ impl BranchRequest {
             encoding_rs::UTF_8,
         )?;
         form.extend(Form::parse_in(body, encoding_rs::UTF_8)?);
-        let cookie_sid = parts
-            .headers
-            .get_all(hyper::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(cookie::Cookie::split_parse)
-            .filter_map(Result::ok)
-            .find(|c| c.name() == auth::COOKIE)
-            .map(|c| c.value().to_owned());
-        let method = match parts.method.as_str() {
-            "HEAD" => "GET".to_owned(),
-            m => m.to_owned(),
-        };
         Ok(BranchRequest {
-            method,
+            method: parts.method.as_str().to_owned(),
             path: parts.uri.path().to_owned(),
             form,
-            cookie_sid,
+            cookie_sid: crate::cookies::get(&parts.headers, auth::COOKIE),
         })
     }
 
@@ -72,6 +63,8 @@ impl BranchRequest {
 pub enum BranchError {
     #[error("bad form or query: {0}")]
     Form(#[from] FormError),
+    #[error("{0}")]
+    Body(#[from] BodyError),
     #[error("no such page")]
     NotFound,
     #[error("method not allowed")]
@@ -89,7 +82,9 @@ pub enum BranchError {
 impl BranchError {
     pub fn status(&self) -> StatusCode {
         match self {
-            BranchError::Form(_) => StatusCode::BAD_REQUEST,
+            BranchError::Form(_) | BranchError::Body(BodyError::Broken) => StatusCode::BAD_REQUEST,
+            BranchError::Body(BodyError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            BranchError::Body(BodyError::Timeout) => StatusCode::REQUEST_TIMEOUT,
             BranchError::NotFound => StatusCode::NOT_FOUND,
             BranchError::Method => StatusCode::METHOD_NOT_ALLOWED,
             BranchError::SignedOut => StatusCode::UNAUTHORIZED,
@@ -101,7 +96,15 @@ impl BranchError {
     /// What staff read. Never contains input, secrets or internals.
     pub fn message(&self) -> &'static str {
         match self {
-            BranchError::Form(_) => "送信内容を読み取れませんでした(UTF-8、各項目256文字まで)。",
+            BranchError::Form(_) | BranchError::Body(BodyError::Broken) => {
+                "送信内容を読み取れませんでした(UTF-8、各項目256文字まで)。"
+            }
+            BranchError::Body(BodyError::TooLarge) => {
+                "送信内容が大きすぎます(8KBまで)。入力内容をご確認ください。"
+            }
+            BranchError::Body(BodyError::Timeout) => {
+                "送信に時間がかかりすぎたため中断しました。もう一度送信してください。"
+            }
             BranchError::NotFound => "ページが見つかりません。",
             BranchError::Method => "この操作はできません。",
             BranchError::SignedOut => {
@@ -136,26 +139,57 @@ pub fn audit_line(r: &crate::store::AuditRecord) -> String {
     )
 }
 
-/// Whether `peer` is in the branch networks (IPv4 peers of a dual-stack listener included).
-pub fn allowed(networks: &[ipnet::IpNet], peer: IpAddr) -> bool {
-    let peer = peer.to_canonical();
-    networks.iter().any(|n| n.contains(&peer))
+/// Largest console request body accepted (a form of a few fields of at most 256 characters).
+pub const MAX_BODY: usize = 8 * 1024;
+
+/// The console front and its own state: the staff sessions.
+#[derive(Default)]
+pub struct ConsoleFront {
+    sessions: StaffSessions,
 }
 
-/// Answers one console request.
-pub async fn handle(app: &App, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
-    if !allowed(&app.config.branch_networks, peer.ip()) {
-        log(format_args!(
-            "branch console refused to {} (not in the branch networks)",
-            peer.ip()
-        ));
-        return html(StatusCode::FORBIDDEN, pages::forbidden());
+impl ConsoleFront {
+    pub fn new() -> ConsoleFront {
+        ConsoleFront::default()
     }
-    let result = match BranchRequest::decode(parts, body) {
-        Ok(req) => route(app, &req).await,
-        Err(e) => Err(e),
-    };
-    result.unwrap_or_else(|e| error_page(&e))
+
+    /// Answers one console request: the gate, then the body, then the route.
+    async fn handle(&self, app: &App, req: HttpRequest, peer: SocketAddr) -> Reply {
+        if !app.config.branch_networks.contains(peer.ip()) {
+            log(format_args!(
+                "branch console refused to {} (not in the branch networks)",
+                peer.ip()
+            ));
+            return html(StatusCode::FORBIDDEN, pages::forbidden());
+        }
+        let (parts, body) = req.into_parts();
+        let limits = Limits {
+            max_bytes: MAX_BODY,
+            timeout: app.config.client_timeout,
+        };
+        let result = match body::read(&parts.headers, body, limits).await {
+            Ok(bytes) => match BranchRequest::decode(&parts, &bytes) {
+                Ok(req) => route(app, &self.sessions, &req).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(BranchError::Body(e)),
+        };
+        result.unwrap_or_else(|e| error_page(&e))
+    }
+}
+
+impl Front for ConsoleFront {
+    fn owns(&self, path: &str) -> bool {
+        path == paths::ROOT || path.starts_with(paths::HOME)
+    }
+
+    fn answer<'a>(&'a self, app: &'a App, req: HttpRequest, peer: SocketAddr) -> Answer<'a> {
+        Box::pin(self.handle(app, req, peer))
+    }
+
+    fn sweep(&self) {
+        self.sessions.sweep();
+    }
 }
 
 /// A UTF-8 page.
@@ -173,6 +207,8 @@ fn error_page(e: &BranchError) -> Reply {
 /// A signed-in request: the staff member, their session and the request.
 pub struct Staffed<'a> {
     pub app: &'a App,
+    /// The console's staff sessions.
+    pub sessions: &'a StaffSessions,
     pub req: &'a BranchRequest,
     pub session: StaffSession,
     pub actor: ops::Actor,
@@ -188,37 +224,46 @@ impl Staffed<'_> {
     }
 }
 
-fn live_session(app: &App, req: &BranchRequest) -> Option<StaffSession> {
-    app.staff_sessions.get(req.cookie_sid.as_deref()?)
-}
-
 /// The signed-in staff member; a form post must also return the session's anti-forgery value.
-fn staffed<'a>(app: &'a App, req: &'a BranchRequest) -> Result<Staffed<'a>, BranchError> {
-    let session = live_session(app, req).ok_or(BranchError::SignedOut)?;
+fn staffed<'a>(
+    app: &'a App,
+    sessions: &'a StaffSessions,
+    req: &'a BranchRequest,
+) -> Result<Staffed<'a>, BranchError> {
+    let session = req
+        .cookie_sid
+        .as_deref()
+        .and_then(|id| sessions.get(id))
+        .ok_or(BranchError::SignedOut)?;
     if req.method == "POST" && !session.csrf_ok(req.form.get("csrf").unwrap_or("")) {
         return Err(BranchError::Forgery);
     }
     let actor = session.staff.clone().ok_or(BranchError::SignedOut)?;
     Ok(Staffed {
         app,
+        sessions,
         req,
         session,
         actor,
     })
 }
 
-async fn route(app: &App, req: &BranchRequest) -> Result<Reply, BranchError> {
+async fn route(
+    app: &App,
+    sessions: &StaffSessions,
+    req: &BranchRequest,
+) -> Result<Reply, BranchError> {
     let path = req.path.trim_end_matches('/');
     // Sign-in and its page work without a signed-in session.
     match (req.method.as_str(), path) {
-        ("GET", "/branch") => {
-            return match staffed(app, req) {
+        ("GET", paths::ROOT) => {
+            return match staffed(app, sessions, req) {
                 Ok(s) => steps::home(&s),
-                Err(_) => steps::sign_in_page(app, None, StatusCode::OK),
+                Err(_) => steps::sign_in_page(sessions, None, StatusCode::OK),
             }
         }
-        ("GET", "/branch/login") => return steps::sign_in_page(app, None, StatusCode::OK),
-        ("POST", "/branch/login") => return steps::sign_in(app, req).await,
+        ("GET", paths::LOGIN) => return steps::sign_in_page(sessions, None, StatusCode::OK),
+        ("POST", paths::LOGIN) => return steps::sign_in(app, sessions, req).await,
         _ => {}
     }
     let known = ROUTES.iter().any(|(_, p)| *p == path);
@@ -228,11 +273,11 @@ async fn route(app: &App, req: &BranchRequest) -> Result<Reply, BranchError> {
     if !ROUTES.contains(&(req.method.as_str(), path)) {
         return Err(BranchError::Method);
     }
-    let s = match staffed(app, req) {
+    let s = match staffed(app, sessions, req) {
         Ok(s) => s,
         Err(BranchError::SignedOut) if req.method == "GET" => {
             return steps::sign_in_page(
-                app,
+                sessions,
                 Some(BranchError::SignedOut.message()),
                 StatusCode::UNAUTHORIZED,
             )
@@ -240,63 +285,80 @@ async fn route(app: &App, req: &BranchRequest) -> Result<Reply, BranchError> {
         Err(e) => return Err(e),
     };
     match path {
-        "/branch/logout" => steps::sign_out(&s).await,
-        "/branch/customer" => steps::customer(&s),
-        "/branch/forms" => steps::record_form(&s).await,
-        "/branch/form" => steps::form(&s),
-        "/branch/forms/approve" => steps::approve_form(&s).await,
-        "/branch/forms/reject" => steps::reject_form(&s).await,
-        "/branch/applications" => steps::issue(&s).await,
-        "/branch/releases" => steps::record_release(&s).await,
-        "/branch/release" => steps::release(&s),
-        "/branch/releases/approve" => steps::decide_release(&s, false).await,
-        "/branch/releases/reject" => steps::decide_release(&s, true).await,
-        "/branch/lists/pending" => steps::pending(&s, false),
-        "/branch/lists/pending.csv" => steps::pending(&s, true),
-        "/branch/lists/today" => steps::today_list(&s, false),
-        "/branch/lists/today.csv" => steps::today_list(&s, true),
-        "/branch/lists/attempts" => steps::attempts(&s, false),
-        "/branch/lists/attempts.csv" => steps::attempts(&s, true),
-        "/branch/audit" => steps::audit(&s),
+        paths::LOGOUT => steps::sign_out(&s).await,
+        paths::CUSTOMER => steps::customer(&s),
+        paths::FORMS => steps::record_form(&s).await,
+        paths::FORM => steps::form(&s),
+        paths::FORMS_APPROVE => steps::approve_form(&s).await,
+        paths::FORMS_REJECT => steps::reject_form(&s).await,
+        paths::APPLICATIONS => steps::issue(&s).await,
+        paths::RELEASES => steps::record_release(&s).await,
+        paths::RELEASE => steps::release(&s),
+        paths::RELEASES_APPROVE => steps::decide_release(&s, false).await,
+        paths::RELEASES_REJECT => steps::decide_release(&s, true).await,
+        paths::PENDING => steps::pending(&s, false),
+        paths::PENDING_CSV => steps::pending(&s, true),
+        paths::TODAY => steps::today_list(&s, false),
+        paths::TODAY_CSV => steps::today_list(&s, true),
+        paths::ATTEMPTS => steps::attempts(&s, false),
+        paths::ATTEMPTS_CSV => steps::attempts(&s, true),
+        paths::AUDIT => steps::audit(&s),
         _ => Err(BranchError::NotFound),
     }
 }
 
 /// Every route behind sign-in, with its method.
 const ROUTES: [(&str, &str); 18] = [
-    ("POST", "/branch/logout"),
-    ("GET", "/branch/customer"),
-    ("POST", "/branch/forms"),
-    ("GET", "/branch/form"),
-    ("POST", "/branch/forms/approve"),
-    ("POST", "/branch/forms/reject"),
-    ("POST", "/branch/applications"),
-    ("POST", "/branch/releases"),
-    ("GET", "/branch/release"),
-    ("POST", "/branch/releases/approve"),
-    ("POST", "/branch/releases/reject"),
-    ("GET", "/branch/lists/pending"),
-    ("GET", "/branch/lists/pending.csv"),
-    ("GET", "/branch/lists/today"),
-    ("GET", "/branch/lists/today.csv"),
-    ("GET", "/branch/lists/attempts"),
-    ("GET", "/branch/lists/attempts.csv"),
-    ("GET", "/branch/audit"),
+    ("POST", paths::LOGOUT),
+    ("GET", paths::CUSTOMER),
+    ("POST", paths::FORMS),
+    ("GET", paths::FORM),
+    ("POST", paths::FORMS_APPROVE),
+    ("POST", paths::FORMS_REJECT),
+    ("POST", paths::APPLICATIONS),
+    ("POST", paths::RELEASES),
+    ("GET", paths::RELEASE),
+    ("POST", paths::RELEASES_APPROVE),
+    ("POST", paths::RELEASES_REJECT),
+    ("GET", paths::PENDING),
+    ("GET", paths::PENDING_CSV),
+    ("GET", paths::TODAY),
+    ("GET", paths::TODAY_CSV),
+    ("GET", paths::ATTEMPTS),
+    ("GET", paths::ATTEMPTS_CSV),
+    ("GET", paths::AUDIT),
 ];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every error's status, and its page: UTF-8 HTML with that status.
     #[test]
-    fn guard_matches_networks_and_mapped_ipv4() {
-        let loopback = crate::config::default_branch_networks();
-        assert!(allowed(&loopback, "127.0.0.1".parse().unwrap()));
-        assert!(allowed(&loopback, "::1".parse().unwrap()));
-        assert!(allowed(&loopback, "::ffff:127.0.0.1".parse().unwrap()));
-        assert!(!allowed(&loopback, "10.1.2.3".parse().unwrap()));
-        let branch: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        assert!(allowed(&branch, "10.1.2.3".parse().unwrap()));
-        assert!(!allowed(&branch, "127.0.0.1".parse().unwrap()));
+    fn every_error_has_one_status_and_a_utf8_page() {
+        for (err, status) in [
+            (BranchError::Form(FormError::Encoding), 400),
+            (BranchError::Body(BodyError::Broken), 400),
+            (BranchError::Body(BodyError::TooLarge), 413),
+            (BranchError::Body(BodyError::Timeout), 408),
+            (BranchError::NotFound, 404),
+            (BranchError::Method, 405),
+            (BranchError::SignedOut, 401),
+            (BranchError::Forgery, 403),
+            (BranchError::Busy, 503),
+            (
+                BranchError::Store(StoreError::Corrupt {
+                    tree: "staff",
+                    detail: "x".into(),
+                }),
+                503,
+            ),
+        ] {
+            let page = error_page(&err);
+            assert_eq!(page.status.as_u16(), status, "{err:?}");
+            assert_eq!(page.content_type, UTF8_HTML);
+            let text = String::from_utf8(page.body).unwrap();
+            assert!(text.contains(err.message()), "{err:?}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! view data and never touch the store.
 
 use super::ops::{Actor, Application, CancelForm, Decision, Release};
+use super::paths;
 use crate::clock::jst;
 use crate::store::{AuditRecord, Customer, Receipt, ReceiptKind};
 use maud::{html, Markup, DOCTYPE};
@@ -34,13 +35,13 @@ fn layout(title: &str, nav: Option<Nav>, body: Markup) -> Markup {
             body {
                 @if let Some(n) = nav {
                     nav {
-                        a href="/branch/" { "ホーム" }
-                        a href="/branch/lists/pending" { "承認待ち" }
-                        a href="/branch/lists/today" { "本日の処理" }
-                        a href="/branch/lists/attempts" { "利用中止の未届" }
-                        a href="/branch/audit" { "監査ログ" }
+                        a href=(paths::HOME) { "ホーム" }
+                        a href=(paths::PENDING) { "承認待ち" }
+                        a href=(paths::TODAY) { "本日の処理" }
+                        a href=(paths::ATTEMPTS) { "利用中止の未届" }
+                        a href=(paths::AUDIT) { "監査ログ" }
                         span { (n.actor.name) " (" (n.actor.staff_id) " / " (n.actor.role.label()) " / 店番 " (n.actor.branch_code) ") " }
-                        form method="post" action="/branch/logout" {
+                        form method="post" action=(paths::LOGOUT) {
                             (csrf_field(n.csrf))
                             button type="submit" { "サインアウト" }
                         }
@@ -68,7 +69,7 @@ pub fn error(message: &str) -> Markup {
         None,
         html! {
             p.ng { (message) }
-            p { a href="/branch/" { "営業店端末のトップへ" } }
+            p { a href=(paths::HOME) { "営業店端末のトップへ" } }
         },
     )
 }
@@ -79,7 +80,7 @@ pub fn sign_in(csrf: &str, message: Option<&str>) -> Markup {
         None,
         html! {
             @if let Some(m) = message { p.ng { (m) } }
-            form method="post" action="/branch/login" {
+            form method="post" action=(paths::LOGIN) {
                 (csrf_field(csrf))
                 label { "職員番号 " input type="text" name="staff_id" autocomplete="username" required; }
                 label { "パスワード " input type="password" name="password" autocomplete="current-password" required; }
@@ -91,7 +92,7 @@ pub fn sign_in(csrf: &str, message: Option<&str>) -> Markup {
 
 fn lookup_form(value: &str) -> Markup {
     html! {
-        form method="get" action="/branch/customer" {
+        form method="get" action=(paths::CUSTOMER) {
             label { "契約者ID " input type="text" name="contract_id" value=(value) inputmode="numeric" required; }
             button type="submit" { "照会" }
         }
@@ -105,7 +106,7 @@ pub fn home(nav: Nav, pending: usize) -> Markup {
         html! {
             h2 { "お客様の照会" }
             (lookup_form(""))
-            p { "承認待ちの受付: " (pending) "件 " a href="/branch/lists/pending" { "一覧" } }
+            p { "承認待ちの受付: " (pending) "件 " a href=(paths::PENDING) { "一覧" } }
         },
     )
 }
@@ -196,7 +197,7 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
                 table {
                     tr { th { "用紙番号" } th { "受付日" } th { "受付店" } th { "状態" } th { "受付者" } th { "処理者" } }
                     @for f in &v.forms {
-                        tr { td { a href={ "/branch/form?no=" (f.form_no) } { (f.form_no) } } td { (f.received_on) }
+                        tr { td { a href={ (paths::FORM) "?no=" (f.form_no) } { (f.form_no) } } td { (f.received_on) }
                              td { (f.branch_code) } td { (f.decision.label()) } td { (f.recorded_by) }
                              td { (f.decision.decided_by().unwrap_or("")) } }
                     }
@@ -218,7 +219,7 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
                 table {
                     tr { th { "受付番号" } th { "種類" } th { "状態" } th { "受付者" } th { "処理者" } }
                     @for r in &v.releases {
-                        tr { td { a href={ "/branch/release?id=" (r.id) } { (r.number()) } } td { (r.kind.label()) }
+                        tr { td { a href={ (paths::RELEASE) "?id=" (r.id) } { (r.number()) } } td { (r.kind.label()) }
                              td { (r.decision.label()) } td { (r.recorded_by) } td { (r.decision.decided_by().unwrap_or("")) } }
                     }
                 }
@@ -227,7 +228,7 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
             @if v.token.is_some() {
                 fieldset {
                     legend { "利用中止届の受付" }
-                    form method="post" action="/branch/forms" {
+                    form method="post" action=(paths::FORMS) {
                         (csrf_field(nav.csrf))
                         input type="hidden" name="contract_id" value=(c.contract_id);
                         label { "用紙番号 " input type="text" name="form_no" required; }
@@ -240,7 +241,7 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
             }
             fieldset {
                 legend { "ハードウェアトークンの発行(発行申込書)" }
-                form method="post" action="/branch/applications" {
+                form method="post" action=(paths::APPLICATIONS) {
                     (csrf_field(nav.csrf))
                     input type="hidden" name="contract_id" value=(c.contract_id);
                     label { "申込書番号 " input type="text" name="application_no" required; }
@@ -255,7 +256,7 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
             }
             fieldset {
                 legend { "ロック解除の受付" }
-                form method="post" action="/branch/releases" {
+                form method="post" action=(paths::RELEASES) {
                     (csrf_field(nav.csrf))
                     input type="hidden" name="contract_id" value=(c.contract_id);
                     label { "種類 " select name="kind" {
@@ -306,9 +307,9 @@ pub fn result(
         html! {
             @for l in lines { p class=(if ok { "ok" } else { "ng" }) { (l) } }
             @if let Some(id) = contract_id {
-                p { a href={ "/branch/customer?contract_id=" (id) } { "お客様の照会へ戻る" } }
+                p { a href={ (paths::CUSTOMER) "?contract_id=" (id) } { "お客様の照会へ戻る" } }
             }
-            p { a href="/branch/lists/pending" { "承認待ち一覧へ" } }
+            p { a href=(paths::PENDING) { "承認待ち一覧へ" } }
         },
     )
 }
@@ -355,7 +356,7 @@ pub fn form_detail(nav: Nav, f: &CancelForm, name: &str, can_decide: bool) -> Ma
         html! {
             table {
                 tr { th { "用紙番号" } td { (f.form_no) } }
-                tr { th { "契約者ID" } td { a href={ "/branch/customer?contract_id=" (f.contract_id) } { (f.contract_id) } } }
+                tr { th { "契約者ID" } td { a href={ (paths::CUSTOMER) "?contract_id=" (f.contract_id) } { (f.contract_id) } } }
                 tr { th { "氏名" } td { (name) } }
                 tr { th { "トークン" } td { (f.serial) } }
                 tr { th { "受付日" } td { (f.received_on) } }
@@ -365,7 +366,7 @@ pub fn form_detail(nav: Nav, f: &CancelForm, name: &str, can_decide: bool) -> Ma
                 (decision_rows(&f.decision))
             }
             @if can_decide {
-                (decide_forms(nav, "/branch/forms/approve", "/branch/forms/reject", "form_no", &f.form_no))
+                (decide_forms(nav, paths::FORMS_APPROVE, paths::FORMS_REJECT, "form_no", &f.form_no))
             }
         },
     )
@@ -379,7 +380,7 @@ pub fn release_detail(nav: Nav, r: &Release, name: &str, can_decide: bool) -> Ma
             table {
                 tr { th { "受付番号" } td { (r.number()) } }
                 tr { th { "種類" } td { (r.kind.label()) } }
-                tr { th { "契約者ID" } td { a href={ "/branch/customer?contract_id=" (r.contract_id) } { (r.contract_id) } } }
+                tr { th { "契約者ID" } td { a href={ (paths::CUSTOMER) "?contract_id=" (r.contract_id) } { (r.contract_id) } } }
                 tr { th { "氏名" } td { (name) } }
                 @if let Some(s) = &r.serial { tr { th { "トークン" } td { (s) } } }
                 tr { th { "備考" } td { (r.note) } }
@@ -387,7 +388,7 @@ pub fn release_detail(nav: Nav, r: &Release, name: &str, can_decide: bool) -> Ma
                 (decision_rows(&r.decision))
             }
             @if can_decide {
-                (decide_forms(nav, "/branch/releases/approve", "/branch/releases/reject", "id", &r.id.to_string()))
+                (decide_forms(nav, paths::RELEASES_APPROVE, paths::RELEASES_REJECT, "id", &r.id.to_string()))
             }
         },
     )
@@ -443,7 +444,7 @@ pub fn audit(
         "監査ログ",
         Some(nav),
         html! {
-            form method="get" action="/branch/audit" {
+            form method="get" action=(paths::AUDIT) {
                 label { "契約者ID " input type="text" name="contract" value=(contract); }
                 label { "開始日 " input type="date" name="since" value=(since); }
                 button type="submit" { "絞り込み" }

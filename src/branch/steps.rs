@@ -3,7 +3,7 @@
 //! twice, one's own entry, a second approval) are pages with a clear message and a 4xx status,
 //! and change nothing.
 
-use super::auth::{self, StaffSession};
+use super::auth::{self, StaffSession, StaffSessions};
 use super::export;
 use super::input;
 use super::ops::{
@@ -11,13 +11,14 @@ use super::ops::{
     Role,
 };
 use super::pages::{self, CustomerView, Nav, Row, TokenView};
+use super::paths;
 use super::{html, BranchError, BranchRequest, Staffed};
 use crate::app::App;
 use crate::clock;
 use crate::clock::{day_start, jst};
 use crate::password;
 use crate::reply::Reply;
-use crate::store::{Customer, TokenKind, TokenState};
+use crate::store::{AuditEvent, Customer, TokenKind, TokenState};
 use hyper::StatusCode;
 
 type Step = Result<Reply, BranchError>;
@@ -37,21 +38,17 @@ fn today(now: u64) -> String {
 }
 
 /// The sign-in page, in a fresh anonymous session (so its form has an anti-forgery value).
-pub fn sign_in_page(app: &App, message: Option<&str>, status: StatusCode) -> Step {
-    let session = app.staff_sessions.begin().ok_or(BranchError::Busy)?;
+pub fn sign_in_page(sessions: &StaffSessions, message: Option<&str>, status: StatusCode) -> Step {
+    let session = sessions.begin().ok_or(BranchError::Busy)?;
     Ok(html(status, pages::sign_in(&session.csrf, message))
         .with_cookie(Some(auth::cookie(&session.id))))
 }
 
 /// `POST /branch/login`.
-pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
-    let Some(anon) = req
-        .cookie_sid
-        .as_deref()
-        .and_then(|id| app.staff_sessions.get(id))
-    else {
+pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -> Step {
+    let Some(anon) = req.cookie_sid.as_deref().and_then(|id| sessions.get(id)) else {
         return sign_in_page(
-            app,
+            sessions,
             Some(BranchError::Forgery.message()),
             StatusCode::FORBIDDEN,
         );
@@ -62,12 +59,12 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
     let staff_id = req.text("staff_id").to_ascii_uppercase();
     let password = req.form.get("password").unwrap_or("").to_owned();
     let now = clock::now_unix();
-    if !app.staff_sessions.attempt(&staff_id) {
+    if !sessions.attempt(&staff_id) {
         let who = ops::staff(&app.store, &staff_id)?;
         ops::audit_sign_in(
             &app.store,
             now,
-            "staff_sign_in_paused",
+            AuditEvent::StaffSignInPaused,
             who.as_ref()
                 .map(|s| (s.staff_id.as_str(), s.branch_code.as_str())),
             "too many wrong passwords",
@@ -91,7 +88,7 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
         ops::audit_sign_in(
             &app.store,
             now,
-            "staff_sign_in_failed",
+            AuditEvent::StaffSignInFailed,
             who.as_ref()
                 .map(|s| (s.staff_id.as_str(), s.branch_code.as_str())),
             if who.is_some() {
@@ -107,7 +104,7 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
         );
         return Ok(html(StatusCode::UNAUTHORIZED, page));
     };
-    app.staff_sessions.attempt_ok(&staff_id);
+    sessions.attempt_ok(&staff_id);
     let actor = Actor {
         staff_id: staff.staff_id.clone(),
         name: staff.name.clone(),
@@ -117,14 +114,15 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
     ops::audit_sign_in(
         &app.store,
         now,
-        "staff_sign_in",
+        AuditEvent::StaffSignIn,
         Some((&actor.staff_id, &actor.branch_code)),
         "",
     )
     .await?;
-    let session = app.staff_sessions.sign_in(&anon.id, actor.clone());
+    let session = sessions.sign_in(&anon.id, actor.clone());
     let s = Staffed {
         app,
+        sessions,
         req,
         session: session.clone(),
         actor,
@@ -134,16 +132,16 @@ pub async fn sign_in(app: &App, req: &BranchRequest) -> Step {
 
 /// `POST /branch/logout`.
 pub async fn sign_out(s: &Staffed<'_>) -> Step {
-    s.app.staff_sessions.end(&s.session.id);
+    s.sessions.end(&s.session.id);
     ops::audit_sign_in(
         &s.app.store,
         s.now(),
-        "staff_sign_out",
+        AuditEvent::StaffSignOut,
         Some((&s.actor.staff_id, &s.actor.branch_code)),
         "",
     )
     .await?;
-    let fresh: StaffSession = s.app.staff_sessions.begin().ok_or(BranchError::Busy)?;
+    let fresh: StaffSession = s.sessions.begin().ok_or(BranchError::Busy)?;
     Ok(html(
         StatusCode::OK,
         pages::sign_in(&fresh.csrf, Some("サインアウトしました。")),
@@ -153,14 +151,8 @@ pub async fn sign_out(s: &Staffed<'_>) -> Step {
 
 /// `GET /branch/`.
 pub fn home(s: &Staffed) -> Step {
-    let pending = ops::forms(&s.app.store)?
-        .iter()
-        .filter(|f| f.decision == Decision::Received)
-        .count()
-        + ops::releases(&s.app.store)?
-            .iter()
-            .filter(|r| r.decision == Decision::Received)
-            .count();
+    let (forms, releases) = s.app.store.pending()?;
+    let pending = forms.len() + releases.len();
     Ok(html(StatusCode::OK, pages::home(nav(s), pending)))
 }
 
@@ -253,53 +245,37 @@ fn customer_page(s: &Staffed, c: &Customer, message: Option<&str>) -> Step {
             },
             state: token_state(&t.state),
             fails: t.otp.fails,
-            locked: t.otp.locked || t.otp.fails >= policy.otp_fail_limit,
+            locked: t.locked(policy),
             serial: t.serial,
         }),
         None => None,
     };
-    let login_locked = c.login_fails >= policy.login_fail_limit;
+    let login_locked = c.login_locked(policy);
     let status = match (&token, c.transfers_blocked) {
         (Some(t), _) if t.locked => "トークンロック中 (locked)".to_owned(),
         (Some(_), _) => "利用中 (active)".to_owned(),
         (None, true) => "利用中止 (cancelled) ・新しいトークンの利用開始待ち".to_owned(),
         (None, false) => "トークン未登録".to_owned(),
     };
-    let mut assigned = Vec::new();
-    for t in store.tokens() {
-        let t = t?;
-        if t.assigned_to.as_deref() == Some(&c.contract_id) && t.state == TokenState::Available {
-            assigned.push(t.serial);
-        }
-    }
-    let mut attempts = Vec::new();
-    for a in store.attempts() {
-        let a = a?;
-        if a.contract_id.as_deref() == Some(&c.contract_id) {
-            attempts.push(a.at);
-        }
-    }
-    let mine = |id: &str| id == c.contract_id;
+    let id = &c.contract_id;
+    let assigned = store
+        .assigned_tokens(id)?
+        .into_iter()
+        .filter(|t| t.state == TokenState::Available)
+        .map(|t| t.serial)
+        .collect();
+    let attempts = store.attempts_of(id)?.iter().map(|a| a.at).collect();
     let now = s.now();
     let view = CustomerView {
         customer: c,
         token,
         status,
         login_locked,
-        history: store.history(&c.contract_id)?,
+        history: store.receipts_of(id)?,
         attempts,
-        forms: ops::forms(store)?
-            .into_iter()
-            .filter(|f| mine(&f.contract_id))
-            .collect(),
-        applications: ops::applications(store)?
-            .into_iter()
-            .filter(|a| mine(&a.contract_id))
-            .collect(),
-        releases: ops::releases(store)?
-            .into_iter()
-            .filter(|r| mine(&r.contract_id))
-            .collect(),
+        forms: store.forms_of(id)?,
+        applications: store.applications_of(id)?,
+        releases: store.releases_of(id)?,
         assigned,
         today: today(now),
         branches: s
@@ -610,7 +586,7 @@ fn list_reply(
         let name = format!("{file}-{}.csv", today(s.now()));
         return Ok(export::reply(&name, header, &cells));
     }
-    let href = format!("/branch/lists/{file}.csv");
+    let href = format!("{}/{file}.csv", paths::LISTS);
     Ok(html(
         StatusCode::OK,
         pages::list(nav(s), title, &href, header, &rows, note),
@@ -619,42 +595,39 @@ fn list_reply(
 
 /// `GET /branch/lists/pending[.csv]`: forms and releases waiting for approval.
 pub fn pending(s: &Staffed, csv: bool) -> Step {
+    let (forms, releases) = s.app.store.pending()?;
     let mut rows = Vec::new();
-    for f in ops::forms(&s.app.store)? {
-        if f.decision == Decision::Received {
-            rows.push(Row {
-                href: Some(format!("/branch/form?no={}", f.form_no)),
-                cells: vec![
-                    f.form_no.clone(),
-                    "利用中止届".into(),
-                    f.contract_id.clone(),
-                    name_of(s, &f.contract_id)?,
-                    f.serial.clone(),
-                    f.received_on.clone(),
-                    f.branch_code.clone(),
-                    f.recorded_by.clone(),
-                    jst(f.recorded_at),
-                ],
-            });
-        }
+    for f in forms {
+        rows.push(Row {
+            href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
+            cells: vec![
+                f.form_no.clone(),
+                "利用中止届".into(),
+                f.contract_id.clone(),
+                name_of(s, &f.contract_id)?,
+                f.serial.clone(),
+                f.received_on.clone(),
+                f.branch_code.clone(),
+                f.recorded_by.clone(),
+                jst(f.recorded_at),
+            ],
+        });
     }
-    for r in ops::releases(&s.app.store)? {
-        if r.decision == Decision::Received {
-            rows.push(Row {
-                href: Some(format!("/branch/release?id={}", r.id)),
-                cells: vec![
-                    r.number(),
-                    r.kind.label().into(),
-                    r.contract_id.clone(),
-                    name_of(s, &r.contract_id)?,
-                    r.serial.clone().unwrap_or_default(),
-                    clock::iso_day(r.recorded_at),
-                    r.branch_code.clone(),
-                    r.recorded_by.clone(),
-                    jst(r.recorded_at),
-                ],
-            });
-        }
+    for r in releases {
+        rows.push(Row {
+            href: Some(format!("{}?id={}", paths::RELEASE, r.id)),
+            cells: vec![
+                r.number(),
+                r.kind.label().into(),
+                r.contract_id.clone(),
+                name_of(s, &r.contract_id)?,
+                r.serial.clone().unwrap_or_default(),
+                clock::iso_day(r.recorded_at),
+                r.branch_code.clone(),
+                r.recorded_by.clone(),
+                jst(r.recorded_at),
+            ],
+        });
     }
     let header = [
         "番号",
@@ -682,11 +655,13 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
         Decision::Rejected { reason, .. } => reason.clone(),
         Decision::Received => String::new(),
     };
+    let from = day_start(&day).unwrap_or(0);
+    let done = s.app.store.processed_between(from, from + 24 * 3600)?;
     let mut rows = Vec::new();
-    for f in ops::forms(&s.app.store)? {
+    for f in done.forms {
         if is_today(f.decision.decided_at()) {
             rows.push(Row {
-                href: Some(format!("/branch/form?no={}", f.form_no)),
+                href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
                 cells: vec![
                     f.form_no.clone(),
                     "利用中止届".into(),
@@ -702,10 +677,10 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
             });
         }
     }
-    for r in ops::releases(&s.app.store)? {
+    for r in done.releases {
         if is_today(r.decision.decided_at()) {
             rows.push(Row {
-                href: Some(format!("/branch/release?id={}", r.id)),
+                href: Some(format!("{}?id={}", paths::RELEASE, r.id)),
                 cells: vec![
                     r.number(),
                     r.kind.label().into(),
@@ -721,14 +696,14 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
             });
         }
     }
-    for a in ops::applications(&s.app.store)? {
+    for a in done.applications {
         if is_today(Some(a.at)) {
             let mut note = format!("手数料 {}", pages::yen(a.fee_yen));
             if let Some(old) = &a.returned_serial {
                 note.push_str(&format!(" 返却 {old}"));
             }
             rows.push(Row {
-                href: Some(format!("/branch/customer?contract_id={}", a.contract_id)),
+                href: Some(format!("{}?contract_id={}", paths::CUSTOMER, a.contract_id)),
                 cells: vec![
                     a.application_no.clone(),
                     format!("発行申込書({})", a.reason.label()),
@@ -762,7 +737,8 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
 /// `GET /branch/lists/attempts[.csv]`: customers sent to the branch by the phone's 利用中止
 /// page who have not brought a form since.
 pub fn attempts(s: &Staffed, csv: bool) -> Step {
-    let forms = ops::forms(&s.app.store)?;
+    // The list is every attempt; each attempt's customer's forms are read by index, once.
+    let mut forms: std::collections::HashMap<String, Vec<CancelForm>> = Default::default();
     let mut anonymous = 0usize;
     // contract ID → (attempts, last attempt), in contract-ID order.
     let mut open: std::collections::BTreeMap<String, (u32, u64)> = Default::default();
@@ -772,9 +748,12 @@ pub fn attempts(s: &Staffed, csv: bool) -> Step {
             anonymous += 1;
             continue;
         };
+        if !forms.contains_key(&id) {
+            forms.insert(id.clone(), s.app.store.forms_of(&id)?);
+        }
         let covered = forms
-            .iter()
-            .any(|f| f.contract_id == id && f.recorded_at >= a.at);
+            .get(&id)
+            .is_some_and(|fs| fs.iter().any(|f| f.recorded_at >= a.at));
         if !covered {
             let e = open.entry(id).or_insert((0, 0));
             e.0 += 1;
@@ -784,7 +763,7 @@ pub fn attempts(s: &Staffed, csv: bool) -> Step {
     let mut rows = Vec::new();
     for (id, (count, last)) in open {
         rows.push(Row {
-            href: Some(format!("/branch/customer?contract_id={id}")),
+            href: Some(format!("{}?contract_id={id}", paths::CUSTOMER)),
             cells: vec![id.clone(), name_of(s, &id)?, count.to_string(), jst(last)],
         });
     }
@@ -813,17 +792,11 @@ pub fn audit(s: &Staffed) -> Step {
             None => (None, Some("開始日は YYYY-MM-DD の形で入力してください。")),
         }
     };
-    let mut records = Vec::new();
-    for r in s.app.store.audit() {
-        let r = r?;
-        if (contract.is_empty() || r.contract_id.as_deref() == Some(contract.as_str()))
-            && since.is_none_or(|t| r.at >= t)
-        {
-            records.push(r);
-        }
-    }
-    records.reverse();
-    records.truncate(AUDIT_PAGE_ROWS);
+    let records = s.app.store.audit_recent(
+        Some(contract.as_str()).filter(|c| !c.is_empty()),
+        since,
+        AUDIT_PAGE_ROWS,
+    )?;
     Ok(html(
         StatusCode::OK,
         pages::audit(nav(s), &contract, &since_text, &records, message),

@@ -23,7 +23,14 @@ fn credentials(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
     let ctx = step.ctx(None);
     let label = &step.app.config.bank.contract_id_label;
     step.page(
-        markup::start::credentials_form(&ctx, TITLE, "/exchange", label, message, contract_id),
+        markup::start::credentials_form(
+            &ctx,
+            TITLE,
+            markup::paths::EXCHANGE,
+            label,
+            message,
+            contract_id,
+        ),
         None,
     )
 }
@@ -52,7 +59,7 @@ pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
         let m = "トークンが登録されていません。利用開始から登録を行ってください。";
         return Ok(credentials(step, Some(m), id));
     }
-    let session = step.app.sessions.create(
+    let session = step.sessions.create(
         &customer.contract_id,
         &customer.name,
         Stage::ExchangeAuthed { logged_in: false },

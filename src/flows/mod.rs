@@ -17,22 +17,36 @@ use crate::error::AppError;
 use crate::ledger::{self, OtpRefusal, PasswordCheck, Refusal, Secret};
 use crate::reply::Reply;
 use crate::request::{Request, SID};
-use crate::session::{Refused, Session, Stage};
+use crate::session::{Refused, Session, Sessions, Stage};
 use crate::store::Customer;
-use hyper::StatusCode;
 use markup::{Ctx, InputMode, Keypad};
 use maud::Markup;
+use pages::PageCache;
 use subtle::ConstantTimeEq;
 
 /// A step's view of one request.
 pub struct Step<'a> {
     pub app: &'a App,
+    /// The phone front's sessions.
+    pub sessions: &'a Sessions,
+    /// The phone front's pages rendered once per kind of phone.
+    pub pages: &'a PageCache,
     pub req: &'a Request,
 }
 
 impl<'a> Step<'a> {
-    pub fn new(app: &'a App, req: &'a Request) -> Step<'a> {
-        Step { app, req }
+    pub fn new(
+        app: &'a App,
+        sessions: &'a Sessions,
+        pages: &'a PageCache,
+        req: &'a Request,
+    ) -> Step<'a> {
+        Step {
+            app,
+            sessions,
+            pages,
+            req,
+        }
     }
 
     pub fn now(&self) -> u64 {
@@ -61,14 +75,15 @@ impl<'a> Step<'a> {
         let set_cookie = session
             .filter(|_| self.req.handset.cookies)
             .map(|s| self.cookie(&s.id, false));
-        Reply::phone(StatusCode::OK, self.encode(markup)).with_cookie(set_cookie)
+        Reply::phone(self.encode(markup)).with_cookie(set_cookie)
     }
 
-    /// The one error page, in this phone's dialect (keypad pictograms, `guid=ON`).
+    /// The one phone error page, in this phone's dialect (keypad pictograms, `guid=ON`): sent
+    /// as 200, logged with the error's status.
     pub fn error_page(&self, err: &AppError) -> Reply {
         let ctx = self.ctx(None);
-        let page = markup::error::error(&ctx, err.message(), "/");
-        Reply::phone(err.status(), self.encode(page))
+        let page = markup::error::error(&ctx, err.message(), markup::paths::TOP);
+        Reply::phone_error(err.status(), self.encode(page))
     }
 
     /// Shift_JIS for this phone: its own carrier's pictograms, no one else's.
@@ -85,7 +100,7 @@ impl<'a> Step<'a> {
     pub fn ending(&self, page: markup::Page) -> Reply {
         let set_cookie = (self.req.handset.cookies && self.req.cookie_sid.is_some())
             .then(|| self.cookie("", true));
-        Reply::phone(StatusCode::OK, page).with_cookie(set_cookie)
+        Reply::phone(page).with_cookie(set_cookie)
     }
 
     fn cookie(&self, value: &str, remove: bool) -> String {
@@ -102,8 +117,7 @@ impl<'a> Step<'a> {
 
     fn live_session(&self) -> Result<Session, AppError> {
         let sid = self.req.sid().ok_or(AppError::Session)?;
-        self.app
-            .sessions
+        self.sessions
             .get(sid, self.req.subscriber.as_deref())
             .map_err(|r| match r {
                 Refused::Unknown => AppError::Session,
@@ -112,10 +126,7 @@ impl<'a> Step<'a> {
     }
 
     fn rotated(&self, session: &Session) -> Result<Session, AppError> {
-        self.app
-            .sessions
-            .rotate(&session.id)
-            .ok_or(AppError::Session)
+        self.sessions.rotate(&session.id).ok_or(AppError::Session)
     }
 
     /// The request's live session, if at a stage `allowed` accepts, under a new ID: every step
@@ -145,8 +156,7 @@ impl<'a> Step<'a> {
 
     /// Moves the session to `stage`.
     pub fn advance(&self, session: &Session, stage: Stage) -> Result<Session, AppError> {
-        self.app
-            .sessions
+        self.sessions
             .set_stage(&session.id, stage)
             .ok_or(AppError::Session)
     }
@@ -204,7 +214,7 @@ impl<'a> Step<'a> {
             let ctx = self.ctx(Some(&session));
             return Ok(self.page(page(&ctx), Some(&session)));
         }
-        self.app.sessions.end(&session.id);
+        self.sessions.end(&session.id);
         let ctx = self.ctx(None);
         Ok(self.page_ending(page(&ctx)))
     }

@@ -16,7 +16,7 @@ pub fn top(step: &Step) -> Result<Reply, AppError> {
         imode_html1: ctx.imode_html1,
         guid_on: ctx.guid_on,
     };
-    let body = step.app.pages.top(variant, || {
+    let body = step.pages.top(variant, || {
         let label = &step.app.config.bank.contract_id_label;
         step.encode(markup::top::top(&ctx, label, None, ""))
     });

@@ -27,7 +27,14 @@ fn credentials(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
     let ctx = step.ctx(None);
     let label = &step.app.config.bank.contract_id_label;
     step.page(
-        markup::start::credentials_form(&ctx, TITLE, "/start", label, message, contract_id),
+        markup::start::credentials_form(
+            &ctx,
+            TITLE,
+            markup::paths::START,
+            label,
+            message,
+            contract_id,
+        ),
         None,
     )
 }
@@ -53,7 +60,7 @@ pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
         let m = "既にトークンが登録されています。トークンの変更は交換から行ってください。";
         return Ok(credentials(step, Some(m), id));
     }
-    let session = step.app.sessions.create(
+    let session = step.sessions.create(
         &customer.contract_id,
         &customer.name,
         Stage::StartAuthed { logged_in: false },
@@ -100,7 +107,7 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
             return Ok(token_form(step, &session, Some(m), &serial));
         }
         PasswordCheck::LockedNow | PasswordCheck::Locked => {
-            step.app.sessions.end(&session.id);
+            step.sessions.end(&session.id);
             return Ok(super::pages::top_with(
                 step,
                 Some(password_message(&check, true)),

@@ -96,6 +96,36 @@ pub fn send(addr: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
     Some(buf)
 }
 
+/// Sends `request` (a head, perhaps with part of a body) and reads one response without
+/// waiting for the server to close: what a client sees while its body is still owed. Panics if
+/// no whole response comes within `wait`.
+pub fn exchange_partial(addr: SocketAddr, request: &[u8], wait: Duration) -> Resp {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(wait)).expect("timeout");
+    s.write_all(request).expect("send");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(split) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..split]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if buf.len() >= split + 4 + length {
+                break;
+            }
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) => panic!("no whole response within {wait:?} ({e}); got {buf:?}"),
+        }
+    }
+    parse_response(&buf).unwrap_or_else(|| panic!("not a response: {buf:?}"))
+}
+
 /// A whole response (head and the body up to the connection's end).
 pub fn parse_response(buf: &[u8]) -> Option<Resp> {
     let split = buf.windows(4).position(|w| w == b"\r\n\r\n")?;

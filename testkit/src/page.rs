@@ -39,6 +39,21 @@ impl Resp {
         self
     }
 
+    /// A phone error page: sent with status 200 (EZweb handsets hide the bodies of 4xx/5xx
+    /// answers), Shift_JIS cHTML, saying `needle`. The logical status is in the gateway's log.
+    pub fn assert_phone_error(&self, needle: &str) -> &Resp {
+        assert_eq!(
+            self.status, 200,
+            "phone error pages go out as 200:\n{}",
+            self.text
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("text/html; charset=Shift_JIS")
+        );
+        self.assert_chtml(5000).assert_contains(needle)
+    }
+
     pub fn assert_status(&self, status: u16) -> &Resp {
         assert_eq!(self.status, status, "status; page:\n{}", self.text);
         self

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod webdriver;
+
 use keitai_gateway::inventory::Seed;
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
@@ -15,7 +17,7 @@ use testkit::gateway::{copy_dir, Gateway, Stderr};
 
 // Kept for the tests that encode forms by hand (not all of them are used at every moment).
 #[allow(unused_imports)]
-pub use testkit::http::{encode_form, sjis_urlencode, utf8_urlencode, Resp};
+pub use testkit::http::{encode_form, exchange_partial, sjis_urlencode, utf8_urlencode, Resp};
 pub use testkit::phone::{Phone, AU, FOMA, SOFTBANK};
 pub use testkit::staff::Staff;
 
@@ -108,6 +110,13 @@ impl Server {
     /// returns the log.
     pub fn wait_log(&self, needle: &str) -> String {
         self.gateway.wait_log(needle)
+    }
+
+    /// Whether the request log has a line for `method path` with `status` (the logical status:
+    /// a phone error page is sent as 200 and logged with its own).
+    pub fn logged(&self, method: &str, path: &str, status: u16) -> bool {
+        let line = format!(" {method} {path} {status} ");
+        self.log().lines().any(|l| l.contains(&line))
     }
 
     /// Stops the server as an operator does (SIGTERM) and waits until it has exited.
@@ -285,4 +294,35 @@ pub fn run_cli(args: &[&str]) -> (bool, String) {
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
+}
+
+/// Opens the store of a stopped gateway's `data_dir` (with its master key) for a test to
+/// change, and flushes it afterwards.
+pub fn with_store<T>(data_dir: &Path, f: impl FnOnce(&keitai_gateway::store::Store) -> T) -> T {
+    let sealer = keitai_gateway::seal::Sealer::load(&data_dir.join("master.key")).expect("key");
+    let store = keitai_gateway::store::Store::open(&data_dir.join("db"), sealer).expect("store");
+    let out = f(&store);
+    store.flush().expect("flush");
+    out
+}
+
+/// Makes `serial`'s sealed seed unopenable, so every OTP check of it is a storage failure.
+pub fn damage_seed(data_dir: &Path, serial: &str) {
+    with_store(data_dir, |store| {
+        let mut token = store.token(serial).expect("read").expect("token");
+        token.secret_sealed = data_encoding::BASE64.encode(&[0u8; 48]);
+        store.write(|tx| tx.put_token(&token)).expect("write");
+    });
+}
+
+/// Makes staff `staff_id`'s record unreadable, so their sign-in is a storage failure.
+pub fn damage_staff(data_dir: &Path, staff_id: &str) {
+    // The store's API writes only whole records, so the damage is done in the engine's own
+    // files, as a failing disk would (sled: the `staff` tree, JSON records).
+    let db = sled::open(data_dir.join("db")).expect("open the stopped gateway's database");
+    let staff = db.open_tree("staff").expect("staff tree");
+    staff
+        .insert(staff_id.as_bytes(), &b"\"not a staff record\""[..])
+        .expect("write");
+    db.flush().expect("flush");
 }

@@ -1,0 +1,307 @@
+//! The network gates, in one place: which client networks may do what.
+//!
+//! - [`NetSet`]: a set of CIDR networks that judges IPv4 clients of a dual-stack listener
+//!   (`::ffff:a.b.c.d`) as the IPv4 address they are — the one place that canonicalises;
+//! - [`Networks`]: the carriers' published gateway ranges and the emulator networks
+//!   (data/carrier_networks.toml), which decide whether a peer may vouch for subscriber-ID
+//!   headers;
+//! - [`forwarded_https`]: `X-Forwarded-Proto` believed from configured TLS proxies only.
+//!
+//! The internal networks (who reaches `/api/`) and the branch networks (who reaches
+//! `/branch`) are [`NetSet`]s in the configuration; each front asks its set before anything else.
+
+use crate::carrier::Carrier;
+use ipnet::IpNet;
+use serde::Deserialize;
+use std::net::IpAddr;
+
+/// A set of client networks. Membership is decided on the canonical address: an IPv4-mapped
+/// IPv6 peer is its IPv4 address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct NetSet(Vec<IpNet>);
+
+impl NetSet {
+    pub fn new(nets: Vec<IpNet>) -> NetSet {
+        NetSet(nets)
+    }
+
+    /// This host only: 127.0.0.0/8 and ::1.
+    pub fn loopback() -> NetSet {
+        NetSet(
+            ["127.0.0.0/8", "::1/128"]
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
+        )
+    }
+
+    /// `nets`, or `default` when none are given (a command-line list replaces the default).
+    pub fn or(nets: Vec<IpNet>, default: NetSet) -> NetSet {
+        if nets.is_empty() {
+            default
+        } else {
+            NetSet(nets)
+        }
+    }
+
+    pub fn contains(&self, peer: IpAddr) -> bool {
+        let peer = canonical(peer);
+        self.0.iter().any(|net| net.contains(&peer))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &IpNet> {
+        self.0.iter()
+    }
+}
+
+/// The address a peer is judged as: IPv4-mapped IPv6 (`::ffff:a.b.c.d`) is IPv4.
+pub fn canonical(peer: IpAddr) -> IpAddr {
+    peer.to_canonical()
+}
+
+/// `X-Forwarded-Proto: https` from a configured TLS proxy. The last value counts: a proxy
+/// appends what it saw, so earlier values may come from the phone's side and prove nothing.
+pub fn forwarded_https(headers: &[(&str, &str)], peer: IpAddr, proxies: &NetSet) -> bool {
+    if !proxies.contains(peer) {
+        return false;
+    }
+    headers
+        .iter()
+        .rev()
+        .find(|(k, _)| *k == "x-forwarded-proto")
+        .and_then(|(_, v)| v.rsplit(',').next())
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
+/// One carrier's gateway ranges: `[docomo]` `networks = ["210.153.84.0/24", ...]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarrierNetworks {
+    #[serde(default)]
+    pub networks: NetSet,
+}
+
+/// Carrier gateway networks + emulator networks, loaded from data/carrier_networks.toml.
+///
+/// A missing carrier table means no ranges for it; a missing `emulator_networks` means
+/// no emulator is trusted (a production file can leave loopback out on purpose).
+/// Unknown keys are errors, so a misspelt carrier is not silently untrusted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Networks {
+    #[serde(default)]
+    pub emulator_networks: NetSet,
+    #[serde(default)]
+    pub docomo: CarrierNetworks,
+    #[serde(default)]
+    pub au: CarrierNetworks,
+    #[serde(default)]
+    pub softbank: CarrierNetworks,
+    #[serde(default)]
+    pub willcom: CarrierNetworks,
+}
+
+impl Networks {
+    pub fn load(path: &std::path::Path) -> Result<Networks, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        Networks::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Networks, String> {
+        let networks: Networks =
+            toml::from_str(text).map_err(|e| format!("invalid carrier networks: {e}"))?;
+        // "210.153.84.1/24" parses, but is most likely a typo for another range.
+        let all = networks.emulator_networks.iter().chain(
+            [
+                &networks.docomo,
+                &networks.au,
+                &networks.softbank,
+                &networks.willcom,
+            ]
+            .into_iter()
+            .flat_map(|c| c.networks.iter()),
+        );
+        for net in all {
+            if net.trunc() != *net {
+                return Err(format!(
+                    "{net} has host bits set (did you mean {}?)",
+                    net.trunc()
+                ));
+            }
+        }
+        Ok(networks)
+    }
+
+    /// Default used when no file: empty carrier lists, emulator = loopback (127.0.0.0/8, ::1).
+    pub fn loopback_only() -> Networks {
+        Networks {
+            emulator_networks: NetSet::loopback(),
+            ..Networks::default()
+        }
+    }
+
+    /// true when `peer` may vouch for `carrier`'s subscriber-ID headers: in that
+    /// carrier's ranges or in emulator_networks. Never for `Carrier::None`.
+    pub fn trusts(&self, carrier: Carrier, peer: IpAddr) -> bool {
+        let ranges = match carrier {
+            Carrier::Docomo => &self.docomo.networks,
+            Carrier::Au => &self.au.networks,
+            Carrier::Softbank => &self.softbank.networks,
+            Carrier::Willcom => &self.willcom.networks,
+            Carrier::None => return false,
+        };
+        ranges.contains(peer) || self.emulator_networks.contains(peer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn set(nets: &[&str]) -> NetSet {
+        NetSet::new(nets.iter().map(|n| n.parse().unwrap()).collect())
+    }
+
+    #[test]
+    fn sets_judge_mapped_ipv4_as_ipv4() {
+        let loopback = NetSet::loopback();
+        assert!(loopback.contains(ip("127.0.0.1")));
+        assert!(loopback.contains(ip("::1")));
+        assert!(loopback.contains(ip("::ffff:127.0.0.1")));
+        assert!(!loopback.contains(ip("10.1.2.3")));
+        let branch = set(&["10.0.0.0/8"]);
+        assert!(branch.contains(ip("10.1.2.3")));
+        assert!(branch.contains(ip("::ffff:10.1.2.3")));
+        assert!(!branch.contains(ip("127.0.0.1")));
+        assert!(!NetSet::default().contains(ip("127.0.0.1")));
+        assert_eq!(NetSet::or(vec![], NetSet::loopback()), NetSet::loopback());
+        assert_eq!(
+            NetSet::or(vec!["10.0.0.0/8".parse().unwrap()], NetSet::loopback()),
+            branch
+        );
+    }
+
+    fn https(headers: &[(&str, &str)], peer: &str, proxies: &[&str]) -> bool {
+        forwarded_https(headers, ip(peer), &set(proxies))
+    }
+
+    #[test]
+    fn forwarded_proto_only_from_a_tls_proxy() {
+        let h = [("x-forwarded-proto", "https")];
+        assert!(https(&h, "10.0.0.5", &["10.0.0.0/24"]));
+        assert!(https(&h, "::ffff:10.0.0.5", &["10.0.0.0/24"]));
+        assert!(!https(&h, "10.0.1.5", &["10.0.0.0/24"]));
+        assert!(!https(&h, "127.0.0.1", &[]));
+        assert!(!https(&[], "10.0.0.5", &["10.0.0.0/24"]));
+        assert!(!https(
+            &[("x-forwarded-proto", "http")],
+            "10.0.0.5",
+            &["10.0.0.0/24"]
+        ));
+        // The proxy appended "http" after what the client claimed.
+        let appended = [("x-forwarded-proto", "https, http")];
+        assert!(!https(&appended, "10.0.0.5", &["10.0.0.0/24"]));
+        assert!(https(
+            &[("x-forwarded-proto", "HTTPS")],
+            "10.0.0.5",
+            &["10.0.0.0/24"]
+        ));
+    }
+
+    const SAMPLE: &str = r#"
+emulator_networks = ["127.0.0.0/8", "::1/128"]
+[docomo]
+networks = ["210.153.84.0/24", "124.146.174.0/24"]
+[au]
+networks = ["210.230.128.224/28"]
+[softbank]
+networks = ["2001:db8:1::/48"]
+"#;
+
+    #[test]
+    fn trusts_in_range_only_for_that_carrier() {
+        let n = Networks::parse(SAMPLE).unwrap();
+        assert!(n.trusts(Carrier::Docomo, ip("210.153.84.1")));
+        assert!(n.trusts(Carrier::Docomo, ip("124.146.174.255")));
+        assert!(!n.trusts(Carrier::Docomo, ip("210.153.85.1")));
+        assert!(!n.trusts(Carrier::Au, ip("210.153.84.1")));
+        assert!(n.trusts(Carrier::Au, ip("210.230.128.239")));
+        assert!(!n.trusts(Carrier::Au, ip("210.230.128.240")));
+        assert!(!n.trusts(Carrier::Willcom, ip("210.153.84.1")));
+        assert!(!n.trusts(Carrier::None, ip("210.153.84.1")));
+    }
+
+    #[test]
+    fn trusts_emulator_loopback_for_every_carrier_but_none() {
+        let n = Networks::parse(SAMPLE).unwrap();
+        for c in [
+            Carrier::Docomo,
+            Carrier::Au,
+            Carrier::Softbank,
+            Carrier::Willcom,
+        ] {
+            assert!(n.trusts(c, ip("127.0.0.1")));
+            assert!(n.trusts(c, ip("127.9.9.9")));
+            assert!(n.trusts(c, ip("::1")));
+            assert!(!n.trusts(c, ip("10.0.0.1")));
+        }
+        assert!(!n.trusts(Carrier::None, ip("127.0.0.1")));
+    }
+
+    #[test]
+    fn trusts_ipv6_and_mapped_ipv4() {
+        let n = Networks::parse(SAMPLE).unwrap();
+        assert!(n.trusts(Carrier::Softbank, ip("2001:db8:1::42")));
+        assert!(!n.trusts(Carrier::Softbank, ip("2001:db8:2::42")));
+        assert!(n.trusts(Carrier::Docomo, ip("::ffff:210.153.84.7")));
+        assert!(n.trusts(Carrier::Au, ip("::ffff:127.0.0.1")));
+        assert!(!n.trusts(Carrier::Docomo, ip("::ffff:8.8.8.8")));
+    }
+
+    #[test]
+    fn loopback_only_trusts_nothing_else() {
+        let n = Networks::loopback_only();
+        assert!(n.trusts(Carrier::Docomo, ip("127.0.0.1")));
+        assert!(n.trusts(Carrier::Au, ip("::1")));
+        assert!(!n.trusts(Carrier::Docomo, ip("210.153.84.1")));
+        assert!(!n.trusts(Carrier::Docomo, ip("::2")));
+    }
+
+    #[test]
+    fn parse_errors_are_reported() {
+        assert!(Networks::parse("").unwrap().emulator_networks.is_empty());
+        let e = Networks::parse("[docmo]\nnetworks = []").unwrap_err();
+        assert!(e.contains("docmo"), "{e}");
+        let e = Networks::parse("[au]\nnetworks = [\"300.1.1.1/24\"]").unwrap_err();
+        assert!(e.contains("invalid"), "{e}");
+        let e = Networks::parse("[au]\nnetworks = [\"210.230.128.225/28\"]").unwrap_err();
+        assert!(e.contains("210.230.128.224/28"), "{e}");
+        let e = Networks::load(std::path::Path::new("/nonexistent/nets.toml")).unwrap_err();
+        assert!(e.contains("/nonexistent/nets.toml"), "{e}");
+    }
+
+    #[test]
+    fn shipped_file_parses() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/carrier_networks.toml");
+        let n = Networks::load(&path).unwrap();
+        assert!(!n.docomo.networks.is_empty() && !n.au.networks.is_empty());
+        assert!(!n.softbank.networks.is_empty() && !n.willcom.networks.is_empty());
+        assert!(n.trusts(Carrier::Docomo, ip("127.0.0.1")));
+        // The addresses jpmobile's own specs use as in-range examples.
+        assert!(n.trusts(Carrier::Au, ip("210.230.128.225")));
+        assert!(n.trusts(Carrier::Softbank, ip("210.146.7.199")));
+        assert!(n.trusts(Carrier::Willcom, ip("61.198.142.1")));
+        assert!(!n.trusts(Carrier::Docomo, ip("210.146.7.199")));
+    }
+}

@@ -1,0 +1,122 @@
+//! The phone front: every path no other front owns. Shift_JIS in and out, each page within the
+//! handset's budget, and every error as the one Japanese error page in the handset's dialect
+//! (sent with status 200, see [`Reply::phone_error`]).
+//!
+//! It owns the phone sessions and the pages rendered once per kind of phone, reads the body
+//! itself (form posts are a few hundred bytes) and routes to the steps in [`crate::flows`].
+
+use crate::app::App;
+use crate::body::{self, Limits};
+use crate::error::AppError;
+use crate::flows::pages::PageCache;
+use crate::flows::{cancel, exchange, login, pages, start, Step};
+use crate::front::{Answer, Front, HttpRequest};
+use crate::log::log;
+use crate::reply::Reply;
+use crate::request::Request;
+use crate::session::Sessions;
+use markup::paths;
+use std::net::SocketAddr;
+
+/// Largest phone request body accepted (form posts are a few hundred bytes).
+pub const MAX_BODY: usize = 8 * 1024;
+
+/// The phone front's own state.
+pub struct PhoneFront {
+    sessions: Sessions,
+    /// Pages rendered once per kind of phone (the top page).
+    pages: PageCache,
+}
+
+impl PhoneFront {
+    pub fn new(config: &crate::config::Config) -> PhoneFront {
+        PhoneFront {
+            sessions: Sessions::new(config.bank.session_idle()),
+            pages: PageCache::default(),
+        }
+    }
+
+    fn step<'a>(&'a self, app: &'a App, request: &'a Request) -> Step<'a> {
+        Step::new(app, &self.sessions, &self.pages, request)
+    }
+
+    async fn handle(&self, app: &App, req: HttpRequest, peer: SocketAddr) -> Reply {
+        let (parts, body) = req.into_parts();
+        let mut request = Request::from_head(&parts, peer, &app.config);
+        if request.untrusted_subscriber_claim {
+            log(format_args!(
+                "ignored subscriber-ID header from untrusted address {}",
+                peer.ip()
+            ));
+        }
+        let limits = Limits {
+            max_bytes: MAX_BODY,
+            timeout: app.config.client_timeout,
+        };
+        let read = match body::read(&parts.headers, body, limits).await {
+            Ok(bytes) => Request::form(parts.uri.query(), &bytes),
+            Err(e) => Err(AppError::from(e)),
+        };
+        let result = match read {
+            Ok(form) => {
+                request.form = form;
+                route(&self.step(app, &request)).await
+            }
+            Err(e) => Err(e),
+        };
+        let reply = result.unwrap_or_else(|e| {
+            if let AppError::Store(inner) = &e {
+                log(format_args!("storage error: {inner}"));
+            }
+            self.step(app, &request).error_page(&e)
+        });
+        if reply.body.len() > request.handset.budget_bytes {
+            log(format_args!(
+                "page over budget: {} is {} bytes, budget {}",
+                request.path,
+                reply.body.len(),
+                request.handset.budget_bytes
+            ));
+        }
+        reply
+    }
+}
+
+impl Front for PhoneFront {
+    fn owns(&self, _path: &str) -> bool {
+        true
+    }
+
+    fn answer<'a>(&'a self, app: &'a App, req: HttpRequest, peer: SocketAddr) -> Answer<'a> {
+        Box::pin(self.handle(app, req, peer))
+    }
+
+    fn sweep(&self) {
+        self.sessions.sweep();
+    }
+}
+
+async fn route(step: &Step<'_>) -> Result<Reply, AppError> {
+    let req = step.req;
+    if req.handset.is_pc_or_smartphone() && !step.app.config.allow_pc {
+        return Ok(pages::pc_pointer(step));
+    }
+    match (req.method.as_str(), req.path.as_str()) {
+        ("GET", paths::TOP) => pages::top(step),
+        ("GET", paths::HELP) => pages::help(step),
+        ("POST", paths::LOGIN) => login::login(step).await,
+        ("POST", paths::LOGIN_OTP) => login::otp(step).await,
+        ("GET", paths::MENU) => login::menu(step).await,
+        ("GET", paths::LOGOUT) => login::logout(step),
+        ("GET", paths::START) => start::entry(step).await,
+        ("POST", paths::START) => start::credentials_post(step).await,
+        ("POST", paths::START_TOKEN) => start::token_post(step).await,
+        ("GET", paths::EXCHANGE) => exchange::entry(step).await,
+        ("POST", paths::EXCHANGE) => exchange::credentials_post(step).await,
+        ("POST", paths::EXCHANGE_CURRENT) => exchange::current_post(step).await,
+        ("POST", paths::EXCHANGE_NEW) => exchange::new_post(step).await,
+        ("GET", paths::CANCEL) => cancel::notice(step).await,
+        (_, path) if paths::ALL.contains(&path) => Err(AppError::Method),
+        _ => Err(AppError::NotFound),
+    }
+}
