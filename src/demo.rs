@@ -80,6 +80,10 @@ fn load_staff(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
             branch_code: s.branch_code,
             role: s.role,
             password_hash,
+            disabled: false,
+            must_change: false,
+            sign_in_fails: 0,
+            last_attempt: 0,
         });
     }
     ops::put_staff(store, &records, now)?;
@@ -111,6 +115,8 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
             login_fails: 0,
             token: None,
             transfers_blocked: false,
+            closed: false,
+            from_host: None,
         });
     }
     for r in &regs {
@@ -154,4 +160,19 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
         )
     })?;
     load_staff(store, dir, now)
+}
+
+/// Whether `store` still holds the demo bank: every demo customer there, open, with the demo
+/// login password. `serve --demo` prints the demo credentials only then: on any other database they
+/// would not match.
+pub fn matches(store: &Store, dir: &Path) -> Result<bool, DemoError> {
+    for c in customers(dir)? {
+        let Some(stored) = store.customer(&c.contract_id)?.filter(|s| !s.closed) else {
+            return Ok(false);
+        };
+        if !password::verify(&stored.login_hash, &c.login_password) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

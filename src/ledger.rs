@@ -43,6 +43,10 @@ pub async fn check_password(
         let Some(mut c) = tx.customer(contract_id)? else {
             return Ok(Begin::Unknown);
         };
+        // A closed contract answers like an unknown one: the page must not tell which.
+        if c.closed {
+            return Ok(Begin::Unknown);
+        }
         if c.login_fails >= limit {
             return Ok(Begin::Locked);
         }
@@ -69,7 +73,15 @@ pub async fn check_password(
         Begin::Counted(h) => Some(h),
     };
     let known = hash.is_some();
-    let ok = password::verify_async(hash, password.to_owned()).await;
+    let ok = password::verify_async(hash.clone(), password.to_owned()).await;
+    // A hash imported in another scheme becomes argon2id with the write that records this
+    // login; hashed first, off the runtime, as slow as the check itself.
+    let rehashed = match &hash {
+        Some(old) if ok && crate::phc::needs_rehash(old) => {
+            password::hash_async(password.to_owned()).await.ok()
+        }
+        _ => None,
+    };
     if !known {
         audit_only(
             store,
@@ -90,8 +102,20 @@ pub async fn check_password(
             let Some(mut c) = tx.customer(contract_id)? else {
                 return Ok(PasswordCheck::Wrong { left: limit });
             };
+            let mut detail = what.to_owned();
             let (event, result) = if ok {
                 c.login_fails = 0;
+                if let (Some(new), Some(old)) = (&rehashed, &hash) {
+                    let stored = match which {
+                        Secret::Login => &mut c.login_hash,
+                        Secret::Transfer => &mut c.transfer_hash,
+                    };
+                    // Only the hash just verified is replaced (an import may have changed it).
+                    if stored == old {
+                        *stored = new.clone();
+                        detail.push_str(", re-hashed to argon2id");
+                    }
+                }
                 (AuditEvent::LoginOk, PasswordCheck::Ok(Box::new(c.clone())))
             } else if c.login_fails >= limit {
                 (AuditEvent::LoginLockout, PasswordCheck::LockedNow)
@@ -104,7 +128,7 @@ pub async fn check_password(
                 now,
                 Event {
                     contract_id: Some(contract_id),
-                    detail: what.into(),
+                    detail: detail.clone(),
                     ..Event::new(event)
                 },
             )?;
@@ -395,7 +419,7 @@ pub async fn register_from(
 ) -> Result<Result<Done, Refusal>, StoreError> {
     store
         .commit(|tx| {
-            let Some(mut c) = tx.customer(contract_id)? else {
+            let Some(mut c) = tx.customer(contract_id)?.filter(|c| !c.closed) else {
                 return Ok(Err(Refusal::UnknownCustomer));
             };
             if c.token.is_some() {
@@ -548,6 +572,8 @@ mod tests {
                 subscriber_id: None,
             }),
             transfers_blocked,
+            closed: false,
+            from_host: None,
         }
     }
 

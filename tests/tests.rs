@@ -12,6 +12,7 @@ mod exchange;
 mod fronts;
 mod hostile;
 mod login;
+mod operate;
 mod pskc_import;
 mod rfc6238;
 mod security;

@@ -86,6 +86,8 @@ pub fn build_bank(dir: &Path, customers: u64, bound: u64) -> PathBuf {
             subscriber_id: None,
         }),
         transfers_blocked: false,
+        closed: false,
+        from_host: None,
     });
     let tokens = (0..customers).map(|i| {
         let mut t = store.new_token(&seed(i).as_new());

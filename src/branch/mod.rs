@@ -14,6 +14,7 @@ pub mod input;
 pub mod ops;
 pub mod pages;
 pub mod paths;
+pub mod sign_in;
 pub mod steps;
 
 use crate::app::App;
@@ -230,11 +231,11 @@ fn staffed<'a>(
     sessions: &'a StaffSessions,
     req: &'a BranchRequest,
 ) -> Result<Staffed<'a>, BranchError> {
-    let session = req
-        .cookie_sid
-        .as_deref()
-        .and_then(|id| sessions.get(id))
-        .ok_or(BranchError::SignedOut)?;
+    let session = match req.cookie_sid.as_deref() {
+        Some(id) => sessions.get(&app.store, id)?,
+        None => None,
+    }
+    .ok_or(BranchError::SignedOut)?;
     if req.method == "POST" && !session.csrf_ok(req.form.get("csrf").unwrap_or("")) {
         return Err(BranchError::Forgery);
     }
@@ -258,6 +259,7 @@ async fn route(
     match (req.method.as_str(), path) {
         ("GET", paths::ROOT) => {
             return match staffed(app, sessions, req) {
+                Ok(s) if s.session.must_change => steps::password_page(&s, None, StatusCode::OK),
                 Ok(s) => steps::home(&s),
                 Err(_) => steps::sign_in_page(sessions, None, StatusCode::OK),
             }
@@ -284,6 +286,15 @@ async fn route(
         }
         Err(e) => return Err(e),
     };
+    // An initial password opens nothing but its change (and sign-out).
+    if s.session.must_change && path != paths::PASSWORD && path != paths::LOGOUT {
+        return steps::password_page(&s, None, StatusCode::FORBIDDEN);
+    }
+    match (req.method.as_str(), path) {
+        ("GET", paths::PASSWORD) => return steps::password_page(&s, None, StatusCode::OK),
+        ("POST", paths::PASSWORD) => return steps::change_password(&s).await,
+        _ => {}
+    }
     match path {
         paths::LOGOUT => steps::sign_out(&s).await,
         paths::CUSTOMER => steps::customer(&s),
@@ -308,8 +319,10 @@ async fn route(
 }
 
 /// Every route behind sign-in, with its method.
-const ROUTES: [(&str, &str); 18] = [
+const ROUTES: [(&str, &str); 20] = [
     ("POST", paths::LOGOUT),
+    ("GET", paths::PASSWORD),
+    ("POST", paths::PASSWORD),
     ("GET", paths::CUSTOMER),
     ("POST", paths::FORMS),
     ("GET", paths::FORM),

@@ -131,6 +131,8 @@ pub enum Refused {
     TokenChanged,
     #[error("nothing to hand back")]
     NothingToReturn,
+    #[error("contract closed")]
+    Closed,
 }
 
 impl Refused {
@@ -151,6 +153,7 @@ impl Refused {
             Refused::NotLocked => "ロックされていないため、解除の必要はありません。".into(),
             Refused::TokenChanged => "受付後にお客様のトークンが変更されています。この受付は却下してください。".into(),
             Refused::NothingToReturn => "交換の対象となるご利用中のトークンがありません。新規発行を選んでください。".into(),
+            Refused::Closed => "このお客様の契約は解約されています(インターネットバンキングのホストから)。".into(),
         }
     }
 }
@@ -444,6 +447,9 @@ fn issue_in(
     let Some(mut c) = tx.customer(&req.contract_id)? else {
         return refuse(Refused::UnknownContract);
     };
+    if c.closed {
+        return refuse(Refused::Closed);
+    }
     let Some(mut token) = tx.token(serial)? else {
         return refuse(Refused::SerialNotFree);
     };

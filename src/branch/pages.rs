@@ -40,6 +40,7 @@ fn layout(title: &str, nav: Option<Nav>, body: Markup) -> Markup {
                         a href=(paths::TODAY) { "本日の処理" }
                         a href=(paths::ATTEMPTS) { "利用中止の未届" }
                         a href=(paths::AUDIT) { "監査ログ" }
+                        a href=(paths::PASSWORD) { "パスワード変更" }
                         span { (n.actor.name) " (" (n.actor.staff_id) " / " (n.actor.role.label()) " / 店番 " (n.actor.branch_code) ") " }
                         form method="post" action=(paths::LOGOUT) {
                             (csrf_field(n.csrf))
@@ -90,6 +91,25 @@ pub fn sign_in(csrf: &str, message: Option<&str>) -> Markup {
     )
 }
 
+/// The password change; `forced` while the password is the initial one.
+pub fn password(nav: Nav, forced: bool, min: usize, message: Option<&str>) -> Markup {
+    layout(
+        "パスワードの変更",
+        Some(nav),
+        html! {
+            @if forced { p { "初期パスワードでサインインしました。業務を始める前に、ご自身で決めたパスワードに変更してください。" } }
+            @if let Some(m) = message { p.ng { (m) } }
+            form method="post" action=(paths::PASSWORD) {
+                (csrf_field(nav.csrf))
+                label { "現在のパスワード " input type="password" name="current" autocomplete="current-password" required; }
+                label { "新しいパスワード(" (min) "文字以上) " input type="password" name="new" autocomplete="new-password" minlength=(min) required; }
+                label { "新しいパスワード(確認) " input type="password" name="confirm" autocomplete="new-password" minlength=(min) required; }
+                button type="submit" { "変更する" }
+            }
+        },
+    )
+}
+
 fn lookup_form(value: &str) -> Markup {
     html! {
         form method="get" action=(paths::CUSTOMER) {
@@ -100,10 +120,16 @@ fn lookup_form(value: &str) -> Markup {
 }
 
 pub fn home(nav: Nav, pending: usize) -> Markup {
+    home_with(nav, pending, None)
+}
+
+/// The home page with a message on top (a password just changed).
+pub fn home_with(nav: Nav, pending: usize, message: Option<&str>) -> Markup {
     layout(
         "ホーム",
         Some(nav),
         html! {
+            @if let Some(m) = message { p.ok { (m) } }
             h2 { "お客様の照会" }
             (lookup_form(""))
             p { "承認待ちの受付: " (pending) "件 " a href=(paths::PENDING) { "一覧" } }

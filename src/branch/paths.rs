@@ -5,6 +5,8 @@ pub const ROOT: &str = "/branch";
 pub const HOME: &str = "/branch/";
 pub const LOGIN: &str = "/branch/login";
 pub const LOGOUT: &str = "/branch/logout";
+/// The password change (forced after sign-in with an initial password).
+pub const PASSWORD: &str = "/branch/password";
 pub const CUSTOMER: &str = "/branch/customer";
 pub const FORMS: &str = "/branch/forms";
 pub const FORM: &str = "/branch/form";

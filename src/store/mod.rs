@@ -11,8 +11,8 @@
 //! - `error.rs`: [`StoreError`], and [`Abort`], what a transaction body returns.
 //!
 //! sled layout: one tree per record kind (`customers`, `tokens`, `receipts`, `attempts`,
-//! `audit`, `api_keys`, `staff`, `forms`, `applications`, `releases`), `meta` (counters, key
-//! check, index format), and one tree per index (`history` and the `ix_*` trees). Every write
+//! `audit`, `api_keys`, `staff`, `forms`, `applications`, `releases`, `staff_sessions`), `meta`
+//! (counters, key check, index format), and one tree per index (`history` and the `ix_*` trees). Every write
 //! is one sled transaction over all trees, taken under one in-process lock (so transactions
 //! never conflict and the audit chain head can live in memory); durability is a group commit:
 //! many waiters share one flush.
@@ -85,6 +85,8 @@ trees! {
     Forms = "forms",
     Applications = "applications",
     Releases = "releases",
+    /// SHA-256 of the session ID (hex) → signed-in staff session.
+    StaffSessions = "staff_sessions",
     /// contract ID \0 serial → (): tokens handed out for a customer.
     IxAssigned = "ix_assigned",
     /// serial → (): hardware tokens a branch may hand out.
@@ -569,6 +571,23 @@ impl Store {
     /// Every customer, in contract-ID order (tools, tests).
     pub fn customers(&self) -> impl Iterator<Item = Result<Customer, StoreError>> + '_ {
         self.all(T::Customers)
+    }
+
+    /// The signed-in staff session stored under `key` ([`StaffSessionRecord::key`]).
+    pub fn staff_session(&self, key: &str) -> Result<Option<StaffSessionRecord>, StoreError> {
+        self.read(T::StaffSessions, key.as_bytes())
+    }
+
+    /// Every stored staff session (sweeping the expired ones).
+    pub fn staff_sessions(
+        &self,
+    ) -> impl Iterator<Item = Result<StaffSessionRecord, StoreError>> + '_ {
+        self.all(T::StaffSessions)
+    }
+
+    /// Every staff member, in staff-ID order (tools).
+    pub fn every_staff(&self) -> impl Iterator<Item = Result<Staff, StoreError>> + '_ {
+        self.all(T::Staff)
     }
 
     /// Every feature-phone 利用中止 attempt, oldest first.

@@ -38,6 +38,8 @@ fn customer(id: &str) -> Customer {
         login_fails: 0,
         token: None,
         transfers_blocked: false,
+        closed: false,
+        from_host: None,
     }
 }
 
@@ -380,6 +382,49 @@ pub fn bulk_loads_are_indexed(open: Open) {
     assert_eq!(s.verify_audit().unwrap(), Ok(2));
 }
 
+/// Staff records and signed-in staff sessions: read back, listed, removed; new fields of old
+/// records read as their defaults.
+pub fn staff_and_their_sessions(open: Open) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path(), key()).unwrap();
+    let staff = Staff {
+        staff_id: "S0012".into(),
+        name: "本店課長".into(),
+        branch_code: "001".into(),
+        role: Role::Supervisor,
+        password_hash: "$argon2id$x".into(),
+        disabled: false,
+        must_change: true,
+        sign_in_fails: 3,
+        last_attempt: NOW,
+    };
+    let session = |k: &str, seen: u64| StaffSessionRecord {
+        key: k.into(),
+        csrf: "c".into(),
+        staff_id: "S0012".into(),
+        created: NOW,
+        last_seen: seen,
+    };
+    s.commit_now(|tx| {
+        tx.put_staff(&staff)?;
+        tx.put_staff_session(&session("a", NOW))?;
+        tx.put_staff_session(&session("b", NOW + 60))
+    })
+    .unwrap();
+    assert_eq!(s.staff("S0012").unwrap().as_ref(), Some(&staff));
+    assert_eq!(s.every_staff().count(), 1);
+    assert_eq!(s.staff_session("b").unwrap().unwrap().last_seen, NOW + 60);
+    assert_eq!(s.staff_sessions().count(), 2);
+    s.commit_now(|tx| tx.remove_staff_session("a")).unwrap();
+    assert!(s.staff_session("a").unwrap().is_none());
+    assert_eq!(s.staff_sessions().count(), 1);
+    let old: Staff = serde_json::from_str(
+        r#"{"staff_id":"C1","name":"n","branch_code":"001","role":"clerk","password_hash":"h"}"#,
+    )
+    .unwrap();
+    assert!(!old.disabled && !old.must_change && old.sign_in_fails == 0);
+}
+
 /// Runs every engine-neutral test above against one engine's `open`.
 macro_rules! engine_tests {
     ($open:expr; $($test:ident),* $(,)?) => {
@@ -406,6 +451,7 @@ mod sled_engine {
         receipts_are_numbered_once,
         api_keys_by_hash_and_name,
         bulk_loads_are_indexed,
+        staff_and_their_sessions,
     );
 
     #[test]

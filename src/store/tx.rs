@@ -4,7 +4,8 @@
 
 use super::index::{self, Entry};
 use super::records::{
-    ApiKey, Application, Attempt, CancelForm, Customer, Receipt, ReceiptKind, Release, Staff, Token,
+    ApiKey, Application, Attempt, CancelForm, Customer, Receipt, ReceiptKind, Release, Staff,
+    StaffSessionRecord, Token,
 };
 use super::{decode, encode, open_secret, Abort, Counters, TxResult, LAST_RECEIPT, T};
 use serde::{de::DeserializeOwned, Serialize};
@@ -147,6 +148,19 @@ impl<'a> Tx<'a> {
 
     pub fn put_staff(&self, s: &Staff) -> TxResult<()> {
         self.put(T::Staff, s.staff_id.as_bytes(), s)
+    }
+
+    pub fn staff_session(&self, key: &str) -> TxResult<Option<StaffSessionRecord>> {
+        self.get(T::StaffSessions, key.as_bytes())
+    }
+
+    pub fn put_staff_session(&self, s: &StaffSessionRecord) -> TxResult<()> {
+        self.put(T::StaffSessions, s.key.as_bytes(), s)
+    }
+
+    pub fn remove_staff_session(&self, key: &str) -> TxResult<()> {
+        self.tree(T::StaffSessions).remove(key.as_bytes())?;
+        Ok(())
     }
 
     pub fn form(&self, form_no: &str) -> TxResult<Option<CancelForm>> {

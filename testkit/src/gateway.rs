@@ -31,6 +31,8 @@ pub struct Gateway {
     pub addr: SocketAddr,
     /// From spawn to the "listening" line.
     pub startup: Duration,
+    /// What the gateway printed before it listened (the demo credentials, or why not).
+    pub banner: Vec<String>,
     log: Log,
 }
 
@@ -86,12 +88,14 @@ impl Gateway {
         }
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut banner = Vec::new();
         let addr = loop {
             match lines.next() {
                 Some(Ok(line)) => {
                     if let Some(rest) = line.strip_prefix("listening on http://") {
                         break rest.trim_end_matches('/').parse().expect("address");
                     }
+                    banner.push(line);
                 }
                 _ => {
                     let _ = child.kill();
@@ -107,6 +111,7 @@ impl Gateway {
             child,
             addr,
             startup,
+            banner,
             log,
         }
     }

@@ -38,6 +38,8 @@ pub struct Server {
     gateway: Gateway,
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// What the gateway printed before it listened (the demo credentials, or why not).
+    pub banner: Vec<String>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -69,7 +71,18 @@ impl Server {
         Server::launch(data_dir, bank_dir, extra)
     }
 
-    /// Starts the gateway process on `data_dir` as it is.
+    /// A gateway on `data_dir` as a bank runs it: no `--demo`, the repository's bank profile.
+    ///
+    /// Such a gateway keeps the system's clock (the test clock is for demo runs only), and from
+    /// here on so does this test: [`now`] is the system's time. A code computed for it is
+    /// accepted for one more step (the skew window), but replay and next-code checks need a
+    /// demo gateway, whose time stands still.
+    pub fn start_plain(data_dir: &Path, extra: &[&str]) -> Server {
+        SYSTEM_TIME.with(|s| s.set(true));
+        Server::spawn(data_dir, &repo().join("data"), None, extra)
+    }
+
+    /// Starts a demo gateway on `data_dir` as it is, on the test's clock.
     fn launch(data_dir: &Path, bank_dir: &Path, extra: &[&str]) -> Server {
         let clock = data_dir.join("test-clock");
         assert!(
@@ -78,18 +91,26 @@ impl Server {
             clock.display()
         );
         CLOCKS.with(|c| c.borrow_mut().push(clock.clone()));
+        let mut flags = vec!["--demo"];
+        flags.extend_from_slice(extra);
+        Server::spawn(data_dir, bank_dir, Some(&clock), &flags)
+    }
+
+    fn spawn(data_dir: &Path, bank_dir: &Path, clock: Option<&Path>, extra: &[&str]) -> Server {
         let mut serve = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"));
         serve
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .arg("--bank-dir")
-            .arg(bank_dir)
-            .arg("--test-clock")
-            .arg(&clock)
-            .args(extra);
+            .arg(bank_dir);
+        if let Some(clock) = clock {
+            serve.arg("--test-clock").arg(clock);
+        }
+        serve.args(extra);
         let gateway = Gateway::spawn(serve, Stderr::Collect(data_dir.join("server.log")));
         Server {
             addr: gateway.addr,
+            banner: gateway.banner.clone(),
             gateway,
             data_dir: data_dir.to_owned(),
             _tmp: None,
@@ -201,10 +222,19 @@ thread_local! {
     static NOW: Cell<Option<u64>> = const { Cell::new(None) };
     /// The clock files of the gateways this test started.
     static CLOCKS: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+    /// This test started a gateway without `--demo`, which keeps the system's time.
+    static SYSTEM_TIME: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The test's time: what its gateways read as "now".
+/// The test's time: what its gateways read as "now" (the system's time once the test has
+/// started a plain gateway, see [`Server::start_plain`]).
 pub fn now() -> u64 {
+    if SYSTEM_TIME.with(Cell::get) {
+        return std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("the system clock is after 1970")
+            .as_secs();
+    }
     NOW.with(Cell::get).unwrap_or_else(epoch)
 }
 

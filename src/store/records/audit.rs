@@ -63,6 +63,18 @@ audit_events! {
     DemoLoad = "demo_load",
     ApiKeyAdd = "api_key_add",
     ApiKeyRevoke = "api_key_revoke",
+    /// `customers import` from the internet-banking host's export (one per file).
+    CustomersImport = "customers_import",
+    /// A contract the bank closed: its token cancelled, transfers blocked.
+    ContractClosed = "contract_closed",
+    ContractReopened = "contract_reopened",
+    StaffAdd = "staff_add",
+    StaffDisable = "staff_disable",
+    StaffEnable = "staff_enable",
+    StaffPasswordReset = "staff_password_reset",
+    StaffUnlock = "staff_unlock",
+    /// A staff member chose their own password (forced at the first sign-in).
+    StaffPasswordChange = "staff_password_change",
 }
 
 impl std::fmt::Display for AuditEvent {

@@ -12,15 +12,17 @@ mod form;
 mod receipt;
 mod release;
 mod staff;
+mod staff_session;
 mod token;
 
 pub use api_key::ApiKey;
 pub use application::{Application, IssueReason};
 pub use attempt::Attempt;
 pub use audit::{AuditEvent, AuditRecord, Event};
-pub use customer::{Binding, Customer};
+pub use customer::{Binding, Customer, HostHashes};
 pub use form::{CancelForm, Decision};
 pub use receipt::{Receipt, ReceiptKind};
 pub use release::{Release, ReleaseKind};
 pub use staff::{Role, Staff};
+pub use staff_session::StaffSessionRecord;
 pub use token::{NewToken, Token, TokenKind, TokenState};
