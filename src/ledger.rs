@@ -185,8 +185,9 @@ fn otp_event(o: Outcome) -> (AuditEvent, Result<u64, OtpRefusal>) {
 }
 
 /// One OTP attempt on `token` inside a transaction: stores the new OTP state and audits it.
-/// Returns the result and the audit record's sequence number.
-fn attempt_in(
+/// Returns the result and the audit record's sequence number. The one OTP check every
+/// journey uses (法人 registrations and API checks too, see [`crate::business`]).
+pub(crate) fn attempt_in(
     tx: &mut Tx,
     token: &mut Token,
     contract_id: &str,
@@ -250,9 +251,30 @@ pub async fn check_otp_audited(
     limit: u32,
     detail: &str,
 ) -> Result<(OtpCheck, u64), StoreError> {
+    check_otp_audited_for(store, contract_id, None, code, now, limit, detail).await
+}
+
+/// [`check_otp_audited`] for a 法人 contract's user too: with `user_id`, the code is checked
+/// against the token registered to that user (or the contract's shared token), see
+/// [`crate::business::check_in`]. A business contract asked without a user has no token.
+pub async fn check_otp_audited_for(
+    store: &Store,
+    contract_id: &str,
+    user_id: Option<&str>,
+    code: &str,
+    now: u64,
+    limit: u32,
+    detail: &str,
+) -> Result<(OtpCheck, u64), StoreError> {
     store
         .commit(|tx| {
-            let (check, seq) = check_in(tx, contract_id, code, now, limit, detail)?;
+            let (check, seq) = match user_id {
+                Some(user) => {
+                    crate::business::check_in(tx, contract_id, user, code, now, limit, detail)?
+                }
+                None if tx.business(contract_id)?.is_some() => (OtpCheck::NoToken, None),
+                None => check_in(tx, contract_id, code, now, limit, detail)?,
+            };
             let seq = match seq {
                 Some(seq) => seq,
                 // The check stopped before a token: record why, in the same write.

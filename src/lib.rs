@@ -10,6 +10,8 @@ pub mod api;
 pub mod app;
 pub mod body;
 pub mod branch;
+pub mod business;
+pub mod card;
 pub mod carrier;
 pub mod clock;
 pub mod config;

@@ -484,7 +484,8 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
     let mut software = Vec::new();
     for t in store.tokens() {
         let t = t.map_err(|e| e.to_string())?;
-        if t.state != keitai_gateway::store::TokenState::Available {
+        // Tokens issued to someone at a branch are not free.
+        if t.state != keitai_gateway::store::TokenState::Available || t.assigned_to.is_some() {
             continue;
         }
         match t.kind {
@@ -498,6 +499,47 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
         software.join(" ")
     );
     println!("Codes: keitai-gateway token-code SERIAL");
+    let cards = demo::cards(bank_dir).map_err(|e| e.to_string())?;
+    if !cards.is_empty() {
+        println!("お客様カード (ア イ ウ エ オ カ キ ク) of the customers above:");
+        for (id, digits) in &cards {
+            println!("  {id}: {}", spaced(digits));
+        }
+    }
+    let businesses = demo::businesses(bank_dir).map_err(|e| e.to_string())?;
+    if !businesses.is_empty() {
+        println!("法人 contracts at /biz (契約先ID / ご契約先暗証番号 / ご契約先確認暗証番号 / name / 利用形態):");
+    }
+    for b in &businesses {
+        let stored = store.business(&b.contract_id).map_err(|e| e.to_string())?;
+        let usage = stored.as_ref().map_or("-", |s| s.usage.label());
+        println!(
+            "  {} / {} / {} / {} / {usage}",
+            b.contract_id, b.admin_password, b.confirm_pin, b.name
+        );
+        println!(
+            "    お客様カード (ア イ ウ エ オ カ キ ク): {}",
+            spaced(&b.card)
+        );
+        for u in &b.users {
+            let serial = stored
+                .as_ref()
+                .and_then(|s| s.token_of(&u.user_id).map(str::to_owned))
+                .unwrap_or_else(|| "-".into());
+            println!("    利用者 {} {} token {serial}", u.user_id, u.name);
+        }
+        let issued: Vec<String> = store
+            .assigned_tokens(&b.contract_id)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|t| t.state == keitai_gateway::store::TokenState::Available)
+            .map(|t| t.serial)
+            .collect();
+        println!(
+            "    tokens issued to it, not registered: {}",
+            issued.join(" ")
+        );
+    }
     println!("Branch staff at /branch/ (staff ID / password / name / branch / role):");
     for s in demo::staff(bank_dir).map_err(|e| e.to_string())? {
         println!(
@@ -506,6 +548,15 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Card digits as printed, one under each position: `4 0 1 7 3 9 5 8`.
+fn spaced(digits: &str) -> String {
+    digits
+        .chars()
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn audit(verify: bool, contract: Option<&str>, since: Option<&str>, db: &Db) -> Result<(), String> {

@@ -37,13 +37,14 @@ fn add_key(dir: &Path, name: &str) -> String {
 /// A gateway with the demo bank and one caller, `ib-core`; returns its key too.
 pub fn start(extra: &[&str]) -> (tempfile::TempDir, Server, String) {
     let tmp = tempfile::tempdir().unwrap();
+    demo_data_dir(tmp.path());
     let key = add_key(tmp.path(), "ib-core");
     let server = Server::start_in(tmp.path(), extra);
     (tmp, server, key)
 }
 
 /// Sends one HTTP request; `key` goes in `Authorization: Bearer`.
-fn call(server: &Server, method: &str, path: &str, key: Option<&str>, body: &str) -> Resp {
+pub fn call(server: &Server, method: &str, path: &str, key: Option<&str>, body: &str) -> Resp {
     testkit::api::call(server.addr, method, path, key, body)
 }
 

@@ -3,6 +3,7 @@
 mod support;
 
 mod api;
+mod biz;
 mod branch;
 mod carrier;
 mod clock;

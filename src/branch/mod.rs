@@ -9,6 +9,7 @@
 //! `steps` carries out requests, `ops` writes the store, `pages` renders, `export` writes CSV.
 
 pub mod auth;
+pub mod business;
 pub mod export;
 pub mod input;
 pub mod ops;
@@ -314,12 +315,13 @@ async fn route(
         paths::ATTEMPTS => steps::attempts(&s, false),
         paths::ATTEMPTS_CSV => steps::attempts(&s, true),
         paths::AUDIT => steps::audit(&s),
+        paths::BUSINESS_UNLOCK => business::unlock(&s).await,
         _ => Err(BranchError::NotFound),
     }
 }
 
 /// Every route behind sign-in, with its method.
-const ROUTES: [(&str, &str); 20] = [
+const ROUTES: [(&str, &str); 21] = [
     ("POST", paths::LOGOUT),
     ("GET", paths::PASSWORD),
     ("POST", paths::PASSWORD),
@@ -340,6 +342,7 @@ const ROUTES: [(&str, &str); 20] = [
     ("GET", paths::ATTEMPTS),
     ("GET", paths::ATTEMPTS_CSV),
     ("GET", paths::AUDIT),
+    ("POST", paths::BUSINESS_UNLOCK),
 ];
 
 #[cfg(test)]

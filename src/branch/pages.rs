@@ -19,11 +19,11 @@ pub struct Nav<'a> {
     pub csrf: &'a str,
 }
 
-fn csrf_field(csrf: &str) -> Markup {
+pub(super) fn csrf_field(csrf: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(csrf); }
 }
 
-fn layout(title: &str, nav: Option<Nav>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, nav: Option<Nav>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="ja" {
@@ -110,7 +110,7 @@ pub fn password(nav: Nav, forced: bool, min: usize, message: Option<&str>) -> Ma
     )
 }
 
-fn lookup_form(value: &str) -> Markup {
+pub(super) fn lookup_form(value: &str) -> Markup {
     html! {
         form method="get" action=(paths::CUSTOMER) {
             label { "契約者ID " input type="text" name="contract_id" value=(value) inputmode="numeric" required; }
@@ -164,11 +164,13 @@ pub struct CustomerView<'a> {
     pub fee_yen: u32,
 }
 
-fn receipt_kind(k: ReceiptKind) -> &'static str {
+pub(super) fn receipt_kind(k: ReceiptKind) -> &'static str {
     match k {
         ReceiptKind::Registration => "利用開始",
         ReceiptKind::Exchange => "交換",
         ReceiptKind::Cancellation => "利用中止",
+        ReceiptKind::BizRegistration => "法人 利用登録",
+        ReceiptKind::BizRelease => "法人 利用登録解除",
     }
 }
 

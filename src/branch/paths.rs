@@ -26,6 +26,8 @@ pub const TODAY_CSV: &str = "/branch/lists/today.csv";
 pub const ATTEMPTS: &str = "/branch/lists/attempts";
 pub const ATTEMPTS_CSV: &str = "/branch/lists/attempts.csv";
 pub const AUDIT: &str = "/branch/audit";
+/// 法人: a supervisor releases the administrator's lock or a token's.
+pub const BUSINESS_UNLOCK: &str = "/branch/business/unlock";
 
 #[cfg(test)]
 mod tests {

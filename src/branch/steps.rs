@@ -27,14 +27,14 @@ type Step = Result<Reply, BranchError>;
 /// Audit rows the console shows at most (the CLI prints them all).
 const AUDIT_PAGE_ROWS: usize = 1000;
 
-fn nav<'a>(s: &'a Staffed) -> Nav<'a> {
+pub(super) fn nav<'a>(s: &'a Staffed) -> Nav<'a> {
     Nav {
         actor: &s.actor,
         csrf: s.csrf(),
     }
 }
 
-fn today(now: u64) -> String {
+pub(super) fn today(now: u64) -> String {
     clock::iso_day(now)
 }
 
@@ -221,7 +221,7 @@ fn outcome(
     ))
 }
 
-fn refused(s: &Staffed, title: &str, r: &Refused, contract: Option<&str>) -> Step {
+pub(super) fn refused(s: &Staffed, title: &str, r: &Refused, contract: Option<&str>) -> Step {
     outcome(s, refused_status(r), title, false, &[r.message()], contract)
 }
 
@@ -237,7 +237,7 @@ fn bad_input(s: &Staffed, title: &str, message: String, contract: Option<&str>) 
 }
 
 /// A contract ID from field `name`, or the message to show.
-fn contract_id(req: &BranchRequest, name: &str) -> Result<String, String> {
+pub(super) fn contract_id(req: &BranchRequest, name: &str) -> Result<String, String> {
     crate::flows::input::contract_id(&req.text(name)).map_err(str::to_owned)
 }
 
@@ -284,6 +284,10 @@ pub fn customer(s: &Staffed) -> Step {
         Err(m) => return bad_input(s, TITLE, m, None),
     };
     let Some(c) = s.app.store.customer(&id)? else {
+        // 法人 contracts are looked up by the same ID field.
+        if let Some(b) = s.app.store.business(&id)? {
+            return super::business::page(s, &b, None);
+        }
         return refused(s, TITLE, &Refused::UnknownContract, None);
     };
     customer_page(s, &c, None)

@@ -4,10 +4,10 @@
 
 use super::index::{self, Entry};
 use super::records::{
-    ApiKey, Application, Attempt, CancelForm, Customer, Receipt, ReceiptKind, Release, Staff,
-    StaffSessionRecord, Token,
+    ApiKey, Application, Attempt, Business, CancelForm, Card, Customer, Receipt, ReceiptKind,
+    Release, Staff, StaffSessionRecord, Token,
 };
-use super::{decode, encode, open_secret, Abort, Counters, TxResult, LAST_RECEIPT, T};
+use super::{decode, encode, open_card, open_secret, Abort, Counters, TxResult, LAST_RECEIPT, T};
 use serde::{de::DeserializeOwned, Serialize};
 use sled::transaction::TransactionalTree;
 use zeroize::Zeroizing;
@@ -95,6 +95,27 @@ impl<'a> Tx<'a> {
 
     pub fn put_customer(&self, c: &Customer) -> TxResult<()> {
         self.put(T::Customers, c.contract_id.as_bytes(), c)
+    }
+
+    pub fn business(&self, contract_id: &str) -> TxResult<Option<Business>> {
+        self.get(T::Businesses, contract_id.as_bytes())
+    }
+
+    pub fn put_business(&self, b: &Business) -> TxResult<()> {
+        self.put(T::Businesses, b.contract_id.as_bytes(), b)
+    }
+
+    /// `contract_id`'s お客様カード digits, opened for one check; zeroed when dropped.
+    pub fn card_digits(&self, contract_id: &str) -> TxResult<Option<Zeroizing<Vec<u8>>>> {
+        match self.get::<Card>(T::Cards, contract_id.as_bytes())? {
+            None => Ok(None),
+            Some(card) => Ok(Some(open_card(self.sealer, &card)?)),
+        }
+    }
+
+    /// Stores a card made by [`super::Store::seal_card`].
+    pub fn put_card(&self, c: &Card) -> TxResult<()> {
+        self.put(T::Cards, c.contract_id.as_bytes(), c)
     }
 
     pub fn token(&self, serial: &str) -> TxResult<Option<Token>> {

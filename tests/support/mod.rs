@@ -151,6 +151,17 @@ impl Server {
     }
 }
 
+/// Fills the empty directory `dir` with the demo bank as `serve --demo` leaves it at the suite's
+/// time (a copy of the template below), for a test that adds to it before its gateway starts.
+pub fn demo_data_dir(dir: &Path) {
+    assert!(
+        std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none()),
+        "{} is not empty",
+        dir.display()
+    );
+    copy_dir(demo_template(), dir);
+}
+
 /// A data directory with the demo bank loaded, made once per run of the suite by the gateway
 /// itself (`serve --demo` on an empty directory at the suite's time, stopped cleanly) and copied
 /// for each test that starts a demo gateway on an empty directory: loading the demo bank hashes
