@@ -50,12 +50,22 @@ enum ApiKeyAction {
     },
 }
 
-/// Where the tools find the database and its master key (the gateway must be stopped: a running
-/// gateway holds the database's lock).
+/// Where the tools find the database and its master key (with the embedded engine the gateway
+/// must be stopped: a running gateway holds the database's lock; a PostgreSQL database may be
+/// used while gateways serve).
 #[derive(clap::Args)]
 struct Db {
     #[arg(long, default_value = "var")]
     data_dir: PathBuf,
+    /// A PostgreSQL database (postgres://USER@HOST:PORT/DB) instead of the embedded one in
+    /// DATA_DIR; also read from KEITAI_DATABASE (which keeps a password out of the process list).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "KEITAI_DATABASE",
+        hide_env_values = true
+    )]
+    database: Option<String>,
     /// The master key file (default DATA_DIR/master.key).
     #[arg(long)]
     key_file: Option<PathBuf>,
@@ -68,7 +78,7 @@ impl Db {
             .clone()
             .unwrap_or_else(|| self.data_dir.join("master.key"));
         let sealer = Sealer::load(&key_file).map_err(|e| e.to_string())?;
-        open_store(&self.data_dir, sealer)
+        open_any(&self.data_dir, self.database.as_deref(), sealer)
     }
 }
 
@@ -156,9 +166,19 @@ enum Command {
         demo: bool,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Where the database lives.
+        /// Where the database lives (the embedded engine), and the gateway's local files.
         #[arg(long, default_value = "var")]
         data_dir: PathBuf,
+        /// Use the PostgreSQL database at URL (postgres://USER@HOST:PORT/DB) instead of the
+        /// embedded one: any number of gateways may share it. With --demo, an empty database
+        /// gets the demo bank.
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "KEITAI_DATABASE",
+            hide_env_values = true
+        )]
+        database: Option<String>,
         /// Where bank.toml, carrier_networks.toml and demo/ are.
         #[arg(long, default_value = "data")]
         bank_dir: PathBuf,
@@ -240,6 +260,14 @@ enum Command {
         file: PathBuf,
         #[arg(long, default_value = "var")]
         data_dir: PathBuf,
+        /// A PostgreSQL database (postgres://USER@HOST:PORT/DB) instead of the embedded one.
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "KEITAI_DATABASE",
+            hide_env_values = true
+        )]
+        database: Option<String>,
         /// Overwrite serials that exist and are bound to nobody.
         #[arg(long)]
         replace: bool,
@@ -247,6 +275,20 @@ enum Command {
         #[arg(long)]
         psk_hex: Option<String>,
         /// The master key file (default DATA_DIR/master.key).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Copy an embedded database (customers, tokens, receipts, audit with its chain, keys,
+    /// staff, forms) into an empty PostgreSQL database; the gateway must be stopped.
+    Migrate {
+        /// The data directory of the embedded database.
+        #[arg(long, value_name = "DIR")]
+        from_data_dir: PathBuf,
+        /// The PostgreSQL database to fill (postgres://USER@HOST:PORT/DB); must be empty.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// The master key file (default FROM_DATA_DIR/master.key); every gateway on the new
+        /// database needs the same one.
         #[arg(long)]
         key_file: Option<PathBuf>,
     },
@@ -266,6 +308,7 @@ fn main() -> ExitCode {
             demo,
             listen,
             data_dir,
+            database,
             bank_dir,
             allow_pc,
             client_timeout,
@@ -291,7 +334,12 @@ fn main() -> ExitCode {
                 branch_networks,
                 emulator,
             };
-            serve(demo, listen, data_dir, bank_dir, access, &key_file)
+            let place = Place {
+                data_dir,
+                database,
+                bank_dir,
+            };
+            serve(demo, listen, place, access, &key_file)
         }
         Command::InitKey { path } => Sealer::create(&path)
             .map(|_| println!("created {}", path.display()))
@@ -313,12 +361,22 @@ fn main() -> ExitCode {
         Command::ImportTokens {
             file,
             data_dir,
+            database,
             replace,
             psk_hex,
             key_file,
         } => {
             let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
-            import_tokens(&file, &data_dir, replace, psk_hex.as_deref(), &key_file)
+            let db = (data_dir.as_path(), database.as_deref());
+            import_tokens(&file, db, replace, psk_hex.as_deref(), &key_file)
+        }
+        Command::Migrate {
+            from_data_dir,
+            to,
+            key_file,
+        } => {
+            let key_file = key_file.unwrap_or_else(|| from_data_dir.join("master.key"));
+            migrate(&from_data_dir, &to, &key_file)
         }
         Command::Ua {
             user_agent,
@@ -336,6 +394,40 @@ fn main() -> ExitCode {
 
 fn open_store(data_dir: &Path, sealer: Sealer) -> Result<Store, String> {
     open_store_cached(data_dir, sealer, keitai_gateway::store::SERVING_CACHE)
+}
+
+/// The PostgreSQL database at `url` when given, else the embedded one in `data_dir`.
+fn open_any(data_dir: &Path, url: Option<&str>, sealer: Sealer) -> Result<Store, String> {
+    match url {
+        Some(url) => open_postgres(url, sealer),
+        None => open_store(data_dir, sealer),
+    }
+}
+
+fn open_postgres(url: &str, sealer: Sealer) -> Result<Store, String> {
+    Store::open_postgres(url, sealer).map_err(|e| match e {
+        StoreError::WrongKey => format!("{e}: the PostgreSQL database was sealed with another key"),
+        e => format!("cannot open the PostgreSQL database: {e}"),
+    })
+}
+
+fn migrate(from: &Path, to: &str, key_file: &Path) -> Result<(), String> {
+    let sealer = Sealer::load(key_file).map_err(|e| e.to_string())?;
+    let source = open_store_cached(from, sealer, keitai_gateway::store::BULK_CACHE)?;
+    let target = open_postgres(to, Sealer::load(key_file).map_err(|e| e.to_string())?)?;
+    let copied = source.copy_into(&target).map_err(|e| e.to_string())?;
+    match target.verify_audit().map_err(|e| e.to_string())? {
+        Ok(n) => {
+            println!(
+                "copied {} into PostgreSQL: {copied} audit records, chain intact ({n})",
+                from.display()
+            );
+            Ok(())
+        }
+        Err(seq) => Err(format!(
+            "copied, but the audit chain is broken at record {seq}"
+        )),
+    }
 }
 
 fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Store, String> {
@@ -376,14 +468,25 @@ struct Access {
     emulator: bool,
 }
 
+/// Where the gateway finds its database, its local files and the bank profile.
+struct Place {
+    data_dir: PathBuf,
+    database: Option<String>,
+    bank_dir: PathBuf,
+}
+
 fn serve(
     demo: bool,
     listen: SocketAddr,
-    data_dir: PathBuf,
-    bank_dir: PathBuf,
+    place: Place,
     access: Access,
     key_file: &Path,
 ) -> Result<(), String> {
+    let Place {
+        data_dir,
+        database,
+        bank_dir,
+    } = place;
     let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
     let networks_file = bank_dir.join("carrier_networks.toml");
     let networks = if networks_file.exists() {
@@ -401,10 +504,19 @@ fn serve(
         other => other,
     }
     .map_err(|e| e.to_string())?;
-    let store = open_store(&data_dir, sealer)?;
+    let store = open_any(&data_dir, database.as_deref(), sealer)?;
     if demo {
-        if store.is_empty() {
-            demo::load(&store, &bank_dir, clock::now_unix()).map_err(|e| e.to_string())?;
+        // Gateways started at once on one new PostgreSQL database load it once.
+        let loaded = store
+            .exclusively(|| {
+                if !store.is_empty() {
+                    return Ok(false);
+                }
+                demo::load(&store, &bank_dir, clock::now_unix()).map(|_| true)
+            })
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        if loaded {
             println!("Loaded the demo bank from {}.", bank_dir.display());
         }
         if demo::matches(&store, &bank_dir).map_err(|e| e.to_string())? {
@@ -605,7 +717,7 @@ fn token_code(serial: &str, at: Option<u64>, inventory_file: &Path) -> Result<()
 
 fn import_tokens(
     file: &Path,
-    data_dir: &Path,
+    (data_dir, database): (&Path, Option<&str>),
     replace: bool,
     psk_hex: Option<&str>,
     key_file: &Path,
@@ -617,7 +729,10 @@ fn import_tokens(
     let seeds =
         inventory::read_any(file, psk.as_deref().map(Vec::as_slice)).map_err(|e| e.to_string())?;
     let sealer = Sealer::load(key_file).map_err(|e| e.to_string())?;
-    let store = open_store_cached(data_dir, sealer, keitai_gateway::store::BULK_CACHE)?;
+    let store = match database {
+        Some(url) => open_postgres(url, sealer)?,
+        None => open_store_cached(data_dir, sealer, keitai_gateway::store::BULK_CACHE)?,
+    };
     // Sealing, checking and writing each pass over every token once.
     let bar = progress_bar(3 * seeds.len() as u64);
     let tokens = inventory::seal(&store, &seeds, |n| bar.inc(n));

@@ -36,6 +36,15 @@ impl PhoneFront {
         }
     }
 
+    /// The phone front with its sessions where `app`'s store keeps them (see
+    /// [`Sessions::for_store`]).
+    pub fn for_app(app: &App) -> PhoneFront {
+        PhoneFront {
+            sessions: Sessions::for_store(app.config.bank.session_idle(), &app.store),
+            pages: PageCache::default(),
+        }
+    }
+
     fn step<'a>(&'a self, app: &'a App, request: &'a Request) -> Step<'a> {
         Step::new(app, &self.sessions, &self.pages, request)
     }

@@ -21,7 +21,8 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(app: App) -> Gateway {
-        let phone = Arc::new(crate::phone::PhoneFront::new(&app.config));
+        // Phone sessions where the store keeps them (the database, on PostgreSQL).
+        let phone = Arc::new(crate::phone::PhoneFront::for_app(&app));
         let fronts: Vec<Box<dyn Front>> = vec![
             Box::new(crate::api::ApiFront),
             Box::new(crate::branch::ConsoleFront::new()),

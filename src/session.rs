@@ -1,15 +1,16 @@
 //! Phone sessions: what a phone session holds (the step it has reached), rotation and the
 //! binding to a carrier subscriber ID, on the shared [`SessionTable`] (random IDs, idle expiry).
 //!
-//! Sessions live in memory only: they hold no fact a success page reports, and a restart
-//! simply asks customers to log in again.
+//! Sessions hold no fact a success page reports. On the embedded engine they live in memory
+//! (a restart asks customers to log in again); on PostgreSQL in the database, shared by every
+//! gateway ([`Sessions::shared`]).
 
 use crate::session_table::random_token;
 use crate::session_table::SessionTable;
 use std::time::Duration;
 
 /// Where a customer is in a journey; every step checks it before acting.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Stage {
     /// 利用開始 step 1 passed (contract ID and password were right), or entered from the menu.
     StartAuthed { logged_in: bool },
@@ -40,7 +41,7 @@ impl Stage {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     pub id: String,
     pub contract_id: String,
@@ -75,6 +76,17 @@ impl Sessions {
     pub fn new(idle: Duration) -> Sessions {
         Sessions {
             table: SessionTable::new(idle),
+        }
+    }
+
+    /// Sessions in the database when the store's engine is shared by several gateways, in
+    /// memory otherwise.
+    pub fn for_store(idle: Duration, store: &crate::store::Store) -> Sessions {
+        match store.shared_sessions("phone", idle) {
+            Some(db) => Sessions {
+                table: SessionTable::shared(idle, db),
+            },
+            None => Sessions::new(idle),
         }
     }
 

@@ -14,6 +14,7 @@ mod fronts;
 mod hostile;
 mod login;
 mod operate;
+mod postgres;
 mod pskc_import;
 mod rfc6238;
 mod security;

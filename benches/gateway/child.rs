@@ -18,6 +18,11 @@ impl std::ops::Deref for Gateway {
 
 impl Gateway {
     pub fn start(data_dir: &Path, key_file: &Path) -> Gateway {
+        Gateway::start_with(data_dir, key_file, &[])
+    }
+
+    /// [`Gateway::start`] with more `serve` flags (`--database URL`).
+    pub fn start_with(data_dir: &Path, key_file: &Path, extra: &[&str]) -> Gateway {
         let mut serve = Command::new(BIN);
         serve
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -25,7 +30,8 @@ impl Gateway {
             .arg("--bank-dir")
             .arg(crate::data::repo().join("data"))
             .arg("--key-file")
-            .arg(key_file);
+            .arg(key_file)
+            .args(extra);
         Gateway(testkit::gateway::Gateway::spawn(
             serve,
             Stderr::File(data_dir.join("server.log")),

@@ -70,6 +70,12 @@ pub fn build_bank(dir: &Path, customers: u64, bound: u64) -> PathBuf {
     let key = dir.join("master.key");
     let sealer = Sealer::create(&key).expect("key file");
     let store = Store::open(&dir.join("db"), sealer).expect("open store");
+    fill(&store, customers, bound);
+    key
+}
+
+/// Loads the bank of [`build_bank`] into `store` (empty, of either engine).
+pub fn fill(store: &Store, customers: u64, bound: u64) {
     let login = keitai_gateway::password::hash(LOGIN_PASSWORD).expect("hash");
     let transfer = keitai_gateway::password::hash(TRANSFER_PASSWORD).expect("hash");
     let now = keitai_gateway::clock::now_unix();
@@ -100,8 +106,7 @@ pub fn build_bank(dir: &Path, customers: u64, bound: u64) -> PathBuf {
         t
     });
     store.bulk_load(people, tokens, now).expect("bulk load");
-    load_business(&store, now);
-    key
+    load_business(store, now);
 }
 
 /// The bench's 法人 contract (its administrator's pages are in the bytes table).

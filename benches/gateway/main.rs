@@ -1,7 +1,8 @@
 //! The benchmark suite: `cargo bench --bench gateway` prints one table (and writes it as
 //! markdown to target/bench-report.md). `BENCH_QUICK=1` runs a short smoke version: small
 //! banks, 2-second loads. `BENCH_API=0` leaves out the OTP API measurement.
-//! `BENCH_ONLY=lookup` runs only the branch customer lookup (see `lookup.rs`).
+//! `BENCH_ONLY=lookup` runs only the branch customer lookup (see `lookup.rs`);
+//! `BENCH_ONLY=postgres` only the two gateways on PostgreSQL (see `postgres.rs`).
 //!
 //! Figures never fail the run; correctness does (every flow must succeed, every page must be
 //! within its byte budget, every OTP check must be accepted).
@@ -12,6 +13,7 @@ mod flows;
 mod lookup;
 mod otp;
 mod phone;
+mod postgres;
 mod report;
 mod wrk;
 
@@ -57,7 +59,7 @@ fn main() {
             load: Duration::from_secs(10),
         }
     };
-    if !lookup_only() {
+    if !lookup_only() && !postgres_only() {
         wrk::ensure();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -87,6 +89,11 @@ fn lookup_only() -> bool {
     std::env::var("BENCH_ONLY").is_ok_and(|v| v == "lookup")
 }
 
+/// `BENCH_ONLY=postgres`: two gateways on PostgreSQL alone.
+fn postgres_only() -> bool {
+    std::env::var("BENCH_ONLY").is_ok_and(|v| v == "postgres")
+}
+
 fn machine() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -111,6 +118,10 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     let secs = sizes.load.as_secs();
     if lookup_only() {
         lookup::run(sizes.big, sizes.load, table);
+        return;
+    }
+    if postgres_only() {
+        postgres::run(sizes.customers, sizes.load, table).await;
         return;
     }
 
@@ -316,6 +327,9 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     );
 
     lookup::run(sizes.big, sizes.load, table);
+
+    // A bank of its own: the serving bank's customers and tokens, on PostgreSQL.
+    postgres::run(sizes.customers.min(20_000), sizes.load, table).await;
 }
 
 /// argon2 verifications per second with one thread per core, at the gateway's parameters.

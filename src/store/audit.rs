@@ -3,6 +3,7 @@
 
 use super::index;
 use super::records::{AuditRecord, Event};
+use super::tx::{SledTx, TxEngine};
 use super::{StoreError, Tx, TxResult, T};
 use sha2::{Digest, Sha256};
 
@@ -54,19 +55,48 @@ impl Tx<'_> {
         staff: Option<String>,
         branch: Option<String>,
     ) -> TxResult<u64> {
-        let mut rec = AuditRecord {
-            seq: self.counters.next_audit,
-            at,
-            event: e.event.name().to_owned(),
-            contract_id: e.contract_id.map(str::to_owned),
-            serial: e.serial.map(str::to_owned),
-            detail: e.detail,
-            staff,
-            branch,
-            prev: self.counters.audit_head.clone(),
-            hash: String::new(),
-        };
-        rec.hash = digest(&rec);
+        match &mut self.e {
+            TxEngine::Sled(tx) => tx.append_audit(at, e, staff, branch),
+            TxEngine::Postgres(tx) => tx.append_audit(at, e, staff, branch),
+        }
+    }
+}
+
+/// The record `e` becomes as number `seq` of the chain, after the record hashed `prev`.
+pub(super) fn chained(
+    seq: u64,
+    prev: String,
+    at: u64,
+    e: Event,
+    staff: Option<String>,
+    branch: Option<String>,
+) -> AuditRecord {
+    let mut rec = AuditRecord {
+        seq,
+        at,
+        event: e.event.name().to_owned(),
+        contract_id: e.contract_id.map(str::to_owned),
+        serial: e.serial.map(str::to_owned),
+        detail: e.detail,
+        staff,
+        branch,
+        prev,
+        hash: String::new(),
+    };
+    rec.hash = digest(&rec);
+    rec
+}
+
+impl SledTx<'_> {
+    pub(super) fn append_audit(
+        &mut self,
+        at: u64,
+        e: Event,
+        staff: Option<String>,
+        branch: Option<String>,
+    ) -> TxResult<u64> {
+        let prev = self.counters.audit_head.clone();
+        let rec = chained(self.counters.next_audit, prev, at, e, staff, branch);
         self.put(T::Audit, &rec.seq.to_be_bytes(), &rec)?;
         self.reindex(Vec::new(), index::of_audit(&rec))?;
         self.counters.next_audit += 1;
@@ -93,9 +123,24 @@ impl super::Store {
     }
 
     /// The newest `limit` audit records (newest first), of one contract ID or of all, from
-    /// `since` on. Reads backwards from the newest and stops once records are well before
-    /// `since` (an hour's slack for records written out of clock order).
+    /// `since` on.
     pub fn audit_recent(
+        &self,
+        contract_id: Option<&str>,
+        since: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        match &self.engine {
+            super::Engine::Sled(e) => e.audit_recent(contract_id, since, limit),
+            super::Engine::Postgres(e) => e.audit_recent(contract_id, since, limit),
+        }
+    }
+}
+
+impl super::Sled {
+    /// Reads backwards from the newest and stops once records are well before `since` (an
+    /// hour's slack for records written out of clock order).
+    pub(super) fn audit_recent(
         &self,
         contract_id: Option<&str>,
         since: Option<u64>,

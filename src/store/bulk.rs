@@ -5,7 +5,8 @@
 
 use super::index::{self, Entry, FORMAT, INDEXED, INDEXES};
 use super::records::{Customer, Event, Token};
-use super::{encode, Store, StoreError, T};
+use super::{encode, Engine, Sled, Store, StoreError, T};
+use crate::seal::Sealer;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -27,7 +28,7 @@ impl Entries {
         self.0.entry(ix.i()).or_default().remove(key);
     }
 
-    fn apply(self, store: &Store) -> Result<(), StoreError> {
+    fn apply(self, store: &Sled) -> Result<(), StoreError> {
         for (i, batch) in self.0 {
             store.trees[i].apply_batch(batch)?;
         }
@@ -36,6 +37,52 @@ impl Entries {
 }
 
 impl Store {
+    /// Loads customers and tokens into an empty database, then one audit record and a flush:
+    /// migrations from another system and the benchmarks' generated banks. Not atomic and
+    /// without clash checks, unlike [`Store::load_tokens`]; for a database no one is using yet.
+    pub fn bulk_load(
+        &self,
+        customers: impl IntoIterator<Item = Customer>,
+        tokens: impl IntoIterator<Item = Token>,
+        at: u64,
+    ) -> Result<(u64, u64), StoreError> {
+        match &self.engine {
+            Engine::Sled(e) => e.bulk_load(&self.sealer, customers, tokens, at),
+            Engine::Postgres(e) => e.bulk_load(&self.sealer, customers, tokens, at),
+        }
+    }
+
+    /// The stored tokens among `serials`, in the order given.
+    pub fn existing_tokens<'s>(
+        &self,
+        serials: impl IntoIterator<Item = &'s str>,
+    ) -> Result<Vec<Token>, StoreError> {
+        let mut out = Vec::new();
+        for s in serials {
+            if let Some(t) = self.token(s)? {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores `tokens` (new, or replacing stored ones) in one engine batch, all or none, then
+    /// `event` in the audit trail, flushed. Returns how many. The caller decides which tokens
+    /// may be stored (see `inventory::import`).
+    pub fn load_tokens<'t>(
+        &self,
+        tokens: impl IntoIterator<Item = &'t Token>,
+        event: Event,
+        at: u64,
+    ) -> Result<u64, StoreError> {
+        match &self.engine {
+            Engine::Sled(e) => e.load_tokens(&self.sealer, tokens, event, at),
+            Engine::Postgres(e) => e.load_tokens(&self.sealer, tokens, event, at),
+        }
+    }
+}
+
+impl Sled {
     fn set_format(&self, format: u32) -> Result<(), StoreError> {
         self.tree(T::Meta).insert("format", &format.to_be_bytes())?;
         self.db.flush()?;
@@ -63,11 +110,9 @@ impl Store {
         self.set_format(FORMAT)
     }
 
-    /// Loads customers and tokens into an empty database, then one audit record and a flush:
-    /// migrations from another system and the benchmarks' generated banks. Not atomic and
-    /// without clash checks, unlike [`Store::load_tokens`]; for a database no one is using yet.
-    pub fn bulk_load(
+    fn bulk_load(
         &self,
+        sealer: &Sealer,
         customers: impl IntoIterator<Item = Customer>,
         tokens: impl IntoIterator<Item = Token>,
         at: u64,
@@ -80,7 +125,7 @@ impl Store {
             (t.serial.as_bytes().to_vec(), index::of_token(t))
         })?;
         self.set_format(FORMAT)?;
-        self.commit_now(|tx| {
+        self.write(sealer, |tx| {
             tx.audit(
                 at,
                 Event {
@@ -89,6 +134,7 @@ impl Store {
                 },
             )
         })?;
+        self.flush()?;
         Ok((customers, tokens))
     }
 
@@ -116,25 +162,9 @@ impl Store {
         Ok(count)
     }
 
-    /// The stored tokens among `serials`, in the order given.
-    pub fn existing_tokens<'s>(
+    fn load_tokens<'t>(
         &self,
-        serials: impl IntoIterator<Item = &'s str>,
-    ) -> Result<Vec<Token>, StoreError> {
-        let mut out = Vec::new();
-        for s in serials {
-            if let Some(t) = self.token(s)? {
-                out.push(t);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Stores `tokens` (new, or replacing stored ones) in one engine batch, all or none, then
-    /// `event` in the audit trail, flushed. Returns how many. The caller decides which tokens
-    /// may be stored (see `inventory::import`).
-    pub fn load_tokens<'t>(
-        &self,
+        sealer: &Sealer,
         tokens: impl IntoIterator<Item = &'t Token>,
         event: Event,
         at: u64,
@@ -154,7 +184,8 @@ impl Store {
         self.tree(T::Tokens).apply_batch(batch)?;
         entries.apply(self)?;
         self.set_format(FORMAT)?;
-        self.commit_now(|tx| tx.audit(at, event.clone()))?;
+        self.write(sealer, |tx| tx.audit(at, event.clone()))?;
+        self.flush()?;
         Ok(count)
     }
 }

@@ -16,21 +16,42 @@ pub enum StoreError {
     Flush,
     #[error("the key file does not match this database (wrong key file?)")]
     WrongKey,
+    /// The database's schema is one this gateway cannot use (newer than itself, or damaged).
+    #[error("database schema: {0}")]
+    Schema(String),
 }
 
-/// A failure of the storage engine itself (I/O, a damaged file).
+/// A failure of the storage engine itself (I/O, a damaged file, a database out of reach).
 #[derive(Debug)]
-pub struct EngineError(sled::Error);
+pub struct EngineError(pub(super) EngineFault);
+
+#[derive(Debug)]
+pub(super) enum EngineFault {
+    Sled(sled::Error),
+    Postgres(tokio_postgres::Error),
+    /// No connection could be had from the pool (the database is down or out of reach).
+    Pool(String),
+}
 
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        match &self.0 {
+            EngineFault::Sled(e) => e.fmt(f),
+            EngineFault::Postgres(e) => e.fmt(f),
+            EngineFault::Pool(e) => f.write_str(e),
+        }
     }
 }
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> StoreError {
-        StoreError::Engine(EngineError(e))
+        StoreError::Engine(EngineError(EngineFault::Sled(e)))
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> StoreError {
+        StoreError::Engine(EngineError(EngineFault::Postgres(e)))
     }
 }
 
@@ -47,6 +68,11 @@ pub(super) enum Stop {
     /// The engine wants the body run again (it is; callers never see this).
     Conflict,
     Engine(sled::Error),
+    /// PostgreSQL failed, or the transaction must be run again (a serialisation failure, a
+    /// deadlock, a unique key two transactions raced to insert): see `pg::retryable`.
+    Postgres(tokio_postgres::Error),
+    /// PostgreSQL could not be reached.
+    Pool(String),
 }
 
 /// What every transaction operation and body returns.
@@ -55,6 +81,12 @@ pub type TxResult<T> = Result<T, Abort>;
 impl Abort {
     pub(super) fn corrupt(tree: &'static str, detail: impl Into<String>) -> Abort {
         Abort(Stop::Corrupt(tree, detail.into()))
+    }
+}
+
+impl From<tokio_postgres::Error> for Abort {
+    fn from(e: tokio_postgres::Error) -> Abort {
+        Abort(Stop::Postgres(e))
     }
 }
 
@@ -71,6 +103,10 @@ impl From<Abort> for ConflictableTransactionError<StoreError> {
     fn from(a: Abort) -> Self {
         match a.0 {
             Stop::Conflict => ConflictableTransactionError::Conflict,
+            Stop::Postgres(e) => ConflictableTransactionError::Abort(e.into()),
+            Stop::Pool(e) => ConflictableTransactionError::Abort(StoreError::Engine(EngineError(
+                EngineFault::Pool(e),
+            ))),
             Stop::Engine(e) => ConflictableTransactionError::Storage(e),
             Stop::Corrupt(tree, detail) => {
                 ConflictableTransactionError::Abort(StoreError::Corrupt { tree, detail })
@@ -88,9 +124,11 @@ impl From<Abort> for StoreError {
             Stop::Corrupt(tree, detail) => StoreError::Corrupt { tree, detail },
             Stop::ReceiptsExhausted => StoreError::ReceiptsExhausted,
             Stop::Engine(e) => e.into(),
+            Stop::Postgres(e) => e.into(),
+            Stop::Pool(e) => StoreError::Engine(EngineError(EngineFault::Pool(e))),
             // Only inside a transaction, which retries it.
-            Stop::Conflict => StoreError::Engine(EngineError(sled::Error::Unsupported(
-                "transaction conflict".into(),
+            Stop::Conflict => StoreError::Engine(EngineError(EngineFault::Sled(
+                sled::Error::Unsupported("transaction conflict".into()),
             ))),
         }
     }

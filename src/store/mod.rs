@@ -1,7 +1,8 @@
 //! All storage, behind one engine-neutral API: the gateway's records ([`records`]), reads by
 //! key or secondary index, and atomic transactions ([`Tx`]) made durable by [`Store::commit`].
-//! Nothing outside this module names the engine (sled today), so another engine (PostgreSQL)
-//! can implement the same API here alone; [`tests`](self) are written to run against any.
+//! Two engines implement it: sled, embedded under the data directory (one gateway), and
+//! PostgreSQL (`pg/`, any number of gateways on one database). Nothing outside this module
+//! names either; [`tests`](self) run against both.
 //!
 //! - [`records`]: one file per record kind (customer, token, receipt, attempt, form, …).
 //! - [`Tx`] (`tx.rs`): what a transaction may read and write, keeping indexes in step.
@@ -22,12 +23,14 @@ mod audit;
 mod bulk;
 mod error;
 mod index;
+mod pg;
 pub mod records;
 #[cfg(test)]
 mod tests;
 mod tx;
 
 pub use error::{Abort, EngineError, StoreError, TxResult};
+pub use pg::{SharedSessions, MIGRATIONS, SCHEMA_VERSION};
 pub use records::*;
 pub use tx::Tx;
 
@@ -138,10 +141,32 @@ struct Counters {
     next_attempt: u64,
 }
 
-/// The database.
+/// The database, on one of two engines: sled (embedded, one gateway) or PostgreSQL (shared by
+/// several gateways). Every method means the same on both.
 pub struct Store {
-    db: sled::Db,
     sealer: Sealer,
+    engine: Engine,
+}
+
+enum Engine {
+    Sled(Sled),
+    Postgres(pg::Pg),
+}
+
+/// Runs `$body` with `$e` bound to the store's engine, whichever it is (both engines have the
+/// same method names and signatures).
+macro_rules! on_engine {
+    ($self:expr, $e:ident => $body:expr) => {
+        match &$self.engine {
+            Engine::Sled($e) => $body,
+            Engine::Postgres($e) => $body,
+        }
+    };
+}
+
+/// The embedded engine.
+struct Sled {
+    db: sled::Db,
     trees: Vec<sled::Tree>,
     write_lock: Mutex<Counters>,
     /// Group commit: writes take a ticket, one flush covers every ticket issued before it.
@@ -210,6 +235,76 @@ impl Store {
         sealer: Sealer,
         cache_bytes: u64,
     ) -> Result<Store, StoreError> {
+        let engine = Engine::Sled(Sled::open(dir, &sealer, cache_bytes)?);
+        Ok(Store { sealer, engine })
+    }
+
+    /// Opens the PostgreSQL database at `url` (`postgres://USER@HOST:PORT/DB`), creating or
+    /// migrating its schema; refuses a database whose schema is newer than this gateway, or
+    /// sealed with another master key. Any number of gateways may open the same database.
+    pub fn open_postgres(url: &str, sealer: Sealer) -> Result<Store, StoreError> {
+        let engine = Engine::Postgres(pg::Pg::open(url, &sealer)?);
+        Ok(Store { sealer, engine })
+    }
+
+    /// Sessions of `kind` ("phone", "staff") kept in the database, for engines that several
+    /// gateways share (PostgreSQL); `None` on the embedded engine, whose one gateway keeps
+    /// sessions in memory.
+    pub fn shared_sessions(
+        &self,
+        kind: &'static str,
+        idle: std::time::Duration,
+    ) -> Option<SharedSessions> {
+        match &self.engine {
+            Engine::Sled(_) => None,
+            Engine::Postgres(e) => Some(SharedSessions::new(e.core(), kind, idle)),
+        }
+    }
+
+    /// Runs `f` while no other gateway or tool on this database runs an `exclusively` of its
+    /// own (PostgreSQL: an advisory lock; the embedded database has one process anyway):
+    /// "load the demo bank if the database is empty" done once by gateways started together.
+    pub fn exclusively<R>(&self, f: impl FnOnce() -> R) -> Result<R, StoreError> {
+        match &self.engine {
+            Engine::Sled(_) => Ok(f()),
+            Engine::Postgres(e) => e.exclusively(f),
+        }
+    }
+
+    /// Which engine this is: "sled" or "postgres" (logs, tools).
+    pub fn engine_name(&self) -> &'static str {
+        match self.engine {
+            Engine::Sled(_) => "sled",
+            Engine::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Copies every record of this embedded database into `target`, a new PostgreSQL database
+    /// opened with the same master key (`keitai-gateway migrate`). Returns how many audit
+    /// records were copied; their chain verifies unchanged.
+    pub fn copy_into(&self, target: &Store) -> Result<u64, StoreError> {
+        let (Engine::Sled(from), Engine::Postgres(to)) = (&self.engine, &target.engine) else {
+            return Err(StoreError::Schema(
+                "copying goes from the embedded engine into PostgreSQL only".into(),
+            ));
+        };
+        let all = from.everything()?;
+        to.import_all(&target.sealer, &all)?;
+        Ok(all.audit.len() as u64)
+    }
+
+    /// The embedded engine's own tests reach its trees.
+    #[cfg(test)]
+    fn sled(&self) -> &Sled {
+        match &self.engine {
+            Engine::Sled(s) => s,
+            Engine::Postgres(_) => panic!("not a sled store"),
+        }
+    }
+}
+
+impl Sled {
+    fn open(dir: &Path, sealer: &Sealer, cache_bytes: u64) -> Result<Sled, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
@@ -254,9 +349,8 @@ impl Store {
             }
             None => 0,
         };
-        let store = Store {
+        let store = Sled {
             db,
-            sealer,
             trees,
             write_lock: Mutex::new(Counters {
                 next_receipt,
@@ -278,36 +372,19 @@ impl Store {
         &self.trees[t.i()]
     }
 
-    /// True when no customer and no token has been loaded yet.
-    pub fn is_empty(&self) -> bool {
-        self.tree(T::Customers).is_empty() && self.tree(T::Tokens).is_empty()
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.tree(T::Customers).is_empty() && self.tree(T::Tokens).is_empty())
     }
 
-    /// Runs `body` as one atomic transaction over every record and index, and waits until it
-    /// is on disk: what a page or API answer reporting the write needs. When `body` returns
-    /// an error nothing is written. `body` may run more than once; it must not have effects
-    /// outside the transaction.
-    pub async fn commit<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
-        let out = self.write(body)?;
-        self.durable().await?;
-        Ok(out)
-    }
-
-    /// [`Store::commit`] for command-line tools, without a runtime: writes, then flushes.
-    pub fn commit_now<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
-        let out = self.write(body)?;
-        self.flush()?;
-        Ok(out)
-    }
-
-    /// Runs `body` as one atomic transaction, without waiting for the disk: for a write that
-    /// a later [`Store::commit`] of the same request makes durable before anything is
-    /// reported (a password attempt counted before its slow hash check).
-    pub fn write<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
+    fn write<R>(
+        &self,
+        sealer: &Sealer,
+        body: impl Fn(&mut Tx) -> TxResult<R>,
+    ) -> Result<R, StoreError> {
         let mut counters = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let refs: Vec<&sled::Tree> = self.trees.iter().collect();
         let result = refs.as_slice().transaction(|trees| {
-            let mut tx = Tx::new(trees, counters.clone(), &self.sealer);
+            let mut tx = Tx::sled(trees, counters.clone(), sealer);
             let out = body(&mut tx)?;
             Ok((out, tx.into_counters()))
         });
@@ -343,10 +420,75 @@ impl Store {
         Ok(())
     }
 
-    /// Flushes now (command-line tools, shutdown).
-    pub fn flush(&self) -> Result<(), StoreError> {
+    fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Every record, for copying into another engine.
+    fn everything(&self) -> Result<pg::Everything, StoreError> {
+        Ok(pg::Everything {
+            customers: self.all(T::Customers).collect::<Result<_, _>>()?,
+            tokens: self.all(T::Tokens).collect::<Result<_, _>>()?,
+            receipts: self.all(T::Receipts).collect::<Result<_, _>>()?,
+            attempts: self.all(T::Attempts).collect::<Result<_, _>>()?,
+            audit: self.all(T::Audit).collect::<Result<_, _>>()?,
+            api_keys: self.all(T::ApiKeys).collect::<Result<_, _>>()?,
+            staff: self.all(T::Staff).collect::<Result<_, _>>()?,
+            forms: self.all(T::Forms).collect::<Result<_, _>>()?,
+            releases: self.all(T::Releases).collect::<Result<_, _>>()?,
+            applications: self.all(T::Applications).collect::<Result<_, _>>()?,
+            businesses: self.all(T::Businesses).collect::<Result<_, _>>()?,
+            cards: self.all(T::Cards).collect::<Result<_, _>>()?,
+            next_receipt: meta_u32(self.tree(T::Meta), "next_receipt")?.unwrap_or(FIRST_RECEIPT),
+        })
+    }
+}
+
+impl Store {
+    /// True when no customer and no token has been loaded yet.
+    pub fn is_empty(&self) -> bool {
+        // An engine that cannot answer is not known to be empty: nothing is loaded over it.
+        on_engine!(self, e => e.is_empty()).unwrap_or(false)
+    }
+
+    /// Runs `body` as one atomic transaction over every record and index, and waits until it
+    /// is on disk: what a page or API answer reporting the write needs. When `body` returns
+    /// an error nothing is written. `body` may run more than once; it must not have effects
+    /// outside the transaction.
+    pub async fn commit<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
+        match &self.engine {
+            Engine::Sled(e) => {
+                let out = e.write(&self.sealer, body)?;
+                e.durable().await?;
+                Ok(out)
+            }
+            // Every PostgreSQL commit waits for its WAL flush (synchronous_commit on).
+            Engine::Postgres(e) => e.write(&self.sealer, body),
+        }
+    }
+
+    /// [`Store::commit`] for command-line tools, without a runtime: writes, then flushes.
+    pub fn commit_now<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
+        let out = self.write(body)?;
+        self.flush()?;
+        Ok(out)
+    }
+
+    /// Runs `body` as one atomic transaction, without waiting for the disk: for a write that
+    /// a later [`Store::commit`] of the same request makes durable before anything is
+    /// reported (a password attempt counted before its slow hash check). On PostgreSQL every
+    /// write is durable when it returns.
+    pub fn write<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
+        on_engine!(self, e => e.write(&self.sealer, body))
+    }
+
+    /// Flushes now (command-line tools, shutdown).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Sled(e) => e.flush(),
+            Engine::Postgres(_) => Ok(()),
+        }
     }
 
     /// The token record for a new inventory token, its seed sealed under the master key.
@@ -379,9 +521,9 @@ impl Store {
     }
 }
 
-/// Reads outside a transaction: by key, or by secondary index (never a scan of a whole tree,
+/// The embedded engine's reads: by key, or by secondary index (never a scan of a whole tree,
 /// except the `every …` listings for tools).
-impl Store {
+impl Sled {
     fn read<R: DeserializeOwned>(&self, t: T, key: &[u8]) -> Result<Option<R>, StoreError> {
         match self.tree(t).get(key)? {
             None => Ok(None),
@@ -645,5 +787,184 @@ impl Store {
     /// The audit trail, oldest first.
     pub fn audit(&self) -> impl Iterator<Item = Result<AuditRecord, StoreError>> + '_ {
         self.all(T::Audit)
+    }
+}
+
+/// Reads outside a transaction: by key, or by secondary index (never a scan of a whole table,
+/// except the `every …` listings for tools).
+impl Store {
+    pub fn customer(&self, contract_id: &str) -> Result<Option<Customer>, StoreError> {
+        on_engine!(self, e => e.customer(contract_id))
+    }
+
+    pub fn token(&self, serial: &str) -> Result<Option<Token>, StoreError> {
+        on_engine!(self, e => e.token(serial))
+    }
+
+    pub fn receipt(&self, number: u32) -> Result<Option<Receipt>, StoreError> {
+        on_engine!(self, e => e.receipt(number))
+    }
+
+    /// A customer's receipts, oldest first.
+    pub fn receipts_of(&self, contract_id: &str) -> Result<Vec<Receipt>, StoreError> {
+        on_engine!(self, e => e.receipts_of(contract_id))
+    }
+
+    /// Tokens handed out at a branch for this customer (any state), in serial order.
+    pub fn assigned_tokens(&self, contract_id: &str) -> Result<Vec<Token>, StoreError> {
+        on_engine!(self, e => e.assigned_tokens(contract_id))
+    }
+
+    /// Up to `limit` serials of hardware tokens a branch may hand out, in serial order.
+    pub fn free_hardware_tokens(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        on_engine!(self, e => e.free_hardware_tokens(limit))
+    }
+
+    /// A customer's feature-phone 利用中止 attempts, oldest first.
+    pub fn attempts_of(&self, contract_id: &str) -> Result<Vec<Attempt>, StoreError> {
+        on_engine!(self, e => e.attempts_of(contract_id))
+    }
+
+    pub fn staff(&self, staff_id: &str) -> Result<Option<Staff>, StoreError> {
+        on_engine!(self, e => e.staff(staff_id))
+    }
+
+    pub fn form(&self, form_no: &str) -> Result<Option<CancelForm>, StoreError> {
+        on_engine!(self, e => e.form(form_no))
+    }
+
+    /// A customer's cancellation forms, by form number.
+    pub fn forms_of(&self, contract_id: &str) -> Result<Vec<CancelForm>, StoreError> {
+        on_engine!(self, e => e.forms_of(contract_id))
+    }
+
+    pub fn release(&self, id: u64) -> Result<Option<Release>, StoreError> {
+        on_engine!(self, e => e.release(id))
+    }
+
+    /// A customer's lock release requests, oldest first.
+    pub fn releases_of(&self, contract_id: &str) -> Result<Vec<Release>, StoreError> {
+        on_engine!(self, e => e.releases_of(contract_id))
+    }
+
+    pub fn application(&self, application_no: &str) -> Result<Option<Application>, StoreError> {
+        on_engine!(self, e => e.application(application_no))
+    }
+
+    /// A customer's 発行申込書, by application number.
+    pub fn applications_of(&self, contract_id: &str) -> Result<Vec<Application>, StoreError> {
+        on_engine!(self, e => e.applications_of(contract_id))
+    }
+
+    /// Forms (by number) and releases (oldest first) waiting for a supervisor.
+    pub fn pending(&self) -> Result<(Vec<CancelForm>, Vec<Release>), StoreError> {
+        on_engine!(self, e => e.pending())
+    }
+
+    /// Forms and releases decided, and applications carried out, at `from <= t < to`; each
+    /// list in number order.
+    pub fn processed_between(&self, from: u64, to: u64) -> Result<Processed, StoreError> {
+        on_engine!(self, e => e.processed_between(from, to))
+    }
+
+    /// The API caller whose key hashes to `hash`, revoked or not.
+    pub fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>, StoreError> {
+        on_engine!(self, e => e.api_key(hash))
+    }
+
+    /// Every key API caller `name` has had, revoked or not.
+    pub fn api_keys_named(&self, name: &str) -> Result<Vec<ApiKey>, StoreError> {
+        on_engine!(self, e => e.api_keys_named(name))
+    }
+
+    /// Every API caller, in key-hash order (tools).
+    pub fn api_keys(&self) -> impl Iterator<Item = Result<ApiKey, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<ApiKey, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.api_keys()),
+            Engine::Postgres(e) => Box::new(e.api_keys()),
+        };
+        it
+    }
+
+    /// Every token, in serial order (tools, tests).
+    pub fn tokens(&self) -> impl Iterator<Item = Result<Token, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<Token, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.tokens()),
+            Engine::Postgres(e) => Box::new(e.tokens()),
+        };
+        it
+    }
+
+    /// Every customer, in contract-ID order (tools, tests).
+    pub fn customers(&self) -> impl Iterator<Item = Result<Customer, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<Customer, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.customers()),
+            Engine::Postgres(e) => Box::new(e.customers()),
+        };
+        it
+    }
+
+    /// Every feature-phone 利用中止 attempt, oldest first.
+    pub fn attempts(&self) -> impl Iterator<Item = Result<Attempt, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<Attempt, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.attempts()),
+            Engine::Postgres(e) => Box::new(e.attempts()),
+        };
+        it
+    }
+
+    /// The signed-in staff session stored under `key` ([`StaffSessionRecord::key`]).
+    pub fn staff_session(&self, key: &str) -> Result<Option<StaffSessionRecord>, StoreError> {
+        on_engine!(self, e => e.staff_session(key))
+    }
+
+    /// A 法人 contract by its 契約先ID.
+    pub fn business(&self, contract_id: &str) -> Result<Option<Business>, StoreError> {
+        on_engine!(self, e => e.business(contract_id))
+    }
+
+    /// Every 法人 contract, in contract-ID order (tools, demo listing).
+    pub fn businesses(&self) -> impl Iterator<Item = Result<Business, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<Business, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.businesses()),
+            Engine::Postgres(e) => Box::new(e.businesses()),
+        };
+        it
+    }
+
+    /// Whether `contract_id` has an お客様カード on file.
+    pub fn has_card(&self, contract_id: &str) -> Result<bool, StoreError> {
+        on_engine!(self, e => e.has_card(contract_id))
+    }
+
+    /// Every stored staff session (sweeping the expired ones).
+    pub fn staff_sessions(
+        &self,
+    ) -> impl Iterator<Item = Result<StaffSessionRecord, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<StaffSessionRecord, StoreError>> + '_> =
+            match &self.engine {
+                Engine::Sled(e) => Box::new(e.staff_sessions()),
+                Engine::Postgres(e) => Box::new(e.staff_sessions()),
+            };
+        it
+    }
+
+    /// Every staff member, in staff-ID order (tools).
+    pub fn every_staff(&self) -> impl Iterator<Item = Result<Staff, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<Staff, StoreError>> + '_> = match &self.engine {
+            Engine::Sled(e) => Box::new(e.every_staff()),
+            Engine::Postgres(e) => Box::new(e.every_staff()),
+        };
+        it
+    }
+
+    /// The audit trail, oldest first.
+    pub fn audit(&self) -> impl Iterator<Item = Result<AuditRecord, StoreError>> + '_ {
+        let it: Box<dyn Iterator<Item = Result<AuditRecord, StoreError>> + '_> = match &self.engine
+        {
+            Engine::Sled(e) => Box::new(e.audit()),
+            Engine::Postgres(e) => Box::new(e.audit()),
+        };
+        it
     }
 }

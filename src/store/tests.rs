@@ -489,6 +489,28 @@ macro_rules! engine_tests {
     };
 }
 
+mod postgres_engine {
+    use super::*;
+    use crate::store::pg::harness;
+
+    /// A database of the shared throw-away cluster per test directory.
+    fn open(dir: &Path, sealer: Sealer) -> Result<Store, StoreError> {
+        let url = harness::shared().database(&harness::name_for(dir));
+        Store::open_postgres(&url, sealer)
+    }
+
+    engine_tests!(open;
+        aborted_commit_writes_nothing,
+        indexes_follow_records,
+        audit_chain_verifies_and_continues,
+        receipts_are_numbered_once,
+        api_keys_by_hash_and_name,
+        bulk_loads_are_indexed,
+        businesses_and_cards,
+        staff_and_their_sessions,
+    );
+}
+
 mod sled_engine {
     use super::*;
 
@@ -516,7 +538,7 @@ mod sled_engine {
         }
         assert_eq!(s.verify_audit().unwrap(), Ok(5));
         // Rewrite record 2's detail (as an attacker with the database would).
-        let audit = s.tree(T::Audit);
+        let audit = s.sled().tree(T::Audit);
         let key = 2u64.to_be_bytes();
         let mut rec: AuditRecord =
             serde_json::from_slice(&audit.get(key).unwrap().unwrap()).unwrap();
@@ -553,9 +575,9 @@ mod sled_engine {
             })
             .unwrap();
             for ix in index::INDEXES {
-                s.tree(ix).clear().unwrap();
+                s.sled().tree(ix).clear().unwrap();
             }
-            s.tree(T::Meta).remove("format").unwrap();
+            s.sled().tree(T::Meta).remove("format").unwrap();
             s.flush().unwrap();
             assert!(s.forms_of("1").unwrap().is_empty());
         }
@@ -567,7 +589,7 @@ mod sled_engine {
         assert_eq!(s.receipts_of("1").unwrap().len(), 1);
         assert_eq!(s.audit_recent(Some("1"), None, 10).unwrap().len(), 1);
         assert_eq!(
-            meta_u32(s.tree(T::Meta), "format").unwrap(),
+            meta_u32(s.sled().tree(T::Meta), "format").unwrap(),
             Some(index::FORMAT)
         );
     }
@@ -583,10 +605,11 @@ mod sled_engine {
                 at: NOW,
                 contract_id: Some("1".into()),
             };
-            s.tree(T::Attempts)
+            s.sled()
+                .tree(T::Attempts)
                 .insert(41u64.to_be_bytes(), encode(&old))
                 .unwrap();
-            s.tree(T::Meta).remove("format").unwrap();
+            s.sled().tree(T::Meta).remove("format").unwrap();
             s.flush().unwrap();
         }
         let s = open(dir.path(), key()).unwrap();

@@ -12,30 +12,188 @@ use serde::{de::DeserializeOwned, Serialize};
 use sled::transaction::TransactionalTree;
 use zeroize::Zeroizing;
 
-/// Typed access to the records inside one transaction.
+/// Typed access to the records inside one transaction, on either engine.
 pub struct Tx<'a> {
-    trees: &'a [TransactionalTree],
-    pub(super) counters: Counters,
+    pub(super) e: TxEngine<'a>,
     sealer: &'a crate::seal::Sealer,
 }
 
+pub(super) enum TxEngine<'a> {
+    Sled(SledTx<'a>),
+    Postgres(&'a super::pg::PgTx<'a>),
+}
+
+/// Runs `$body` with `$e` bound to the transaction's engine side (same method names on both).
+macro_rules! on_tx {
+    ($self:expr, $e:ident => $body:expr) => {
+        match &$self.e {
+            TxEngine::Sled($e) => $body,
+            TxEngine::Postgres($e) => $body,
+        }
+    };
+    (mut $self:expr, $e:ident => $body:expr) => {
+        match &mut $self.e {
+            TxEngine::Sled($e) => $body,
+            TxEngine::Postgres($e) => $body,
+        }
+    };
+}
+
+/// A sled transaction over every tree, with the counters it advances.
+pub(super) struct SledTx<'a> {
+    trees: &'a [TransactionalTree],
+    pub(super) counters: Counters,
+}
+
 impl<'a> Tx<'a> {
-    pub(super) fn new(
+    pub(super) fn sled(
         trees: &'a [TransactionalTree],
         counters: Counters,
         sealer: &'a crate::seal::Sealer,
     ) -> Tx<'a> {
         Tx {
-            trees,
-            counters,
+            e: TxEngine::Sled(SledTx { trees, counters }),
+            sealer,
+        }
+    }
+
+    pub(super) fn postgres(tx: &'a super::pg::PgTx<'a>, sealer: &'a crate::seal::Sealer) -> Tx<'a> {
+        Tx {
+            e: TxEngine::Postgres(tx),
             sealer,
         }
     }
 
     pub(super) fn into_counters(self) -> Counters {
-        self.counters
+        match self.e {
+            TxEngine::Sled(s) => s.counters,
+            // Only sled keeps counters in memory.
+            TxEngine::Postgres(_) => unreachable!("PostgreSQL keeps its counters in the database"),
+        }
     }
 
+    /// The token's seed, opened for one check; zeroed when dropped.
+    pub fn secret(&self, token: &Token) -> TxResult<Zeroizing<Vec<u8>>> {
+        open_secret(self.sealer, token)
+    }
+
+    pub fn customer(&self, contract_id: &str) -> TxResult<Option<Customer>> {
+        on_tx!(self, e => e.customer(contract_id))
+    }
+
+    pub fn put_customer(&self, c: &Customer) -> TxResult<()> {
+        on_tx!(self, e => e.put_customer(c))
+    }
+
+    pub fn token(&self, serial: &str) -> TxResult<Option<Token>> {
+        on_tx!(self, e => e.token(serial))
+    }
+
+    pub fn business(&self, contract_id: &str) -> TxResult<Option<Business>> {
+        on_tx!(self, e => e.business(contract_id))
+    }
+
+    pub fn put_business(&self, b: &Business) -> TxResult<()> {
+        on_tx!(self, e => e.put_business(b))
+    }
+
+    /// `contract_id`'s お客様カード digits, opened for one check; zeroed when dropped.
+    pub fn card_digits(&self, contract_id: &str) -> TxResult<Option<Zeroizing<Vec<u8>>>> {
+        match on_tx!(self, e => e.card(contract_id))? {
+            None => Ok(None),
+            Some(card) => Ok(Some(open_card(self.sealer, &card)?)),
+        }
+    }
+
+    /// Stores a card made by [`super::Store::seal_card`].
+    pub fn put_card(&self, c: &Card) -> TxResult<()> {
+        on_tx!(self, e => e.put_card(c))
+    }
+
+    pub fn put_token(&self, t: &Token) -> TxResult<()> {
+        on_tx!(self, e => e.put_token(t))
+    }
+
+    /// Issues the next 受付番号 and stores the receipt with it.
+    pub fn receipt(
+        &mut self,
+        kind: ReceiptKind,
+        contract_id: &str,
+        serial: &str,
+        old_serial: Option<&str>,
+        at: u64,
+    ) -> TxResult<Receipt> {
+        on_tx!(mut self, e => e.receipt(kind, contract_id, serial, old_serial, at))
+    }
+
+    /// Records a feature-phone 利用中止 attempt.
+    pub fn add_attempt(&mut self, a: &Attempt) -> TxResult<()> {
+        on_tx!(mut self, e => e.add_attempt(a))
+    }
+
+    pub fn staff(&self, staff_id: &str) -> TxResult<Option<Staff>> {
+        on_tx!(self, e => e.staff(staff_id))
+    }
+
+    pub fn put_staff(&self, s: &Staff) -> TxResult<()> {
+        on_tx!(self, e => e.put_staff(s))
+    }
+
+    /// The signed-in staff session stored under `key` ([`StaffSessionRecord::key`]).
+    pub fn staff_session(&self, key: &str) -> TxResult<Option<StaffSessionRecord>> {
+        on_tx!(self, e => e.staff_session(key))
+    }
+
+    pub fn put_staff_session(&self, s: &StaffSessionRecord) -> TxResult<()> {
+        on_tx!(self, e => e.put_staff_session(s))
+    }
+
+    pub fn remove_staff_session(&self, key: &str) -> TxResult<()> {
+        on_tx!(self, e => e.remove_staff_session(key))
+    }
+
+    pub fn form(&self, form_no: &str) -> TxResult<Option<CancelForm>> {
+        on_tx!(self, e => e.form(form_no))
+    }
+
+    pub fn put_form(&self, f: &CancelForm) -> TxResult<()> {
+        on_tx!(self, e => e.put_form(f))
+    }
+
+    pub fn application(&self, application_no: &str) -> TxResult<Option<Application>> {
+        on_tx!(self, e => e.application(application_no))
+    }
+
+    pub fn put_application(&self, a: &Application) -> TxResult<()> {
+        on_tx!(self, e => e.put_application(a))
+    }
+
+    pub fn release(&self, id: u64) -> TxResult<Option<Release>> {
+        on_tx!(self, e => e.release(id))
+    }
+
+    pub fn put_release(&self, r: &Release) -> TxResult<()> {
+        on_tx!(self, e => e.put_release(r))
+    }
+
+    /// The API caller whose key hashes to `hash`.
+    pub fn api_key(&self, hash: &[u8; 32]) -> TxResult<Option<ApiKey>> {
+        on_tx!(self, e => e.api_key(hash))
+    }
+
+    /// Stores an API caller under its key hash ([`ApiKey::hash_hex`]).
+    pub fn put_api_key(&self, k: &ApiKey) -> TxResult<()> {
+        on_tx!(self, e => e.put_api_key(k))
+    }
+
+    /// The sequence number the next audit record of this transaction gets: unique, so it can
+    /// number records made in the same write.
+    pub fn next_audit_seq(&self) -> u64 {
+        on_tx!(self, e => e.next_audit_seq())
+    }
+}
+
+impl<'a> SledTx<'a> {
     fn tree(&self, t: T) -> &TransactionalTree {
         &self.trees[t.i()]
     }
@@ -84,11 +242,6 @@ impl<'a> Tx<'a> {
         self.put(t, key, value)
     }
 
-    /// The token's seed, opened for one check; zeroed when dropped.
-    pub fn secret(&self, token: &Token) -> TxResult<Zeroizing<Vec<u8>>> {
-        open_secret(self.sealer, token)
-    }
-
     pub fn customer(&self, contract_id: &str) -> TxResult<Option<Customer>> {
         self.get(T::Customers, contract_id.as_bytes())
     }
@@ -105,12 +258,8 @@ impl<'a> Tx<'a> {
         self.put(T::Businesses, b.contract_id.as_bytes(), b)
     }
 
-    /// `contract_id`'s お客様カード digits, opened for one check; zeroed when dropped.
-    pub fn card_digits(&self, contract_id: &str) -> TxResult<Option<Zeroizing<Vec<u8>>>> {
-        match self.get::<Card>(T::Cards, contract_id.as_bytes())? {
-            None => Ok(None),
-            Some(card) => Ok(Some(open_card(self.sealer, &card)?)),
-        }
+    pub fn card(&self, contract_id: &str) -> TxResult<Option<Card>> {
+        self.get(T::Cards, contract_id.as_bytes())
     }
 
     /// Stores a card made by [`super::Store::seal_card`].

@@ -38,6 +38,11 @@ impl Phone {
         }
     }
 
+    /// Sends the next requests to another gateway (behind a load balancer without stickiness).
+    pub fn switch_to(&mut self, addr: SocketAddr) {
+        self.addr = addr;
+    }
+
     pub fn with_header(mut self, name: &str, value: &str) -> Phone {
         self.headers.push((name.to_owned(), value.to_owned()));
         self

@@ -22,6 +22,11 @@ impl Staff {
         }
     }
 
+    /// Sends the next requests to another gateway.
+    pub fn switch_to(&mut self, addr: SocketAddr) {
+        self.addr = addr;
+    }
+
     /// Opens the sign-in page and signs in; panics unless the home page follows.
     pub fn sign_in(addr: SocketAddr, who: (&str, &str)) -> Staff {
         let mut s = Staff::new(addr);

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod pg;
 pub mod webdriver;
 
 use keitai_gateway::inventory::Seed;

@@ -1,0 +1,200 @@
+//! Two gateways on one PostgreSQL database (`BENCH_ONLY=postgres`, or part of the full run):
+//! OTP API accepted checks/s with 64 callers spread over both, and 利用開始 flows/s with 64
+//! phones spread over both, p50/p99. The cluster is a throw-away one (the tests' harness) with
+//! `fsync=on` and `synchronous_commit=on`: every accepted check is on disk before its answer,
+//! and the run checks afterwards that the database holds one `otp_ok` record per acceptance.
+
+#[path = "../../src/store/pg/harness.rs"]
+mod harness;
+
+use crate::child::{cli, Gateway};
+use crate::phone::{Phone, AU, FOMA, SOFTBANK};
+use crate::report::{Latencies, Table};
+use crate::{data, flows};
+use keitai_gateway::seal::Sealer;
+use keitai_gateway::store::Store;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CALLERS: u64 = 64;
+const TARGET: f64 = 3000.0;
+
+pub async fn run(customers: u64, load: Duration, table: &mut Table) {
+    crate::step("PostgreSQL: a throw-away cluster (fsync on), two gateways");
+    let cluster = harness::Cluster::start_with(true);
+    let url = cluster.database("bench");
+    let dir = data::root().join("postgres");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let key = dir.join("master.key");
+    let sealer = Sealer::create(&key).expect("key file");
+    // Customers 0..half hold tokens (API checks); the rest register theirs (flows).
+    let half = customers / 2;
+    {
+        let store = Store::open_postgres(&url, sealer).expect("open PostgreSQL");
+        data::fill(&store, customers, half);
+    }
+    let out = cli(
+        &["api-key", "add", "bench", "--database", &url, "--key-file"],
+        &[&key],
+    );
+    let api_key = out.split_whitespace().last().unwrap_or_default().to_owned();
+    let gateways: Vec<Gateway> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            let d = dir.join(name);
+            std::fs::create_dir_all(&d).expect("gateway dir");
+            Gateway::start_with(&d, &key, &["--database", &url])
+        })
+        .collect();
+    let addrs: Vec<_> = gateways.iter().map(|g| g.addr).collect();
+
+    crate::step("PostgreSQL: OTP API, 64 callers over two gateways");
+    let (rate, mut lat, accepted) = api(&addrs, &api_key, half, load).await;
+    let stored: u64 = cluster
+        .sql(
+            "bench",
+            "SELECT count(*) FROM audit WHERE body->>'event' = 'otp_ok'",
+        )
+        .parse()
+        .unwrap_or(0);
+    table.check(
+        "PostgreSQL (2 gateways)",
+        format!("OTP API accepted checks/s, {CALLERS} callers over 2 gateways, fsync on"),
+        format!("{rate:.0}/s"),
+        format!("≥ {TARGET:.0}/s"),
+        rate >= TARGET,
+    );
+    table.add("PostgreSQL (2 gateways)", "OTP API latency", lat.p50_p99());
+    table.check(
+        "PostgreSQL (2 gateways)",
+        "accepted checks found committed (otp_ok records)",
+        format!("{stored} of {accepted}"),
+        "all",
+        stored == accepted,
+    );
+
+    crate::step("PostgreSQL: 利用開始 flows, 64 phones over two gateways");
+    let (flows, mut lat) = flow_load(&addrs, half, customers, load).await;
+    table.add(
+        "PostgreSQL (2 gateways)",
+        format!("利用開始 flows/s, {CALLERS} phones over 2 gateways"),
+        format!("{flows:.1}/s"),
+    );
+    table.add(
+        "PostgreSQL (2 gateways)",
+        "利用開始 latency per request",
+        lat.p50_p99(),
+    );
+    drop(gateways);
+    drop(cluster);
+}
+
+/// 64 callers, each over its own bound customers, right codes only (this step's, then the
+/// next's); (accepted/s, latencies, accepted).
+async fn api(
+    addrs: &[std::net::SocketAddr],
+    api_key: &str,
+    bound: u64,
+    run: Duration,
+) -> (f64, Latencies, u64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let auth = format!("Bearer {api_key}");
+    let mut tasks = Vec::new();
+    for k in 0..CALLERS {
+        let (stop, auth) = (stop.clone(), auth.clone());
+        let addr = addrs[(k % 2) as usize];
+        tasks.push(tokio::spawn(async move {
+            let mut p = Phone::new(addr, "keitai-gateway-bench");
+            p.phone.headers.push(("Authorization".into(), auth));
+            let mut accepted = 0u64;
+            'passes: for ahead in [0u64, 60] {
+                let mut i = k;
+                while i < bound {
+                    if stop.load(Ordering::Relaxed) {
+                        break 'passes;
+                    }
+                    let code = data::code(i, keitai_gateway::clock::now_unix() + ahead);
+                    let body = format!(
+                        r#"{{"contract_id":"{}","otp":"{code}","purpose":"login"}}"#,
+                        data::contract_id(i)
+                    );
+                    let r = p
+                        .post_json("/api/v1/otp/verify", &body)
+                        .await
+                        .expect("API request");
+                    assert_eq!(r.status, 200, "API answered {}: {}", r.status, r.text);
+                    if r.text.contains("\"accept\"") {
+                        accepted += 1;
+                    }
+                    i += CALLERS;
+                }
+            }
+            (accepted, p.latencies, Instant::now())
+        }));
+    }
+    let began = Instant::now();
+    let stopper = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(run).await;
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let (mut accepted, mut lat, mut last) = (0, Latencies::default(), began);
+    for t in tasks {
+        let (a, l, done) = t.await.expect("API task");
+        accepted += a;
+        lat.extend(l);
+        last = last.max(done);
+    }
+    stopper.abort();
+    (
+        accepted as f64 / (last - began).as_secs_f64(),
+        lat,
+        accepted,
+    )
+}
+
+/// 64 phones, half on each gateway, registering customers `from..to`'s tokens.
+async fn flow_load(
+    addrs: &[std::net::SocketAddr],
+    from: u64,
+    to: u64,
+    run: Duration,
+) -> (f64, Latencies) {
+    let next = Arc::new(AtomicU64::new(from));
+    let stop = Arc::new(AtomicBool::new(false));
+    let began = Instant::now();
+    let mut tasks = Vec::new();
+    for k in 0..CALLERS {
+        let (next, stop) = (next.clone(), stop.clone());
+        let addr = addrs[(k % 2) as usize];
+        let ua = [FOMA, AU, SOFTBANK][(k % 3) as usize];
+        tasks.push(tokio::spawn(async move {
+            let mut phone = Phone::new(addr, ua);
+            let mut done = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= to {
+                    break;
+                }
+                flows::start(&mut phone, i, None)
+                    .await
+                    .unwrap_or_else(|e| panic!("利用開始 of customer {i}: {e}"));
+                done += 1;
+            }
+            (done, phone.latencies)
+        }));
+    }
+    tokio::time::sleep(run).await;
+    stop.store(true, Ordering::Relaxed);
+    let (mut flows, mut lat) = (0, Latencies::default());
+    for t in tasks {
+        let (d, l) = t.await.expect("phone task");
+        flows += d;
+        lat.extend(l);
+    }
+    (flows as f64 / began.elapsed().as_secs_f64(), lat)
+}

@@ -1,0 +1,295 @@
+//! Group commit: the transaction bodies a gateway runs at the same time share one PostgreSQL
+//! transaction, each inside a savepoint of its own, and one COMMIT (one WAL flush) makes them
+//! all durable. Nobody is answered before that COMMIT returns.
+//!
+//! Why: every audited transaction locks the audit chain's head until it commits, so across all
+//! gateways commits are serial, and each costs one WAL flush (milliseconds on a real disk). A
+//! batch pays that flush once for every body in it.
+//!
+//! How: the caller that holds the batch lock uses the batch's connection; it runs its body
+//! between `SAVEPOINT` and `RELEASE` (or `ROLLBACK TO`, which undoes that body alone). Then, if
+//! nobody is queued for the lock (or the batch is full), it commits the batch and wakes every
+//! member; otherwise it leaves the commit to the next in line and waits for it. A batch begins
+//! by locking the chain head, so batches of different gateways run one after another and never
+//! deadlock (a batch waiting for the head holds nothing yet).
+
+use super::super::error::{Abort, Stop};
+use super::super::{encode, StoreError, Tx, TxResult};
+use super::tx::Chain;
+use super::{pool_error, retryable, Core, PgTx, RETRIES};
+use crate::seal::Sealer;
+use deadpool_postgres::Client;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// Bodies per batch at most: bounds how long the first waits for its answer.
+const MAX_BODIES: usize = 64;
+
+/// The open batch, if any.
+#[derive(Default)]
+struct Open {
+    client: Option<Client>,
+    /// Number of the open batch (counts up).
+    number: u64,
+    bodies: usize,
+    /// A statement of the batch failed beyond a savepoint's repair: it cannot commit.
+    broken: Option<String>,
+    /// The chain head (locked by the batch) after the bodies so far, and their records.
+    chain: Chain,
+    /// A savepoint `body` exists (the last body's, released when the next one begins).
+    savepoint: bool,
+}
+
+#[derive(Default)]
+pub(super) struct Batcher {
+    open: Mutex<Open>,
+    /// Callers waiting for `open`: while any are, the holder leaves the commit to them.
+    queued: AtomicUsize,
+    ended: Mutex<Ended>,
+    ended_changed: Condvar,
+}
+
+/// How batches ended: every batch up to `last` has, those in `failed` without committing.
+#[derive(Default)]
+struct Ended {
+    last: u64,
+    failed: BTreeMap<u64, String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves the state usable: the batch is then broken and
+    // its COMMIT fails, or no batch is open.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn big(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn batch_failed(why: String) -> StoreError {
+    pool_error(format!("the transaction did not commit: {why}"))
+}
+
+impl Batcher {
+    /// Runs `body` in the open batch (opening one if none is), and returns once the batch has
+    /// committed. Called on a thread that may block (see `Core::enter`).
+    pub(super) fn run<R>(
+        &self,
+        core: &Core,
+        sealer: &Sealer,
+        body: &dyn Fn(&PgTx, &mut Tx) -> TxResult<R>,
+    ) -> Result<R, StoreError> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut open = lock(&self.open);
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        if open.client.is_none() {
+            Self::begin(core, &mut open)?;
+        }
+        let number = open.number;
+        let mut panicked = None;
+        let out = match &open.broken {
+            // Lost already: this body would be lost with it.
+            Some(why) => Err(batch_failed(why.clone())),
+            None => {
+                let run =
+                    std::panic::AssertUnwindSafe(|| Self::one_body(core, &mut open, sealer, body));
+                match std::panic::catch_unwind(run) {
+                    Ok(out) => out,
+                    Err(panic) => {
+                        // Its writes may be half done inside its savepoint: the whole batch
+                        // rolls back (and its members are told), then the panic goes on.
+                        open.broken = Some("a transaction body panicked".into());
+                        panicked = Some(panic);
+                        Err(batch_failed("a transaction body panicked".into()))
+                    }
+                }
+            }
+        };
+        open.bodies += 1;
+        if let Some(panic) = panicked {
+            let ended = Self::commit(core, &mut open);
+            self.end(number, ended);
+            drop(open);
+            std::panic::resume_unwind(panic);
+        }
+        if self.queued.load(Ordering::SeqCst) == 0 || open.bodies >= MAX_BODIES {
+            let ended = Self::commit(core, &mut open);
+            self.end(number, ended.clone());
+            drop(open);
+            return ended.map_err(batch_failed).and(out);
+        }
+        drop(open);
+        let ended = self.wait_for(number);
+        ended.map_err(batch_failed).and(out)
+    }
+
+    /// Opens a batch: a pooled connection, BEGIN, and the chain head locked.
+    fn begin(core: &Core, open: &mut Open) -> Result<(), StoreError> {
+        let rt = core.rt();
+        let client = rt.block_on(core.pool().get()).map_err(pool_error)?;
+        let head = rt.block_on(async {
+            let begin = client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED");
+            let head = client.query_one(
+                "SELECT next_seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+                &[],
+            );
+            tokio::try_join!(begin, head)
+        });
+        let row = match head {
+            Ok((_, row)) => row,
+            Err(e) => {
+                let _ = rt.block_on(client.batch_execute("ROLLBACK"));
+                return Err(e.into());
+            }
+        };
+        let next: i64 = row.try_get(0)?;
+        open.chain = Chain {
+            next_seq: u64::try_from(next)
+                .map_err(|_| StoreError::from(Abort::corrupt("audit_head", "seq")))?,
+            hash: row.try_get(1)?,
+            appended: Vec::new(),
+            moved: false,
+        };
+        open.client = Some(client);
+        open.number += 1;
+        open.bodies = 0;
+        open.broken = None;
+        open.savepoint = false;
+        Ok(())
+    }
+
+    /// One body inside its savepoint, run again after a retryable failure.
+    fn one_body<R>(
+        core: &Core,
+        open: &mut Open,
+        sealer: &Sealer,
+        body: &dyn Fn(&PgTx, &mut Tx) -> TxResult<R>,
+    ) -> Result<R, StoreError> {
+        let rt = core.rt();
+        let Some(client) = open.client.as_ref() else {
+            return Err(batch_failed("no open batch".into()));
+        };
+        let mut tries = 0;
+        loop {
+            let opening = if open.savepoint {
+                "RELEASE SAVEPOINT body; SAVEPOINT body"
+            } else {
+                "SAVEPOINT body"
+            };
+            let ptx = PgTx::on(client, rt, open.chain.clone(), opening);
+            let out = {
+                let mut tx = Tx::postgres(&ptx, sealer);
+                body(&ptx, &mut tx)
+            };
+            let began = ptx.began();
+            open.savepoint |= began;
+            let stop = match out {
+                Ok(out) => {
+                    open.chain = ptx.into_chain();
+                    return Ok(out);
+                }
+                Err(Abort(stop)) => stop,
+            };
+            if began {
+                if let Err(e) = rt.block_on(client.batch_execute("ROLLBACK TO SAVEPOINT body")) {
+                    // The batch's transaction is lost (connection gone): nothing of it commits.
+                    open.broken = Some(e.to_string());
+                    return Err(e.into());
+                }
+            }
+            let again = match &stop {
+                Stop::Conflict => true,
+                Stop::Postgres(e) => retryable(e),
+                _ => false,
+            };
+            if !again || tries >= RETRIES {
+                if let Stop::Postgres(e) = &stop {
+                    if e.is_closed() {
+                        open.broken = Some(e.to_string());
+                    }
+                }
+                return Err(Abort(stop).into());
+            }
+            tries += 1;
+        }
+    }
+
+    /// Commits the open batch (or rolls back a broken one) and closes it. A COMMIT that fails
+    /// is never retried: it may have committed.
+    fn commit(core: &Core, open: &mut Open) -> Result<(), String> {
+        let Some(client) = open.client.take() else {
+            return Err("no open batch".into());
+        };
+        let rt = core.rt();
+        if let Some(why) = open.broken.take() {
+            let _ = rt.block_on(client.batch_execute("ROLLBACK"));
+            return Err(why);
+        }
+        let chain = std::mem::take(&mut open.chain);
+        let written = rt.block_on(async {
+            if chain.moved {
+                let recs = &chain.appended;
+                let seqs: Vec<i64> = recs.iter().map(|r| big(r.seq)).collect();
+                let ats: Vec<i64> = recs.iter().map(|r| big(r.at)).collect();
+                let owners: Vec<Option<&str>> =
+                    recs.iter().map(|r| r.contract_id.as_deref()).collect();
+                let bodies: Vec<String> = recs
+                    .iter()
+                    .map(|r| String::from_utf8(encode(r)).unwrap_or_default())
+                    .collect();
+                let next = big(chain.next_seq);
+                let insert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+                    [&seqs, &ats, &owners, &bodies];
+                let head_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+                    [&next, &chain.hash];
+                let insert = client.execute(
+                    "INSERT INTO audit (seq, at, contract_id, body) \
+                     SELECT s, a, c, b::jsonb FROM unnest($1::bigint[], $2::bigint[], \
+                     $3::text[], $4::text[]) AS t(s, a, c, b)",
+                    &insert_params,
+                );
+                let head = client.execute(
+                    "UPDATE audit_head SET next_seq = $1, hash = $2 WHERE id = 1",
+                    &head_params,
+                );
+                tokio::try_join!(insert, head)?;
+            }
+            client.batch_execute("COMMIT").await
+        });
+        if written.is_err() {
+            let _ = rt.block_on(client.batch_execute("ROLLBACK"));
+        }
+        written.map_err(|e| e.to_string())
+    }
+
+    fn end(&self, number: u64, how: Result<(), String>) {
+        let mut ended = lock(&self.ended);
+        ended.last = ended.last.max(number);
+        if let Err(why) = how {
+            ended.failed.insert(number, why);
+            // Members read their batch's end at once; failures are few (the database gone).
+            while ended.failed.len() > 4096 {
+                ended.failed.pop_first();
+            }
+        }
+        drop(ended);
+        self.ended_changed.notify_all();
+    }
+
+    fn wait_for(&self, number: u64) -> Result<(), String> {
+        let mut ended = lock(&self.ended);
+        loop {
+            if ended.last >= number {
+                return match ended.failed.get(&number) {
+                    Some(why) => Err(why.clone()),
+                    None => Ok(()),
+                };
+            }
+            ended = self
+                .ended_changed
+                .wait(ended)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}

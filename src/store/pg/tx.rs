@@ -1,0 +1,494 @@
+//! [`PgTx`]: one transaction body's view of its batch's PostgreSQL transaction (see
+//! `batch.rs`). Reads lock their row until commit; writes go out at once, except the audit
+//! records, which are numbered and hashed against the chain head the batch holds locked, and
+//! inserted by the batch just before its COMMIT. The body's savepoint travels with its first
+//! statement (pipelined: no round trip of its own).
+
+use super::super::audit::chained;
+use super::super::error::{Abort, Stop};
+use super::super::records::{
+    ApiKey, Application, Attempt, AuditRecord, Business, CancelForm, Card, Customer, Event,
+    Receipt, ReceiptKind, Release, Staff, StaffSessionRecord, Token,
+};
+use super::super::{decode, encode, TxResult, LAST_RECEIPT};
+use deadpool_postgres::Client;
+use serde::de::DeserializeOwned;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use tokio_postgres::types::ToSql;
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+/// The audit chain's head as the batch holds it (locked), and the records appended to it.
+#[derive(Clone, Default)]
+pub(super) struct Chain {
+    pub next_seq: u64,
+    pub hash: String,
+    pub appended: Vec<AuditRecord>,
+    /// The head moved (records appended, or a copied chain's head set).
+    pub moved: bool,
+}
+
+/// A token's OTP state as this transaction read it (under its row lock).
+#[derive(Clone, Copy)]
+struct ReadState {
+    last_step: i64,
+    fails: i32,
+}
+
+pub(crate) struct PgTx<'a> {
+    client: &'a Client,
+    rt: &'a tokio::runtime::Runtime,
+    chain: RefCell<Chain>,
+    tokens_read: RefCell<HashMap<String, ReadState>>,
+    /// Tokens fetched (and locked) with their customer, not yet asked for: body and state.
+    prefetched: RefCell<HashMap<String, (String, ReadState)>>,
+    /// The savepoint statement still to send (with the first statement), if any.
+    savepoint: Cell<Option<&'static str>>,
+}
+
+/// A token's step as stored: -1 for none.
+fn step_of(t: &Token) -> i64 {
+    t.otp
+        .last_step
+        .map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX))
+}
+
+fn body_text<R: serde::Serialize>(r: &R) -> String {
+    String::from_utf8(encode(r)).unwrap_or_default()
+}
+
+fn big(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl<'a> PgTx<'a> {
+    /// A body's view of `client`, whose transaction is open, with the batch's chain head and
+    /// the savepoint statement that opens the body (see `batch.rs`).
+    pub(super) fn on(
+        client: &'a Client,
+        rt: &'a tokio::runtime::Runtime,
+        chain: Chain,
+        savepoint: &'static str,
+    ) -> PgTx<'a> {
+        PgTx {
+            client,
+            rt,
+            chain: RefCell::new(chain),
+            tokens_read: RefCell::new(HashMap::new()),
+            prefetched: RefCell::new(HashMap::new()),
+            savepoint: Cell::new(Some(savepoint)),
+        }
+    }
+
+    /// Whether the body's savepoint was sent (it issued a statement).
+    pub(super) fn began(&self) -> bool {
+        self.savepoint.get().is_none()
+    }
+
+    /// The chain head as the body left it.
+    pub(super) fn into_chain(self) -> Chain {
+        self.chain.into_inner()
+    }
+
+    /// Runs one statement (prepared once per connection) and returns its rows; the body's
+    /// savepoint goes first, in the same round trip.
+    pub(super) fn rows(&self, sql: &str, params: Params) -> TxResult<Vec<tokio_postgres::Row>> {
+        let query = async {
+            let stmt = self.client.prepare_cached(sql).await?;
+            self.client.query(&stmt, params).await
+        };
+        let rows = match self.savepoint.take() {
+            None => self.rt.block_on(query)?,
+            Some(sp) => {
+                let opened = self.client.batch_execute(sp);
+                self.rt
+                    .block_on(async { tokio::try_join!(opened, query) })?
+                    .1
+            }
+        };
+        Ok(rows)
+    }
+
+    /// Runs one statement; how many rows it changed.
+    pub(super) fn exec(&self, sql: &str, params: Params) -> TxResult<u64> {
+        let run = async {
+            let stmt = self.client.prepare_cached(sql).await?;
+            self.client.execute(&stmt, params).await
+        };
+        let n = match self.savepoint.take() {
+            None => self.rt.block_on(run)?,
+            Some(sp) => {
+                let opened = self.client.batch_execute(sp);
+                self.rt.block_on(async { tokio::try_join!(opened, run) })?.1
+            }
+        };
+        Ok(n)
+    }
+
+    /// The record in `body` (the first column) of the one row `sql` finds, if any.
+    fn get<R: DeserializeOwned>(
+        &self,
+        table: &'static str,
+        sql: &str,
+        params: Params,
+    ) -> TxResult<Option<R>> {
+        match self.rows(sql, params)?.first() {
+            None => Ok(None),
+            Some(row) => {
+                let text: String = row.try_get(0)?;
+                Ok(Some(decode(table, text.as_bytes())?))
+            }
+        }
+    }
+
+    /// Drops tokens fetched with their customers (a bulk write may replace them).
+    pub(super) fn forget_prefetched(&self) {
+        self.prefetched.borrow_mut().clear();
+    }
+
+    /// Sets the chain head (a copied chain's last record).
+    pub(super) fn set_chain_head(&self, next_seq: u64, hash: String) {
+        let mut chain = self.chain.borrow_mut();
+        chain.next_seq = next_seq;
+        chain.hash = hash;
+        chain.moved = true;
+    }
+
+    pub(crate) fn append_audit(
+        &self,
+        at: u64,
+        e: Event,
+        staff: Option<String>,
+        branch: Option<String>,
+    ) -> TxResult<u64> {
+        let mut chain = self.chain.borrow_mut();
+        let rec = chained(chain.next_seq, chain.hash.clone(), at, e, staff, branch);
+        chain.next_seq += 1;
+        chain.hash = rec.hash.clone();
+        chain.moved = true;
+        let seq = rec.seq;
+        chain.appended.push(rec);
+        Ok(seq)
+    }
+
+    pub(crate) fn next_audit_seq(&self) -> u64 {
+        self.chain.borrow().next_seq
+    }
+
+    /// The customer, locked; the token bound to them comes locked in the same statement and
+    /// is kept for the `token` read that usually follows (an OTP check saves a round trip).
+    pub(crate) fn customer(&self, contract_id: &str) -> TxResult<Option<Customer>> {
+        let rows = self.rows(
+            "SELECT c.body::text, t.serial, t.body::text, t.last_step, t.fails \
+             FROM customers c LEFT JOIN LATERAL (SELECT serial, body, last_step, fails \
+             FROM tokens WHERE serial = c.body->'token'->>'serial' FOR UPDATE) t ON true \
+             WHERE c.contract_id = $1 FOR UPDATE OF c",
+            &[&contract_id],
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let text: String = row.try_get(0)?;
+        let customer: Customer = decode("customers", text.as_bytes())?;
+        let serial: Option<String> = row.try_get(1)?;
+        if let (Some(serial), Some(body)) = (serial, row.try_get::<_, Option<String>>(2)?) {
+            let state = ReadState {
+                last_step: row.try_get(3)?,
+                fails: row.try_get(4)?,
+            };
+            self.prefetched.borrow_mut().insert(serial, (body, state));
+        }
+        Ok(Some(customer))
+    }
+
+    pub(crate) fn put_customer(&self, c: &Customer) -> TxResult<()> {
+        self.exec(
+            "INSERT INTO customers (contract_id, body) VALUES ($1, $2::text::jsonb) \
+             ON CONFLICT (contract_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&c.contract_id, &body_text(c)],
+        )
+        .map(drop)
+    }
+
+    pub(crate) fn token(&self, serial: &str) -> TxResult<Option<Token>> {
+        if let Some((text, state)) = self.prefetched.borrow_mut().remove(serial) {
+            let token: Token = decode("tokens", text.as_bytes())?;
+            self.tokens_read
+                .borrow_mut()
+                .insert(serial.to_owned(), state);
+            return Ok(Some(token));
+        }
+        let rows = self.rows(
+            "SELECT body::text, last_step, fails FROM tokens WHERE serial = $1 FOR UPDATE",
+            &[&serial],
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let text: String = row.try_get(0)?;
+        let token: Token = decode("tokens", text.as_bytes())?;
+        let state = ReadState {
+            last_step: row.try_get(1)?,
+            fails: row.try_get(2)?,
+        };
+        self.tokens_read
+            .borrow_mut()
+            .insert(serial.to_owned(), state);
+        Ok(Some(token))
+    }
+
+    /// Stores a token. One this transaction read is updated only if its OTP state is still the
+    /// one read, and a raised time step only by `… AND last_step < $new`: the one conditional
+    /// statement that makes a code usable once across every gateway. Either finding the row
+    /// changed (which the row lock rules out) runs the body again, which then sees the code
+    /// as replayed.
+    pub(crate) fn put_token(&self, t: &Token) -> TxResult<()> {
+        // A later read must see this write, not the row as first fetched.
+        self.prefetched.borrow_mut().remove(&t.serial);
+        let step = step_of(t);
+        let fails = i32::try_from(t.otp.fails).unwrap_or(i32::MAX);
+        let body = body_text(t);
+        let free = t.free_hardware();
+        let read = self.tokens_read.borrow().get(&t.serial).copied();
+        let changed = match read {
+            Some(r) if step > r.last_step => self.exec(
+                "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
+                 free_hardware = $5, body = $6::text::jsonb \
+                 WHERE serial = $1 AND last_step < $2",
+                &[&t.serial, &step, &fails, &t.assigned_to, &free, &body],
+            )?,
+            Some(r) => self.exec(
+                "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
+                 free_hardware = $5, body = $6::text::jsonb \
+                 WHERE serial = $1 AND last_step = $7 AND fails = $8",
+                &[
+                    &t.serial,
+                    &step,
+                    &fails,
+                    &t.assigned_to,
+                    &free,
+                    &body,
+                    &r.last_step,
+                    &r.fails,
+                ],
+            )?,
+            None => self.exec(
+                "INSERT INTO tokens (serial, last_step, fails, assigned_to, free_hardware, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) \
+                 ON CONFLICT (serial) DO UPDATE SET last_step = EXCLUDED.last_step, \
+                 fails = EXCLUDED.fails, assigned_to = EXCLUDED.assigned_to, \
+                 free_hardware = EXCLUDED.free_hardware, body = EXCLUDED.body",
+                &[&t.serial, &step, &fails, &t.assigned_to, &free, &body],
+            )?,
+        };
+        if changed != 1 {
+            return Err(Abort(Stop::Conflict));
+        }
+        if read.is_some() {
+            let state = ReadState {
+                last_step: step,
+                fails,
+            };
+            self.tokens_read
+                .borrow_mut()
+                .insert(t.serial.clone(), state);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn receipt(
+        &self,
+        kind: ReceiptKind,
+        contract_id: &str,
+        serial: &str,
+        old_serial: Option<&str>,
+        at: u64,
+    ) -> TxResult<Receipt> {
+        // One statement takes the number and locks the counter until commit: numbers are
+        // consecutive across gateways, and an aborted transaction issues none.
+        let rows = self.rows(
+            "UPDATE counters SET next = next + 1 WHERE name = 'receipt' AND next <= $1 \
+             RETURNING next - 1",
+            &[&i64::from(LAST_RECEIPT)],
+        )?;
+        let Some(row) = rows.first() else {
+            return Err(Abort(Stop::ReceiptsExhausted));
+        };
+        let number: i64 = row.try_get(0)?;
+        let number = u32::try_from(number).map_err(|_| Abort::corrupt("counters", "receipt"))?;
+        let r = Receipt {
+            number,
+            kind,
+            contract_id: contract_id.to_owned(),
+            serial: serial.to_owned(),
+            old_serial: old_serial.map(str::to_owned),
+            at,
+        };
+        self.exec(
+            "INSERT INTO receipts (number, contract_id, body) VALUES ($1, $2, $3::text::jsonb)",
+            &[&(number as i32), &r.contract_id, &body_text(&r)],
+        )?;
+        Ok(r)
+    }
+
+    pub(crate) fn add_attempt(&self, a: &Attempt) -> TxResult<()> {
+        self.exec(
+            "INSERT INTO attempts (contract_id, body) VALUES ($1, $2::text::jsonb)",
+            &[&a.contract_id, &body_text(a)],
+        )
+        .map(drop)
+    }
+
+    pub(crate) fn staff(&self, staff_id: &str) -> TxResult<Option<Staff>> {
+        self.get(
+            "staff",
+            "SELECT body::text FROM staff WHERE staff_id = $1 FOR UPDATE",
+            &[&staff_id],
+        )
+    }
+
+    pub(crate) fn put_staff(&self, s: &Staff) -> TxResult<()> {
+        self.exec(
+            "INSERT INTO staff (staff_id, body) VALUES ($1, $2::text::jsonb) \
+             ON CONFLICT (staff_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&s.staff_id, &body_text(s)],
+        )
+        .map(drop)
+    }
+
+    pub(crate) fn business(&self, contract_id: &str) -> TxResult<Option<Business>> {
+        self.get(
+            "businesses",
+            "SELECT body::text FROM businesses WHERE contract_id = $1 FOR UPDATE",
+            &[&contract_id],
+        )
+    }
+
+    pub(crate) fn put_business(&self, b: &Business) -> TxResult<()> {
+        self.exec(
+            "INSERT INTO businesses (contract_id, body) VALUES ($1, $2::text::jsonb) \
+             ON CONFLICT (contract_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&b.contract_id, &body_text(b)],
+        )
+        .map(drop)
+    }
+
+    pub(crate) fn card(&self, contract_id: &str) -> TxResult<Option<Card>> {
+        self.get(
+            "cards",
+            "SELECT body::text FROM cards WHERE contract_id = $1 FOR UPDATE",
+            &[&contract_id],
+        )
+    }
+
+    pub(crate) fn put_card(&self, c: &Card) -> TxResult<()> {
+        self.exec(
+            "INSERT INTO cards (contract_id, body) VALUES ($1, $2::text::jsonb) \
+             ON CONFLICT (contract_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&c.contract_id, &body_text(c)],
+        )
+        .map(drop)
+    }
+
+    pub(crate) fn staff_session(&self, key: &str) -> TxResult<Option<StaffSessionRecord>> {
+        self.get(
+            "staff_sessions",
+            "SELECT body::text FROM staff_sessions WHERE key = $1 FOR UPDATE",
+            &[&key],
+        )
+    }
+
+    pub(crate) fn put_staff_session(&self, s: &StaffSessionRecord) -> TxResult<()> {
+        self.exec(
+            "INSERT INTO staff_sessions (key, staff_id, body) VALUES ($1, $2, $3::text::jsonb) \
+             ON CONFLICT (key) DO UPDATE SET staff_id = EXCLUDED.staff_id, body = EXCLUDED.body",
+            &[&s.key, &s.staff_id, &body_text(s)],
+        )
+        .map(drop)
+    }
+
+    pub(crate) fn remove_staff_session(&self, key: &str) -> TxResult<()> {
+        self.exec("DELETE FROM staff_sessions WHERE key = $1", &[&key])
+            .map(drop)
+    }
+
+    pub(crate) fn form(&self, form_no: &str) -> TxResult<Option<CancelForm>> {
+        self.get(
+            "forms",
+            "SELECT body::text FROM forms WHERE form_no = $1 FOR UPDATE",
+            &[&form_no],
+        )
+    }
+
+    pub(crate) fn put_form(&self, f: &CancelForm) -> TxResult<()> {
+        let decided = f.decision.decided_at().map(big);
+        self.exec(
+            "INSERT INTO forms (form_no, contract_id, decided_at, body) \
+             VALUES ($1, $2, $3, $4::text::jsonb) \
+             ON CONFLICT (form_no) DO UPDATE SET contract_id = EXCLUDED.contract_id, \
+             decided_at = EXCLUDED.decided_at, body = EXCLUDED.body",
+            &[&f.form_no, &f.contract_id, &decided, &body_text(f)],
+        )
+        .map(drop)
+    }
+
+    pub(crate) fn application(&self, application_no: &str) -> TxResult<Option<Application>> {
+        self.get(
+            "applications",
+            "SELECT body::text FROM applications WHERE application_no = $1 FOR UPDATE",
+            &[&application_no],
+        )
+    }
+
+    pub(crate) fn put_application(&self, a: &Application) -> TxResult<()> {
+        self.exec(
+            "INSERT INTO applications (application_no, contract_id, at, body) \
+             VALUES ($1, $2, $3, $4::text::jsonb) \
+             ON CONFLICT (application_no) DO UPDATE SET contract_id = EXCLUDED.contract_id, \
+             at = EXCLUDED.at, body = EXCLUDED.body",
+            &[&a.application_no, &a.contract_id, &big(a.at), &body_text(a)],
+        )
+        .map(drop)
+    }
+
+    pub(crate) fn release(&self, id: u64) -> TxResult<Option<Release>> {
+        self.get(
+            "releases",
+            "SELECT body::text FROM releases WHERE id = $1 FOR UPDATE",
+            &[&big(id)],
+        )
+    }
+
+    pub(crate) fn put_release(&self, r: &Release) -> TxResult<()> {
+        let decided = r.decision.decided_at().map(big);
+        self.exec(
+            "INSERT INTO releases (id, contract_id, decided_at, body) \
+             VALUES ($1, $2, $3, $4::text::jsonb) \
+             ON CONFLICT (id) DO UPDATE SET contract_id = EXCLUDED.contract_id, \
+             decided_at = EXCLUDED.decided_at, body = EXCLUDED.body",
+            &[&big(r.id), &r.contract_id, &decided, &body_text(r)],
+        )
+        .map(drop)
+    }
+
+    pub(crate) fn api_key(&self, hash: &[u8; 32]) -> TxResult<Option<ApiKey>> {
+        self.get(
+            "api_keys",
+            "SELECT body::text FROM api_keys WHERE hash = $1 FOR UPDATE",
+            &[&hash.as_slice()],
+        )
+    }
+
+    pub(crate) fn put_api_key(&self, k: &ApiKey) -> TxResult<()> {
+        let mut hash = [0u8; 32];
+        hex::decode_to_slice(&k.hash_hex, &mut hash)
+            .map_err(|_| Abort::corrupt("api_keys", "hash"))?;
+        self.exec(
+            "INSERT INTO api_keys (hash, name, body) VALUES ($1, $2, $3::text::jsonb) \
+             ON CONFLICT (hash) DO UPDATE SET name = EXCLUDED.name, body = EXCLUDED.body",
+            &[&hash.as_slice(), &k.name, &body_text(k)],
+        )
+        .map(drop)
+    }
+}
