@@ -80,6 +80,11 @@ enum Command {
         /// carrier_networks.toml only).
         #[arg(long)]
         emulator: bool,
+        /// For the test suite only: take the time from this file (Unix seconds, rewritten by the
+        /// test harness) instead of the system clock. Accepted only with `--demo` on a loopback
+        /// `--listen` address.
+        #[arg(long, hide = true, value_name = "FILE")]
+        test_clock: Option<PathBuf>,
     },
     /// Create a new master key file (mode 0600) for sealing token seeds, and its missing
     /// parent directories.
@@ -153,7 +158,14 @@ fn main() -> ExitCode {
             internal_networks,
             branch_networks,
             emulator,
+            test_clock,
         } => {
+            if let Some(file) = test_clock {
+                if let Err(message) = use_test_clock(&file, demo, listen) {
+                    eprintln!("keitai-gateway: {message}");
+                    return ExitCode::FAILURE;
+                }
+            }
             let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
             let access = Access {
                 allow_pc,
@@ -269,6 +281,19 @@ fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Stor
             data_dir.display()
         ),
     })
+}
+
+/// Switches to the test harness's clock, refusing unless this is a loopback demo run: a real
+/// gateway's time (TOTP steps, receipts, audit) is never anybody's to set.
+fn use_test_clock(file: &Path, demo: bool, listen: SocketAddr) -> Result<(), String> {
+    if !demo || !listen.ip().is_loopback() {
+        return Err(format!(
+            "--test-clock is for the test suite: only with --demo on a loopback --listen \
+             address (not {listen}{})",
+            if demo { "" } else { " without --demo" }
+        ));
+    }
+    clock::use_test_clock(file).map_err(|e| e.to_string())
 }
 
 /// How the gateway treats its clients: the serve flags that are not paths.

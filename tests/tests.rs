@@ -8,6 +8,7 @@ mod api;
 mod biz;
 mod branch;
 mod carrier;
+mod clock;
 mod crash;
 mod emulator;
 mod exchange;

@@ -534,7 +534,7 @@ async fn flow_load(
         let ua = [FOMA, AU, SOFTBANK][(k % 3) as usize];
         tasks.push(tokio::spawn(async move {
             let mut phone = Phone::new(addr, ua);
-            phone.headers.push(subscriber_id(ua, k));
+            phone.phone.headers.push(subscriber_id(ua, k));
             let mut done = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -587,7 +587,7 @@ async fn live_sessions(addr: SocketAddr, next: &Arc<AtomicU64>, last: u64, n: u6
         let opened = opened.clone();
         tasks.push(tokio::spawn(async move {
             let mut phone = Phone::new(addr, FOMA);
-            phone.headers.push(subscriber_id(FOMA, k));
+            phone.phone.headers.push(subscriber_id(FOMA, k));
             while opened.fetch_add(1, Ordering::Relaxed) < n {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 assert!(i < last, "the bench bank ran out of customers");

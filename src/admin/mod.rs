@@ -230,7 +230,7 @@ fn audit(
 ) -> Result<(), String> {
     let since = match since {
         Some(day) => Some(
-            crate::branch::when::day_start(day)
+            crate::clock::day_start(day)
                 .ok_or_else(|| format!("--since {day:?} is not a date (YYYY-MM-DD)"))?,
         ),
         None => None,

@@ -17,7 +17,6 @@ pub mod pages;
 pub mod paths;
 pub mod sign_in;
 pub mod steps;
-pub mod when;
 
 use crate::app::App;
 use crate::body::{self, BodyError, Limits};
@@ -136,7 +135,7 @@ pub fn audit_line(r: &crate::store::AuditRecord) -> String {
     format!(
         "#{}\t{} JST\t{}\t{staff}\t{}\t{}\t{}",
         r.seq,
-        when::jst(r.at),
+        crate::clock::jst(r.at),
         r.event,
         or_dash(&r.contract_id),
         or_dash(&r.serial),

@@ -3,7 +3,7 @@
 
 use super::ops::{Actor, Application, CancelForm, Decision, Release};
 use super::paths;
-use super::when::jst;
+use crate::clock::jst;
 use crate::store::{AuditRecord, Customer, Receipt, ReceiptKind};
 use maud::{html, Markup, DOCTYPE};
 

@@ -9,7 +9,7 @@
 
 use super::{OperateError, Operator, Result};
 use crate::branch::steps::{status, token_state};
-use crate::branch::when::jst;
+use crate::clock::jst;
 use crate::config::Policy;
 use crate::phc;
 use crate::store::{
