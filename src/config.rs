@@ -103,6 +103,10 @@ pub struct Support {
 pub struct Policy {
     pub otp_fail_limit: u32,
     pub login_fail_limit: u32,
+    /// How long `login_fail_limit` wrong passwords in a row lock that password.
+    pub temp_lock_minutes: u64,
+    /// The temporary lock (since the last right password) that becomes the branch lock.
+    pub temp_locks_before_branch: u32,
     pub session_idle_minutes: u64,
 }
 
@@ -111,6 +115,8 @@ impl Default for Policy {
         Policy {
             otp_fail_limit: 5,
             login_fail_limit: 5,
+            temp_lock_minutes: 15,
+            temp_locks_before_branch: 5,
             session_idle_minutes: 10,
         }
     }
@@ -136,7 +142,10 @@ impl Bank {
             message,
         };
         let bank: Bank = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-        if bank.policy.otp_fail_limit == 0 || bank.policy.login_fail_limit == 0 {
+        if bank.policy.otp_fail_limit == 0
+            || bank.policy.login_fail_limit == 0
+            || bank.policy.temp_locks_before_branch == 0
+        {
             return Err(invalid("fail limits must be at least 1".into()));
         }
         if bank.policy.session_idle_minutes == 0 {

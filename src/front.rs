@@ -16,10 +16,16 @@ pub type Answer<'a> = Pin<Box<dyn Future<Output = Reply> + Send + 'a>>;
 
 /// One part of the gateway, answering the paths it owns.
 pub trait Front: Send + Sync {
+    /// The front's name in metrics (`requests{front=..}`).
+    fn name(&self) -> &'static str;
     /// Whether `path` is this front's.
     fn owns(&self, path: &str) -> bool;
     /// Answers one request; every error in this front's own form.
     fn answer<'a>(&'a self, app: &'a App, req: HttpRequest, peer: SocketAddr) -> Answer<'a>;
     /// Drops state that has expired (idle sessions); the server calls it now and then.
     fn sweep(&self) {}
+    /// How many sessions the front holds, if it keeps any (for metrics).
+    fn live_sessions(&self, _app: &App) -> Option<usize> {
+        None
+    }
 }

@@ -1,169 +1,12 @@
-//! The bank-side operations on customers and tokens: password checks with lockout, OTP checks,
-//! registration (利用開始) and exchange (交換). Each is one atomic store write carrying its audit
+//! The bank-side operations on customers and tokens: OTP checks (password checks are
+//! `crate::attempts`), registration (利用開始) and exchange (交換). Each is one atomic store write carrying its audit
 //! record, made durable before the caller may report it.
 
 use crate::otp::Outcome;
-use crate::password;
 use crate::store::{
     Attempt, AuditEvent, Binding, Customer, Event, Receipt, ReceiptKind, Store, StoreError, Token,
     TokenKind, TokenState, Tx, TxResult,
 };
-
-/// Which of the customer's passwords is being checked; both share the login fail counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Secret {
-    Login,
-    Transfer,
-}
-
-/// Result of a password check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PasswordCheck {
-    Ok(Box<Customer>),
-    /// Wrong password or unknown contract ID (the page must not tell which).
-    Wrong {
-        left: u32,
-    },
-    LockedNow,
-    Locked,
-}
-
-/// Checks a password, counting the attempt before the (slow) hash check so that parallel
-/// guesses cannot exceed `limit`.
-pub async fn check_password(
-    store: &Store,
-    which: Secret,
-    contract_id: &str,
-    password: &str,
-    now: u64,
-    limit: u32,
-) -> Result<PasswordCheck, StoreError> {
-    // Counted now; the commit after the hash check makes it durable with its outcome.
-    let begun = store.write(|tx| {
-        let Some(mut c) = tx.customer(contract_id)? else {
-            return Ok(Begin::Unknown);
-        };
-        // A closed contract answers like an unknown one: the page must not tell which.
-        if c.closed {
-            return Ok(Begin::Unknown);
-        }
-        if c.login_fails >= limit {
-            return Ok(Begin::Locked);
-        }
-        c.login_fails += 1;
-        tx.put_customer(&c)?;
-        Ok(Begin::Counted(match which {
-            Secret::Login => c.login_hash.clone(),
-            Secret::Transfer => c.transfer_hash.clone(),
-        }))
-    })?;
-    let hash = match begun {
-        Begin::Locked => {
-            audit_only(
-                store,
-                now,
-                AuditEvent::LoginLocked,
-                Some(contract_id),
-                "attempt on locked login",
-            )
-            .await?;
-            return Ok(PasswordCheck::Locked);
-        }
-        Begin::Unknown => None,
-        Begin::Counted(h) => Some(h),
-    };
-    let known = hash.is_some();
-    let ok = password::verify_async(hash.clone(), password.to_owned()).await;
-    // A hash imported in another scheme becomes argon2id with the write that records this
-    // login; hashed first, off the runtime, as slow as the check itself.
-    let rehashed = match &hash {
-        Some(old) if ok && crate::phc::needs_rehash(old) => {
-            password::hash_async(password.to_owned()).await.ok()
-        }
-        _ => None,
-    };
-    if !known {
-        audit_only(
-            store,
-            now,
-            AuditEvent::LoginFailed,
-            None,
-            "unknown contract ID",
-        )
-        .await?;
-        return Ok(PasswordCheck::Wrong { left: limit });
-    }
-    let what = match which {
-        Secret::Login => "login password",
-        Secret::Transfer => "transfer password",
-    };
-    store
-        .commit(|tx| {
-            let Some(mut c) = tx.customer(contract_id)? else {
-                return Ok(PasswordCheck::Wrong { left: limit });
-            };
-            let mut detail = what.to_owned();
-            let (event, result) = if ok {
-                c.login_fails = 0;
-                if let (Some(new), Some(old)) = (&rehashed, &hash) {
-                    let stored = match which {
-                        Secret::Login => &mut c.login_hash,
-                        Secret::Transfer => &mut c.transfer_hash,
-                    };
-                    // Only the hash just verified is replaced (an import may have changed it).
-                    if stored == old {
-                        *stored = new.clone();
-                        detail.push_str(", re-hashed to argon2id");
-                    }
-                }
-                (AuditEvent::LoginOk, PasswordCheck::Ok(Box::new(c.clone())))
-            } else if c.login_fails >= limit {
-                (AuditEvent::LoginLockout, PasswordCheck::LockedNow)
-            } else {
-                let left = limit - c.login_fails;
-                (AuditEvent::LoginFailed, PasswordCheck::Wrong { left })
-            };
-            tx.put_customer(&c)?;
-            tx.audit(
-                now,
-                Event {
-                    contract_id: Some(contract_id),
-                    detail: detail.clone(),
-                    ..Event::new(event)
-                },
-            )?;
-            Ok(result)
-        })
-        .await
-}
-
-enum Begin {
-    Unknown,
-    Locked,
-    Counted(String),
-}
-
-async fn audit_only(
-    store: &Store,
-    now: u64,
-    event: AuditEvent,
-    contract_id: Option<&str>,
-    detail: &str,
-) -> Result<(), StoreError> {
-    store
-        .commit(|tx| {
-            tx.audit(
-                now,
-                Event {
-                    contract_id,
-                    detail: detail.into(),
-                    ..Event::new(event)
-                },
-            )
-        })
-        .await?;
-    Ok(())
-}
 
 /// Why an OTP was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -656,6 +499,7 @@ mod tests {
     use super::*;
     use crate::otp::{HashAlg, Params};
     use crate::seal::Sealer;
+    use crate::store::Customer;
     use crate::store::NewToken;
 
     const SECRET: &[u8] = b"12345678901234567890";
@@ -679,6 +523,9 @@ mod tests {
             transfer_hash: String::new(),
             login_fails: 0,
             claim_fails: 0,
+            login_temp_locks: 0,
+            login_locked_until: 0,
+            transfer_lock: Default::default(),
             token: token.map(|serial| Binding {
                 serial: serial.into(),
                 since: NOW,

@@ -6,8 +6,10 @@
 //! [`flows`] → [`ledger`] / [`store`] (one atomic, flushed write) → the `markup` crate (cHTML) →
 //! Shift_JIS bytes. Each front answers its errors in its own form.
 
+pub mod admin;
 pub mod api;
 pub mod app;
+pub mod attempts;
 pub mod banks;
 pub mod body;
 pub mod branch;
@@ -17,6 +19,7 @@ pub mod carrier;
 pub mod clock;
 pub mod config;
 pub mod cookies;
+pub mod damaged;
 pub mod demo;
 pub mod emulator;
 pub mod error;
@@ -25,7 +28,9 @@ pub mod form;
 pub mod front;
 pub mod inventory;
 pub mod ledger;
+pub mod lockout;
 pub mod log;
+pub mod metrics;
 pub mod net;
 pub mod operate;
 pub mod otp;
@@ -33,6 +38,7 @@ pub use inventory::pskc;
 pub mod password;
 pub mod phc;
 pub mod phone;
+pub mod private;
 pub mod reply;
 pub mod request;
 pub mod router;
@@ -42,3 +48,4 @@ pub mod session;
 pub mod session_table;
 pub mod simulator;
 pub mod store;
+pub mod throttle;

@@ -2,18 +2,17 @@
 
 use clap::{Parser, Subcommand};
 use ipnet::IpNet;
-use keitai_gateway::api::keys;
+use keitai_gateway::admin::{self, AdminCommand, Ctx, Db};
 use keitai_gateway::app::App;
 use keitai_gateway::banks::{BankCode, Profiles, Site};
 use keitai_gateway::carrier;
-use keitai_gateway::config::{Bank, Config};
-use keitai_gateway::inventory::ImportResult;
+use keitai_gateway::config::Config;
 use keitai_gateway::net::{NetSet, Networks};
 use keitai_gateway::router::Gateway;
 use keitai_gateway::seal::{KeyError, Sealer};
 use keitai_gateway::store::{Store, StoreError};
-use keitai_gateway::{clock, demo, inventory, server};
-use std::io::Write;
+use keitai_gateway::{clock, demo, server};
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,179 +29,10 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Subcommand)]
-enum ApiKeyAction {
-    /// Make a key for caller NAME: printed once, only its hash is stored.
-    Add {
-        name: String,
-        /// The centre's own systems: the one key verifies the customers of every bank (each
-        /// request still names its bank by its path, /CODE/api/…).
-        #[arg(long, conflicts_with = "bank")]
-        all_banks: bool,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// List the callers: name, created, revoked (never keys).
-    List {
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Revoke caller NAME's key.
-    Revoke {
-        name: String,
-        #[command(flatten)]
-        db: Db,
-    },
-}
-
-/// Where the tools find the database and its master key (with the embedded engine the gateway
-/// must be stopped: a running gateway holds the database's lock; a PostgreSQL database may be
-/// used while gateways serve).
-#[derive(clap::Args)]
-struct Db {
-    #[arg(long, default_value = "var")]
-    data_dir: PathBuf,
-    /// A PostgreSQL database (postgres://USER@HOST:PORT/DB) instead of the embedded one in
-    /// DATA_DIR; also read from KEITAI_DATABASE (which keeps a password out of the process list).
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "KEITAI_DATABASE",
-        hide_env_values = true
-    )]
-    database: Option<String>,
-    /// The master key file (default DATA_DIR/master.key).
-    #[arg(long)]
-    key_file: Option<PathBuf>,
-    /// The bank (金融機関コード) of a multi-bank gateway; not needed when there is one bank.
-    #[arg(long)]
-    bank: Option<BankCode>,
-    /// Where bank.toml (one bank) or banks/CODE.toml (several) are.
-    #[arg(long, default_value = "data")]
-    bank_dir: PathBuf,
-}
-
-impl Db {
-    fn open(&self) -> Result<Store, String> {
-        self.open_cached(keitai_gateway::store::SERVING_CACHE)
-    }
-
-    fn open_cached(&self, cache: u64) -> Result<Store, String> {
-        let key_file = self
-            .key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("master.key"));
-        let sealer = Sealer::load(&key_file).map_err(|e| e.to_string())?;
-        // One bank's tools need no profile (its records are not keyed by bank).
-        if self.bank.is_none() && !self.bank_dir.join("banks").is_dir() {
-            return match &self.database {
-                Some(url) => open_postgres(url, sealer),
-                None => open_store_cached(&self.data_dir, sealer, cache),
-            };
-        }
-        let profiles = self.profiles()?;
-        let bank = profiles.pick(self.bank.as_ref())?;
-        if profiles.multi {
-            if self.database.is_some() {
-                return Err(SEVERAL_BANKS_ON_POSTGRES.into());
-            }
-            let mut stores = open_banks(
-                &self.data_dir,
-                &sealer,
-                cache,
-                std::slice::from_ref(&bank.code),
-            )?;
-            return stores.pop().ok_or_else(|| "no bank opened".to_owned());
-        }
-        match &self.database {
-            Some(url) => open_postgres(url, sealer),
-            None => open_store_cached(&self.data_dir, sealer, cache),
-        }
-    }
-
-    fn profiles(&self) -> Result<Profiles, String> {
-        Profiles::load(&self.bank_dir).map_err(|e| e.to_string())
-    }
-
-    /// The profile of the bank the command is for.
-    fn bank_profile(&self) -> Result<Bank, String> {
-        Ok(self.profiles()?.pick(self.bank.as_ref())?.bank.clone())
-    }
-}
-
 /// Several banks keep their records apart by bank in the embedded engine only, so far.
 const SEVERAL_BANKS_ON_POSTGRES: &str =
     "several banks (banks/) on PostgreSQL: not yet (its tables have no bank column); use the \
      embedded database";
-
-#[derive(Subcommand)]
-enum CustomersAction {
-    /// Load the internet-banking host's CSV export (a delta; all rows or none).
-    Import {
-        file: PathBuf,
-        /// Report what would change; write nothing.
-        #[arg(long)]
-        dry_run: bool,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Print what the branch console shows of a customer (never password hashes).
-    Show {
-        contract_id: String,
-        #[command(flatten)]
-        db: Db,
-    },
-}
-
-#[derive(Subcommand)]
-enum StaffAction {
-    /// Add a staff member; prints a one-time initial password the first sign-in must change.
-    Add {
-        staff_id: String,
-        #[arg(long)]
-        name: String,
-        /// A branch code of bank.toml.
-        #[arg(long)]
-        branch: String,
-        #[arg(long, value_parser = ["clerk", "supervisor"])]
-        role: String,
-        /// Read the initial password from standard input instead of generating one.
-        #[arg(long)]
-        password_stdin: bool,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// List staff: ID, name, branch, role, state (never passwords).
-    List {
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Refuse the staff member's sign-in and end their sessions.
-    Disable {
-        staff_id: String,
-        #[command(flatten)]
-        db: Db,
-    },
-    Enable {
-        staff_id: String,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Give a new initial password (printed once, or `--password-stdin`).
-    ResetPassword {
-        staff_id: String,
-        #[arg(long)]
-        password_stdin: bool,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Lift a sign-in pause (5 wrong passwords).
-    Unlock {
-        staff_id: String,
-        #[command(flatten)]
-        db: Db,
-    },
-}
 
 #[derive(Subcommand)]
 enum Command {
@@ -256,37 +86,14 @@ enum Command {
         /// carrier_networks.toml only).
         #[arg(long)]
         emulator: bool,
+        /// For the test suite only: take the time from this file (Unix seconds, rewritten by the
+        /// test harness) instead of the system clock. Accepted only with `--demo` on a loopback
+        /// `--listen` address.
+        #[arg(long, hide = true, value_name = "FILE")]
+        test_clock: Option<PathBuf>,
     },
-    /// Print the audit trail, one line per record (or check its hash chain with --verify).
-    Audit {
-        /// Check the hash chain instead of printing.
-        #[arg(long)]
-        verify: bool,
-        /// Only records about this contract ID.
-        #[arg(long)]
-        contract: Option<String>,
-        /// Only records from this day (YYYY-MM-DD, JST) on.
-        #[arg(long)]
-        since: Option<String>,
-        #[command(flatten)]
-        db: Db,
-    },
-    /// Manage the keys of the OTP API's callers (run while the gateway is stopped).
-    ApiKey {
-        #[command(subcommand)]
-        action: ApiKeyAction,
-    },
-    /// The bank's customers: import the internet-banking host's export, show one.
-    Customers {
-        #[command(subcommand)]
-        action: CustomersAction,
-    },
-    /// Branch staff accounts.
-    Staff {
-        #[command(subcommand)]
-        action: StaffAction,
-    },
-    /// Create a new master key file (mode 0600) for sealing token seeds.
+    /// Create a new master key file (mode 0600) for sealing token seeds, and its missing
+    /// parent directories.
     InitKey { path: PathBuf },
     /// Print the code a token shows now (the token simulator).
     TokenCode {
@@ -298,16 +105,18 @@ enum Command {
         #[arg(long, default_value = "data/demo/tokens.csv")]
         inventory: PathBuf,
     },
-    /// Load a vendor token inventory (CSV or PSKC) into the database: all entries or none.
-    ImportTokens {
-        file: PathBuf,
-        /// Overwrite serials that exist and are bound to nobody.
+    /// Bring a backup (a directory `backup` wrote) back as DATA_DIR's database; the gateway
+    /// must be stopped and DATA_DIR/db must not exist.
+    Restore {
+        backup_dir: PathBuf,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Re-seal every token seed under a new master key (the gateway must be stopped); then
+    /// only the new key opens the database. Run again to finish one cut short.
+    Rekey {
         #[arg(long)]
-        replace: bool,
-        /// Pre-shared key (32 hex digits, AES-128) of an encrypted PSKC file.
-        #[arg(long)]
-        psk_hex: Option<String>,
-        /// The tokens join this bank's inventory (`--bank`).
+        new_key_file: PathBuf,
         #[command(flatten)]
         db: Db,
     },
@@ -332,9 +141,14 @@ enum Command {
         #[arg(short = 'H', long = "header")]
         headers: Vec<String>,
     },
+    /// The commands that reach a running gateway through its admin socket.
+    #[command(flatten)]
+    Admin(AdminCommand),
 }
 
 fn main() -> ExitCode {
+    // Whatever the umask: the data directory, database and key files are the owner's only.
+    keitai_gateway::private::restrict_umask();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve {
@@ -350,7 +164,14 @@ fn main() -> ExitCode {
             internal_networks,
             branch_networks,
             emulator,
+            test_clock,
         } => {
+            if let Some(file) = test_clock {
+                if let Err(message) = use_test_clock(&file, demo, listen) {
+                    eprintln!("keitai-gateway: {message}");
+                    return ExitCode::FAILURE;
+                }
+            }
             let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
             let access = Access {
                 allow_pc,
@@ -370,26 +191,14 @@ fn main() -> ExitCode {
         Command::InitKey { path } => Sealer::create(&path)
             .map(|_| println!("created {}", path.display()))
             .map_err(|e| e.to_string()),
-        Command::ApiKey { action } => api_key(action),
-        Command::Customers { action } => customers(action),
-        Command::Staff { action } => staff(action),
-        Command::Audit {
-            verify,
-            contract,
-            since,
-            db,
-        } => audit(verify, contract.as_deref(), since.as_deref(), &db),
         Command::TokenCode {
             serial,
             at,
             inventory,
         } => token_code(&serial, at, &inventory),
-        Command::ImportTokens {
-            file,
-            replace,
-            psk_hex,
-            db,
-        } => import_tokens(&file, &db, replace, psk_hex.as_deref()),
+        Command::Restore { backup_dir, db } => restore(&backup_dir, &db),
+        Command::Rekey { new_key_file, db } => rekey(&new_key_file, &db),
+        Command::Admin(cmd) => admin(&cmd),
         Command::Migrate {
             from_data_dir,
             to,
@@ -414,6 +223,16 @@ fn main() -> ExitCode {
 
 fn open_store(data_dir: &Path, sealer: Sealer) -> Result<Store, String> {
     open_store_cached(data_dir, sealer, keitai_gateway::store::SERVING_CACHE)
+}
+
+/// What every command says about a database that cannot be read back (its details, such as
+/// file offsets inside the storage engine, help no one at the console).
+fn damaged(data_dir: &Path) -> String {
+    format!(
+        "the database in {} is damaged: its files cannot be read back; restore the data \
+         directory from its last backup (README: Restoring a damaged database)",
+        data_dir.display()
+    )
 }
 
 /// The PostgreSQL database at `url` when given, else the embedded one in `data_dir`.
@@ -451,9 +270,12 @@ fn migrate(from: &Path, to: &str, key_file: &Path) -> Result<(), String> {
 }
 
 fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Store, String> {
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    Store::open_with_cache(&data_dir.join("db"), sealer, cache).map_err(|e| open_error(data_dir, e))
+    keitai_gateway::private::private_dir(data_dir)?;
+    let opened = keitai_gateway::damaged::catching(|| {
+        Store::open_with_cache(&data_dir.join("db"), sealer, cache)
+    })
+    .map_err(|_panic| damaged(data_dir))?;
+    opened.map_err(|e| open_error(data_dir, e))
 }
 
 /// The stores of `banks`, one database in `data_dir`.
@@ -463,23 +285,40 @@ fn open_banks(
     cache: u64,
     banks: &[BankCode],
 ) -> Result<Vec<Store>, String> {
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    Store::open_banks(&data_dir.join("db"), sealer, cache, banks)
-        .map_err(|e| open_error(data_dir, e))
+    keitai_gateway::private::private_dir(data_dir)?;
+    let opened = keitai_gateway::damaged::catching(|| {
+        Store::open_banks(&data_dir.join("db"), sealer, cache, banks)
+    })
+    .map_err(|_panic| damaged(data_dir))?;
+    opened.map_err(|e| open_error(data_dir, e))
 }
 
 fn open_error(data_dir: &Path, e: StoreError) -> String {
     match e {
+        e if e.is_damage() => damaged(data_dir),
         StoreError::WrongKey => format!(
             "{e}: the database in {} was sealed with another key",
             data_dir.display()
         ),
+        e @ (StoreError::NewerFormat { .. } | StoreError::RekeyPending) => e.to_string(),
         e => format!(
             "cannot open the database in {} ({e}); is another keitai-gateway using it?",
             data_dir.display()
         ),
     }
+}
+
+/// Switches to the test harness's clock, refusing unless this is a loopback demo run: a real
+/// gateway's time (TOTP steps, receipts, audit) is never anybody's to set.
+fn use_test_clock(file: &Path, demo: bool, listen: SocketAddr) -> Result<(), String> {
+    if !demo || !listen.ip().is_loopback() {
+        return Err(format!(
+            "--test-clock is for the test suite: only with --demo on a loopback --listen \
+             address (not {listen}{})",
+            if demo { "" } else { " without --demo" }
+        ));
+    }
+    clock::use_test_clock(file).map_err(|e| e.to_string())
 }
 
 /// How the gateway treats its clients: the serve flags that are not paths.
@@ -518,8 +357,7 @@ fn serve(
     } else {
         Networks::loopback_only()
     };
-    std::fs::create_dir_all(&data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    keitai_gateway::private::private_dir(&data_dir)?;
     let sealer = match Sealer::load(key_file) {
         Err(KeyError::Missing(_)) if demo => {
             println!("Created the demo master key {}.", key_file.display());
@@ -617,9 +455,12 @@ fn serve(
             let (_, config, store) = apps.pop().ok_or("no bank profile")?;
             Gateway::new(App::new(config, store))
         };
-        println!("listening on http://{local}/");
         let gateway = Arc::new(gateway);
+        // Admin commands reach this gateway through its socket from now on.
+        let admin_socket = admin::socket::listen(&data_dir, gateway.clone())?;
+        println!("listening on http://{local}/");
         server::serve(gateway.clone(), listener, shutdown_signal()).await;
+        drop(admin_socket);
         for app in gateway.apps() {
             app.store.flush().map_err(|e| e.to_string())?;
         }
@@ -739,40 +580,6 @@ fn spaced(digits: &str) -> String {
         .join(" ")
 }
 
-fn audit(verify: bool, contract: Option<&str>, since: Option<&str>, db: &Db) -> Result<(), String> {
-    let since = match since {
-        Some(day) => Some(
-            keitai_gateway::branch::when::day_start(day)
-                .ok_or_else(|| format!("--since {day:?} is not a date (YYYY-MM-DD)"))?,
-        ),
-        None => None,
-    };
-    let store = db.open()?;
-    if verify {
-        return match store.verify_audit().map_err(|e| e.to_string())? {
-            Ok(n) => {
-                println!("audit chain intact: {n} records");
-                Ok(())
-            }
-            Err(seq) => Err(format!("audit chain broken at record {seq}")),
-        };
-    }
-    let mut out = std::io::stdout().lock();
-    for rec in store.audit() {
-        let rec = rec.map_err(|e| e.to_string())?;
-        if contract.is_some_and(|c| rec.contract_id.as_deref() != Some(c))
-            || since.is_some_and(|t| rec.at < t)
-        {
-            continue;
-        }
-        let line = keitai_gateway::branch::audit_line(&rec);
-        if writeln!(out, "{line}").is_err() {
-            break; // a closed pipe (`| head`) ends the listing quietly
-        }
-    }
-    Ok(())
-}
-
 fn token_code(serial: &str, at: Option<u64>, inventory_file: &Path) -> Result<(), String> {
     let code = keitai_gateway::simulator::code(
         inventory_file,
@@ -783,234 +590,184 @@ fn token_code(serial: &str, at: Option<u64>, inventory_file: &Path) -> Result<()
     Ok(())
 }
 
-fn import_tokens(file: &Path, db: &Db, replace: bool, psk_hex: Option<&str>) -> Result<(), String> {
-    let psk = psk_hex
-        .map(|h| hex::decode(h.trim()).map_err(|_| "--psk-hex is not hex".to_owned()))
-        .transpose()?
-        .map(zeroize::Zeroizing::new);
-    let seeds =
-        inventory::read_any(file, psk.as_deref().map(Vec::as_slice)).map_err(|e| e.to_string())?;
-    let store = db.open_cached(keitai_gateway::store::BULK_CACHE)?;
-    // Sealing, checking and writing each pass over every token once.
-    let bar = progress_bar(3 * seeds.len() as u64);
-    let tokens = inventory::seal(&store, &seeds, |n| bar.inc(n));
-    let result = inventory::import(&store, &tokens, replace, clock::now_unix(), |n| bar.inc(n))
-        .map_err(|e| e.to_string());
-    bar.finish_and_clear();
-    match result? {
-        ImportResult::Loaded(n) => {
-            println!("loaded {n} tokens from {}", file.display());
-            Ok(())
-        }
-        ImportResult::Clashes(clashes) => {
-            let list: Vec<String> = clashes
-                .iter()
-                .map(|(s, bound)| {
-                    if *bound {
-                        format!("{s} (in use; never replaced)")
-                    } else {
-                        format!("{s} (exists; --replace to overwrite)")
-                    }
-                })
-                .collect();
-            Err(format!(
-                "nothing loaded: {} serial(s) already exist:\n  {}",
-                list.len(),
-                list.join("\n  ")
-            ))
-        }
-    }
-}
-
-fn api_key(action: ApiKeyAction) -> Result<(), String> {
-    let now = clock::now_unix();
-    match action {
-        ApiKeyAction::Add {
-            name,
-            all_banks,
-            db,
-        } => {
-            if !keys::valid_name(&name) {
-                return Err(format!(
-                    "caller name {name:?}: 1 to 64 letters, digits, '.', '_' or '-'"
-                ));
-            }
-            let key = keys::generate().map_err(|e| format!("no random source: {e}"))?;
-            // A key belongs to one bank: it is stored with that bank's records only. The
-            // centre's key is stored with every bank's (all or none are checked first).
-            let stores = if all_banks {
-                let profiles = db.profiles()?;
-                if !profiles.multi {
-                    return Err("--all-banks: this gateway has one bank".into());
-                }
-                let key_file = db
-                    .key_file
-                    .clone()
-                    .unwrap_or_else(|| db.data_dir.join("master.key"));
-                let sealer = Sealer::load(&key_file).map_err(|e| e.to_string())?;
-                let cache = keitai_gateway::store::SERVING_CACHE;
-                open_banks(&db.data_dir, &sealer, cache, &profiles.codes())?
-            } else {
-                vec![db.open()?]
-            };
-            for store in &stores {
-                let live = store
-                    .api_keys_named(&name)
-                    .map_err(|e| e.to_string())?
-                    .iter()
-                    .any(|k| k.revoked.is_none());
-                if live {
-                    return Err(format!(
-                        "{name} already has a live key (revoke it first, or pick another name)"
-                    ));
-                }
-            }
-            for store in &stores {
-                if !keys::add(store, &name, &keys::hash(&key), now).map_err(|e| e.to_string())? {
-                    return Err(format!("{name} already has a live key"));
-                }
-            }
-            eprintln!("API key for {name} (shown once; only its hash is stored):");
-            println!("{key}");
-        }
-        ApiKeyAction::List { db } => {
-            let store = db.open()?;
-            let mut all = store
-                .api_keys()
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?;
-            all.sort_by(|a, b| (&a.name, a.created).cmp(&(&b.name, b.created)));
-            for k in all {
-                let revoked = k
-                    .revoked
-                    .map_or("-".to_owned(), |at| format!("revoked {}", utc(at)));
-                println!("{}\tcreated {}\t{revoked}", k.name, utc(k.created));
-            }
-        }
-        ApiKeyAction::Revoke { name, db } => {
-            let store = db.open()?;
-            match keys::revoke(&store, &name, now).map_err(|e| e.to_string())? {
-                0 => return Err(format!("{name} has no live key")),
-                _ => println!("revoked the key of {name}"),
-            }
-        }
-    }
-    Ok(())
-}
-
-fn customers(action: CustomersAction) -> Result<(), String> {
-    use keitai_gateway::operate::{customers, Operator};
-    let text = match action {
-        CustomersAction::Import { file, dry_run, db } => {
-            let csv = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let args = customers::ImportArgs {
-                csv: &csv,
-                file_name: &file.display().to_string(),
-                dry_run,
-                now: clock::now_unix(),
-                operator: &Operator::from_os(),
-            };
-            customers::import(&db.open()?, &args).map(|r| r.to_string())
-        }
-        CustomersAction::Show { contract_id, db } => {
-            let bank = db.bank_profile()?;
-            customers::show(&db.open()?, &contract_id, &bank.policy).map(|r| r.to_string())
-        }
-    };
-    print!("{}", text.map_err(|e| e.to_string())?);
-    Ok(())
-}
-
-/// A password from standard input (`--password-stdin`): its first line.
-fn password_from_stdin() -> Result<zeroize::Zeroizing<String>, String> {
-    let mut line = zeroize::Zeroizing::new(String::new());
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| format!("reading the password from standard input: {e}"))?;
-    Ok(zeroize::Zeroizing::new(
-        line.trim_end_matches(['\r', '\n']).to_owned(),
-    ))
-}
-
-fn staff(action: StaffAction) -> Result<(), String> {
-    use keitai_gateway::operate::staff::{self, Change};
-    use keitai_gateway::operate::Operator;
-    let (now, op) = (clock::now_unix(), Operator::from_os());
-    let stdin = |wanted: bool| wanted.then(password_from_stdin).transpose();
-    let change = |db: &Db, id: &str, c: Change| -> Result<String, String> {
-        staff::change(&db.open()?, id, c, now, &op).map_err(|e| e.to_string())
-    };
-    let text = match action {
-        StaffAction::Add {
-            staff_id,
-            name,
-            branch,
-            role,
-            password_stdin,
-            db,
-        } => {
-            let bank = db.bank_profile()?;
-            let branches: Vec<String> = bank.branches.iter().map(|b| b.code.clone()).collect();
-            let role = if role == "supervisor" {
-                keitai_gateway::store::Role::Supervisor
-            } else {
-                keitai_gateway::store::Role::Clerk
-            };
-            let args = staff::AddArgs {
-                staff_id: &staff_id,
-                name: &name,
-                branch_code: &branch,
-                role,
-                password: stdin(password_stdin)?,
-                branches: &branches,
-                now,
-                operator: &op,
-            };
-            staff::add(&db.open()?, args)
-                .map(|r| r.to_string())
-                .map_err(|e| e.to_string())
-        }
-        StaffAction::List { db } => staff::list(&db.open()?)
-            .map(|l| l.to_string())
-            .map_err(|e| e.to_string()),
-        StaffAction::Disable { staff_id, db } => change(&db, &staff_id, Change::Disable),
-        StaffAction::Enable { staff_id, db } => change(&db, &staff_id, Change::Enable),
-        StaffAction::Unlock { staff_id, db } => change(&db, &staff_id, Change::Unlock),
-        StaffAction::ResetPassword {
-            staff_id,
-            password_stdin,
-            db,
-        } => staff::reset_password(&db.open()?, &staff_id, stdin(password_stdin)?, now, &op)
-            .map(|r| r.to_string())
-            .map_err(|e| e.to_string()),
-    }?;
-    if !text.trim().is_empty() {
-        println!("{}", text.trim_end());
-    }
-    Ok(())
-}
-
-fn utc(unix: u64) -> String {
-    chrono::DateTime::from_timestamp(i64::try_from(unix).unwrap_or(i64::MAX), 0).map_or_else(
-        || unix.to_string(),
-        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    )
-}
-
-/// A progress bar on standard error when it is a terminal (big inventories take a while);
+/// A progress counter on standard error when it is a terminal (big inventories take a while);
 /// hidden otherwise, so scripts and logs see only the result line.
-fn progress_bar(total: u64) -> indicatif::ProgressBar {
+fn progress_bar() -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
-    let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "importing tokens {wide_bar} {percent:>3}% ETA {eta}",
-    ) {
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {pos} rows ({per_sec}) {elapsed}")
+    {
         bar.set_style(style);
     }
     bar
+}
+
+/// Runs an admin command in the gateway serving its data directory, through the admin
+/// socket, or (no gateway answering) on the database opened here. One function makes the
+/// output either way ([`admin::run`]).
+fn admin(cmd: &AdminCommand) -> Result<(), String> {
+    let db = cmd.db();
+    let stdin = if cmd.reads_stdin() {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        Some(buf)
+    } else {
+        None
+    };
+    let bar = progress_bar();
+    let mut progress = |n: u64| bar.inc(n);
+    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
+    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    // A PostgreSQL database is shared: the command opens it itself, gateways serving or not.
+    let reached = if db.database.is_some() {
+        None
+    } else {
+        admin::socket::call(
+            &db.data_dir,
+            cmd,
+            stdin.as_deref(),
+            &mut out,
+            &mut err,
+            &mut progress,
+        )
+    };
+    let result = match reached {
+        Some(result) => result,
+        None => {
+            let sealer = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
+            let (stores, chosen) = open_for(cmd, db, sealer)?;
+            let every_bank: Vec<&Store> = if stores.len() > 1 || cmd.target().bank.is_some() {
+                stores.iter().collect()
+            } else {
+                Vec::new()
+            };
+            let mut ctx = Ctx {
+                store: &stores[chosen],
+                every_bank,
+                target: cmd.target().clone(),
+                out: &mut out,
+                err: &mut err,
+                cwd: std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?,
+                stdin,
+                operator: admin::socket::operator(),
+                progress: &mut progress,
+            };
+            admin::run(cmd, &mut ctx)
+        }
+    };
+    bar.finish_and_clear();
+    let _ = out.flush();
+    result
+}
+
+/// The stores an admin command run here works on, and which of them is its bank's: one store
+/// for one bank; every bank's (one database) on a multi-bank setup, so `--all-banks` reaches
+/// them all.
+fn open_for(cmd: &AdminCommand, db: &Db, sealer: Sealer) -> Result<(Vec<Store>, usize), String> {
+    let target = cmd.target();
+    // One bank's commands need no profile (its records are not keyed by bank).
+    if target.bank.is_none() && !target.bank_dir.join("banks").is_dir() {
+        return Ok((
+            vec![open_any(&db.data_dir, db.database.as_deref(), sealer)?],
+            0,
+        ));
+    }
+    let profiles = Profiles::load(&target.bank_dir).map_err(|e| e.to_string())?;
+    if !profiles.multi {
+        profiles.pick(target.bank.as_ref())?;
+        return Ok((
+            vec![open_any(&db.data_dir, db.database.as_deref(), sealer)?],
+            0,
+        ));
+    }
+    if db.database.is_some() {
+        return Err(SEVERAL_BANKS_ON_POSTGRES.into());
+    }
+    let codes = profiles.codes();
+    let chosen = if cmd.all_banks() {
+        0
+    } else {
+        let code = &profiles.pick(target.bank.as_ref())?.code;
+        codes.iter().position(|c| c == code).unwrap_or(0)
+    };
+    let cache = keitai_gateway::store::SERVING_CACHE;
+    Ok((open_banks(&db.data_dir, &sealer, cache, &codes)?, chosen))
+}
+
+/// Whether a gateway serves `db`'s data directory (its admin socket answers).
+fn gateway_serves(db: &Db) -> bool {
+    std::os::unix::net::UnixStream::connect(db.socket()).is_ok()
+}
+
+fn restore(backup_dir: &Path, db: &Db) -> Result<(), String> {
+    if db.database.is_some() {
+        return Err(
+            "this works on the embedded database only; for PostgreSQL use its own tools".into(),
+        );
+    }
+    if gateway_serves(db) {
+        return Err(format!(
+            "a gateway serves {}: stop it before restoring",
+            db.data_dir.display()
+        ));
+    }
+    let target = db.data_dir.join("db");
+    std::fs::create_dir_all(&db.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", db.data_dir.display()))?;
+    keitai_gateway::store::restore(&backup_dir.join("db"), &target).map_err(|e| e.to_string())?;
+    // Opening proves the key and the format; the chain is checked before anyone serves it.
+    let sealer = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
+    let store = open_store(&db.data_dir, sealer)?;
+    match store.verify_audit().map_err(|e| e.to_string())? {
+        Ok(n) => println!(
+            "restored {} into {} (audit chain intact: {n} records)",
+            backup_dir.display(),
+            target.display()
+        ),
+        Err(seq) => {
+            return Err(format!(
+                "restored, but the audit chain is broken at record {seq}"
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn rekey(new_key_file: &Path, db: &Db) -> Result<(), String> {
+    if db.database.is_some() {
+        return Err(
+            "this works on the embedded database only; for PostgreSQL use its own tools".into(),
+        );
+    }
+    if gateway_serves(db) {
+        return Err(format!(
+            "a gateway serves {}: stop it before rotating the key",
+            db.data_dir.display()
+        ));
+    }
+    let old = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
+    let new = Sealer::load(new_key_file).map_err(|e| e.to_string())?;
+    let bar = progress_bar();
+    let n =
+        Store::rekey(&db.data_dir.join("db"), old, new, |n| bar.inc(n)).map_err(|e| match e {
+            StoreError::WrongKey => {
+                format!("{e}: --key-file must be the key the database is sealed with now")
+            }
+            e => e.to_string(),
+        })?;
+    bar.finish_and_clear();
+    println!(
+        "re-sealed {n} sealed values (token seeds, cards) under {}; serve with --key-file {} from now on (the old key no longer opens the database)",
+        new_key_file.display(),
+        new_key_file.display()
+    );
+    Ok(())
 }
 
 fn ua(user_agent: &str, headers: &[String]) -> Result<(), String> {

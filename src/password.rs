@@ -8,7 +8,8 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::cell::RefCell;
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use subtle::ConstantTimeEq;
 
 #[derive(Debug, thiserror::Error)]
@@ -86,71 +87,211 @@ pub fn verify(phc: &str, password: &str) -> bool {
 /// taken does not tell which IDs exist.
 const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$7MsAsTEAZaWeDtd2CkqiB0gK0vR9y8Q6tEGhmoxwUdM";
 
-/// [`verify`] on the hashing threads; `None` as hash runs the decoy and answers false.
+/// The hashing queue is full, or this client already has its share of it waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("password hashing queue full")]
+pub struct Busy;
+
+/// Checks waiting at most, all clients together: a check that finds room waits for at most
+/// this many hashes shared by every core (under two seconds on two cores), and one that finds
+/// none hears so at once. Twice the bench's 64 phones, so that ordinary peaks never see it.
+pub const QUEUE_LIMIT: usize = 128;
+
+/// [`verify_for`] for callers without a client of their own (branch staff, 法人 administrators):
+/// they share one lane of the queue, and a full queue makes them wait on a blocking thread
+/// rather than answer "busy" (their fronts count a failed check as a wrong password).
 pub async fn verify_async(phc: Option<String>, password: String) -> bool {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    hashers().run(Box::new(move || {
-        let ok = match phc {
-            Some(phc) => verify(&phc, &password),
+    const SHARED_LANE: u64 = u64::MAX;
+    let (p, pw) = (phc.clone(), password.clone());
+    match verify_for(SHARED_LANE, phc, password).await {
+        Ok(ok) => ok,
+        Err(Busy) => tokio::task::spawn_blocking(move || match p {
+            Some(phc) => verify(&phc, &pw),
             None => {
-                verify(DECOY, &password);
+                verify(DECOY, &pw);
                 false
             }
-        };
-        let _ = tx.send(ok);
-    }));
-    rx.await.unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false),
+    }
 }
 
-/// [`hash`] on the hashing threads (re-hashing an imported hash to argon2id at login).
+/// [`hash`] off the runtime (re-hashing an imported hash to argon2id at login).
 pub async fn hash_async(password: String) -> Result<String, HashError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    hashers().run(Box::new(move || {
-        let _ = tx.send(hash(&password));
-    }));
-    rx.await
+    tokio::task::spawn_blocking(move || hash(&password))
+        .await
         .unwrap_or_else(|_| Err(HashError("hashing thread gone".into())))
 }
 
-type Job = Box<dyn FnOnce() + Send>;
+/// [`verify`] on the hashing threads for `client` (any stable number naming who asked, see
+/// `throttle::Client::id`); `None` as hash runs the decoy and answers false.
+///
+/// Waiting checks are served one client at a time in turn, so a client flooding the queue
+/// delays another client's check by about one hash per other waiting client, not by its own
+/// flood. A check that finds the queue full takes the place of the newest check of the client
+/// with the most waiting (that one is answered `Err(Busy)`), or is itself answered `Err(Busy)`
+/// at once when its own client is that client. Dropping
+/// the future (the phone hung up) withdraws the check if it has not started.
+pub async fn verify_for(client: u64, phc: Option<String>, password: String) -> Result<bool, Busy> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    hashers().submit(
+        client,
+        Job {
+            phc,
+            password: zeroize::Zeroizing::new(password),
+            tx,
+        },
+    )?;
+    // A job dropped unrun (pushed out of a full queue) is an answer of Busy, not of "wrong".
+    rx.await.map_err(|_| Busy)
+}
+
+struct Job {
+    phc: Option<String>,
+    password: zeroize::Zeroizing<String>,
+    tx: tokio::sync::oneshot::Sender<bool>,
+}
+
+impl Job {
+    /// Whoever asked has gone: the check would be wasted.
+    fn abandoned(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    fn run(self) {
+        if self.abandoned() {
+            return;
+        }
+        let ok = match &self.phc {
+            Some(phc) => verify(phc, &self.password),
+            None => {
+                verify(DECOY, &self.password);
+                false
+            }
+        };
+        let _ = self.tx.send(ok);
+    }
+}
+
+/// Waiting jobs per client, and the order in which clients take their turns.
+#[derive(Default)]
+struct Fair {
+    waiting: HashMap<u64, VecDeque<Job>>,
+    turns: VecDeque<u64>,
+    total: usize,
+}
+
+impl Fair {
+    fn push(&mut self, client: u64, job: Job) -> Result<(), Busy> {
+        if self.total >= QUEUE_LIMIT {
+            self.drop_abandoned();
+        }
+        if self.total >= QUEUE_LIMIT {
+            let mine = self.waiting.get(&client).map_or(0, VecDeque::len);
+            let biggest = self
+                .waiting
+                .iter()
+                .max_by_key(|(_, q)| q.len())
+                .map(|(c, q)| (*c, q.len()));
+            match biggest {
+                // The flooding client gives up its newest check (its waiter hears Busy).
+                Some((big, n)) if n > mine + 1 => {
+                    if let Some(q) = self.waiting.get_mut(&big) {
+                        q.pop_back();
+                        self.total -= 1;
+                    }
+                }
+                _ => return Err(Busy),
+            }
+        }
+        let queue = self.waiting.entry(client).or_default();
+        if queue.is_empty() {
+            self.turns.push_back(client);
+        }
+        queue.push_back(job);
+        self.total += 1;
+        Ok(())
+    }
+
+    /// The next client's oldest job; that client goes to the back of the line.
+    fn pop(&mut self) -> Option<Job> {
+        let client = self.turns.pop_front()?;
+        let queue = self.waiting.get_mut(&client)?;
+        let job = queue.pop_front();
+        if queue.is_empty() {
+            self.waiting.remove(&client);
+        } else {
+            self.turns.push_back(client);
+        }
+        self.total -= usize::from(job.is_some());
+        job
+    }
+
+    fn drop_abandoned(&mut self) {
+        for queue in self.waiting.values_mut() {
+            let before = queue.len();
+            queue.retain(|j| !j.abandoned());
+            self.total -= before - queue.len();
+        }
+        self.waiting.retain(|_, q| !q.is_empty());
+        let waiting = &self.waiting;
+        self.turns.retain(|c| waiting.contains_key(c));
+    }
+}
 
 /// The hashing threads and their queue.
 struct Hashers {
-    queue: mpsc::Sender<Job>,
+    fair: Arc<(Mutex<Fair>, Condvar)>,
+    threads: usize,
 }
 
 impl Hashers {
-    fn run(&self, job: Job) {
-        // No hashing thread could be started: hash on the caller's thread rather than never.
-        if let Err(mpsc::SendError(job)) = self.queue.send(job) {
-            job();
+    fn submit(&self, client: u64, job: Job) -> Result<(), Busy> {
+        if self.threads == 0 {
+            // No hashing thread could be started: hash on the caller's thread rather than never.
+            job.run();
+            return Ok(());
         }
+        let (fair, ready) = &*self.fair;
+        fair.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(client, job)?;
+        ready.notify_one();
+        Ok(())
     }
 }
 
 fn hashers() -> &'static Hashers {
     static HASHERS: OnceLock<Hashers> = OnceLock::new();
     HASHERS.get_or_init(|| {
-        let (queue, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
+        let fair = Arc::new((Mutex::new(Fair::default()), Condvar::new()));
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut threads = 0;
         for i in 0..cores {
-            let rx = rx.clone();
-            // A thread that cannot be started is one fewer; with none, `run` hashes inline.
-            let _ = std::thread::Builder::new()
+            let fair = fair.clone();
+            // A thread that cannot be started is one fewer; with none, `submit` hashes inline.
+            let started = std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
                     lower_priority();
+                    let (queue, ready) = &*fair;
                     loop {
-                        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        match job {
-                            Ok(job) => job(),
-                            Err(_) => return,
-                        }
+                        let job = {
+                            let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+                            loop {
+                                if let Some(job) = q.pop() {
+                                    break job;
+                                }
+                                q = ready.wait(q).unwrap_or_else(|p| p.into_inner());
+                            }
+                        };
+                        job.run();
                     }
                 });
+            threads += usize::from(started.is_ok());
         }
-        Hashers { queue }
+        Hashers { fair, threads }
     })
 }
 
@@ -180,5 +321,59 @@ mod tests {
         assert!(!verify(&h, "pass1234"));
         assert!(!verify("not a hash", "x"));
         assert!(PasswordHash::new(DECOY).is_ok());
+    }
+
+    fn job() -> (Job, tokio::sync::oneshot::Receiver<bool>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job = Job {
+            phc: None,
+            password: zeroize::Zeroizing::new(String::new()),
+            tx,
+        };
+        (job, rx)
+    }
+
+    #[test]
+    fn clients_take_turns_and_a_flood_makes_room_for_others() {
+        let mut fair = Fair::default();
+        let mut flood = Vec::new();
+        for _ in 0..QUEUE_LIMIT {
+            let (j, rx) = job();
+            fair.push(1, j).unwrap();
+            flood.push(rx);
+        }
+        // The flooder itself is refused at once...
+        let (j, _rx) = job();
+        assert_eq!(fair.push(1, j), Err(Busy));
+        // ...another client takes the place of the flood's newest check.
+        let (j, mut other) = job();
+        fair.push(2, j).unwrap();
+        assert_eq!(fair.total, QUEUE_LIMIT);
+        let last = flood.last_mut().unwrap();
+        assert_eq!(
+            last.try_recv(),
+            Err(tokio::sync::oneshot::error::TryRecvError::Closed)
+        );
+        // Turns: client 1's oldest, then client 2 (not the rest of 1's), then 1 again.
+        fair.pop().unwrap().tx.send(true).unwrap();
+        assert!(other.try_recv().is_err());
+        fair.pop().unwrap().tx.send(true).unwrap();
+        assert_eq!(other.try_recv(), Ok(true));
+        assert!(fair.pop().is_some());
+    }
+
+    #[test]
+    fn jobs_of_clients_gone_are_dropped_to_make_room() {
+        let mut fair = Fair::default();
+        for c in 0..QUEUE_LIMIT as u64 {
+            let (j, rx) = job();
+            fair.push(c, j).unwrap();
+            drop(rx);
+        }
+        let (j, _rx) = job();
+        fair.push(999, j).unwrap();
+        assert_eq!(fair.total, 1);
+        let next = fair.pop().unwrap();
+        assert!(!next.abandoned());
     }
 }

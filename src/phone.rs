@@ -92,6 +92,10 @@ impl PhoneFront {
 }
 
 impl Front for PhoneFront {
+    fn name(&self) -> &'static str {
+        "phone"
+    }
+
     fn owns(&self, _path: &str) -> bool {
         true
     }
@@ -102,6 +106,10 @@ impl Front for PhoneFront {
 
     fn sweep(&self) {
         self.sessions.sweep();
+    }
+
+    fn live_sessions(&self, _app: &App) -> Option<usize> {
+        Some(self.sessions.len())
     }
 }
 

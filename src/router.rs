@@ -1,10 +1,11 @@
 //! Paths to fronts ([`crate::front`]): the phone pages, the branch console (`/branch`), the OTP
-//! API (`/api/`), the testers' emulator (`/emulator`). The router picks the front from the path
-//! alone and hands it the request with its body unread. Adding a front is one line in
-//! [`Fronts::new`].
+//! API (`/api/`), the testers' emulator (`/emulator`), the metrics (`/metrics`). The router
+//! picks the front from the path alone and hands it the request with its body unread; every
+//! answer is counted in the metrics here. Adding a front is one line in [`Fronts::new`].
 //!
 //! A multi-bank gateway first picks the bank ([`crate::banks::Site`]: host name or `/CODE`
-//! prefix); each bank has fronts of its own, so sessions and caches never cross banks.
+//! prefix); each bank has fronts (and metrics, `/CODE/metrics`) of its own, so sessions and
+//! caches never cross banks.
 
 use crate::app::App;
 use crate::banks::Site;
@@ -32,15 +33,35 @@ impl Fronts {
             Box::new(crate::branch::ConsoleFront::new()),
             // The testers' emulated phones are answered by the same phone pages.
             Box::new(crate::emulator::EmulatorFront::new(phone.clone())),
+            Box::new(crate::metrics::MetricsFront),
         ];
         Fronts { phone, app, fronts }
     }
 
     async fn answer(&self, req: HttpRequest, peer: SocketAddr) -> Reply {
         let path = req.uri().path();
-        match self.fronts.iter().find(|f| f.owns(path)) {
-            Some(front) => front.answer(&self.app, req, peer).await,
-            None => self.phone.answer(&self.app, req, peer).await,
+        let front: &dyn Front = match self.fronts.iter().find(|f| f.owns(path)) {
+            Some(front) => front.as_ref(),
+            None => self.phone.as_ref(),
+        };
+        if path == crate::metrics::PATH {
+            self.count_sessions();
+        }
+        let reply = front.answer(&self.app, req, peer).await;
+        self.app
+            .metrics
+            .request(front.name(), reply.log_status(), reply.body.len());
+        reply
+    }
+
+    /// Puts every front's live sessions into the metrics (when they are scraped).
+    fn count_sessions(&self) {
+        let fronts = std::iter::once(self.phone.as_ref() as &dyn Front)
+            .chain(self.fronts.iter().map(|f| f.as_ref()));
+        for front in fronts {
+            if let Some(n) = front.live_sessions(&self.app) {
+                self.app.metrics.live_sessions(front.name(), n);
+            }
         }
     }
 
@@ -83,6 +104,32 @@ impl Gateway {
     /// Every bank's app.
     pub fn apps(&self) -> impl Iterator<Item = &App> {
         self.banks.iter().map(|(_, f)| &f.app)
+    }
+
+    /// Whether this gateway serves several banks (each under its `/CODE`).
+    pub fn multi(&self) -> bool {
+        self.banks.iter().any(|(site, _)| site.is_some())
+    }
+
+    /// The app of the bank an admin command names (`--bank`); without one, the only bank.
+    pub fn app_for(&self, bank: Option<&crate::banks::BankCode>) -> Result<&App, String> {
+        let codes = || {
+            self.apps()
+                .map(|a| a.config.bank.bank_code.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match bank {
+            Some(code) => self
+                .apps()
+                .find(|a| a.config.bank.bank_code == code.as_str())
+                .ok_or_else(|| format!("no bank {code} here (banks: {})", codes())),
+            None if self.banks.len() == 1 => Ok(self.app()),
+            None => Err(format!(
+                "several banks here: say which with --bank CODE ({})",
+                codes()
+            )),
+        }
     }
 
     /// Answers one request whose body has not been read.

@@ -19,6 +19,9 @@ pub enum KeyError {
     Exists(String),
     #[error("key file {path}: {message}")]
     Bad { path: String, message: String },
+    /// Group or others may read it (the message says how to fix that).
+    #[error("{0}")]
+    Exposed(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +41,9 @@ impl Sealer {
         }
     }
 
-    /// Reads a key file (64 hex digits).
+    /// Reads a key file (64 hex digits), readable by its owner only.
     pub fn load(path: &Path) -> Result<Sealer, KeyError> {
+        crate::private::check_key_file(path).map_err(KeyError::Exposed)?;
         let shown = path.display().to_string();
         let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -59,7 +63,8 @@ impl Sealer {
         Ok(Sealer::from_key(&key))
     }
 
-    /// Creates a new random key file readable by its owner only (mode 0600).
+    /// Creates a new random key file readable by its owner only (mode 0600), and its missing
+    /// parent directories (mode 0700).
     pub fn create(path: &Path) -> Result<Sealer, KeyError> {
         let shown = path.display().to_string();
         let bad = |e: std::io::Error| KeyError::Bad {
@@ -71,6 +76,18 @@ impl Sealer {
             path: shown.clone(),
             message: e.to_string(),
         })?;
+        // Missing parent directories are made, owner-only (a key directory such as
+        // /etc/keitai-gateway/ outside the data directory).
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let mut dirs = std::fs::DirBuilder::new();
+            dirs.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                dirs.mode(0o700);
+            }
+            dirs.create(parent).map_err(bad)?;
+        }
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]

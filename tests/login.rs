@@ -155,13 +155,14 @@ fn five_wrong_passwords_lock_the_login_across_a_restart() {
     for _ in 0..4 {
         login(&mut phone, (TARO.0, "wrong", "")).assert_contains("正しくありません");
     }
-    login(&mut phone, (TARO.0, "wrong", "")).assert_contains("ログインがロックされています");
+    login(&mut phone, (TARO.0, "wrong", ""))
+        .assert_contains("ログインが一時的にロックされています");
     // Even the right password is refused now.
-    login(&mut phone, TARO).assert_contains("ログインがロックされています");
+    login(&mut phone, TARO).assert_contains("ログインが一時的にロックされています");
     server.kill();
     let server = Server::start_in(tmp.path(), &[]);
     let mut phone = server.phone(FOMA);
-    login(&mut phone, TARO).assert_contains("ログインがロックされています");
+    login(&mut phone, TARO).assert_contains("ログインが一時的にロックされています");
 }
 
 #[test]

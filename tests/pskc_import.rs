@@ -1,22 +1,13 @@
 //! PSKC import against fixtures written by python-pskc
-//! (tests/fixtures/pskc/make_fixtures.py) and the RFC 6030 §6.1 example.
-
-use std::path::PathBuf;
+//! (tests/fixtures/pskc/make_fixtures.py; see [`crate::support::pskc_fixture`] for which copy)
+//! and the RFC 6030 §6.1 example.
 
 use keitai_gateway::pskc::{parse, EntryProblem, HashAlg, PskcError};
 
 const PSK_HEX: &str = "12345678901234567890123456789012";
 
 fn fixture(name: &str) -> String {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests",
-        "fixtures",
-        "pskc",
-        name,
-    ]
-    .iter()
-    .collect();
+    let path = crate::support::pskc_fixture(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

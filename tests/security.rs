@@ -150,9 +150,9 @@ fn pskc_import_then_a_phone_registers_the_token() {
     let dir = tmp.path().to_owned();
     Server::start_in(&dir, &[]).kill();
     let d = dir.to_str().unwrap();
-    let fixtures = "tests/fixtures/pskc";
+    let fixture = |name: &str| pskc_fixture(name).to_str().unwrap().to_owned();
     // A tampered file loads nothing and names the entry.
-    let tampered = format!("{fixtures}/tampered.pskcxml");
+    let tampered = fixture("tampered.pskcxml");
     let (ok, _, err) = cli(&[
         "import-tokens",
         &tampered,
@@ -163,7 +163,7 @@ fn pskc_import_then_a_phone_registers_the_token() {
     ]);
     assert!(!ok && err.contains("entry 2"), "{err}");
     // Without the key, or with a wrong one, nothing loads either.
-    let encrypted = format!("{fixtures}/encrypted.pskcxml");
+    let encrypted = fixture("encrypted.pskcxml");
     let (ok, _, _) = cli(&["import-tokens", &encrypted, "--data-dir", d]);
     assert!(!ok);
     let wrong = "00000000000000000000000000000000";
@@ -186,10 +186,9 @@ fn pskc_import_then_a_phone_registers_the_token() {
     ]);
     assert!(ok && out.contains("loaded 3"), "{out}{err}");
 
-    let expected: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join(fixtures).join("expected.json")).unwrap(),
-    )
-    .unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pskc_fixture("expected.json")).unwrap())
+            .unwrap();
     let entry = &expected["entries"][1]; // the one with a T0
     let serial = entry["serial"].as_str().unwrap();
     let secret = hex::decode(entry["secret"].as_str().unwrap()).unwrap();

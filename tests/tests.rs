@@ -2,11 +2,14 @@
 
 mod support;
 
+mod abuse;
+mod admin;
 mod api;
 mod banks;
 mod biz;
 mod branch;
 mod carrier;
+mod clock;
 mod crash;
 mod emulator;
 mod exchange;

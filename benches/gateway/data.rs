@@ -103,6 +103,9 @@ pub fn fill(store: &Store, customers: u64, bound: u64) {
         transfer_hash: transfer.clone(),
         login_fails: 0,
         claim_fails: 0,
+        login_temp_locks: 0,
+        login_locked_until: 0,
+        transfer_lock: Default::default(),
         token: (i < bound).then(|| Binding {
             serial: serial(i),
             since: now,

@@ -2,15 +2,18 @@
 //! markdown to target/bench-report.md). `BENCH_QUICK=1` runs a short smoke version: small
 //! banks, 2-second loads. `BENCH_API=0` leaves out the OTP API measurement.
 //! `BENCH_ONLY=lookup` runs only the branch customer lookup (see `lookup.rs`);
+//! `BENCH_ONLY=import` only the imports (see `admin.rs`).
 //! `BENCH_ONLY=postgres` only the two gateways on PostgreSQL (see `postgres.rs`);
 //! `BENCH_ONLY=banks` only the several-banks comparison (see `banks.rs`).
 //!
 //! Figures never fail the run; correctness does (every flow must succeed, every page must be
 //! within its byte budget, every OTP check must be accepted).
 
+mod admin;
 mod banks;
 mod child;
 mod data;
+mod flood;
 mod flows;
 mod lookup;
 mod otp;
@@ -131,6 +134,10 @@ async fn run(sizes: &Sizes, table: &mut Table) {
         banks::run(sizes.customers, sizes.load, table).await;
         return;
     }
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "import") {
+        imports(sizes, table).await;
+        return;
+    }
     if postgres_only() {
         postgres::run(sizes.customers, sizes.load, table).await;
         return;
@@ -235,6 +242,47 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     );
 
     rss_note(&gateway);
+    step("a customer's login while one client floods the password checks");
+    let first = next.fetch_add(1000 + 2000, Ordering::Relaxed);
+    // The flows above hash too: on a busy machine they show a higher rate than the short
+    // argon2 measurement, and the flood should be 10× what the gateway can really hash.
+    let rate = 10.0 * argon2.max(2.0 * flows);
+    let f = flood::run(
+        addr,
+        rate,
+        first,
+        1000,
+        sizes.load,
+        data::contract_id,
+        data::LOGIN_PASSWORD,
+    )
+    .await;
+    table.add(
+        "password-check flood",
+        format!(
+            "one client sends logins at 10× the argon2 limit ({:.0}/s sent, half hung up at once; right passwords, so each costs a hash)",
+            f.rate
+        ),
+        format!(
+            "answered: {} checked, {} throttled, {} other",
+            f.flood_checked, f.flood_throttled, f.flood_busy
+        ),
+    );
+    table.check(
+        "password-check flood",
+        format!(
+            "another client's logins meanwhile ({}, one after another), p50 {:.0} ms",
+            f.logins.len(),
+            f.p50().as_secs_f64() * 1000.0
+        ),
+        format!("p99 {:.0} ms", f.p99().as_secs_f64() * 1000.0),
+        "p99 ≤ 2 s",
+        f.p99() <= Duration::from_secs(2),
+    );
+    // The flood's last checks drain before the next measurement.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    rss_note(&gateway);
     step(&format!("{} live sessions", sizes.live_sessions));
     let live = live_sessions(addr, &next, last_free, sizes.live_sessions).await;
     let (peak, now) = gateway.rss();
@@ -304,6 +352,18 @@ async fn run(sizes: &Sizes, table: &mut Table) {
         startup <= Duration::from_secs(1),
     );
 
+    imports(sizes, table).await;
+
+    lookup::run(sizes.big, sizes.load, table);
+    banks::run(sizes.customers, sizes.load, table).await;
+
+    // A bank of its own: the serving bank's customers and tokens, on PostgreSQL.
+    postgres::run(sizes.customers.min(20_000), sizes.load, table).await;
+}
+
+/// `import-tokens` of a big CSV alone (time, peak RSS), then an import through the admin
+/// socket of a serving gateway (the top page's latency meanwhile).
+async fn imports(sizes: &Sizes, table: &mut Table) {
     step(&format!("importing a {}-token CSV", sizes.big));
     let csv = data::inventory_csv(sizes.big);
     let import_dir = data::root().join("import");
@@ -313,18 +373,7 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     std::fs::create_dir_all(&import_dir).expect("import dir");
     let import_key = import_dir.join("master.key");
     keitai_gateway::seal::Sealer::create(&import_key).expect("key");
-    let began = Instant::now();
-    let out = child::cli(
-        &["import-tokens"],
-        &[
-            &csv,
-            &"--data-dir".into(),
-            &import_dir,
-            &"--key-file".into(),
-            &import_key,
-        ],
-    );
-    let took = began.elapsed();
+    let (took, peak, out) = admin::import(&csv, &import_dir, &import_key);
     assert!(
         out.contains(&format!("loaded {} tokens", sizes.big)),
         "import did not load every token: {out}"
@@ -336,12 +385,31 @@ async fn run(sizes: &Sizes, table: &mut Table) {
         "≤ 60 s",
         took <= Duration::from_secs(60),
     );
+    table.check(
+        "memory and scale",
+        format!("import-tokens peak RSS, {}-token CSV", sizes.big),
+        mb(peak),
+        "≤ 256 MB",
+        peak <= 256 * 1024 * 1024,
+    );
 
-    lookup::run(sizes.big, sizes.load, table);
-    banks::run(sizes.customers, sizes.load, table).await;
+    let while_serving = if sizes.quick { 20_000 } else { 200_000 };
+    step(&format!(
+        "top page during an import of {while_serving} tokens through the admin socket"
+    ));
+    admin::import_while_serving(while_serving, sizes.load, table).await;
+}
 
-    // A bank of its own: the serving bank's customers and tokens, on PostgreSQL.
-    postgres::run(sizes.customers.min(20_000), sizes.load, table).await;
+/// The subscriber-ID header the carrier adds for phone `k` (the gateway counts password
+/// attempts per subscriber; phones without one share a small allowance per carrier).
+fn subscriber_id(ua: &str, k: u64) -> (String, String) {
+    if ua.starts_with("DoCoMo") {
+        ("X-DCMGUID".into(), format!("{k:07}"))
+    } else if ua.starts_with("KDDI") {
+        ("X-UP-SUBNO".into(), format!("{k:014}_ezweb.ne.jp"))
+    } else {
+        ("X-JPHONE-UID".into(), format!("c{k:015}"))
+    }
 }
 
 /// argon2 verifications per second with one thread per core, at the gateway's parameters.
@@ -478,6 +546,7 @@ async fn flow_load(
         let ua = [FOMA, AU, SOFTBANK][(k % 3) as usize];
         tasks.push(tokio::spawn(async move {
             let mut phone = Phone::new(addr, ua);
+            phone.phone.headers.push(subscriber_id(ua, k));
             let mut done = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -525,11 +594,12 @@ async fn flows_with_wrk(
 async fn live_sessions(addr: SocketAddr, next: &Arc<AtomicU64>, last: u64, n: u64) -> u64 {
     let opened = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
-    for _ in 0..PHONES {
+    for k in 0..PHONES {
         let next = next.clone();
         let opened = opened.clone();
         tasks.push(tokio::spawn(async move {
             let mut phone = Phone::new(addr, FOMA);
+            phone.phone.headers.push(subscriber_id(FOMA, k));
             while opened.fetch_add(1, Ordering::Relaxed) < n {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 assert!(i < last, "the bench bank ran out of customers");

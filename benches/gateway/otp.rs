@@ -117,7 +117,7 @@ pub async fn api(dir: &Path, key: &Path, from: u64, to: u64, run: Duration) -> A
     let auth = format!("Bearer {api_key}");
     let probe = {
         let mut p = Phone::new(addr, "keitai-gateway-bench");
-        p.headers.push(("Authorization".into(), auth.clone()));
+        p.phone.headers.push(("Authorization".into(), auth.clone()));
         p.post_json("/api/v1/otp/verify", &body(from, 0)).await
     };
     match probe {
@@ -134,7 +134,7 @@ pub async fn api(dir: &Path, key: &Path, from: u64, to: u64, run: Duration) -> A
         let auth = auth.clone();
         tasks.push(tokio::spawn(async move {
             let mut p = Phone::new(addr, "keitai-gateway-bench");
-            p.headers.push(("Authorization".into(), auth));
+            p.phone.headers.push(("Authorization".into(), auth));
             let mut accepted = 0u64;
             // The probe used `from`'s code of this step: start past it.
             'passes: for ahead in [0u64, 60] {

@@ -107,7 +107,7 @@ async fn api(
         let addr = addrs[(k % 2) as usize];
         tasks.push(tokio::spawn(async move {
             let mut p = Phone::new(addr, "keitai-gateway-bench");
-            p.headers.push(("Authorization".into(), auth));
+            p.phone.headers.push(("Authorization".into(), auth));
             let mut accepted = 0u64;
             'passes: for ahead in [0u64, 60] {
                 let mut i = k;

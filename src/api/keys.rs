@@ -79,6 +79,19 @@ pub fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, ApiErr
             "api: revoked key of caller {} presented",
             record.name
         ));
+        // In the audit trail too: a revoked key still in use is a security event. (Only the
+        // bank's internal networks reach the API, so this cannot be used to flood the trail.)
+        // Durable before the refusal is sent, like every answer the audit backs (rare: a
+        // synchronous flush here costs no one else anything).
+        store.commit_now(|tx| {
+            tx.audit(
+                crate::clock::now_unix(),
+                Event {
+                    detail: format!("caller={}", record.name),
+                    ..Event::new(AuditEvent::ApiKeyRevokedUsed)
+                },
+            )
+        })?;
         return Err(ApiError::Unauthorized);
     }
     Ok(Caller { name: record.name })

@@ -113,6 +113,10 @@ pub const MAX_BODY: usize = 8 * 1024;
 pub struct ApiFront;
 
 impl Front for ApiFront {
+    fn name(&self) -> &'static str {
+        "api"
+    }
+
     fn owns(&self, path: &str) -> bool {
         path.starts_with("/api/")
     }
@@ -134,16 +138,17 @@ pub fn internal(app: &App, peer: SocketAddr) -> bool {
 
 /// The gate, then the route, then the key, and only then the body.
 async fn route(app: &App, req: HttpRequest, peer: SocketAddr) -> Result<Reply, ApiError> {
+    // Health answers the networks /metrics answers, and this host (a local health check).
+    if req.uri().path() == "/api/v1/health" && crate::net::NetSet::loopback().contains(peer.ip()) {
+        return health(req.method());
+    }
     if !internal(app, peer) {
         log(format_args!("api: refused {} (not internal)", peer.ip()));
         return Err(ApiError::Forbidden);
     }
     let (parts, body) = req.into_parts();
     match parts.uri.path() {
-        "/api/v1/health" => match parts.method {
-            Method::GET => Ok(json(StatusCode::OK, &Health { status: "ok" })),
-            _ => Err(ApiError::Method),
-        },
+        "/api/v1/health" => health(&parts.method),
         "/api/v1/otp/verify" => {
             if parts.method != Method::POST {
                 return Err(ApiError::Method);
@@ -157,6 +162,13 @@ async fn route(app: &App, req: HttpRequest, peer: SocketAddr) -> Result<Reply, A
             verify::verify(app, &caller, &body).await
         }
         _ => Err(ApiError::NotFound),
+    }
+}
+
+fn health(method: &Method) -> Result<Reply, ApiError> {
+    match *method {
+        Method::GET => Ok(json(StatusCode::OK, &Health { status: "ok" })),
+        _ => Err(ApiError::Method),
     }
 }
 

@@ -3,8 +3,24 @@
 use std::fmt;
 
 /// A 金融機関コード: exactly four ASCII digits (`1020`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct BankCode(String);
+
+impl TryFrom<String> for BankCode {
+    type Error = String;
+    fn try_from(s: String) -> Result<BankCode, String> {
+        s.parse()
+    }
+}
+
+impl From<BankCode> for String {
+    fn from(c: BankCode) -> String {
+        c.0
+    }
+}
 
 impl BankCode {
     /// The code if `s` is four ASCII digits.

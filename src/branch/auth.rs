@@ -191,6 +191,18 @@ impl StaffSessions {
     pub fn sweep(&self) {
         self.table.sweep();
     }
+
+    /// Live sessions: anonymous ones, and stored signed-in ones not idle too long (for
+    /// metrics; staff sessions are few, so a pass over the stored ones is cheap).
+    pub fn live(&self, store: &Store) -> usize {
+        let now = crate::clock::now_unix();
+        let stored = store
+            .staff_sessions()
+            .filter_map(Result::ok)
+            .filter(|r| now.saturating_sub(r.last_seen) <= self.idle.as_secs())
+            .count();
+        self.table.len() + stored
+    }
 }
 
 /// The Set-Cookie value carrying session `id`.

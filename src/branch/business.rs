@@ -7,8 +7,8 @@
 use super::pages::{csrf_field, layout, lookup_form, receipt_kind, Nav};
 use super::paths;
 use super::steps::{contract_id, nav, refused, token_state};
-use super::when::jst;
 use super::{html, BranchError, Staffed};
+use crate::clock::jst;
 use crate::reply::Reply;
 use crate::store::{Application, AuditEvent, AuditRecord, Business, Event, Receipt, TokenState};
 use hyper::StatusCode;

@@ -17,7 +17,6 @@ pub mod pages;
 pub mod paths;
 pub mod sign_in;
 pub mod steps;
-pub mod when;
 
 use crate::app::App;
 use crate::body::{self, BodyError, Limits};
@@ -132,9 +131,11 @@ pub fn audit_line(r: &crate::store::AuditRecord) -> String {
         _ => "-".into(),
     };
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    // `#N` is the record number: the API's `receipt`, so a bank can look one up.
     let mut line = format!(
-        "{} JST\t{}\t{staff}\t{}\t{}\t{}",
-        when::jst(r.at),
+        "#{}\t{} JST\t{}\t{staff}\t{}\t{}\t{}",
+        r.seq,
+        crate::clock::jst(r.at),
         r.event,
         or_dash(&r.contract_id),
         or_dash(&r.serial),
@@ -188,6 +189,10 @@ impl ConsoleFront {
 }
 
 impl Front for ConsoleFront {
+    fn name(&self) -> &'static str {
+        "console"
+    }
+
     fn owns(&self, path: &str) -> bool {
         path == paths::ROOT || path.starts_with(paths::HOME)
     }
@@ -198,6 +203,10 @@ impl Front for ConsoleFront {
 
     fn sweep(&self) {
         self.sessions.sweep();
+    }
+
+    fn live_sessions(&self, app: &App) -> Option<usize> {
+        Some(self.sessions.live(&app.store))
     }
 }
 

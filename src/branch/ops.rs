@@ -653,7 +653,8 @@ pub async fn decide_release(
                         tx.put_customer(&c)?;
                     }
                     ReleaseKind::Login => {
-                        c.login_fails = 0;
+                        // Both passwords' counts and locks (see crate::lockout).
+                        crate::attempts::release(&mut c);
                         tx.put_customer(&c)?;
                     }
                 }

@@ -3,7 +3,7 @@
 
 use super::ops::{Actor, Application, CancelForm, Decision, Release};
 use super::paths;
-use super::when::jst;
+use crate::clock::jst;
 use crate::store::{AuditRecord, Customer, Receipt, ReceiptKind};
 use maud::{html, Markup, DOCTYPE};
 
@@ -188,7 +188,8 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
                 tr { th { "状態" } td { (v.status) } }
                 tr { th { "ログイン" } td {
                     @if v.login_locked { "ロック中 (locked)" } @else { "利用可" }
-                    " / パスワード誤り " (c.login_fails) "回"
+                    " / ログインパスワード誤り " (c.login_fails) "回"
+                    " / 資金移動用パスワード誤り " (c.transfer_lock.fails) "回"
                 } }
                 @if c.claim_fails > 0 {
                     // Wrong codes for tokens not yet the customer's (利用開始, 交換's new token):
@@ -486,9 +487,10 @@ pub fn audit(
             @if let Some(m) = message { p.ng { (m) } }
             p { "新しい順に" (records.len()) "件" }
             table {
-                tr { th { "日時" } th { "事象" } th { "職員" } th { "店番" } th { "契約者ID" } th { "トークン" } th { "内容" } }
+                tr { th { "記録番号" } th { "日時" } th { "事象" } th { "職員" } th { "店番" } th { "契約者ID" } th { "トークン" } th { "内容" } }
                 @for r in records {
-                    tr { td { (jst(r.at)) } td { (r.event) } td { (r.staff.as_deref().unwrap_or("")) }
+                    // 記録番号 is the audit record number the OTP API returns as `receipt`.
+                    tr { td { "#" (r.seq) } td { (jst(r.at)) } td { (r.event) } td { (r.staff.as_deref().unwrap_or("")) }
                          td { (r.branch.as_deref().unwrap_or("")) } td { (r.contract_id.as_deref().unwrap_or("")) }
                          td { (r.serial.as_deref().unwrap_or("")) } td { (r.detail) } }
                 }

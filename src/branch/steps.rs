@@ -13,10 +13,10 @@ use super::ops::{
 use super::pages::{self, CustomerView, Nav, Row, TokenView};
 use super::paths;
 use super::sign_in;
-use super::when::{day_start, jst};
 use super::{html, BranchError, BranchRequest, Staffed};
 use crate::app::App;
 use crate::clock;
+use crate::clock::{day_start, jst};
 use crate::password;
 use crate::reply::Reply;
 use crate::store::{AuditEvent, Customer, Event, TokenKind, TokenState};

@@ -48,7 +48,7 @@ enum Begin {
 }
 
 /// Checks an administrator's secret, counting the attempt before the (slow) hash check so
-/// that parallel guesses cannot exceed `limit` (as [`crate::ledger::check_password`] does).
+/// that parallel guesses cannot exceed `limit` (as customers' password checks once did; see `crate::attempts` for theirs).
 pub async fn check_admin(
     store: &Store,
     which: AdminSecret,

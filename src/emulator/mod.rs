@@ -58,6 +58,10 @@ impl EmulatorFront {
 pub const MAX_BODY: usize = 16 * 1024;
 
 impl Front for EmulatorFront {
+    fn name(&self) -> &'static str {
+        "emulator"
+    }
+
     fn owns(&self, path: &str) -> bool {
         path == "/emulator" || path.starts_with("/emulator/")
     }

@@ -56,7 +56,7 @@ fn new_form(step: &Step, session: &Session, message: Option<&str>, serial: &str)
 pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
     let customer = match step.credentials().await? {
         Ok(c) => c,
-        Err(retry) => return Ok(credentials(step, Some(retry.message), &retry.contract_id)),
+        Err(retry) => return Ok(credentials(step, Some(&retry.message), &retry.contract_id)),
     };
     let id = &customer.contract_id;
     if customer.token.is_none() {

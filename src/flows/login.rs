@@ -14,7 +14,7 @@ pub async fn login(step: &Step<'_>) -> Result<Reply, AppError> {
     let customer = match step.credentials().await? {
         Ok(c) => c,
         Err(retry) => {
-            let page = super::pages::top_with(step, Some(retry.message), &retry.contract_id);
+            let page = super::pages::top_with(step, Some(&retry.message), &retry.contract_id);
             return Ok(page);
         }
     };

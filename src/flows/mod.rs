@@ -14,11 +14,12 @@ pub mod pages;
 pub mod start;
 
 use crate::app::App;
+use crate::attempts::{PasswordCheck, Secret};
 use crate::carrier::{Carrier, Handset};
 use crate::clock;
 use crate::error::AppError;
 use crate::form;
-use crate::ledger::{self, OtpRefusal, PasswordCheck, Refusal, Secret};
+use crate::ledger::{OtpRefusal, Refusal};
 use crate::reply::Reply;
 use crate::request::{Request, SID};
 use crate::session::{Finished, Refused, Session, Sessions, Stage};
@@ -170,11 +171,43 @@ impl<'a> Step<'a> {
         &self.app.config.bank.policy
     }
 
+    /// Who sent this request, for per-client limits.
+    pub fn client(&self) -> crate::throttle::Client {
+        let on_carrier = self
+            .app
+            .config
+            .networks
+            .trusts(self.req.handset.carrier, self.req.peer.ip());
+        crate::throttle::Client::of(self.req, on_carrier)
+    }
+
+    /// Checks `password` as the customer's `which` password, counted against this client.
+    pub async fn check_password(
+        &self,
+        which: Secret,
+        contract_id: &str,
+        password: &str,
+    ) -> Result<PasswordCheck, AppError> {
+        let app = self.app;
+        let check = app
+            .attempts
+            .check(
+                &app.store,
+                self.bank_policy(),
+                &self.client(),
+                which,
+                contract_id,
+                password,
+            )
+            .await?;
+        Ok(check)
+    }
+
     /// The contract ID and login password every journey starts with. `Ok(Err(retry))` is the
     /// message and the typed contract ID to show again on the same form.
     pub async fn credentials(&self) -> Result<Result<Box<Customer>, Retry>, AppError> {
         let typed = self.req.form.text("contract_id");
-        let retry = |message, contract_id: &str| {
+        let retry = |message: String, contract_id: &str| {
             Ok(Err(Retry {
                 message,
                 contract_id: contract_id.to_owned(),
@@ -182,28 +215,18 @@ impl<'a> Step<'a> {
         };
         let id = match input::contract_id(&typed) {
             Ok(id) => id,
-            Err(m) => return retry(m, &typed),
+            Err(m) => return retry(m.into(), &typed),
         };
         let password = match input::password(
             self.req.form.get("password"),
             "ログインパスワードを入力してください。",
         ) {
             Ok(p) => p,
-            Err(m) => return retry(m, &id),
+            Err(m) => return retry(m.into(), &id),
         };
-        let limit = self.bank_policy().login_fail_limit;
-        let check = ledger::check_password(
-            &self.app.store,
-            Secret::Login,
-            &id,
-            &password,
-            self.now(),
-            limit,
-        )
-        .await?;
-        match check {
+        match self.check_password(Secret::Login, &id, &password).await? {
             PasswordCheck::Ok(customer) => Ok(Ok(customer)),
-            other => retry(password_message(&other, false), &id),
+            other => retry(password_message(&other, Secret::Login), &id),
         }
     }
 
@@ -273,7 +296,7 @@ impl Step<'_> {
 
 /// A credentials form to show again: what went wrong and the contract ID the user typed.
 pub struct Retry {
-    pub message: &'static str,
+    pub message: String,
     pub contract_id: String,
 }
 
@@ -295,14 +318,37 @@ pub fn dialect(handset: &Handset) -> (Keypad, InputMode) {
     }
 }
 
-/// What the customer reads for a password check that did not pass.
-pub fn password_message(check: &PasswordCheck, transfer: bool) -> &'static str {
+/// What the customer reads for a password check that did not pass: which password, what
+/// happened, and how many tries are left before which lock.
+pub fn password_message(check: &PasswordCheck, which: Secret) -> String {
+    let (name, locks) = match which {
+        Secret::Login => ("ログインパスワード", "ログイン"),
+        Secret::Transfer => ("資金移動用パスワード", "資金移動用パスワード"),
+    };
+    let branch = "ロック解除はお取引店の窓口でお手続きください。";
     match check {
-        PasswordCheck::Ok(_) => "",
-        PasswordCheck::Wrong { .. } if transfer => "資金移動用パスワードが正しくありません。",
-        PasswordCheck::Wrong { .. } => "契約者IDまたはログインパスワードが正しくありません。",
-        PasswordCheck::LockedNow | PasswordCheck::Locked => {
-            "ログインがロックされています。ロック解除はお取引店の窓口でお手続きください。"
+        PasswordCheck::Ok(_) => String::new(),
+        PasswordCheck::Wrong { left, branch_next } => {
+            let wrong = match which {
+                Secret::Login => "契約者IDまたはログインパスワードが正しくありません。",
+                Secret::Transfer => "資金移動用パスワードが正しくありません。",
+            };
+            let lock = if *branch_next {
+                format!("{locks}がロックされ、お取引店でのロック解除が必要になります。")
+            } else {
+                format!("{locks}が一時的にロックされます。")
+            };
+            format!("{wrong}あと{left}回間違えると{lock}")
+        }
+        PasswordCheck::TempLockedNow { minutes } | PasswordCheck::TempLocked { minutes } => {
+            format!("{name}の誤りが続いたため、{locks}が一時的にロックされています。{minutes}分後にもう一度お試しください。")
+        }
+        PasswordCheck::BranchLockedNow | PasswordCheck::BranchLocked => {
+            format!("{name}の誤りが続いたため、{locks}がロックされています。{branch}")
+        }
+        PasswordCheck::Throttled => "パスワードの誤りが続いたため、この端末からのパスワード入力を一時的に制限しています。しばらくしてからもう一度お試しください。".into(),
+        PasswordCheck::Busy => {
+            "ただいま混み合っています。しばらくしてからもう一度お試しください。".into()
         }
     }
 }

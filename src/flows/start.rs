@@ -4,8 +4,9 @@
 
 use super::card::{self, Answer};
 use super::{input, password_message, receipt_text, refusal_message, Step};
+use crate::attempts::{PasswordCheck, Secret};
 use crate::error::AppError;
-use crate::ledger::{self, PasswordCheck, Secret};
+use crate::ledger;
 use crate::reply::Reply;
 use crate::session::{Finished, Session, Stage};
 use markup::start::{Receipt, TokenForm};
@@ -62,7 +63,7 @@ fn token_form(step: &Step, session: &Session, message: Option<&str>, serial: &st
 pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
     let customer = match step.credentials().await? {
         Ok(c) => c,
-        Err(retry) => return Ok(credentials(step, Some(retry.message), &retry.contract_id)),
+        Err(retry) => return Ok(credentials(step, Some(&retry.message), &retry.contract_id)),
     };
     let id = &customer.contract_id;
     if customer.token.is_some() {
@@ -123,28 +124,26 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
             Ok(p) => p,
             Err(m) => return Ok(token_form(step, &session, Some(m), &serial)),
         };
-        let check = ledger::check_password(
-            store,
-            Secret::Transfer,
-            &session.contract_id,
-            &transfer,
-            step.now(),
-            policy.login_fail_limit,
-        )
-        .await?;
+        let check = step
+            .check_password(Secret::Transfer, &session.contract_id, &transfer)
+            .await?;
         match check {
             PasswordCheck::Ok(_) => {}
-            PasswordCheck::Wrong { .. } => {
-                let m = password_message(&check, true);
-                return Ok(token_form(step, &session, Some(m), &serial));
-            }
-            PasswordCheck::LockedNow | PasswordCheck::Locked => {
+            PasswordCheck::TempLockedNow { .. }
+            | PasswordCheck::TempLocked { .. }
+            | PasswordCheck::BranchLockedNow
+            | PasswordCheck::BranchLocked => {
                 step.sessions.end(&session.id);
                 return Ok(super::pages::top_with(
                     step,
-                    Some(password_message(&check, true)),
+                    Some(&password_message(&check, Secret::Transfer)),
                     "",
                 ));
+            }
+            // Wrong, throttled or busy: the same form, to try again.
+            _ => {
+                let m = password_message(&check, Secret::Transfer);
+                return Ok(token_form(step, &session, Some(&m), &serial));
             }
         }
     }

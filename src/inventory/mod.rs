@@ -1,10 +1,11 @@
 //! The vendor's token inventory files: CSV (`serial,kind,algorithm,digits,period,secret_base32`)
 //! and PSKC (RFC 6030, see [`crate::pskc`]).
 //!
-//! A file is read whole and checked entry by entry; any bad entry rejects the file, and the bad
-//! rows (CSV: every one, by line number; PSKC: the first, by index and serial) are named, so
-//! nothing is half-loaded. [`import`] then stores the tokens: all, or none when a serial is
-//! already known (an unbound one may be replaced on request; a bound one never is).
+//! [`import_file`] streams a file row by row into the store's staging area (bounded memory;
+//! a PSKC file is parsed whole first); any bad entry rejects the file, and the bad rows (CSV:
+//! every one, by line number; PSKC: the first, by index and serial) are named, so nothing is
+//! half-loaded. The tokens become visible all at once, or none when a serial is already known
+//! (an unbound one may be replaced on request; a bound one never is).
 
 pub mod pskc;
 
@@ -46,6 +47,8 @@ pub enum InventoryError {
     Rows(Vec<RowError>),
     #[error("PSKC file, nothing loaded: {0}")]
     Pskc(#[from] crate::pskc::PskcError),
+    #[error("nothing loaded: {0}")]
+    Store(#[from] StoreError),
     #[error("PSKC file, nothing loaded: entry {index} (serial {serial}): {message}")]
     PskcEntry {
         index: usize,
@@ -91,11 +94,13 @@ impl Seed {
     }
 }
 
-/// What [`import`] did.
+/// What an import did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ImportResult {
     Loaded(usize),
-    /// Serials that exist already, with whether each is bound to a customer.
+    /// Bad rows (nothing loaded), every one by line number.
+    BadRows(Vec<RowError>),
+    /// Serials that exist already, with whether each is bound to a customer (nothing loaded).
     Clashes(Vec<(String, bool)>),
 }
 
@@ -140,49 +145,108 @@ pub fn seal(store: &Store, seeds: &[Seed], mut progress: impl FnMut(u64)) -> Vec
         .collect()
 }
 
-/// Stores many new tokens at once, all or none, audited and flushed. Returns the serials that
-/// already exist (nothing is written when any does, unless `replace` allows overwriting
-/// unbound ones). Calls `progress(n)` as tokens are checked and again as they are written
-/// (`2 × tokens.len()` in all), for a progress bar on big inventories.
+/// Stores many new tokens at once, all or none, audited and flushed (see [`import_rows`]).
 pub fn import(
     store: &Store,
     tokens: &[Token],
     replace: bool,
     at: u64,
+    progress: impl FnMut(u64),
+) -> Result<ImportResult, StoreError> {
+    let rows = (1..).zip(tokens.iter().cloned()).map(Ok);
+    import_rows(store, rows, replace, at, progress)
+}
+
+/// Streams an inventory file into the store: each row is parsed, sealed and staged as it is
+/// read, so memory stays bounded whatever the file's size (a PSKC file is parsed whole
+/// first). All or nothing: any bad row, duplicate or clash stages nothing visible.
+pub fn import_file(
+    store: &Store,
+    path: &Path,
+    psk: Option<&[u8]>,
+    replace: bool,
+    at: u64,
+    progress: impl FnMut(u64),
+) -> Result<ImportResult, InventoryError> {
+    let read_error = |e| InventoryError::Read(path.display().to_string(), e);
+    let mut file = std::io::BufReader::new(std::fs::File::open(path).map_err(read_error)?);
+    let xml = {
+        use std::io::BufRead;
+        let head = file.fill_buf().map_err(read_error)?;
+        let text = String::from_utf8_lossy(&head[..head.len().min(64)]).into_owned();
+        text.trim_start_matches('\u{feff}')
+            .trim_start()
+            .starts_with('<')
+    };
+    let rows: Box<dyn Iterator<Item = Result<(u64, Seed), RowError>>> = if xml {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).map_err(read_error)?;
+        Box::new((1..).zip(parse_pskc(&text, psk)?).map(Ok))
+    } else {
+        Box::new(csv_rows(file))
+    };
+    let tokens = rows.map(|r| r.map(|(line, seed)| (line, store.new_token(&seed.as_new()))));
+    Ok(import_rows(store, tokens, replace, at, progress)?)
+}
+
+/// Stages `rows` and publishes them when every one is good and none clashes with a stored
+/// serial (an unbound one may be replaced when `replace`; a bound one never is). Calls
+/// `progress(n)` as rows are staged and again as they are made visible.
+pub fn import_rows(
+    store: &Store,
+    rows: impl Iterator<Item = Result<(u64, Token), RowError>>,
+    replace: bool,
+    at: u64,
     mut progress: impl FnMut(u64),
 ) -> Result<ImportResult, StoreError> {
+    let mut staging = store.begin_import()?;
+    let mut bad = Vec::new();
     let mut clashes = Vec::new();
     {
         let mut ticks = Ticks {
             progress: &mut progress,
             pending: 0,
         };
-        let serials = tokens.iter().map(|t| {
+        for row in rows {
             ticks.tick();
-            t.serial.as_str()
-        });
-        for old in store.existing_tokens(serials)? {
-            let bound = old.state != TokenState::Available || old.assigned_to.is_some();
-            if !replace || bound {
-                clashes.push((old.serial, bound));
+            let (line, token) = match row {
+                Ok(t) => t,
+                Err(e) => {
+                    bad.push(e);
+                    continue;
+                }
+            };
+            if staging.seen(&token.serial)? {
+                bad.push(RowError {
+                    line,
+                    message: format!("serial {} appears twice", token.serial),
+                });
+                continue;
             }
+            if let Some(old) = staging.existing(&token.serial)? {
+                let bound = old.state != TokenState::Available || old.assigned_to.is_some();
+                if !replace || bound {
+                    clashes.push((old.serial, bound));
+                    continue;
+                }
+            }
+            // Staged even once the file is rejected: later duplicates are found among them.
+            staging.put(&token)?;
         }
+    }
+    if !bad.is_empty() {
+        return Ok(ImportResult::BadRows(bad));
     }
     if !clashes.is_empty() {
         return Ok(ImportResult::Clashes(clashes));
     }
-    let mut ticks = Ticks {
-        progress: &mut progress,
-        pending: 0,
-    };
+    let n = staging.count();
     let event = Event {
-        detail: format!("{} tokens", tokens.len()),
+        detail: format!("{n} tokens"),
         ..Event::new(AuditEvent::Import)
     };
-    let written = tokens.iter().inspect(|_| ticks.tick());
-    store.load_tokens(written, event, at)?;
-    drop(ticks);
-    Ok(ImportResult::Loaded(tokens.len()))
+    staging.publish(event, at, progress)?;
+    Ok(ImportResult::Loaded(n as usize))
 }
 
 /// Whether `s` is a well-formed serial: 12 upper-case letters or digits.
@@ -244,16 +308,16 @@ fn parse_row(fields: &csv::StringRecord) -> Result<Seed, String> {
     })
 }
 
-/// Parses an inventory CSV; all rows or an error listing every bad one.
-pub fn parse(text: &str) -> Result<Vec<Seed>, InventoryError> {
+/// The rows of an inventory CSV as they are read: each a seed, or the bad row by line number
+/// (a wrong header is line 1). Duplicates are not looked for here (see [`parse`]).
+pub fn csv_rows(reader: impl std::io::Read) -> impl Iterator<Item = Result<(u64, Seed), RowError>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut errors = Vec::new();
-    match reader.headers() {
-        Ok(h) if h.iter().map(str::trim).eq(HEADER) => {}
-        Ok(h) => errors.push(RowError {
+        .from_reader(reader);
+    let header = match reader.headers() {
+        Ok(h) if h.iter().map(str::trim).eq(HEADER) => None,
+        Ok(h) => Some(RowError {
             line: 1,
             message: format!(
                 "header must be {}, found {}",
@@ -261,30 +325,41 @@ pub fn parse(text: &str) -> Result<Vec<Seed>, InventoryError> {
                 h.iter().collect::<Vec<_>>().join(",")
             ),
         }),
-        Err(e) => errors.push(RowError {
+        Err(e) => Some(RowError {
             line: 1,
             message: e.to_string(),
         }),
-    }
-    let mut tokens = Vec::new();
-    let mut seen = HashSet::new();
-    for record in reader.records() {
-        match record {
+    };
+    header
+        .into_iter()
+        .map(Err)
+        .chain(reader.into_records().map(|record| match record {
             Ok(rec) => {
                 let line = rec.position().map_or(0, |p| p.line());
-                match parse_row(&rec) {
-                    Ok(t) if !seen.insert(t.serial.clone()) => errors.push(RowError {
-                        line,
-                        message: format!("serial {} appears twice", t.serial),
-                    }),
-                    Ok(t) => tokens.push(t),
-                    Err(message) => errors.push(RowError { line, message }),
-                }
+                parse_row(&rec)
+                    .map(|seed| (line, seed))
+                    .map_err(|message| RowError { line, message })
             }
-            Err(e) => errors.push(RowError {
+            Err(e) => Err(RowError {
                 line: e.position().map_or(0, |p| p.line()),
                 message: e.to_string(),
             }),
+        }))
+}
+
+/// Parses an inventory CSV whole; all rows or an error listing every bad one.
+pub fn parse(text: &str) -> Result<Vec<Seed>, InventoryError> {
+    let mut errors = Vec::new();
+    let mut tokens = Vec::new();
+    let mut seen = HashSet::new();
+    for row in csv_rows(text.as_bytes()) {
+        match row {
+            Ok((line, t)) if !seen.insert(t.serial.clone()) => errors.push(RowError {
+                line,
+                message: format!("serial {} appears twice", t.serial),
+            }),
+            Ok((_, t)) => tokens.push(t),
+            Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {

@@ -9,7 +9,7 @@
 
 use super::{OperateError, Operator, Result};
 use crate::branch::steps::{status, token_state};
-use crate::branch::when::jst;
+use crate::clock::jst;
 use crate::config::Policy;
 use crate::phc;
 use crate::store::{
@@ -310,6 +310,9 @@ fn merge(old: Option<&Customer>, row: &Row) -> (Customer, Change) {
             transfer_hash: row.transfer_hash.clone(),
             login_fails: 0,
             claim_fails: 0,
+            login_temp_locks: 0,
+            login_locked_until: 0,
+            transfer_lock: Default::default(),
             token: None,
             transfers_blocked: row.closed,
             closed: row.closed,

@@ -55,6 +55,7 @@ impl Tx<'_> {
         staff: Option<String>,
         branch: Option<String>,
     ) -> TxResult<u64> {
+        self.events.push(e.event);
         let who = Who {
             staff,
             branch,

@@ -83,7 +83,7 @@ impl Store {
 }
 
 impl Sled {
-    fn set_format(&self, format: u32) -> Result<(), StoreError> {
+    pub(super) fn set_format(&self, format: u32) -> Result<(), StoreError> {
         self.tree(T::Meta).insert("format", &format.to_be_bytes())?;
         self.db.flush()?;
         Ok(())

@@ -19,6 +19,26 @@ pub enum StoreError {
     /// The database's schema is one this gateway cannot use (newer than itself, or damaged).
     #[error("database schema: {0}")]
     Schema(String),
+    #[error("the database is format {found}, newer than this keitai-gateway reads ({supported}): run the newer version, or restore a backup made by this one")]
+    NewerFormat { found: u32, supported: u32 },
+    #[error("a master-key rotation was cut short: run `keitai-gateway rekey` again with the same --key-file and --new-key-file to finish it")]
+    RekeyPending,
+    #[error("another import is running; try again when it has finished")]
+    ImportBusy,
+    #[error("{0}")]
+    Io(String),
+}
+
+impl StoreError {
+    /// The database's files are damaged (not merely busy or unreachable).
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Engine(EngineError(EngineFault::Sled(
+                sled::Error::Corruption { .. }
+            ))) | StoreError::Corrupt { .. }
+        )
+    }
 }
 
 /// A failure of the storage engine itself (I/O, a damaged file, a database out of reach).

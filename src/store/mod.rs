@@ -20,18 +20,23 @@
 //! many waiters share one flush.
 
 mod audit;
+mod backup;
 mod bulk;
 mod error;
 mod index;
 mod pg;
 pub mod records;
+mod rekey;
+mod staging;
 #[cfg(test)]
 mod tests;
 mod tx;
 
+pub use backup::{restore, BackupInfo};
 pub use error::{Abort, EngineError, StoreError, TxResult};
 pub use pg::{SharedSessions, MIGRATIONS, SCHEMA_VERSION};
 pub use records::*;
+pub use staging::Staging;
 pub use tx::Tx;
 
 use crate::banks::BankCode;
@@ -41,7 +46,7 @@ use sled::transaction::TransactionError;
 use sled::Transactional;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use zeroize::Zeroizing;
 
 /// The first 受付番号; numbers stay seven digits.
@@ -56,6 +61,18 @@ pub const SERVING_CACHE: u64 = 32 * 1024 * 1024;
 /// re-reading its own pages from a small cache costs more than the memory, which the job
 /// gives back when it ends.
 pub const BULK_CACHE: u64 = 1024 * 1024 * 1024;
+
+/// The embedded database's format (stored in `meta` as `db_format`). A database without it
+/// predates versioning (format 0) and is migrated at open; a newer one is refused. Raise it
+/// with a migration step in `Sled::migrate`.
+pub const DB_FORMAT: u32 = 1;
+
+/// Who wants to know what the store did (the gateway's metrics): told after each committed
+/// write which audit events it recorded, and how long each group flush took.
+pub trait Observer: Send + Sync {
+    fn committed(&self, events: &[AuditEvent]);
+    fn flushed(&self, seconds: f64);
+}
 
 /// What the key-check record seals: opening it at start-up proves the key file is the right one.
 const KEY_CHECK: &[u8] = b"keitai-gateway key check";
@@ -116,6 +133,8 @@ trees! {
     Businesses = "businesses",
     /// お客様カード, by contract ID (personal or business).
     Cards = "cards",
+    /// import ID \0 serial → token: an import's rows before they are made visible.
+    Staged = "staged",
 }
 
 impl T {
@@ -151,10 +170,12 @@ struct Counters {
 pub struct Store {
     sealer: Sealer,
     engine: Engine,
+    observer: OnceLock<Arc<dyn Observer>>,
 }
 
 enum Engine {
-    Sled(Sled),
+    // Boxed: the embedded engine carries its trees and counters, PostgreSQL a pool handle.
+    Sled(Box<Sled>),
     Postgres(pg::Pg),
 }
 
@@ -180,6 +201,10 @@ struct Sled {
     tickets: AtomicU64,
     flushed: AtomicU64,
     flush_lock: tokio::sync::Mutex<()>,
+    /// The import whose staged rows are visible but not yet moved into `tokens` (0: none).
+    folding: AtomicU64,
+    /// One import at a time.
+    import_lock: Mutex<()>,
 }
 
 /// What a branch processed in a span of time (see [`Store::processed_between`]).
@@ -243,8 +268,12 @@ impl Store {
         cache_bytes: u64,
     ) -> Result<Store, StoreError> {
         let db = Sled::engine(dir, cache_bytes)?;
-        let engine = Engine::Sled(Sled::open_in(db, &sealer, None)?);
-        Ok(Store { sealer, engine })
+        let engine = Engine::Sled(Box::new(Sled::open_in(db, &sealer, None)?));
+        Ok(Store {
+            sealer,
+            engine,
+            observer: OnceLock::new(),
+        })
     }
 
     /// Opens (or creates) one embedded database in `dir` holding every bank of `banks`: one
@@ -260,10 +289,15 @@ impl Store {
         banks
             .iter()
             .map(|b| {
-                let engine = Engine::Sled(Sled::open_in(db.clone(), sealer, Some(b.clone()))?);
+                let engine = Engine::Sled(Box::new(Sled::open_in(
+                    db.clone(),
+                    sealer,
+                    Some(b.clone()),
+                )?));
                 Ok(Store {
                     sealer: sealer.clone(),
                     engine,
+                    observer: OnceLock::new(),
                 })
             })
             .collect()
@@ -283,7 +317,11 @@ impl Store {
     /// sealed with another master key. Any number of gateways may open the same database.
     pub fn open_postgres(url: &str, sealer: Sealer) -> Result<Store, StoreError> {
         let engine = Engine::Postgres(pg::Pg::open(url, &sealer)?);
-        Ok(Store { sealer, engine })
+        Ok(Store {
+            sealer,
+            engine,
+            observer: OnceLock::new(),
+        })
     }
 
     /// Sessions of `kind` ("phone", "staff") kept in the database, for engines that several
@@ -342,25 +380,51 @@ impl Store {
     }
 }
 
-impl Sled {
-    fn engine(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
-        Ok(sled::Config::new()
+/// Opens the engine in `dir`. The engine's file lock outlives a closed database by the time
+/// its background writers take to finish (a reopen in the same process right after closing
+/// may find it held), so a held lock is retried for up to a second before it is reported.
+fn open_locked(dir: &Path, cache_bytes: u64) -> Result<sled::Db, sled::Error> {
+    let mut tries = 0;
+    loop {
+        match sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
-            .open()?)
+            .open()
+        {
+            Err(e) if tries < 20 && e.to_string().contains("could not acquire lock") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+impl Sled {
+    /// The engine database in `dir`, for [`Sled::open_in`] (one per bank on a multi-bank one).
+    fn engine(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+        Ok(open_locked(dir, cache_bytes)?)
     }
 
+    /// Opens the trees of `bank` (None: the one bank's bare names) in `db`, checked.
     fn open_in(db: sled::Db, sealer: &Sealer, bank: Option<BankCode>) -> Result<Sled, StoreError> {
-        // The bank is the first part of every key: its own set of trees.
-        let name = |t: &T| match &bank {
-            Some(b) => format!("{b}/{}", t.name()),
-            None => t.name().to_owned(),
-        };
-        let trees = T::ALL
-            .iter()
-            .map(|t| db.open_tree(name(t)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let meta = &trees[T::Meta.i()];
+        let store = Sled::raw_in(db, bank)?;
+        if store.tree(T::Meta).contains_key(rekey::PENDING)? {
+            return Err(StoreError::RekeyPending);
+        }
+        store.check_key(sealer)?;
+        store.migrate()?;
+        store.recover_import()?;
+        if meta_u32(store.tree(T::Meta), "format")? != Some(index::FORMAT) {
+            store.rebuild_indexes()?;
+        }
+        Ok(store)
+    }
+
+    /// Proves the master key is this database's (the key-check record opens with it), or
+    /// writes the check into a new database.
+    fn check_key(&self, sealer: &Sealer) -> Result<(), StoreError> {
+        let meta = self.tree(T::Meta);
         match meta.get(b"key_check")? {
             Some(sealed) => {
                 if sealer
@@ -373,8 +437,55 @@ impl Sled {
             }
             None => {
                 meta.insert(b"key_check", sealer.seal(b"key_check", KEY_CHECK))?;
-                db.flush()?;
+                self.db.flush()?;
             }
+        }
+        Ok(())
+    }
+
+    /// Brings an older database to [`DB_FORMAT`], one step per version.
+    fn migrate(&self) -> Result<(), StoreError> {
+        let meta = self.tree(T::Meta);
+        let mut format = meta_u32(meta, "db_format")?.unwrap_or(0);
+        while format < DB_FORMAT {
+            // 0 → 1: versioning itself; the records are unchanged (their indexes are rebuilt
+            // when their own layout is older).
+            format += 1;
+            meta.insert("db_format", &format.to_be_bytes())?;
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Opens the engine, refusing a newer format, and reads the counters; nothing else.
+    fn open_raw(dir: &Path, cache_bytes: u64) -> Result<Sled, StoreError> {
+        Sled::raw_in(open_locked(dir, cache_bytes)?, None)
+    }
+
+    /// [`Sled::open_raw`] on the trees of `bank` in `db`.
+    fn raw_in(db: sled::Db, bank: Option<BankCode>) -> Result<Sled, StoreError> {
+        // The bank is the first part of every key: its own set of trees.
+        let name = |t: &T| match &bank {
+            Some(b) => format!("{b}/{}", t.name()),
+            None => t.name().to_owned(),
+        };
+        let trees = T::ALL
+            .iter()
+            .map(|t| db.open_tree(name(t)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let meta = &trees[T::Meta.i()];
+        let fresh = meta.is_empty();
+        match meta_u32(meta, "db_format")? {
+            Some(found) if found > DB_FORMAT => {
+                return Err(StoreError::NewerFormat {
+                    found,
+                    supported: DB_FORMAT,
+                })
+            }
+            None if fresh => {
+                meta.insert("db_format", &DB_FORMAT.to_be_bytes())?;
+            }
+            _ => {}
         }
         let next_receipt = meta_u32(meta, "next_receipt")?.unwrap_or(FIRST_RECEIPT);
         let (next_audit, audit_head) = match trees[T::Audit.i()].last()? {
@@ -409,10 +520,9 @@ impl Sled {
             tickets: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
             flush_lock: tokio::sync::Mutex::new(()),
+            folding: AtomicU64::new(0),
+            import_lock: Mutex::new(()),
         };
-        if meta_u32(store.tree(T::Meta), "format")? != Some(index::FORMAT) {
-            store.rebuild_indexes()?;
-        }
         Ok(store)
     }
 
@@ -430,9 +540,10 @@ impl Sled {
         body: impl Fn(&mut Tx) -> TxResult<R>,
     ) -> Result<R, StoreError> {
         let mut counters = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let folding = self.folding.load(Ordering::SeqCst);
         let refs: Vec<&sled::Tree> = self.trees.iter().collect();
         let result = refs.as_slice().transaction(|trees| {
-            let mut tx = Tx::sled(trees, counters.clone(), sealer, self.bank.as_ref());
+            let mut tx = Tx::sled(trees, counters.clone(), sealer, folding, self.bank.as_ref());
             let out = body(&mut tx)?;
             Ok((out, tx.into_counters()))
         });
@@ -450,22 +561,24 @@ impl Sled {
 
     /// Waits until every write made so far is on disk. Concurrent callers share flushes: the
     /// first flushes for all who wrote before it started, the rest find their write covered.
-    async fn durable(&self) -> Result<(), StoreError> {
+    /// Returns how long the flush took when this caller made one.
+    async fn durable(&self) -> Result<Option<f64>, StoreError> {
         let mine = self.tickets.load(Ordering::SeqCst);
         if self.flushed.load(Ordering::SeqCst) >= mine {
-            return Ok(());
+            return Ok(None);
         }
         let _guard = self.flush_lock.lock().await;
         if self.flushed.load(Ordering::SeqCst) >= mine {
-            return Ok(());
+            return Ok(None);
         }
         let upto = self.tickets.load(Ordering::SeqCst);
         let db = self.db.clone();
+        let started = std::time::Instant::now();
         tokio::task::spawn_blocking(move || db.flush())
             .await
             .map_err(|_| StoreError::Flush)??;
         self.flushed.fetch_max(upto, Ordering::SeqCst);
-        Ok(())
+        Ok(Some(started.elapsed().as_secs_f64()))
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -505,14 +618,37 @@ impl Store {
     /// an error nothing is written. `body` may run more than once; it must not have effects
     /// outside the transaction.
     pub async fn commit<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
+        let out = self.write(body)?;
         match &self.engine {
             Engine::Sled(e) => {
-                let out = e.write(&self.sealer, body)?;
-                e.durable().await?;
+                if let (Some(seconds), Some(o)) = (e.durable().await?, self.observer.get()) {
+                    o.flushed(seconds);
+                }
                 Ok(out)
             }
             // Every PostgreSQL commit waits for its WAL flush (synchronous_commit on).
-            Engine::Postgres(e) => e.write(&self.sealer, body),
+            Engine::Postgres(_) => Ok(out),
+        }
+    }
+
+    /// Tells `observer` about every committed write and flush from now on (set once).
+    pub fn observe(&self, observer: Arc<dyn Observer>) {
+        let _ = self.observer.set(observer);
+    }
+
+    /// Audit record `seq` (the OTP API's `receipt`).
+    pub fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
+        match &self.engine {
+            Engine::Sled(e) => e.read(T::Audit, &seq.to_be_bytes()),
+            Engine::Postgres(_) => {
+                for rec in self.audit() {
+                    let rec = rec?;
+                    if rec.seq == seq {
+                        return Ok(Some(rec));
+                    }
+                }
+                Ok(None)
+            }
         }
     }
 
@@ -528,7 +664,21 @@ impl Store {
     /// reported (a password attempt counted before its slow hash check). On PostgreSQL every
     /// write is durable when it returns.
     pub fn write<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
-        on_engine!(self, e => e.write(&self.sealer, body))
+        // The audit events of the run that committed (a body may run more than once).
+        let events = Mutex::new(Vec::new());
+        let counted = |tx: &mut Tx| {
+            let out = body(tx)?;
+            *events.lock().unwrap_or_else(|p| p.into_inner()) = std::mem::take(&mut tx.events);
+            Ok(out)
+        };
+        let out = on_engine!(self, e => e.write(&self.sealer, counted))?;
+        if let Some(o) = self.observer.get() {
+            let events = events.into_inner().unwrap_or_else(|p| p.into_inner());
+            if !events.is_empty() {
+                o.committed(&events);
+            }
+        }
+        Ok(out)
     }
 
     /// Flushes now (command-line tools, shutdown).
@@ -629,6 +779,13 @@ impl Sled {
     }
 
     pub fn token(&self, serial: &str) -> Result<Option<Token>, StoreError> {
+        // An import made visible but not yet moved into `tokens` is read where it is staged.
+        let folding = self.folding.load(Ordering::SeqCst);
+        if folding != 0 {
+            if let Some(t) = self.read(T::Staged, &staging::key(folding, serial))? {
+                return Ok(Some(t));
+            }
+        }
         self.read(T::Tokens, serial.as_bytes())
     }
 

@@ -18,6 +18,8 @@ pub struct Tx<'a> {
     sealer: &'a crate::seal::Sealer,
     /// The bank whose records these are, stamped on its audit records.
     pub(super) bank: Option<&'a crate::banks::BankCode>,
+    /// The audit events this transaction recorded, for the store's observer.
+    pub(super) events: Vec<super::AuditEvent>,
 }
 
 pub(super) enum TxEngine<'a> {
@@ -45,6 +47,8 @@ macro_rules! on_tx {
 pub(super) struct SledTx<'a> {
     trees: &'a [TransactionalTree],
     pub(super) counters: Counters,
+    /// The import being moved from `staged` into `tokens` (0: none), see `staging.rs`.
+    folding: u64,
 }
 
 impl<'a> Tx<'a> {
@@ -52,12 +56,18 @@ impl<'a> Tx<'a> {
         trees: &'a [TransactionalTree],
         counters: Counters,
         sealer: &'a crate::seal::Sealer,
+        folding: u64,
         bank: Option<&'a crate::banks::BankCode>,
     ) -> Tx<'a> {
         Tx {
-            e: TxEngine::Sled(SledTx { trees, counters }),
+            e: TxEngine::Sled(SledTx {
+                trees,
+                counters,
+                folding,
+            }),
             sealer,
             bank,
+            events: Vec::new(),
         }
     }
 
@@ -67,6 +77,7 @@ impl<'a> Tx<'a> {
             sealer,
             // PostgreSQL holds one bank so far (no bank column yet).
             bank: None,
+            events: Vec::new(),
         }
     }
 
@@ -75,6 +86,14 @@ impl<'a> Tx<'a> {
             TxEngine::Sled(s) => s.counters,
             // Only sled keeps counters in memory.
             TxEngine::Postgres(_) => unreachable!("PostgreSQL keeps its counters in the database"),
+        }
+    }
+
+    /// Marks import `id` as published (the embedded engine's staged imports, `staging.rs`).
+    pub(super) fn put_staged_marker(&self, key: &str, id: u64) -> TxResult<()> {
+        match &self.e {
+            TxEngine::Sled(e) => e.put_meta(key, &id.to_be_bytes()),
+            TxEngine::Postgres(_) => Ok(()),
         }
     }
 
@@ -274,10 +293,20 @@ impl<'a> SledTx<'a> {
     }
 
     pub fn token(&self, serial: &str) -> TxResult<Option<Token>> {
+        if self.folding != 0 {
+            if let Some(t) = self.get(T::Staged, &super::staging::key(self.folding, serial))? {
+                return Ok(Some(t));
+            }
+        }
         self.get(T::Tokens, serial.as_bytes())
     }
 
     pub fn put_token(&self, t: &Token) -> TxResult<()> {
+        if self.folding != 0 {
+            // A write supersedes the staged row, which the fold then no longer moves.
+            let staged = super::staging::key(self.folding, &t.serial);
+            self.tree(T::Staged).remove(staged)?;
+        }
         self.put_indexed(T::Tokens, t.serial.as_bytes(), t, index::of_token)
     }
 

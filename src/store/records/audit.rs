@@ -68,6 +68,8 @@ audit_events! {
     DemoLoad = "demo_load",
     ApiKeyAdd = "api_key_add",
     ApiKeyRevoke = "api_key_revoke",
+    /// A revoked API key presented (refused).
+    ApiKeyRevokedUsed = "api_key_revoked_used",
     /// `customers import` from the internet-banking host's export (one per file).
     CustomersImport = "customers_import",
     /// A contract the bank closed: its token cancelled, transfers blocked.

@@ -12,14 +12,23 @@ pub struct Customer {
     /// the next right password re-hashes them); the passwords themselves are never stored.
     pub login_hash: String,
     pub transfer_hash: String,
-    /// Password attempts not yet known to be right. Counted before the hash is checked, so
-    /// parallel guesses cannot exceed the limit; the login is locked while it is at the limit.
+    /// Wrong login passwords since the last right one or temporary lock; at the limit, the
+    /// login is locked until a branch releases it (see `crate::lockout`).
     pub login_fails: u32,
     /// Wrong codes this customer typed for a token not yet theirs (利用開始, 交換's new token):
     /// counted against the customer, never the token, which belongs to nobody yet. At the OTP
     /// limit the customer cannot claim a token until a branch releases it.
     #[serde(default)]
     pub claim_fails: u32,
+    /// Temporary login locks since the last right login password, and when the current one
+    /// ends.
+    #[serde(default)]
+    pub login_temp_locks: u32,
+    #[serde(default)]
+    pub login_locked_until: u64,
+    /// The 資金移動用パスワード's own count and lock, never touched by the login password.
+    #[serde(default)]
+    pub transfer_lock: crate::lockout::State,
     pub token: Option<Binding>,
     /// Transfers are blocked after a cancellation until a new token is registered.
     #[serde(default)]
@@ -42,9 +51,11 @@ pub struct HostHashes {
 }
 
 impl Customer {
-    /// Whether wrong passwords have locked the login (a branch releases it).
+    /// Whether wrong passwords have locked the login or the 資金移動用パスワード until a branch
+    /// releases them (a temporary lock is not this).
     pub fn login_locked(&self, policy: &Policy) -> bool {
         self.login_fails >= policy.login_fail_limit
+            || self.transfer_lock.fails >= policy.login_fail_limit
     }
 
     /// Whether wrong codes for tokens not yet theirs have locked the customer's claims (a

@@ -1,0 +1,141 @@
+//! Admin commands as operators run them: `import-tokens` of a big CSV alone (time and the
+//! command's own peak RSS), and an import through the admin socket of a serving gateway while
+//! phones load the top page (the page's latency with and without the import).
+
+use crate::child::{self, Gateway};
+use crate::phone::{Phone, FOMA};
+use crate::report::{mb, Latencies, Table};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Runs `import-tokens CSV --data-dir DIR --key-file KEY`; returns its time, its peak RSS
+/// (the child's own, from wait4) and its standard output.
+pub fn import(csv: &Path, dir: &Path, key: &Path) -> (Duration, u64, String) {
+    let began = Instant::now();
+    let mut c = Command::new(child::BIN)
+        .arg("import-tokens")
+        .arg(csv)
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--key-file")
+        .arg(key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run import-tokens");
+    let mut stdout = c.stdout.take().expect("stdout");
+    let mut stderr = c.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut s).ok();
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut s).ok();
+        s
+    });
+    let pid = c.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child; status and usage are valid for writes.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let took = began.elapsed();
+    assert_eq!(rc, pid, "wait4");
+    // Reaped by wait4 already (for its rusage); std's wait then only finds it gone.
+    let _ = c.wait();
+    let (out, err) = (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    );
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "import-tokens failed: {err}"
+    );
+    // ru_maxrss is in KiB on Linux.
+    (took, usage.ru_maxrss as u64 * 1024, out)
+}
+
+/// GET / from `phones` phones in turn until `stop`; every latency.
+async fn load(addr: std::net::SocketAddr, phones: usize, stop: Arc<AtomicBool>) -> Latencies {
+    let tasks: Vec<_> = (0..phones)
+        .map(|_| {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut phone = Phone::new(addr, FOMA);
+                while !stop.load(Ordering::Relaxed) {
+                    phone.get("/").await.expect("top page");
+                    // A phone's pace, not a flood: the question is stalls, not throughput.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                phone.latencies
+            })
+        })
+        .collect();
+    let mut all = Latencies::default();
+    for t in tasks {
+        all.extend(t.await.expect("phone task"));
+    }
+    all
+}
+
+/// The top page's latency idle, then during an import of `n` tokens through the admin socket.
+pub async fn import_while_serving(n: u64, idle: Duration, table: &mut Table) {
+    let dir: PathBuf = crate::data::root().join("import-serving");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("clean");
+    }
+    let key = crate::data::build_bank(&dir, 1_000, 0);
+    let csv = crate::data::inventory_csv(n);
+    let gateway = Gateway::start(&dir, &key);
+    let stop = Arc::new(AtomicBool::new(false));
+    let phones = load(gateway.addr, 8, stop.clone());
+    let stopper = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(idle).await;
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let mut before = phones.await;
+    stopper.await.expect("timer");
+
+    stop.store(false, Ordering::Relaxed);
+    let importing = {
+        let (csv, dir, key) = (csv.clone(), dir.clone(), key.clone());
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let r = import(&csv, &dir, &key);
+            stop.store(true, Ordering::Relaxed);
+            r
+        })
+    };
+    let mut during = load(gateway.addr, 8, stop.clone()).await;
+    let (took, _, out) = importing.join().expect("import thread");
+    assert!(out.contains(&format!("loaded {n} tokens")), "{out}");
+    let (peak, _) = gateway.rss();
+    table.add(
+        "admin while serving",
+        "GET / latency, 8 phones, gateway idle",
+        before.p50_p99(),
+    );
+    table.add(
+        "admin while serving",
+        format!(
+            "GET / latency during import-tokens of {n} tokens through the admin socket ({:.1} s, {} requests)",
+            took.as_secs_f64(),
+            during.len()
+        ),
+        during.p50_p99(),
+    );
+    table.add(
+        "admin while serving",
+        "gateway peak RSS after that import",
+        mb(peak),
+    );
+    gateway.stop();
+}
