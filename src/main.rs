@@ -642,7 +642,8 @@ fn admin(cmd: &AdminCommand) -> Result<(), String> {
         None => {
             let sealer = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
             let (stores, chosen) = open_for(cmd, db, sealer)?;
-            let every_bank: Vec<&Store> = if stores.len() > 1 || cmd.target().bank.is_some() {
+            // One store is one bank (open_for opens every bank's on a multi-bank setup).
+            let every_bank: Vec<&Store> = if stores.len() > 1 {
                 stores.iter().collect()
             } else {
                 Vec::new()

@@ -106,11 +106,6 @@ impl Gateway {
         self.banks.iter().map(|(_, f)| &f.app)
     }
 
-    /// Whether this gateway serves several banks (each under its `/CODE`).
-    pub fn multi(&self) -> bool {
-        self.banks.iter().any(|(site, _)| site.is_some())
-    }
-
     /// The app of the bank an admin command names (`--bank`); without one, the only bank.
     pub fn app_for(&self, bank: Option<&crate::banks::BankCode>) -> Result<&App, String> {
         let codes = || {

@@ -192,7 +192,7 @@ fn serve_one(conn: UnixStream, gateway: &Gateway, lock: &Mutex<()>) -> Result<()
                 .map_err(|e| format!("client gone: {e}"));
         }
     };
-    let every_bank: Vec<&crate::store::Store> = if gateway.multi() {
+    let every_bank: Vec<&crate::store::Store> = if gateway.apps().count() > 1 {
         gateway.apps().map(|a| &a.store).collect()
     } else {
         Vec::new()
