@@ -1,7 +1,7 @@
 //! A request as the flows see it: decoded fields (Shift_JIS query and body), the handset, the
 //! session ID (URL, form or cookie) and the trusted subscriber ID.
 
-use crate::carrier::{self, Handset};
+use crate::carrier::{self, Handset, Headers};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::form::Form;
@@ -11,7 +11,8 @@ use std::net::SocketAddr;
 
 pub struct Request {
     pub method: Method,
-    pub path: String,
+    /// The target as sent: shares hyper's buffer, no copy (see [`Request::path`]).
+    uri: hyper::Uri,
     /// Query fields, then body fields.
     pub form: Form,
     pub handset: Handset,
@@ -32,20 +33,16 @@ impl Request {
     /// What the head says: handset, TLS, session cookie and trusted subscriber ID. The form is
     /// empty until [`Request::form`] has read the query and the body.
     pub fn from_head(parts: &Parts, peer: SocketAddr, config: &Config) -> Request {
-        // Header values that are not visible ASCII cannot be ours to read; they are skipped.
-        let headers: Vec<(&str, &str)> = parts
-            .headers
-            .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
-            .collect();
-        let ua = header(&headers, "user-agent").unwrap_or("");
-        let https = crate::net::forwarded_https(&headers, peer.ip(), &config.tls_proxies);
-        let handset = carrier::detect(ua, &headers, https);
-        let claimed = carrier::claimed_subscriber_id(&handset, &headers);
+        // Read in place: header values that are not visible ASCII count as absent.
+        let headers = &parts.headers;
+        let ua = Headers::first(headers, "user-agent").unwrap_or("");
+        let https = crate::net::forwarded_https(headers, peer.ip(), &config.tls_proxies);
+        let handset = carrier::detect_in(ua, headers, https);
+        let claimed = carrier::claimed_subscriber_id_in(&handset, headers);
         let trusted = config.networks.trusts(handset.carrier, peer.ip());
         Request {
             method: parts.method.clone(),
-            path: parts.uri.path().to_owned(),
+            uri: parts.uri.clone(),
             form: Form::default(),
             untrusted_subscriber_claim: claimed.is_some() && !trusted,
             subscriber: claimed.filter(|_| trusted),
@@ -63,6 +60,11 @@ impl Request {
         Ok(form)
     }
 
+    /// The path asked for (queries are read into [`Request::form`]).
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
     /// The session ID: from the URL or form first (phones without cookies), else the cookie.
     pub fn sid(&self) -> Option<&str> {
         self.form
@@ -72,6 +74,3 @@ impl Request {
     }
 }
 
-fn header<'a>(headers: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
-}
