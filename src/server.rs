@@ -88,14 +88,15 @@ async fn handle(
     req: hyper::Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
+    // For the log line: the method is a plain value and the URI shares hyper's buffer (no copy).
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    let uri = req.uri().clone();
     // The body goes to the front unread: each front reads it with its own limits, after its gate.
     let req = req.map(|body| body.map_err(Into::into).boxed_unsync());
     let reply = gateway.dispatch(req, peer).await;
     let bytes = reply.body.len();
     let logged = reply.log_status();
-    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+    let mut response = Response::new(Full::new(reply.body));
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
@@ -112,7 +113,7 @@ async fn handle(
     {
         headers.insert(CONTENT_DISPOSITION, d);
     }
-    log_request(&method, &path, logged, bytes, started);
+    log_request(&method, uri.path(), logged, bytes, started);
     Ok(response)
 }
 
