@@ -141,24 +141,27 @@ pub fn detect_in<H: Headers + ?Sized>(user_agent: &str, headers: &H, https: bool
 /// `DoCoMo/1.0/D505i/c20/TC/W20H10` (mova) or `DoCoMo/2.0 P903i(c100;TB;W24H12)` (FOMA).
 /// `rest` is what follows "DoCoMo/".
 fn docomo(rest: &str) -> Handset {
-    let version_end = rest.find(['/', ' ']).unwrap_or(rest.len());
+    let version_end = rest
+        .bytes()
+        .position(|b| b == b'/' || b == b' ')
+        .unwrap_or(rest.len());
     let (version, body) = rest.split_at(version_end);
     // The parameters as one text and their separator: read twice below, never collected.
     let (model, params, separator) = if let Some(foma) = body.strip_prefix(' ') {
         // FOMA: MODEL(param;param;...); the parameters may be missing altogether.
-        let (model, params) = foma.split_once('(').unwrap_or((foma, ""));
-        let params = params.split(')').next().unwrap_or("");
-        (first_word(model), params, ';')
+        let (model, params) = split_at_byte(foma, b'(').unwrap_or((foma, ""));
+        let params = split_at_byte(params, b')').map_or(params, |(p, _)| p);
+        (first_word(model), params, b';')
     } else {
         // mova: /MODEL/param/param...; a trailing " (comment)" belongs to no field.
-        let mut fields = first_word(body).splitn(3, '/').skip(1);
-        (fields.next().unwrap_or(""), fields.next().unwrap_or(""), '/')
+        let fields = split_at_byte(first_word(body), b'/').map_or("", |(_, f)| f);
+        let (model, params) = split_at_byte(fields, b'/').unwrap_or((fields, ""));
+        (model, params, b'/')
     };
     // "MST_v_" marks the maker's test firmware of the same model.
     let model = model.strip_prefix("MST_v_").unwrap_or(model);
 
-    let cache_kb = params
-        .split(separator)
+    let cache_kb = pieces(params, separator)
         .find_map(cache_size)
         .filter(|&kb| kb > 0);
     let browser2 = cache_kb.is_some_and(|kb| kb >= 500);
@@ -176,7 +179,7 @@ fn docomo(rest: &str) -> Handset {
         // Only i-mode browser 2.0 keeps cookies.
         cookies: browser2,
         budget_bytes: cache_kb.map_or(SMALLEST, |kb| kb.saturating_mul(KB).min(DOCOMO_CAP)),
-        width_chars: params.split(separator).find_map(docomo_width),
+        width_chars: pieces(params, separator).find_map(docomo_width),
     }
 }
 
@@ -319,7 +322,34 @@ fn parse_digits<T: std::str::FromStr>(s: &str) -> Option<T> {
 }
 
 fn first_word(s: &str) -> &str {
-    s.split(' ').next().unwrap_or("")
+    split_at_byte(s, b' ').map_or(s, |(w, _)| w)
+}
+
+// Splitting at an ASCII byte, byte by byte: the pieces of a User-Agent are a few bytes long,
+// where `str::split`'s searcher costs more to set up than the search itself.
+
+/// `s` before and after the first `sep` (an ASCII byte, so both sides are whole UTF-8).
+fn split_at_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
+/// `s.split(sep)` for an ASCII byte.
+fn pieces(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match split_at_byte(r, sep) {
+            Some((piece, after)) => {
+                rest = Some(after);
+                Some(piece)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
 }
 
 fn non_empty(s: &str) -> Option<Model> {

@@ -1,7 +1,8 @@
 //! A request as the flows see it: decoded fields (Shift_JIS query and body), the handset, the
 //! session ID (URL, form or cookie) and the trusted subscriber ID.
 
-use crate::carrier::{self, Handset, Headers};
+use crate::carrier::{self, Handset};
+use hyper::header::USER_AGENT;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::form::Form;
@@ -35,11 +36,17 @@ impl Request {
     pub fn from_head(parts: &Parts, peer: SocketAddr, config: &Config) -> Request {
         // Read in place: header values that are not visible ASCII count as absent.
         let headers = &parts.headers;
-        let ua = Headers::first(headers, "user-agent").unwrap_or("");
+        let ua = headers
+            .get_all(USER_AGENT)
+            .iter()
+            .find_map(|v| v.to_str().ok())
+            .unwrap_or("");
         let https = crate::net::forwarded_https(headers, peer.ip(), &config.tls_proxies);
         let handset = carrier::detect_in(ua, headers, https);
         let claimed = carrier::claimed_subscriber_id_in(&handset, headers);
-        let trusted = config.networks.trusts(handset.carrier, peer.ip());
+        // Only a claim needs its sender judged.
+        let trusted =
+            claimed.is_some() && config.networks.trusts(handset.carrier, peer.ip());
         Request {
             method: parts.method.clone(),
             uri: parts.uri.clone(),

@@ -124,10 +124,17 @@ fn log_request(
     bytes: usize,
     started: Instant,
 ) {
-    // Path only: queries carry session IDs.
-    log(format_args!(
-        "{method} {path} {} {bytes}B {}ms",
-        status.as_u16(),
-        started.elapsed().as_millis()
-    ));
+    // Path only: queries carry session IDs. "GET / 200 787B 0ms", pieces pushed as they are.
+    crate::log::log_with(|line| {
+        line.push_str(method.as_str());
+        line.push(' ');
+        line.push_str(path);
+        line.push(' ');
+        line.push_str(status.as_str());
+        line.push(' ');
+        crate::log::push_number(line, bytes as u128);
+        line.push_str("B ");
+        crate::log::push_number(line, started.elapsed().as_millis());
+        line.push_str("ms");
+    });
 }
