@@ -131,4 +131,6 @@ pub struct Config {
     pub internal_networks: NetSet,
     /// Client networks the branch console answers; everyone else gets 403.
     pub branch_networks: NetSet,
+    /// `serve --emulator`: the phone emulator for testers at `/emulator/` (None: off).
+    pub emulator: Option<crate::emulator::Settings>,
 }

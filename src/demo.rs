@@ -4,7 +4,7 @@
 use crate::branch::ops::{self, Role, Staff};
 use crate::inventory;
 use crate::password;
-use crate::store::{Binding, Customer, Event, Store, StoreError, TokenState};
+use crate::store::{AuditEvent, Binding, Customer, Event, Store, StoreError, TokenState};
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +93,7 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
         file: tokens_path.display().to_string(),
         message: e.to_string(),
     })?;
-    let mut tokens: Vec<_> = seeds.iter().map(|s| store.token_from_seed(s)).collect();
+    let mut tokens = inventory::seal(store, &seeds, |_| {});
     let regs: Vec<DemoRegistration> = read_csv(&dir.join("demo/registrations.csv"))?;
     let mut records = Vec::new();
     for c in customers(dir)? {
@@ -140,20 +140,18 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
             subscriber_id: None,
         });
     }
-    store.import_tokens(&tokens, false, now)?;
-    store.write(|tx| {
+    inventory::import(store, &tokens, false, now, |_| {})?;
+    store.commit_now(|tx| {
         for c in &records {
             tx.put_customer(c)?;
         }
         tx.audit(
             now,
             Event {
-                event: "demo_load",
                 detail: format!("{} customers", records.len()),
-                ..Event::default()
+                ..Event::new(AuditEvent::DemoLoad)
             },
         )
     })?;
-    store.flush()?;
     load_staff(store, dir, now)
 }

@@ -5,12 +5,9 @@
 use crate::otp::Outcome;
 use crate::password;
 use crate::store::{
-    Binding, Customer, Event, Receipt, ReceiptKind, Store, StoreError, Token, TokenKind,
-    TokenState, Tx,
+    Attempt, AuditEvent, Binding, Customer, Event, Receipt, ReceiptKind, Store, StoreError, Token,
+    TokenKind, TokenState, Tx, TxResult,
 };
-use sled::transaction::ConflictableTransactionError;
-
-type TxResult<T> = Result<T, ConflictableTransactionError<crate::store::Abort>>;
 
 /// Which of the customer's passwords is being checked; both share the login fail counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +38,7 @@ pub async fn check_password(
     now: u64,
     limit: u32,
 ) -> Result<PasswordCheck, StoreError> {
+    // Counted now; the commit after the hash check makes it durable with its outcome.
     let begun = store.write(|tx| {
         let Some(mut c) = tx.customer(contract_id)? else {
             return Ok(Begin::Unknown);
@@ -60,10 +58,11 @@ pub async fn check_password(
             audit_only(
                 store,
                 now,
-                "login_locked",
+                AuditEvent::LoginLocked,
                 Some(contract_id),
                 "attempt on locked login",
-            )?;
+            )
+            .await?;
             return Ok(PasswordCheck::Locked);
         }
         Begin::Unknown => None,
@@ -72,41 +71,46 @@ pub async fn check_password(
     let known = hash.is_some();
     let ok = password::verify_async(hash, password.to_owned()).await;
     if !known {
-        audit_only(store, now, "login_failed", None, "unknown contract ID")?;
-        store.durable().await?;
+        audit_only(
+            store,
+            now,
+            AuditEvent::LoginFailed,
+            None,
+            "unknown contract ID",
+        )
+        .await?;
         return Ok(PasswordCheck::Wrong { left: limit });
     }
     let what = match which {
         Secret::Login => "login password",
         Secret::Transfer => "transfer password",
     };
-    let result = store.write(|tx| {
-        let Some(mut c) = tx.customer(contract_id)? else {
-            return Ok(PasswordCheck::Wrong { left: limit });
-        };
-        let (event, result) = if ok {
-            c.login_fails = 0;
-            ("login_ok", PasswordCheck::Ok(Box::new(c.clone())))
-        } else if c.login_fails >= limit {
-            ("login_lockout", PasswordCheck::LockedNow)
-        } else {
-            let left = limit - c.login_fails;
-            ("login_failed", PasswordCheck::Wrong { left })
-        };
-        tx.put_customer(&c)?;
-        tx.audit(
-            now,
-            Event {
-                event,
-                contract_id: Some(contract_id),
-                detail: what.into(),
-                ..Event::default()
-            },
-        )?;
-        Ok(result)
-    })?;
-    store.durable().await?;
-    Ok(result)
+    store
+        .commit(|tx| {
+            let Some(mut c) = tx.customer(contract_id)? else {
+                return Ok(PasswordCheck::Wrong { left: limit });
+            };
+            let (event, result) = if ok {
+                c.login_fails = 0;
+                (AuditEvent::LoginOk, PasswordCheck::Ok(Box::new(c.clone())))
+            } else if c.login_fails >= limit {
+                (AuditEvent::LoginLockout, PasswordCheck::LockedNow)
+            } else {
+                let left = limit - c.login_fails;
+                (AuditEvent::LoginFailed, PasswordCheck::Wrong { left })
+            };
+            tx.put_customer(&c)?;
+            tx.audit(
+                now,
+                Event {
+                    contract_id: Some(contract_id),
+                    detail: what.into(),
+                    ..Event::new(event)
+                },
+            )?;
+            Ok(result)
+        })
+        .await
 }
 
 enum Begin {
@@ -115,24 +119,25 @@ enum Begin {
     Counted(String),
 }
 
-fn audit_only(
+async fn audit_only(
     store: &Store,
     now: u64,
-    event: &str,
+    event: AuditEvent,
     contract_id: Option<&str>,
     detail: &str,
 ) -> Result<(), StoreError> {
-    store.write(|tx| {
-        tx.audit(
-            now,
-            Event {
-                event,
-                contract_id,
-                detail: detail.into(),
-                ..Event::default()
-            },
-        )
-    })?;
+    store
+        .commit(|tx| {
+            tx.audit(
+                now,
+                Event {
+                    contract_id,
+                    detail: detail.into(),
+                    ..Event::new(event)
+                },
+            )
+        })
+        .await?;
     Ok(())
 }
 
@@ -145,13 +150,13 @@ pub enum OtpRefusal {
     Locked,
 }
 
-fn otp_event(o: Outcome) -> (&'static str, Result<u64, OtpRefusal>) {
+fn otp_event(o: Outcome) -> (AuditEvent, Result<u64, OtpRefusal>) {
     match o {
-        Outcome::Accepted { step } => ("otp_ok", Ok(step)),
-        Outcome::Rejected { left } => ("otp_failed", Err(OtpRefusal::Wrong { left })),
-        Outcome::Replayed => ("otp_replayed", Err(OtpRefusal::Replayed)),
-        Outcome::LockedNow => ("otp_lockout", Err(OtpRefusal::LockedNow)),
-        Outcome::Locked => ("otp_locked", Err(OtpRefusal::Locked)),
+        Outcome::Accepted { step } => (AuditEvent::OtpOk, Ok(step)),
+        Outcome::Rejected { left } => (AuditEvent::OtpFailed, Err(OtpRefusal::Wrong { left })),
+        Outcome::Replayed => (AuditEvent::OtpReplayed, Err(OtpRefusal::Replayed)),
+        Outcome::LockedNow => (AuditEvent::OtpLockout, Err(OtpRefusal::LockedNow)),
+        Outcome::Locked => (AuditEvent::OtpLocked, Err(OtpRefusal::Locked)),
     }
 }
 
@@ -204,8 +209,9 @@ pub async fn check_otp(
     limit: u32,
     purpose: &str,
 ) -> Result<OtpCheck, StoreError> {
-    let (result, _) = store.write(|tx| check_in(tx, contract_id, code, now, limit, purpose))?;
-    store.durable().await?;
+    let (result, _) = store
+        .commit(|tx| check_in(tx, contract_id, code, now, limit, purpose))
+        .await?;
     Ok(result)
 }
 
@@ -220,29 +226,28 @@ pub async fn check_otp_audited(
     limit: u32,
     detail: &str,
 ) -> Result<(OtpCheck, u64), StoreError> {
-    let result = store.write(|tx| {
-        let (check, seq) = check_in(tx, contract_id, code, now, limit, detail)?;
-        let seq = match seq {
-            Some(seq) => seq,
-            // The check stopped before a token: record why, in the same write.
-            None => tx.audit(
-                now,
-                Event {
-                    event: match check {
-                        OtpCheck::UnknownCustomer => "otp_unknown_contract",
-                        OtpCheck::Cancelled => "otp_cancelled",
-                        _ => "otp_no_token",
+    store
+        .commit(|tx| {
+            let (check, seq) = check_in(tx, contract_id, code, now, limit, detail)?;
+            let seq = match seq {
+                Some(seq) => seq,
+                // The check stopped before a token: record why, in the same write.
+                None => tx.audit(
+                    now,
+                    Event {
+                        contract_id: Some(contract_id),
+                        detail: detail.into(),
+                        ..Event::new(match check {
+                            OtpCheck::UnknownCustomer => AuditEvent::OtpUnknownContract,
+                            OtpCheck::Cancelled => AuditEvent::OtpCancelled,
+                            _ => AuditEvent::OtpNoToken,
+                        })
                     },
-                    contract_id: Some(contract_id),
-                    detail: detail.into(),
-                    ..Event::default()
-                },
-            )?,
-        };
-        Ok((check, seq))
-    })?;
-    store.durable().await?;
-    Ok(result)
+                )?,
+            };
+            Ok((check, seq))
+        })
+        .await
 }
 
 /// The check inside one transaction. Returns the audit record's sequence number when the check
@@ -388,38 +393,38 @@ pub async fn register_from(
     now: u64,
     limit: u32,
 ) -> Result<Result<Done, Refusal>, StoreError> {
-    let result = store.write(|tx| {
-        let Some(mut c) = tx.customer(contract_id)? else {
-            return Ok(Err(Refusal::UnknownCustomer));
-        };
-        if c.token.is_some() {
-            return Ok(Err(Refusal::HasToken));
-        }
-        if let Err(r) = claim_in(tx, contract_id, serial, code, now, limit, "registration")? {
-            return Ok(Err(r));
-        }
-        c.token = Some(Binding {
-            serial: serial.to_owned(),
-            since: now,
-            login_otp,
-            subscriber_id: subscriber_id.map(str::to_owned),
-        });
-        c.transfers_blocked = false;
-        tx.put_customer(&c)?;
-        let receipt = tx.receipt(ReceiptKind::Registration, contract_id, serial, None, now)?;
-        tx.audit(
-            now,
-            Event {
-                event: "registration",
-                contract_id: Some(contract_id),
-                serial: Some(serial),
-                detail: format!("receipt {} login_otp={}", receipt.number_text(), login_otp),
-            },
-        )?;
-        Ok(Ok(Done { receipt }))
-    })?;
-    store.durable().await?;
-    Ok(result)
+    store
+        .commit(|tx| {
+            let Some(mut c) = tx.customer(contract_id)? else {
+                return Ok(Err(Refusal::UnknownCustomer));
+            };
+            if c.token.is_some() {
+                return Ok(Err(Refusal::HasToken));
+            }
+            if let Err(r) = claim_in(tx, contract_id, serial, code, now, limit, "registration")? {
+                return Ok(Err(r));
+            }
+            c.token = Some(Binding {
+                serial: serial.to_owned(),
+                since: now,
+                login_otp,
+                subscriber_id: subscriber_id.map(str::to_owned),
+            });
+            c.transfers_blocked = false;
+            tx.put_customer(&c)?;
+            let receipt = tx.receipt(ReceiptKind::Registration, contract_id, serial, None, now)?;
+            tx.audit(
+                now,
+                Event {
+                    event: AuditEvent::Registration,
+                    contract_id: Some(contract_id),
+                    serial: Some(serial),
+                    detail: format!("receipt {} login_otp={}", receipt.number_text(), login_otp),
+                },
+            )?;
+            Ok(Ok(Done { receipt }))
+        })
+        .await
 }
 
 /// 交換: releases `old_serial` (verified in step 1) and binds `new_serial` after its OTP checks
@@ -433,55 +438,55 @@ pub async fn exchange(
     now: u64,
     limit: u32,
 ) -> Result<Result<Done, Refusal>, StoreError> {
-    let result = store.write(|tx| {
-        let Some(mut c) = tx.customer(contract_id)? else {
-            return Ok(Err(Refusal::UnknownCustomer));
-        };
-        let Some(binding) = c.token.clone().filter(|b| b.serial == old_serial) else {
-            return Ok(Err(Refusal::TokenChanged));
-        };
-        if new_serial == old_serial {
-            return Ok(Err(Refusal::SameToken));
-        }
-        let Some(mut old) = tx.token(old_serial)? else {
-            return Ok(Err(Refusal::TokenChanged));
-        };
-        if let Err(r) = claim_in(tx, contract_id, new_serial, code, now, limit, "exchange")? {
-            return Ok(Err(r));
-        }
-        old.state = TokenState::Replaced {
-            contract_id: contract_id.to_owned(),
-            at: now,
-        };
-        tx.put_token(&old)?;
-        c.token = Some(Binding {
-            serial: new_serial.to_owned(),
-            since: now,
-            login_otp: binding.login_otp,
-            // The same customer's phone: the ID remembered at 利用開始 stays.
-            subscriber_id: binding.subscriber_id.clone(),
-        });
-        tx.put_customer(&c)?;
-        let receipt = tx.receipt(
-            ReceiptKind::Exchange,
-            contract_id,
-            new_serial,
-            Some(old_serial),
-            now,
-        )?;
-        tx.audit(
-            now,
-            Event {
-                event: "exchange",
-                contract_id: Some(contract_id),
-                serial: Some(new_serial),
-                detail: format!("receipt {} replaces {}", receipt.number_text(), old_serial),
-            },
-        )?;
-        Ok(Ok(Done { receipt }))
-    })?;
-    store.durable().await?;
-    Ok(result)
+    store
+        .commit(|tx| {
+            let Some(mut c) = tx.customer(contract_id)? else {
+                return Ok(Err(Refusal::UnknownCustomer));
+            };
+            let Some(binding) = c.token.clone().filter(|b| b.serial == old_serial) else {
+                return Ok(Err(Refusal::TokenChanged));
+            };
+            if new_serial == old_serial {
+                return Ok(Err(Refusal::SameToken));
+            }
+            let Some(mut old) = tx.token(old_serial)? else {
+                return Ok(Err(Refusal::TokenChanged));
+            };
+            if let Err(r) = claim_in(tx, contract_id, new_serial, code, now, limit, "exchange")? {
+                return Ok(Err(r));
+            }
+            old.state = TokenState::Replaced {
+                contract_id: contract_id.to_owned(),
+                at: now,
+            };
+            tx.put_token(&old)?;
+            c.token = Some(Binding {
+                serial: new_serial.to_owned(),
+                since: now,
+                login_otp: binding.login_otp,
+                // The same customer's phone: the ID remembered at 利用開始 stays.
+                subscriber_id: binding.subscriber_id.clone(),
+            });
+            tx.put_customer(&c)?;
+            let receipt = tx.receipt(
+                ReceiptKind::Exchange,
+                contract_id,
+                new_serial,
+                Some(old_serial),
+                now,
+            )?;
+            tx.audit(
+                now,
+                Event {
+                    event: AuditEvent::Exchange,
+                    contract_id: Some(contract_id),
+                    serial: Some(new_serial),
+                    detail: format!("receipt {} replaces {}", receipt.number_text(), old_serial),
+                },
+            )?;
+            Ok(Ok(Done { receipt }))
+        })
+        .await
 }
 
 /// Records a feature-phone 利用中止 attempt (the phone is sent to a branch).
@@ -490,16 +495,31 @@ pub async fn cancel_attempt(
     contract_id: Option<&str>,
     now: u64,
 ) -> Result<(), StoreError> {
-    store.write(|tx| tx.cancel_attempt(now, contract_id))?;
-    store.durable().await
+    store
+        .commit(|tx| {
+            tx.add_attempt(&Attempt {
+                at: now,
+                contract_id: contract_id.map(str::to_owned),
+            })?;
+            tx.audit(
+                now,
+                Event {
+                    contract_id,
+                    detail: "feature phone sent to branch".into(),
+                    ..Event::new(AuditEvent::CancelAttempt)
+                },
+            )
+        })
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::Seed;
     use crate::otp::{HashAlg, Params};
     use crate::seal::Sealer;
+    use crate::store::NewToken;
 
     const SECRET: &[u8] = b"12345678901234567890";
     const NOW: u64 = 1_700_000_000;
@@ -535,11 +555,11 @@ mod tests {
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db"), Sealer::from_key(&[3; 32])).unwrap();
-        let mut token = store.token_from_seed(&Seed {
-            serial: SERIAL.into(),
+        let mut token = store.new_token(&NewToken {
+            serial: SERIAL,
             kind: TokenKind::Hardware,
             params: params(),
-            secret: zeroize::Zeroizing::new(SECRET.to_vec()),
+            secret: SECRET,
         });
         token.state = TokenState::Active {
             contract_id: "1".into(),

@@ -6,11 +6,12 @@ use keitai_gateway::api::keys;
 use keitai_gateway::app::App;
 use keitai_gateway::carrier;
 use keitai_gateway::config::{Bank, Config};
+use keitai_gateway::inventory::ImportResult;
 use keitai_gateway::net::{NetSet, Networks};
 use keitai_gateway::router::Gateway;
 use keitai_gateway::seal::{KeyError, Sealer};
-use keitai_gateway::store::{ImportResult, Store, StoreError};
-use keitai_gateway::{clock, demo, form, inventory, server};
+use keitai_gateway::store::{Store, StoreError};
+use keitai_gateway::{clock, demo, inventory, server};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -109,6 +110,10 @@ enum Command {
         /// default (loopback only).
         #[arg(long = "branch-network", value_name = "CIDR")]
         branch_networks: Vec<IpNet>,
+        /// Serve the phone emulator for testers at /emulator/ (to the emulator networks of
+        /// carrier_networks.toml only).
+        #[arg(long)]
+        emulator: bool,
     },
     /// Print the audit trail, one line per record (or check its hash chain with --verify).
     Audit {
@@ -179,6 +184,7 @@ fn main() -> ExitCode {
             tls_proxies,
             internal_networks,
             branch_networks,
+            emulator,
         } => {
             let key_file = key_file.unwrap_or_else(|| data_dir.join("master.key"));
             let access = Access {
@@ -187,6 +193,7 @@ fn main() -> ExitCode {
                 client_timeout: std::time::Duration::from_secs(client_timeout.max(1)),
                 internal_networks,
                 branch_networks,
+                emulator,
             };
             serve(demo, listen, data_dir, bank_dir, access, &key_file)
         }
@@ -255,6 +262,7 @@ struct Access {
     client_timeout: std::time::Duration,
     internal_networks: Vec<IpNet>,
     branch_networks: Vec<IpNet>,
+    emulator: bool,
 }
 
 fn serve(
@@ -301,6 +309,9 @@ fn serve(
         // This host only unless networks are given.
         internal_networks: NetSet::or(access.internal_networks, NetSet::loopback()),
         branch_networks: NetSet::or(access.branch_networks, NetSet::loopback()),
+        emulator: access
+            .emulator
+            .then(|| keitai_gateway::emulator::Settings::for_bank_dir(&bank_dir)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -417,13 +428,12 @@ fn audit(verify: bool, contract: Option<&str>, since: Option<&str>, db: &Db) -> 
 }
 
 fn token_code(serial: &str, at: Option<u64>, inventory_file: &Path) -> Result<(), String> {
-    let serial = form::serial(serial);
-    let seeds = inventory::read_any(inventory_file, None).map_err(|e| e.to_string())?;
-    let seed = seeds
-        .iter()
-        .find(|t| t.serial == serial)
-        .ok_or_else(|| format!("{serial} is not in {}", inventory_file.display()))?;
-    println!("{}", seed.code_at(at.unwrap_or_else(clock::now_unix)));
+    let code = keitai_gateway::simulator::code(
+        inventory_file,
+        serial,
+        at.unwrap_or_else(clock::now_unix),
+    )?;
+    println!("{code}");
     Ok(())
 }
 
@@ -444,15 +454,8 @@ fn import_tokens(
     let store = open_store_cached(data_dir, sealer, keitai_gateway::store::BULK_CACHE)?;
     // Sealing, checking and writing each pass over every token once.
     let bar = progress_bar(3 * seeds.len() as u64);
-    let tokens: Vec<_> = seeds
-        .iter()
-        .map(|s| {
-            bar.inc(1);
-            store.token_from_seed(s)
-        })
-        .collect();
-    let result = store
-        .import_tokens_with_progress(&tokens, replace, clock::now_unix(), |n| bar.inc(n))
+    let tokens = inventory::seal(&store, &seeds, |n| bar.inc(n));
+    let result = inventory::import(&store, &tokens, replace, clock::now_unix(), |n| bar.inc(n))
         .map_err(|e| e.to_string());
     bar.finish_and_clear();
     match result? {
@@ -491,10 +494,7 @@ fn api_key(action: ApiKeyAction) -> Result<(), String> {
             }
             let key = keys::generate().map_err(|e| format!("no random source: {e}"))?;
             let store = db.open()?;
-            if !store
-                .add_api_key(&name, &keys::hash(&key), now)
-                .map_err(|e| e.to_string())?
-            {
+            if !keys::add(&store, &name, &keys::hash(&key), now).map_err(|e| e.to_string())? {
                 return Err(format!(
                     "{name} already has a live key (revoke it first, or pick another name)"
                 ));
@@ -518,10 +518,7 @@ fn api_key(action: ApiKeyAction) -> Result<(), String> {
         }
         ApiKeyAction::Revoke { name, db } => {
             let store = db.open()?;
-            match store
-                .revoke_api_key(&name, now)
-                .map_err(|e| e.to_string())?
-            {
+            match keys::revoke(&store, &name, now).map_err(|e| e.to_string())? {
                 0 => return Err(format!("{name} has no live key")),
                 _ => println!("revoked the key of {name}"),
             }

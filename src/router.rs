@@ -1,12 +1,14 @@
 //! Paths to fronts ([`crate::front`]): the phone pages, the branch console (`/branch`), the OTP
-//! API (`/api/`). The router picks the front from the path alone and hands it the request with
-//! its body unread. Adding a front is one line in [`Gateway::new`].
+//! API (`/api/`), the testers' emulator (`/emulator`). The router picks the front from the path
+//! alone and hands it the request with its body unread. Adding a front is one line in
+//! [`Gateway::new`].
 
 use crate::app::App;
 use crate::front::{Front, HttpRequest};
 use crate::reply::Reply;
 use hyper::Method;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// The gateway: what every front shares ([`App`]) and the fronts themselves.
 pub struct Gateway {
@@ -14,20 +16,19 @@ pub struct Gateway {
     /// Asked in order; the first that owns the path answers.
     fronts: Vec<Box<dyn Front>>,
     /// Every path no other front owns.
-    phone: crate::phone::PhoneFront,
+    phone: Arc<crate::phone::PhoneFront>,
 }
 
 impl Gateway {
     pub fn new(app: App) -> Gateway {
+        let phone = Arc::new(crate::phone::PhoneFront::new(&app.config));
         let fronts: Vec<Box<dyn Front>> = vec![
             Box::new(crate::api::ApiFront),
             Box::new(crate::branch::ConsoleFront::new()),
+            // The testers' emulated phones are answered by the same phone pages.
+            Box::new(crate::emulator::EmulatorFront::new(phone.clone())),
         ];
-        Gateway {
-            phone: crate::phone::PhoneFront::new(&app.config),
-            app,
-            fronts,
-        }
+        Gateway { phone, app, fronts }
     }
 
     /// Answers one request whose body has not been read.

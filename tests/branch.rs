@@ -438,7 +438,7 @@ fn two_supervisors_approving_at_once_cancel_exactly_once() {
     server.kill();
     let store = open_store(tmp.path());
     let cancellations: Vec<_> = store
-        .history(HANAKO.0)
+        .receipts_of(HANAKO.0)
         .unwrap()
         .into_iter()
         .filter(|r| r.kind == ReceiptKind::Cancellation)

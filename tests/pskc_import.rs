@@ -65,11 +65,11 @@ fn as_tuples(entries: &[keitai_gateway::pskc::Entry]) -> Vec<Expected> {
         .map(|e| {
             (
                 e.serial.clone(),
-                e.algorithm,
-                e.secret.clone(),
-                e.digits,
-                e.period,
-                e.t0,
+                e.params.algorithm,
+                e.secret.to_vec(),
+                e.params.digits,
+                e.params.period,
+                e.params.t0,
             )
         })
         .collect()
@@ -250,7 +250,7 @@ fn pskc_single_character_mutations_never_corrupt_secrets() {
                 continue;
             };
             if let Ok(entries) = parse(&text, Some(&key)) {
-                let got: Vec<Vec<u8>> = entries.into_iter().map(|e| e.secret).collect();
+                let got: Vec<Vec<u8>> = entries.iter().map(|e| e.secret.to_vec()).collect();
                 assert_eq!(
                     got, want,
                     "mutation at byte {i} to {:?}",
@@ -284,11 +284,11 @@ fn pskc_rfc6030_figure6_decrypts_as_totp() {
     assert_eq!(got.len(), 1);
     let e = &got[0];
     assert_eq!(e.serial, "987654321");
-    assert_eq!(e.secret, b"12345678901234567890");
-    assert_eq!(e.digits, 8);
-    assert_eq!(e.algorithm, HashAlg::Sha1);
-    assert_eq!(e.period, 30);
-    assert_eq!(e.t0, 0);
+    assert_eq!(&e.secret[..], b"12345678901234567890");
+    assert_eq!(e.params.digits, 8);
+    assert_eq!(e.params.algorithm, HashAlg::Sha1);
+    assert_eq!(e.params.period, 30);
+    assert_eq!(e.params.t0, 0);
 
     // Altering the RFC's ValueMAC is caught.
     let bad = xml.replace(

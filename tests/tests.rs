@@ -6,6 +6,7 @@ mod api;
 mod branch;
 mod carrier;
 mod crash;
+mod emulator;
 mod exchange;
 mod fronts;
 mod hostile;

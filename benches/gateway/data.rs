@@ -88,7 +88,7 @@ pub fn build_bank(dir: &Path, customers: u64, bound: u64) -> PathBuf {
         transfers_blocked: false,
     });
     let tokens = (0..customers).map(|i| {
-        let mut t = store.token_from_seed(&seed(i));
+        let mut t = store.new_token(&seed(i).as_new());
         if i < bound {
             t.state = TokenState::Active {
                 contract_id: contract_id(i),

@@ -1,7 +1,8 @@
 //! The benchmark suite: `cargo bench --bench gateway` prints one table (and writes it as
 //! markdown to target/bench-report.md). `BENCH_QUICK=1` runs a short smoke version: small
 //! banks, 2-second loads. `BENCH_API=0` leaves out the OTP API measurement. `BENCH_ONLY=a,b`
-//! runs only the sections named (see [`SECTIONS`]).
+//! runs only the sections named (see [`SECTIONS`]); `BENCH_ONLY=lookup` runs only the branch
+//! customer lookup (see `lookup.rs`).
 //!
 //! Figures never fail the run; correctness does (every flow must succeed, every page must be
 //! within its byte budget, every OTP check must be accepted).
@@ -10,6 +11,7 @@ mod child;
 mod data;
 mod flows;
 mod loaded;
+mod lookup;
 mod million;
 mod otp;
 mod perreq;
@@ -38,8 +40,8 @@ struct Sizes {
 
 /// What `BENCH_ONLY` may name: bytes on the air, page throughput (wrk), per-request counts
 /// (callgrind), 利用開始 flows (with the pages under that load), live sessions, OTP checks,
-/// start-up and import, the bank of a million.
-const SECTIONS: [&str; 8] = [
+/// start-up and import, the branch customer lookup (store, in process), the bank of a million.
+const SECTIONS: [&str; 9] = [
     "air",
     "throughput",
     "perreq",
@@ -47,6 +49,7 @@ const SECTIONS: [&str; 8] = [
     "sessions",
     "otp",
     "scale",
+    "lookup",
     "million",
 ];
 
@@ -92,7 +95,9 @@ fn main() {
             load: Duration::from_secs(10),
         }
     };
-    wrk::ensure();
+    if wanted("throughput") || wanted("flows") {
+        wrk::ensure();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -147,6 +152,9 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     }
     if wanted("scale") {
         scale(sizes, table);
+    }
+    if wanted("lookup") {
+        lookup::run(sizes.big, sizes.load, table);
     }
     if wanted("million") {
         let (small, big) = if sizes.quick {

@@ -1,12 +1,14 @@
 //! API keys: making them, hashing them, and knowing a caller by the key it presents.
 //!
+//! A caller has at most one live key: a new key for a name needs the old one revoked first.
+//!
 //! A key is 32 random bytes (base64url, prefixed `kgw_`), shown once when it is made. Only its
 //! SHA-256 is stored, and callers are looked up by that hash: a fast hash is right for keys of
 //! 256 random bits (nothing to brute-force, unlike passwords), and keeps every API call cheap.
 
 use super::ApiError;
 use crate::log::log;
-use crate::store::{Store, StoreError};
+use crate::store::{ApiKey, AuditEvent, Event, Store, StoreError};
 use hyper::header::{HeaderMap, AUTHORIZATION};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -82,6 +84,64 @@ pub fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, ApiErr
     Ok(Caller { name: record.name })
 }
 
+/// Adds API caller `name` with the key hashing to `hash`, audited and flushed. `false`
+/// (nothing written) when `name` already has a live key. For the command line, while the
+/// gateway is stopped (the name check reads outside the write).
+pub fn add(store: &Store, name: &str, hash: &[u8; 32], at: u64) -> Result<bool, StoreError> {
+    if store
+        .api_keys_named(name)?
+        .iter()
+        .any(|k| k.revoked.is_none())
+    {
+        return Ok(false);
+    }
+    let key = ApiKey {
+        name: name.to_owned(),
+        hash_hex: hex::encode(hash),
+        created: at,
+        revoked: None,
+    };
+    store.commit_now(|tx| {
+        tx.put_api_key(&key)?;
+        tx.audit(
+            at,
+            Event {
+                detail: format!("caller={name}"),
+                ..Event::new(AuditEvent::ApiKeyAdd)
+            },
+        )
+    })?;
+    Ok(true)
+}
+
+/// Revokes every live key of API caller `name`, audited and flushed. Returns how many.
+pub fn revoke(store: &Store, name: &str, at: u64) -> Result<usize, StoreError> {
+    let live: Vec<ApiKey> = store
+        .api_keys_named(name)?
+        .into_iter()
+        .filter(|k| k.revoked.is_none())
+        .collect();
+    if live.is_empty() {
+        return Ok(0);
+    }
+    store.commit_now(|tx| {
+        for k in &live {
+            tx.put_api_key(&ApiKey {
+                revoked: Some(at),
+                ..k.clone()
+            })?;
+        }
+        tx.audit(
+            at,
+            Event {
+                detail: format!("caller={name}"),
+                ..Event::new(AuditEvent::ApiKeyRevoke)
+            },
+        )
+    })?;
+    Ok(live.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +176,23 @@ mod tests {
             format!("Bearer {}", "a".repeat(200)).parse().unwrap(),
         );
         assert_eq!(bearer(&h), None);
+    }
+
+    #[test]
+    fn one_live_key_per_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), crate::seal::Sealer::from_key(&[5; 32])).unwrap();
+        let (a, b) = (hash("kgw_a"), hash("kgw_b"));
+        assert!(add(&store, "ib-core", &a, 1).unwrap());
+        // A second live key for the same name is refused, and nothing is written.
+        assert!(!add(&store, "ib-core", &b, 2).unwrap());
+        assert_eq!(store.api_key(&b).unwrap(), None);
+        assert_eq!(revoke(&store, "ib-core", 3).unwrap(), 1);
+        assert_eq!(revoke(&store, "ib-core", 4).unwrap(), 0);
+        assert_eq!(store.api_key(&a).unwrap().unwrap().revoked, Some(3));
+        assert!(add(&store, "ib-core", &b, 5).unwrap());
+        let events: Vec<String> = store.audit().map(|r| r.unwrap().event).collect();
+        assert_eq!(events, ["api_key_add", "api_key_revoke", "api_key_add"]);
     }
 
     #[test]

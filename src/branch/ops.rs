@@ -1,6 +1,7 @@
-//! The branch console's records and operations on the store: staff, paper cancellation forms
-//! (利用中止届), hardware-token applications (発行申込書) and lock releases. Every operation is
-//! one atomic [`Store::write`] carrying its audit record (with the staff IDs and branch), made
+//! The branch console's operations on the store: staff, paper cancellation forms (利用中止届),
+//! hardware-token applications (発行申込書) and lock releases. The records are the store's
+//! (`store::records`); how staff read and type them is here. Every operation is
+//! one atomic [`Store::commit`] carrying its audit record (with the staff IDs and branch), made
 //! durable before it returns. Nothing here knows HTTP.
 //!
 //! Maker–checker: a form or release is recorded by one staff member and approved or rejected by a
@@ -8,18 +9,12 @@
 //! approvals at once (double click, two supervisors) have exactly one effect.
 
 use crate::config::Policy;
-use crate::store::{Event, ReceiptKind, Store, StoreError, Token, TokenKind, TokenState, Tree, Tx};
-use serde::{Deserialize, Serialize};
-use sled::transaction::ConflictableTransactionError;
+pub use crate::store::{
+    Application, CancelForm, Decision, IssueReason, Release, ReleaseKind, Role, Staff,
+};
+use crate::store::{AuditEvent, Event, ReceiptKind, Store, StoreError, TokenState, Tx, TxResult};
 
-type TxResult<T> = Result<T, ConflictableTransactionError<crate::store::Abort>>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Clerk,
-    Supervisor,
-}
+// The records are the store's; what staff read of them, and how they type them, is here.
 
 impl Role {
     pub fn label(self) -> &'static str {
@@ -28,17 +23,6 @@ impl Role {
             Role::Supervisor => "役席者",
         }
     }
-}
-
-/// A member of branch staff (tree `staff`, keyed by staff ID).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Staff {
-    pub staff_id: String,
-    pub name: String,
-    pub branch_code: String,
-    pub role: Role,
-    /// argon2 PHC string; the password itself is never stored.
-    pub password_hash: String,
 }
 
 /// Who acts: the signed-in staff member, as the session knows them.
@@ -50,25 +34,6 @@ pub struct Actor {
     pub role: Role,
 }
 
-/// Where a maker–checker record stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "lowercase")]
-pub enum Decision {
-    /// 受付済: recorded, waiting for a supervisor.
-    Received,
-    Approved {
-        by: String,
-        at: u64,
-        /// The 受付番号 issued (cancellations).
-        receipt: Option<String>,
-    },
-    Rejected {
-        by: String,
-        at: u64,
-        reason: String,
-    },
-}
-
 impl Decision {
     pub fn label(&self) -> &'static str {
         match self {
@@ -77,49 +42,6 @@ impl Decision {
             Decision::Rejected { .. } => "却下",
         }
     }
-
-    /// When it was approved or rejected.
-    pub fn decided_at(&self) -> Option<u64> {
-        match self {
-            Decision::Received => None,
-            Decision::Approved { at, .. } | Decision::Rejected { at, .. } => Some(*at),
-        }
-    }
-
-    pub fn decided_by(&self) -> Option<&str> {
-        match self {
-            Decision::Received => None,
-            Decision::Approved { by, .. } | Decision::Rejected { by, .. } => Some(by),
-        }
-    }
-}
-
-/// A paper 利用中止 form as a clerk recorded it (tree `forms`, keyed by form number).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CancelForm {
-    pub form_no: String,
-    pub contract_id: String,
-    /// The customer's token when the form was recorded.
-    pub serial: String,
-    /// The day the branch received the paper (YYYY-MM-DD).
-    pub received_on: String,
-    pub branch_code: String,
-    pub identity_checked: bool,
-    pub recorded_by: String,
-    pub recorded_at: u64,
-    pub decision: Decision,
-}
-
-/// Why a hardware token is issued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IssueReason {
-    /// A first or additional token: the bank profile's fee.
-    New,
-    /// Replaces a broken token, which is handed back: no fee.
-    Broken,
-    /// Replaces a token whose battery is dead, which is handed back: no fee.
-    Battery,
 }
 
 impl IssueReason {
@@ -153,30 +75,6 @@ impl IssueReason {
     }
 }
 
-/// A 発行申込書 carried out (tree `applications`, keyed by application number).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Application {
-    pub application_no: String,
-    pub contract_id: String,
-    pub serial: String,
-    pub reason: IssueReason,
-    pub fee_yen: u32,
-    /// The token handed back (replacements).
-    pub returned_serial: Option<String>,
-    pub recorded_by: String,
-    pub branch_code: String,
-    pub at: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReleaseKind {
-    /// A token locked by wrong OTPs.
-    Token,
-    /// A login locked by wrong passwords.
-    Login,
-}
-
 impl ReleaseKind {
     pub fn parse(s: &str) -> Option<ReleaseKind> {
         match s {
@@ -192,21 +90,6 @@ impl ReleaseKind {
             ReleaseKind::Login => "ログインロック解除",
         }
     }
-}
-
-/// A lock release request (tree `releases`, keyed by its ID).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Release {
-    pub id: u64,
-    pub contract_id: String,
-    pub kind: ReleaseKind,
-    /// The locked token (token releases).
-    pub serial: Option<String>,
-    pub note: String,
-    pub recorded_by: String,
-    pub branch_code: String,
-    pub recorded_at: u64,
-    pub decision: Decision,
 }
 
 impl Release {
@@ -281,46 +164,46 @@ fn refuse<T>(r: Refused) -> TxResult<Result<T, Refused>> {
 
 /// Stores staff records (the demo loader; an HR feed later).
 pub fn put_staff(store: &Store, staff: &[Staff], at: u64) -> Result<(), StoreError> {
-    store.write(|tx| {
+    store.commit_now(|tx| {
         for s in staff {
-            tx.put_in(Tree::Staff, s.staff_id.as_bytes(), s)?;
+            tx.put_staff(s)?;
         }
         tx.audit(
             at,
             Event {
-                event: "staff_load",
                 detail: format!("{} staff", staff.len()),
-                ..Event::default()
+                ..Event::new(AuditEvent::StaffLoad)
             },
         )
     })?;
-    store.flush()
+    Ok(())
 }
 
 pub fn staff(store: &Store, staff_id: &str) -> Result<Option<Staff>, StoreError> {
-    store.get_in(Tree::Staff, staff_id.as_bytes())
+    store.staff(staff_id)
 }
 
 /// Audits a sign-in, sign-in failure or sign-out.
 pub async fn audit_sign_in(
     store: &Store,
     at: u64,
-    event: &str,
+    event: AuditEvent,
     staff: Option<(&str, &str)>,
     detail: &str,
 ) -> Result<(), StoreError> {
-    store.write(|tx| {
-        let e = Event {
-            event,
-            detail: detail.into(),
-            ..Event::default()
-        };
-        match staff {
-            Some((id, branch)) => tx.audit_by(at, e, id, branch),
-            None => tx.audit(at, e),
-        }
-    })?;
-    store.durable().await
+    store
+        .commit(|tx| {
+            let e = Event {
+                detail: detail.into(),
+                ..Event::new(event)
+            };
+            match staff {
+                Some((id, branch)) => tx.audit_by(at, e, id, branch),
+                None => tx.audit(at, e),
+            }
+        })
+        .await?;
+    Ok(())
 }
 
 fn two(maker: &str, checker: &str) -> String {
@@ -334,43 +217,40 @@ pub async fn record_form(
     form: CancelForm,
     now: u64,
 ) -> Outcome<CancelForm> {
-    let result = store.write(|tx| {
-        if tx
-            .get_in::<CancelForm>(Tree::Forms, form.form_no.as_bytes())?
-            .is_some()
-        {
-            return refuse(Refused::NumberUsed);
-        }
-        let Some(c) = tx.customer(&form.contract_id)? else {
-            return refuse(Refused::UnknownContract);
-        };
-        let Some(binding) = c.token else {
-            return refuse(Refused::NoToken);
-        };
-        let mut form = form.clone();
-        form.serial = binding.serial;
-        form.recorded_by = actor.staff_id.clone();
-        form.recorded_at = now;
-        form.decision = Decision::Received;
-        tx.put_in(Tree::Forms, form.form_no.as_bytes(), &form)?;
-        tx.audit_by(
-            now,
-            Event {
-                event: "branch_cancel_received",
-                contract_id: Some(&form.contract_id),
-                serial: Some(&form.serial),
-                detail: format!(
-                    "form {} received {} at branch {}",
-                    form.form_no, form.received_on, form.branch_code
-                ),
-            },
-            &actor.staff_id,
-            &actor.branch_code,
-        )?;
-        Ok(Ok(form))
-    })?;
-    store.durable().await?;
-    Ok(result)
+    store
+        .commit(|tx| {
+            if tx.form(&form.form_no)?.is_some() {
+                return refuse(Refused::NumberUsed);
+            }
+            let Some(c) = tx.customer(&form.contract_id)? else {
+                return refuse(Refused::UnknownContract);
+            };
+            let Some(binding) = c.token else {
+                return refuse(Refused::NoToken);
+            };
+            let mut form = form.clone();
+            form.serial = binding.serial;
+            form.recorded_by = actor.staff_id.clone();
+            form.recorded_at = now;
+            form.decision = Decision::Received;
+            tx.put_form(&form)?;
+            tx.audit_by(
+                now,
+                Event {
+                    event: AuditEvent::BranchCancelReceived,
+                    contract_id: Some(&form.contract_id),
+                    serial: Some(&form.serial),
+                    detail: format!(
+                        "form {} received {} at branch {}",
+                        form.form_no, form.received_on, form.branch_code
+                    ),
+                },
+                &actor.staff_id,
+                &actor.branch_code,
+            )?;
+            Ok(Ok(form))
+        })
+        .await
 }
 
 /// The checks every approval and rejection shares, inside the transaction.
@@ -394,7 +274,7 @@ fn pending_form(
     actor: &Actor,
     form_no: &str,
 ) -> TxResult<Result<CancelForm, Refused>> {
-    let Some(form) = tx.get_in::<CancelForm>(Tree::Forms, form_no.as_bytes())? else {
+    let Some(form) = tx.form(form_no)? else {
         return refuse(Refused::NotFound);
     };
     if let Err(r) = checkable(actor, &form.recorded_by, &form.decision) {
@@ -411,64 +291,64 @@ pub async fn approve_form(
     form_no: &str,
     now: u64,
 ) -> Outcome<CancelForm> {
-    let result = store.write(|tx| {
-        let mut form = match pending_form(tx, actor, form_no)? {
-            Ok(form) => form,
-            Err(r) => return refuse(r),
-        };
-        let Some(mut c) = tx.customer(&form.contract_id)? else {
-            return refuse(Refused::UnknownContract);
-        };
-        match &c.token {
-            Some(b) if b.serial == form.serial => {}
-            Some(_) => return refuse(Refused::TokenChanged),
-            None => return refuse(Refused::NoToken),
-        }
-        let Some(mut token) = tx.token(&form.serial)? else {
-            return refuse(Refused::NoToken);
-        };
-        token.state = TokenState::Cancelled {
-            contract_id: c.contract_id.clone(),
-            at: now,
-        };
-        tx.put_token(&token)?;
-        c.token = None;
-        c.transfers_blocked = true;
-        tx.put_customer(&c)?;
-        let receipt = tx.receipt(
-            ReceiptKind::Cancellation,
-            &c.contract_id,
-            &token.serial,
-            None,
-            now,
-        )?;
-        form.decision = Decision::Approved {
-            by: actor.staff_id.clone(),
-            at: now,
-            receipt: Some(receipt.number_text()),
-        };
-        tx.put_in(Tree::Forms, form_no.as_bytes(), &form)?;
-        tx.audit_by(
-            now,
-            Event {
-                event: "branch_cancel_approved",
-                contract_id: Some(&c.contract_id),
-                serial: Some(&token.serial),
-                detail: format!(
-                    "form {} receipt {} recorded by {} approved by {}",
-                    form.form_no,
-                    receipt.number_text(),
-                    form.recorded_by,
-                    actor.staff_id
-                ),
-            },
-            &two(&form.recorded_by, &actor.staff_id),
-            &actor.branch_code,
-        )?;
-        Ok(Ok(form))
-    })?;
-    store.durable().await?;
-    Ok(result)
+    store
+        .commit(|tx| {
+            let mut form = match pending_form(tx, actor, form_no)? {
+                Ok(form) => form,
+                Err(r) => return refuse(r),
+            };
+            let Some(mut c) = tx.customer(&form.contract_id)? else {
+                return refuse(Refused::UnknownContract);
+            };
+            match &c.token {
+                Some(b) if b.serial == form.serial => {}
+                Some(_) => return refuse(Refused::TokenChanged),
+                None => return refuse(Refused::NoToken),
+            }
+            let Some(mut token) = tx.token(&form.serial)? else {
+                return refuse(Refused::NoToken);
+            };
+            token.state = TokenState::Cancelled {
+                contract_id: c.contract_id.clone(),
+                at: now,
+            };
+            tx.put_token(&token)?;
+            c.token = None;
+            c.transfers_blocked = true;
+            tx.put_customer(&c)?;
+            let receipt = tx.receipt(
+                ReceiptKind::Cancellation,
+                &c.contract_id,
+                &token.serial,
+                None,
+                now,
+            )?;
+            form.decision = Decision::Approved {
+                by: actor.staff_id.clone(),
+                at: now,
+                receipt: Some(receipt.number_text()),
+            };
+            tx.put_form(&form)?;
+            tx.audit_by(
+                now,
+                Event {
+                    event: AuditEvent::BranchCancelApproved,
+                    contract_id: Some(&c.contract_id),
+                    serial: Some(&token.serial),
+                    detail: format!(
+                        "form {} receipt {} recorded by {} approved by {}",
+                        form.form_no,
+                        receipt.number_text(),
+                        form.recorded_by,
+                        actor.staff_id
+                    ),
+                },
+                &two(&form.recorded_by, &actor.staff_id),
+                &actor.branch_code,
+            )?;
+            Ok(Ok(form))
+        })
+        .await
 }
 
 /// Rejects a cancellation form with a reason; the token is left as it is.
@@ -479,32 +359,32 @@ pub async fn reject_form(
     reason: &str,
     now: u64,
 ) -> Outcome<CancelForm> {
-    let result = store.write(|tx| {
-        let mut form = match pending_form(tx, actor, form_no)? {
-            Ok(form) => form,
-            Err(r) => return refuse(r),
-        };
-        form.decision = Decision::Rejected {
-            by: actor.staff_id.clone(),
-            at: now,
-            reason: reason.to_owned(),
-        };
-        tx.put_in(Tree::Forms, form_no.as_bytes(), &form)?;
-        tx.audit_by(
-            now,
-            Event {
-                event: "branch_cancel_rejected",
-                contract_id: Some(&form.contract_id),
-                serial: Some(&form.serial),
-                detail: format!("form {} rejected: {reason}", form.form_no),
-            },
-            &two(&form.recorded_by, &actor.staff_id),
-            &actor.branch_code,
-        )?;
-        Ok(Ok(form))
-    })?;
-    store.durable().await?;
-    Ok(result)
+    store
+        .commit(|tx| {
+            let mut form = match pending_form(tx, actor, form_no)? {
+                Ok(form) => form,
+                Err(r) => return refuse(r),
+            };
+            form.decision = Decision::Rejected {
+                by: actor.staff_id.clone(),
+                at: now,
+                reason: reason.to_owned(),
+            };
+            tx.put_form(&form)?;
+            tx.audit_by(
+                now,
+                Event {
+                    event: AuditEvent::BranchCancelRejected,
+                    contract_id: Some(&form.contract_id),
+                    serial: Some(&form.serial),
+                    detail: format!("form {} rejected: {reason}", form.form_no),
+                },
+                &two(&form.recorded_by, &actor.staff_id),
+                &actor.branch_code,
+            )?;
+            Ok(Ok(form))
+        })
+        .await
 }
 
 /// What staff ask for when issuing a hardware token.
@@ -519,10 +399,6 @@ pub struct IssueRequest {
     pub fee_yen: u32,
 }
 
-fn free_hardware(t: &Token) -> bool {
-    t.kind == TokenKind::Hardware && t.state == TokenState::Available && t.assigned_to.is_none()
-}
-
 /// Carries out a 発行申込書: assigns a free hardware token to the customer (only they may then
 /// register it), with the fee, or none when it replaces a broken or battery-dead token, which is
 /// marked as handed back and unbound from the customer.
@@ -532,35 +408,27 @@ pub async fn issue(
     req: &IssueRequest,
     now: u64,
 ) -> Outcome<Application> {
-    // A transaction cannot scan, so candidates are picked outside it and re-checked inside; a
-    // candidate taken meanwhile moves on to the next one.
-    let candidates: Vec<String> = match &req.serial {
-        Some(s) => vec![s.clone()],
-        None => {
-            let mut free = Vec::new();
-            for t in store.tokens() {
-                let t = t?;
-                if free_hardware(&t) {
-                    free.push(t.serial);
-                }
-            }
-            free
+    // A transaction cannot scan, so candidates are picked from the free-token index outside
+    // it and re-checked inside; a candidate taken meanwhile moves on to the next one.
+    const CANDIDATES: usize = 8;
+    loop {
+        let candidates: Vec<String> = match &req.serial {
+            Some(s) => vec![s.clone()],
+            None => store.free_hardware_tokens(CANDIDATES)?,
+        };
+        if candidates.is_empty() {
+            return Ok(Err(Refused::NoFreeToken));
         }
-    };
-    if candidates.is_empty() {
-        return Ok(Err(Refused::NoFreeToken));
-    }
-    for serial in &candidates {
-        let result = store.write(|tx| issue_in(tx, actor, req, serial, now))?;
-        match result {
-            Err(Refused::SerialNotFree) if req.serial.is_none() => continue,
-            other => {
-                store.durable().await?;
-                return Ok(other);
+        for serial in &candidates {
+            let result = store
+                .commit(|tx| issue_in(tx, actor, req, serial, now))
+                .await?;
+            match result {
+                Err(Refused::SerialNotFree) if req.serial.is_none() => continue,
+                other => return Ok(other),
             }
         }
     }
-    Ok(Err(Refused::NoFreeToken))
 }
 
 fn issue_in(
@@ -570,8 +438,7 @@ fn issue_in(
     serial: &str,
     now: u64,
 ) -> TxResult<Result<Application, Refused>> {
-    let key = req.application_no.as_bytes();
-    if tx.get_in::<Application>(Tree::Applications, key)?.is_some() {
+    if tx.application(&req.application_no)?.is_some() {
         return refuse(Refused::NumberUsed);
     }
     let Some(mut c) = tx.customer(&req.contract_id)? else {
@@ -580,7 +447,7 @@ fn issue_in(
     let Some(mut token) = tx.token(serial)? else {
         return refuse(Refused::SerialNotFree);
     };
-    if !free_hardware(&token) {
+    if !token.free_hardware() {
         return refuse(Refused::SerialNotFree);
     }
     let mut returned_serial = None;
@@ -617,7 +484,7 @@ fn issue_in(
         branch_code: actor.branch_code.clone(),
         at: now,
     };
-    tx.put_in(Tree::Applications, key, &app)?;
+    tx.put_application(&app)?;
     let returned = app
         .returned_serial
         .as_deref()
@@ -626,7 +493,7 @@ fn issue_in(
     tx.audit_by(
         now,
         Event {
-            event: "branch_token_issued",
+            event: AuditEvent::BranchTokenIssued,
             contract_id: Some(&app.contract_id),
             serial: Some(&app.serial),
             detail: format!(
@@ -652,57 +519,57 @@ pub async fn record_release(
     policy: &Policy,
     now: u64,
 ) -> Outcome<Release> {
-    let result = store.write(|tx| {
-        let Some(c) = tx.customer(contract_id)? else {
-            return refuse(Refused::UnknownContract);
-        };
-        let serial = match kind {
-            ReleaseKind::Token => {
-                let Some(b) = &c.token else {
-                    return refuse(Refused::NoToken);
-                };
-                let Some(t) = tx.token(&b.serial)? else {
-                    return refuse(Refused::NoToken);
-                };
-                if !(t.otp.locked || t.otp.fails >= policy.otp_fail_limit) {
-                    return refuse(Refused::NotLocked);
+    store
+        .commit(|tx| {
+            let Some(c) = tx.customer(contract_id)? else {
+                return refuse(Refused::UnknownContract);
+            };
+            let serial = match kind {
+                ReleaseKind::Token => {
+                    let Some(b) = &c.token else {
+                        return refuse(Refused::NoToken);
+                    };
+                    let Some(t) = tx.token(&b.serial)? else {
+                        return refuse(Refused::NoToken);
+                    };
+                    if !t.locked(policy) {
+                        return refuse(Refused::NotLocked);
+                    }
+                    Some(t.serial)
                 }
-                Some(t.serial)
-            }
-            ReleaseKind::Login => {
-                if c.login_fails < policy.login_fail_limit {
-                    return refuse(Refused::NotLocked);
+                ReleaseKind::Login => {
+                    if !c.login_locked(policy) {
+                        return refuse(Refused::NotLocked);
+                    }
+                    None
                 }
-                None
-            }
-        };
-        let release = Release {
-            id: tx.next_audit_seq(),
-            contract_id: contract_id.to_owned(),
-            kind,
-            serial,
-            note: note.to_owned(),
-            recorded_by: actor.staff_id.clone(),
-            branch_code: actor.branch_code.clone(),
-            recorded_at: now,
-            decision: Decision::Received,
-        };
-        tx.put_in(Tree::Releases, &release.id.to_be_bytes(), &release)?;
-        tx.audit_by(
-            now,
-            Event {
-                event: "branch_release_received",
-                contract_id: Some(contract_id),
-                serial: release.serial.as_deref(),
-                detail: format!("{} {}", release.number(), kind.label()),
-            },
-            &actor.staff_id,
-            &actor.branch_code,
-        )?;
-        Ok(Ok(release))
-    })?;
-    store.durable().await?;
-    Ok(result)
+            };
+            let release = Release {
+                id: tx.next_audit_seq(),
+                contract_id: contract_id.to_owned(),
+                kind,
+                serial,
+                note: note.to_owned(),
+                recorded_by: actor.staff_id.clone(),
+                branch_code: actor.branch_code.clone(),
+                recorded_at: now,
+                decision: Decision::Received,
+            };
+            tx.put_release(&release)?;
+            tx.audit_by(
+                now,
+                Event {
+                    event: AuditEvent::BranchReleaseReceived,
+                    contract_id: Some(contract_id),
+                    serial: release.serial.as_deref(),
+                    detail: format!("{} {}", release.number(), kind.label()),
+                },
+                &actor.staff_id,
+                &actor.branch_code,
+            )?;
+            Ok(Ok(release))
+        })
+        .await
 }
 
 /// Approves (`Ok(None)` reason) or rejects (`Some(reason)`) a release request.
@@ -713,95 +580,83 @@ pub async fn decide_release(
     reject: Option<&str>,
     now: u64,
 ) -> Outcome<Release> {
-    let result = store.write(|tx| {
-        let Some(mut r) = tx.get_in::<Release>(Tree::Releases, &id.to_be_bytes())? else {
-            return refuse(Refused::NotFound);
-        };
-        if let Err(e) = checkable(actor, &r.recorded_by, &r.decision) {
-            return refuse(e);
-        }
-        let event = if let Some(reason) = reject {
-            r.decision = Decision::Rejected {
-                by: actor.staff_id.clone(),
-                at: now,
-                reason: reason.to_owned(),
+    store
+        .commit(|tx| {
+            let Some(mut r) = tx.release(id)? else {
+                return refuse(Refused::NotFound);
             };
-            "branch_release_rejected"
-        } else {
-            let Some(mut c) = tx.customer(&r.contract_id)? else {
-                return refuse(Refused::UnknownContract);
-            };
-            match r.kind {
-                ReleaseKind::Token => {
-                    let serial = r.serial.clone().unwrap_or_default();
-                    if c.token.as_ref().map(|b| &b.serial) != Some(&serial) {
-                        return refuse(Refused::TokenChanged);
-                    }
-                    let Some(mut t) = tx.token(&serial)? else {
-                        return refuse(Refused::TokenChanged);
-                    };
-                    t.otp.fails = 0;
-                    t.otp.locked = false;
-                    tx.put_token(&t)?;
-                }
-                ReleaseKind::Login => {
-                    c.login_fails = 0;
-                    tx.put_customer(&c)?;
-                }
+            if let Err(e) = checkable(actor, &r.recorded_by, &r.decision) {
+                return refuse(e);
             }
-            r.decision = Decision::Approved {
-                by: actor.staff_id.clone(),
-                at: now,
-                receipt: None,
+            let event = if let Some(reason) = reject {
+                r.decision = Decision::Rejected {
+                    by: actor.staff_id.clone(),
+                    at: now,
+                    reason: reason.to_owned(),
+                };
+                AuditEvent::BranchReleaseRejected
+            } else {
+                let Some(mut c) = tx.customer(&r.contract_id)? else {
+                    return refuse(Refused::UnknownContract);
+                };
+                match r.kind {
+                    ReleaseKind::Token => {
+                        let serial = r.serial.clone().unwrap_or_default();
+                        if c.token.as_ref().map(|b| &b.serial) != Some(&serial) {
+                            return refuse(Refused::TokenChanged);
+                        }
+                        let Some(mut t) = tx.token(&serial)? else {
+                            return refuse(Refused::TokenChanged);
+                        };
+                        t.otp.fails = 0;
+                        t.otp.locked = false;
+                        tx.put_token(&t)?;
+                    }
+                    ReleaseKind::Login => {
+                        c.login_fails = 0;
+                        tx.put_customer(&c)?;
+                    }
+                }
+                r.decision = Decision::Approved {
+                    by: actor.staff_id.clone(),
+                    at: now,
+                    receipt: None,
+                };
+                AuditEvent::BranchReleaseApproved
             };
-            "branch_release_approved"
-        };
-        tx.put_in(Tree::Releases, &id.to_be_bytes(), &r)?;
-        let detail = match reject {
-            Some(reason) => format!("{} rejected: {reason}", r.number()),
-            None => format!(
-                "{} {} recorded by {} approved by {}",
-                r.number(),
-                r.kind.label(),
-                r.recorded_by,
-                actor.staff_id
-            ),
-        };
-        tx.audit_by(
-            now,
-            Event {
-                event,
-                contract_id: Some(&r.contract_id),
-                serial: r.serial.as_deref(),
-                detail,
-            },
-            &two(&r.recorded_by, &actor.staff_id),
-            &actor.branch_code,
-        )?;
-        Ok(Ok(r))
-    })?;
-    store.durable().await?;
-    Ok(result)
+            tx.put_release(&r)?;
+            let detail = match reject {
+                Some(reason) => format!("{} rejected: {reason}", r.number()),
+                None => format!(
+                    "{} {} recorded by {} approved by {}",
+                    r.number(),
+                    r.kind.label(),
+                    r.recorded_by,
+                    actor.staff_id
+                ),
+            };
+            tx.audit_by(
+                now,
+                Event {
+                    event,
+                    contract_id: Some(&r.contract_id),
+                    serial: r.serial.as_deref(),
+                    detail,
+                },
+                &two(&r.recorded_by, &actor.staff_id),
+                &actor.branch_code,
+            )?;
+            Ok(Ok(r))
+        })
+        .await
 }
 
 pub fn form(store: &Store, form_no: &str) -> Result<Option<CancelForm>, StoreError> {
-    store.get_in(Tree::Forms, form_no.as_bytes())
+    store.form(form_no)
 }
 
 pub fn release(store: &Store, id: u64) -> Result<Option<Release>, StoreError> {
-    store.get_in(Tree::Releases, &id.to_be_bytes())
-}
-
-pub fn forms(store: &Store) -> Result<Vec<CancelForm>, StoreError> {
-    store.scan_in(Tree::Forms).collect()
-}
-
-pub fn applications(store: &Store) -> Result<Vec<Application>, StoreError> {
-    store.scan_in(Tree::Applications).collect()
-}
-
-pub fn releases(store: &Store) -> Result<Vec<Release>, StoreError> {
-    store.scan_in(Tree::Releases).collect()
+    store.release(id)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::clock;
 use crate::password;
 use crate::reply::Reply;
-use crate::store::{Customer, TokenKind, TokenState};
+use crate::store::{AuditEvent, Customer, TokenKind, TokenState};
 use hyper::StatusCode;
 
 type Step = Result<Reply, BranchError>;
@@ -64,7 +64,7 @@ pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -
         ops::audit_sign_in(
             &app.store,
             now,
-            "staff_sign_in_paused",
+            AuditEvent::StaffSignInPaused,
             who.as_ref()
                 .map(|s| (s.staff_id.as_str(), s.branch_code.as_str())),
             "too many wrong passwords",
@@ -88,7 +88,7 @@ pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -
         ops::audit_sign_in(
             &app.store,
             now,
-            "staff_sign_in_failed",
+            AuditEvent::StaffSignInFailed,
             who.as_ref()
                 .map(|s| (s.staff_id.as_str(), s.branch_code.as_str())),
             if who.is_some() {
@@ -114,7 +114,7 @@ pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -
     ops::audit_sign_in(
         &app.store,
         now,
-        "staff_sign_in",
+        AuditEvent::StaffSignIn,
         Some((&actor.staff_id, &actor.branch_code)),
         "",
     )
@@ -136,7 +136,7 @@ pub async fn sign_out(s: &Staffed<'_>) -> Step {
     ops::audit_sign_in(
         &s.app.store,
         s.now(),
-        "staff_sign_out",
+        AuditEvent::StaffSignOut,
         Some((&s.actor.staff_id, &s.actor.branch_code)),
         "",
     )
@@ -151,14 +151,8 @@ pub async fn sign_out(s: &Staffed<'_>) -> Step {
 
 /// `GET /branch/`.
 pub fn home(s: &Staffed) -> Step {
-    let pending = ops::forms(&s.app.store)?
-        .iter()
-        .filter(|f| f.decision == Decision::Received)
-        .count()
-        + ops::releases(&s.app.store)?
-            .iter()
-            .filter(|r| r.decision == Decision::Received)
-            .count();
+    let (forms, releases) = s.app.store.pending()?;
+    let pending = forms.len() + releases.len();
     Ok(html(StatusCode::OK, pages::home(nav(s), pending)))
 }
 
@@ -251,53 +245,37 @@ fn customer_page(s: &Staffed, c: &Customer, message: Option<&str>) -> Step {
             },
             state: token_state(&t.state),
             fails: t.otp.fails,
-            locked: t.otp.locked || t.otp.fails >= policy.otp_fail_limit,
+            locked: t.locked(policy),
             serial: t.serial,
         }),
         None => None,
     };
-    let login_locked = c.login_fails >= policy.login_fail_limit;
+    let login_locked = c.login_locked(policy);
     let status = match (&token, c.transfers_blocked) {
         (Some(t), _) if t.locked => "トークンロック中 (locked)".to_owned(),
         (Some(_), _) => "利用中 (active)".to_owned(),
         (None, true) => "利用中止 (cancelled) ・新しいトークンの利用開始待ち".to_owned(),
         (None, false) => "トークン未登録".to_owned(),
     };
-    let mut assigned = Vec::new();
-    for t in store.tokens() {
-        let t = t?;
-        if t.assigned_to.as_deref() == Some(&c.contract_id) && t.state == TokenState::Available {
-            assigned.push(t.serial);
-        }
-    }
-    let mut attempts = Vec::new();
-    for a in store.attempts() {
-        let a = a?;
-        if a.contract_id.as_deref() == Some(&c.contract_id) {
-            attempts.push(a.at);
-        }
-    }
-    let mine = |id: &str| id == c.contract_id;
+    let id = &c.contract_id;
+    let assigned = store
+        .assigned_tokens(id)?
+        .into_iter()
+        .filter(|t| t.state == TokenState::Available)
+        .map(|t| t.serial)
+        .collect();
+    let attempts = store.attempts_of(id)?.iter().map(|a| a.at).collect();
     let now = s.now();
     let view = CustomerView {
         customer: c,
         token,
         status,
         login_locked,
-        history: store.history(&c.contract_id)?,
+        history: store.receipts_of(id)?,
         attempts,
-        forms: ops::forms(store)?
-            .into_iter()
-            .filter(|f| mine(&f.contract_id))
-            .collect(),
-        applications: ops::applications(store)?
-            .into_iter()
-            .filter(|a| mine(&a.contract_id))
-            .collect(),
-        releases: ops::releases(store)?
-            .into_iter()
-            .filter(|r| mine(&r.contract_id))
-            .collect(),
+        forms: store.forms_of(id)?,
+        applications: store.applications_of(id)?,
+        releases: store.releases_of(id)?,
         assigned,
         today: today(now),
         branches: s
@@ -617,42 +595,39 @@ fn list_reply(
 
 /// `GET /branch/lists/pending[.csv]`: forms and releases waiting for approval.
 pub fn pending(s: &Staffed, csv: bool) -> Step {
+    let (forms, releases) = s.app.store.pending()?;
     let mut rows = Vec::new();
-    for f in ops::forms(&s.app.store)? {
-        if f.decision == Decision::Received {
-            rows.push(Row {
-                href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
-                cells: vec![
-                    f.form_no.clone(),
-                    "利用中止届".into(),
-                    f.contract_id.clone(),
-                    name_of(s, &f.contract_id)?,
-                    f.serial.clone(),
-                    f.received_on.clone(),
-                    f.branch_code.clone(),
-                    f.recorded_by.clone(),
-                    jst(f.recorded_at),
-                ],
-            });
-        }
+    for f in forms {
+        rows.push(Row {
+            href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
+            cells: vec![
+                f.form_no.clone(),
+                "利用中止届".into(),
+                f.contract_id.clone(),
+                name_of(s, &f.contract_id)?,
+                f.serial.clone(),
+                f.received_on.clone(),
+                f.branch_code.clone(),
+                f.recorded_by.clone(),
+                jst(f.recorded_at),
+            ],
+        });
     }
-    for r in ops::releases(&s.app.store)? {
-        if r.decision == Decision::Received {
-            rows.push(Row {
-                href: Some(format!("{}?id={}", paths::RELEASE, r.id)),
-                cells: vec![
-                    r.number(),
-                    r.kind.label().into(),
-                    r.contract_id.clone(),
-                    name_of(s, &r.contract_id)?,
-                    r.serial.clone().unwrap_or_default(),
-                    clock::iso_day(r.recorded_at),
-                    r.branch_code.clone(),
-                    r.recorded_by.clone(),
-                    jst(r.recorded_at),
-                ],
-            });
-        }
+    for r in releases {
+        rows.push(Row {
+            href: Some(format!("{}?id={}", paths::RELEASE, r.id)),
+            cells: vec![
+                r.number(),
+                r.kind.label().into(),
+                r.contract_id.clone(),
+                name_of(s, &r.contract_id)?,
+                r.serial.clone().unwrap_or_default(),
+                clock::iso_day(r.recorded_at),
+                r.branch_code.clone(),
+                r.recorded_by.clone(),
+                jst(r.recorded_at),
+            ],
+        });
     }
     let header = [
         "番号",
@@ -680,8 +655,10 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
         Decision::Rejected { reason, .. } => reason.clone(),
         Decision::Received => String::new(),
     };
+    let from = day_start(&day).unwrap_or(0);
+    let done = s.app.store.processed_between(from, from + 24 * 3600)?;
     let mut rows = Vec::new();
-    for f in ops::forms(&s.app.store)? {
+    for f in done.forms {
         if is_today(f.decision.decided_at()) {
             rows.push(Row {
                 href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
@@ -700,7 +677,7 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
             });
         }
     }
-    for r in ops::releases(&s.app.store)? {
+    for r in done.releases {
         if is_today(r.decision.decided_at()) {
             rows.push(Row {
                 href: Some(format!("{}?id={}", paths::RELEASE, r.id)),
@@ -719,7 +696,7 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
             });
         }
     }
-    for a in ops::applications(&s.app.store)? {
+    for a in done.applications {
         if is_today(Some(a.at)) {
             let mut note = format!("手数料 {}", pages::yen(a.fee_yen));
             if let Some(old) = &a.returned_serial {
@@ -760,7 +737,8 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
 /// `GET /branch/lists/attempts[.csv]`: customers sent to the branch by the phone's 利用中止
 /// page who have not brought a form since.
 pub fn attempts(s: &Staffed, csv: bool) -> Step {
-    let forms = ops::forms(&s.app.store)?;
+    // The list is every attempt; each attempt's customer's forms are read by index, once.
+    let mut forms: std::collections::HashMap<String, Vec<CancelForm>> = Default::default();
     let mut anonymous = 0usize;
     // contract ID → (attempts, last attempt), in contract-ID order.
     let mut open: std::collections::BTreeMap<String, (u32, u64)> = Default::default();
@@ -770,9 +748,12 @@ pub fn attempts(s: &Staffed, csv: bool) -> Step {
             anonymous += 1;
             continue;
         };
+        if !forms.contains_key(&id) {
+            forms.insert(id.clone(), s.app.store.forms_of(&id)?);
+        }
         let covered = forms
-            .iter()
-            .any(|f| f.contract_id == id && f.recorded_at >= a.at);
+            .get(&id)
+            .is_some_and(|fs| fs.iter().any(|f| f.recorded_at >= a.at));
         if !covered {
             let e = open.entry(id).or_insert((0, 0));
             e.0 += 1;
@@ -811,17 +792,11 @@ pub fn audit(s: &Staffed) -> Step {
             None => (None, Some("開始日は YYYY-MM-DD の形で入力してください。")),
         }
     };
-    let mut records = Vec::new();
-    for r in s.app.store.audit() {
-        let r = r?;
-        if (contract.is_empty() || r.contract_id.as_deref() == Some(contract.as_str()))
-            && since.is_none_or(|t| r.at >= t)
-        {
-            records.push(r);
-        }
-    }
-    records.reverse();
-    records.truncate(AUDIT_PAGE_ROWS);
+    let records = s.app.store.audit_recent(
+        Some(contract.as_str()).filter(|c| !c.is_empty()),
+        since,
+        AUDIT_PAGE_ROWS,
+    )?;
     Ok(html(
         StatusCode::OK,
         pages::audit(nav(s), &contract, &since_text, &records, message),

@@ -90,7 +90,7 @@ pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Resul
     let customer = store
         .customer(&session.contract_id)?
         .ok_or(AppError::Session)?;
-    let limit = step.bank_policy().otp_fail_limit;
+    let policy = step.bank_policy();
     let mut notice = message.map(str::to_owned);
     let token = match &customer.token {
         Some(b) => Some((b, store.token(&b.serial)?)),
@@ -98,9 +98,7 @@ pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Resul
     };
     let since = token.as_ref().map(|(b, _)| clock::date(b.since));
     let line = token.as_ref().map(|(b, t)| {
-        let locked = t
-            .as_ref()
-            .is_some_and(|t| t.otp.locked || t.otp.fails >= limit);
+        let locked = t.as_ref().is_some_and(|t| t.locked(policy));
         TokenLine {
             serial: &b.serial,
             since: since.as_deref().unwrap_or(""),

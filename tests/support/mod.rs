@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod webdriver;
+
 use encoding_rs::SHIFT_JIS;
 use keitai_gateway::inventory::Seed;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -725,10 +727,12 @@ pub fn damage_seed(data_dir: &Path, serial: &str) {
 
 /// Makes staff `staff_id`'s record unreadable, so their sign-in is a storage failure.
 pub fn damage_staff(data_dir: &Path, staff_id: &str) {
-    with_store(data_dir, |store| {
-        let tree = keitai_gateway::store::Tree::Staff;
-        store
-            .write(|tx| tx.put_in(tree, staff_id.as_bytes(), &"not a staff record"))
-            .expect("write");
-    });
+    // The store's API writes only whole records, so the damage is done in the engine's own
+    // files, as a failing disk would (sled: the `staff` tree, JSON records).
+    let db = sled::open(data_dir.join("db")).expect("open the stopped gateway's database");
+    let staff = db.open_tree("staff").expect("staff tree");
+    staff
+        .insert(staff_id.as_bytes(), &b"\"not a staff record\""[..])
+        .expect("write");
+    db.flush().expect("flush");
 }

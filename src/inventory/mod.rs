@@ -3,11 +3,14 @@
 //!
 //! A file is read whole and checked entry by entry; any bad entry rejects the file, and the bad
 //! rows (CSV: every one, by line number; PSKC: the first, by index and serial) are named, so
-//! nothing is half-loaded.
+//! nothing is half-loaded. [`import`] then stores the tokens: all, or none when a serial is
+//! already known (an unbound one may be replaced on request; a bound one never is).
+
+pub mod pskc;
 
 use crate::form;
 use crate::otp::{HashAlg, Params};
-use crate::store::TokenKind;
+use crate::store::{AuditEvent, Event, NewToken, Store, StoreError, Token, TokenKind, TokenState};
 use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
@@ -76,6 +79,110 @@ impl Seed {
     pub fn code_at(&self, unix: u64) -> String {
         self.params.code_at(&self.secret, unix)
     }
+
+    /// The store's input record for this token.
+    pub fn as_new(&self) -> NewToken<'_> {
+        NewToken {
+            serial: &self.serial,
+            kind: self.kind,
+            params: self.params,
+            secret: &self.secret,
+        }
+    }
+}
+
+/// What [`import`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ImportResult {
+    Loaded(usize),
+    /// Serials that exist already, with whether each is bound to a customer.
+    Clashes(Vec<(String, bool)>),
+}
+
+/// Progress is reported in steps of this many records (a callback per record would cost more
+/// than the work on a million-token file).
+const PROGRESS_EVERY: usize = 4096;
+
+/// Counts records through `progress` in steps of [`PROGRESS_EVERY`], the rest at the end.
+struct Ticks<'p, P: FnMut(u64)> {
+    progress: &'p mut P,
+    pending: usize,
+}
+
+impl<P: FnMut(u64)> Ticks<'_, P> {
+    fn tick(&mut self) {
+        self.pending += 1;
+        if self.pending == PROGRESS_EVERY {
+            (self.progress)(PROGRESS_EVERY as u64);
+            self.pending = 0;
+        }
+    }
+}
+
+impl<P: FnMut(u64)> Drop for Ticks<'_, P> {
+    fn drop(&mut self) {
+        (self.progress)(self.pending as u64);
+    }
+}
+
+/// Token records for `seeds`, each seed sealed by the store; `progress(n)` as they are made.
+pub fn seal(store: &Store, seeds: &[Seed], mut progress: impl FnMut(u64)) -> Vec<Token> {
+    let mut ticks = Ticks {
+        progress: &mut progress,
+        pending: 0,
+    };
+    seeds
+        .iter()
+        .map(|s| {
+            ticks.tick();
+            store.new_token(&s.as_new())
+        })
+        .collect()
+}
+
+/// Stores many new tokens at once, all or none, audited and flushed. Returns the serials that
+/// already exist (nothing is written when any does, unless `replace` allows overwriting
+/// unbound ones). Calls `progress(n)` as tokens are checked and again as they are written
+/// (`2 × tokens.len()` in all), for a progress bar on big inventories.
+pub fn import(
+    store: &Store,
+    tokens: &[Token],
+    replace: bool,
+    at: u64,
+    mut progress: impl FnMut(u64),
+) -> Result<ImportResult, StoreError> {
+    let mut clashes = Vec::new();
+    {
+        let mut ticks = Ticks {
+            progress: &mut progress,
+            pending: 0,
+        };
+        let serials = tokens.iter().map(|t| {
+            ticks.tick();
+            t.serial.as_str()
+        });
+        for old in store.existing_tokens(serials)? {
+            let bound = old.state != TokenState::Available || old.assigned_to.is_some();
+            if !replace || bound {
+                clashes.push((old.serial, bound));
+            }
+        }
+    }
+    if !clashes.is_empty() {
+        return Ok(ImportResult::Clashes(clashes));
+    }
+    let mut ticks = Ticks {
+        progress: &mut progress,
+        pending: 0,
+    };
+    let event = Event {
+        detail: format!("{} tokens", tokens.len()),
+        ..Event::new(AuditEvent::Import)
+    };
+    let written = tokens.iter().inspect(|_| ticks.tick());
+    store.load_tokens(written, event, at)?;
+    drop(ticks);
+    Ok(ImportResult::Loaded(tokens.len()))
 }
 
 /// Whether `s` is a well-formed serial: 12 upper-case letters or digits.
@@ -115,15 +222,11 @@ fn parse_row(fields: &csv::StringRecord) -> Result<Seed, String> {
         .trim()
         .parse()
         .map_err(|_| format!("period {:?} is not a number", &fields[4]))?;
+    // The upper-cased text is the seed in base32: wiped too.
+    let text = Zeroizing::new(fields[5].trim().trim_end_matches('=').to_ascii_uppercase());
     let secret = Zeroizing::new(
         data_encoding::BASE32_NOPAD
-            .decode(
-                fields[5]
-                    .trim()
-                    .trim_end_matches('=')
-                    .to_ascii_uppercase()
-                    .as_bytes(),
-            )
+            .decode(text.as_bytes())
             .map_err(|_| "secret_base32 is not valid base32".to_owned())?,
     );
     let params = Params {
@@ -216,7 +319,6 @@ pub fn read_any(path: &Path, psk: Option<&[u8]>) -> Result<Vec<Seed>, InventoryE
 
 /// PSKC key packages become hardware tokens (vendors deliver hardware seeds this way).
 pub fn parse_pskc(xml: &str, psk: Option<&[u8]>) -> Result<Vec<Seed>, InventoryError> {
-    use crate::pskc::HashAlg as P;
     let mut seeds = Vec::new();
     for (i, e) in crate::pskc::parse(xml, psk)?.into_iter().enumerate() {
         let entry_error = |message: String| InventoryError::PskcEntry {
@@ -230,24 +332,15 @@ pub fn parse_pskc(xml: &str, psk: Option<&[u8]>) -> Result<Vec<Seed>, InventoryE
                 "serial is not 12 upper-case letters or digits".into(),
             ));
         }
-        let params = Params {
-            algorithm: match e.algorithm {
-                P::Sha1 => HashAlg::Sha1,
-                P::Sha256 => HashAlg::Sha256,
-                P::Sha512 => HashAlg::Sha512,
-            },
-            digits: e.digits,
-            period: e.period,
-            t0: e.t0,
-        };
-        params
+        e.params
             .validate(e.secret.len())
             .map_err(|err| entry_error(err.to_string()))?;
+        // The entry's seed moves into the token: no copy of it is made.
         seeds.push(Seed {
             serial,
             kind: TokenKind::Hardware,
-            params,
-            secret: Zeroizing::new(e.secret.clone()),
+            params: e.params,
+            secret: e.secret,
         });
     }
     Ok(seeds)

@@ -2,7 +2,8 @@
 //! "Portable Symmetric Key Container").
 //!
 //! This module owns turning a token vendor's PSKC XML document into a list of
-//! [`Entry`] values (serial number, TOTP parameters and the decrypted seed).
+//! [`Entry`] values: the inventory's [`Seed`]s (serial number as the file
+//! gives it, TOTP parameters and the decrypted seed, wiped when dropped).
 //! It does not store anything and it does not compute OTPs.
 //!
 //! What is supported, and everything else is refused rather than guessed:
@@ -40,7 +41,12 @@ use cbc::cipher::{block_padding::Pkcs7, BlockModeDecrypt, KeyIvInit};
 use hmac::{Hmac, KeyInit, Mac};
 use roxmltree::{Document, Node, ParsingOptions};
 use sha1::Sha1;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
+
+use super::Seed;
+pub use crate::otp::HashAlg;
+use crate::otp::Params;
+use crate::store::TokenKind;
 
 const NS_PSKC: &str = "urn:ietf:params:xml:ns:keyprov:pskc";
 const NS_XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
@@ -59,30 +65,12 @@ pub const PSK_LEN: usize = 16;
 /// A PSKC KeyPackage is ~30 nodes, so this allows ~300 000 tokens per file.
 const NODES_LIMIT: u32 = 10_000_000;
 
-/// One token from the PSKC file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// `DeviceInfo/SerialNo` (fallback: `Key/@Id`).
-    pub serial: String,
-    /// From `AlgorithmParameters/Suite`; default SHA-1.
-    pub algorithm: HashAlg,
-    /// `ResponseFormat/@Length` (6..=8).
-    pub digits: u8,
-    /// `Data/TimeInterval` in seconds (default 30).
-    pub period: u64,
-    /// `Data/Time` (default 0): the start time T0 in unix seconds.
-    pub t0: u64,
-    /// The decrypted seed.
-    pub secret: Vec<u8>,
-}
-
-/// HMAC hash of the TOTP algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HashAlg {
-    Sha1,
-    Sha256,
-    Sha512,
-}
+/// One token from the PSKC file: a hardware token of the inventory. Its serial is
+/// `DeviceInfo/SerialNo` (fallback: `Key/@Id`) as written; the hash comes from
+/// `AlgorithmParameters/Suite` (default SHA-1), the digits from
+/// `ResponseFormat/@Length`, the period from `Data/TimeInterval` (default 30)
+/// and T0 from `Data/Time` (default 0).
+pub type Entry = Seed;
 
 /// Why a PSKC document was refused.
 #[derive(Debug, thiserror::Error)]
@@ -225,12 +213,10 @@ pub fn parse(xml: &str, psk: Option<&[u8]>) -> Result<Vec<Entry>, PskcError> {
         match parse_package(package, &keys) {
             Ok(entry) => {
                 if let Some(&first) = seen.get(&entry.serial) {
-                    let serial = Some(entry.serial.clone());
-                    drop(ZeroOnDrop(entry));
-                    wipe(&mut out);
+                    // Dropping the entries wipes their seeds.
                     return Err(PskcError::Entry {
                         index,
-                        serial,
+                        serial: Some(entry.serial.clone()),
                         problem: EntryProblem::DuplicateSerial(first),
                     });
                 }
@@ -238,7 +224,6 @@ pub fn parse(xml: &str, psk: Option<&[u8]>) -> Result<Vec<Entry>, PskcError> {
                 out.push(entry);
             }
             Err((serial, problem)) => {
-                wipe(&mut out);
                 return Err(PskcError::Entry {
                     index,
                     serial,
@@ -248,23 +233,6 @@ pub fn parse(xml: &str, psk: Option<&[u8]>) -> Result<Vec<Entry>, PskcError> {
         }
     }
     Ok(out)
-}
-
-/// Zeroes the secrets of entries that will not be returned.
-fn wipe(entries: &mut Vec<Entry>) {
-    for e in entries.iter_mut() {
-        e.secret.zeroize();
-    }
-    entries.clear();
-}
-
-/// Zeroes an entry's secret when dropped.
-struct ZeroOnDrop(Entry);
-
-impl Drop for ZeroOnDrop {
-    fn drop(&mut self) {
-        self.0.secret.zeroize();
-    }
 }
 
 /// Refuses `EncryptionKey` forms other than a pre-shared key named by
@@ -516,11 +484,14 @@ fn parse_key(key: Node, keys: &Keys, serial: &str) -> Result<Entry, EntryProblem
     }
     Ok(Entry {
         serial: serial.to_string(),
-        algorithm,
-        digits,
-        period,
-        t0,
-        secret: secret.to_vec(),
+        kind: TokenKind::Hardware,
+        params: Params {
+            algorithm,
+            digits,
+            period,
+            t0,
+        },
+        secret,
     })
 }
 
@@ -567,7 +538,8 @@ fn read_value(
     match (plain_node, enc_node) {
         (Some(_), Some(_)) => Err(bad("has both PlainValue and EncryptedValue".into())),
         (None, None) => Err(bad("has neither PlainValue nor EncryptedValue".into())),
-        (Some(p), None) => plain(&text_of(p)).map_err(bad),
+        // The text is the seed in base64: wiped too.
+        (Some(p), None) => plain(&Zeroizing::new(text_of(p))).map_err(bad),
         (None, Some(ev)) => {
             let psk = keys.psk.ok_or(EntryProblem::NoPsk { field })?;
             let alg = encryption_algorithm(ev).map_err(bad)?;
@@ -852,17 +824,18 @@ mod tests {
     #[test]
     fn minimal_plain_defaults() {
         let v = parse(&doc(&totp_package("S1", "")), None).unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].serial, "S1");
         assert_eq!(
-            v,
-            vec![Entry {
-                serial: "S1".into(),
+            v[0].params,
+            Params {
                 algorithm: HashAlg::Sha1,
                 digits: 6,
                 period: 30,
                 t0: 0,
-                secret: b"12345678901234567890".to_vec(),
-            }]
+            }
         );
+        assert_eq!(&v[0].secret[..], b"12345678901234567890");
     }
 
     #[test]
@@ -873,7 +846,7 @@ mod tests {
         );
         let v = parse(&doc(&pkg), None).unwrap();
         assert_eq!(v[0].serial, "KEYID7");
-        assert_eq!(v[0].digits, 8);
+        assert_eq!(v[0].params.digits, 8);
 
         let two = format!("{}{}", totp_package("S1", ""), totp_package("S1", ""));
         let e = parse(&doc(&two), None).unwrap_err();
@@ -919,7 +892,7 @@ mod tests {
             Err(PskcError::NotPskc(_))
         ));
         assert!(matches!(parse("", None), Err(PskcError::Xml(_))));
-        assert_eq!(parse(&doc(""), None).unwrap(), vec![]);
+        assert!(parse(&doc(""), None).unwrap().is_empty());
     }
 
     #[test]

@@ -1,0 +1,583 @@
+//! All storage, behind one engine-neutral API: the gateway's records ([`records`]), reads by
+//! key or secondary index, and atomic transactions ([`Tx`]) made durable by [`Store::commit`].
+//! Nothing outside this module names the engine (sled today), so another engine (PostgreSQL)
+//! can implement the same API here alone; [`tests`](self) are written to run against any.
+//!
+//! - [`records`]: one file per record kind (customer, token, receipt, attempt, form, …).
+//! - [`Tx`] (`tx.rs`): what a transaction may read and write, keeping indexes in step.
+//! - `audit.rs`: the hash-chained audit trail: appending and verifying.
+//! - `index.rs`: the secondary indexes and their rebuild.
+//! - `bulk.rs`: loading many records at once (inventory imports, migrations, benchmarks).
+//! - `error.rs`: [`StoreError`], and [`Abort`], what a transaction body returns.
+//!
+//! sled layout: one tree per record kind (`customers`, `tokens`, `receipts`, `attempts`,
+//! `audit`, `api_keys`, `staff`, `forms`, `applications`, `releases`), `meta` (counters, key
+//! check, index format), and one tree per index (`history` and the `ix_*` trees). Every write
+//! is one sled transaction over all trees, taken under one in-process lock (so transactions
+//! never conflict and the audit chain head can live in memory); durability is a group commit:
+//! many waiters share one flush.
+
+mod audit;
+mod bulk;
+mod error;
+mod index;
+pub mod records;
+#[cfg(test)]
+mod tests;
+mod tx;
+
+pub use error::{Abort, EngineError, StoreError, TxResult};
+pub use records::*;
+pub use tx::Tx;
+
+use crate::seal::Sealer;
+use serde::{de::DeserializeOwned, Serialize};
+use sled::transaction::TransactionError;
+use sled::Transactional;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use zeroize::Zeroizing;
+
+/// The first 受付番号; numbers stay seven digits.
+const FIRST_RECEIPT: u32 = 1_000_001;
+const LAST_RECEIPT: u32 = 9_999_999;
+
+/// The engine's page cache while serving. sled's default (1 GiB) would let a big bank's
+/// records fill memory; hot records (customers mid-journey, their tokens) are few, and the OS
+/// caches the files anyway.
+pub const SERVING_CACHE: u64 = 32 * 1024 * 1024;
+/// The page cache of a one-off bulk job (importing an inventory): a big batch evicting and
+/// re-reading its own pages from a small cache costs more than the memory, which the job
+/// gives back when it ends.
+pub const BULK_CACHE: u64 = 1024 * 1024 * 1024;
+
+/// What the key-check record seals: opening it at start-up proves the key file is the right one.
+const KEY_CHECK: &[u8] = b"keitai-gateway key check";
+
+macro_rules! trees {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
+        /// The engine's trees, in the order they are opened.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum T { $($(#[$doc])* $variant,)* }
+
+        impl T {
+            const ALL: &'static [T] = &[$(T::$variant,)*];
+
+            fn name(self) -> &'static str {
+                match self { $(T::$variant => $name,)* }
+            }
+        }
+    };
+}
+
+trees! {
+    Customers = "customers",
+    Tokens = "tokens",
+    Receipts = "receipts",
+    /// contract ID \0 受付番号 → ().
+    History = "history",
+    Attempts = "attempts",
+    Audit = "audit",
+    Meta = "meta",
+    ApiKeys = "api_keys",
+    Staff = "staff",
+    Forms = "forms",
+    Applications = "applications",
+    Releases = "releases",
+    /// contract ID \0 serial → (): tokens handed out for a customer.
+    IxAssigned = "ix_assigned",
+    /// serial → (): hardware tokens a branch may hand out.
+    IxFreeHardware = "ix_free_hardware",
+    /// contract ID \0 attempt key → ().
+    IxAttempts = "ix_attempts",
+    /// contract ID \0 form number → ().
+    IxForms = "ix_forms",
+    /// contract ID \0 application number → ().
+    IxApplications = "ix_applications",
+    /// contract ID \0 release ID → ().
+    IxReleases = "ix_releases",
+    /// kind, record key → (): forms and releases waiting for a supervisor.
+    IxPending = "ix_pending",
+    /// time, kind, record key → (): forms and releases decided, applications carried out.
+    IxProcessed = "ix_processed",
+    /// caller name \0 key hash → ().
+    IxApiNames = "ix_api_names",
+    /// contract ID \0 audit sequence → ().
+    IxAuditContract = "ix_audit_contract",
+}
+
+impl T {
+    fn i(self) -> usize {
+        self as usize
+    }
+}
+
+fn decode<R: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<R, Abort> {
+    serde_json::from_slice(bytes).map_err(|e| Abort::corrupt(tree, e.to_string()))
+}
+
+fn encode<R: Serialize>(value: &R) -> Vec<u8> {
+    // Our records are plain structs of strings and numbers: serialising cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// Counters a transaction advances; committed only with it.
+#[derive(Debug, Clone)]
+struct Counters {
+    next_receipt: u32,
+    next_audit: u64,
+    audit_head: String,
+    next_attempt: u64,
+}
+
+/// The database.
+pub struct Store {
+    db: sled::Db,
+    sealer: Sealer,
+    trees: Vec<sled::Tree>,
+    write_lock: Mutex<Counters>,
+    /// Group commit: writes take a ticket, one flush covers every ticket issued before it.
+    tickets: AtomicU64,
+    flushed: AtomicU64,
+    flush_lock: tokio::sync::Mutex<()>,
+}
+
+/// What a branch processed in a span of time (see [`Store::processed_between`]).
+#[derive(Debug, Default)]
+pub struct Processed {
+    pub forms: Vec<CancelForm>,
+    pub releases: Vec<Release>,
+    pub applications: Vec<Application>,
+}
+
+fn open_secret(sealer: &Sealer, token: &Token) -> Result<Zeroizing<Vec<u8>>, Abort> {
+    let corrupt = || Abort::corrupt("tokens", format!("seed of {} does not open", token.serial));
+    let sealed = data_encoding::BASE64
+        .decode(token.secret_sealed.as_bytes())
+        .map_err(|_| corrupt())?;
+    sealer
+        .open(token.serial.as_bytes(), &sealed)
+        .map_err(|_| corrupt())
+}
+
+fn meta_u32(tree: &sled::Tree, key: &str) -> Result<Option<u32>, StoreError> {
+    match tree.get(key)? {
+        None => Ok(None),
+        Some(v) => {
+            let b: [u8; 4] = v
+                .as_ref()
+                .try_into()
+                .map_err(|_| Abort::corrupt("meta", key))?;
+            Ok(Some(u32::from_be_bytes(b)))
+        }
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database in `dir`, with the master key that seals token seeds.
+    /// A key other than the one the database was created with is refused here, at start-up.
+    /// Indexes missing from a database written before them are built once, here.
+    pub fn open(dir: &Path, sealer: Sealer) -> Result<Store, StoreError> {
+        Store::open_with_cache(dir, sealer, SERVING_CACHE)
+    }
+
+    /// [`Store::open`] with a page cache of `cache_bytes` (see [`BULK_CACHE`]).
+    pub fn open_with_cache(
+        dir: &Path,
+        sealer: Sealer,
+        cache_bytes: u64,
+    ) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .open()?;
+        let trees = T::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let meta = &trees[T::Meta.i()];
+        match meta.get(b"key_check")? {
+            Some(sealed) => {
+                if sealer
+                    .open(b"key_check", &sealed)
+                    .map_err(|_| StoreError::WrongKey)?[..]
+                    != *KEY_CHECK
+                {
+                    return Err(StoreError::WrongKey);
+                }
+            }
+            None => {
+                meta.insert(b"key_check", sealer.seal(b"key_check", KEY_CHECK))?;
+                db.flush()?;
+            }
+        }
+        let next_receipt = meta_u32(meta, "next_receipt")?.unwrap_or(FIRST_RECEIPT);
+        let (next_audit, audit_head) = match trees[T::Audit.i()].last()? {
+            Some((_, v)) => {
+                let rec: AuditRecord = decode("audit", &v)?;
+                (rec.seq + 1, rec.hash)
+            }
+            None => (0, audit::ZERO_HASH.to_owned()),
+        };
+        // Attempts written before they had a counter of their own were keyed by audit
+        // sequence numbers; the counter starts past the last of them either way.
+        let next_attempt = match trees[T::Attempts.i()].last()? {
+            Some((k, _)) => {
+                let b: [u8; 8] = k
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| Abort::corrupt("attempts", "key"))?;
+                u64::from_be_bytes(b) + 1
+            }
+            None => 0,
+        };
+        let store = Store {
+            db,
+            sealer,
+            trees,
+            write_lock: Mutex::new(Counters {
+                next_receipt,
+                next_audit,
+                audit_head,
+                next_attempt,
+            }),
+            tickets: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
+            flush_lock: tokio::sync::Mutex::new(()),
+        };
+        if meta_u32(store.tree(T::Meta), "format")? != Some(index::FORMAT) {
+            store.rebuild_indexes()?;
+        }
+        Ok(store)
+    }
+
+    fn tree(&self, t: T) -> &sled::Tree {
+        &self.trees[t.i()]
+    }
+
+    /// True when no customer and no token has been loaded yet.
+    pub fn is_empty(&self) -> bool {
+        self.tree(T::Customers).is_empty() && self.tree(T::Tokens).is_empty()
+    }
+
+    /// Runs `body` as one atomic transaction over every record and index, and waits until it
+    /// is on disk: what a page or API answer reporting the write needs. When `body` returns
+    /// an error nothing is written. `body` may run more than once; it must not have effects
+    /// outside the transaction.
+    pub async fn commit<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
+        let out = self.write(body)?;
+        self.durable().await?;
+        Ok(out)
+    }
+
+    /// [`Store::commit`] for command-line tools, without a runtime: writes, then flushes.
+    pub fn commit_now<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
+        let out = self.write(body)?;
+        self.flush()?;
+        Ok(out)
+    }
+
+    /// Runs `body` as one atomic transaction, without waiting for the disk: for a write that
+    /// a later [`Store::commit`] of the same request makes durable before anything is
+    /// reported (a password attempt counted before its slow hash check).
+    pub fn write<R>(&self, body: impl Fn(&mut Tx) -> TxResult<R>) -> Result<R, StoreError> {
+        let mut counters = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let refs: Vec<&sled::Tree> = self.trees.iter().collect();
+        let result = refs.as_slice().transaction(|trees| {
+            let mut tx = Tx::new(trees, counters.clone(), &self.sealer);
+            let out = body(&mut tx)?;
+            Ok((out, tx.into_counters()))
+        });
+        match result {
+            Ok((out, next)) => {
+                *counters = next;
+                drop(counters);
+                self.tickets.fetch_add(1, Ordering::SeqCst);
+                Ok(out)
+            }
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    /// Waits until every write made so far is on disk. Concurrent callers share flushes: the
+    /// first flushes for all who wrote before it started, the rest find their write covered.
+    async fn durable(&self) -> Result<(), StoreError> {
+        let mine = self.tickets.load(Ordering::SeqCst);
+        if self.flushed.load(Ordering::SeqCst) >= mine {
+            return Ok(());
+        }
+        let _guard = self.flush_lock.lock().await;
+        if self.flushed.load(Ordering::SeqCst) >= mine {
+            return Ok(());
+        }
+        let upto = self.tickets.load(Ordering::SeqCst);
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|_| StoreError::Flush)??;
+        self.flushed.fetch_max(upto, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Flushes now (command-line tools, shutdown).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The token record for a new inventory token, its seed sealed under the master key.
+    pub fn new_token(&self, new: &NewToken) -> Token {
+        let sealed = self.sealer.seal(new.serial.as_bytes(), new.secret);
+        Token {
+            serial: new.serial.to_owned(),
+            kind: new.kind,
+            params: new.params,
+            secret_sealed: data_encoding::BASE64.encode(&sealed),
+            state: TokenState::Available,
+            otp: crate::otp::OtpState::default(),
+            assigned_to: None,
+        }
+    }
+
+    /// Opens a token's seed (tools that must show codes, tests); zeroed when dropped.
+    pub fn secret(&self, token: &Token) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        Ok(open_secret(&self.sealer, token)?)
+    }
+}
+
+/// Reads outside a transaction: by key, or by secondary index (never a scan of a whole tree,
+/// except the `every …` listings for tools).
+impl Store {
+    fn read<R: DeserializeOwned>(&self, t: T, key: &[u8]) -> Result<Option<R>, StoreError> {
+        match self.tree(t).get(key)? {
+            None => Ok(None),
+            Some(v) => Ok(Some(decode(t.name(), &v)?)),
+        }
+    }
+
+    fn all<R: DeserializeOwned>(&self, t: T) -> impl Iterator<Item = Result<R, StoreError>> + '_ {
+        self.tree(t).iter().map(move |kv| {
+            let (_, v) = kv?;
+            Ok(decode(t.name(), &v)?)
+        })
+    }
+
+    /// The record keys an index lists under `prefix`, in index order.
+    fn keys_under(&self, ix: T, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.tree(ix)
+            .scan_prefix(prefix)
+            .map(|kv| Ok(kv?.0[prefix.len()..].to_vec()))
+            .collect()
+    }
+
+    /// The records of `tree` an index lists under `owner`, those `keep` agrees belong there.
+    fn owned<R: DeserializeOwned>(
+        &self,
+        ix: T,
+        tree: T,
+        owner: &str,
+        keep: impl Fn(&R) -> bool,
+    ) -> Result<Vec<R>, StoreError> {
+        self.listed(ix, &index::prefix(owner), tree, keep)
+    }
+
+    /// The records of `tree` an index lists under `prefix`, those `keep` agrees belong there.
+    fn listed<R: DeserializeOwned>(
+        &self,
+        ix: T,
+        prefix: &[u8],
+        tree: T,
+        keep: impl Fn(&R) -> bool,
+    ) -> Result<Vec<R>, StoreError> {
+        let mut out = Vec::new();
+        for key in self.keys_under(ix, prefix)? {
+            if let Some(r) = self.read(tree, &key)? {
+                if keep(&r) {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn customer(&self, contract_id: &str) -> Result<Option<Customer>, StoreError> {
+        self.read(T::Customers, contract_id.as_bytes())
+    }
+
+    pub fn token(&self, serial: &str) -> Result<Option<Token>, StoreError> {
+        self.read(T::Tokens, serial.as_bytes())
+    }
+
+    pub fn receipt(&self, number: u32) -> Result<Option<Receipt>, StoreError> {
+        self.read(T::Receipts, &number.to_be_bytes())
+    }
+
+    /// A customer's receipts, oldest first.
+    pub fn receipts_of(&self, contract_id: &str) -> Result<Vec<Receipt>, StoreError> {
+        self.owned(T::History, T::Receipts, contract_id, |r: &Receipt| {
+            r.contract_id == contract_id
+        })
+    }
+
+    /// Tokens handed out at a branch for this customer (any state), in serial order.
+    pub fn assigned_tokens(&self, contract_id: &str) -> Result<Vec<Token>, StoreError> {
+        self.owned(T::IxAssigned, T::Tokens, contract_id, |t: &Token| {
+            t.assigned_to.as_deref() == Some(contract_id)
+        })
+    }
+
+    /// Up to `limit` serials of hardware tokens a branch may hand out, in serial order.
+    pub fn free_hardware_tokens(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.tree(T::IxFreeHardware).iter() {
+            if out.len() == limit {
+                break;
+            }
+            let serial = String::from_utf8_lossy(&kv?.0).into_owned();
+            if self.token(&serial)?.is_some_and(|t| t.free_hardware()) {
+                out.push(serial);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A customer's feature-phone 利用中止 attempts, oldest first.
+    pub fn attempts_of(&self, contract_id: &str) -> Result<Vec<Attempt>, StoreError> {
+        self.owned(T::IxAttempts, T::Attempts, contract_id, |a: &Attempt| {
+            a.contract_id.as_deref() == Some(contract_id)
+        })
+    }
+
+    pub fn staff(&self, staff_id: &str) -> Result<Option<Staff>, StoreError> {
+        self.read(T::Staff, staff_id.as_bytes())
+    }
+
+    pub fn form(&self, form_no: &str) -> Result<Option<CancelForm>, StoreError> {
+        self.read(T::Forms, form_no.as_bytes())
+    }
+
+    /// A customer's cancellation forms, by form number.
+    pub fn forms_of(&self, contract_id: &str) -> Result<Vec<CancelForm>, StoreError> {
+        self.owned(T::IxForms, T::Forms, contract_id, |f: &CancelForm| {
+            f.contract_id == contract_id
+        })
+    }
+
+    pub fn release(&self, id: u64) -> Result<Option<Release>, StoreError> {
+        self.read(T::Releases, &id.to_be_bytes())
+    }
+
+    /// A customer's lock release requests, oldest first.
+    pub fn releases_of(&self, contract_id: &str) -> Result<Vec<Release>, StoreError> {
+        self.owned(T::IxReleases, T::Releases, contract_id, |r: &Release| {
+            r.contract_id == contract_id
+        })
+    }
+
+    pub fn application(&self, application_no: &str) -> Result<Option<Application>, StoreError> {
+        self.read(T::Applications, application_no.as_bytes())
+    }
+
+    /// A customer's 発行申込書, by application number.
+    pub fn applications_of(&self, contract_id: &str) -> Result<Vec<Application>, StoreError> {
+        self.owned(
+            T::IxApplications,
+            T::Applications,
+            contract_id,
+            |a: &Application| a.contract_id == contract_id,
+        )
+    }
+
+    /// Forms (by number) and releases (oldest first) waiting for a supervisor.
+    pub fn pending(&self) -> Result<(Vec<CancelForm>, Vec<Release>), StoreError> {
+        let forms = self.listed(T::IxPending, &[index::FORM], T::Forms, |f: &CancelForm| {
+            f.decision == Decision::Received
+        })?;
+        let releases = self.listed(
+            T::IxPending,
+            &[index::RELEASE],
+            T::Releases,
+            |r: &Release| r.decision == Decision::Received,
+        )?;
+        Ok((forms, releases))
+    }
+
+    /// Forms and releases decided, and applications carried out, at `from <= t < to`; each
+    /// list in number order.
+    pub fn processed_between(&self, from: u64, to: u64) -> Result<Processed, StoreError> {
+        let mut out = Processed::default();
+        let range = from.to_be_bytes().to_vec()..to.to_be_bytes().to_vec();
+        for kv in self.tree(T::IxProcessed).range(range) {
+            let (k, _) = kv?;
+            let (Some(&tag), Some(key)) = (k.get(8), k.get(9..)) else {
+                return Err(Abort::corrupt("ix_processed", "key").into());
+            };
+            let at = |t: Option<u64>| t.is_some_and(|t| (from..to).contains(&t));
+            match tag {
+                index::FORM => {
+                    if let Some(f) = self.read::<CancelForm>(T::Forms, key)? {
+                        if at(f.decision.decided_at()) {
+                            out.forms.push(f);
+                        }
+                    }
+                }
+                index::RELEASE => {
+                    if let Some(r) = self.read::<Release>(T::Releases, key)? {
+                        if at(r.decision.decided_at()) {
+                            out.releases.push(r);
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(a) = self.read::<Application>(T::Applications, key)? {
+                        if at(Some(a.at)) {
+                            out.applications.push(a);
+                        }
+                    }
+                }
+            }
+        }
+        out.forms.sort_by(|a, b| a.form_no.cmp(&b.form_no));
+        out.releases.sort_by_key(|r| r.id);
+        out.applications
+            .sort_by(|a, b| a.application_no.cmp(&b.application_no));
+        Ok(out)
+    }
+
+    /// The API caller whose key hashes to `hash`, revoked or not.
+    pub fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>, StoreError> {
+        self.read(T::ApiKeys, hash)
+    }
+
+    /// Every key API caller `name` has had, revoked or not.
+    pub fn api_keys_named(&self, name: &str) -> Result<Vec<ApiKey>, StoreError> {
+        self.owned(T::IxApiNames, T::ApiKeys, name, |k: &ApiKey| k.name == name)
+    }
+
+    /// Every API caller, in key-hash order (tools).
+    pub fn api_keys(&self) -> impl Iterator<Item = Result<ApiKey, StoreError>> + '_ {
+        self.all(T::ApiKeys)
+    }
+
+    /// Every token, in serial order (tools, tests).
+    pub fn tokens(&self) -> impl Iterator<Item = Result<Token, StoreError>> + '_ {
+        self.all(T::Tokens)
+    }
+
+    /// Every customer, in contract-ID order (tools, tests).
+    pub fn customers(&self) -> impl Iterator<Item = Result<Customer, StoreError>> + '_ {
+        self.all(T::Customers)
+    }
+
+    /// Every feature-phone 利用中止 attempt, oldest first.
+    pub fn attempts(&self) -> impl Iterator<Item = Result<Attempt, StoreError>> + '_ {
+        self.all(T::Attempts)
+    }
+
+    /// The audit trail, oldest first.
+    pub fn audit(&self) -> impl Iterator<Item = Result<AuditRecord, StoreError>> + '_ {
+        self.all(T::Audit)
+    }
+}

@@ -1,0 +1,26 @@
+//! The gateway's stored records, one kind per file: what each engine keeps, typed. Records are
+//! plain data with the few domain checks that need nothing but the record (is this token
+//! locked?); the procedures that change them live with their owners (`ledger`, `branch`,
+//! `api`, `inventory`).
+
+mod api_key;
+mod application;
+mod attempt;
+mod audit;
+mod customer;
+mod form;
+mod receipt;
+mod release;
+mod staff;
+mod token;
+
+pub use api_key::ApiKey;
+pub use application::{Application, IssueReason};
+pub use attempt::Attempt;
+pub use audit::{AuditEvent, AuditRecord, Event};
+pub use customer::{Binding, Customer};
+pub use form::{CancelForm, Decision};
+pub use receipt::{Receipt, ReceiptKind};
+pub use release::{Release, ReleaseKind};
+pub use staff::{Role, Staff};
+pub use token::{NewToken, Token, TokenKind, TokenState};

@@ -1,0 +1,195 @@
+//! [`Tx`]: what one transaction may read and write. Every write of a record updates its index
+//! entries in the same transaction, so an index never disagrees with the records it lists.
+//! Signatures speak records and [`TxResult`] only; how the engine stores them stays here.
+
+use super::index::{self, Entry};
+use super::records::{
+    ApiKey, Application, Attempt, CancelForm, Customer, Receipt, ReceiptKind, Release, Staff, Token,
+};
+use super::{decode, encode, open_secret, Abort, Counters, TxResult, LAST_RECEIPT, T};
+use serde::{de::DeserializeOwned, Serialize};
+use sled::transaction::TransactionalTree;
+use zeroize::Zeroizing;
+
+/// Typed access to the records inside one transaction.
+pub struct Tx<'a> {
+    trees: &'a [TransactionalTree],
+    pub(super) counters: Counters,
+    sealer: &'a crate::seal::Sealer,
+}
+
+impl<'a> Tx<'a> {
+    pub(super) fn new(
+        trees: &'a [TransactionalTree],
+        counters: Counters,
+        sealer: &'a crate::seal::Sealer,
+    ) -> Tx<'a> {
+        Tx {
+            trees,
+            counters,
+            sealer,
+        }
+    }
+
+    pub(super) fn into_counters(self) -> Counters {
+        self.counters
+    }
+
+    fn tree(&self, t: T) -> &TransactionalTree {
+        &self.trees[t.i()]
+    }
+
+    fn get<R: DeserializeOwned>(&self, t: T, key: &[u8]) -> TxResult<Option<R>> {
+        match self.tree(t).get(key)? {
+            None => Ok(None),
+            Some(v) => Ok(Some(decode(t.name(), &v)?)),
+        }
+    }
+
+    pub(super) fn put<R: Serialize>(&self, t: T, key: &[u8], value: &R) -> TxResult<()> {
+        self.tree(t).insert(key, encode(value))?;
+        Ok(())
+    }
+
+    pub(super) fn put_meta(&self, key: &str, value: &[u8]) -> TxResult<()> {
+        self.tree(T::Meta).insert(key.as_bytes(), value)?;
+        Ok(())
+    }
+
+    /// Replaces a record's index entries `old` by `new`.
+    pub(super) fn reindex(&self, old: Vec<Entry>, new: Vec<Entry>) -> TxResult<()> {
+        for e in old.iter().filter(|e| !new.contains(e)) {
+            self.tree(e.0).remove(e.1.as_slice())?;
+        }
+        for e in new.iter().filter(|e| !old.contains(e)) {
+            self.tree(e.0).insert(e.1.as_slice(), &[][..])?;
+        }
+        Ok(())
+    }
+
+    /// Stores `value` under `key` of `t`, moving its index entries from the stored record's.
+    fn put_indexed<R: Serialize + DeserializeOwned>(
+        &self,
+        t: T,
+        key: &[u8],
+        value: &R,
+        entries: impl Fn(&R) -> Vec<Entry>,
+    ) -> TxResult<()> {
+        let old = self
+            .get::<R>(t, key)?
+            .map(|r| entries(&r))
+            .unwrap_or_default();
+        self.reindex(old, entries(value))?;
+        self.put(t, key, value)
+    }
+
+    /// The token's seed, opened for one check; zeroed when dropped.
+    pub fn secret(&self, token: &Token) -> TxResult<Zeroizing<Vec<u8>>> {
+        open_secret(self.sealer, token)
+    }
+
+    pub fn customer(&self, contract_id: &str) -> TxResult<Option<Customer>> {
+        self.get(T::Customers, contract_id.as_bytes())
+    }
+
+    pub fn put_customer(&self, c: &Customer) -> TxResult<()> {
+        self.put(T::Customers, c.contract_id.as_bytes(), c)
+    }
+
+    pub fn token(&self, serial: &str) -> TxResult<Option<Token>> {
+        self.get(T::Tokens, serial.as_bytes())
+    }
+
+    pub fn put_token(&self, t: &Token) -> TxResult<()> {
+        self.put_indexed(T::Tokens, t.serial.as_bytes(), t, index::of_token)
+    }
+
+    /// Issues the next 受付番号 and stores the receipt with it.
+    pub fn receipt(
+        &mut self,
+        kind: ReceiptKind,
+        contract_id: &str,
+        serial: &str,
+        old_serial: Option<&str>,
+        at: u64,
+    ) -> TxResult<Receipt> {
+        let number = self.counters.next_receipt;
+        if number > LAST_RECEIPT {
+            return Err(Abort(super::error::Stop::ReceiptsExhausted));
+        }
+        self.counters.next_receipt += 1;
+        let r = Receipt {
+            number,
+            kind,
+            contract_id: contract_id.to_owned(),
+            serial: serial.to_owned(),
+            old_serial: old_serial.map(str::to_owned),
+            at,
+        };
+        self.put(T::Receipts, &number.to_be_bytes(), &r)?;
+        self.reindex(Vec::new(), index::of_receipt(&r))?;
+        // The counter is stored in the same transaction, so a number is never issued twice.
+        self.put_meta("next_receipt", &self.counters.next_receipt.to_be_bytes())?;
+        Ok(r)
+    }
+
+    /// Records a feature-phone 利用中止 attempt.
+    pub fn add_attempt(&mut self, a: &Attempt) -> TxResult<()> {
+        let key = self.counters.next_attempt;
+        self.counters.next_attempt += 1;
+        self.put(T::Attempts, &key.to_be_bytes(), a)?;
+        self.reindex(Vec::new(), index::of_attempt(key, a))
+    }
+
+    pub fn staff(&self, staff_id: &str) -> TxResult<Option<Staff>> {
+        self.get(T::Staff, staff_id.as_bytes())
+    }
+
+    pub fn put_staff(&self, s: &Staff) -> TxResult<()> {
+        self.put(T::Staff, s.staff_id.as_bytes(), s)
+    }
+
+    pub fn form(&self, form_no: &str) -> TxResult<Option<CancelForm>> {
+        self.get(T::Forms, form_no.as_bytes())
+    }
+
+    pub fn put_form(&self, f: &CancelForm) -> TxResult<()> {
+        self.put_indexed(T::Forms, f.form_no.as_bytes(), f, index::of_form)
+    }
+
+    pub fn application(&self, application_no: &str) -> TxResult<Option<Application>> {
+        self.get(T::Applications, application_no.as_bytes())
+    }
+
+    pub fn put_application(&self, a: &Application) -> TxResult<()> {
+        let key = a.application_no.as_bytes();
+        self.put_indexed(T::Applications, key, a, index::of_application)
+    }
+
+    pub fn release(&self, id: u64) -> TxResult<Option<Release>> {
+        self.get(T::Releases, &id.to_be_bytes())
+    }
+
+    pub fn put_release(&self, r: &Release) -> TxResult<()> {
+        self.put_indexed(T::Releases, &r.id.to_be_bytes(), r, index::of_release)
+    }
+
+    /// The API caller whose key hashes to `hash`.
+    pub fn api_key(&self, hash: &[u8; 32]) -> TxResult<Option<ApiKey>> {
+        self.get(T::ApiKeys, hash)
+    }
+
+    /// Stores an API caller under its key hash ([`ApiKey::hash_hex`]).
+    pub fn put_api_key(&self, k: &ApiKey) -> TxResult<()> {
+        let mut hash = [0u8; 32];
+        hex::decode_to_slice(&k.hash_hex, &mut hash)
+            .map_err(|_| Abort::corrupt("api_keys", "hash"))?;
+        self.put_indexed(T::ApiKeys, &hash, k, |k| index::of_api_key(&hash, k))
+    }
+
+    /// The sequence number the next audit record of this transaction gets: unique, so it can
+    /// number records made in the same write.
+    pub fn next_audit_seq(&self) -> u64 {
+        self.counters.next_audit
+    }
+}
