@@ -2,10 +2,10 @@
 //! session ID (URL, form or cookie) and the trusted subscriber ID.
 
 use crate::carrier::{self, Handset};
-use hyper::header::USER_AGENT;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::form::Form;
+use hyper::header::USER_AGENT;
 use hyper::http::request::Parts;
 use hyper::Method;
 use std::net::SocketAddr;
@@ -45,8 +45,7 @@ impl Request {
         let handset = carrier::detect_in(ua, headers, https);
         let claimed = carrier::claimed_subscriber_id_in(&handset, headers);
         // Only a claim needs its sender judged.
-        let trusted =
-            claimed.is_some() && config.networks.trusts(handset.carrier, peer.ip());
+        let trusted = claimed.is_some() && config.networks.trusts(handset.carrier, peer.ip());
         Request {
             method: parts.method.clone(),
             uri: parts.uri.clone(),
@@ -80,4 +79,3 @@ impl Request {
             .or(self.cookie_sid.as_deref())
     }
 }
-

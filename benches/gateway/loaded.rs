@@ -38,7 +38,7 @@ pub async fn pages_during_flows(
             let mut phone = Phone::new(addr, [FOMA, AU, SOFTBANK][k % 3]);
             let mut n = 0u64;
             while probing.load(Ordering::Relaxed) {
-                let page = if n % 2 == 0 { "/help" } else { "/" };
+                let page = if n.is_multiple_of(2) { "/help" } else { "/" };
                 let r = phone.get(page).await.expect("page during flows");
                 assert_eq!(r.status, 200, "{page} during flows");
                 n += 1;

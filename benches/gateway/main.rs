@@ -74,7 +74,10 @@ fn main() {
     }
     if let Ok(only) = std::env::var("BENCH_ONLY") {
         for s in only.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            assert!(SECTIONS.contains(&s), "BENCH_ONLY: no section {s:?}; sections: {SECTIONS:?}");
+            assert!(
+                SECTIONS.contains(&s),
+                "BENCH_ONLY: no section {s:?}; sections: {SECTIONS:?}"
+            );
         }
     }
     let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
@@ -315,7 +318,7 @@ fn page_throughput(addr: SocketAddr, body: &[u8], sizes: &Sizes, table: &mut Tab
         .zip(&rounds[1])
         .map(|(g, b)| g / b)
         .collect();
-    let [unloaded, bare, timed] = rounds.map(|r| median(r));
+    let [unloaded, bare, timed] = rounds.map(median);
     table.add(
         "page throughput",
         format!(

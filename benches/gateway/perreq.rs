@@ -220,7 +220,11 @@ fn totals(text: &str) -> (u64, u64) {
             .strip_prefix("totals:")
             .or_else(|| line.strip_prefix("summary:"))
         {
-            instructions = v.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            instructions = v
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
         } else if let Some(f) = line.strip_prefix("cfn=") {
             callee = Some(f.trim());
         } else if let Some(calls) = line.strip_prefix("calls=") {

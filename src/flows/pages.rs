@@ -3,8 +3,8 @@
 use super::Step;
 use crate::error::AppError;
 use crate::reply::Reply;
-use markup::{InputMode, Keypad};
 use bytes::Bytes;
+use markup::{InputMode, Keypad};
 use std::sync::RwLock;
 
 /// `GET /`: the login screen. The same for every phone of a kind, so it is rendered once per
@@ -19,7 +19,9 @@ pub fn top(step: &Step) -> Result<Reply, AppError> {
     };
     let body = step.pages.top(variant, || {
         let label = &step.app.config.bank.contract_id_label;
-        step.encode(markup::top::top(&ctx, label, None, "")).body.into()
+        step.encode(markup::top::top(&ctx, label, None, ""))
+            .body
+            .into()
     });
     Ok(step.ending(body))
 }
