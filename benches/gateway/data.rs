@@ -101,6 +101,22 @@ pub fn build_bank(dir: &Path, customers: u64, bound: u64) -> PathBuf {
     key
 }
 
+/// Opens the store of a bank just built. sled lets go of its lock a moment after the last
+/// handle is dropped (its flusher thread ends on its own time): a refused lock is tried again.
+pub fn reopen(dir: &Path, key: &Path) -> Store {
+    let began = std::time::Instant::now();
+    loop {
+        match Store::open(&dir.join("db"), Sealer::load(key).expect("key")) {
+            Ok(store) => return store,
+            Err(e) if began.elapsed() < std::time::Duration::from_secs(10) => {
+                eprintln!("bench: reopening {}: {e}; trying again", dir.display());
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("store {}: {e}", dir.display()),
+        }
+    }
+}
+
 /// A bank that is only read (start-up time): built once and kept between runs.
 pub fn cached_bank(name: &str, customers: u64) -> (PathBuf, PathBuf) {
     let dir = root().join(name);

@@ -256,9 +256,7 @@ pub fn bank(n: u64) -> (PathBuf, PathBuf) {
     if !done.exists() {
         let began = Instant::now();
         data::build_bank(&dir, n, n);
-        let sealer = keitai_gateway::seal::Sealer::load(&key).expect("key");
-        let store =
-            keitai_gateway::store::Store::open(&dir.join("db"), sealer).expect("open store");
+        let store = data::reopen(&dir, &key);
         let staff = keitai_gateway::branch::ops::Staff {
             staff_id: STAFF.0.into(),
             name: "試験一郎".into(),
