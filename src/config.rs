@@ -38,6 +38,13 @@ pub struct Bank {
     pub support: Support,
     #[serde(default)]
     pub policy: Policy,
+    /// The last confirmation of 利用開始 and 交換: the 資金移動用パスワード (seed 003) or the
+    /// お客様カード at two random positions (seed 001).
+    #[serde(default)]
+    pub start_confirmation: Confirmation,
+    /// 法人 (business) internet banking settings.
+    #[serde(default)]
+    pub business: BusinessProfile,
     pub branches: Vec<Branch>,
 }
 
@@ -47,6 +54,37 @@ fn default_id_label() -> String {
 
 fn yes() -> bool {
     true
+}
+
+/// What 利用開始 and 交換 ask last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confirmation {
+    #[default]
+    TransferPassword,
+    /// お客様カード 確認用パスワード at two positions chosen per attempt.
+    Card,
+}
+
+/// 法人 settings of the bank profile (`[business]` in bank.toml).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusinessProfile {
+    /// Token kinds an administrator may register from a phone (seed 003: ガラケー users get
+    /// hardware tokens only).
+    pub phone_token_kinds: Vec<crate::store::TokenKind>,
+    /// Show the 受付番号 (small, under the user list) after a registration or release; the
+    /// seeds show no completion message, so off unless the bank asks for it.
+    pub show_receipt: bool,
+}
+
+impl Default for BusinessProfile {
+    fn default() -> BusinessProfile {
+        BusinessProfile {
+            phone_token_kinds: vec![crate::store::TokenKind::Hardware],
+            show_receipt: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,7 +1,9 @@
-//! The demo bank: customers, token inventory, one existing registration and the branch staff
-//! from `data/demo/`, loaded into an empty database by `serve --demo`.
+//! The demo bank: customers, token inventory, one existing registration, the branch staff, the
+//! 法人 contracts and the お客様カード from `data/demo/`, loaded into an empty database by
+//! `serve --demo`.
 
 use crate::branch::ops::{self, Role, Staff};
+use crate::business;
 use crate::inventory;
 use crate::password;
 use crate::store::{AuditEvent, Binding, Customer, Event, Store, StoreError, TokenState};
@@ -80,6 +82,10 @@ fn load_staff(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
             branch_code: s.branch_code,
             role: s.role,
             password_hash,
+            disabled: false,
+            must_change: false,
+            sign_in_fails: 0,
+            last_attempt: 0,
         });
     }
     ops::put_staff(store, &records, now)?;
@@ -94,6 +100,17 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
         message: e.to_string(),
     })?;
     let mut tokens = inventory::seal(store, &seeds, |_| {});
+    // 法人: hardware tokens already issued to a business at a branch (発行申込書, seed 000).
+    for issued in business_tokens(dir)? {
+        let t = tokens
+            .iter_mut()
+            .find(|t| t.serial == issued.serial)
+            .ok_or_else(|| DemoError::Data {
+                file: "business_tokens.csv".into(),
+                message: format!("{} not in the demo inventory", issued.serial),
+            })?;
+        t.assigned_to = Some(issued.contract_id);
+    }
     let regs: Vec<DemoRegistration> = read_csv(&dir.join("demo/registrations.csv"))?;
     let mut records = Vec::new();
     for c in customers(dir)? {
@@ -111,6 +128,8 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
             login_fails: 0,
             token: None,
             transfers_blocked: false,
+            closed: false,
+            from_host: None,
         });
     }
     for r in &regs {
@@ -153,5 +172,85 @@ pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
             },
         )
     })?;
-    load_staff(store, dir, now)
+    load_staff(store, dir, now)?;
+    load_business(store, dir, now)
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+struct IssuedToken {
+    contract_id: String,
+    serial: String,
+}
+
+fn business_tokens(dir: &Path) -> Result<Vec<IssuedToken>, DemoError> {
+    let path = dir.join("demo/business_tokens.csv");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    read_csv(&path)
+}
+
+/// The demo's 法人 contracts with their users (`demo/businesses.csv`, `demo/business_users.csv`)
+/// and the personal customers' お客様カード (`demo/cards.csv`); a bank directory without them
+/// has none.
+pub fn businesses(dir: &Path) -> Result<Vec<business::load::NewBusiness>, DemoError> {
+    let contracts = dir.join("demo/businesses.csv");
+    if !contracts.exists() {
+        return Ok(Vec::new());
+    }
+    business::load::read_files(&contracts, &dir.join("demo/business_users.csv")).map_err(biz_error)
+}
+
+/// The personal customers' demo お客様カード: contract ID and the eight digits.
+pub fn cards(dir: &Path) -> Result<Vec<(String, String)>, DemoError> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        contract_id: String,
+        card: String,
+    }
+    let path = dir.join("demo/cards.csv");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    Ok(read_csv::<Row>(&path)?
+        .into_iter()
+        .map(|r| (r.contract_id, r.card))
+        .collect())
+}
+
+fn biz_error(e: business::load::LoadError) -> DemoError {
+    match e {
+        business::load::LoadError::Store(s) => DemoError::Store(s),
+        other => DemoError::Data {
+            file: "businesses".into(),
+            message: other.to_string(),
+        },
+    }
+}
+
+fn load_business(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
+    let list = businesses(dir)?;
+    if !list.is_empty() {
+        business::load::load(store, &list, now).map_err(biz_error)?;
+    }
+    let cards = cards(dir)?;
+    if !cards.is_empty() {
+        business::load::load_cards(store, &cards, now).map_err(biz_error)?;
+    }
+    Ok(())
+}
+
+/// Whether `store` still holds the demo bank: every demo customer there, open, with the demo
+/// login password. `serve --demo` prints the demo credentials only then: on any other database they
+/// would not match.
+pub fn matches(store: &Store, dir: &Path) -> Result<bool, DemoError> {
+    for c in customers(dir)? {
+        let Some(stored) = store.customer(&c.contract_id)?.filter(|s| !s.closed) else {
+            return Ok(false);
+        };
+        if !password::verify(&stored.login_hash, &c.login_password) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

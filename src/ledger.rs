@@ -43,6 +43,10 @@ pub async fn check_password(
         let Some(mut c) = tx.customer(contract_id)? else {
             return Ok(Begin::Unknown);
         };
+        // A closed contract answers like an unknown one: the page must not tell which.
+        if c.closed {
+            return Ok(Begin::Unknown);
+        }
         if c.login_fails >= limit {
             return Ok(Begin::Locked);
         }
@@ -69,7 +73,15 @@ pub async fn check_password(
         Begin::Counted(h) => Some(h),
     };
     let known = hash.is_some();
-    let ok = password::verify_async(hash, password.to_owned()).await;
+    let ok = password::verify_async(hash.clone(), password.to_owned()).await;
+    // A hash imported in another scheme becomes argon2id with the write that records this
+    // login; hashed first, off the runtime, as slow as the check itself.
+    let rehashed = match &hash {
+        Some(old) if ok && crate::phc::needs_rehash(old) => {
+            password::hash_async(password.to_owned()).await.ok()
+        }
+        _ => None,
+    };
     if !known {
         audit_only(
             store,
@@ -90,8 +102,20 @@ pub async fn check_password(
             let Some(mut c) = tx.customer(contract_id)? else {
                 return Ok(PasswordCheck::Wrong { left: limit });
             };
+            let mut detail = what.to_owned();
             let (event, result) = if ok {
                 c.login_fails = 0;
+                if let (Some(new), Some(old)) = (&rehashed, &hash) {
+                    let stored = match which {
+                        Secret::Login => &mut c.login_hash,
+                        Secret::Transfer => &mut c.transfer_hash,
+                    };
+                    // Only the hash just verified is replaced (an import may have changed it).
+                    if stored == old {
+                        *stored = new.clone();
+                        detail.push_str(", re-hashed to argon2id");
+                    }
+                }
                 (AuditEvent::LoginOk, PasswordCheck::Ok(Box::new(c.clone())))
             } else if c.login_fails >= limit {
                 (AuditEvent::LoginLockout, PasswordCheck::LockedNow)
@@ -104,7 +128,7 @@ pub async fn check_password(
                 now,
                 Event {
                     contract_id: Some(contract_id),
-                    detail: what.into(),
+                    detail: detail.clone(),
                     ..Event::new(event)
                 },
             )?;
@@ -161,8 +185,9 @@ fn otp_event(o: Outcome) -> (AuditEvent, Result<u64, OtpRefusal>) {
 }
 
 /// One OTP attempt on `token` inside a transaction: stores the new OTP state and audits it.
-/// Returns the result and the audit record's sequence number.
-fn attempt_in(
+/// Returns the result and the audit record's sequence number. The one OTP check every
+/// journey uses (法人 registrations and API checks too, see [`crate::business`]).
+pub(crate) fn attempt_in(
     tx: &mut Tx,
     token: &mut Token,
     contract_id: &str,
@@ -226,9 +251,30 @@ pub async fn check_otp_audited(
     limit: u32,
     detail: &str,
 ) -> Result<(OtpCheck, u64), StoreError> {
+    check_otp_audited_for(store, contract_id, None, code, now, limit, detail).await
+}
+
+/// [`check_otp_audited`] for a 法人 contract's user too: with `user_id`, the code is checked
+/// against the token registered to that user (or the contract's shared token), see
+/// [`crate::business::check_in`]. A business contract asked without a user has no token.
+pub async fn check_otp_audited_for(
+    store: &Store,
+    contract_id: &str,
+    user_id: Option<&str>,
+    code: &str,
+    now: u64,
+    limit: u32,
+    detail: &str,
+) -> Result<(OtpCheck, u64), StoreError> {
     store
         .commit(|tx| {
-            let (check, seq) = check_in(tx, contract_id, code, now, limit, detail)?;
+            let (check, seq) = match user_id {
+                Some(user) => {
+                    crate::business::check_in(tx, contract_id, user, code, now, limit, detail)?
+                }
+                None if tx.business(contract_id)?.is_some() => (OtpCheck::NoToken, None),
+                None => check_in(tx, contract_id, code, now, limit, detail)?,
+            };
             let seq = match seq {
                 Some(seq) => seq,
                 // The check stopped before a token: record why, in the same write.
@@ -395,7 +441,7 @@ pub async fn register_from(
 ) -> Result<Result<Done, Refusal>, StoreError> {
     store
         .commit(|tx| {
-            let Some(mut c) = tx.customer(contract_id)? else {
+            let Some(mut c) = tx.customer(contract_id)?.filter(|c| !c.closed) else {
                 return Ok(Err(Refusal::UnknownCustomer));
             };
             if c.token.is_some() {
@@ -548,6 +594,8 @@ mod tests {
                 subscriber_id: None,
             }),
             transfers_blocked,
+            closed: false,
+            from_host: None,
         }
     }
 

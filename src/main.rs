@@ -73,11 +73,85 @@ impl Db {
 }
 
 #[derive(Subcommand)]
+enum CustomersAction {
+    /// Load the internet-banking host's CSV export (a delta; all rows or none).
+    Import {
+        file: PathBuf,
+        /// Report what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Print what the branch console shows of a customer (never password hashes).
+    Show {
+        contract_id: String,
+        /// Where bank.toml is (its lock limits).
+        #[arg(long, default_value = "data")]
+        bank_dir: PathBuf,
+        #[command(flatten)]
+        db: Db,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffAction {
+    /// Add a staff member; prints a one-time initial password the first sign-in must change.
+    Add {
+        staff_id: String,
+        #[arg(long)]
+        name: String,
+        /// A branch code of bank.toml.
+        #[arg(long)]
+        branch: String,
+        #[arg(long, value_parser = ["clerk", "supervisor"])]
+        role: String,
+        /// Read the initial password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long, default_value = "data")]
+        bank_dir: PathBuf,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// List staff: ID, name, branch, role, state (never passwords).
+    List {
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Refuse the staff member's sign-in and end their sessions.
+    Disable {
+        staff_id: String,
+        #[command(flatten)]
+        db: Db,
+    },
+    Enable {
+        staff_id: String,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Give a new initial password (printed once, or `--password-stdin`).
+    ResetPassword {
+        staff_id: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Lift a sign-in pause (5 wrong passwords).
+    Unlock {
+        staff_id: String,
+        #[command(flatten)]
+        db: Db,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the gateway.
     Serve {
         /// Load the demo bank from the bank directory into an empty database, and print its
-        /// customers and token serials.
+        /// customers and token serials (on a database that is not the demo's: says so).
         #[arg(long)]
         demo: bool,
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -133,6 +207,16 @@ enum Command {
     ApiKey {
         #[command(subcommand)]
         action: ApiKeyAction,
+    },
+    /// The bank's customers: import the internet-banking host's export, show one.
+    Customers {
+        #[command(subcommand)]
+        action: CustomersAction,
+    },
+    /// Branch staff accounts.
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
     },
     /// Create a new master key file (mode 0600) for sealing token seeds.
     InitKey { path: PathBuf },
@@ -201,6 +285,8 @@ fn main() -> ExitCode {
             .map(|_| println!("created {}", path.display()))
             .map_err(|e| e.to_string()),
         Command::ApiKey { action } => api_key(action),
+        Command::Customers { action } => customers(action),
+        Command::Staff { action } => staff(action),
         Command::Audit {
             verify,
             contract,
@@ -296,7 +382,14 @@ fn serve(
             demo::load(&store, &bank_dir, clock::now_unix()).map_err(|e| e.to_string())?;
             println!("Loaded the demo bank from {}.", bank_dir.display());
         }
-        print_demo(&bank_dir, &store)?;
+        if demo::matches(&store, &bank_dir).map_err(|e| e.to_string())? {
+            print_demo(&bank_dir, &store)?;
+        } else {
+            println!(
+                "This database is not the demo bank's (its customers or their passwords differ): \
+                 no demo credentials printed, nothing loaded."
+            );
+        }
     }
     let config = Config {
         listen,
@@ -369,7 +462,8 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
     let mut software = Vec::new();
     for t in store.tokens() {
         let t = t.map_err(|e| e.to_string())?;
-        if t.state != keitai_gateway::store::TokenState::Available {
+        // Tokens issued to someone at a branch are not free.
+        if t.state != keitai_gateway::store::TokenState::Available || t.assigned_to.is_some() {
             continue;
         }
         match t.kind {
@@ -383,6 +477,47 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
         software.join(" ")
     );
     println!("Codes: keitai-gateway token-code SERIAL");
+    let cards = demo::cards(bank_dir).map_err(|e| e.to_string())?;
+    if !cards.is_empty() {
+        println!("お客様カード (ア イ ウ エ オ カ キ ク) of the customers above:");
+        for (id, digits) in &cards {
+            println!("  {id}: {}", spaced(digits));
+        }
+    }
+    let businesses = demo::businesses(bank_dir).map_err(|e| e.to_string())?;
+    if !businesses.is_empty() {
+        println!("法人 contracts at /biz (契約先ID / ご契約先暗証番号 / ご契約先確認暗証番号 / name / 利用形態):");
+    }
+    for b in &businesses {
+        let stored = store.business(&b.contract_id).map_err(|e| e.to_string())?;
+        let usage = stored.as_ref().map_or("-", |s| s.usage.label());
+        println!(
+            "  {} / {} / {} / {} / {usage}",
+            b.contract_id, b.admin_password, b.confirm_pin, b.name
+        );
+        println!(
+            "    お客様カード (ア イ ウ エ オ カ キ ク): {}",
+            spaced(&b.card)
+        );
+        for u in &b.users {
+            let serial = stored
+                .as_ref()
+                .and_then(|s| s.token_of(&u.user_id).map(str::to_owned))
+                .unwrap_or_else(|| "-".into());
+            println!("    利用者 {} {} token {serial}", u.user_id, u.name);
+        }
+        let issued: Vec<String> = store
+            .assigned_tokens(&b.contract_id)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|t| t.state == keitai_gateway::store::TokenState::Available)
+            .map(|t| t.serial)
+            .collect();
+        println!(
+            "    tokens issued to it, not registered: {}",
+            issued.join(" ")
+        );
+    }
     println!("Branch staff at /branch/ (staff ID / password / name / branch / role):");
     for s in demo::staff(bank_dir).map_err(|e| e.to_string())? {
         println!(
@@ -391,6 +526,15 @@ fn print_demo(bank_dir: &Path, store: &Store) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Card digits as printed, one under each position: `4 0 1 7 3 9 5 8`.
+fn spaced(digits: &str) -> String {
+    digits
+        .chars()
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn audit(verify: bool, contract: Option<&str>, since: Option<&str>, db: &Db) -> Result<(), String> {
@@ -523,6 +667,103 @@ fn api_key(action: ApiKeyAction) -> Result<(), String> {
                 _ => println!("revoked the key of {name}"),
             }
         }
+    }
+    Ok(())
+}
+
+fn customers(action: CustomersAction) -> Result<(), String> {
+    use keitai_gateway::operate::{customers, Operator};
+    let text = match action {
+        CustomersAction::Import { file, dry_run, db } => {
+            let csv = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let args = customers::ImportArgs {
+                csv: &csv,
+                file_name: &file.display().to_string(),
+                dry_run,
+                now: clock::now_unix(),
+                operator: &Operator::from_os(),
+            };
+            customers::import(&db.open()?, &args).map(|r| r.to_string())
+        }
+        CustomersAction::Show {
+            contract_id,
+            bank_dir,
+            db,
+        } => {
+            let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
+            customers::show(&db.open()?, &contract_id, &bank.policy).map(|r| r.to_string())
+        }
+    };
+    print!("{}", text.map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+/// A password from standard input (`--password-stdin`): its first line.
+fn password_from_stdin() -> Result<zeroize::Zeroizing<String>, String> {
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the password from standard input: {e}"))?;
+    Ok(zeroize::Zeroizing::new(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
+}
+
+fn staff(action: StaffAction) -> Result<(), String> {
+    use keitai_gateway::operate::staff::{self, Change};
+    use keitai_gateway::operate::Operator;
+    let (now, op) = (clock::now_unix(), Operator::from_os());
+    let stdin = |wanted: bool| wanted.then(password_from_stdin).transpose();
+    let change = |db: &Db, id: &str, c: Change| -> Result<String, String> {
+        staff::change(&db.open()?, id, c, now, &op).map_err(|e| e.to_string())
+    };
+    let text = match action {
+        StaffAction::Add {
+            staff_id,
+            name,
+            branch,
+            role,
+            password_stdin,
+            bank_dir,
+            db,
+        } => {
+            let bank = Bank::load(&bank_dir.join("bank.toml")).map_err(|e| e.to_string())?;
+            let branches: Vec<String> = bank.branches.iter().map(|b| b.code.clone()).collect();
+            let role = if role == "supervisor" {
+                keitai_gateway::store::Role::Supervisor
+            } else {
+                keitai_gateway::store::Role::Clerk
+            };
+            let args = staff::AddArgs {
+                staff_id: &staff_id,
+                name: &name,
+                branch_code: &branch,
+                role,
+                password: stdin(password_stdin)?,
+                branches: &branches,
+                now,
+                operator: &op,
+            };
+            staff::add(&db.open()?, args)
+                .map(|r| r.to_string())
+                .map_err(|e| e.to_string())
+        }
+        StaffAction::List { db } => staff::list(&db.open()?)
+            .map(|l| l.to_string())
+            .map_err(|e| e.to_string()),
+        StaffAction::Disable { staff_id, db } => change(&db, &staff_id, Change::Disable),
+        StaffAction::Enable { staff_id, db } => change(&db, &staff_id, Change::Enable),
+        StaffAction::Unlock { staff_id, db } => change(&db, &staff_id, Change::Unlock),
+        StaffAction::ResetPassword {
+            staff_id,
+            password_stdin,
+            db,
+        } => staff::reset_password(&db.open()?, &staff_id, stdin(password_stdin)?, now, &op)
+            .map(|r| r.to_string())
+            .map_err(|e| e.to_string()),
+    }?;
+    if !text.trim().is_empty() {
+        println!("{}", text.trim_end());
     }
     Ok(())
 }

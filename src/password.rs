@@ -26,7 +26,8 @@ pub fn hash(password: &str) -> Result<String, HashError> {
         .map_err(|e| HashError(e.to_string()))
 }
 
-/// Whether `password` matches `phc`, compared in constant time.
+/// Whether `password` matches `phc`, compared in constant time. Hashes imported from the
+/// bank's host in other schemes (bcrypt, PBKDF2, scrypt) are verified by [`crate::phc`].
 ///
 /// The argon2 working memory (19 MiB at the default parameters) is kept per thread and reused:
 /// allocating it per check made the allocator keep several such blocks per thread, and the
@@ -35,6 +36,9 @@ pub fn hash(password: &str) -> Result<String, HashError> {
 pub fn verify(phc: &str, password: &str) -> bool {
     thread_local! {
         static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+    }
+    if !phc.starts_with("$argon2") {
+        return crate::phc::verify_legacy(phc, password);
     }
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
@@ -96,6 +100,16 @@ pub async fn verify_async(phc: Option<String>, password: String) -> bool {
         let _ = tx.send(ok);
     }));
     rx.await.unwrap_or(false)
+}
+
+/// [`hash`] on the hashing threads (re-hashing an imported hash to argon2id at login).
+pub async fn hash_async(password: String) -> Result<String, HashError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    hashers().run(Box::new(move || {
+        let _ = tx.send(hash(&password));
+    }));
+    rx.await
+        .unwrap_or_else(|_| Err(HashError("hashing thread gone".into())))
 }
 
 type Job = Box<dyn FnOnce() + Send>;

@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::body::{self, Limits};
 use crate::error::AppError;
 use crate::flows::pages::PageCache;
-use crate::flows::{cancel, exchange, login, pages, start, Step};
+use crate::flows::{biz, cancel, exchange, login, pages, start, Step};
 use crate::front::{Answer, Front, HttpRequest};
 use crate::log::log;
 use crate::reply::Reply;
@@ -117,6 +117,7 @@ async fn route(step: &Step<'_>) -> Result<Reply, AppError> {
         ("POST", paths::EXCHANGE_CURRENT) => exchange::current_post(step).await,
         ("POST", paths::EXCHANGE_NEW) => exchange::new_post(step).await,
         ("GET", paths::CANCEL) => cancel::notice(step).await,
+        (_, path) if biz::owns(path) => biz::route(step).await,
         (_, path) if paths::ALL.contains(&path) => Err(AppError::Method),
         _ => Err(AppError::NotFound),
     }

@@ -21,6 +21,10 @@ pub enum Stage {
     ExchangeAuthed { logged_in: bool },
     /// 交換 step 1 passed for `old_serial`.
     ExchangeVerified { old_serial: String, logged_in: bool },
+    /// 法人: the administrator's ご契約先暗証番号 was right; the お客様カード is still to come.
+    BizCard,
+    /// 法人: the administrator is logged in (its pages show the administrator's keys).
+    BizAdmin,
 }
 
 impl Stage {
@@ -31,7 +35,7 @@ impl Stage {
             Stage::StartAuthed { logged_in }
             | Stage::ExchangeAuthed { logged_in }
             | Stage::ExchangeVerified { logged_in, .. } => *logged_in,
-            Stage::LoginOtp => false,
+            Stage::LoginOtp | Stage::BizCard | Stage::BizAdmin => false,
         }
     }
 }
@@ -46,6 +50,8 @@ pub struct Session {
     pub csrf: String,
     /// Trusted carrier subscriber ID seen when the session began; other handsets are refused.
     pub subscriber: Option<String>,
+    /// The お客様カード positions asked on the form shown last (new ones after each answer).
+    pub card: Option<crate::card::Positions>,
 }
 
 /// Why a session ID was not accepted.
@@ -87,6 +93,7 @@ impl Sessions {
             stage,
             csrf: random_token(CSRF_BYTES),
             subscriber,
+            card: None,
         };
         self.table.insert(&session.id, session.clone());
         session
@@ -114,6 +121,11 @@ impl Sessions {
     /// Moves session `id` to `stage`. Returns `None` if it is gone.
     pub fn set_stage(&self, id: &str, stage: Stage) -> Option<Session> {
         self.table.update(id, |s| s.stage = stage)
+    }
+
+    /// Sets the お客様カード positions the next form of session `id` asks.
+    pub fn set_card(&self, id: &str, card: Option<crate::card::Positions>) -> Option<Session> {
+        self.table.update(id, |s| s.card = card)
     }
 
     /// Ends a session (logout, finished journey).

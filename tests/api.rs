@@ -43,7 +43,7 @@ pub fn start(extra: &[&str]) -> (tempfile::TempDir, Server, String) {
 }
 
 /// Sends one HTTP request; `key` goes in `Authorization: Bearer`.
-fn call(server: &Server, method: &str, path: &str, key: Option<&str>, body: &str) -> Resp {
+pub fn call(server: &Server, method: &str, path: &str, key: Option<&str>, body: &str) -> Resp {
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
         server.addr,

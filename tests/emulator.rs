@@ -70,7 +70,11 @@ fn walks_start_on_docomo_without_cookies_and_au_with_cookies() {
         .iter()
         .filter_map(|c| c.as_str())
         .collect();
-    assert_eq!(codes, ["F987", "F988", "F989", "F990"], "keys 1 2 3 0");
+    assert_eq!(
+        codes,
+        ["F987", "F988", "F989", "F98A", "F990"],
+        "keys 1 2 3, 4 (法人 管理者ログイン) and 0"
+    );
     assert!(!b.text("#screen").contains('?'), "no ?? for pictograms");
     assert_eq!(b.text("#chtml"), "OK");
     b.wait_text("#budget", "/ 102400 bytes");

@@ -3,6 +3,7 @@
 mod support;
 
 mod api;
+mod biz;
 mod branch;
 mod carrier;
 mod crash;
@@ -11,6 +12,7 @@ mod exchange;
 mod fronts;
 mod hostile;
 mod login;
+mod operate;
 mod pskc_import;
 mod rfc6238;
 mod security;

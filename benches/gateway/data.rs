@@ -86,6 +86,8 @@ pub fn build_bank(dir: &Path, customers: u64, bound: u64) -> PathBuf {
             subscriber_id: None,
         }),
         transfers_blocked: false,
+        closed: false,
+        from_host: None,
     });
     let tokens = (0..customers).map(|i| {
         let mut t = store.new_token(&seed(i).as_new());
@@ -98,6 +100,7 @@ pub fn build_bank(dir: &Path, customers: u64, bound: u64) -> PathBuf {
         t
     });
     store.bulk_load(people, tokens, now).expect("bulk load");
+    load_business(&store, now);
     key
 }
 
@@ -115,6 +118,28 @@ pub fn reopen(dir: &Path, key: &Path) -> Store {
             Err(e) => panic!("store {}: {e}", dir.display()),
         }
     }
+}
+
+/// The bench's 法人 contract (its administrator's pages are in the bytes table).
+pub const BIZ: (&str, &str, &str) = ("9000000001", "Admin9001", "40173958");
+
+fn load_business(store: &Store, now: u64) {
+    use keitai_gateway::business::load::{self, NewBusiness, NewUser};
+    let users = ["bench01", "bench02", "bench03"].map(|u| NewUser {
+        contract_id: BIZ.0.into(),
+        user_id: u.into(),
+        name: "信金太郎".into(),
+    });
+    let contract = NewBusiness {
+        contract_id: BIZ.0.into(),
+        name: "有限会社ベンチ".into(),
+        admin_password: BIZ.1.into(),
+        confirm_pin: "Kakunin9001".into(),
+        card: BIZ.2.into(),
+        usage: "per_user".into(),
+        users: users.to_vec(),
+    };
+    load::load(store, &[contract], now).expect("business contract");
 }
 
 /// A bank that is only read (start-up time): built once and kept between runs.

@@ -137,3 +137,65 @@ pub async fn login_and_others(
     ]);
     Ok(())
 }
+
+/// The digits of the bench card at the two positions a card page asks (`(1)(ウ)`, `(2)(カ)`).
+fn card_answer(page: &Resp) -> Result<[String; 2], String> {
+    const KANA: [char; 8] = ['ア', 'イ', 'ウ', 'エ', 'オ', 'カ', 'キ', 'ク'];
+    let card: Vec<char> = data::BIZ.2.chars().collect();
+    let at = |n: &str| -> Result<String, String> {
+        let marker = format!("({n})(");
+        let i = page.text.find(&marker).ok_or("no card position")? + marker.len();
+        let kana = page.text[i..].chars().next().ok_or("no card position")?;
+        let p = KANA
+            .iter()
+            .position(|k| *k == kana)
+            .ok_or("not a card position")?;
+        Ok(card[p].to_string())
+    };
+    Ok([at("1")?, at("2")?])
+}
+
+/// The 法人 administrator's pages: 管理者ログイン, お客様カード, メイン, ご契約先管理情報変更,
+/// 利用者情報選択, ワンタイムパスワードの設定, 利用形態設定, 利用登録 (and its error), 利用登録解除,
+/// logout; every page goes in `pages`.
+pub async fn business(phone: &mut Phone, pages: &mut Pages) -> Result<(), String> {
+    let top = phone.get("/").await?;
+    let entry = phone.follow(&top, '4').await?;
+    expect(&entry, "法人 entrance", "管理者ログイン")?;
+    let (id, password, _) = data::BIZ;
+    let card = phone
+        .submit(&entry, &[("contract_id", id), ("password", password)])
+        .await?;
+    expect(&card, "法人 login", "お客様カード")?;
+    let [a, b] = card_answer(&card)?;
+    let main = phone.submit(&card, &[("card1", &a), ("card2", &b)]).await?;
+    expect(&main, "法人 card", "メイン")?;
+    let manage = phone.follow(&main, '1').await?;
+    let users = phone.follow(&manage, '1').await?;
+    expect(&users, "利用者情報選択", "利用者情報選択")?;
+    let otp = phone.follow(&users, '1').await?;
+    let usage = phone.follow(&otp, '1').await?;
+    expect(&usage, "利用形態設定", "利用形態の選択")?;
+    let register = phone.follow(&otp, '2').await?;
+    expect(&register, "利用登録", "ワンタイムパスワード利用登録")?;
+    let refused = phone
+        .submit(&register, &[("user", "bench01"), ("serial", "X")])
+        .await?;
+    expect(&refused, "利用登録 refused", "シリアル番号")?;
+    let release = phone.follow(&otp, '3').await?;
+    let logout = phone.follow(&release, '#').await?;
+    pages.extend([
+        ("法人: 管理者ログイン", entry),
+        ("法人: お客様カード", card),
+        ("法人: メイン", main),
+        ("法人: ご契約先管理情報変更", manage),
+        ("法人: 利用者情報選択", users),
+        ("法人: ワンタイムパスワードの設定", otp),
+        ("法人: 利用形態設定", usage),
+        ("法人: 利用登録", register),
+        ("法人: 利用登録 (error)", refused),
+        ("法人: 利用登録解除", release),
+        ("法人: logout", logout),
+    ]);
+    Ok(())
+}

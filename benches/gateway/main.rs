@@ -522,7 +522,8 @@ fn argon2_limit(run: Duration) -> f64 {
     total as f64 / began.elapsed().as_secs_f64()
 }
 
-/// Every page of 利用開始, 交換, login, help and 利用中止 for a DoCoMo, au and SoftBank phone;
+/// Every page of 利用開始, 交換, login, help, 利用中止 and the 法人 administrator's for a DoCoMo,
+/// au and SoftBank phone;
 /// the whole 利用開始 and 交換 flows in bytes (requests and responses, headers included).
 async fn bytes_on_the_air(addr: SocketAddr, customers: u64, table: &mut Table) {
     let carriers = [("DoCoMo", FOMA), ("au", AU), ("SoftBank", SOFTBANK)];
@@ -545,6 +546,9 @@ async fn bytes_on_the_air(addr: SocketAddr, customers: u64, table: &mut Table) {
         flows::login_and_others(&mut phone, c, new, &mut pages)
             .await
             .unwrap_or_else(|e| panic!("{name} login: {e}"));
+        flows::business(&mut phone, &mut pages)
+            .await
+            .unwrap_or_else(|e| panic!("{name} 法人: {e}"));
         flows_bytes.push((name, start, exchange));
         for (page, resp) in pages {
             assert!(

@@ -263,6 +263,10 @@ pub fn bank(n: u64) -> (PathBuf, PathBuf) {
             branch_code: "001".into(),
             role: keitai_gateway::branch::ops::Role::Clerk,
             password_hash: keitai_gateway::password::hash(STAFF.1).expect("hash"),
+            disabled: false,
+            must_change: false,
+            sign_in_fails: 0,
+            last_attempt: 0,
         };
         keitai_gateway::branch::ops::put_staff(&store, &[staff], keitai_gateway::clock::now_unix())
             .expect("staff");

@@ -27,7 +27,13 @@ pub fn current(ctx: &Ctx, message: Option<&str>) -> Markup {
 }
 
 /// Step 2, 新ワンタイムパスワード認証: the new token's serial and OTP.
-pub fn new_token(ctx: &Ctx, message: Option<&str>, serial: &str) -> Markup {
+/// `card`: the お客様カード positions to ask last, when the bank profile says so (seed 001).
+pub fn new_token(
+    ctx: &Ctx,
+    message: Option<&str>,
+    serial: &str,
+    card: Option<[&str; 2]>,
+) -> Markup {
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
         "新ワンタイムパスワード認証" br;
@@ -37,6 +43,7 @@ pub fn new_token(ctx: &Ctx, message: Option<&str>, serial: &str) -> Markup {
             (serial_input(ctx, "serial", serial)) br;
             "ワンタイムパスワード:" br;
             (numeric_input(ctx, "otp", 8, "")) "(半角数字)" br;
+            @if let Some(labels) = card { (crate::card::card_fields(ctx, labels)) }
             input type="submit" value="次へ";
         }
         @if !ctx.footer { (key_link(ctx, '9', paths::TOP, "戻る")) }

@@ -4,7 +4,9 @@
 //! per screen, and the Shift_JIS encoding with its byte budget. It does no IO and knows nothing of
 //! HTTP or storage: the gateway hands it plain view data and gets back Shift_JIS bytes.
 
+pub mod biz;
 pub mod cancel;
+pub mod card;
 pub mod error;
 pub mod exchange;
 pub mod help;

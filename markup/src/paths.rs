@@ -28,3 +28,32 @@ pub const ALL: [&str; 12] = [
     EXCHANGE_NEW,
     CANCEL,
 ];
+
+/// 法人 (business) administrator's pages, under their own entrance.
+pub mod biz {
+    /// 管理者ログイン (IDパスワード方式).
+    pub const ENTRY: &str = "/biz";
+    pub const LOGIN: &str = "/biz/login";
+    /// ご契約先ワンタイムパスワード (お客様カード 確認用パスワード).
+    pub const CARD: &str = "/biz/card";
+    /// メイン.
+    pub const MAIN: &str = "/biz/main";
+    /// ご契約先管理情報変更.
+    pub const MANAGE: &str = "/biz/manage";
+    /// 利用者情報登録/変更 (利用者情報選択).
+    pub const USERS: &str = "/biz/users";
+    /// ワンタイムパスワードの設定.
+    pub const OTP: &str = "/biz/otp";
+    /// ワンタイムパスワード利用形態設定.
+    pub const USAGE: &str = "/biz/usage";
+    /// ワンタイムパスワード利用登録.
+    pub const REGISTER: &str = "/biz/register";
+    /// 利用登録解除.
+    pub const RELEASE: &str = "/biz/release";
+    pub const LOGOUT: &str = "/biz/logout";
+
+    /// Every 法人 path (a known path with the wrong method is 405, not 404).
+    pub const ALL: [&str; 11] = [
+        ENTRY, LOGIN, CARD, MAIN, MANAGE, USERS, OTP, USAGE, REGISTER, RELEASE, LOGOUT,
+    ];
+}

@@ -41,9 +41,13 @@ pub fn credentials_form(
 pub struct TokenForm<'a> {
     pub serial: &'a str,
     pub login_otp: bool,
+    /// The お客様カード positions to ask (seed 001) instead of the 資金移動用パスワード (seed 003),
+    /// when the bank profile says so.
+    pub card: Option<[&'a str; 2]>,
 }
 
-/// Step 2: serial, current OTP, login-time OTP choice, transfer password.
+/// Step 2: serial, current OTP, login-time OTP choice, then the transfer password or the
+/// お客様カード 確認用パスワード.
 pub fn token(ctx: &Ctx, message: Option<&str>, form: TokenForm) -> Markup {
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
@@ -56,9 +60,14 @@ pub fn token(ctx: &Ctx, message: Option<&str>, form: TokenForm) -> Markup {
             "ログイン時のワンタイムパスワード:" br;
             input type="radio" name="login_otp" value="1" checked[form.login_otp]; "認証する" br;
             input type="radio" name="login_otp" value="0" checked[!form.login_otp]; "認証しない" br;
-            "資金移動用パスワード:" br;
-            (password_input(ctx, "transfer_password", false)) br;
-            input type="submit" value="登録";
+            @if let Some(labels) = form.card {
+                (crate::card::card_fields(ctx, labels))
+                input type="submit" value="実行";
+            } @else {
+                "資金移動用パスワード:" br;
+                (password_input(ctx, "transfer_password", false)) br;
+                input type="submit" value="登録";
+            }
         }
         @if !ctx.footer { (key_link(ctx, '9', paths::TOP, "戻る")) }
     };

@@ -24,6 +24,9 @@ pub fn top(ctx: &Ctx, id_label: &str, message: Option<&str>, contract_id: &str) 
         (key_link(ctx, '2', paths::EXCHANGE, "交換")) br;
         (key_link(ctx, '3', paths::CANCEL, "利用中止")) br;
         hr;
+        "法人のお客さま" br;
+        (key_link(ctx, '4', paths::biz::ENTRY, "管理者ログイン")) br;
+        hr;
         (key_link(ctx, '0', paths::HELP, "ヘルプ"))
     };
     page(ctx, "ログイン", body)

@@ -22,6 +22,9 @@ struct Body<'a> {
     otp: Cow<'a, str>,
     #[serde(borrow)]
     purpose: Cow<'a, str>,
+    /// 法人: the 利用者ID whose token is asked about.
+    #[serde(borrow, default)]
+    user_id: Option<Cow<'a, str>>,
 }
 
 /// What the code is for, as the caller says.
@@ -45,11 +48,13 @@ pub struct Query<'a> {
     pub contract_id: Cow<'a, str>,
     pub otp: Cow<'a, str>,
     pub purpose: Purpose,
+    /// 法人: the user of the business contract.
+    pub user_id: Option<Cow<'a, str>>,
 }
 
 /// Parses and checks the body. Messages are fixed: serde's own would echo values (the OTP).
 pub fn parse(body: &[u8]) -> Result<Query<'_>, ApiError> {
-    const SHAPE: &str = "expected {\"contract_id\": string, \"otp\": string, \"purpose\": \"login\" | \"transfer\"} and no other fields";
+    const SHAPE: &str = "expected {\"contract_id\": string, \"otp\": string, \"purpose\": \"login\" | \"transfer\", optional \"user_id\": string} and no other fields";
     // serde would take a JSON array as the fields in order: only an object is the contract.
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::BadRequest(if body.trim_ascii().is_empty() {
@@ -74,6 +79,13 @@ pub fn parse(body: &[u8]) -> Result<Query<'_>, ApiError> {
     if !(6..=8).contains(&b.otp.len()) || !b.otp.bytes().all(|c| c.is_ascii_digit()) {
         return Err(ApiError::BadRequest("otp must be 6 to 8 ASCII digits"));
     }
+    if let Some(u) = &b.user_id {
+        if u.is_empty() || u.len() > 16 || !u.bytes().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(ApiError::BadRequest(
+                "user_id must be 1 to 16 ASCII letters or digits",
+            ));
+        }
+    }
     let purpose = match b.purpose.as_ref() {
         "login" => Purpose::Login,
         "transfer" => Purpose::Transfer,
@@ -87,6 +99,7 @@ pub fn parse(body: &[u8]) -> Result<Query<'_>, ApiError> {
         contract_id: b.contract_id,
         otp: b.otp,
         purpose,
+        user_id: b.user_id,
     })
 }
 
@@ -112,10 +125,14 @@ struct Verdict {
 /// Verifies one code for `caller`.
 pub async fn verify(app: &App, caller: &Caller, body: &[u8]) -> Result<Reply, ApiError> {
     let q = parse(body)?;
-    let detail = format!("api caller={} purpose={}", caller.name, q.purpose.as_str());
-    let (check, seq) = ledger::check_otp_audited(
+    let mut detail = format!("api caller={} purpose={}", caller.name, q.purpose.as_str());
+    if let Some(u) = &q.user_id {
+        detail.push_str(&format!(" user={u}"));
+    }
+    let (check, seq) = ledger::check_otp_audited_for(
         &app.store,
         &q.contract_id,
+        q.user_id.as_deref(),
         &q.otp,
         clock::now_unix(),
         app.config.bank.policy.otp_fail_limit,
@@ -142,6 +159,21 @@ mod tests {
         assert_eq!(q.contract_id, "1000000002");
         assert!(matches!(q.otp, Cow::Borrowed(_)));
         assert_eq!(q.purpose, Purpose::Transfer);
+    }
+
+    #[test]
+    fn takes_an_optional_user_id_for_business_contracts() {
+        let q = parse(br#"{"contract_id":"2000000001","otp":"123456","purpose":"transfer","user_id":"kitami01"}"#).unwrap();
+        assert_eq!(q.user_id.as_deref(), Some("kitami01"));
+        let q = parse(br#"{"contract_id":"1","otp":"123456","purpose":"login"}"#).unwrap();
+        assert!(q.user_id.is_none());
+        for body in [
+            &br#"{"contract_id":"1","otp":"987654","purpose":"login","user_id":""}"#[..],
+            br#"{"contract_id":"1","otp":"987654","purpose":"login","user_id":"a b"}"#,
+            br#"{"contract_id":"1","otp":"987654","purpose":"login","user_id":7}"#,
+        ] {
+            assert!(matches!(parse(body), Err(ApiError::BadRequest(_))));
+        }
     }
 
     #[test]

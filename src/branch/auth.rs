@@ -1,15 +1,20 @@
-//! Staff sessions (on the shared [`SessionTable`]): random IDs in a Secure, HttpOnly,
-//! SameSite=Strict cookie, a 15-minute idle timeout, an anti-forgery value per session (checked in constant time), and a new ID at
+//! Staff sessions: random IDs in a Secure, HttpOnly, SameSite=Strict cookie, a 15-minute idle
+//! timeout, an anti-forgery value per session (checked in constant time), and a new ID at
 //! sign-in so a session planted before sign-in is worth nothing after it.
 //!
 //! The sign-in page itself runs in an anonymous session, so that its form carries an
-//! anti-forgery value like every other form. Sessions live in memory: a restart signs staff out.
+//! anti-forgery value like every other form; those live in memory only (on the shared
+//! [`SessionTable`]), since an unauthenticated client must not make the gateway write. A
+//! signed-in session is stored ([`StaffSessionRecord`], under the SHA-256 of its ID), so a
+//! restart does not sign staff out; each request re-reads the staff record, so `staff disable`
+//! ends the sessions and an initial password sends every page to the password change.
 
 use super::ops::Actor;
+use crate::clock;
 use crate::session_table::{random_token, SessionTable};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use crate::store::{Staff, StaffSessionRecord, Store, StoreError};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 /// Name of the staff session cookie.
@@ -21,6 +26,9 @@ const MAX_SESSIONS: usize = 10_000;
 /// Wrong passwords for one staff ID before sign-in is refused for [`SIGN_IN_PAUSE`].
 pub const SIGN_IN_LIMIT: u32 = 5;
 pub const SIGN_IN_PAUSE: Duration = Duration::from_secs(15 * 60);
+/// A stored session's last-seen time is written at most this often (seconds): a write per
+/// request would cost more than the minute of idle time a crash can lose.
+const TOUCH_EVERY: u64 = 60;
 const ID_BYTES: usize = 18;
 const CSRF_BYTES: usize = 18;
 
@@ -31,6 +39,8 @@ pub struct StaffSession {
     pub csrf: String,
     /// `None` until sign-in.
     pub staff: Option<Actor>,
+    /// Signed in with an initial password: only the password change and sign-out are open.
+    pub must_change: bool,
 }
 
 impl StaffSession {
@@ -40,10 +50,25 @@ impl StaffSession {
     }
 }
 
+/// The actor a staff record signs in as.
+pub fn actor(s: &Staff) -> Actor {
+    Actor {
+        staff_id: s.staff_id.clone(),
+        name: s.name.clone(),
+        branch_code: s.branch_code.clone(),
+        role: s.role,
+    }
+}
+
+/// The store key of session `id`.
+fn key(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
+
 pub struct StaffSessions {
+    /// Anonymous sessions (the sign-in page).
     table: SessionTable<StaffSession>,
-    /// Sign-in attempts not yet known to be right, per staff ID, and when the last one began.
-    attempts: Mutex<HashMap<String, (u32, Instant)>>,
+    idle: Duration,
 }
 
 impl Default for StaffSessions {
@@ -60,67 +85,111 @@ impl StaffSessions {
     pub fn with_idle(idle: Duration) -> StaffSessions {
         StaffSessions {
             table: SessionTable::new(idle),
-            attempts: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn new_session(staff: Option<Actor>) -> StaffSession {
-        StaffSession {
-            id: random_token(ID_BYTES),
-            csrf: random_token(CSRF_BYTES),
-            staff,
+            idle,
         }
     }
 
     /// An anonymous session for the sign-in page; `None` when too many are open.
     pub fn begin(&self) -> Option<StaffSession> {
-        let session = StaffSessions::new_session(None);
+        let session = StaffSession {
+            id: random_token(ID_BYTES),
+            csrf: random_token(CSRF_BYTES),
+            staff: None,
+            must_change: false,
+        };
         self.table
             .insert_capped(&session.id, session.clone(), MAX_SESSIONS)
             .then_some(session)
     }
 
-    /// The live session `id`, its idle clock restarted.
-    pub fn get(&self, id: &str) -> Option<StaffSession> {
-        self.table.get(id)
+    /// The live session `id` (anonymous or signed in), its idle clock restarted. A signed-in
+    /// session whose staff member is gone or disabled ends here.
+    pub fn get(&self, store: &Store, id: &str) -> Result<Option<StaffSession>, StoreError> {
+        if let Some(anon) = self.table.get(id) {
+            return Ok(Some(anon));
+        }
+        let key = key(id);
+        let Some(rec) = store.staff_session(&key)? else {
+            return Ok(None);
+        };
+        let now = clock::now_unix();
+        let staff = store.staff(&rec.staff_id)?.filter(|s| !s.disabled);
+        let expired = now.saturating_sub(rec.last_seen) > self.idle.as_secs();
+        let Some(staff) = staff.filter(|_| !expired) else {
+            store.write(|tx| tx.remove_staff_session(&key))?;
+            return Ok(None);
+        };
+        if now.saturating_sub(rec.last_seen) >= TOUCH_EVERY {
+            store.write(|tx| match tx.staff_session(&key)? {
+                Some(mut r) => {
+                    r.last_seen = now;
+                    tx.put_staff_session(&r)
+                }
+                None => Ok(()),
+            })?;
+        }
+        Ok(Some(StaffSession {
+            id: id.to_owned(),
+            csrf: rec.csrf,
+            staff: Some(actor(&staff)),
+            must_change: staff.must_change,
+        }))
     }
 
-    /// Signs `actor` in: the anonymous session `old` ends and a new one (new ID and
-    /// anti-forgery value) begins.
-    pub fn sign_in(&self, old: &str, actor: Actor) -> StaffSession {
+    /// Signs `staff` in: the anonymous session `old` ends and a new one (new ID and
+    /// anti-forgery value) is stored, durably; expired stored sessions are dropped with it.
+    pub async fn sign_in(
+        &self,
+        store: &Store,
+        old: &str,
+        staff: &Staff,
+    ) -> Result<StaffSession, StoreError> {
         self.table.remove(old);
-        let session = StaffSessions::new_session(Some(actor));
-        self.table.insert(&session.id, session.clone());
-        session
+        let id = random_token(ID_BYTES);
+        let now = clock::now_unix();
+        let rec = StaffSessionRecord {
+            key: key(&id),
+            csrf: random_token(CSRF_BYTES),
+            staff_id: staff.staff_id.clone(),
+            created: now,
+            last_seen: now,
+        };
+        // Staff sessions are few (one per signed-in member): a pass over them is cheap.
+        let mut expired = Vec::new();
+        for r in store.staff_sessions() {
+            let r = r?;
+            if now.saturating_sub(r.last_seen) > self.idle.as_secs() {
+                expired.push(r.key);
+            }
+        }
+        // Signing in again from a signed-in session ends that one too.
+        expired.push(key(old));
+        store
+            .commit(|tx| {
+                for k in &expired {
+                    tx.remove_staff_session(k)?;
+                }
+                tx.put_staff_session(&rec)
+            })
+            .await?;
+        Ok(StaffSession {
+            id,
+            csrf: rec.csrf,
+            staff: Some(actor(staff)),
+            must_change: staff.must_change,
+        })
     }
 
-    pub fn end(&self, id: &str) {
+    /// Ends session `id`, durably (a signed-out session must not come back after a restart).
+    pub async fn end(&self, store: &Store, id: &str) -> Result<(), StoreError> {
         self.table.remove(id);
+        let key = key(id);
+        store.commit(|tx| tx.remove_staff_session(&key)).await
     }
 
-    /// Drops idle sessions; run now and then.
+    /// Drops idle anonymous sessions; run now and then (stored ones go at sign-in or use).
     pub fn sweep(&self) {
         self.table.sweep();
-    }
-
-    /// Counts a sign-in attempt for `staff_id` before its password is checked, so parallel
-    /// guesses cannot exceed the limit; `false` when the ID is paused after too many.
-    pub fn attempt(&self, staff_id: &str) -> bool {
-        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        map.retain(|_, (_, at)| now.duration_since(*at) <= SIGN_IN_PAUSE);
-        let entry = map.entry(staff_id.to_owned()).or_insert((0, now));
-        if entry.0 >= SIGN_IN_LIMIT {
-            return false;
-        }
-        *entry = (entry.0 + 1, now);
-        true
-    }
-
-    /// A right password: the count for `staff_id` starts again.
-    pub fn attempt_ok(&self, staff_id: &str) {
-        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(staff_id);
     }
 }
 
@@ -150,45 +219,69 @@ pub fn clear_cookie() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::branch::ops::Role;
+    use crate::store::Role;
 
-    fn actor() -> Actor {
-        Actor {
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let sealer = crate::seal::Sealer::create(&dir.path().join("k")).unwrap();
+        let store = Store::open(&dir.path().join("db"), sealer).unwrap();
+        (dir, store)
+    }
+
+    fn staff(disabled: bool) -> Staff {
+        Staff {
             staff_id: "C0011".into(),
             name: "n".into(),
             branch_code: "001".into(),
             role: Role::Clerk,
+            password_hash: String::new(),
+            disabled,
+            must_change: false,
+            sign_in_fails: 0,
+            last_attempt: 0,
         }
     }
 
-    #[test]
-    fn sign_in_rotates_the_id_and_the_anti_forgery_value() {
+    #[tokio::test]
+    async fn sign_in_rotates_the_id_and_the_anti_forgery_value() {
+        let (_dir, store) = store();
+        store.write(|tx| tx.put_staff(&staff(false))).unwrap();
         let s = StaffSessions::new();
         let anon = s.begin().unwrap();
         assert!(anon.staff.is_none());
-        let signed = s.sign_in(&anon.id, actor());
+        let signed = s.sign_in(&store, &anon.id, &staff(false)).await.unwrap();
         assert_ne!(signed.id, anon.id);
         assert_ne!(signed.csrf, anon.csrf);
-        assert!(s.get(&anon.id).is_none());
-        assert_eq!(s.get(&signed.id).unwrap().staff, Some(actor()));
+        assert!(s.get(&store, &anon.id).unwrap().is_none());
+        assert_eq!(
+            s.get(&store, &signed.id).unwrap().unwrap().staff,
+            signed.staff
+        );
         assert!(signed.csrf_ok(&signed.csrf));
         assert!(!signed.csrf_ok(""));
         assert!(!signed.csrf_ok(&anon.csrf));
-        s.end(&signed.id);
-        assert!(s.get(&signed.id).is_none());
+        // Another process (a restart) finds it in the store; the ID itself is not stored.
+        let again = StaffSessions::new();
+        assert!(again.get(&store, &signed.id).unwrap().is_some());
+        assert!(store.staff_session(&signed.id).unwrap().is_none());
+        s.end(&store, &signed.id).await.unwrap();
+        assert!(again.get(&store, &signed.id).unwrap().is_none());
     }
 
-    #[test]
-    fn sign_in_attempts_are_limited_per_staff_id() {
+    #[tokio::test]
+    async fn disabling_the_staff_member_ends_the_session() {
+        let (_dir, store) = store();
+        store.write(|tx| tx.put_staff(&staff(false))).unwrap();
         let s = StaffSessions::new();
-        for _ in 0..SIGN_IN_LIMIT {
-            assert!(s.attempt("C0011"));
-        }
-        assert!(!s.attempt("C0011"));
-        assert!(s.attempt("S0012"), "other IDs are not affected");
-        s.attempt_ok("S0012");
-        s.attempt_ok("C0011");
-        assert!(s.attempt("C0011"));
+        let anon = s.begin().unwrap();
+        let signed = s.sign_in(&store, &anon.id, &staff(false)).await.unwrap();
+        store.write(|tx| tx.put_staff(&staff(true))).unwrap();
+        assert!(s.get(&store, &signed.id).unwrap().is_none());
+        store.write(|tx| tx.put_staff(&staff(false))).unwrap();
+        assert!(
+            s.get(&store, &signed.id).unwrap().is_none(),
+            "ended, not paused"
+        );
     }
 
     #[test]
@@ -196,7 +289,7 @@ mod tests {
         let s = StaffSessions::with_idle(Duration::from_millis(0));
         let a = s.begin().unwrap();
         std::thread::sleep(Duration::from_millis(5));
-        assert!(s.get(&a.id).is_none());
+        assert!(s.table.get(&a.id).is_none());
     }
 
     #[test]

@@ -9,11 +9,13 @@
 //! `steps` carries out requests, `ops` writes the store, `pages` renders, `export` writes CSV.
 
 pub mod auth;
+pub mod business;
 pub mod export;
 pub mod input;
 pub mod ops;
 pub mod pages;
 pub mod paths;
+pub mod sign_in;
 pub mod steps;
 pub mod when;
 
@@ -231,11 +233,11 @@ fn staffed<'a>(
     sessions: &'a StaffSessions,
     req: &'a BranchRequest,
 ) -> Result<Staffed<'a>, BranchError> {
-    let session = req
-        .cookie_sid
-        .as_deref()
-        .and_then(|id| sessions.get(id))
-        .ok_or(BranchError::SignedOut)?;
+    let session = match req.cookie_sid.as_deref() {
+        Some(id) => sessions.get(&app.store, id)?,
+        None => None,
+    }
+    .ok_or(BranchError::SignedOut)?;
     if req.method == "POST" && !session.csrf_ok(req.form.get("csrf").unwrap_or("")) {
         return Err(BranchError::Forgery);
     }
@@ -259,6 +261,7 @@ async fn route(
     match (req.method.as_str(), path) {
         ("GET", paths::ROOT) => {
             return match staffed(app, sessions, req) {
+                Ok(s) if s.session.must_change => steps::password_page(&s, None, StatusCode::OK),
                 Ok(s) => steps::home(&s),
                 Err(_) => steps::sign_in_page(sessions, None, StatusCode::OK),
             }
@@ -285,6 +288,15 @@ async fn route(
         }
         Err(e) => return Err(e),
     };
+    // An initial password opens nothing but its change (and sign-out).
+    if s.session.must_change && path != paths::PASSWORD && path != paths::LOGOUT {
+        return steps::password_page(&s, None, StatusCode::FORBIDDEN);
+    }
+    match (req.method.as_str(), path) {
+        ("GET", paths::PASSWORD) => return steps::password_page(&s, None, StatusCode::OK),
+        ("POST", paths::PASSWORD) => return steps::change_password(&s).await,
+        _ => {}
+    }
     match path {
         paths::LOGOUT => steps::sign_out(&s).await,
         paths::CUSTOMER => steps::customer(&s),
@@ -304,13 +316,16 @@ async fn route(
         paths::ATTEMPTS => steps::attempts(&s, false),
         paths::ATTEMPTS_CSV => steps::attempts(&s, true),
         paths::AUDIT => steps::audit(&s),
+        paths::BUSINESS_UNLOCK => business::unlock(&s).await,
         _ => Err(BranchError::NotFound),
     }
 }
 
 /// Every route behind sign-in, with its method.
-const ROUTES: [(&str, &str); 18] = [
+const ROUTES: [(&str, &str); 21] = [
     ("POST", paths::LOGOUT),
+    ("GET", paths::PASSWORD),
+    ("POST", paths::PASSWORD),
     ("GET", paths::CUSTOMER),
     ("POST", paths::FORMS),
     ("GET", paths::FORM),
@@ -328,6 +343,7 @@ const ROUTES: [(&str, &str); 18] = [
     ("GET", paths::ATTEMPTS),
     ("GET", paths::ATTEMPTS_CSV),
     ("GET", paths::AUDIT),
+    ("POST", paths::BUSINESS_UNLOCK),
 ];
 
 #[cfg(test)]

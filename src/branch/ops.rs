@@ -131,6 +131,8 @@ pub enum Refused {
     TokenChanged,
     #[error("nothing to hand back")]
     NothingToReturn,
+    #[error("contract closed")]
+    Closed,
 }
 
 impl Refused {
@@ -151,6 +153,7 @@ impl Refused {
             Refused::NotLocked => "ロックされていないため、解除の必要はありません。".into(),
             Refused::TokenChanged => "受付後にお客様のトークンが変更されています。この受付は却下してください。".into(),
             Refused::NothingToReturn => "交換の対象となるご利用中のトークンがありません。新規発行を選んでください。".into(),
+            Refused::Closed => "このお客様の契約は解約されています(インターネットバンキングのホストから)。".into(),
         }
     }
 }
@@ -441,9 +444,15 @@ fn issue_in(
     if tx.application(&req.application_no)?.is_some() {
         return refuse(Refused::NumberUsed);
     }
-    let Some(mut c) = tx.customer(&req.contract_id)? else {
+    let customer = tx.customer(&req.contract_id)?;
+    // A 法人 contract gets new tokens (seed 000: 事前に書面の手続きが必要です); its administrator
+    // registers them, in place of a broken one too, from the phone.
+    if customer.is_none() && tx.business(&req.contract_id)?.is_none() {
         return refuse(Refused::UnknownContract);
-    };
+    }
+    if customer.as_ref().is_some_and(|c| c.closed) {
+        return refuse(Refused::Closed);
+    }
     let Some(mut token) = tx.token(serial)? else {
         return refuse(Refused::SerialNotFree);
     };
@@ -452,6 +461,9 @@ fn issue_in(
     }
     let mut returned_serial = None;
     if req.reason.is_replacement() {
+        let Some(mut c) = customer else {
+            return refuse(Refused::NothingToReturn);
+        };
         let Some(binding) = c.token.take() else {
             return refuse(Refused::NothingToReturn);
         };
@@ -467,11 +479,11 @@ fn issue_in(
         tx.put_customer(&c)?;
         returned_serial = Some(old.serial);
     }
-    token.assigned_to = Some(c.contract_id.clone());
+    token.assigned_to = Some(req.contract_id.clone());
     tx.put_token(&token)?;
     let app = Application {
         application_no: req.application_no.clone(),
-        contract_id: c.contract_id.clone(),
+        contract_id: req.contract_id.clone(),
         serial: token.serial.clone(),
         reason: req.reason,
         fee_yen: if req.reason.is_replacement() {

@@ -19,11 +19,11 @@ pub struct Nav<'a> {
     pub csrf: &'a str,
 }
 
-fn csrf_field(csrf: &str) -> Markup {
+pub(super) fn csrf_field(csrf: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(csrf); }
 }
 
-fn layout(title: &str, nav: Option<Nav>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, nav: Option<Nav>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="ja" {
@@ -40,6 +40,7 @@ fn layout(title: &str, nav: Option<Nav>, body: Markup) -> Markup {
                         a href=(paths::TODAY) { "本日の処理" }
                         a href=(paths::ATTEMPTS) { "利用中止の未届" }
                         a href=(paths::AUDIT) { "監査ログ" }
+                        a href=(paths::PASSWORD) { "パスワード変更" }
                         span { (n.actor.name) " (" (n.actor.staff_id) " / " (n.actor.role.label()) " / 店番 " (n.actor.branch_code) ") " }
                         form method="post" action=(paths::LOGOUT) {
                             (csrf_field(n.csrf))
@@ -90,7 +91,26 @@ pub fn sign_in(csrf: &str, message: Option<&str>) -> Markup {
     )
 }
 
-fn lookup_form(value: &str) -> Markup {
+/// The password change; `forced` while the password is the initial one.
+pub fn password(nav: Nav, forced: bool, min: usize, message: Option<&str>) -> Markup {
+    layout(
+        "パスワードの変更",
+        Some(nav),
+        html! {
+            @if forced { p { "初期パスワードでサインインしました。業務を始める前に、ご自身で決めたパスワードに変更してください。" } }
+            @if let Some(m) = message { p.ng { (m) } }
+            form method="post" action=(paths::PASSWORD) {
+                (csrf_field(nav.csrf))
+                label { "現在のパスワード " input type="password" name="current" autocomplete="current-password" required; }
+                label { "新しいパスワード(" (min) "文字以上) " input type="password" name="new" autocomplete="new-password" minlength=(min) required; }
+                label { "新しいパスワード(確認) " input type="password" name="confirm" autocomplete="new-password" minlength=(min) required; }
+                button type="submit" { "変更する" }
+            }
+        },
+    )
+}
+
+pub(super) fn lookup_form(value: &str) -> Markup {
     html! {
         form method="get" action=(paths::CUSTOMER) {
             label { "契約者ID " input type="text" name="contract_id" value=(value) inputmode="numeric" required; }
@@ -100,10 +120,16 @@ fn lookup_form(value: &str) -> Markup {
 }
 
 pub fn home(nav: Nav, pending: usize) -> Markup {
+    home_with(nav, pending, None)
+}
+
+/// The home page with a message on top (a password just changed).
+pub fn home_with(nav: Nav, pending: usize, message: Option<&str>) -> Markup {
     layout(
         "ホーム",
         Some(nav),
         html! {
+            @if let Some(m) = message { p.ok { (m) } }
             h2 { "お客様の照会" }
             (lookup_form(""))
             p { "承認待ちの受付: " (pending) "件 " a href=(paths::PENDING) { "一覧" } }
@@ -138,11 +164,13 @@ pub struct CustomerView<'a> {
     pub fee_yen: u32,
 }
 
-fn receipt_kind(k: ReceiptKind) -> &'static str {
+pub(super) fn receipt_kind(k: ReceiptKind) -> &'static str {
     match k {
         ReceiptKind::Registration => "利用開始",
         ReceiptKind::Exchange => "交換",
         ReceiptKind::Cancellation => "利用中止",
+        ReceiptKind::BizRegistration => "法人 利用登録",
+        ReceiptKind::BizRelease => "法人 利用登録解除",
     }
 }
 

@@ -5,6 +5,8 @@ pub const ROOT: &str = "/branch";
 pub const HOME: &str = "/branch/";
 pub const LOGIN: &str = "/branch/login";
 pub const LOGOUT: &str = "/branch/logout";
+/// The password change (forced after sign-in with an initial password).
+pub const PASSWORD: &str = "/branch/password";
 pub const CUSTOMER: &str = "/branch/customer";
 pub const FORMS: &str = "/branch/forms";
 pub const FORM: &str = "/branch/form";
@@ -24,6 +26,8 @@ pub const TODAY_CSV: &str = "/branch/lists/today.csv";
 pub const ATTEMPTS: &str = "/branch/lists/attempts";
 pub const ATTEMPTS_CSV: &str = "/branch/lists/attempts.csv";
 pub const AUDIT: &str = "/branch/audit";
+/// 法人: a supervisor releases the administrator's lock or a token's.
+pub const BUSINESS_UNLOCK: &str = "/branch/business/unlock";
 
 #[cfg(test)]
 mod tests {

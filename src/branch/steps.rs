@@ -12,6 +12,7 @@ use super::ops::{
 };
 use super::pages::{self, CustomerView, Nav, Row, TokenView};
 use super::paths;
+use super::sign_in;
 use super::when::{day_start, jst};
 use super::{html, BranchError, BranchRequest, Staffed};
 use crate::app::App;
@@ -26,14 +27,14 @@ type Step = Result<Reply, BranchError>;
 /// Audit rows the console shows at most (the CLI prints them all).
 const AUDIT_PAGE_ROWS: usize = 1000;
 
-fn nav<'a>(s: &'a Staffed) -> Nav<'a> {
+pub(super) fn nav<'a>(s: &'a Staffed) -> Nav<'a> {
     Nav {
         actor: &s.actor,
         csrf: s.csrf(),
     }
 }
 
-fn today(now: u64) -> String {
+pub(super) fn today(now: u64) -> String {
     clock::iso_day(now)
 }
 
@@ -46,7 +47,14 @@ pub fn sign_in_page(sessions: &StaffSessions, message: Option<&str>, status: Sta
 
 /// `POST /branch/login`.
 pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -> Step {
-    let Some(anon) = req.cookie_sid.as_deref().and_then(|id| sessions.get(id)) else {
+    let store = &app.store;
+    let Some(anon) = req
+        .cookie_sid
+        .as_deref()
+        .map(|id| sessions.get(store, id))
+        .transpose()?
+        .flatten()
+    else {
         return sign_in_page(
             sessions,
             Some(BranchError::Forgery.message()),
@@ -59,80 +67,109 @@ pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -
     let staff_id = req.text("staff_id").to_ascii_uppercase();
     let password = req.form.get("password").unwrap_or("").to_owned();
     let now = clock::now_unix();
-    if !sessions.attempt(&staff_id) {
-        let who = ops::staff(&app.store, &staff_id)?;
-        ops::audit_sign_in(
-            &app.store,
-            now,
-            AuditEvent::StaffSignInPaused,
-            who.as_ref()
-                .map(|s| (s.staff_id.as_str(), s.branch_code.as_str())),
-            "too many wrong passwords",
-        )
-        .await?;
-        let page = pages::sign_in(
-            &anon.csrf,
-            Some("パスワードの誤りが続いたため、この職員番号は15分間サインインできません。"),
-        );
-        return Ok(html(StatusCode::TOO_MANY_REQUESTS, page));
-    }
-    let staff = if staff_id.is_empty() || staff_id.len() > 32 {
-        None
-    } else {
-        ops::staff(&app.store, &staff_id)?
-    };
-    let ok =
-        password::verify_async(staff.as_ref().map(|s| s.password_hash.clone()), password).await;
-    let Some(staff) = staff.filter(|_| ok) else {
-        let who = ops::staff(&app.store, &staff_id)?;
-        ops::audit_sign_in(
-            &app.store,
-            now,
-            AuditEvent::StaffSignInFailed,
-            who.as_ref()
-                .map(|s| (s.staff_id.as_str(), s.branch_code.as_str())),
-            if who.is_some() {
-                "wrong password"
-            } else {
-                "unknown staff ID"
-            },
-        )
-        .await?;
+    let wrong = || {
         let page = pages::sign_in(
             &anon.csrf,
             Some("職員番号またはパスワードが正しくありません。"),
         );
-        return Ok(html(StatusCode::UNAUTHORIZED, page));
+        Ok(html(StatusCode::UNAUTHORIZED, page))
     };
-    sessions.attempt_ok(&staff_id);
-    let actor = Actor {
-        staff_id: staff.staff_id.clone(),
-        name: staff.name.clone(),
-        branch_code: staff.branch_code.clone(),
-        role: staff.role,
+    let begun = if staff_id.is_empty() || staff_id.len() > 32 {
+        sign_in::Begin::Unknown
+    } else {
+        sign_in::begin(store, &staff_id, now)?
     };
-    ops::audit_sign_in(
-        &app.store,
-        now,
-        AuditEvent::StaffSignIn,
-        Some((&actor.staff_id, &actor.branch_code)),
-        "",
-    )
-    .await?;
-    let session = sessions.sign_in(&anon.id, actor.clone());
+    let staff = match begun {
+        sign_in::Begin::Paused(s) => {
+            ops::audit_sign_in(
+                store,
+                now,
+                AuditEvent::StaffSignInPaused,
+                Some((&s.staff_id, &s.branch_code)),
+                "too many wrong passwords",
+            )
+            .await?;
+            let page = pages::sign_in(
+                &anon.csrf,
+                Some("パスワードの誤りが続いたため、この職員番号は15分間サインインできません。"),
+            );
+            return Ok(html(StatusCode::TOO_MANY_REQUESTS, page));
+        }
+        sign_in::Begin::Unknown => {
+            password::verify_async(None, password).await;
+            ops::audit_sign_in(
+                store,
+                now,
+                AuditEvent::StaffSignInFailed,
+                None,
+                "unknown staff ID",
+            )
+            .await?;
+            return wrong();
+        }
+        sign_in::Begin::Counted(s) => s,
+    };
+    let ok = password::verify_async(Some(staff.password_hash.clone()), password).await;
+    let staff = match sign_in::finish(store, &staff.staff_id, ok, now).await? {
+        sign_in::Finish::In(s) => s,
+        sign_in::Finish::Wrong => return wrong(),
+        sign_in::Finish::Disabled => {
+            let page = pages::sign_in(
+                &anon.csrf,
+                Some("この職員番号は利用停止中です。管理者にお問い合わせください。"),
+            );
+            return Ok(html(StatusCode::FORBIDDEN, page));
+        }
+    };
+    let session = sessions.sign_in(store, &anon.id, &staff).await?;
     let s = Staffed {
         app,
         sessions,
         req,
+        actor: auth::actor(&staff),
         session: session.clone(),
-        actor,
     };
-    Ok(home(&s)?.with_cookie(Some(auth::cookie(&session.id))))
+    let page = if session.must_change {
+        password_page(&s, None, StatusCode::OK)?
+    } else {
+        home(&s)?
+    };
+    Ok(page.with_cookie(Some(auth::cookie(&session.id))))
+}
+
+/// The password change page (forced while the password is an initial one).
+pub fn password_page(s: &Staffed, message: Option<&str>, status: StatusCode) -> Step {
+    let forced = s.session.must_change;
+    Ok(html(
+        status,
+        pages::password(nav(s), forced, crate::operate::staff::MIN_PASSWORD, message),
+    ))
+}
+
+/// `POST /branch/password`: the staff member chooses a password.
+pub async fn change_password(s: &Staffed<'_>) -> Step {
+    let field = |name: &str| s.req.form.get(name).unwrap_or("").to_owned();
+    let result = sign_in::change_password(
+        &s.app.store,
+        &s.actor.staff_id,
+        &field("current"),
+        &field("new"),
+        &field("confirm"),
+        s.now(),
+    )
+    .await?;
+    match result {
+        Ok(()) => Ok(html(
+            StatusCode::OK,
+            pages::home_with(nav(s), home_pending(s)?, Some("パスワードを変更しました。")),
+        )),
+        Err(r) => password_page(s, Some(&r.message()), StatusCode::UNPROCESSABLE_ENTITY),
+    }
 }
 
 /// `POST /branch/logout`.
 pub async fn sign_out(s: &Staffed<'_>) -> Step {
-    s.sessions.end(&s.session.id);
+    s.sessions.end(&s.app.store, &s.session.id).await?;
     ops::audit_sign_in(
         &s.app.store,
         s.now(),
@@ -149,11 +186,14 @@ pub async fn sign_out(s: &Staffed<'_>) -> Step {
     .with_cookie(Some(auth::cookie(&fresh.id))))
 }
 
+fn home_pending(s: &Staffed) -> Result<usize, BranchError> {
+    let (forms, releases) = s.app.store.pending()?;
+    Ok(forms.len() + releases.len())
+}
+
 /// `GET /branch/`.
 pub fn home(s: &Staffed) -> Step {
-    let (forms, releases) = s.app.store.pending()?;
-    let pending = forms.len() + releases.len();
-    Ok(html(StatusCode::OK, pages::home(nav(s), pending)))
+    Ok(html(StatusCode::OK, pages::home(nav(s), home_pending(s)?)))
 }
 
 fn refused_status(r: &Refused) -> StatusCode {
@@ -181,7 +221,7 @@ fn outcome(
     ))
 }
 
-fn refused(s: &Staffed, title: &str, r: &Refused, contract: Option<&str>) -> Step {
+pub(super) fn refused(s: &Staffed, title: &str, r: &Refused, contract: Option<&str>) -> Step {
     outcome(s, refused_status(r), title, false, &[r.message()], contract)
 }
 
@@ -197,7 +237,7 @@ fn bad_input(s: &Staffed, title: &str, message: String, contract: Option<&str>) 
 }
 
 /// A contract ID from field `name`, or the message to show.
-fn contract_id(req: &BranchRequest, name: &str) -> Result<String, String> {
+pub(super) fn contract_id(req: &BranchRequest, name: &str) -> Result<String, String> {
     crate::flows::input::contract_id(&req.text(name)).map_err(str::to_owned)
 }
 
@@ -209,7 +249,8 @@ fn name_of(s: &Staffed, contract_id: &str) -> Result<String, BranchError> {
         .unwrap_or_default())
 }
 
-fn token_state(state: &TokenState) -> String {
+/// A token's state as the console and `customers show` print it.
+pub fn token_state(state: &TokenState) -> String {
     match state {
         TokenState::Available => "未使用 (available)".into(),
         TokenState::Active { since, .. } => format!("利用中 (active) {}から", jst(*since)),
@@ -221,6 +262,20 @@ fn token_state(state: &TokenState) -> String {
     }
 }
 
+/// A customer's state in one line (console and `customers show`); `token_locked` is `None`
+/// without a token.
+pub fn status(c: &Customer, token_locked: Option<bool>) -> String {
+    if c.closed {
+        return "解約 (closed) ・ログイン・振込等はできません".to_owned();
+    }
+    match (token_locked, c.transfers_blocked) {
+        (Some(true), _) => "トークンロック中 (locked)".to_owned(),
+        (Some(false), _) => "利用中 (active)".to_owned(),
+        (None, true) => "利用中止 (cancelled) ・新しいトークンの利用開始待ち".to_owned(),
+        (None, false) => "トークン未登録".to_owned(),
+    }
+}
+
 /// `GET /branch/customer?contract_id=`.
 pub fn customer(s: &Staffed) -> Step {
     const TITLE: &str = "お客様の照会";
@@ -229,6 +284,10 @@ pub fn customer(s: &Staffed) -> Step {
         Err(m) => return bad_input(s, TITLE, m, None),
     };
     let Some(c) = s.app.store.customer(&id)? else {
+        // 法人 contracts are looked up by the same ID field.
+        if let Some(b) = s.app.store.business(&id)? {
+            return super::business::page(s, &b, None);
+        }
         return refused(s, TITLE, &Refused::UnknownContract, None);
     };
     customer_page(s, &c, None)
@@ -251,12 +310,7 @@ fn customer_page(s: &Staffed, c: &Customer, message: Option<&str>) -> Step {
         None => None,
     };
     let login_locked = c.login_locked(policy);
-    let status = match (&token, c.transfers_blocked) {
-        (Some(t), _) if t.locked => "トークンロック中 (locked)".to_owned(),
-        (Some(_), _) => "利用中 (active)".to_owned(),
-        (None, true) => "利用中止 (cancelled) ・新しいトークンの利用開始待ち".to_owned(),
-        (None, false) => "トークン未登録".to_owned(),
-    };
+    let status = status(c, token.as_ref().map(|t| t.locked));
     let id = &c.contract_id;
     let assigned = store
         .assigned_tokens(id)?

@@ -1,6 +1,7 @@
 //! 交換 (seed 003, 5. トークンの交換): the current token's OTP, then the new token's serial and
 //! OTP, then the result with 変更後 / 変更前.
 
+use super::card::{self, Answer};
 use super::{input, otp_message, receipt_text, refusal_message, Step};
 use crate::error::AppError;
 use crate::ledger::{self, OtpCheck};
@@ -41,10 +42,11 @@ fn current_form(step: &Step, session: &Session, message: Option<&str>) -> Reply 
 }
 
 fn new_form(step: &Step, session: &Session, message: Option<&str>, serial: &str) -> Reply {
-    let ctx = step.ctx(Some(session));
+    let (session, card) = card::ask(step, session);
+    let ctx = step.ctx(Some(&session));
     step.page(
-        markup::exchange::new_token(&ctx, message, serial),
-        Some(session),
+        markup::exchange::new_token(&ctx, message, serial, card),
+        Some(&session),
     )
 }
 
@@ -118,6 +120,16 @@ pub async fn new_post(step: &Step<'_>) -> Result<Reply, AppError> {
         Ok(c) => c,
         Err(m) => return Ok(new_form(step, &session, Some(m), &serial)),
     };
+    if card::wanted(step) {
+        match card::check(step, &session).await? {
+            Answer::Right => {}
+            Answer::Again(m) => return Ok(new_form(step, &session, Some(&m), &serial)),
+            Answer::Locked(m) => {
+                step.sessions.end(&session.id);
+                return Ok(super::pages::top_with(step, Some(m), ""));
+            }
+        }
+    }
     let limit = step.bank_policy().otp_fail_limit;
     let result = ledger::exchange(
         &step.app.store,

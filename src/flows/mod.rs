@@ -4,7 +4,9 @@
 //! This file holds what every step shares: the reply type, the rendering context and the
 //! session checks.
 
+pub mod biz;
 pub mod cancel;
+pub mod card;
 pub mod exchange;
 pub mod login;
 pub mod pages;

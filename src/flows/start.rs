@@ -1,6 +1,8 @@
 //! 利用開始 (seeds 001, 003): contract ID + login password, then serial + current OTP +
-//! login-time OTP choice + 資金移動用パスワード, then the receipt.
+//! login-time OTP choice + 資金移動用パスワード (or the お客様カード, see [`super::card`]), then
+//! the receipt.
 
+use super::card::{self, Answer};
 use super::{input, password_message, receipt_text, refusal_message, Step};
 use crate::error::AppError;
 use crate::ledger::{self, PasswordCheck, Secret};
@@ -44,9 +46,14 @@ fn token_form(step: &Step, session: &Session, message: Option<&str>, serial: &st
         Some(v) => v != "0",
         None => step.app.config.bank.login_otp_default,
     };
-    let ctx = step.ctx(Some(session));
-    let form = TokenForm { serial, login_otp };
-    step.page(markup::start::token(&ctx, message, form), Some(session))
+    let (session, card) = card::ask(step, session);
+    let ctx = step.ctx(Some(&session));
+    let form = TokenForm {
+        serial,
+        login_otp,
+        card,
+    };
+    step.page(markup::start::token(&ctx, message, form), Some(&session))
 }
 
 /// `POST /start`: checks contract ID and login password.
@@ -81,38 +88,50 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
         Ok(c) => c,
         Err(m) => return Ok(token_form(step, &session, Some(m), &serial)),
     };
-    let transfer = match input::password(
-        step.req.form.get("transfer_password"),
-        "資金移動用パスワードを入力してください。",
-    ) {
-        Ok(p) => p,
-        Err(m) => return Ok(token_form(step, &session, Some(m), &serial)),
-    };
     let login_otp = step.req.form.get("login_otp") != Some("0");
     let policy = step.bank_policy();
     let store = &step.app.store;
-    let check = ledger::check_password(
-        store,
-        Secret::Transfer,
-        &session.contract_id,
-        &transfer,
-        step.now(),
-        policy.login_fail_limit,
-    )
-    .await?;
-    match check {
-        PasswordCheck::Ok(_) => {}
-        PasswordCheck::Wrong { .. } => {
-            let m = password_message(&check, true);
-            return Ok(token_form(step, &session, Some(m), &serial));
+    if card::wanted(step) {
+        // Seed 001: the お客様カード instead of the 資金移動用パスワード.
+        match card::check(step, &session).await? {
+            Answer::Right => {}
+            Answer::Again(m) => return Ok(token_form(step, &session, Some(&m), &serial)),
+            Answer::Locked(m) => {
+                step.sessions.end(&session.id);
+                return Ok(super::pages::top_with(step, Some(m), ""));
+            }
         }
-        PasswordCheck::LockedNow | PasswordCheck::Locked => {
-            step.sessions.end(&session.id);
-            return Ok(super::pages::top_with(
-                step,
-                Some(password_message(&check, true)),
-                "",
-            ));
+    } else {
+        let transfer = match input::password(
+            step.req.form.get("transfer_password"),
+            "資金移動用パスワードを入力してください。",
+        ) {
+            Ok(p) => p,
+            Err(m) => return Ok(token_form(step, &session, Some(m), &serial)),
+        };
+        let check = ledger::check_password(
+            store,
+            Secret::Transfer,
+            &session.contract_id,
+            &transfer,
+            step.now(),
+            policy.login_fail_limit,
+        )
+        .await?;
+        match check {
+            PasswordCheck::Ok(_) => {}
+            PasswordCheck::Wrong { .. } => {
+                let m = password_message(&check, true);
+                return Ok(token_form(step, &session, Some(m), &serial));
+            }
+            PasswordCheck::LockedNow | PasswordCheck::Locked => {
+                step.sessions.end(&session.id);
+                return Ok(super::pages::top_with(
+                    step,
+                    Some(password_message(&check, true)),
+                    "",
+                ));
+            }
         }
     }
     let now = step.now();

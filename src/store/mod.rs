@@ -11,8 +11,9 @@
 //! - `error.rs`: [`StoreError`], and [`Abort`], what a transaction body returns.
 //!
 //! sled layout: one tree per record kind (`customers`, `tokens`, `receipts`, `attempts`,
-//! `audit`, `api_keys`, `staff`, `forms`, `applications`, `releases`), `meta` (counters, key
-//! check, index format), and one tree per index (`history` and the `ix_*` trees). Every write
+//! `audit`, `api_keys`, `staff`, `forms`, `applications`, `releases`, `staff_sessions`,
+//! `businesses`, `cards`), `meta` (counters, key check, index format), and one tree per index
+//! (`history` and the `ix_*` trees). Every write
 //! is one sled transaction over all trees, taken under one in-process lock (so transactions
 //! never conflict and the audit chain head can live in memory); durability is a group commit:
 //! many waiters share one flush.
@@ -85,6 +86,8 @@ trees! {
     Forms = "forms",
     Applications = "applications",
     Releases = "releases",
+    /// SHA-256 of the session ID (hex) → signed-in staff session.
+    StaffSessions = "staff_sessions",
     /// contract ID \0 serial → (): tokens handed out for a customer.
     IxAssigned = "ix_assigned",
     /// serial → (): hardware tokens a branch may hand out.
@@ -105,6 +108,10 @@ trees! {
     IxApiNames = "ix_api_names",
     /// contract ID \0 audit sequence → ().
     IxAuditContract = "ix_audit_contract",
+    /// 法人 contracts, by 契約先ID.
+    Businesses = "businesses",
+    /// お客様カード, by contract ID (personal or business).
+    Cards = "cards",
 }
 
 impl T {
@@ -158,6 +165,21 @@ fn open_secret(sealer: &Sealer, token: &Token) -> Result<Zeroizing<Vec<u8>>, Abo
         .map_err(|_| corrupt())?;
     sealer
         .open(token.serial.as_bytes(), &sealed)
+        .map_err(|_| corrupt())
+}
+
+fn open_card(sealer: &Sealer, card: &Card) -> Result<Zeroizing<Vec<u8>>, Abort> {
+    let corrupt = || {
+        Abort::corrupt(
+            "cards",
+            format!("card of {} does not open", card.contract_id),
+        )
+    };
+    let sealed = data_encoding::BASE64
+        .decode(card.sealed.as_bytes())
+        .map_err(|_| corrupt())?;
+    sealer
+        .open(&Card::aad(&card.contract_id), &sealed)
         .map_err(|_| corrupt())
 }
 
@@ -341,6 +363,16 @@ impl Store {
         }
     }
 
+    /// The card record for `contract_id`'s お客様カード `digits` (eight ASCII digits), sealed
+    /// under the master key like token seeds.
+    pub fn seal_card(&self, contract_id: &str, digits: &str) -> Card {
+        let sealed = self.sealer.seal(&Card::aad(contract_id), digits.as_bytes());
+        Card {
+            contract_id: contract_id.to_owned(),
+            sealed: data_encoding::BASE64.encode(&sealed),
+        }
+    }
+
     /// Opens a token's seed (tools that must show codes, tests); zeroed when dropped.
     pub fn secret(&self, token: &Token) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         Ok(open_secret(&self.sealer, token)?)
@@ -408,6 +440,23 @@ impl Store {
 
     pub fn token(&self, serial: &str) -> Result<Option<Token>, StoreError> {
         self.read(T::Tokens, serial.as_bytes())
+    }
+
+    /// A 法人 contract by its 契約先ID.
+    pub fn business(&self, contract_id: &str) -> Result<Option<Business>, StoreError> {
+        self.read(T::Businesses, contract_id.as_bytes())
+    }
+
+    /// Every 法人 contract, in contract-ID order (tools, demo listing).
+    pub fn businesses(&self) -> impl Iterator<Item = Result<Business, StoreError>> + '_ {
+        self.all(T::Businesses)
+    }
+
+    /// Whether `contract_id` has an お客様カード on file.
+    pub fn has_card(&self, contract_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .read::<Card>(T::Cards, contract_id.as_bytes())?
+            .is_some())
     }
 
     pub fn receipt(&self, number: u32) -> Result<Option<Receipt>, StoreError> {
@@ -569,6 +618,23 @@ impl Store {
     /// Every customer, in contract-ID order (tools, tests).
     pub fn customers(&self) -> impl Iterator<Item = Result<Customer, StoreError>> + '_ {
         self.all(T::Customers)
+    }
+
+    /// The signed-in staff session stored under `key` ([`StaffSessionRecord::key`]).
+    pub fn staff_session(&self, key: &str) -> Result<Option<StaffSessionRecord>, StoreError> {
+        self.read(T::StaffSessions, key.as_bytes())
+    }
+
+    /// Every stored staff session (sweeping the expired ones).
+    pub fn staff_sessions(
+        &self,
+    ) -> impl Iterator<Item = Result<StaffSessionRecord, StoreError>> + '_ {
+        self.all(T::StaffSessions)
+    }
+
+    /// Every staff member, in staff-ID order (tools).
+    pub fn every_staff(&self) -> impl Iterator<Item = Result<Staff, StoreError>> + '_ {
+        self.all(T::Staff)
     }
 
     /// Every feature-phone 利用中止 attempt, oldest first.

@@ -38,6 +38,8 @@ fn customer(id: &str) -> Customer {
         login_fails: 0,
         token: None,
         transfers_blocked: false,
+        closed: false,
+        from_host: None,
     }
 }
 
@@ -311,6 +313,58 @@ pub fn receipts_are_numbered_once(open: Open) {
     assert_eq!(s.receipt(other.number).unwrap().unwrap().contract_id, "2");
 }
 
+/// 法人 contracts and お客様カード: stored whole, read back by ID, listed; a card opens only
+/// under its own contract ID and the right key, and is never stored as its digits.
+pub fn businesses_and_cards(open: Open) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path(), key()).unwrap();
+    let b = Business {
+        contract_id: "2000000001".into(),
+        name: "有限会社テスト".into(),
+        admin_hash: "h1".into(),
+        confirm_hash: "h2".into(),
+        usage: Usage::PerUser,
+        users: vec![BizUser {
+            user_id: "u1".into(),
+            name: "利用者1".into(),
+            serial: Some("GMHW00000001".into()),
+        }],
+        shared_serial: None,
+        admin_fails: 2,
+    };
+    let card = s.seal_card(&b.contract_id, "40173958");
+    assert!(!card.sealed.contains("40173958"));
+    s.commit_now(|tx| {
+        tx.put_business(&b)?;
+        tx.put_card(&card)?;
+        // A card record copied to another contract does not open there.
+        tx.put_card(&Card {
+            contract_id: "2000000002".into(),
+            ..card.clone()
+        })
+    })
+    .unwrap();
+    drop(s);
+    let s = open(dir.path(), key()).unwrap();
+    assert_eq!(s.business(&b.contract_id).unwrap(), Some(b.clone()));
+    assert_eq!(s.business("2000000009").unwrap(), None);
+    let all: Vec<Business> = s.businesses().map(Result::unwrap).collect();
+    assert_eq!(all, vec![b.clone()]);
+    assert!(s.has_card(&b.contract_id).unwrap());
+    assert!(!s.has_card("1").unwrap());
+    let digits = s
+        .commit_now(|tx| Ok(tx.card_digits(&b.contract_id)?.map(|d| d.to_vec())))
+        .unwrap();
+    assert_eq!(digits.as_deref(), Some(&b"40173958"[..]));
+    assert!(matches!(
+        s.commit_now(|tx| tx.card_digits("2000000002").map(|_| ())),
+        Err(StoreError::Corrupt { tree: "cards", .. })
+    ));
+    assert!(s
+        .commit_now(|tx| Ok(tx.card_digits("1")?.is_none()))
+        .unwrap());
+}
+
 /// API callers are found by key hash and by name, revoked or not.
 pub fn api_keys_by_hash_and_name(open: Open) {
     let dir = tempfile::tempdir().unwrap();
@@ -380,6 +434,49 @@ pub fn bulk_loads_are_indexed(open: Open) {
     assert_eq!(s.verify_audit().unwrap(), Ok(2));
 }
 
+/// Staff records and signed-in staff sessions: read back, listed, removed; new fields of old
+/// records read as their defaults.
+pub fn staff_and_their_sessions(open: Open) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path(), key()).unwrap();
+    let staff = Staff {
+        staff_id: "S0012".into(),
+        name: "本店課長".into(),
+        branch_code: "001".into(),
+        role: Role::Supervisor,
+        password_hash: "$argon2id$x".into(),
+        disabled: false,
+        must_change: true,
+        sign_in_fails: 3,
+        last_attempt: NOW,
+    };
+    let session = |k: &str, seen: u64| StaffSessionRecord {
+        key: k.into(),
+        csrf: "c".into(),
+        staff_id: "S0012".into(),
+        created: NOW,
+        last_seen: seen,
+    };
+    s.commit_now(|tx| {
+        tx.put_staff(&staff)?;
+        tx.put_staff_session(&session("a", NOW))?;
+        tx.put_staff_session(&session("b", NOW + 60))
+    })
+    .unwrap();
+    assert_eq!(s.staff("S0012").unwrap().as_ref(), Some(&staff));
+    assert_eq!(s.every_staff().count(), 1);
+    assert_eq!(s.staff_session("b").unwrap().unwrap().last_seen, NOW + 60);
+    assert_eq!(s.staff_sessions().count(), 2);
+    s.commit_now(|tx| tx.remove_staff_session("a")).unwrap();
+    assert!(s.staff_session("a").unwrap().is_none());
+    assert_eq!(s.staff_sessions().count(), 1);
+    let old: Staff = serde_json::from_str(
+        r#"{"staff_id":"C1","name":"n","branch_code":"001","role":"clerk","password_hash":"h"}"#,
+    )
+    .unwrap();
+    assert!(!old.disabled && !old.must_change && old.sign_in_fails == 0);
+}
+
 /// Runs every engine-neutral test above against one engine's `open`.
 macro_rules! engine_tests {
     ($open:expr; $($test:ident),* $(,)?) => {
@@ -406,6 +503,8 @@ mod sled_engine {
         receipts_are_numbered_once,
         api_keys_by_hash_and_name,
         bulk_loads_are_indexed,
+        businesses_and_cards,
+        staff_and_their_sessions,
     );
 
     #[test]

@@ -4,9 +4,10 @@
 
 use super::index::{self, Entry};
 use super::records::{
-    ApiKey, Application, Attempt, CancelForm, Customer, Receipt, ReceiptKind, Release, Staff, Token,
+    ApiKey, Application, Attempt, Business, CancelForm, Card, Customer, Receipt, ReceiptKind,
+    Release, Staff, StaffSessionRecord, Token,
 };
-use super::{decode, encode, open_secret, Abort, Counters, TxResult, LAST_RECEIPT, T};
+use super::{decode, encode, open_card, open_secret, Abort, Counters, TxResult, LAST_RECEIPT, T};
 use serde::{de::DeserializeOwned, Serialize};
 use sled::transaction::TransactionalTree;
 use zeroize::Zeroizing;
@@ -96,6 +97,27 @@ impl<'a> Tx<'a> {
         self.put(T::Customers, c.contract_id.as_bytes(), c)
     }
 
+    pub fn business(&self, contract_id: &str) -> TxResult<Option<Business>> {
+        self.get(T::Businesses, contract_id.as_bytes())
+    }
+
+    pub fn put_business(&self, b: &Business) -> TxResult<()> {
+        self.put(T::Businesses, b.contract_id.as_bytes(), b)
+    }
+
+    /// `contract_id`'s お客様カード digits, opened for one check; zeroed when dropped.
+    pub fn card_digits(&self, contract_id: &str) -> TxResult<Option<Zeroizing<Vec<u8>>>> {
+        match self.get::<Card>(T::Cards, contract_id.as_bytes())? {
+            None => Ok(None),
+            Some(card) => Ok(Some(open_card(self.sealer, &card)?)),
+        }
+    }
+
+    /// Stores a card made by [`super::Store::seal_card`].
+    pub fn put_card(&self, c: &Card) -> TxResult<()> {
+        self.put(T::Cards, c.contract_id.as_bytes(), c)
+    }
+
     pub fn token(&self, serial: &str) -> TxResult<Option<Token>> {
         self.get(T::Tokens, serial.as_bytes())
     }
@@ -147,6 +169,19 @@ impl<'a> Tx<'a> {
 
     pub fn put_staff(&self, s: &Staff) -> TxResult<()> {
         self.put(T::Staff, s.staff_id.as_bytes(), s)
+    }
+
+    pub fn staff_session(&self, key: &str) -> TxResult<Option<StaffSessionRecord>> {
+        self.get(T::StaffSessions, key.as_bytes())
+    }
+
+    pub fn put_staff_session(&self, s: &StaffSessionRecord) -> TxResult<()> {
+        self.put(T::StaffSessions, s.key.as_bytes(), s)
+    }
+
+    pub fn remove_staff_session(&self, key: &str) -> TxResult<()> {
+        self.tree(T::StaffSessions).remove(key.as_bytes())?;
+        Ok(())
     }
 
     pub fn form(&self, form_no: &str) -> TxResult<Option<CancelForm>> {

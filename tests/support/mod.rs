@@ -35,6 +35,8 @@ pub struct Server {
     child: Child,
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// What the gateway printed before it listened (the demo credentials, or why not).
+    pub banner: Vec<String>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -54,13 +56,24 @@ impl Server {
 
     /// A gateway on `data_dir` with the bank profile (and demo bank) from `bank_dir`.
     pub fn start_with_bank(data_dir: &Path, bank_dir: &Path, extra: &[&str]) -> Server {
+        let mut flags = vec!["--demo"];
+        flags.extend_from_slice(extra);
+        Server::spawn(data_dir, bank_dir, &flags)
+    }
+
+    /// A gateway on `data_dir` as a bank runs it: no `--demo`, the repository's bank profile.
+    pub fn start_plain(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::spawn(data_dir, &repo().join("data"), extra)
+    }
+
+    fn spawn(data_dir: &Path, bank_dir: &Path, extra: &[&str]) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(data_dir.join("server.log"))
             .expect("log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .arg("--bank-dir")
             .arg(bank_dir)
@@ -71,12 +84,14 @@ impl Server {
             .expect("spawn gateway");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut banner = Vec::new();
         let addr = loop {
             match lines.next() {
                 Some(Ok(line)) => {
                     if let Some(rest) = line.strip_prefix("listening on http://") {
                         break rest.trim_end_matches('/').parse().expect("address");
                     }
+                    banner.push(line);
                 }
                 _ => {
                     let _ = child.kill();
@@ -92,6 +107,7 @@ impl Server {
             child,
             addr,
             data_dir: data_dir.to_owned(),
+            banner,
             _tmp: None,
         }
     }

@@ -63,6 +63,35 @@ audit_events! {
     DemoLoad = "demo_load",
     ApiKeyAdd = "api_key_add",
     ApiKeyRevoke = "api_key_revoke",
+    /// `customers import` from the internet-banking host's export (one per file).
+    CustomersImport = "customers_import",
+    /// A contract the bank closed: its token cancelled, transfers blocked.
+    ContractClosed = "contract_closed",
+    ContractReopened = "contract_reopened",
+    StaffAdd = "staff_add",
+    StaffDisable = "staff_disable",
+    StaffEnable = "staff_enable",
+    StaffPasswordReset = "staff_password_reset",
+    StaffUnlock = "staff_unlock",
+    /// A staff member chose their own password (forced at the first sign-in).
+    StaffPasswordChange = "staff_password_change",
+    /// 法人: a token registered to a business user or as the shared token (seed 004).
+    BizRegistration = "biz_registration",
+    /// 法人: a user's (or the shared) registration released (利用登録解除).
+    BizRelease = "biz_release",
+    /// 法人: 利用形態 changed, every registration of the contract released with it.
+    BizUsage = "biz_usage",
+    /// An お客様カード answer (確認用パスワード) was right.
+    CardOk = "card_ok",
+    CardFailed = "card_failed",
+    /// The wrong card answer that used up the last try.
+    CardLockout = "card_lockout",
+    /// 法人: business contracts loaded (demo, import).
+    BizLoad = "biz_load",
+    /// お客様カード loaded for personal customers (demo, import).
+    CardLoad = "card_load",
+    /// 法人: a branch released a business administrator's lock.
+    BizUnlock = "biz_unlock",
 }
 
 impl std::fmt::Display for AuditEvent {

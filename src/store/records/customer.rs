@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 pub struct Customer {
     pub contract_id: String,
     pub name: String,
-    /// argon2 PHC strings; the passwords themselves are never stored.
+    /// PHC strings (argon2id; bcrypt, PBKDF2 or scrypt as imported from the bank's host until
+    /// the next right password re-hashes them); the passwords themselves are never stored.
     pub login_hash: String,
     pub transfer_hash: String,
     /// Password attempts not yet known to be right. Counted before the hash is checked, so
@@ -18,6 +19,21 @@ pub struct Customer {
     /// Transfers are blocked after a cancellation until a new token is registered.
     #[serde(default)]
     pub transfers_blocked: bool,
+    /// The bank closed the contract (`customers import` status `closed`): no login, no token.
+    #[serde(default)]
+    pub closed: bool,
+    /// What the host exported last, for telling a changed hash from the same one exported again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_host: Option<HostHashes>,
+}
+
+/// SHA-256 (hex) of the password hashes the bank's host last exported for a customer: a
+/// re-import bringing the same hash leaves the argon2id one it was re-hashed to in place. A
+/// digest of the hash, not the hash, so the weaker imported hash is not kept beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostHashes {
+    pub login: String,
+    pub transfer: String,
 }
 
 impl Customer {

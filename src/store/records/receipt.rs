@@ -9,6 +9,12 @@ pub enum ReceiptKind {
     Exchange,
     /// 利用中止 from a paper form, approved at a branch.
     Cancellation,
+    /// 法人: a token registered to a business user (or as the contract's shared token).
+    #[serde(rename = "biz_registration")]
+    BizRegistration,
+    /// 法人: a registration released (利用登録解除).
+    #[serde(rename = "biz_release")]
+    BizRelease,
 }
 
 /// A 受付番号 and what it stands for.
