@@ -8,6 +8,9 @@
 //!   (X-DCMGUID, X-UP-SUBNO, X-JPHONE-UID), without deciding whether to believe it
 //!   (whether a peer may vouch for it is [`crate::net::Networks`]'s call).
 //!
+//! Both read the request's headers through [`Headers`]: the server's header map as it is (no
+//! copy of it per request), or a list of pairs (tests, the `ua` command).
+//!
 //! It is pure: no IO. Parsing is by hand (the formats are simple prefixes and separators)
 //! and never panics, whatever bytes it is given.
 
@@ -59,7 +62,7 @@ pub enum Generation {
 pub struct Handset {
     pub carrier: Carrier,
     /// "P903i", "SA31", "V903SH", "WX310K" ... None for PCs and smartphones.
-    pub model: Option<String>,
+    pub model: Option<Model>,
     pub generation: Generation,
     pub cookies: bool,
     /// Page budget, body bytes.
@@ -96,6 +99,11 @@ const SOFTBANK_PX_PER_CHAR: u16 = 12;
 /// PC is treated as an unknown phone: carrier `none`, generation `unknown`, the smallest
 /// budget and no cookies, because assuming less is what keeps such a phone working.
 pub fn detect(user_agent: &str, headers: &[(&str, &str)], https: bool) -> Handset {
+    detect_in(user_agent, headers, https)
+}
+
+/// [`detect`] on any [`Headers`] (the server passes its header map as it is).
+pub fn detect_in<H: Headers + ?Sized>(user_agent: &str, headers: &H, https: bool) -> Handset {
     let ua = user_agent.trim();
     let mut handset = if let Some(rest) = ua.strip_prefix("DoCoMo/") {
         docomo(rest)
@@ -122,7 +130,7 @@ pub fn detect(user_agent: &str, headers: &[(&str, &str)], https: bool) -> Handse
         // SoftBank's gateway names the handset; it beats anything parsed from the UA
         // (and is the only name a MOT- handset's UA does not give).
         if let Some(name) = header(headers, "x-jphone-msname").filter(|v| !v.is_empty()) {
-            handset.model = Some(name.to_string());
+            handset.model = Some(Model::new(name));
         }
         handset.width_chars = header(headers, "x-jphone-display").and_then(softbank_width);
     }
@@ -133,24 +141,28 @@ pub fn detect(user_agent: &str, headers: &[(&str, &str)], https: bool) -> Handse
 /// `DoCoMo/1.0/D505i/c20/TC/W20H10` (mova) or `DoCoMo/2.0 P903i(c100;TB;W24H12)` (FOMA).
 /// `rest` is what follows "DoCoMo/".
 fn docomo(rest: &str) -> Handset {
-    let version_end = rest.find(['/', ' ']).unwrap_or(rest.len());
+    let version_end = rest
+        .bytes()
+        .position(|b| b == b'/' || b == b' ')
+        .unwrap_or(rest.len());
     let (version, body) = rest.split_at(version_end);
-    let (model, params): (&str, Vec<&str>) = if let Some(foma) = body.strip_prefix(' ') {
+    // The parameters as one text and their separator: read twice below, never collected.
+    let (model, params, separator) = if let Some(foma) = body.strip_prefix(' ') {
         // FOMA: MODEL(param;param;...); the parameters may be missing altogether.
-        let (model, params) = foma.split_once('(').unwrap_or((foma, ""));
-        let params = params.split(')').next().unwrap_or("");
-        (first_word(model), params.split(';').collect())
+        let (model, params) = split_at_byte(foma, b'(').unwrap_or((foma, ""));
+        let params = split_at_byte(params, b')').map_or(params, |(p, _)| p);
+        (first_word(model), params, b';')
     } else {
         // mova: /MODEL/param/param...; a trailing " (comment)" belongs to no field.
-        let mut fields = first_word(body).split('/').skip(1);
-        (fields.next().unwrap_or(""), fields.collect())
+        let fields = split_at_byte(first_word(body), b'/').map_or("", |(_, f)| f);
+        let (model, params) = split_at_byte(fields, b'/').unwrap_or((fields, ""));
+        (model, params, b'/')
     };
     // "MST_v_" marks the maker's test firmware of the same model.
     let model = model.strip_prefix("MST_v_").unwrap_or(model);
 
-    let cache_kb = params
-        .iter()
-        .find_map(|p| cache_size(p))
+    let cache_kb = pieces(params, separator)
+        .find_map(cache_size)
         .filter(|&kb| kb > 0);
     let browser2 = cache_kb.is_some_and(|kb| kb >= 500);
     let generation = if version.starts_with("1.") {
@@ -167,12 +179,12 @@ fn docomo(rest: &str) -> Handset {
         // Only i-mode browser 2.0 keeps cookies.
         cookies: browser2,
         budget_bytes: cache_kb.map_or(SMALLEST, |kb| kb.saturating_mul(KB).min(DOCOMO_CAP)),
-        width_chars: params.iter().find_map(|p| docomo_width(p)),
+        width_chars: pieces(params, separator).find_map(docomo_width),
     }
 }
 
 /// `KDDI-SA31 UP.Browser/6.2.0.7.3.129 (GUI) MMP/2.0` or `UP.Browser/3.04-HI13 UP.Link/3.4.4`.
-fn au(ua: &str, headers: &[(&str, &str)], https: bool) -> Handset {
+fn au<H: Headers + ?Sized>(ua: &str, headers: &H, https: bool) -> Handset {
     let (model, generation, budget) = if let Some(rest) = ua.strip_prefix("KDDI-") {
         // WAP2.0: the gateway tells us the handset's real maximum PDU.
         let pdu = header(headers, "x-up-devcap-max-pdu")
@@ -234,7 +246,7 @@ fn motorola(rest: &str) -> Handset {
 
 /// `cookies`: 3G handsets keep them, J-PHONE (2G) handsets are not trusted to (see [`jphone`]).
 fn softbank(
-    model: Option<String>,
+    model: Option<Model>,
     generation: Generation,
     budget_bytes: usize,
     cookies: bool,
@@ -321,12 +333,39 @@ fn parse_digits<T: std::str::FromStr>(s: &str) -> Option<T> {
 }
 
 fn first_word(s: &str) -> &str {
-    s.split(' ').next().unwrap_or("")
+    split_at_byte(s, b' ').map_or(s, |(w, _)| w)
 }
 
-fn non_empty(s: &str) -> Option<String> {
+// Splitting at an ASCII byte, byte by byte: the pieces of a User-Agent are a few bytes long,
+// where `str::split`'s searcher costs more to set up than the search itself.
+
+/// `s` before and after the first `sep` (an ASCII byte, so both sides are whole UTF-8).
+fn split_at_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
+/// `s.split(sep)` for an ASCII byte.
+fn pieces(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match split_at_byte(r, sep) {
+            Some((piece, after)) => {
+                rest = Some(after);
+                Some(piece)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+fn non_empty(s: &str) -> Option<Model> {
     let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
+    (!s.is_empty()).then(|| Model::new(s))
 }
 
 fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
@@ -334,12 +373,100 @@ fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
-/// The first header of that name (names compared case-insensitively), value trimmed.
-fn header<'a>(headers: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
+/// The first header of that name, value trimmed.
+fn header<'a, H: Headers + ?Sized>(headers: &'a H, name: &str) -> Option<&'a str> {
+    headers.first(name).map(str::trim)
+}
+
+/// A request's headers as this module and [`crate::net`] read them. Names are asked in lower
+/// case; a value that is not visible ASCII is not ours to read and counts as absent.
+pub trait Headers {
+    /// The first readable value of `name`.
+    fn first(&self, name: &str) -> Option<&str>;
+    /// The last readable value of `name`.
+    fn last(&self, name: &str) -> Option<&str>;
+}
+
+/// (name, value) pairs, names compared case-insensitively.
+impl Headers for [(&str, &str)] {
+    fn first(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+
+    fn last(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+}
+
+/// The server's header map, read in place.
+impl Headers for hyper::HeaderMap {
+    fn first(&self, name: &str) -> Option<&str> {
+        self.get_all(name).iter().find_map(|v| v.to_str().ok())
+    }
+
+    fn last(&self, name: &str) -> Option<&str> {
+        self.get_all(name)
+            .iter()
+            .rev()
+            .find_map(|v| v.to_str().ok())
+    }
+}
+
+/// A handset's model name: held in place when short (every real model is), so detecting a
+/// handset allocates nothing; on the heap otherwise. Reads as a `&str`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Model(ModelText);
+
+#[derive(Clone, PartialEq, Eq)]
+enum ModelText {
+    Inline { len: u8, bytes: [u8; INLINE_MODEL] },
+    Heap(Box<str>),
+}
+
+/// Longest model name held in place (real ones are 4 to 12 characters).
+const INLINE_MODEL: usize = 22;
+
+impl Model {
+    pub fn new(name: &str) -> Model {
+        if name.len() > INLINE_MODEL {
+            return Model(ModelText::Heap(name.into()));
+        }
+        let mut bytes = [0u8; INLINE_MODEL];
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        Model(ModelText::Inline {
+            len: name.len() as u8,
+            bytes,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // A whole `&str` was copied in: always valid UTF-8.
+            ModelText::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            ModelText::Heap(s) => s,
+        }
+    }
+}
+
+impl std::ops::Deref for Model {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 /// The subscriber/terminal ID the request claims, if any, regardless of trust:
@@ -347,6 +474,14 @@ fn header<'a>(headers: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
 /// X-JPHONE-UID (ignore the "NULLGWDOCOMO"-style placeholders and values starting with
 /// "NULL"); others: None.
 pub fn claimed_subscriber_id(handset: &Handset, headers: &[(&str, &str)]) -> Option<String> {
+    claimed_subscriber_id_in(handset, headers)
+}
+
+/// [`claimed_subscriber_id`] on any [`Headers`].
+pub fn claimed_subscriber_id_in<H: Headers + ?Sized>(
+    handset: &Handset,
+    headers: &H,
+) -> Option<String> {
     let value = match handset.carrier {
         Carrier::Docomo => header(headers, "x-dcmguid")
             .filter(|v| v.len() == 7 && v.bytes().all(|b| b.is_ascii_alphanumeric()))?,

@@ -433,6 +433,9 @@ fn serve(
     let multi = profiles.multi;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Request log lines are written in batches, whenever a worker runs out of work.
+        .on_thread_park(keitai_gateway::log::flush_idle)
+        .on_thread_stop(keitai_gateway::log::flush_idle)
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {

@@ -66,15 +66,17 @@ pub fn canonical(peer: IpAddr) -> IpAddr {
 
 /// `X-Forwarded-Proto: https` from a configured TLS proxy. The last value counts: a proxy
 /// appends what it saw, so earlier values may come from the phone's side and prove nothing.
-pub fn forwarded_https(headers: &[(&str, &str)], peer: IpAddr, proxies: &NetSet) -> bool {
+pub fn forwarded_https<H: crate::carrier::Headers + ?Sized>(
+    headers: &H,
+    peer: IpAddr,
+    proxies: &NetSet,
+) -> bool {
     if !proxies.contains(peer) {
         return false;
     }
     headers
-        .iter()
-        .rev()
-        .find(|(k, _)| *k == "x-forwarded-proto")
-        .and_then(|(_, v)| v.rsplit(',').next())
+        .last("x-forwarded-proto")
+        .and_then(|v| v.rsplit(',').next())
         .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 

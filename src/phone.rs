@@ -49,7 +49,8 @@ impl PhoneFront {
         Step::new(app, &self.sessions, &self.pages, request)
     }
 
-    async fn handle(&self, app: &App, req: HttpRequest, peer: SocketAddr) -> Reply {
+    /// [`Front::answer`], for a caller that can await it in place.
+    pub async fn handle(&self, app: &App, req: HttpRequest, peer: SocketAddr) -> Reply {
         let (parts, body) = req.into_parts();
         let mut request = Request::from_head(&parts, peer, &app.config);
         if request.untrusted_subscriber_claim {
@@ -82,7 +83,7 @@ impl PhoneFront {
         if reply.body.len() > request.handset.budget_bytes {
             log(format_args!(
                 "page over budget: {} is {} bytes, budget {}",
-                request.path,
+                request.path(),
                 reply.body.len(),
                 request.handset.budget_bytes
             ));
@@ -118,7 +119,7 @@ async fn route(step: &Step<'_>) -> Result<Reply, AppError> {
     if req.handset.is_pc_or_smartphone() && !step.app.config.allow_pc {
         return Ok(pages::pc_pointer(step));
     }
-    match (req.method.as_str(), req.path.as_str()) {
+    match (req.method.as_str(), req.path()) {
         ("GET", paths::TOP) => pages::top(step),
         ("GET", paths::HELP) => pages::help(step),
         ("POST", paths::LOGIN) => login::login(step).await,

@@ -5,6 +5,7 @@
 //! request log: EZweb handsets replace the body of a 4xx/5xx answer with a dialog of their own,
 //! so the Japanese explanation would never be read.
 
+use bytes::Bytes;
 use hyper::StatusCode;
 
 pub const SHIFT_JIS_HTML: &str = "text/html; charset=Shift_JIS";
@@ -19,19 +20,20 @@ pub struct Reply {
     /// The status the request log shows, when it is not the one sent (phone error pages).
     pub logged: Option<StatusCode>,
     pub content_type: &'static str,
-    pub body: Vec<u8>,
+    /// Shared, not copied, when the page comes from a cache.
+    pub body: Bytes,
     pub set_cookie: Option<String>,
     /// Content-Disposition, for downloads (CSV exports).
     pub disposition: Option<String>,
 }
 
 impl Reply {
-    pub fn new(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Reply {
+    pub fn new(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
         Reply {
             status,
             logged: None,
             content_type,
-            body,
+            body: body.into(),
             set_cookie: None,
             disposition: None,
         }
@@ -40,6 +42,11 @@ impl Reply {
     /// A phone page (Shift_JIS cHTML).
     pub fn phone(page: markup::Page) -> Reply {
         Reply::new(StatusCode::OK, SHIFT_JIS_HTML, page.body)
+    }
+
+    /// A phone page already encoded (a cached one).
+    pub fn phone_body(body: Bytes) -> Reply {
+        Reply::new(StatusCode::OK, SHIFT_JIS_HTML, body)
     }
 
     /// A phone error page: sent as 200, logged as `status`.

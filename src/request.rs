@@ -5,13 +5,15 @@ use crate::carrier::{self, Handset};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::form::Form;
+use hyper::header::USER_AGENT;
 use hyper::http::request::Parts;
 use hyper::Method;
 use std::net::SocketAddr;
 
 pub struct Request {
     pub method: Method,
-    pub path: String,
+    /// The target as sent: shares hyper's buffer, no copy (see [`Request::path`]).
+    uri: hyper::Uri,
     /// Query fields, then body fields.
     pub form: Form,
     pub handset: Handset,
@@ -32,20 +34,21 @@ impl Request {
     /// What the head says: handset, TLS, session cookie and trusted subscriber ID. The form is
     /// empty until [`Request::form`] has read the query and the body.
     pub fn from_head(parts: &Parts, peer: SocketAddr, config: &Config) -> Request {
-        // Header values that are not visible ASCII cannot be ours to read; they are skipped.
-        let headers: Vec<(&str, &str)> = parts
-            .headers
+        // Read in place: header values that are not visible ASCII count as absent.
+        let headers = &parts.headers;
+        let ua = headers
+            .get_all(USER_AGENT)
             .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
-            .collect();
-        let ua = header(&headers, "user-agent").unwrap_or("");
-        let https = crate::net::forwarded_https(&headers, peer.ip(), &config.tls_proxies);
-        let handset = carrier::detect(ua, &headers, https);
-        let claimed = carrier::claimed_subscriber_id(&handset, &headers);
-        let trusted = config.networks.trusts(handset.carrier, peer.ip());
+            .find_map(|v| v.to_str().ok())
+            .unwrap_or("");
+        let https = crate::net::forwarded_https(headers, peer.ip(), &config.tls_proxies);
+        let handset = carrier::detect_in(ua, headers, https);
+        let claimed = carrier::claimed_subscriber_id_in(&handset, headers);
+        // Only a claim needs its sender judged.
+        let trusted = claimed.is_some() && config.networks.trusts(handset.carrier, peer.ip());
         Request {
             method: parts.method.clone(),
-            path: parts.uri.path().to_owned(),
+            uri: parts.uri.clone(),
             form: Form::default(),
             untrusted_subscriber_claim: claimed.is_some() && !trusted,
             subscriber: claimed.filter(|_| trusted),
@@ -63,6 +66,11 @@ impl Request {
         Ok(form)
     }
 
+    /// The path asked for (queries are read into [`Request::form`]).
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
     /// The session ID: from the URL or form first (phones without cookies), else the cookie.
     pub fn sid(&self) -> Option<&str> {
         self.form
@@ -70,8 +78,4 @@ impl Request {
             .filter(|s| !s.is_empty())
             .or(self.cookie_sid.as_deref())
     }
-}
-
-fn header<'a>(headers: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
 }

@@ -40,17 +40,20 @@ impl Fronts {
 
     async fn answer(&self, req: HttpRequest, peer: SocketAddr) -> Reply {
         let path = req.uri().path();
-        let front: &dyn Front = match self.fronts.iter().find(|f| f.owns(path)) {
-            Some(front) => front.as_ref(),
-            None => self.phone.as_ref(),
-        };
         if path == crate::metrics::PATH {
             self.count_sessions();
         }
-        let reply = front.answer(&self.app, req, peer).await;
+        let (name, reply) = match self.fronts.iter().find(|f| f.owns(path)) {
+            Some(front) => (front.name(), front.answer(&self.app, req, peer).await),
+            // The phone front's answer is awaited in place, not boxed: it serves most requests.
+            None => (
+                self.phone.name(),
+                self.phone.handle(&self.app, req, peer).await,
+            ),
+        };
         self.app
             .metrics
-            .request(front.name(), reply.log_status(), reply.body.len());
+            .request(name, reply.log_status(), reply.body.len());
         reply
     }
 

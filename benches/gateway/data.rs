@@ -130,6 +130,22 @@ pub fn fill(store: &Store, customers: u64, bound: u64) {
     load_business(store, now);
 }
 
+/// Opens the store of a bank just built. sled lets go of its lock a moment after the last
+/// handle is dropped (its flusher thread ends on its own time): a refused lock is tried again.
+pub fn reopen(dir: &Path, key: &Path) -> Store {
+    let began = std::time::Instant::now();
+    loop {
+        match Store::open(&dir.join("db"), Sealer::load(key).expect("key")) {
+            Ok(store) => return store,
+            Err(e) if began.elapsed() < std::time::Duration::from_secs(10) => {
+                eprintln!("bench: reopening {}: {e}; trying again", dir.display());
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("store {}: {e}", dir.display()),
+        }
+    }
+}
+
 /// The bench's 法人 contract (its administrator's pages are in the bytes table).
 pub const BIZ: (&str, &str, &str) = ("9000000001", "Admin9001", "40173958");
 

@@ -186,13 +186,17 @@ pub async fn business(phone: &mut Phone, pages: &mut Pages) -> Result<(), String
     let otp = phone.follow(&users, '1').await?;
     let usage = phone.follow(&otp, '1').await?;
     expect(&usage, "利用形態設定", "利用形態の選択")?;
-    let register = phone.follow(&otp, '2').await?;
+    // Back to the settings page before each next link: every page rotates the session ID, and a
+    // phone without cookies (DoCoMo) carries it in the links of the page it is on.
+    let back = phone.follow(&usage, '9').await?;
+    let register = phone.follow(&back, '2').await?;
     expect(&register, "利用登録", "ワンタイムパスワード利用登録")?;
     let refused = phone
         .submit(&register, &[("user", "bench01"), ("serial", "X")])
         .await?;
     expect(&refused, "利用登録 refused", "シリアル番号")?;
-    let release = phone.follow(&otp, '3').await?;
+    let back = phone.follow(&refused, '9').await?;
+    let release = phone.follow(&back, '3').await?;
     let logout = phone.follow(&release, '#').await?;
     pages.extend([
         ("法人: 管理者ログイン", entry),

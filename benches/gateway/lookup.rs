@@ -31,7 +31,7 @@ fn bank(tokens: u64) -> (PathBuf, PathBuf) {
         return (dir, key);
     }
     data::build_bank(&dir, tokens, 1);
-    let store = Store::open(&dir.join("db"), Sealer::load(&key).expect("key")).expect("store");
+    let store = data::reopen(&dir, &key);
     let id = who();
     let now = keitai_gateway::clock::now_unix();
     let mut handed = store

@@ -15,6 +15,16 @@ impl Latencies {
         self.0.len()
     }
 
+    /// The `q` quantile in milliseconds (0 when empty).
+    pub fn quantile(&mut self, q: f64) -> f64 {
+        if self.0.is_empty() {
+            return 0.0;
+        }
+        self.0.sort_unstable();
+        let i = ((self.0.len() as f64 * q).ceil() as usize).clamp(1, self.0.len()) - 1;
+        self.0[i].as_secs_f64() * 1000.0
+    }
+
     /// "p50 / p99" in milliseconds.
     pub fn p50_p99(&mut self) -> String {
         if self.0.is_empty() {

@@ -52,7 +52,7 @@ impl Site {
                 let text = text
                     .replace("href=\"/", &format!("href=\"{}/", self.base))
                     .replace("action=\"/", &format!("action=\"{}/", self.base));
-                reply.body = text.into_bytes();
+                reply.body = text.into_bytes().into();
             }
         }
         reply
@@ -121,7 +121,7 @@ mod tests {
         );
         r.set_cookie = Some("kg_staff=abc; HttpOnly; Path=/branch".into());
         let r = site().reroot(r);
-        let body = String::from_utf8(r.body).unwrap();
+        let body = String::from_utf8(r.body.to_vec()).unwrap();
         assert!(body.contains(r#"href="/1020/branch/customer""#), "{body}");
         assert!(body.contains(r#"action="/1020/branch/login""#), "{body}");
         assert_eq!(

@@ -389,7 +389,7 @@ mod tests {
             let page = error_page(&err);
             assert_eq!(page.status.as_u16(), status, "{err:?}");
             assert_eq!(page.content_type, UTF8_HTML);
-            let text = String::from_utf8(page.body).unwrap();
+            let text = String::from_utf8(page.body.to_vec()).unwrap();
             assert!(text.contains(err.message()), "{err:?}");
         }
     }

@@ -99,14 +99,14 @@ impl<'a> Step<'a> {
 
     /// A page that ends the session (logout, finished journey): the cookie is cleared too.
     pub fn page_ending(&self, markup: Markup) -> Reply {
-        self.ending(self.encode(markup))
+        self.ending(self.encode(markup).body.into())
     }
 
     /// [`Step::page_ending`] for a page already encoded.
-    pub fn ending(&self, page: markup::Page) -> Reply {
+    pub fn ending(&self, body: bytes::Bytes) -> Reply {
         let set_cookie = (self.req.handset.cookies && self.req.cookie_sid.is_some())
             .then(|| self.cookie("", true));
-        Reply::phone(page).with_cookie(set_cookie)
+        Reply::phone_body(body).with_cookie(set_cookie)
     }
 
     fn cookie(&self, value: &str, remove: bool) -> String {

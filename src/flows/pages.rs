@@ -4,6 +4,7 @@ use super::Step;
 use crate::error::AppError;
 use crate::reply::Reply;
 use crate::session::Stage;
+use bytes::Bytes;
 use markup::{InputMode, Keypad};
 use std::sync::RwLock;
 
@@ -20,6 +21,8 @@ pub fn top(step: &Step) -> Result<Reply, AppError> {
     let body = step.pages.top(variant, || {
         let label = &step.app.config.bank.contract_id_label;
         step.encode(markup::top::top(&ctx, label, None, ""))
+            .body
+            .into()
     });
     Ok(step.ending(body))
 }
@@ -34,14 +37,15 @@ struct Variant {
 }
 
 /// Pages that do not depend on the visitor beyond the kind of phone, rendered once per
-/// [`Variant`]. The bank profile they show does not change while serving.
+/// [`Variant`]. The bank profile they show does not change while serving. A page is handed out
+/// shared (a reference count), never copied.
 #[derive(Default)]
 pub struct PageCache {
-    top: RwLock<Vec<(Variant, markup::Page)>>,
+    top: RwLock<Vec<(Variant, Bytes)>>,
 }
 
 impl PageCache {
-    fn top(&self, variant: Variant, render: impl FnOnce() -> markup::Page) -> markup::Page {
+    fn top(&self, variant: Variant, render: impl FnOnce() -> Bytes) -> Bytes {
         let cached = self
             .top
             .read()

@@ -22,7 +22,7 @@ pub fn owns(path: &str) -> bool {
 /// The 法人 routes.
 pub async fn route(step: &Step<'_>) -> Result<Reply, AppError> {
     let req = step.req;
-    match (req.method.as_str(), req.path.as_str()) {
+    match (req.method.as_str(), req.path()) {
         ("GET", paths::ENTRY) => Ok(login::entry(step, None, "")),
         ("POST", paths::LOGIN) => login::login_post(step).await,
         ("POST", paths::CARD) => login::card_post(step).await,
