@@ -257,16 +257,19 @@ impl Collected {
     }
 }
 
-/// Copies the directory tree `from` into `to` (permissions kept: a master key stays 0600).
+/// Copies the directory tree `from` into `to`: directories and regular files, permissions kept
+/// (a master key stays 0600).
 pub fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).expect("read directory") {
         let entry = entry.expect("directory entry");
         let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
+        let kind = entry.file_type().expect("file type");
+        if kind.is_dir() {
             std::fs::create_dir_all(&target).expect("create directory");
             copy_dir(&entry.path(), &target);
-        } else {
+        } else if kind.is_file() {
             std::fs::copy(entry.path(), &target).expect("copy file");
         }
+        // Anything else (the admin socket a gateway left behind) is not data: not copied.
     }
 }
