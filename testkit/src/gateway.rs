@@ -122,10 +122,12 @@ impl Gateway {
 
     /// The gateway's log, with the line of every request answered so far.
     ///
-    /// The gateway writes a request's line before it answers, and the lines reach the reader
-    /// thread in order; so this makes one request of its own and waits (at most
-    /// [`LOG_DEADLINE`]) for that request's line: every line before it is then in. The mark's
-    /// line is left out. (Written straight to a file, the log is complete as it is.)
+    /// The gateway writes a request's line before it answers; so this makes one request of its
+    /// own and waits (at most [`LOG_DEADLINE`]) for that request's line. Lines from the same
+    /// runtime worker are then in, but each worker writes its batch when it runs out of work, so
+    /// a line from another worker may still follow: to look for a line, wait for it with
+    /// [`Gateway::wait_log`]. The mark's line is left out. (Written straight to a file, the log is
+    /// complete as it is.)
     pub fn log(&self) -> String {
         let collected = match &self.log {
             Log::File(path) => return std::fs::read_to_string(path).unwrap_or_default(),
