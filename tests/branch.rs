@@ -179,7 +179,9 @@ fn only_branch_networks_reach_the_console() {
     // The phone pages are not affected.
     let mut phone = server.phone(FOMA);
     assert_eq!(phone.get("/").status, 200);
-    assert!(server.log().contains("branch console refused to 127.0.0.1"));
+    assert!(server
+        .wait_log("branch console refused to 127.0.0.1")
+        .contains("branch console refused to 127.0.0.1"));
 }
 
 #[test]

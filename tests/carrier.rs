@@ -292,6 +292,7 @@ fn subscriber_headers_from_an_untrusted_address_are_ignored_and_logged() {
     let mut au = au_phone(&server, "01234567890123_ab.ezweb.ne.jp");
     au.get("/").assert_chtml(8192);
 
+    server.wait_log("ignored subscriber-ID header from untrusted address 127.0.0.1");
     let log = server.log();
     assert!(
         log.contains("ignored subscriber-ID header from untrusted address 127.0.0.1"),

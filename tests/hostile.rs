@@ -81,6 +81,10 @@ fn the_log_has_one_line_per_request_and_no_secrets() {
     phone
         .submit(&otp_page, &[("otp", &otp)])
         .assert_contains("ようこそ");
+    // Each runtime worker writes its lines in batches: wait for the two lines looked at, then
+    // read the whole log.
+    server.wait_log(" GET / 200 ");
+    server.wait_log(" POST /login/otp 200 ");
     let log = server.log();
     assert!(
         log.lines()

@@ -122,10 +122,12 @@ impl Gateway {
 
     /// The gateway's log, with the line of every request answered so far.
     ///
-    /// The gateway writes a request's line before it answers, and the lines reach the reader
-    /// thread in order; so this makes one request of its own and waits (at most
-    /// [`LOG_DEADLINE`]) for that request's line: every line before it is then in. The mark's
-    /// line is left out. (Written straight to a file, the log is complete as it is.)
+    /// The gateway writes a request's line before it answers; so this makes one request of its
+    /// own and waits (at most [`LOG_DEADLINE`]) for that request's line. Lines from the same
+    /// runtime worker are then in, but each worker writes its batch when it runs out of work, so
+    /// a line from another worker may still follow: to look for a line, wait for it with
+    /// [`Gateway::wait_log`]. The mark's line is left out. (Written straight to a file, the log is
+    /// complete as it is.)
     pub fn log(&self) -> String {
         let collected = match &self.log {
             Log::File(path) => return std::fs::read_to_string(path).unwrap_or_default(),
@@ -257,16 +259,19 @@ impl Collected {
     }
 }
 
-/// Copies the directory tree `from` into `to` (permissions kept: a master key stays 0600).
+/// Copies the directory tree `from` into `to`: directories and regular files, permissions kept
+/// (a master key stays 0600).
 pub fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).expect("read directory") {
         let entry = entry.expect("directory entry");
         let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
+        let kind = entry.file_type().expect("file type");
+        if kind.is_dir() {
             std::fs::create_dir_all(&target).expect("create directory");
             copy_dir(&entry.path(), &target);
-        } else {
+        } else if kind.is_file() {
             std::fs::copy(entry.path(), &target).expect("copy file");
         }
+        // Anything else (the admin socket a gateway left behind) is not data: not copied.
     }
 }

@@ -122,8 +122,8 @@ impl Server {
         Phone::new(self.addr, ua)
     }
 
-    /// The server's log, with the line of every request answered so far (no waiting on a
-    /// guess: see [`Gateway::log`]).
+    /// The server's log so far (see [`Gateway::log`]: to look for a line, wait for it with
+    /// [`Server::wait_log`]).
     pub fn log(&self) -> String {
         self.gateway.log()
     }
@@ -135,10 +135,12 @@ impl Server {
     }
 
     /// Whether the request log has a line for `method path` with `status` (the logical status:
-    /// a phone error page is sent as 200 and logged with its own).
+    /// a phone error page is sent as 200 and logged with its own). Waits for the line (at most
+    /// [`testkit::gateway::LOG_DEADLINE`]): each runtime worker writes its batch of lines when it
+    /// runs out of work, so a line from one worker may follow a later request's from another.
     pub fn logged(&self, method: &str, path: &str, status: u16) -> bool {
         let line = format!(" {method} {path} {status} ");
-        self.log().lines().any(|l| l.contains(&line))
+        self.wait_log(&line).lines().any(|l| l.contains(&line))
     }
 
     /// Stops the server as an operator does (SIGTERM) and waits until it has exited.
