@@ -459,7 +459,15 @@ impl Sled {
 
     /// Opens the engine, refusing a newer format, and reads the counters; nothing else.
     fn open_raw(dir: &Path, cache_bytes: u64) -> Result<Sled, StoreError> {
-        Sled::raw_in(open_locked(dir, cache_bytes)?, None)
+        let db = open_locked(dir, cache_bytes)?;
+        // Raw work (key rotation) knows one bank's trees only: on a database of several banks it
+        // would leave every bank's seeds under the old key. Refuse rather than half-do it.
+        if db.tree_names().iter().any(|n| n.contains(&b'/')) {
+            return Err(StoreError::Io(
+                "this database holds several banks: rekey works on a one-bank database only".into(),
+            ));
+        }
+        Sled::raw_in(db, None)
     }
 
     /// [`Sled::open_raw`] on the trees of `bank` in `db`.

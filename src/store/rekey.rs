@@ -135,6 +135,28 @@ mod tests {
     }
 
     #[test]
+    fn a_database_of_several_banks_is_refused_and_keeps_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let banks = ["1020", "1021"].map(|c| crate::banks::BankCode::parse(c).unwrap());
+        {
+            let stores =
+                Store::open_banks(dir.path(), &key(1), super::super::SERVING_CACHE, &banks)
+                    .unwrap();
+            add_tokens(&stores[0], 2);
+        }
+        let refused = Store::rekey(dir.path(), key(1), key(2), |_| {});
+        assert!(
+            matches!(&refused, Err(StoreError::Io(m)) if m.contains("several banks")),
+            "{refused:?}"
+        );
+        // The old key still opens every bank, and the seeds still read.
+        let stores =
+            Store::open_banks(dir.path(), &key(1), super::super::SERVING_CACHE, &banks).unwrap();
+        let t = stores[0].token("REKY00000000").unwrap().unwrap();
+        assert!(stores[0].secret(&t).is_ok());
+    }
+
+    #[test]
     fn a_rotation_cut_short_refuses_to_open_and_finishes_when_run_again() {
         let dir = tempfile::tempdir().unwrap();
         {
