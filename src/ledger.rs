@@ -198,7 +198,21 @@ fn check_in(
         };
         return Ok((check, None));
     };
-    let Some(mut token) = tx.token(&binding.serial)? else {
+    check_token_in(tx, &binding.serial, contract_id, code, now, limit, detail)
+}
+
+/// Checks `code` against the token `serial` used by `contract_id` (a customer's, or one a
+/// business user is registered to), audited; [`OtpCheck::NoToken`] when the token is gone.
+pub(crate) fn check_token_in(
+    tx: &mut Tx,
+    serial: &str,
+    contract_id: &str,
+    code: &str,
+    now: u64,
+    limit: u32,
+    detail: &str,
+) -> TxResult<(OtpCheck, Option<u64>)> {
+    let Some(mut token) = tx.token(serial)? else {
         return Ok((OtpCheck::NoToken, None));
     };
     let (result, seq) = attempt_in(tx, &mut token, contract_id, code, now, limit, detail)?;

@@ -13,7 +13,7 @@
 
 pub mod load;
 
-use crate::ledger::{attempt_in, OtpCheck, OtpRefusal};
+use crate::ledger::{attempt_in, check_token_in, OtpCheck, OtpRefusal};
 use crate::password;
 use crate::store::{
     AuditEvent, Business, Event, Receipt, ReceiptKind, Store, StoreError, Token, TokenKind,
@@ -464,17 +464,7 @@ pub fn check_in(
     let Some(serial) = b.token_of(user_id) else {
         return Ok((OtpCheck::NoToken, None));
     };
-    let Some(mut token) = tx.token(serial)? else {
-        return Ok((OtpCheck::NoToken, None));
-    };
-    let (result, seq) = attempt_in(tx, &mut token, contract_id, code, now, limit, detail)?;
-    let check = match result {
-        Ok(_) => OtpCheck::Accepted {
-            serial: token.serial,
-        },
-        Err(r) => OtpCheck::Refused(r),
-    };
-    Ok((check, Some(seq)))
+    check_token_in(tx, serial, contract_id, code, now, limit, detail)
 }
 
 #[cfg(test)]
