@@ -1,5 +1,5 @@
-//! Admin commands as operators run them: `import-tokens` of a big CSV alone (time and the
-//! command's own peak RSS), and an import through the admin socket of a serving gateway while
+//! Admin commands as operators run them: `import-tokens` and `customers import` of a big CSV
+//! alone (time and the command's own peak RSS), and an import through the admin socket of a serving gateway while
 //! phones load the top page (the page's latency with and without the import).
 
 use crate::child::{self, Gateway};
@@ -14,10 +14,24 @@ use std::time::{Duration, Instant};
 /// Runs `import-tokens CSV --data-dir DIR --key-file KEY`; returns its time, its peak RSS
 /// (the child's own, from wait4) and its standard output.
 pub fn import(csv: &Path, dir: &Path, key: &Path) -> (Duration, u64, String) {
+    measured(&["import-tokens".as_ref(), csv.as_os_str()], dir, key)
+}
+
+/// Runs `customers import CSV --data-dir DIR --key-file KEY`, measured as [`import`].
+pub fn import_customers(csv: &Path, dir: &Path, key: &Path) -> (Duration, u64, String) {
+    measured(
+        &["customers".as_ref(), "import".as_ref(), csv.as_os_str()],
+        dir,
+        key,
+    )
+}
+
+/// Runs the gateway's command `args` on the database in `dir`; its time, its peak RSS (the
+/// child's own, from wait4) and its standard output.
+fn measured(args: &[&std::ffi::OsStr], dir: &Path, key: &Path) -> (Duration, u64, String) {
     let began = Instant::now();
     let mut c = Command::new(child::BIN)
-        .arg("import-tokens")
-        .arg(csv)
+        .args(args)
         .arg("--data-dir")
         .arg(dir)
         .arg("--key-file")
@@ -54,7 +68,7 @@ pub fn import(csv: &Path, dir: &Path, key: &Path) -> (Duration, u64, String) {
     );
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "import-tokens failed: {err}"
+        "{args:?} failed: {err}"
     );
     // ru_maxrss is in KiB on Linux.
     (took, usage.ru_maxrss as u64 * 1024, out)

@@ -179,6 +179,28 @@ pub fn cached_bank(name: &str, customers: u64) -> (PathBuf, PathBuf) {
     (dir.clone(), dir.join("master.key"))
 }
 
+/// The host's export of `n` customers (`customers import`), every hash the same precomputed
+/// bcrypt string (the import checks a hash's form, never computes one). Written anew each
+/// time; the caller removes it.
+pub fn customers_csv(n: u64) -> PathBuf {
+    std::fs::create_dir_all(root()).expect("bench data dir");
+    let path = root().join(format!("customers-{n}.csv"));
+    let hash = bcrypt::hash(LOGIN_PASSWORD, 12).expect("bcrypt");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("csv"));
+    out.write_all(b"\xEF\xBB\xBF").expect("csv");
+    write!(
+        out,
+        "contract_id,name,login_password_hash,transfer_password_hash,status\r\n"
+    )
+    .expect("csv");
+    for i in 0..n {
+        let status = if i % 100 == 99 { "closed" } else { "active" };
+        write!(out, "{},顧客{i},{hash},{hash},{status}\r\n", contract_id(i)).expect("csv");
+    }
+    out.flush().expect("csv");
+    path
+}
+
 /// A vendor inventory CSV of `n` tokens (serials after the generated banks'), kept between runs.
 pub fn inventory_csv(n: u64) -> PathBuf {
     let path = root().join(format!("tokens-{n}.csv"));

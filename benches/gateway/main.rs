@@ -46,7 +46,7 @@ struct Sizes {
 /// What `BENCH_ONLY` may name: bytes on the air, page throughput (wrk), per-request counts
 /// (callgrind), 利用開始 flows (with the pages under that load), live sessions, OTP checks,
 /// start-up and import, the branch customer lookup (store, in process), the bank of a million.
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 14] = [
     "air",
     "throughput",
     "perreq",
@@ -58,6 +58,7 @@ const SECTIONS: [&str; 13] = [
     "million",
     "flood",
     "import",
+    "customers",
     "banks",
     "postgres",
 ];
@@ -183,6 +184,9 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     }
     if wanted("import") {
         imports(sizes, table).await;
+    }
+    if wanted("customers") {
+        customers_import(sizes, table);
     }
     if wanted("banks") {
         banks::run(sizes.customers, sizes.load, table).await;
@@ -571,6 +575,50 @@ async fn imports(sizes: &Sizes, table: &mut Table) {
         "top page during an import of {while_serving} tokens through the admin socket"
     ));
     admin::import_while_serving(while_serving, sizes.load, table).await;
+}
+
+/// `customers import` of the host's export of `sizes.big` customers into an empty database:
+/// time and the command's peak RSS (the file and the database are removed after).
+fn customers_import(sizes: &Sizes, table: &mut Table) {
+    step(&format!("importing a {}-customer export", sizes.big));
+    let csv = data::customers_csv(sizes.big);
+    let dir = data::root().join("customers-import");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("clean customers dir");
+    }
+    std::fs::create_dir_all(&dir).expect("customers dir");
+    let key = dir.join("master.key");
+    keitai_gateway::seal::Sealer::create(&key).expect("key");
+    let (took, peak, out) = admin::import_customers(&csv, &dir, &key);
+    assert!(
+        out.contains(&format!("{} added", sizes.big)),
+        "import did not add every customer: {out}"
+    );
+    let size = std::fs::metadata(&csv).map_or(0, |m| m.len());
+    let _ = std::fs::remove_file(&csv);
+    let _ = std::fs::remove_dir_all(&dir);
+    table.add(
+        "memory and scale",
+        format!(
+            "customers import, {}-customer export ({}), seconds",
+            sizes.big,
+            mb(size)
+        ),
+        format!("{:.1} s", took.as_secs_f64()),
+    );
+    eprintln!(
+        "bench: customers import of {} took {:.1} s, peak RSS {}",
+        sizes.big,
+        took.as_secs_f64(),
+        mb(peak)
+    );
+    table.check(
+        "memory and scale",
+        format!("customers import peak RSS, {}-customer export", sizes.big),
+        mb(peak),
+        "≤ 256 MB",
+        peak <= 256 * 1024 * 1024,
+    );
 }
 
 /// The subscriber-ID header the carrier adds for phone `k` (the gateway counts password

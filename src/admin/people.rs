@@ -92,17 +92,17 @@ fn print(ctx: &mut Ctx, text: &str) {
 pub(super) fn customers(ctx: &mut Ctx, action: &CustomersAction) -> Result<(), String> {
     let text = match action {
         CustomersAction::Import { file, dry_run } => {
-            let csv =
-                std::fs::read(ctx.path(file)).map_err(|e| format!("{}: {e}", file.display()))?;
+            let mut csv = std::fs::File::open(ctx.path(file))
+                .map_err(|e| format!("{}: {e}", file.display()))?;
             let operator = Operator(ctx.operator.clone());
-            let args = customers::ImportArgs {
-                csv: &csv,
+            let mut args = customers::ImportArgs {
+                csv: &mut csv,
                 file_name: &file.display().to_string(),
                 dry_run: *dry_run,
                 now: clock::now_unix(),
                 operator: &operator,
             };
-            customers::import(ctx.store, &args).map(|r| r.to_string())
+            customers::import(ctx.store, &mut args, &mut *ctx.progress).map(|r| r.to_string())
         }
         CustomersAction::Show { contract_id } => {
             let bank = bank(ctx)?;

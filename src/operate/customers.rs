@@ -4,8 +4,9 @@
 //! `contract_id,name,login_password_hash,transfer_password_hash,status`. It is a delta: new
 //! contract IDs are added, existing ones updated (name, hashes); `status` is `active` or
 //! `closed`, and closing a contract cancels its token and blocks transfers. Hashes must be
-//! hash strings [`crate::phc`] recognises: a plain password is a bad row. Any bad row refuses
-//! the whole file, every bad row named by its line; otherwise the file is one transaction.
+//! hash strings [`crate::phc`] recognises: a plain password is a bad row. The file is read as
+//! a stream and its rows staged ([`crate::store::HostImport`]), so memory stays bounded
+//! whatever its size; any bad row refuses the whole file, every bad row named by its line.
 
 use super::{OperateError, Operator, Result};
 use crate::branch::steps::{status, token_state};
@@ -13,10 +14,14 @@ use crate::clock::jst;
 use crate::config::Policy;
 use crate::phc;
 use crate::store::{
-    AuditEvent, Customer, Event, HostHashes, Store, TokenKind, TokenState, Tx, TxResult,
+    merge_host_row, AuditEvent, Event, HostChange, HostRow, Source, Store, StoreError, TokenKind,
+    TokenState,
 };
-use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fmt;
+use std::io::{BufRead, Read};
+use std::rc::Rc;
 
 /// The header the export must have, in this order.
 pub const HEADER: [&str; 5] = [
@@ -33,8 +38,8 @@ const LISTED: usize = 20;
 
 /// What `customers import` is asked to do.
 pub struct ImportArgs<'a> {
-    /// The file's bytes.
-    pub csv: &'a [u8],
+    /// The file, read once from start to end.
+    pub csv: &'a mut dyn Read,
     /// How the audit trail and the report name the file.
     pub file_name: &'a str,
     /// Report what would change; write nothing.
@@ -43,24 +48,20 @@ pub struct ImportArgs<'a> {
     pub operator: &'a Operator,
 }
 
-/// One good row of the export.
-#[derive(Debug, Clone)]
-struct Row {
-    contract_id: String,
-    name: String,
-    login_hash: String,
-    transfer_hash: String,
-    closed: bool,
+/// Contract IDs of one kind of change: how many, and the first [`LISTED`].
+#[derive(Debug, Default)]
+pub struct Listed {
+    pub count: u64,
+    pub first: Vec<String>,
 }
 
-/// What a row does to the stored customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
-    Add,
-    Update,
-    Close,
-    Reopen,
-    Same,
+impl Listed {
+    fn push(&mut self, id: &str) {
+        self.count += 1;
+        if self.first.len() < LISTED {
+            self.first.push(id.to_owned());
+        }
+    }
 }
 
 /// What an import changed (or, dry run, would change): contract IDs by kind of change.
@@ -68,35 +69,35 @@ enum Change {
 pub struct ImportReport {
     pub dry_run: bool,
     pub file_name: String,
-    pub added: Vec<String>,
-    pub updated: Vec<String>,
-    pub closed: Vec<String>,
-    pub reopened: Vec<String>,
-    pub unchanged: usize,
+    pub added: Listed,
+    pub updated: Listed,
+    pub closed: Listed,
+    pub reopened: Listed,
+    pub unchanged: u64,
 }
 
 impl ImportReport {
-    fn count(&mut self, change: Change, id: &str) {
+    fn count(&mut self, change: HostChange, id: &str) {
         let list = match change {
-            Change::Add => &mut self.added,
-            Change::Update => &mut self.updated,
-            Change::Close => &mut self.closed,
-            Change::Reopen => &mut self.reopened,
-            Change::Same => {
+            HostChange::Add => &mut self.added,
+            HostChange::Update => &mut self.updated,
+            HostChange::Close => &mut self.closed,
+            HostChange::Reopen => &mut self.reopened,
+            HostChange::Same => {
                 self.unchanged += 1;
                 return;
             }
         };
-        list.push(id.to_owned());
+        list.push(id);
     }
 
     fn summary(&self) -> String {
         format!(
             "{} added, {} updated, {} closed, {} reopened, {} unchanged",
-            self.added.len(),
-            self.updated.len(),
-            self.closed.len(),
-            self.reopened.len(),
+            self.added.count,
+            self.updated.count,
+            self.closed.count,
+            self.reopened.count,
             self.unchanged
         )
     }
@@ -116,85 +117,116 @@ impl fmt::Display for ImportReport {
             ("closed", &self.closed),
             ("reopened", &self.reopened),
         ] {
-            if ids.is_empty() {
+            if ids.count == 0 {
                 continue;
             }
-            let shown: Vec<&str> = ids.iter().take(LISTED).map(String::as_str).collect();
-            let more = ids.len().saturating_sub(LISTED);
+            let more = ids.count.saturating_sub(ids.first.len() as u64);
             let tail = if more > 0 {
                 format!(" and {more} more")
             } else {
                 String::new()
             };
-            writeln!(f, "  {what}: {}{tail}", shown.join(" "))?;
+            writeln!(f, "  {what}: {}{tail}", ids.first.join(" "))?;
         }
         Ok(())
     }
-}
-
-fn digest(hash: &str) -> String {
-    hex::encode(Sha256::digest(hash.as_bytes()))
 }
 
 fn valid_contract_id(id: &str) -> bool {
     (1..=16).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The bytes the CSV reader has read and the line counter not yet passed.
+type Seen = Rc<RefCell<VecDeque<u8>>>;
+
+/// A reader that keeps what it reads for [`LineCounter`] (which drops it as it counts, so
+/// this holds about one read-ahead buffer).
+struct Tee<R> {
+    inner: R,
+    seen: Seen,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.seen.borrow_mut().extend(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// The 1-based line of byte offsets, asked in increasing order.
-struct LineCounter<'a> {
-    data: &'a [u8],
-    offset: usize,
+struct LineCounter {
+    seen: Seen,
+    /// The offset of the first byte of `seen`.
+    offset: u64,
     line: u64,
 }
 
-impl<'a> LineCounter<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        LineCounter {
-            data,
-            offset: 0,
-            line: 1,
-        }
-    }
-
+impl LineCounter {
     fn at(&mut self, byte: u64) -> u64 {
-        let mut to = usize::try_from(byte)
-            .unwrap_or(usize::MAX)
-            .min(self.data.len());
+        let mut seen = self.seen.borrow_mut();
+        let mut to = byte;
         // After a CR the reader starts the next record on the LF that ends the line.
-        if self.data.get(to) == Some(&b'\n') {
+        let ahead = usize::try_from(to.saturating_sub(self.offset)).unwrap_or(usize::MAX);
+        if to >= self.offset && seen.get(ahead) == Some(&b'\n') {
             to += 1;
         }
         if to > self.offset {
-            let newlines = self.data[self.offset..to].iter().filter(|&&b| b == b'\n');
-            self.line += newlines.count() as u64;
-            self.offset = to;
+            let n = usize::try_from(to - self.offset)
+                .unwrap_or(usize::MAX)
+                .min(seen.len());
+            self.line += seen.drain(..n).filter(|&b| b == b'\n').count() as u64;
+            self.offset += n as u64;
         }
         self.line
     }
 }
 
-/// The rows of the export, or every bad row as `line N: why`.
-fn parse(csv_bytes: &[u8]) -> std::result::Result<Vec<(u64, Row)>, Vec<String>> {
-    let data = csv_bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(csv_bytes);
+/// Reads the export row by row: each good row goes to `each`, which may name why it is bad
+/// after all (a contract ID seen before). Returns every bad row as `line N: why`.
+fn parse(
+    input: &mut dyn Read,
+    mut each: impl FnMut(HostRow) -> std::result::Result<Option<String>, StoreError>,
+) -> Result<Vec<String>> {
+    let read_error = |e: std::io::Error| OperateError::Refused(format!("cannot read: {e}"));
+    let mut input = std::io::BufReader::new(input);
+    if input
+        .fill_buf()
+        .map_err(read_error)?
+        .starts_with(b"\xEF\xBB\xBF")
+    {
+        input.consume(3);
+    }
+    let seen = Seen::default();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
-        .from_reader(data);
+        .from_reader(Tee {
+            inner: input,
+            seen: seen.clone(),
+        });
     let mut bad = Vec::new();
-    let mut rows: Vec<(u64, Row)> = Vec::new();
-    let mut seen = std::collections::HashMap::new();
     let mut header = true;
     // Line numbers counted from the records' byte offsets (a quoted field may span lines).
-    let mut lines = LineCounter::new(data);
-    for record in reader.byte_records() {
-        let record = match record {
-            Ok(r) => r,
+    let mut lines = LineCounter {
+        seen,
+        offset: 0,
+        line: 1,
+    };
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    return Err(OperateError::Refused(format!("cannot read: {io}")));
+                }
                 let line = e.position().map_or(0, |p| lines.at(p.byte()));
                 bad.push(format!("line {line}: not readable as CSV"));
                 continue;
             }
-        };
+        }
         let line = record.position().map_or(0, |p| lines.at(p.byte()));
         let fields: Option<Vec<&str>> = record
             .iter()
@@ -211,22 +243,17 @@ fn parse(csv_bytes: &[u8]) -> std::result::Result<Vec<(u64, Row)>, Vec<String>> 
                     "line {line}: the header must be {}",
                     HEADER.join(",")
                 ));
-                return Err(bad);
+                return Ok(bad);
             }
             continue;
         }
         if fields.len() == 1 && fields[0].is_empty() {
             continue; // a blank line
         }
-        match row(&fields) {
+        match row(&fields, line) {
             Ok(r) => {
-                if let Some(first) = seen.insert(r.contract_id.clone(), line) {
-                    bad.push(format!(
-                        "line {line}: contract ID {} is also on line {first}",
-                        r.contract_id
-                    ));
-                } else {
-                    rows.push((line, r));
+                if let Some(why) = each(r)? {
+                    bad.push(format!("line {line}: {why}"));
                 }
             }
             Err(reasons) => bad.push(format!("line {line}: {}", reasons.join("; "))),
@@ -235,16 +262,12 @@ fn parse(csv_bytes: &[u8]) -> std::result::Result<Vec<(u64, Row)>, Vec<String>> 
     if header {
         bad.push(format!("line 1: the header must be {}", HEADER.join(",")));
     }
-    if bad.is_empty() {
-        Ok(rows)
-    } else {
-        Err(bad)
-    }
+    Ok(bad)
 }
 
 /// One data row checked; every reason it is bad (never echoing a hash column, which may hold
 /// a password typed in the wrong place).
-fn row(fields: &[&str]) -> std::result::Result<Row, Vec<String>> {
+fn row(fields: &[&str], line: u64) -> std::result::Result<HostRow, Vec<String>> {
     if fields.len() != HEADER.len() {
         // A PBKDF2 hash holds a comma (`i=600000,l=32`): unquoted, it splits its field.
         let hint = if fields.len() > HEADER.len() && fields.iter().any(|f| f.contains("$pbkdf2")) {
@@ -287,156 +310,75 @@ fn row(fields: &[&str]) -> std::result::Result<Row, Vec<String>> {
     if !why.is_empty() {
         return Err(why);
     }
-    Ok(Row {
+    Ok(HostRow {
         contract_id: id.to_owned(),
         name: name.to_owned(),
         login_hash: login.to_owned(),
         transfer_hash: transfer.to_owned(),
         closed,
+        line,
     })
 }
 
-/// The customer `row` makes of `old`, and what kind of change that is.
-fn merge(old: Option<&Customer>, row: &Row) -> (Customer, Change) {
-    let host = HostHashes {
-        login: digest(&row.login_hash),
-        transfer: digest(&row.transfer_hash),
-    };
-    let Some(old) = old else {
-        let c = Customer {
-            contract_id: row.contract_id.clone(),
-            name: row.name.clone(),
-            login_hash: row.login_hash.clone(),
-            transfer_hash: row.transfer_hash.clone(),
-            login_fails: 0,
-            claim_fails: 0,
-            login_temp_locks: 0,
-            login_locked_until: 0,
-            transfer_lock: Default::default(),
-            token: None,
-            transfers_blocked: row.closed,
-            closed: row.closed,
-            from_host: Some(host),
-        };
-        return (c, Change::Add);
-    };
-    let mut c = old.clone();
-    c.name = row.name.clone();
-    // A hash the host exported before stays as stored (it may have been re-hashed since).
-    let before = old.from_host.as_ref();
-    if before.is_none_or(|h| h.login != host.login) {
-        c.login_hash = row.login_hash.clone();
-    }
-    if before.is_none_or(|h| h.transfer != host.transfer) {
-        c.transfer_hash = row.transfer_hash.clone();
-    }
-    c.from_host = Some(host);
-    let change = match (old.closed, row.closed) {
-        (false, true) => Change::Close,
-        (true, false) => Change::Reopen,
-        _ if c != *old => Change::Update,
-        _ => Change::Same,
-    };
-    (c, change)
-}
-
-/// Applies one row inside the import's transaction.
-fn apply(tx: &mut Tx, row: &Row, args: &ImportArgs) -> TxResult<Change> {
-    let old = tx.customer(&row.contract_id)?;
-    let (mut c, change) = merge(old.as_ref(), row);
-    let by = args.operator.tag();
-    match change {
-        Change::Same => return Ok(change),
-        Change::Close => {
-            c.closed = true;
-            c.transfers_blocked = true;
-            let mut serial = None;
-            if let Some(binding) = c.token.take() {
-                if let Some(mut t) = tx.token(&binding.serial)? {
-                    t.state = TokenState::Cancelled {
-                        contract_id: c.contract_id.clone(),
-                        at: args.now,
-                    };
-                    tx.put_token(&t)?;
-                }
-                serial = Some(binding.serial);
-            }
-            let detail = match &serial {
-                Some(s) => format!("closed by {}: token {s} cancelled, {by}", args.file_name),
-                None => format!("closed by {} (no token), {by}", args.file_name),
-            };
-            tx.audit(
-                args.now,
-                Event {
-                    event: AuditEvent::ContractClosed,
-                    contract_id: Some(&c.contract_id),
-                    serial: serial.as_deref(),
-                    detail,
-                },
-            )?;
-        }
-        Change::Reopen => {
-            // Transfers stay blocked until the customer registers a new token.
-            c.closed = false;
-            tx.audit(
-                args.now,
-                Event {
-                    event: AuditEvent::ContractReopened,
-                    contract_id: Some(&c.contract_id),
-                    serial: None,
-                    detail: format!("reopened by {}, {by}", args.file_name),
-                },
-            )?;
-        }
-        Change::Add | Change::Update => {}
-    }
-    tx.put_customer(&c)?;
-    Ok(change)
-}
-
-/// `customers import FILE [--dry-run]`: all rows or none.
-pub fn import(store: &Store, args: &ImportArgs) -> Result<ImportReport> {
-    let rows = parse(args.csv).map_err(|bad| {
-        OperateError::Refused(format!(
-            "nothing loaded from {}: {} bad row(s)\n  {}",
-            args.file_name,
-            bad.len(),
-            bad.join("\n  ")
-        ))
-    })?;
-    let fresh = || ImportReport {
+/// `customers import FILE [--dry-run]`: all rows or none. The rows are staged as they are
+/// read; a file without a bad row is then published in one atomic write and applied
+/// (`progress(n)` as rows are read and again as they are applied).
+pub fn import(
+    store: &Store,
+    args: &mut ImportArgs,
+    mut progress: impl FnMut(u64),
+) -> Result<ImportReport> {
+    let mut report = ImportReport {
         dry_run: args.dry_run,
         file_name: args.file_name.to_owned(),
         ..ImportReport::default()
     };
-    if args.dry_run {
-        let mut report = fresh();
-        for (_, row) in &rows {
-            let old = store.customer(&row.contract_id)?;
-            report.count(merge(old.as_ref(), row).1, &row.contract_id);
+    let mut staging = store.begin_host_import()?;
+    let mut read: u64 = 0;
+    let bad = parse(args.csv, |r| {
+        if let Some(first) = staging.staged_line(&r.contract_id)? {
+            return Ok(Some(format!(
+                "contract ID {} is also on line {first}",
+                r.contract_id
+            )));
         }
+        let old = store.customer(&r.contract_id)?;
+        report.count(merge_host_row(old.as_ref(), &r).1, &r.contract_id);
+        staging.put(&r)?;
+        read += 1;
+        if read.is_multiple_of(4096) {
+            progress(4096);
+        }
+        Ok(None)
+    })?;
+    progress(read % 4096);
+    if !bad.is_empty() {
+        return Err(OperateError::Refused(format!(
+            "nothing loaded from {}: {} bad row(s)\n  {}",
+            args.file_name,
+            bad.len(),
+            bad.join("\n  ")
+        )));
+    }
+    if args.dry_run {
+        // Dropping the staging drops its rows.
         return Ok(report);
     }
-    let report = store.commit_now(|tx| {
-        let mut report = fresh();
-        for (_, row) in &rows {
-            let change = apply(tx, row, args)?;
-            report.count(change, &row.contract_id);
-        }
-        tx.audit(
-            args.now,
-            Event {
-                detail: format!(
-                    "{}: {}, {}",
-                    args.file_name,
-                    report.summary(),
-                    args.operator.tag()
-                ),
-                ..Event::new(AuditEvent::CustomersImport)
-            },
-        )?;
-        Ok(report)
-    })?;
+    let source = Source {
+        file_name: args.file_name.to_owned(),
+        by: args.operator.tag(),
+        at: args.now,
+    };
+    let event = Event {
+        detail: format!(
+            "{}: {}, {}",
+            args.file_name,
+            report.summary(),
+            args.operator.tag()
+        ),
+        ..Event::new(AuditEvent::CustomersImport)
+    };
+    staging.publish(source, event, progress)?;
     Ok(report)
 }
 
@@ -562,6 +504,7 @@ pub fn show(store: &Store, contract_id: &str, policy: &Policy) -> Result<Custome
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn csv(rows: &[&str]) -> Vec<u8> {
         let mut s = format!("\u{feff}{}\r\n", HEADER.join(","));
@@ -570,6 +513,25 @@ mod tests {
             s.push_str("\r\n");
         }
         s.into_bytes()
+    }
+
+    /// The good rows and the bad ones, duplicates found as the import finds them.
+    fn rows_of(data: &[u8]) -> (Vec<HostRow>, Vec<String>) {
+        let mut good = Vec::new();
+        let mut lines = HashMap::new();
+        let bad = parse(&mut &data[..], |r| {
+            if let Some(first) = lines.get(&r.contract_id) {
+                return Ok(Some(format!(
+                    "contract ID {} is also on line {first}",
+                    r.contract_id
+                )));
+            }
+            lines.insert(r.contract_id.clone(), r.line);
+            good.push(r);
+            Ok(None)
+        })
+        .unwrap();
+        (good, bad)
     }
 
     #[test]
@@ -582,7 +544,7 @@ mod tests {
             &format!("abc,,{bc},{bc},gone"),
             "short,row",
         ]);
-        let bad = parse(&data).unwrap_err();
+        let bad = rows_of(&data).1;
         assert_eq!(bad.len(), 4, "{bad:?}");
         assert!(bad[0].starts_with("line 3: login_password_hash"), "{bad:?}");
         assert!(bad[1].starts_with("line 4: contract ID 1000000101 is also on line 2"));
@@ -594,17 +556,35 @@ mod tests {
     #[test]
     fn header_bom_and_crlf() {
         let bc = bcrypt::hash("x", 4).unwrap();
-        let rows = parse(&csv(&[&format!("1000000101,山田太郎,{bc},{bc},closed")])).unwrap();
+        let (rows, bad) = rows_of(&csv(&[&format!("1000000101,山田太郎,{bc},{bc},closed")]));
+        assert!(bad.is_empty(), "{bad:?}");
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].0, 2);
-        assert!(rows[0].1.closed && rows[0].1.name == "山田太郎");
+        assert_eq!(rows[0].line, 2);
+        assert!(rows[0].closed && rows[0].name == "山田太郎");
         let lf = format!("{}\n\n1000000102,x,{bc},{bc},active\n", HEADER.join(","));
         assert_eq!(
-            parse(lf.as_bytes()).unwrap()[0].0,
+            rows_of(lf.as_bytes()).0[0].line,
             3,
             "LF only, a blank line skipped"
         );
-        assert!(parse(b"id,name\n").unwrap_err()[0].starts_with("line 1: the header"));
-        assert!(parse(b"").is_err());
+        assert!(rows_of(b"id,name\n").1[0].starts_with("line 1: the header"));
+        assert!(!rows_of(b"").1.is_empty());
+    }
+
+    #[test]
+    fn lines_are_counted_across_read_buffers_and_quoted_line_breaks() {
+        let bc = bcrypt::hash("x", 4).unwrap();
+        let mut rows: Vec<String> = (0..2000)
+            .map(|i| format!("{},\"名前\",{bc},{bc},active", 1_000_000 + i))
+            .collect();
+        rows.push(format!("9,\"two\nlines\",{bc},{bc},active"));
+        rows.push("9999,x,plain,plain,active".into());
+        let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+        let (good, bad) = rows_of(&csv(&refs));
+        assert_eq!(good.len(), 2000);
+        assert_eq!(good[1999].line, 2001);
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert!(bad[0].starts_with("line 2002: name"), "{bad:?}");
+        assert!(bad[1].starts_with("line 2004:"), "{bad:?}");
     }
 }

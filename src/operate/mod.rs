@@ -49,7 +49,7 @@ impl Operator {
     }
 
     /// The audit detail's suffix naming the operator.
-    fn tag(&self) -> String {
+    pub fn tag(&self) -> String {
         format!("operator {}", self.0)
     }
 }

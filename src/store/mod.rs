@@ -23,6 +23,7 @@ mod audit;
 mod backup;
 mod bulk;
 mod error;
+mod host_import;
 mod index;
 mod pg;
 pub mod records;
@@ -34,6 +35,7 @@ mod tx;
 
 pub use backup::{restore, BackupInfo};
 pub use error::{Abort, EngineError, StoreError, TxResult};
+pub use host_import::{merge as merge_host_row, HostChange, HostImport, HostRow, Source};
 pub use pg::{SharedSessions, MIGRATIONS, SCHEMA_VERSION};
 pub use records::*;
 pub use staging::Staging;
@@ -133,7 +135,8 @@ trees! {
     Businesses = "businesses",
     /// お客様カード, by contract ID (personal or business).
     Cards = "cards",
-    /// import ID \0 serial → token: an import's rows before they are made visible.
+    /// import ID \0 serial → token, or import ID \0 contract ID → host row: an import's rows
+    /// before they are made visible (`staging.rs`, `host_import.rs`).
     Staged = "staged",
 }
 
@@ -414,6 +417,8 @@ impl Sled {
         }
         store.check_key(sealer)?;
         store.migrate()?;
+        // A published customer import first: its staged rows are the only ones kept.
+        store.recover_host_import(sealer)?;
         store.recover_import()?;
         if meta_u32(store.tree(T::Meta), "format")? != Some(index::FORMAT) {
             store.rebuild_indexes()?;

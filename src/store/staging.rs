@@ -15,7 +15,7 @@ use std::sync::MutexGuard;
 /// Rows per engine batch, staged or folded: the engine's memory grows with its batches
 /// (10,000-row batches peaked near 270 MB on a 1,000,000-token import, 1,000-row ones far
 /// lower), and a fold batch holds the write lock, so phone writes wait at most one batch.
-const CHUNK: usize = 1_000;
+pub(super) const CHUNK: usize = 1_000;
 /// Meta key of the import being folded (its ID, 8 bytes).
 const FOLDING: &str = "import_folding";
 /// Meta key of the last import ID issued.
@@ -60,17 +60,7 @@ impl Store {
     pub fn begin_import(&self) -> Result<Staging<'_>, StoreError> {
         let engine = match &self.engine {
             Engine::Sled(sled) => {
-                let guard = sled
-                    .import_lock
-                    .try_lock()
-                    .map_err(|_| StoreError::ImportBusy)?;
-                let meta = sled.tree(T::Meta);
-                let last = match meta.get(LAST_ID)? {
-                    Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
-                    None => 0,
-                };
-                let id = last + 1;
-                meta.insert(LAST_ID, &id.to_be_bytes())?;
+                let (id, guard) = sled.claim_import()?;
                 Staged::Sled {
                     sled,
                     id,
@@ -94,6 +84,39 @@ impl Store {
 }
 
 impl Sled {
+    /// Takes the one-import-at-a-time lock and issues the next import ID (token and customer
+    /// imports share both, so their staged rows never mix).
+    pub(super) fn claim_import(&self) -> Result<(u64, MutexGuard<'_, ()>), StoreError> {
+        let guard = self
+            .import_lock
+            .try_lock()
+            .map_err(|_| StoreError::ImportBusy)?;
+        let meta = self.tree(T::Meta);
+        let last = match meta.get(LAST_ID)? {
+            Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
+            None => 0,
+        };
+        let id = last + 1;
+        meta.insert(LAST_ID, &id.to_be_bytes())?;
+        Ok((id, guard))
+    }
+
+    /// Removes import `id`'s staged rows, a batch at a time (an abandoned import); errors are
+    /// left for the next open, which drops every staged row.
+    pub(super) fn drop_staged(&self, id: u64) {
+        let staged = self.tree(T::Staged);
+        let mut batch = sled::Batch::default();
+        let mut n: usize = 0;
+        for k in staged.scan_prefix(id.to_be_bytes()).keys().flatten() {
+            batch.remove(k);
+            n += 1;
+            if n.is_multiple_of(CHUNK) {
+                let _ = staged.apply_batch(std::mem::take(&mut batch));
+            }
+        }
+        let _ = staged.apply_batch(batch);
+    }
+
     /// At open: finishes the fold of an import that was published, then drops every staged
     /// row left (imports cut short before publishing).
     pub(super) fn recover_import(&self) -> Result<(), StoreError> {
@@ -292,19 +315,8 @@ impl Drop for Staging<'_> {
         else {
             return;
         };
-        // Abandoned (bad rows, clashes, an error): its rows go; a failure here leaves them
-        // for the next open to drop.
-        let staged = sled.tree(T::Staged);
-        let mut batch = sled::Batch::default();
-        let mut n: usize = 0;
-        for k in staged.scan_prefix(id.to_be_bytes()).keys().flatten() {
-            batch.remove(k);
-            n += 1;
-            if n.is_multiple_of(CHUNK) {
-                let _ = staged.apply_batch(std::mem::take(&mut batch));
-            }
-        }
-        let _ = staged.apply_batch(batch);
+        // Abandoned (bad rows, clashes, an error): its rows go.
+        sled.drop_staged(*id);
     }
 }
 

@@ -97,6 +97,25 @@ impl<'a> Tx<'a> {
         }
     }
 
+    /// Stores `value` under meta `key` (the embedded engine's staged imports).
+    pub(super) fn put_meta_bytes(&self, key: &str, value: &[u8]) -> TxResult<()> {
+        match &self.e {
+            TxEngine::Sled(e) => e.put_meta(key, value),
+            TxEngine::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// Removes a staged row (applied by the embedded engine's customer import).
+    pub(super) fn remove_staged(&self, key: &[u8]) -> TxResult<()> {
+        match &self.e {
+            TxEngine::Sled(e) => {
+                e.tree(T::Staged).remove(key)?;
+                Ok(())
+            }
+            TxEngine::Postgres(_) => Ok(()),
+        }
+    }
+
     /// The token's seed, opened for one check; zeroed when dropped.
     pub fn secret(&self, token: &Token) -> TxResult<Zeroizing<Vec<u8>>> {
         open_secret(self.sealer, token)
