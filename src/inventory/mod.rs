@@ -2,12 +2,14 @@
 //! and PSKC (RFC 6030, see [`crate::pskc`]).
 //!
 //! [`import_file`] streams a file row by row into the store's staging area (bounded memory;
-//! a PSKC file is parsed whole first); any bad entry rejects the file, and the bad rows (CSV:
-//! every one, by line number; PSKC: the first, by index and serial) are named, so nothing is
+//! a PSKC file is split at its key packages, see [`pskc::stream`]); any bad entry rejects the
+//! file, and the bad rows (CSV: every one, by line number; PSKC: the first, by index and
+//! serial) are named, so nothing is
 //! half-loaded. The tokens become visible all at once, or none when a serial is already known
 //! (an unbound one may be replaced on request; a bound one never is).
 
 pub mod pskc;
+mod xml_split;
 
 use crate::form;
 use crate::otp::{HashAlg, Params};
@@ -158,8 +160,7 @@ pub fn import(
 }
 
 /// Streams an inventory file into the store: each row is parsed, sealed and staged as it is
-/// read, so memory stays bounded whatever the file's size (a PSKC file is parsed whole
-/// first). All or nothing: any bad row, duplicate or clash stages nothing visible.
+/// read, so memory stays bounded whatever the file's size (a PSKC file too). All or nothing: any bad row, duplicate or clash stages nothing visible.
 pub fn import_file(
     store: &Store,
     path: &Path,
@@ -178,15 +179,19 @@ pub fn import_file(
             .trim_start()
             .starts_with('<')
     };
+    let failure = std::rc::Rc::new(std::cell::RefCell::new(None));
     let rows: Box<dyn Iterator<Item = Result<(u64, Seed), RowError>>> = if xml {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut file, &mut text).map_err(read_error)?;
-        Box::new((1..).zip(parse_pskc(&text, psk)?).map(Ok))
+        Box::new(pskc_rows(file, psk, failure.clone())?)
     } else {
         Box::new(csv_rows(file))
     };
     let tokens = rows.map(|r| r.map(|(line, seed)| (line, store.new_token(&seed.as_new()))));
-    Ok(import_rows(store, tokens, replace, at, progress)?)
+    let result = import_rows(store, tokens, replace, at, progress)?;
+    // A PSKC file's problem is reported as such (its one bad row only stopped the import).
+    if let Some(e) = failure.borrow_mut().take() {
+        return Err(e);
+    }
+    Ok(result)
 }
 
 /// Stages `rows` and publishes them when every one is good and none clashes with a stored
@@ -394,31 +399,70 @@ pub fn read_any(path: &Path, psk: Option<&[u8]>) -> Result<Vec<Seed>, InventoryE
 
 /// PSKC key packages become hardware tokens (vendors deliver hardware seeds this way).
 pub fn parse_pskc(xml: &str, psk: Option<&[u8]>) -> Result<Vec<Seed>, InventoryError> {
-    let mut seeds = Vec::new();
-    for (i, e) in crate::pskc::parse(xml, psk)?.into_iter().enumerate() {
-        let entry_error = |message: String| InventoryError::PskcEntry {
-            index: i + 1,
-            serial: e.serial.clone(),
-            message,
-        };
-        let serial = form::serial(&e.serial);
-        if !valid_serial(&serial) {
-            return Err(entry_error(
-                "serial is not 12 upper-case letters or digits".into(),
-            ));
-        }
-        e.params
-            .validate(e.secret.len())
-            .map_err(|err| entry_error(err.to_string()))?;
-        // The entry's seed moves into the token: no copy of it is made.
-        seeds.push(Seed {
-            serial,
-            kind: TokenKind::Hardware,
-            params: e.params,
-            secret: e.secret,
-        });
+    crate::pskc::parse(xml, psk)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| hardware_seed(i + 1, e))
+        .collect()
+}
+
+/// The hardware token seed of PSKC entry `index` (1-based), checked.
+fn hardware_seed(index: usize, e: crate::pskc::Entry) -> Result<Seed, InventoryError> {
+    let entry_error = |message: String| InventoryError::PskcEntry {
+        index,
+        serial: e.serial.clone(),
+        message,
+    };
+    let serial = form::serial(&e.serial);
+    if !valid_serial(&serial) {
+        return Err(entry_error(
+            "serial is not 12 upper-case letters or digits".into(),
+        ));
     }
-    Ok(seeds)
+    e.params
+        .validate(e.secret.len())
+        .map_err(|err| entry_error(err.to_string()))?;
+    // The entry's seed moves into the token: no copy of it is made.
+    Ok(Seed {
+        serial,
+        kind: TokenKind::Hardware,
+        params: e.params,
+        secret: e.secret,
+    })
+}
+
+/// The entries of a PSKC file as it is read, as hardware seeds numbered from 1. The first
+/// problem ends the rows: it is kept in `failure` and given as one bad row, so that the
+/// import publishes nothing and its caller reports the problem itself.
+fn pskc_rows<'k, R: std::io::BufRead + 'k>(
+    input: R,
+    psk: Option<&'k [u8]>,
+    failure: std::rc::Rc<std::cell::RefCell<Option<InventoryError>>>,
+) -> Result<impl Iterator<Item = Result<(u64, Seed), RowError>> + 'k, InventoryError> {
+    let entries = crate::pskc::stream(input, psk)?;
+    Ok((1..)
+        .zip(entries)
+        .map(move |(index, entry)| {
+            let seed = entry
+                .map_err(InventoryError::from)
+                .and_then(|e| hardware_seed(index, e));
+            seed.map(|s| (index as u64, s)).map_err(|e| {
+                let row = RowError {
+                    line: index as u64,
+                    message: e.to_string(),
+                };
+                *failure.borrow_mut() = Some(e);
+                row
+            })
+        })
+        .scan(false, |failed, row| {
+            // Nothing after the first problem.
+            if *failed {
+                return None;
+            }
+            *failed = row.is_err();
+            Some(row)
+        }))
 }
 
 #[cfg(test)]

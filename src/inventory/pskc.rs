@@ -43,6 +43,7 @@ use roxmltree::{Document, Node, ParsingOptions};
 use sha1::Sha1;
 use zeroize::Zeroizing;
 
+use super::xml_split::{Piece, Splitter};
 use super::Seed;
 pub use crate::otp::HashAlg;
 use crate::otp::Params;
@@ -78,6 +79,9 @@ pub enum PskcError {
     /// Not well-formed XML, or XML with a DTD (refused on purpose).
     #[error("not well-formed XML (DTDs are refused): {0}")]
     Xml(#[from] roxmltree::Error),
+    /// Not a whole XML document, found while splitting it (see `xml_split`).
+    #[error("not well-formed XML (DTDs are refused): {0}")]
+    Malformed(String),
     /// Well-formed XML, but not a PSKC 1.0 `KeyContainer`.
     #[error("not a PSKC document: {0}")]
     NotPskc(String),
@@ -167,72 +171,175 @@ impl fmt::Display for SerialSuffix<'_> {
     }
 }
 
-/// Reads a whole PSKC document.
+/// Reads a whole PSKC document (see [`stream`], which this collects).
 ///
 /// `psk`: the pre-shared key (AES-128 key, 16 bytes) when the file's secrets
 /// are encrypted; it is ignored for a file with plaintext secrets only.
 ///
 /// Any bad entry (missing serial, unsupported algorithm, bad digits, missing
 /// secret, wrong MAC, decrypt failure, encrypted value but no `psk`) fails the
-/// whole read and names the entry. A container with no `KeyPackage` gives an
-/// empty list.
+/// whole read and names the entry; so does a serial used twice. A container
+/// with no `KeyPackage` gives an empty list.
 pub fn parse(xml: &str, psk: Option<&[u8]>) -> Result<Vec<Entry>, PskcError> {
+    let mut out: Vec<Entry> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, entry) in stream(xml.as_bytes(), psk)?.enumerate() {
+        let entry = entry?;
+        let index = i + 1;
+        if let Some(&first) = seen.get(&entry.serial) {
+            // Dropping the entries wipes their seeds.
+            return Err(PskcError::Entry {
+                index,
+                serial: Some(entry.serial.clone()),
+                problem: EntryProblem::DuplicateSerial(first),
+            });
+        }
+        seen.insert(entry.serial.clone(), index);
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+fn options<'i>() -> ParsingOptions<'i> {
+    ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: NODES_LIMIT,
+        ..ParsingOptions::default()
+    }
+}
+
+/// Reads a PSKC document as a stream, in bounded memory whatever its size: the document is
+/// split at its `KeyPackage`s ([`super::xml_split`]); the rest of it (container, `MACMethod`,
+/// `EncryptionKey`) is parsed and checked when the first package is reached, each package is
+/// parsed (with the root's namespace declarations) and decrypted as it is read, and the
+/// whole rest of the document is parsed at the end. Yields each entry, or the first error,
+/// after which it ends. Duplicate serials are not looked for here (see [`parse`]); a caller
+/// must treat any error as the whole file refused.
+pub fn stream<'k, R: std::io::BufRead>(
+    input: R,
+    psk: Option<&'k [u8]>,
+) -> Result<Stream<'k, R>, PskcError> {
     if let Some(k) = psk {
         if k.len() != PSK_LEN {
             return Err(PskcError::BadPskLength(k.len()));
         }
     }
-    let opts = ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: NODES_LIMIT,
-        ..ParsingOptions::default()
-    };
-    let doc = Document::parse_with_options(xml, opts)?;
-    let root = doc.root_element();
-    if !root.has_tag_name((NS_PSKC, "KeyContainer")) {
-        return Err(PskcError::NotPskc(format!(
-            "root element is {:?} in namespace {:?}, expected KeyContainer in {NS_PSKC}",
-            root.tag_name().name(),
-            root.tag_name().namespace().unwrap_or("")
-        )));
-    }
-    if let Some(v) = root.attribute("Version") {
-        if v.trim() != "1.0" {
+    let split = Splitter::new(input, b"KeyPackage").map_err(PskcError::Malformed)?;
+    Ok(Stream {
+        split,
+        psk,
+        keys: None,
+        index: 0,
+        done: false,
+    })
+}
+
+/// The entries of a PSKC document as it is read (see [`stream`]).
+pub struct Stream<'k, R> {
+    split: Splitter<R>,
+    psk: Option<&'k [u8]>,
+    /// Resolved from the container when the first package is reached.
+    keys: Option<Keys<'k>>,
+    /// PSKC `KeyPackage`s read.
+    index: usize,
+    done: bool,
+}
+
+impl<'k, R: std::io::BufRead> Stream<'k, R> {
+    /// Checks the container (everything but the packages, `close`d when the document is not
+    /// read to its end yet) and resolves its keys.
+    fn container(&mut self, close: bool) -> Result<(), PskcError> {
+        let mut xml = self.split.skeleton().to_vec();
+        if close {
+            xml.extend_from_slice(&self.split.root_end());
+        }
+        let text = std::str::from_utf8(&xml)
+            .map_err(|_| PskcError::Malformed("the document is not UTF-8".into()))?;
+        let doc = Document::parse_with_options(text, options())?;
+        let root = doc.root_element();
+        if !root.has_tag_name((NS_PSKC, "KeyContainer")) {
             return Err(PskcError::NotPskc(format!(
-                "unsupported Version {v:?} (expected 1.0)"
+                "root element is {:?} in namespace {:?}, expected KeyContainer in {NS_PSKC}",
+                root.tag_name().name(),
+                root.tag_name().namespace().unwrap_or("")
             )));
         }
-    }
-    check_encryption_key(root)?;
-    let keys = Keys::new(root, psk)?;
-
-    let mut out: Vec<Entry> = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, package) in pskc_children(root, "KeyPackage").enumerate() {
-        let index = i + 1;
-        match parse_package(package, &keys) {
-            Ok(entry) => {
-                if let Some(&first) = seen.get(&entry.serial) {
-                    // Dropping the entries wipes their seeds.
-                    return Err(PskcError::Entry {
-                        index,
-                        serial: Some(entry.serial.clone()),
-                        problem: EntryProblem::DuplicateSerial(first),
-                    });
-                }
-                seen.insert(entry.serial.clone(), index);
-                out.push(entry);
+        if let Some(v) = root.attribute("Version") {
+            if v.trim() != "1.0" {
+                return Err(PskcError::NotPskc(format!(
+                    "unsupported Version {v:?} (expected 1.0)"
+                )));
             }
-            Err((serial, problem)) => {
-                return Err(PskcError::Entry {
-                    index,
-                    serial,
-                    problem,
-                });
+        }
+        check_encryption_key(root)?;
+        if self.keys.is_none() {
+            self.keys = Some(Keys::new(root, self.psk)?);
+        }
+        Ok(())
+    }
+
+    /// The entry of one split-out package, `None` when it is not a PSKC `KeyPackage`.
+    fn package(&mut self, bytes: &[u8]) -> Result<Option<Entry>, PskcError> {
+        if self.keys.is_none() {
+            self.container(true)?;
+        }
+        let xml = [self.split.root_start(), bytes, &self.split.root_end()].concat();
+        let text = std::str::from_utf8(&xml)
+            .map_err(|_| PskcError::Malformed("a KeyPackage is not UTF-8".into()))?;
+        let doc = Document::parse_with_options(text, options())?;
+        let Some(package) = pskc_children(doc.root_element(), "KeyPackage").next() else {
+            return Ok(None);
+        };
+        self.index += 1;
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or_else(|| PskcError::Malformed("the container was not read".into()))?;
+        parse_package(package, keys)
+            .map(Some)
+            .map_err(|(serial, problem)| PskcError::Entry {
+                index: self.index,
+                serial,
+                problem,
+            })
+    }
+
+    fn step(&mut self) -> Result<Option<Entry>, PskcError> {
+        loop {
+            match self.split.next_piece().map_err(PskcError::Malformed)? {
+                Piece::Element(bytes) => {
+                    if let Some(entry) = self.package(&bytes)? {
+                        return Ok(Some(entry));
+                    }
+                }
+                Piece::End => {
+                    self.container(false)?;
+                    return Ok(None);
+                }
             }
         }
     }
-    Ok(out)
+}
+
+impl<R: std::io::BufRead> Iterator for Stream<'_, R> {
+    type Item = Result<Entry, PskcError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.step() {
+            Ok(Some(entry)) => Some(Ok(entry)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
 }
 
 /// Refuses `EncryptionKey` forms other than a pre-shared key named by
@@ -891,7 +998,10 @@ mod tests {
             ),
             Err(PskcError::NotPskc(_))
         ));
-        assert!(matches!(parse("", None), Err(PskcError::Xml(_))));
+        assert!(matches!(
+            parse("", None),
+            Err(PskcError::Xml(_) | PskcError::Malformed(_))
+        ));
         assert!(parse(&doc(""), None).unwrap().is_empty());
     }
 
@@ -900,7 +1010,10 @@ mod tests {
         let xml = format!(
             r#"<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY a "aaaaaaaa">]><KeyContainer Version="1.0" xmlns="{NS_PSKC}"/>"#
         );
-        assert!(matches!(parse(&xml, None), Err(PskcError::Xml(_))));
+        assert!(matches!(
+            parse(&xml, None),
+            Err(PskcError::Xml(_) | PskcError::Malformed(_))
+        ));
     }
 
     #[test]
