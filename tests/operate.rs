@@ -272,6 +272,53 @@ fn bad_rows_are_named_by_line_and_nothing_is_loaded() {
     assert!(customer(dir, MIKI.0).is_none());
 }
 
+/// An export of `n` customers from 2100000000 on, every hash one bcrypt string.
+fn many(n: u64, hash: &str) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("{},顧客{i},{hash},{hash},active", 2_100_000_000 + i))
+        .collect()
+}
+
+#[test]
+fn a_file_of_many_batches_loads_whole_or_not_at_all() {
+    let bank = fresh_bank();
+    let dir = bank.path();
+    let hash = bcrypt_of("a");
+    // More rows than one staging batch (1,000), with a duplicate and a bad row near the end.
+    let mut rows = many(2_500, &hash);
+    rows.push(rows[0].clone());
+    rows.push(format!("2199999999,x,{hash},{hash},frozen"));
+    let file = export(dir, "big.csv", &rows);
+    let (ok, out) = gw(dir, &["customers", "import", &file]);
+    assert!(!ok && out.contains("2 bad row(s)"), "{out}");
+    assert!(
+        out.contains("line 2502: contract ID 2100000000 is also on line 2"),
+        "{out}"
+    );
+    assert!(out.contains("line 2503: status"), "{out}");
+    assert!(customer(dir, "2100000000").is_none(), "nothing loaded");
+    assert!(customer(dir, "2100002499").is_none());
+    let good = export(dir, "good.csv", &many(2_500, &hash));
+    let dry = gw_ok(dir, &["customers", "import", &good, "--dry-run"]);
+    assert!(
+        dry.contains("2500 added") && dry.contains("and 2480 more"),
+        "{dry}"
+    );
+    assert!(
+        customer(dir, "2100000000").is_none(),
+        "a dry run writes nothing"
+    );
+    let out = gw_ok(dir, &["customers", "import", &good]);
+    assert!(
+        out.contains("loaded") && out.contains("2500 added"),
+        "{out}"
+    );
+    assert!(customer(dir, "2100000000").is_some());
+    assert!(customer(dir, "2100002499").is_some());
+    let audit = gw_ok(dir, &["audit"]);
+    assert_eq!(audit.matches("customers_import").count(), 1, "{audit}");
+}
+
 #[test]
 fn closing_a_contract_cancels_its_token_and_the_api_answers_cancelled() {
     // The demo bank: Hanako holds a token. The bank's host then closes her contract.

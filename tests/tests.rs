@@ -18,6 +18,7 @@ mod hostile;
 mod journeys;
 mod login;
 mod operate;
+mod operate_walk;
 mod postgres;
 mod pskc_import;
 mod rfc6238;

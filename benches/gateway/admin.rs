@@ -17,6 +17,20 @@ pub fn import(csv: &Path, dir: &Path, key: &Path) -> (Duration, u64, String) {
     measured(&["import-tokens".as_ref(), csv.as_os_str()], dir, key)
 }
 
+/// Runs `import-tokens PSKC --psk-file PSK`, measured as [`import`].
+pub fn import_pskc(pskc: &Path, psk: &Path, dir: &Path, key: &Path) -> (Duration, u64, String) {
+    measured(
+        &[
+            "import-tokens".as_ref(),
+            pskc.as_os_str(),
+            "--psk-file".as_ref(),
+            psk.as_os_str(),
+        ],
+        dir,
+        key,
+    )
+}
+
 /// Runs `customers import CSV --data-dir DIR --key-file KEY`, measured as [`import`].
 pub fn import_customers(csv: &Path, dir: &Path, key: &Path) -> (Duration, u64, String) {
     measured(

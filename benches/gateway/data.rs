@@ -201,6 +201,34 @@ pub fn customers_csv(n: u64) -> PathBuf {
     path
 }
 
+/// The pre-shared key of the committed encrypted PSKC fixture (RFC 6030 §6.1's), in hex.
+pub const PSKC_PSK_HEX: &str = "12345678901234567890123456789012";
+
+/// An encrypted PSKC file of `n` key packages: the committed fixture's first package (its
+/// seed AES-128-CBC encrypted, with its MAC) repeated under serials of the bench's own.
+/// Written anew each time; the caller removes it.
+pub fn pskc_file(n: u64) -> PathBuf {
+    let fixture = std::fs::read_to_string(repo().join("tests/fixtures/pskc/encrypted.pskcxml"))
+        .expect("PSKC fixture");
+    let first = fixture.find("<pskc:KeyPackage>").expect("a KeyPackage");
+    let end = fixture.find("</pskc:KeyPackage>").expect("its end") + "</pskc:KeyPackage>".len();
+    let (head, package) = (&fixture[..first], &fixture[first..end]);
+    let serial = "KT4A7Q2M9X01";
+    assert!(package.contains(serial), "the fixture's first serial");
+    std::fs::create_dir_all(root()).expect("bench data dir");
+    let path = root().join(format!("tokens-{n}.pskcxml"));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("pskc"));
+    out.write_all(head.as_bytes()).expect("pskc");
+    for i in 0..n {
+        let mine = package.replace(serial, &format!("BNPS{i:08}"));
+        out.write_all(mine.as_bytes()).expect("pskc");
+        out.write_all(b"\n ").expect("pskc");
+    }
+    out.write_all(b"</pskc:KeyContainer>\n").expect("pskc");
+    out.flush().expect("pskc");
+    path
+}
+
 /// A vendor inventory CSV of `n` tokens (serials after the generated banks'), kept between runs.
 pub fn inventory_csv(n: u64) -> PathBuf {
     let path = root().join(format!("tokens-{n}.csv"));

@@ -45,8 +45,9 @@ struct Sizes {
 
 /// What `BENCH_ONLY` may name: bytes on the air, page throughput (wrk), per-request counts
 /// (callgrind), 利用開始 flows (with the pages under that load), live sessions, OTP checks,
-/// start-up and import, the branch customer lookup (store, in process), the bank of a million.
-const SECTIONS: [&str; 14] = [
+/// start-up and import, the branch customer lookup (store, in process), the bank of a million,
+/// `customers import` of a big export, `import-tokens` of a big encrypted PSKC file.
+const SECTIONS: [&str; 15] = [
     "air",
     "throughput",
     "perreq",
@@ -59,6 +60,7 @@ const SECTIONS: [&str; 14] = [
     "flood",
     "import",
     "customers",
+    "pskc",
     "banks",
     "postgres",
 ];
@@ -187,6 +189,9 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     }
     if wanted("customers") {
         customers_import(sizes, table);
+    }
+    if wanted("pskc") {
+        pskc_import(sizes, table);
     }
     if wanted("banks") {
         banks::run(sizes.customers, sizes.load, table).await;
@@ -575,6 +580,56 @@ async fn imports(sizes: &Sizes, table: &mut Table) {
         "top page during an import of {while_serving} tokens through the admin socket"
     ));
     admin::import_while_serving(while_serving, sizes.load, table).await;
+}
+
+/// `import-tokens` of an encrypted PSKC file of `sizes.big` keys into an empty database: time
+/// and the command's peak RSS (the file and the database are removed after).
+fn pskc_import(sizes: &Sizes, table: &mut Table) {
+    step(&format!(
+        "importing a {}-key encrypted PSKC file",
+        sizes.big
+    ));
+    let pskc = data::pskc_file(sizes.big);
+    let dir = data::root().join("pskc-import");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("clean pskc dir");
+    }
+    std::fs::create_dir_all(&dir).expect("pskc dir");
+    let key = dir.join("master.key");
+    keitai_gateway::seal::Sealer::create(&key).expect("key");
+    let psk = dir.join("psk.hex");
+    std::fs::write(&psk, data::PSKC_PSK_HEX).expect("psk");
+    let (took, peak, out) = admin::import_pskc(&pskc, &psk, &dir, &key);
+    let size = std::fs::metadata(&pskc).map_or(0, |m| m.len());
+    let _ = std::fs::remove_file(&pskc);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.contains(&format!("loaded {} tokens", sizes.big)),
+        "import did not load every key: {out}"
+    );
+    eprintln!(
+        "bench: PSKC import of {} keys ({}) took {:.1} s, peak RSS {}",
+        sizes.big,
+        mb(size),
+        took.as_secs_f64(),
+        mb(peak)
+    );
+    table.add(
+        "memory and scale",
+        format!(
+            "import-tokens, {}-key encrypted PSKC ({})",
+            sizes.big,
+            mb(size)
+        ),
+        format!("{:.1} s", took.as_secs_f64()),
+    );
+    table.check(
+        "memory and scale",
+        format!("import-tokens peak RSS, {}-key encrypted PSKC", sizes.big),
+        mb(peak),
+        "≤ 256 MB",
+        peak <= 256 * 1024 * 1024,
+    );
 }
 
 /// `customers import` of the host's export of `sizes.big` customers into an empty database:

@@ -78,8 +78,10 @@ impl StaffAction {
 /// The profile of the bank the command is for (`--bank`, `--bank-dir`: its lock limits, its
 /// branches).
 fn bank(ctx: &Ctx) -> Result<Bank, String> {
-    let profiles =
-        crate::banks::Profiles::load(&ctx.path(&ctx.target.bank_dir)).map_err(|e| e.to_string())?;
+    let profiles = crate::banks::Profiles::load(&ctx.path(&ctx.target.bank_dir)).map_err(|e| {
+        // The default (`data` in the working directory) is rarely where a bank keeps it.
+        format!("{e} (--bank-dir names the bank profile's directory)")
+    })?;
     Ok(profiles.pick(ctx.target.bank.as_ref())?.bank.clone())
 }
 

@@ -83,6 +83,12 @@ impl Server {
         Server::spawn(data_dir, &repo().join("data"), None, extra)
     }
 
+    /// [`Server::start_plain`] with the bank profile in `bank_dir` (README's walk-through).
+    pub fn start_plain_with_bank(data_dir: &Path, bank_dir: &Path, extra: &[&str]) -> Server {
+        SYSTEM_TIME.with(|s| s.set(true));
+        Server::spawn(data_dir, bank_dir, None, extra)
+    }
+
     /// Starts a demo gateway on `data_dir` as it is, on the test's clock.
     fn launch(data_dir: &Path, bank_dir: &Path, extra: &[&str]) -> Server {
         let clock = data_dir.join("test-clock");
