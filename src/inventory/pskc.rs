@@ -79,8 +79,9 @@ pub enum PskcError {
     /// Not well-formed XML, or XML with a DTD (refused on purpose).
     #[error("not well-formed XML (DTDs are refused): {0}")]
     Xml(#[from] roxmltree::Error),
-    /// Not a whole XML document, found while splitting it (see `xml_split`).
-    #[error("not well-formed XML (DTDs are refused): {0}")]
+    /// Not one whole XML document (or a piece over the size limit), found while splitting it
+    /// (see `xml_split`).
+    #[error("cannot read the XML document: {0}")]
     Malformed(String),
     /// Well-formed XML, but not a PSKC 1.0 `KeyContainer`.
     #[error("not a PSKC document: {0}")]
