@@ -112,6 +112,7 @@ pub fn prepare(store: &Store, n: &NewBusiness) -> Result<(Business, Card), Strin
         shared_serial: None,
         admin_fails: 0,
         closed: false,
+        from_host: None,
     };
     Ok((b, store.seal_card(id, &n.card)))
 }
