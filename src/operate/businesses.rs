@@ -557,7 +557,10 @@ mod tests {
             shared_serial: None,
             admin_fails: 1,
             closed: false,
-            from_host: None,
+            from_host: Some(BizHostHashes {
+                admin: digest("a"),
+                confirm: digest("c"),
+            }),
         };
         let (same, change) = merge(Some(&old), &row(Usage::PerUser, false), None);
         assert_eq!((change, same.token_of("u1")), (Change::Same, Some("T1")));
