@@ -8,7 +8,7 @@
 //! the whole file, every bad row named by its line; otherwise the file is one transaction.
 
 use super::{OperateError, Operator, Result};
-use crate::branch::steps::{status, token_state};
+use crate::branch::pages::customer::{status, token_state};
 use crate::clock::jst;
 use crate::config::Policy;
 use crate::phc;

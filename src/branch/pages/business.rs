@@ -1,84 +1,35 @@
-//! The console's view of a 法人 (business) contract, found by the same 契約者ID lookup as
-//! personal customers: 利用形態, the users with their serials, the tokens, the receipts and the
-//! audit trail and 発行申込書 (a new hardware token issued to the contract, which its
-//! administrator then registers from the phone); and the release of a lock (the administrator's, or a registered token's),
-//! which only a supervisor may do, audited with who did it.
+//! The page of a 法人 (business) contract at the branch.
 
-use super::pages::{csrf_field, layout, lookup_form, receipt_kind, Nav};
-use super::paths;
-use super::steps::{contract_id, nav, refused, token_state};
-use super::{html, BranchError, Staffed};
+use super::{csrf_field, layout, lookup_form, receipt_kind, yen, Nav};
+use crate::branch::paths;
+use crate::branch::procedures::Role;
 use crate::clock::jst;
-use crate::reply::Reply;
-use crate::store::{Application, AuditEvent, AuditRecord, Business, Event, Receipt, TokenState};
-use hyper::StatusCode;
+use crate::store::{Application, AuditRecord, Business, Receipt};
 use maud::{html as m, Markup};
 
-type Step = Result<Reply, BranchError>;
-
-/// Audit records the page shows at most.
-const AUDIT_ROWS: usize = 50;
+pub const UNLOCK: &str = "法人のロック解除";
+pub const UNLOCKED: &str = "ロックを解除しました。";
 
 /// One registered or issued token as the page lists it.
-struct TokenRow {
-    serial: String,
-    users: String,
-    state: String,
-    fails: u32,
-    locked: bool,
-}
-
-/// `GET /branch/customer?contract_id=` for a 法人 contract.
-pub fn page(s: &Staffed, b: &Business, message: Option<&str>) -> Step {
-    let store = &s.app.store;
-    let policy = &s.app.config.bank.policy;
-    let mut tokens = Vec::new();
-    for serial in b.serials() {
-        let Some(t) = store.token(&serial)? else {
-            continue;
-        };
-        let users: Vec<&str> = b
-            .users
-            .iter()
-            .filter(|u| b.token_of(&u.user_id) == Some(serial.as_str()))
-            .map(|u| u.user_id.as_str())
-            .collect();
-        tokens.push(TokenRow {
-            users: users.join(" "),
-            state: token_state(&t.state),
-            fails: t.otp.fails,
-            locked: t.locked(policy),
-            serial,
-        });
-    }
-    let issued: Vec<String> = store
-        .assigned_tokens(&b.contract_id)?
-        .into_iter()
-        .filter(|t| t.state == TokenState::Available)
-        .map(|t| t.serial)
-        .collect();
-    let lists = Lists {
-        issued,
-        history: store.receipts_of(&b.contract_id)?,
-        applications: store.applications_of(&b.contract_id)?,
-        audit: store.audit_recent(Some(&b.contract_id), None, AUDIT_ROWS)?,
-        fee_yen: s.app.config.bank.hardware_token_fee_yen,
-    };
-    let body = view(nav(s), b, b.locked(policy), &tokens, &lists, message);
-    Ok(html(StatusCode::OK, body))
+pub struct TokenRow {
+    pub serial: String,
+    pub users: String,
+    pub state: String,
+    pub fails: u32,
+    pub locked: bool,
 }
 
 /// The contract's lists the page shows.
-struct Lists {
+pub struct Lists {
     /// Tokens issued to the contract and not registered.
-    issued: Vec<String>,
-    history: Vec<Receipt>,
-    applications: Vec<Application>,
-    audit: Vec<AuditRecord>,
-    fee_yen: u32,
+    pub issued: Vec<String>,
+    pub history: Vec<Receipt>,
+    pub applications: Vec<Application>,
+    pub audit: Vec<AuditRecord>,
+    pub fee_yen: u32,
 }
 
-fn view(
+pub fn page(
     nav: Nav,
     b: &Business,
     locked: bool,
@@ -104,7 +55,7 @@ fn view(
             }
         }
     };
-    let supervisor = nav.actor.role == super::ops::Role::Supervisor;
+    let supervisor = nav.actor.role == Role::Supervisor;
     layout(
         "法人のお客様の照会",
         Some(nav),
@@ -151,7 +102,7 @@ fn view(
                     input type="hidden" name="reason" value="new";
                     label { "申込書番号 " input type="text" name="application_no" required; }
                     label { "シリアル番号(空欄なら在庫から自動で払出) " input type="text" name="serial"; }
-                    button type="submit" { "発行(新規・手数料 " (super::pages::yen(fee_yen)) ")" }
+                    button type="submit" { "発行(新規・手数料 " (yen(fee_yen)) ")" }
                 }
                 p { "管理者が携帯電話の利用登録で、利用者ごとに登録します。" }
             }
@@ -160,7 +111,7 @@ fn view(
                 table {
                     tr { th { "申込書番号" } th { "トークン" } th { "手数料" } th { "受付者" } th { "日時" } }
                     @for a in applications {
-                        tr { td { (a.application_no) } td { (a.serial) } td { (super::pages::yen(a.fee_yen)) }
+                        tr { td { (a.application_no) } td { (a.serial) } td { (yen(a.fee_yen)) }
                              td { (a.recorded_by) } td { (jst(a.at)) } }
                     }
                 }
@@ -184,56 +135,4 @@ fn view(
             }
         },
     )
-}
-
-/// `POST /branch/business/unlock`: `what` = `admin` or a registered token's serial.
-pub async fn unlock(s: &Staffed<'_>) -> Step {
-    const TITLE: &str = "法人のロック解除";
-    let id = match contract_id(s.req, "contract_id") {
-        Ok(id) => id,
-        Err(_) => return refused(s, TITLE, &super::ops::Refused::UnknownContract, None),
-    };
-    if s.actor.role != super::ops::Role::Supervisor {
-        return refused(s, TITLE, &super::ops::Refused::NotSupervisor, Some(&id));
-    }
-    let what = s.req.text("what");
-    let store = &s.app.store;
-    let (staff, branch) = (&s.actor.staff_id, &s.actor.branch_code);
-    let now = s.now();
-    let done = if what == "admin" {
-        crate::business::unlock(store, &id, staff, branch, now).await?
-    } else {
-        store
-            .commit(|tx| {
-                let Some(b) = tx.business(&id)? else {
-                    return Ok(false);
-                };
-                let Some(mut t) = tx.token(&what)?.filter(|_| b.uses(&what)) else {
-                    return Ok(false);
-                };
-                t.otp.locked = false;
-                t.otp.fails = 0;
-                tx.put_token(&t)?;
-                tx.audit_by(
-                    now,
-                    Event {
-                        contract_id: Some(&id),
-                        serial: Some(&what),
-                        detail: "法人トークンのロック解除".into(),
-                        ..Event::new(AuditEvent::BizUnlock)
-                    },
-                    staff,
-                    branch,
-                )?;
-                Ok(true)
-            })
-            .await?
-    };
-    let Some(b) = store.business(&id)? else {
-        return refused(s, TITLE, &super::ops::Refused::UnknownContract, None);
-    };
-    if !done {
-        return refused(s, TITLE, &super::ops::Refused::NotFound, Some(&id));
-    }
-    page(s, &b, Some("ロックを解除しました。"))
 }
