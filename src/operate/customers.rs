@@ -462,12 +462,16 @@ pub fn show(store: &Store, contract_id: &str, policy: &Policy) -> Result<Custome
         Some(b) => store.token(&b.serial)?,
         None => None,
     };
+    let issued = store
+        .assigned_tokens(contract_id)?
+        .iter()
+        .any(|t| t.state == TokenState::Available);
     let mut out = vec![
         format!("契約者ID\t{}", c.contract_id),
         format!("氏名\t{}", c.name),
         format!(
             "状態\t{}",
-            status(&c, token.as_ref().map(|t| t.locked(policy)))
+            status(&c, token.as_ref().map(|t| t.locked(policy)), issued)
         ),
         format!(
             "ログイン\t{} / パスワード誤り {}回",

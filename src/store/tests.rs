@@ -58,6 +58,8 @@ fn form(no: &str, contract_id: &str) -> CancelForm {
         recorded_by: "C0011".into(),
         recorded_at: NOW,
         decision: Decision::Received,
+        replacement: None,
+        user_id: None,
     }
 }
 
@@ -332,6 +334,7 @@ pub fn businesses_and_cards(open: Open) {
             user_id: "u1".into(),
             name: "利用者1".into(),
             serial: Some("GMHW00000001".into()),
+            blocked: false,
         }],
         shared_serial: None,
         admin_fails: 2,

@@ -39,22 +39,38 @@ pub fn approved(f: &CancelForm) -> Vec<String> {
 }
 
 pub fn rejected(f: &CancelForm) -> Vec<String> {
+    let what = if f.replacement.is_some() {
+        "申込書番号"
+    } else {
+        "用紙番号"
+    };
     vec![format!(
-        "用紙番号 {} を却下しました。トークンは変更されていません。",
+        "{what} {} を却下しました。トークンは変更されていません。",
         f.form_no
     )]
 }
 
 pub fn detail(nav: Nav, f: &CancelForm, name: &str, can_decide: bool) -> Markup {
+    let title = super::issue::replacement_kind(f);
     layout(
-        "利用中止届",
+        &title,
         Some(nav),
         html! {
             table {
-                tr { th { "用紙番号" } td { (f.form_no) } }
+                @match &f.replacement {
+                    Some(r) => {
+                        tr { th { "申込書番号" } td { (f.form_no) } }
+                        tr { th { "区分" } td { (r.reason.label()) "(無料・旧トークン返却)" } }
+                    }
+                    None => { tr { th { "用紙番号" } td { (f.form_no) } } }
+                }
                 tr { th { "契約者ID" } td { a href={ (paths::CUSTOMER) "?contract_id=" (f.contract_id) } { (f.contract_id) } } }
                 tr { th { "氏名" } td { (name) } }
+                @if let Some(u) = &f.user_id { tr { th { "利用者ID" } td { (u) } } }
                 tr { th { "トークン" } td { (f.serial) } }
+                @if let Some(r) = &f.replacement {
+                    tr { th { "新しいトークン" } td { (r.serial.as_deref().unwrap_or("承認時に在庫から払出")) } }
+                }
                 tr { th { "受付日" } td { (f.received_on) } }
                 tr { th { "受付店" } td { (f.branch_code) } }
                 tr { th { "本人確認" } td { @if f.identity_checked { "済" } @else { "未" } } }

@@ -32,14 +32,22 @@ pub fn token_state(state: &TokenState) -> String {
 }
 
 /// A customer's state in one line (console and `customers show`); `token_locked` is `None`
-/// without a token.
-pub fn status(c: &Customer, token_locked: Option<bool>) -> String {
+/// without a token; `issued` when a hardware token issued at a branch waits for 利用開始.
+pub fn status(c: &Customer, token_locked: Option<bool>, issued: bool) -> String {
     if c.closed {
         return "解約 (closed) ・ログイン・振込等はできません".to_owned();
     }
     match (token_locked, c.transfers_blocked) {
         (Some(true), _) => "トークンロック中 (locked)".to_owned(),
         (Some(false), _) => "利用中 (active)".to_owned(),
+        // A replacement (or a new token after 利用中止) is in the customer's hands.
+        (None, true) if issued => {
+            "トークン未登録 ・払出済みトークンの利用開始待ち(振込等は停止中)".to_owned()
+        }
+        // A replacement (or a new token after 利用中止) is in the customer's hands.
+        (None, true) if issued => {
+            "トークン未登録 ・払出済みトークンの利用開始待ち(振込等は停止中)".to_owned()
+        }
         (None, true) => "利用中止 (cancelled) ・新しいトークンの利用開始待ち".to_owned(),
         (None, false) => "トークン未登録".to_owned(),
     }
@@ -124,12 +132,13 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
             @if v.attempts.is_empty() { p { "なし" } } @else {
                 ul { @for at in &v.attempts { li { (jst(*at)) } } }
             }
-            h2 { "利用中止届" }
+            h2 { "利用中止届・交換の発行申込書(承認制)" }
             @if v.forms.is_empty() { p { "なし" } } @else {
                 table {
-                    tr { th { "用紙番号" } th { "受付日" } th { "受付店" } th { "状態" } th { "受付者" } th { "処理者" } }
+                    tr { th { "用紙番号" } th { "種類" } th { "受付日" } th { "受付店" } th { "状態" } th { "受付者" } th { "処理者" } }
                     @for f in &v.forms {
-                        tr { td { a href={ (paths::FORM) "?no=" (f.form_no) } { (f.form_no) } } td { (f.received_on) }
+                        tr { td { a href={ (paths::FORM) "?no=" (f.form_no) } { (f.form_no) } }
+                             td { (super::issue::replacement_kind(f)) } td { (f.received_on) }
                              td { (f.branch_code) } td { (f.decision.label()) } td { (f.recorded_by) }
                              td { (f.decision.decided_by().unwrap_or("")) } }
                     }
@@ -179,8 +188,8 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
                     label { "申込書番号 " input type="text" name="application_no" required; }
                     label { input type="radio" name="reason" value="new" checked; " 新規発行(手数料 " (yen(v.fee_yen)) ")" }
                     @if v.token.is_some() {
-                        label { input type="radio" name="reason" value="broken"; " 故障による交換(無料・旧トークン返却)" }
-                        label { input type="radio" name="reason" value="battery"; " 電池切れによる交換(無料・旧トークン返却)" }
+                        label { input type="radio" name="reason" value="broken"; " 故障による交換(無料・旧トークン返却・役席者の承認後)" }
+                        label { input type="radio" name="reason" value="battery"; " 電池切れによる交換(無料・旧トークン返却・役席者の承認後)" }
                     }
                     label { "シリアル番号(空欄なら在庫から自動で払出) " input type="text" name="serial"; }
                     button type="submit" { "発行" }

@@ -81,6 +81,8 @@ impl Refused {
             Refused::NothingToReturn => "交換の対象となるご利用中のトークンがありません。新規発行を選んでください。".into(),
             Refused::NotTheirs => "このシリアル番号のトークンは、このお客様のものでも在庫でもありません。".into(),
             Refused::Closed => "このお客様の契約は解約されています(インターネットバンキングのホストから)。".into(),
+            Refused::UnknownUser => "この利用者IDの利用者は、この契約先に登録されていません。".into(),
+            Refused::ChooseUser => "利用者ごとのトークンです。対象の利用者を選んでください。".into(),
         }
     }
 }

@@ -1,7 +1,10 @@
 //! 利用中止届 (procedure, maker–checker): a clerk records the paper form (受付済) and nothing
 //! happens to the token; a supervisor other than the maker approves it (the token is cancelled,
 //! transfers are blocked until a new token is registered, a 受付番号 is issued) or rejects it
-//! with a reason. Handlers, the form's checks and the transactions are here; the wording is
+//! with a reason. A 法人 contract's form names a user (their token) or the shared token; a
+//! token registered to several users is cancelled for all of them. A replacement 発行申込書
+//! ([`super::issue`]) waits for approval in the same list and is decided by the same routes.
+//! Handlers, the form's checks and the transactions are here; the wording is
 //! [`crate::branch::pages::cancel`]'s.
 
 use super::{
@@ -10,7 +13,7 @@ use super::{
 };
 use crate::branch::pages::cancel as page;
 use crate::branch::{html, input, Staffed};
-use crate::store::{AuditEvent, Event, ReceiptKind, Store, TokenState, Tx, TxResult};
+use crate::store::{AuditEvent, Event, ReceiptKind, Store, TokenState, Tx, TxResult, Usage};
 use hyper::StatusCode;
 
 /// The form as typed: every field checked before anything is looked up.
@@ -23,6 +26,7 @@ fn fields(s: &Staffed, now: u64) -> Result<CancelForm, Bad> {
     let branch_code =
         input::branch(&s.app.config.bank, &s.req.text("branch_code")).map_err(&bad)?;
     input::identity_checked(s.req.form.get("identity_checked")).map_err(&bad)?;
+    let user = s.req.text("user_id");
     Ok(CancelForm {
         form_no,
         contract_id: id.clone(),
@@ -33,6 +37,9 @@ fn fields(s: &Staffed, now: u64) -> Result<CancelForm, Bad> {
         recorded_by: String::new(),
         recorded_at: now,
         decision: Decision::Received,
+        replacement: None,
+        // 法人: the user whose token it is; empty for the shared token (and personal customers).
+        user_id: (!user.is_empty()).then_some(user),
     })
 }
 
@@ -67,6 +74,14 @@ pub fn view(s: &Staffed) -> Step {
 /// `POST /branch/forms/approve`.
 pub async fn approve(s: &Staffed<'_>) -> Step {
     let no = s.req.text("form_no").to_ascii_uppercase();
+    // A replacement 発行申込書 issues a new token too: the 発行申込書 procedure approves it.
+    if s.app
+        .store
+        .form(&no)?
+        .is_some_and(|f| f.replacement.is_some())
+    {
+        return super::issue::approve(s, &no).await;
+    }
     match approve_form(&s.app.store, &s.actor, &no, s.now()).await? {
         Ok(f) => done(s, page::APPROVE, &page::approved(&f), Some(&f.contract_id)),
         Err(r) => refused(s, page::APPROVE, &r, None),
@@ -98,14 +113,12 @@ pub async fn record_form(
             if tx.form(&form.form_no)?.is_some() {
                 return refuse(Refused::NumberUsed);
             }
-            let Some(c) = tx.customer(&form.contract_id)? else {
-                return refuse(Refused::UnknownContract);
-            };
-            let Some(binding) = c.token else {
-                return refuse(Refused::NoToken);
+            let serial = match token_named(tx, &form.contract_id, form.user_id.as_deref())? {
+                Ok(serial) => serial,
+                Err(r) => return refuse(r),
             };
             let mut form = form.clone();
-            form.serial = binding.serial;
+            form.serial = serial;
             form.recorded_by = actor.staff_id.clone();
             form.recorded_at = now;
             form.decision = Decision::Received;
@@ -117,8 +130,11 @@ pub async fn record_form(
                     contract_id: Some(&form.contract_id),
                     serial: Some(&form.serial),
                     detail: format!(
-                        "form {} received {} at branch {}",
-                        form.form_no, form.received_on, form.branch_code
+                        "form {} received {} at branch {}{}",
+                        form.form_no,
+                        form.received_on,
+                        form.branch_code,
+                        user_text(&form)
                     ),
                 },
                 &actor.staff_id,
@@ -129,9 +145,85 @@ pub async fn record_form(
         .await
 }
 
+/// ` user=ID` for a 法人 user's form, for the audit trail.
+pub(crate) fn user_text(form: &CancelForm) -> String {
+    form.user_id
+        .as_deref()
+        .map(|u| format!(" user={u}"))
+        .unwrap_or_default()
+}
+
+/// The token a form names: the customer's, or a 法人 user's (`None`: the contract's shared
+/// token).
+pub(crate) fn token_named(
+    tx: &Tx,
+    contract_id: &str,
+    user_id: Option<&str>,
+) -> TxResult<Result<String, Refused>> {
+    if let Some(c) = tx.customer(contract_id)? {
+        return Ok(c.token.map(|b| b.serial).ok_or(Refused::NoToken));
+    }
+    let Some(b) = tx.business(contract_id)? else {
+        return refuse(Refused::UnknownContract);
+    };
+    let serial = match (user_id, b.usage) {
+        (Some(u), _) if b.user(u).is_none() => return refuse(Refused::UnknownUser),
+        (Some(u), _) => b.token_of(u),
+        (None, Usage::Shared) => b.shared_serial.as_deref(),
+        (None, Usage::PerUser) => return refuse(Refused::ChooseUser),
+    };
+    Ok(serial.map(str::to_owned).ok_or(Refused::NoToken))
+}
+
+/// Retires the form's token inside the transaction: it takes `state`, and its holder is
+/// between tokens — the customer (no token, transfers blocked until 利用開始), or every user of
+/// the 法人 contract it is registered to (no token, the OTP API answers `cancelled` until the
+/// administrator registers another). Refused when the token is no longer theirs.
+pub(crate) fn retire_in(
+    tx: &Tx,
+    form: &CancelForm,
+    state: TokenState,
+) -> TxResult<Result<(), Refused>> {
+    if let Some(mut c) = tx.customer(&form.contract_id)? {
+        match &c.token {
+            Some(b) if b.serial == form.serial => {}
+            Some(_) => return refuse(Refused::TokenChanged),
+            None => return refuse(Refused::NoToken),
+        }
+        c.token = None;
+        c.transfers_blocked = true;
+        tx.put_customer(&c)?;
+    } else if let Some(mut b) = tx.business(&form.contract_id)? {
+        if !b.uses(&form.serial) {
+            return refuse(Refused::TokenChanged);
+        }
+        let shared = b.shared_serial.as_deref() == Some(form.serial.as_str());
+        if shared {
+            b.shared_serial = None;
+        }
+        for u in &mut b.users {
+            if u.serial.as_deref() == Some(form.serial.as_str()) {
+                u.serial = None;
+                u.blocked = true;
+            } else if shared && b.usage == Usage::Shared {
+                u.blocked = true;
+            }
+        }
+        tx.put_business(&b)?;
+    } else {
+        return refuse(Refused::UnknownContract);
+    }
+    let Some(mut token) = tx.token(&form.serial)? else {
+        return refuse(Refused::NoToken);
+    };
+    token.state = state;
+    tx.put_token(&token)?;
+    Ok(Ok(()))
+}
+
 /// The form `form_no`, if `actor` may decide it (a supervisor other than its maker, still
 /// undecided).
-fn pending_form(
+pub(crate) fn pending_form(
     tx: &mut Tx,
     actor: &Actor,
     form_no: &str,
@@ -159,29 +251,17 @@ pub async fn approve_form(
                 Ok(form) => form,
                 Err(r) => return refuse(r),
             };
-            let Some(mut c) = tx.customer(&form.contract_id)? else {
-                return refuse(Refused::UnknownContract);
-            };
-            match &c.token {
-                Some(b) if b.serial == form.serial => {}
-                Some(_) => return refuse(Refused::TokenChanged),
-                None => return refuse(Refused::NoToken),
-            }
-            let Some(mut token) = tx.token(&form.serial)? else {
-                return refuse(Refused::NoToken);
-            };
-            token.state = TokenState::Cancelled {
-                contract_id: c.contract_id.clone(),
+            let cancelled = TokenState::Cancelled {
+                contract_id: form.contract_id.clone(),
                 at: now,
             };
-            tx.put_token(&token)?;
-            c.token = None;
-            c.transfers_blocked = true;
-            tx.put_customer(&c)?;
+            if let Err(r) = retire_in(tx, &form, cancelled)? {
+                return refuse(r);
+            }
             let receipt = tx.receipt(
                 ReceiptKind::Cancellation,
-                &c.contract_id,
-                &token.serial,
+                &form.contract_id,
+                &form.serial,
                 None,
                 now,
             )?;
@@ -195,14 +275,15 @@ pub async fn approve_form(
                 now,
                 Event {
                     event: AuditEvent::BranchCancelApproved,
-                    contract_id: Some(&c.contract_id),
-                    serial: Some(&token.serial),
+                    contract_id: Some(&form.contract_id),
+                    serial: Some(&form.serial),
                     detail: format!(
-                        "form {} receipt {} recorded by {} approved by {}",
+                        "form {} receipt {} recorded by {} approved by {}{}",
                         form.form_no,
                         receipt.number_text(),
                         form.recorded_by,
-                        actor.staff_id
+                        actor.staff_id,
+                        user_text(&form)
                     ),
                 },
                 &two(&form.recorded_by, &actor.staff_id),
@@ -236,7 +317,11 @@ pub async fn reject_form(
             tx.audit_by(
                 now,
                 Event {
-                    event: AuditEvent::BranchCancelRejected,
+                    event: if form.replacement.is_some() {
+                        AuditEvent::BranchReplaceRejected
+                    } else {
+                        AuditEvent::BranchCancelRejected
+                    },
                     contract_id: Some(&form.contract_id),
                     serial: Some(&form.serial),
                     detail: format!("form {} rejected: {reason}", form.form_no),

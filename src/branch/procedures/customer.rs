@@ -58,14 +58,14 @@ fn customer_page(s: &Staffed, c: &Customer, message: Option<&str>) -> Step {
         None => None,
     };
     let login_locked = c.login_locked(policy);
-    let status = status(c, token.as_ref().map(|t| t.locked));
     let id = &c.contract_id;
-    let assigned = store
+    let assigned: Vec<String> = store
         .assigned_tokens(id)?
         .into_iter()
         .filter(|t| t.state == TokenState::Available)
         .map(|t| t.serial)
         .collect();
+    let status = status(c, token.as_ref().map(|t| t.locked), !assigned.is_empty());
     let attempts = store.attempts_of(id)?.iter().map(|a| a.at).collect();
     let now = s.now();
     let view = CustomerView {

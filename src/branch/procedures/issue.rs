@@ -1,13 +1,20 @@
 //! 発行申込書 (procedure): a hardware token issued to a customer (or a 法人 contract) at the
-//! counter, 新規発行 with the bank profile's fee, or a free replacement of a broken or
-//! battery-dead token, which is handed back. Handlers, the application's checks and the
-//! transaction are here; the wording is [`crate::branch::pages::issue`]'s.
+//! counter. 新規発行 (the bank profile's fee) is carried out at once: the token is only assigned,
+//! nothing is retired. A free replacement of a broken or battery-dead token (故障/電池切れ)
+//! retires the active token, so it is maker–checker like a 利用中止届: the clerk records it
+//! (受付済, the active token stays active) and a supervisor other than the maker approves it
+//! (the old token handed back as 返却済, the holder between tokens — transfers blocked, the
+//! OTP API answering `cancelled` — and the new token assigned to them for 利用開始) or rejects
+//! it. A 法人 contract's replacement names a user's token or the shared one. Handlers, the
+//! application's checks and the transactions are here; the wording is
+//! [`crate::branch::pages::issue`]'s.
 
-use super::{bad_input, contract_id, done, refuse, refused, Actor, Application, Bad};
-use super::{IssueReason, Outcome, Refused, Step};
+use super::cancel::{pending_form, retire_in, token_named, user_text};
+use super::{bad_input, checkable, contract_id, done, refuse, refused, today, two, Actor};
+use super::{Application, Bad, CancelForm, Decision, IssueReason, Outcome, Refused, Step};
 use crate::branch::pages::issue as page;
 use crate::branch::{input, Staffed};
-use crate::store::{AuditEvent, Event, Store, TokenState, Tx, TxResult};
+use crate::store::{AuditEvent, Event, Replacement, Store, TokenState, Tx, TxResult};
 
 impl IssueReason {
     /// The form's value.
@@ -43,6 +50,8 @@ pub struct IssueRequest {
     pub serial: Option<String>,
     /// The bank profile's fee for a new token.
     pub fee_yen: u32,
+    /// 法人 replacements: the user whose token is replaced (`None`: the shared token).
+    pub user_id: Option<String>,
 }
 
 /// The application as typed: every field checked before anything is looked up.
@@ -59,12 +68,14 @@ fn fields(s: &Staffed) -> Result<IssueRequest, Bad> {
         "シリアル番号は12桁の英数字で入力してください。",
     )
     .map_err(&bad)?;
+    let user = s.req.text("user_id");
     Ok(IssueRequest {
         application_no,
         contract_id: id.clone(),
         reason,
         serial,
         fee_yen: s.app.config.bank.hardware_token_fee_yen,
+        user_id: (!user.is_empty()).then_some(user),
     })
 }
 
@@ -75,15 +86,209 @@ pub async fn record(s: &Staffed<'_>) -> Step {
         Err(bad) => return bad_input(s, page::TITLE, bad),
     };
     let id = &req.contract_id;
+    if req.reason.is_replacement() {
+        return match record_replacement(&s.app.store, &s.actor, &req, s.now()).await? {
+            Ok(f) => done(s, page::TITLE, &page::replacement_recorded(&f), Some(id)),
+            Err(r) => refused(s, page::TITLE, &r, Some(id)),
+        };
+    }
     match issue(&s.app.store, &s.actor, &req, s.now()).await? {
         Ok(a) => done(s, page::TITLE, &page::issued(&a), Some(id)),
         Err(r) => refused(s, page::TITLE, &r, Some(id)),
     }
 }
 
-/// Carries out a 発行申込書: assigns a free hardware token to the customer (only they may then
-/// register it), with the fee, or none when it replaces a broken or battery-dead token, which is
-/// marked as handed back and unbound from the customer.
+/// `POST /branch/forms/approve` of a replacement (`form_no` = its 申込書番号).
+pub async fn approve(s: &Staffed<'_>, no: &str) -> Step {
+    match approve_replacement(&s.app.store, &s.actor, no, s.now()).await? {
+        Ok((f, a)) => done(
+            s,
+            page::APPROVE,
+            &page::replacement_approved(&f, &a),
+            Some(&f.contract_id),
+        ),
+        Err(r) => refused(s, page::APPROVE, &r, None),
+    }
+}
+
+/// Records a replacement 発行申込書 (受付済): the token to retire is the customer's active one
+/// (or the 法人 user's, or the shared one); a typed new serial must be free now. Nothing
+/// changes on any token until approval.
+pub async fn record_replacement(
+    store: &Store,
+    actor: &Actor,
+    req: &IssueRequest,
+    now: u64,
+) -> Outcome<CancelForm> {
+    // The free-token index is read outside the transaction; approval picks (and re-checks) the
+    // token, so here it only tells staff at once that none is left.
+    if req.serial.is_none() && store.free_hardware_tokens(1)?.is_empty() {
+        return Ok(Err(Refused::NoFreeToken));
+    }
+    store
+        .commit(|tx| {
+            let no = &req.application_no;
+            if tx.application(no)?.is_some() || tx.form(no)?.is_some() {
+                return refuse(Refused::NumberUsed);
+            }
+            if tx.customer(&req.contract_id)?.is_some_and(|c| c.closed) {
+                return refuse(Refused::Closed);
+            }
+            let old = match token_named(tx, &req.contract_id, req.user_id.as_deref())? {
+                Ok(serial) => serial,
+                Err(Refused::NoToken) => return refuse(Refused::NothingToReturn),
+                Err(r) => return refuse(r),
+            };
+            if let Some(serial) = &req.serial {
+                if !tx.token(serial)?.is_some_and(|t| t.free_hardware()) {
+                    return refuse(Refused::SerialNotFree);
+                }
+            }
+            let form = CancelForm {
+                form_no: no.clone(),
+                contract_id: req.contract_id.clone(),
+                serial: old,
+                received_on: today(now),
+                branch_code: actor.branch_code.clone(),
+                identity_checked: true,
+                recorded_by: actor.staff_id.clone(),
+                recorded_at: now,
+                decision: Decision::Received,
+                replacement: Some(Replacement {
+                    reason: req.reason,
+                    serial: req.serial.clone(),
+                }),
+                user_id: req.user_id.clone(),
+            };
+            tx.put_form(&form)?;
+            tx.audit_by(
+                now,
+                Event {
+                    event: AuditEvent::BranchReplaceReceived,
+                    contract_id: Some(&form.contract_id),
+                    serial: Some(&form.serial),
+                    detail: format!(
+                        "application {} {}{}",
+                        form.form_no,
+                        req.reason.code(),
+                        user_text(&form)
+                    ),
+                },
+                &actor.staff_id,
+                &actor.branch_code,
+            )?;
+            Ok(Ok(form))
+        })
+        .await
+}
+
+/// Approves a replacement: the old token handed back (返却済) and its holder between tokens,
+/// the new hardware token assigned to the contract, the application carried out (no fee), in
+/// one write with the audit record naming maker and checker.
+pub async fn approve_replacement(
+    store: &Store,
+    actor: &Actor,
+    form_no: &str,
+    now: u64,
+) -> Outcome<(CancelForm, Application)> {
+    const CANDIDATES: usize = 8;
+    loop {
+        let Some(form) = store.form(form_no)? else {
+            return Ok(Err(Refused::NotFound));
+        };
+        // Who may decide is answered before the inventory (re-checked in the transaction).
+        if let Err(r) = checkable(actor, &form.recorded_by, &form.decision) {
+            return Ok(Err(r));
+        }
+        let typed = form.replacement.as_ref().and_then(|r| r.serial.clone());
+        let candidates = match &typed {
+            Some(s) => vec![s.clone()],
+            None => store.free_hardware_tokens(CANDIDATES)?,
+        };
+        if candidates.is_empty() {
+            return Ok(Err(Refused::NoFreeToken));
+        }
+        for serial in &candidates {
+            let result = store
+                .commit(|tx| approve_in(tx, actor, form_no, serial, now))
+                .await?;
+            match result {
+                Err(Refused::SerialNotFree) if typed.is_none() => continue,
+                other => return Ok(other),
+            }
+        }
+    }
+}
+
+fn approve_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    form_no: &str,
+    serial: &str,
+    now: u64,
+) -> TxResult<Result<(CancelForm, Application), Refused>> {
+    let mut form = match pending_form(tx, actor, form_no)? {
+        Ok(form) => form,
+        Err(r) => return refuse(r),
+    };
+    let Some(rep) = form.replacement.clone() else {
+        return refuse(Refused::NotFound);
+    };
+    let Some(mut token) = tx.token(serial)?.filter(|t| t.free_hardware()) else {
+        return refuse(Refused::SerialNotFree);
+    };
+    let returned = TokenState::Returned {
+        contract_id: form.contract_id.clone(),
+        at: now,
+        reason: rep.reason.code().into(),
+    };
+    if let Err(r) = retire_in(tx, &form, returned)? {
+        return refuse(r);
+    }
+    token.assigned_to = Some(form.contract_id.clone());
+    tx.put_token(&token)?;
+    let app = Application {
+        application_no: form.form_no.clone(),
+        contract_id: form.contract_id.clone(),
+        serial: token.serial.clone(),
+        reason: rep.reason,
+        fee_yen: 0,
+        returned_serial: Some(form.serial.clone()),
+        recorded_by: form.recorded_by.clone(),
+        branch_code: form.branch_code.clone(),
+        at: now,
+    };
+    tx.put_application(&app)?;
+    form.decision = Decision::Approved {
+        by: actor.staff_id.clone(),
+        at: now,
+        receipt: None,
+    };
+    tx.put_form(&form)?;
+    tx.audit_by(
+        now,
+        Event {
+            event: AuditEvent::BranchReplaceApproved,
+            contract_id: Some(&app.contract_id),
+            serial: Some(&app.serial),
+            detail: format!(
+                "application {} {} fee 0 yen, {} handed back{}, recorded by {} approved by {}",
+                app.application_no,
+                rep.reason.code(),
+                form.serial,
+                user_text(&form),
+                form.recorded_by,
+                actor.staff_id
+            ),
+        },
+        &two(&form.recorded_by, &actor.staff_id),
+        &actor.branch_code,
+    )?;
+    Ok(Ok((form, app)))
+}
+
+/// Carries out a 新規発行 発行申込書: assigns a free hardware token to the customer (only they may
+/// then register it), with the fee. Replacements go through [`record_replacement`].
 pub async fn issue(
     store: &Store,
     actor: &Actor,
@@ -120,7 +325,9 @@ fn issue_in(
     serial: &str,
     now: u64,
 ) -> TxResult<Result<Application, Refused>> {
-    if tx.application(&req.application_no)?.is_some() {
+    // One number space with the replacements waiting in the forms.
+    let no = &req.application_no;
+    if tx.application(no)?.is_some() || tx.form(no)?.is_some() {
         return refuse(Refused::NumberUsed);
     }
     let customer = tx.customer(&req.contract_id)?;
@@ -138,26 +345,6 @@ fn issue_in(
     if !token.free_hardware() {
         return refuse(Refused::SerialNotFree);
     }
-    let mut returned_serial = None;
-    if req.reason.is_replacement() {
-        let Some(mut c) = customer else {
-            return refuse(Refused::NothingToReturn);
-        };
-        let Some(binding) = c.token.take() else {
-            return refuse(Refused::NothingToReturn);
-        };
-        let Some(mut old) = tx.token(&binding.serial)? else {
-            return refuse(Refused::NothingToReturn);
-        };
-        old.state = TokenState::Returned {
-            contract_id: c.contract_id.clone(),
-            at: now,
-            reason: req.reason.code().into(),
-        };
-        tx.put_token(&old)?;
-        tx.put_customer(&c)?;
-        returned_serial = Some(old.serial);
-    }
     token.assigned_to = Some(req.contract_id.clone());
     tx.put_token(&token)?;
     let app = Application {
@@ -165,22 +352,13 @@ fn issue_in(
         contract_id: req.contract_id.clone(),
         serial: token.serial.clone(),
         reason: req.reason,
-        fee_yen: if req.reason.is_replacement() {
-            0
-        } else {
-            req.fee_yen
-        },
-        returned_serial,
+        fee_yen: req.fee_yen,
+        returned_serial: None,
         recorded_by: actor.staff_id.clone(),
         branch_code: actor.branch_code.clone(),
         at: now,
     };
     tx.put_application(&app)?;
-    let returned = app
-        .returned_serial
-        .as_deref()
-        .map(|s| format!(", {s} handed back"))
-        .unwrap_or_default();
     tx.audit_by(
         now,
         Event {
@@ -188,7 +366,7 @@ fn issue_in(
             contract_id: Some(&app.contract_id),
             serial: Some(&app.serial),
             detail: format!(
-                "application {} {} fee {} yen{returned}",
+                "application {} {} fee {} yen",
                 app.application_no,
                 app.reason.code(),
                 app.fee_yen

@@ -40,7 +40,7 @@ pub fn pending(s: &Staffed, csv: bool) -> Step {
             href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
             cells: vec![
                 f.form_no.clone(),
-                "利用中止届".into(),
+                crate::branch::pages::issue::replacement_kind(&f),
                 f.contract_id.clone(),
                 name_of(s, &f.contract_id)?,
                 f.serial.clone(),
@@ -99,7 +99,7 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
                 href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
                 cells: vec![
                     f.form_no.clone(),
-                    "利用中止届".into(),
+                    crate::branch::pages::issue::replacement_kind(&f),
                     f.contract_id.clone(),
                     name_of(s, &f.contract_id)?,
                     f.serial.clone(),

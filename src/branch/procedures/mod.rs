@@ -75,6 +75,10 @@ pub enum Refused {
     NotTheirs,
     #[error("contract closed")]
     Closed,
+    #[error("no such business user")]
+    UnknownUser,
+    #[error("a business user must be chosen")]
+    ChooseUser,
 }
 
 /// Result of an operation: done, or refused with nothing changed.
