@@ -1,10 +1,10 @@
 //! The page of a 法人 (business) contract at the branch.
 
-use super::{csrf_field, layout, lookup_form, receipt_kind, yen, Nav};
+use super::{branch_select, csrf_field, layout, lookup_form, receipt_kind, yen, Nav};
 use crate::branch::paths;
-use crate::branch::procedures::Role;
+use crate::branch::procedures::{CancelForm, Role};
 use crate::clock::jst;
-use crate::store::{Application, AuditRecord, Business, Receipt};
+use crate::store::{Application, AuditRecord, Business, Receipt, Usage};
 use maud::{html as m, Markup};
 
 pub const UNLOCK: &str = "法人のロック解除";
@@ -27,6 +27,10 @@ pub struct Lists {
     pub applications: Vec<Application>,
     pub audit: Vec<AuditRecord>,
     pub fee_yen: u32,
+    /// The contract's 利用中止届 and replacement 発行申込書, waiting or decided.
+    pub forms: Vec<CancelForm>,
+    pub today: String,
+    pub branches: Vec<(String, String)>,
 }
 
 pub fn page(
@@ -43,6 +47,9 @@ pub fn page(
         applications,
         audit,
         fee_yen,
+        forms,
+        today,
+        branches,
     } = lists;
     let fee_yen = *fee_yen;
     let unlock = |what: &str, label: &str| -> Markup {
@@ -79,7 +86,11 @@ pub fn page(
             table {
                 tr { th { "利用者ID" } th { "利用者名" } th { "現在のシリアル番号" } }
                 @for u in &b.users {
-                    tr { td { (u.user_id) } td { (u.name) } td { (b.token_of(&u.user_id).unwrap_or("-")) } }
+                    tr { td { (u.user_id) } td { (u.name) } td {
+                        (b.token_of(&u.user_id).unwrap_or("-"))
+                        // Retired at a branch: no 資金移動 until the administrator registers another.
+                        @if u.blocked && b.token_of(&u.user_id).is_none() { " ・利用中止(新しいトークンの登録待ち)" }
+                    } }
                 }
             }
             h2 { "登録トークン" }
@@ -105,6 +116,49 @@ pub fn page(
                     button type="submit" { "発行(新規・手数料 " (yen(fee_yen)) ")" }
                 }
                 p { "管理者が携帯電話の利用登録で、利用者ごとに登録します。" }
+            }
+            @if !tokens.is_empty() {
+                fieldset {
+                    legend { "利用中止届の受付" }
+                    form method="post" action=(paths::FORMS) {
+                        (csrf_field(nav.csrf))
+                        input type="hidden" name="contract_id" value=(b.contract_id);
+                        label { "対象 " (target_select(b)) }
+                        label { "用紙番号 " input type="text" name="form_no" required; }
+                        label { "受付日 " input type="date" name="received_on" value=(today) required; }
+                        label { "受付店 " (branch_select(branches, &nav.actor.branch_code)) }
+                        label { input type="checkbox" name="identity_checked" value="1"; " 本人確認済み" }
+                        button type="submit" { "受付(承認待ちへ)" }
+                    }
+                    p { "複数の利用者に登録されたトークンは、その全員について利用中止になります。" }
+                }
+                fieldset {
+                    legend { "故障・電池切れによる交換(発行申込書)" }
+                    form method="post" action=(paths::APPLICATIONS) {
+                        (csrf_field(nav.csrf))
+                        input type="hidden" name="contract_id" value=(b.contract_id);
+                        label { "対象 " (target_select(b)) }
+                        label { "申込書番号 " input type="text" name="application_no" required; }
+                        label { input type="radio" name="reason" value="broken" checked; " 故障による交換(無料・旧トークン返却・役席者の承認後)" }
+                        label { input type="radio" name="reason" value="battery"; " 電池切れによる交換(無料・旧トークン返却・役席者の承認後)" }
+                        label { "シリアル番号(空欄なら承認時に在庫から自動で払出) " input type="text" name="serial"; }
+                        button type="submit" { "受付(承認待ちへ)" }
+                    }
+                    p { "承認後、管理者が携帯電話の利用登録で新しいトークンを登録します。" }
+                }
+            }
+            h2 { "利用中止届・交換の発行申込書(承認制)" }
+            @if forms.is_empty() { p { "なし" } } @else {
+                table {
+                    tr { th { "番号" } th { "種類" } th { "利用者" } th { "トークン" } th { "状態" } th { "受付者" } th { "処理者" } }
+                    @for f in forms {
+                        tr { td { a href={ (paths::FORM) "?no=" (f.form_no) } { (f.form_no) } }
+                             td { (super::issue::replacement_kind(f)) }
+                             td { (f.user_id.as_deref().unwrap_or("(共通)")) } td { (f.serial) }
+                             td { (f.decision.label()) } td { (f.recorded_by) }
+                             td { (f.decision.decided_by().unwrap_or("")) } }
+                    }
+                }
             }
             h2 { "発行申込書" }
             @if applications.is_empty() { p { "なし" } } @else {
@@ -135,4 +189,20 @@ pub fn page(
             }
         },
     )
+}
+
+/// Whose token a form names: a user with a registered token, or the shared token.
+fn target_select(b: &Business) -> Markup {
+    m! {
+        select name="user_id" {
+            @if b.usage == Usage::Shared && b.shared_serial.is_some() {
+                option value="" { "共通トークン " (b.shared_serial.as_deref().unwrap_or("")) }
+            }
+            @for u in &b.users {
+                @if let Some(serial) = b.token_of(&u.user_id) {
+                    option value=(u.user_id) { (u.user_id) " " (u.name) " (" (serial) ")" }
+                }
+            }
+        }
+    }
 }

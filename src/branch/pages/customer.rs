@@ -1,7 +1,7 @@
 //! お客様の照会: the customer page with its procedures' forms, and how a token's and a
 //! customer's state read (the console and `customers show`).
 
-use super::{csrf_field, layout, lookup_form, receipt_kind, yen, Nav};
+use super::{branch_select, csrf_field, layout, lookup_form, receipt_kind, yen, Nav};
 use crate::branch::paths;
 use crate::branch::procedures::{Application, CancelForm, Release};
 use crate::clock::jst;
@@ -211,14 +211,4 @@ pub fn customer(nav: Nav, v: &CustomerView, message: Option<&str>) -> Markup {
             }
         },
     )
-}
-
-fn branch_select(branches: &[(String, String)], selected: &str) -> Markup {
-    html! {
-        select name="branch_code" {
-            @for (code, name) in branches {
-                option value=(code) selected[code == selected] { (code) " " (name) }
-            }
-        }
-    }
 }

@@ -174,6 +174,17 @@ pub(crate) fn receipt_kind(k: ReceiptKind) -> &'static str {
     }
 }
 
+/// The 受付店 select of the bank profile's branches.
+pub(crate) fn branch_select(branches: &[(String, String)], selected: &str) -> Markup {
+    html! {
+        select name="branch_code" {
+            @for (code, name) in branches {
+                option value=(code) selected[code == selected] { (code) " " (name) }
+            }
+        }
+    }
+}
+
 pub fn yen(n: u32) -> String {
     let digits = n.to_string();
     let mut out = String::new();

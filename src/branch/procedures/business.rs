@@ -4,7 +4,7 @@
 //! a registered token's), which only a supervisor may do, audited with who did it. The page is
 //! [`crate::branch::pages::business`]'s.
 
-use super::{contract_id, nav, refused, Refused, Role, Step};
+use super::{branches, contract_id, nav, refused, today, Refused, Role, Step};
 use crate::branch::pages::business::{self as view, Lists, TokenRow};
 use crate::branch::pages::customer::token_state;
 use crate::branch::{html, Staffed};
@@ -49,6 +49,9 @@ pub fn page(s: &Staffed, b: &Business, message: Option<&str>) -> Step {
         applications: store.applications_of(&b.contract_id)?,
         audit: store.audit_recent(Some(&b.contract_id), None, AUDIT_ROWS)?,
         fee_yen: s.app.config.bank.hardware_token_fee_yen,
+        forms: store.forms_of(&b.contract_id)?,
+        today: today(s.now()),
+        branches: branches(s),
     };
     let body = view::page(nav(s), b, b.locked(policy), &tokens, &lists, message);
     Ok(html(StatusCode::OK, body))

@@ -8,12 +8,12 @@
 //! [`crate::branch::pages::cancel`]'s.
 
 use super::{
-    bad_input, can_decide, checkable, contract_id, done, name_of, nav, refuse, refused, today, two,
-    Actor, Bad, CancelForm, Decision, Outcome, Refused, Step,
+    audit_form, bad_input, can_decide, checkable, contract_id, done, name_of, nav, refuse, refused,
+    today, two, Actor, Bad, CancelForm, Decision, Outcome, Refused, Step,
 };
 use crate::branch::pages::cancel as page;
 use crate::branch::{html, input, Staffed};
-use crate::store::{AuditEvent, Event, ReceiptKind, Store, TokenState, Tx, TxResult, Usage};
+use crate::store::{AuditEvent, ReceiptKind, Store, TokenState, Tx, TxResult, Usage};
 use hyper::StatusCode;
 
 /// The form as typed: every field checked before anything is looked up.
@@ -123,23 +123,16 @@ pub async fn record_form(
             form.recorded_at = now;
             form.decision = Decision::Received;
             tx.put_form(&form)?;
-            tx.audit_by(
-                now,
-                Event {
-                    event: AuditEvent::BranchCancelReceived,
-                    contract_id: Some(&form.contract_id),
-                    serial: Some(&form.serial),
-                    detail: format!(
-                        "form {} received {} at branch {}{}",
-                        form.form_no,
-                        form.received_on,
-                        form.branch_code,
-                        user_text(&form)
-                    ),
-                },
-                &actor.staff_id,
-                &actor.branch_code,
-            )?;
+            let detail = format!(
+                "form {} received {} at branch {}{}",
+                form.form_no,
+                form.received_on,
+                form.branch_code,
+                user_text(&form)
+            );
+            let who = (actor.staff_id.as_str(), actor.branch_code.as_str());
+            let event = AuditEvent::BranchCancelReceived;
+            audit_form(tx, now, event, &form, &form.serial, detail, who)?;
             Ok(Ok(form))
         })
         .await
@@ -271,24 +264,18 @@ pub async fn approve_form(
                 receipt: Some(receipt.number_text()),
             };
             tx.put_form(&form)?;
-            tx.audit_by(
-                now,
-                Event {
-                    event: AuditEvent::BranchCancelApproved,
-                    contract_id: Some(&form.contract_id),
-                    serial: Some(&form.serial),
-                    detail: format!(
-                        "form {} receipt {} recorded by {} approved by {}{}",
-                        form.form_no,
-                        receipt.number_text(),
-                        form.recorded_by,
-                        actor.staff_id,
-                        user_text(&form)
-                    ),
-                },
-                &two(&form.recorded_by, &actor.staff_id),
-                &actor.branch_code,
-            )?;
+            let detail = format!(
+                "form {} receipt {} recorded by {} approved by {}{}",
+                form.form_no,
+                receipt.number_text(),
+                form.recorded_by,
+                actor.staff_id,
+                user_text(&form)
+            );
+            let staff = two(&form.recorded_by, &actor.staff_id);
+            let event = AuditEvent::BranchCancelApproved;
+            let who = (staff.as_str(), actor.branch_code.as_str());
+            audit_form(tx, now, event, &form, &form.serial, detail, who)?;
             Ok(Ok(form))
         })
         .await
@@ -314,21 +301,15 @@ pub async fn reject_form(
                 reason: reason.to_owned(),
             };
             tx.put_form(&form)?;
-            tx.audit_by(
-                now,
-                Event {
-                    event: if form.replacement.is_some() {
-                        AuditEvent::BranchReplaceRejected
-                    } else {
-                        AuditEvent::BranchCancelRejected
-                    },
-                    contract_id: Some(&form.contract_id),
-                    serial: Some(&form.serial),
-                    detail: format!("form {} rejected: {reason}", form.form_no),
-                },
-                &two(&form.recorded_by, &actor.staff_id),
-                &actor.branch_code,
-            )?;
+            let event = if form.replacement.is_some() {
+                AuditEvent::BranchReplaceRejected
+            } else {
+                AuditEvent::BranchCancelRejected
+            };
+            let detail = format!("form {} rejected: {reason}", form.form_no);
+            let staff = two(&form.recorded_by, &actor.staff_id);
+            let who = (staff.as_str(), actor.branch_code.as_str());
+            audit_form(tx, now, event, &form, &form.serial, detail, who)?;
             Ok(Ok(form))
         })
         .await

@@ -2,7 +2,7 @@
 //! fail counts, the history and the customer's forms, applications and releases; a 法人
 //! contract's ID shows [`super::business`]'s page. Every list read by key or index.
 
-use super::{bad_input, contract_id, nav, refused, today, Refused, Step};
+use super::{bad_input, branches, contract_id, nav, refused, today, Refused, Step};
 use crate::branch::pages::customer::{status, token_state};
 use crate::branch::pages::{self, CustomerView, TokenView};
 use crate::branch::{html, Staffed};
@@ -80,14 +80,7 @@ fn customer_page(s: &Staffed, c: &Customer, message: Option<&str>) -> Step {
         releases: store.releases_of(id)?,
         assigned,
         today: today(now),
-        branches: s
-            .app
-            .config
-            .bank
-            .branches
-            .iter()
-            .map(|b| (b.code.clone(), b.name.clone()))
-            .collect(),
+        branches: branches(s),
         fee_yen: s.app.config.bank.hardware_token_fee_yen,
     };
     Ok(html(

@@ -10,7 +10,9 @@
 //! [`crate::branch::pages::issue`]'s.
 
 use super::cancel::{pending_form, retire_in, token_named, user_text};
-use super::{bad_input, checkable, contract_id, done, refuse, refused, today, two, Actor};
+use super::{
+    audit_form, bad_input, checkable, contract_id, done, refuse, refused, today, two, Actor,
+};
 use super::{Application, Bad, CancelForm, Decision, IssueReason, Outcome, Refused, Step};
 use crate::branch::pages::issue as page;
 use crate::branch::{input, Staffed};
@@ -161,22 +163,15 @@ pub async fn record_replacement(
                 user_id: req.user_id.clone(),
             };
             tx.put_form(&form)?;
-            tx.audit_by(
-                now,
-                Event {
-                    event: AuditEvent::BranchReplaceReceived,
-                    contract_id: Some(&form.contract_id),
-                    serial: Some(&form.serial),
-                    detail: format!(
-                        "application {} {}{}",
-                        form.form_no,
-                        req.reason.code(),
-                        user_text(&form)
-                    ),
-                },
-                &actor.staff_id,
-                &actor.branch_code,
-            )?;
+            let detail = format!(
+                "application {} {}{}",
+                form.form_no,
+                req.reason.code(),
+                user_text(&form)
+            );
+            let who = (actor.staff_id.as_str(), actor.branch_code.as_str());
+            let event = AuditEvent::BranchReplaceReceived;
+            audit_form(tx, now, event, &form, &form.serial, detail, who)?;
             Ok(Ok(form))
         })
         .await
@@ -191,33 +186,18 @@ pub async fn approve_replacement(
     form_no: &str,
     now: u64,
 ) -> Outcome<(CancelForm, Application)> {
-    const CANDIDATES: usize = 8;
-    loop {
-        let Some(form) = store.form(form_no)? else {
-            return Ok(Err(Refused::NotFound));
-        };
-        // Who may decide is answered before the inventory (re-checked in the transaction).
-        if let Err(r) = checkable(actor, &form.recorded_by, &form.decision) {
-            return Ok(Err(r));
-        }
-        let typed = form.replacement.as_ref().and_then(|r| r.serial.clone());
-        let candidates = match &typed {
-            Some(s) => vec![s.clone()],
-            None => store.free_hardware_tokens(CANDIDATES)?,
-        };
-        if candidates.is_empty() {
-            return Ok(Err(Refused::NoFreeToken));
-        }
-        for serial in &candidates {
-            let result = store
-                .commit(|tx| approve_in(tx, actor, form_no, serial, now))
-                .await?;
-            match result {
-                Err(Refused::SerialNotFree) if typed.is_none() => continue,
-                other => return Ok(other),
-            }
-        }
+    let Some(form) = store.form(form_no)? else {
+        return Ok(Err(Refused::NotFound));
+    };
+    // Who may decide is answered before the inventory (re-checked in the transaction).
+    if let Err(r) = checkable(actor, &form.recorded_by, &form.decision) {
+        return Ok(Err(r));
     }
+    let typed = form.replacement.and_then(|r| r.serial);
+    on_free_token(store, typed.as_deref(), |tx, serial| {
+        approve_in(tx, actor, form_no, serial, now)
+    })
+    .await
 }
 
 fn approve_in(
@@ -265,25 +245,19 @@ fn approve_in(
         receipt: None,
     };
     tx.put_form(&form)?;
-    tx.audit_by(
-        now,
-        Event {
-            event: AuditEvent::BranchReplaceApproved,
-            contract_id: Some(&app.contract_id),
-            serial: Some(&app.serial),
-            detail: format!(
-                "application {} {} fee 0 yen, {} handed back{}, recorded by {} approved by {}",
-                app.application_no,
-                rep.reason.code(),
-                form.serial,
-                user_text(&form),
-                form.recorded_by,
-                actor.staff_id
-            ),
-        },
-        &two(&form.recorded_by, &actor.staff_id),
-        &actor.branch_code,
-    )?;
+    let detail = format!(
+        "application {} {} fee 0 yen, {} handed back{}, recorded by {} approved by {}",
+        app.application_no,
+        rep.reason.code(),
+        form.serial,
+        user_text(&form),
+        form.recorded_by,
+        actor.staff_id
+    );
+    let staff = two(&form.recorded_by, &actor.staff_id);
+    let who = (staff.as_str(), actor.branch_code.as_str());
+    let event = AuditEvent::BranchReplaceApproved;
+    audit_form(tx, now, event, &form, &app.serial, detail, who)?;
     Ok(Ok((form, app)))
 }
 
@@ -295,23 +269,33 @@ pub async fn issue(
     req: &IssueRequest,
     now: u64,
 ) -> Outcome<Application> {
-    // A transaction cannot scan, so candidates are picked from the free-token index outside
-    // it and re-checked inside; a candidate taken meanwhile moves on to the next one.
+    on_free_token(store, req.serial.as_deref(), |tx, serial| {
+        issue_in(tx, actor, req, serial, now)
+    })
+    .await
+}
+
+/// Runs `body` on a free hardware token: `typed`, or the first free one of the inventory. A
+/// transaction cannot scan, so candidates are picked from the free-token index outside it and
+/// re-checked inside (`body` answers [`Refused::SerialNotFree`]); a candidate taken meanwhile
+/// moves on to the next one.
+async fn on_free_token<T>(
+    store: &Store,
+    typed: Option<&str>,
+    body: impl Fn(&mut Tx, &str) -> TxResult<Result<T, Refused>>,
+) -> Outcome<T> {
     const CANDIDATES: usize = 8;
     loop {
-        let candidates: Vec<String> = match &req.serial {
-            Some(s) => vec![s.clone()],
+        let candidates: Vec<String> = match typed {
+            Some(s) => vec![s.to_owned()],
             None => store.free_hardware_tokens(CANDIDATES)?,
         };
         if candidates.is_empty() {
             return Ok(Err(Refused::NoFreeToken));
         }
         for serial in &candidates {
-            let result = store
-                .commit(|tx| issue_in(tx, actor, req, serial, now))
-                .await?;
-            match result {
-                Err(Refused::SerialNotFree) if req.serial.is_none() => continue,
+            match store.commit(|tx| body(tx, serial)).await? {
+                Err(Refused::SerialNotFree) if typed.is_none() => continue,
                 other => return Ok(other),
             }
         }

@@ -28,7 +28,7 @@ use crate::reply::Reply;
 pub use crate::store::{
     Application, CancelForm, Decision, IssueReason, Release, ReleaseKind, Role, Staff,
 };
-use crate::store::{StoreError, TxResult};
+use crate::store::{AuditEvent, Event, StoreError, Tx, TxResult};
 use hyper::StatusCode;
 
 /// What a handler answers.
@@ -93,6 +93,26 @@ pub(crate) fn two(maker: &str, checker: &str) -> String {
     format!("{maker},{checker}")
 }
 
+/// Audits a step on a form (its contract, `serial`) by `who` = (staff, branch); staff is one
+/// staff ID, or `maker,checker` for a decision.
+pub(crate) fn audit_form(
+    tx: &mut Tx,
+    now: u64,
+    event: AuditEvent,
+    form: &CancelForm,
+    serial: &str,
+    detail: String,
+    who: (&str, &str),
+) -> TxResult<u64> {
+    let e = Event {
+        event,
+        contract_id: Some(&form.contract_id),
+        serial: Some(serial),
+        detail,
+    };
+    tx.audit_by(now, e, who.0, who.1)
+}
+
 /// The checks every approval and rejection shares, inside the transaction.
 pub(crate) fn checkable(actor: &Actor, maker: &str, decision: &Decision) -> Result<(), Refused> {
     if actor.role != Role::Supervisor {
@@ -142,6 +162,15 @@ pub(crate) fn nav<'a>(s: &'a Staffed) -> Nav<'a> {
         actor: &s.actor,
         csrf: s.csrf(),
     }
+}
+
+/// The bank profile's branches (code, name), for the 受付店 select.
+pub(crate) fn branches(s: &Staffed) -> Vec<(String, String)> {
+    let bank = &s.app.config.bank;
+    bank.branches
+        .iter()
+        .map(|b| (b.code.clone(), b.name.clone()))
+        .collect()
 }
 
 pub(crate) fn today(now: u64) -> String {
@@ -200,13 +229,16 @@ pub(crate) fn contract_id(req: &BranchRequest, name: &str) -> Result<String, Str
     crate::flows::input::contract_id(&req.text(name)).map_err(str::to_owned)
 }
 
-/// The customer's name for lists and detail pages (empty for a 法人 contract or none).
+/// The customer's (or 法人 contract's) name for lists and detail pages (empty for none).
 pub(crate) fn name_of(s: &Staffed, contract_id: &str) -> Result<String, BranchError> {
-    Ok(s.app
-        .store
-        .customer(contract_id)?
-        .map(|c| c.name)
-        .unwrap_or_default())
+    let store = &s.app.store;
+    Ok(match store.customer(contract_id)? {
+        Some(c) => c.name,
+        None => store
+            .business(contract_id)?
+            .map(|b| b.name)
+            .unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]
