@@ -159,6 +159,9 @@ pub(crate) fn token_named(
     let Some(b) = tx.business(contract_id)? else {
         return refuse(Refused::UnknownContract);
     };
+    if b.closed {
+        return refuse(Refused::Closed);
+    }
     let serial = match (user_id, b.usage) {
         (Some(u), _) if b.user(u).is_none() => return refuse(Refused::UnknownUser),
         (Some(u), _) => b.token_of(u),

@@ -317,10 +317,11 @@ fn issue_in(
     let customer = tx.customer(&req.contract_id)?;
     // A 法人 contract gets new tokens (seed 000: 事前に書面の手続きが必要です); its administrator
     // registers them, in place of a broken one too, from the phone.
-    if customer.is_none() && tx.business(&req.contract_id)?.is_none() {
+    let business = tx.business(&req.contract_id)?;
+    if customer.is_none() && business.is_none() {
         return refuse(Refused::UnknownContract);
     }
-    if customer.as_ref().is_some_and(|c| c.closed) {
+    if customer.as_ref().is_some_and(|c| c.closed) || business.is_some_and(|b| b.closed) {
         return refuse(Refused::Closed);
     }
     let Some(mut token) = tx.token(serial)? else {
