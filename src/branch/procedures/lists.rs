@@ -2,13 +2,71 @@
 //! (decided or issued today, JST) and 利用中止の未届 (customers sent to the branch by the
 //! phone's 利用中止 page who have brought no form since), each also as CSV.
 
-use super::{name_of, nav, today, Decision, Step};
+use super::{name_of, nav, today, Decision, Release, Step};
 use crate::branch::pages::lists::{self as page, Row};
 use crate::branch::pages::{self};
-use crate::branch::{export, html, paths, Staffed};
+use crate::branch::{export, html, paths, BranchError, Staffed};
 use crate::clock::{self, day_start, jst};
 use crate::store::CancelForm;
 use hyper::StatusCode;
+
+/// A maker–checker record as the lists show it: a form (利用中止届 or replacement 発行申込書)
+/// or a lock release.
+struct Entry<'a> {
+    href: String,
+    number: String,
+    kind: String,
+    contract_id: &'a str,
+    serial: &'a str,
+    received_on: String,
+    branch_code: &'a str,
+    recorded_by: &'a str,
+    recorded_at: u64,
+    decision: &'a Decision,
+}
+
+impl<'a> Entry<'a> {
+    fn form(f: &'a CancelForm) -> Entry<'a> {
+        Entry {
+            href: format!("{}?no={}", paths::FORM, f.form_no),
+            number: f.form_no.clone(),
+            kind: pages::issue::replacement_kind(f),
+            contract_id: &f.contract_id,
+            serial: &f.serial,
+            received_on: f.received_on.clone(),
+            branch_code: &f.branch_code,
+            recorded_by: &f.recorded_by,
+            recorded_at: f.recorded_at,
+            decision: &f.decision,
+        }
+    }
+
+    /// The cells every list starts with: number, kind, contract, name, token.
+    fn lead(&self, s: &Staffed) -> Result<Vec<String>, BranchError> {
+        Ok(vec![
+            self.number.clone(),
+            self.kind.clone(),
+            self.contract_id.to_owned(),
+            name_of(s, self.contract_id)?,
+            self.serial.to_owned(),
+        ])
+    }
+
+    fn release(r: &'a Release) -> Entry<'a> {
+        Entry {
+            href: format!("{}?id={}", paths::RELEASE, r.id),
+            number: r.number(),
+            kind: r.kind.label().into(),
+            contract_id: &r.contract_id,
+            serial: r.serial.as_deref().unwrap_or(""),
+            received_on: clock::iso_day(r.recorded_at),
+            branch_code: &r.branch_code,
+            recorded_by: &r.recorded_by,
+            recorded_at: r.recorded_at,
+            decision: &r.decision,
+        }
+    }
+}
 
 fn list_reply(
     s: &Staffed,
@@ -34,37 +92,19 @@ fn list_reply(
 /// `GET /branch/lists/pending[.csv]`: forms and releases waiting for approval.
 pub fn pending(s: &Staffed, csv: bool) -> Step {
     let (forms, releases) = s.app.store.pending()?;
+    let entries = forms.iter().map(Entry::form);
     let mut rows = Vec::new();
-    for f in forms {
+    for e in entries.chain(releases.iter().map(Entry::release)) {
+        let mut cells = e.lead(s)?;
+        cells.extend([
+            e.received_on.clone(),
+            e.branch_code.to_owned(),
+            e.recorded_by.to_owned(),
+            jst(e.recorded_at),
+        ]);
         rows.push(Row {
-            href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
-            cells: vec![
-                f.form_no.clone(),
-                crate::branch::pages::issue::replacement_kind(&f),
-                f.contract_id.clone(),
-                name_of(s, &f.contract_id)?,
-                f.serial.clone(),
-                f.received_on.clone(),
-                f.branch_code.clone(),
-                f.recorded_by.clone(),
-                jst(f.recorded_at),
-            ],
-        });
-    }
-    for r in releases {
-        rows.push(Row {
-            href: Some(format!("{}?id={}", paths::RELEASE, r.id)),
-            cells: vec![
-                r.number(),
-                r.kind.label().into(),
-                r.contract_id.clone(),
-                name_of(s, &r.contract_id)?,
-                r.serial.clone().unwrap_or_default(),
-                clock::iso_day(r.recorded_at),
-                r.branch_code.clone(),
-                r.recorded_by.clone(),
-                jst(r.recorded_at),
-            ],
+            href: Some(e.href),
+            cells,
         });
     }
     list_reply(
@@ -93,41 +133,20 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
     let from = day_start(&day).unwrap_or(0);
     let done = s.app.store.processed_between(from, from + 24 * 3600)?;
     let mut rows = Vec::new();
-    for f in done.forms {
-        if is_today(f.decision.decided_at()) {
+    let entries = done.forms.iter().map(Entry::form);
+    for e in entries.chain(done.releases.iter().map(Entry::release)) {
+        if is_today(e.decision.decided_at()) {
+            let mut cells = e.lead(s)?;
+            cells.extend([
+                e.decision.label().into(),
+                e.recorded_by.to_owned(),
+                e.decision.decided_by().unwrap_or("").into(),
+                e.decision.decided_at().map(jst).unwrap_or_default(),
+                detail(e.decision),
+            ]);
             rows.push(Row {
-                href: Some(format!("{}?no={}", paths::FORM, f.form_no)),
-                cells: vec![
-                    f.form_no.clone(),
-                    crate::branch::pages::issue::replacement_kind(&f),
-                    f.contract_id.clone(),
-                    name_of(s, &f.contract_id)?,
-                    f.serial.clone(),
-                    f.decision.label().into(),
-                    f.recorded_by.clone(),
-                    f.decision.decided_by().unwrap_or("").into(),
-                    f.decision.decided_at().map(jst).unwrap_or_default(),
-                    detail(&f.decision),
-                ],
-            });
-        }
-    }
-    for r in done.releases {
-        if is_today(r.decision.decided_at()) {
-            rows.push(Row {
-                href: Some(format!("{}?id={}", paths::RELEASE, r.id)),
-                cells: vec![
-                    r.number(),
-                    r.kind.label().into(),
-                    r.contract_id.clone(),
-                    name_of(s, &r.contract_id)?,
-                    r.serial.clone().unwrap_or_default(),
-                    r.decision.label().into(),
-                    r.recorded_by.clone(),
-                    r.decision.decided_by().unwrap_or("").into(),
-                    r.decision.decided_at().map(jst).unwrap_or_default(),
-                    detail(&r.decision),
-                ],
+                href: Some(e.href),
+                cells,
             });
         }
     }
