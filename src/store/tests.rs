@@ -254,6 +254,20 @@ pub fn indexes_follow_records(open: Open) {
     assert_eq!(ats, vec![NOW, NOW + 2]);
     assert_eq!(s.attempts().count(), 3);
     assert!(s.attempts_of("2").unwrap().is_empty());
+
+    // A replacement 発行申込書 of a 法人 user waits among the forms, read back as written.
+    let replacement = CancelForm {
+        replacement: Some(Replacement {
+            reason: IssueReason::Battery,
+            serial: Some("GMHW00000002".into()),
+        }),
+        user_id: Some("u1".into()),
+        ..form("A9", "1")
+    };
+    s.commit_now(|tx| tx.put_form(&replacement)).unwrap();
+    assert_eq!(s.form("A9").unwrap().as_ref(), Some(&replacement));
+    let (forms, _) = s.pending().unwrap();
+    assert!(forms.contains(&replacement));
 }
 
 /// The audit chain verifies, continues across a reopen, and is read back by customer and
