@@ -13,6 +13,7 @@
 
 pub mod load;
 
+use crate::ids::{ContractId, OtpCode, Serial};
 use crate::ledger::{attempt_in, check_token_in, OtpCheck, OtpRefusal};
 use crate::password;
 use crate::store::{
@@ -52,11 +53,12 @@ enum Begin {
 pub async fn check_admin(
     store: &Store,
     which: AdminSecret,
-    contract_id: &str,
+    contract_id: &ContractId,
     secret: &str,
     now: u64,
     limit: u32,
 ) -> Result<AdminCheck, StoreError> {
+    let contract_id = contract_id.as_str();
     let begun = store.write(|tx| {
         let Some(mut b) = tx.business(contract_id)? else {
             return Ok(Begin::Unknown);
@@ -240,14 +242,16 @@ fn target_text(target: Target) -> String {
 #[allow(clippy::too_many_arguments)]
 pub async fn register(
     store: &Store,
-    contract_id: &str,
+    contract_id: &ContractId,
     target: Target<'_>,
-    serial: &str,
-    code: &str,
+    serial: &Serial,
+    code: &OtpCode,
     kinds: &[TokenKind],
     now: u64,
     limit: u32,
 ) -> Result<Result<Receipt, Refusal>, StoreError> {
+    let contract_id = contract_id.as_str();
+    let serial = serial.as_str();
     store
         .commit(|tx| {
             let Some(mut b) = tx.business(contract_id)? else {
@@ -467,7 +471,7 @@ pub fn check_in(
     tx: &mut Tx,
     contract_id: &str,
     user_id: &str,
-    code: &str,
+    code: &OtpCode,
     now: u64,
     limit: u32,
     detail: &str,

@@ -25,7 +25,7 @@ pub async fn login(step: &Step<'_>) -> Result<Reply, AppError> {
         Stage::Menu
     };
     let session = step.sessions.create(
-        &customer.contract_id,
+        &customer.id(),
         &customer.name,
         stage,
         step.req.subscriber.clone(),
@@ -87,7 +87,7 @@ fn has_issued_token(store: &crate::store::Store, contract_id: &str) -> Result<bo
 pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Result<Reply, AppError> {
     let store = &step.app.store;
     let customer = store
-        .customer(&session.contract_id)?
+        .customer(session.contract_id.as_str())?
         .ok_or(AppError::Session)?;
     let policy = step.bank_policy();
     let token = match &customer.token {

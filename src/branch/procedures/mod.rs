@@ -226,7 +226,9 @@ pub(crate) fn bad_input(s: &Staffed, title: &str, bad: Bad) -> Step {
 
 /// A contract ID from field `name`, or the message to show.
 pub(crate) fn contract_id(req: &BranchRequest, name: &str) -> Result<String, String> {
-    crate::flows::input::contract_id(&req.text(name)).map_err(str::to_owned)
+    crate::flows::input::contract_id(&req.text(name))
+        .map(String::from)
+        .map_err(str::to_owned)
 }
 
 /// The customer's (or 法人 contract's) name for lists and detail pages (empty for none).

@@ -4,6 +4,7 @@
 //! every change to them (利用形態 change releasing all tokens) is then one record write.
 
 use crate::config::Policy;
+use crate::ids::ContractId;
 use serde::{Deserialize, Serialize};
 
 /// 利用形態: how the contract's users use tokens.
@@ -81,6 +82,11 @@ pub struct Business {
 }
 
 impl Business {
+    /// The contract ID, as the type the flows pass on.
+    pub fn id(&self) -> ContractId {
+        ContractId::stored(self.contract_id.clone())
+    }
+
     pub fn locked(&self, policy: &Policy) -> bool {
         self.admin_fails >= policy.login_fail_limit
     }
