@@ -8,20 +8,20 @@
 //! a stream and its rows staged ([`crate::store::HostImport`]), so memory stays bounded
 //! whatever its size; any bad row refuses the whole file, every bad row named by its line.
 
+use super::csv_rows::{each_row_from, field_count, name_ok, MAX_NAME};
 use super::{OperateError, Operator, Result};
-use crate::branch::steps::{status, token_state};
+use crate::branch::pages::customer::{status, token_state};
 use crate::clock::jst;
 use crate::config::Policy;
 use crate::phc;
 use crate::store::{
-    merge_host_row, AuditEvent, Event, HostChange, HostRow, Source, Store, StoreError, TokenKind,
-    TokenState,
+    merge_host_row, AuditEvent, Event, HostRow, Source, Store, StoreError, TokenKind, TokenState,
 };
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fmt;
-use std::io::{BufRead, Read};
-use std::rc::Rc;
+use std::io::Read;
+
+/// What a row does to the stored customer (or business contract).
+pub(super) use crate::store::HostChange as Change;
 
 /// The header the export must have, in this order.
 pub const HEADER: [&str; 5] = [
@@ -31,8 +31,6 @@ pub const HEADER: [&str; 5] = [
     "transfer_password_hash",
     "status",
 ];
-/// Longest name accepted (characters).
-const MAX_NAME: usize = 64;
 /// Contract IDs a report lists by kind of change before it only counts them.
 const LISTED: usize = 20;
 
@@ -64,7 +62,8 @@ impl Listed {
     }
 }
 
-/// What an import changed (or, dry run, would change): contract IDs by kind of change.
+/// What an import changed (or, dry run, would change): contract IDs by kind of change (of
+/// customers, or of business contracts).
 #[derive(Debug, Default)]
 pub struct ImportReport {
     pub dry_run: bool,
@@ -77,13 +76,13 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
-    fn count(&mut self, change: HostChange, id: &str) {
+    pub(super) fn count(&mut self, change: Change, id: &str) {
         let list = match change {
-            HostChange::Add => &mut self.added,
-            HostChange::Update => &mut self.updated,
-            HostChange::Close => &mut self.closed,
-            HostChange::Reopen => &mut self.reopened,
-            HostChange::Same => {
+            Change::Add => &mut self.added,
+            Change::Update => &mut self.updated,
+            Change::Close => &mut self.closed,
+            Change::Reopen => &mut self.reopened,
+            Change::Same => {
                 self.unchanged += 1;
                 return;
             }
@@ -91,7 +90,7 @@ impl ImportReport {
         list.push(id);
     }
 
-    fn summary(&self) -> String {
+    pub(super) fn summary(&self) -> String {
         format!(
             "{} added, {} updated, {} closed, {} reopened, {} unchanged",
             self.added.count,
@@ -132,54 +131,13 @@ impl fmt::Display for ImportReport {
     }
 }
 
+/// The digest kept of a hash the host exported (see [`crate::store::HostHashes`]).
+pub(super) fn digest(hash: &str) -> String {
+    crate::store::host_digest(hash)
+}
+
 fn valid_contract_id(id: &str) -> bool {
     (1..=16).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The bytes the CSV reader has read and the line counter not yet passed.
-type Seen = Rc<RefCell<VecDeque<u8>>>;
-
-/// A reader that keeps what it reads for [`LineCounter`] (which drops it as it counts, so
-/// this holds about one read-ahead buffer).
-struct Tee<R> {
-    inner: R,
-    seen: Seen,
-}
-
-impl<R: Read> Read for Tee<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.seen.borrow_mut().extend(&buf[..n]);
-        Ok(n)
-    }
-}
-
-/// The 1-based line of byte offsets, asked in increasing order.
-struct LineCounter {
-    seen: Seen,
-    /// The offset of the first byte of `seen`.
-    offset: u64,
-    line: u64,
-}
-
-impl LineCounter {
-    fn at(&mut self, byte: u64) -> u64 {
-        let mut seen = self.seen.borrow_mut();
-        let mut to = byte;
-        // After a CR the reader starts the next record on the LF that ends the line.
-        let ahead = usize::try_from(to.saturating_sub(self.offset)).unwrap_or(usize::MAX);
-        if to >= self.offset && seen.get(ahead) == Some(&b'\n') {
-            to += 1;
-        }
-        if to > self.offset {
-            let n = usize::try_from(to - self.offset)
-                .unwrap_or(usize::MAX)
-                .min(seen.len());
-            self.line += seen.drain(..n).filter(|&b| b == b'\n').count() as u64;
-            self.offset += n as u64;
-        }
-        self.line
-    }
 }
 
 /// Reads the export row by row: each good row goes to `each`, which may name why it is bad
@@ -188,81 +146,27 @@ fn parse(
     input: &mut dyn Read,
     mut each: impl FnMut(HostRow) -> std::result::Result<Option<String>, StoreError>,
 ) -> Result<Vec<String>> {
-    let read_error = |e: std::io::Error| OperateError::Refused(format!("cannot read: {e}"));
-    let mut input = std::io::BufReader::new(input);
-    if input
-        .fill_buf()
-        .map_err(read_error)?
-        .starts_with(b"\xEF\xBB\xBF")
-    {
-        input.consume(3);
-    }
-    let seen = Seen::default();
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(Tee {
-            inner: input,
-            seen: seen.clone(),
-        });
-    let mut bad = Vec::new();
-    let mut header = true;
-    // Line numbers counted from the records' byte offsets (a quoted field may span lines).
-    let mut lines = LineCounter {
-        seen,
-        offset: 0,
-        line: 1,
-    };
-    let mut record = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
+    // A storage error stops the import; the rows after it are only read.
+    let mut failed: Option<StoreError> = None;
+    let bad = each_row_from(input, &HEADER, |line, fields| {
+        if failed.is_some() {
+            return Ok(());
+        }
+        let r = row(fields, line).map_err(|reasons| reasons.join("; "))?;
+        match each(r) {
+            Ok(None) => Ok(()),
+            Ok(Some(why)) => Err(why),
             Err(e) => {
-                if let csv::ErrorKind::Io(io) = e.kind() {
-                    return Err(OperateError::Refused(format!("cannot read: {io}")));
-                }
-                let line = e.position().map_or(0, |p| lines.at(p.byte()));
-                bad.push(format!("line {line}: not readable as CSV"));
-                continue;
+                failed = Some(e);
+                Ok(())
             }
         }
-        let line = record.position().map_or(0, |p| lines.at(p.byte()));
-        let fields: Option<Vec<&str>> = record
-            .iter()
-            .map(|f| std::str::from_utf8(f).ok().map(str::trim))
-            .collect();
-        let Some(fields) = fields else {
-            bad.push(format!("line {line}: not UTF-8"));
-            continue;
-        };
-        if header {
-            header = false;
-            if fields != HEADER {
-                bad.push(format!(
-                    "line {line}: the header must be {}",
-                    HEADER.join(",")
-                ));
-                return Ok(bad);
-            }
-            continue;
-        }
-        if fields.len() == 1 && fields[0].is_empty() {
-            continue; // a blank line
-        }
-        match row(&fields, line) {
-            Ok(r) => {
-                if let Some(why) = each(r)? {
-                    bad.push(format!("line {line}: {why}"));
-                }
-            }
-            Err(reasons) => bad.push(format!("line {line}: {}", reasons.join("; "))),
-        }
+    })
+    .map_err(|e| OperateError::Refused(format!("cannot read: {e}")))?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(bad),
     }
-    if header {
-        bad.push(format!("line 1: the header must be {}", HEADER.join(",")));
-    }
-    Ok(bad)
 }
 
 /// One data row checked; every reason it is bad (never echoing a hash column, which may hold
@@ -276,9 +180,8 @@ fn row(fields: &[&str], line: u64) -> std::result::Result<HostRow, Vec<String>> 
             ""
         };
         return Err(vec![format!(
-            "{} fields, expected {}{hint}",
-            fields.len(),
-            HEADER.len()
+            "{}{hint}",
+            field_count(fields.len(), HEADER.len())
         )]);
     }
     let mut why = Vec::new();
@@ -287,8 +190,7 @@ fn row(fields: &[&str], line: u64) -> std::result::Result<HostRow, Vec<String>> 
     if !valid_contract_id(id) {
         why.push("contract_id must be 1 to 16 digits".to_owned());
     }
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME || name.chars().any(char::is_control) {
+    if !name_ok(name) {
         why.push(format!("name must be 1 to {MAX_NAME} characters"));
     }
     for (column, hash) in [
@@ -404,12 +306,16 @@ pub fn show(store: &Store, contract_id: &str, policy: &Policy) -> Result<Custome
         Some(b) => store.token(&b.serial)?,
         None => None,
     };
+    let issued = store
+        .assigned_tokens(contract_id)?
+        .iter()
+        .any(|t| t.state == TokenState::Available);
     let mut out = vec![
         format!("契約者ID\t{}", c.contract_id),
         format!("氏名\t{}", c.name),
         format!(
             "状態\t{}",
-            status(&c, token.as_ref().map(|t| t.locked(policy)))
+            status(&c, token.as_ref().map(|t| t.locked(policy)), issued)
         ),
         format!(
             "ログイン\t{} / パスワード誤り {}回",

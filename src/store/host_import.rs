@@ -61,7 +61,8 @@ struct Marker {
     source: Source,
 }
 
-fn digest(hash: &str) -> String {
+/// The digest kept of a hash the host exported (see [`HostHashes`]).
+pub fn host_digest(hash: &str) -> String {
     hex::encode(Sha256::digest(hash.as_bytes()))
 }
 
@@ -69,8 +70,8 @@ fn digest(hash: &str) -> String {
 /// the token are [`apply`]'s).
 pub fn merge(old: Option<&Customer>, row: &HostRow) -> (Customer, HostChange) {
     let host = HostHashes {
-        login: digest(&row.login_hash),
-        transfer: digest(&row.transfer_hash),
+        login: host_digest(&row.login_hash),
+        transfer: host_digest(&row.transfer_hash),
     };
     let Some(old) = old else {
         let c = Customer {
