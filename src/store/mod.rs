@@ -166,7 +166,9 @@ struct Counters {
 ///
 /// A [`Store`] holds one bank. On a multi-bank gateway every bank's store is a view of the same
 /// engine database whose keys carry the bank: in sled, each bank's trees are named `CODE/tree`
-/// (see [`Store::open_banks`]); a one-bank setup keeps the bare names it always had.
+/// (see [`Store::open_banks`]), in PostgreSQL every table's key leads with a `bank` column
+/// ([`Store::open_banks_postgres`]); a one-bank setup keeps the bare names (bank '') it always
+/// had.
 pub struct Store {
     sealer: Sealer,
     engine: Engine,
@@ -307,8 +309,7 @@ impl Store {
     pub fn bank(&self) -> Option<&BankCode> {
         match &self.engine {
             Engine::Sled(s) => s.bank.as_ref(),
-            // PostgreSQL holds one bank so far.
-            Engine::Postgres(_) => None,
+            Engine::Postgres(e) => e.bank().code.as_ref(),
         }
     }
 
@@ -324,6 +325,24 @@ impl Store {
         })
     }
 
+    /// [`Store::open_postgres`] for several banks in one database: one [`Store`] per bank of
+    /// `banks`, in the order given, each seeing only its own bank's records, counters (受付番号)
+    /// and audit chain (every row's key leads with its bank). The stores share one pool.
+    pub fn open_banks_postgres(
+        url: &str,
+        sealer: &Sealer,
+        banks: &[BankCode],
+    ) -> Result<Vec<Store>, StoreError> {
+        Ok(pg::Pg::open_banks(url, sealer, banks)?
+            .into_iter()
+            .map(|e| Store {
+                sealer: sealer.clone(),
+                engine: Engine::Postgres(e),
+                observer: OnceLock::new(),
+            })
+            .collect())
+    }
+
     /// Sessions of `kind` ("phone", "staff") kept in the database, for engines that several
     /// gateways share (PostgreSQL); `None` on the embedded engine, whose one gateway keeps
     /// sessions in memory.
@@ -334,7 +353,7 @@ impl Store {
     ) -> Option<SharedSessions> {
         match &self.engine {
             Engine::Sled(_) => None,
-            Engine::Postgres(e) => Some(SharedSessions::new(e.core(), kind, idle)),
+            Engine::Postgres(e) => Some(SharedSessions::new(e.core(), &e.bank().key, kind, idle)),
         }
     }
 

@@ -49,6 +49,7 @@ pub(crate) use tx::PgTx;
 
 use super::error::{Abort, EngineError, EngineFault, Stop};
 use super::{StoreError, Tx, TxResult, KEY_CHECK};
+use crate::banks::BankCode;
 use crate::seal::Sealer;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::future::Future;
@@ -66,9 +67,32 @@ const WAIT: Duration = Duration::from_secs(3);
 /// How many times a body is run again after a deadlock or an insert race before giving up.
 const RETRIES: u32 = 50;
 
-/// A PostgreSQL database shared by every gateway that opens it.
+/// One bank's view of a PostgreSQL database shared by every gateway that opens it (the banks
+/// of one gateway share its connections).
 pub(crate) struct Pg {
     core: Arc<Core>,
+    bank: Bank,
+    /// Group commit of this bank's writes (each bank's batches lock its own chain head).
+    batcher: batch::Batcher,
+}
+
+/// The bank whose records a view reads and writes: every key of every table leads with it
+/// (migration 0005).
+#[derive(Clone)]
+pub(crate) struct Bank {
+    /// The `bank` column: the 金融機関コード, or '' in a one-bank database.
+    pub key: String,
+    /// The code, stamped on the bank's audit records (None: a one-bank database).
+    pub code: Option<BankCode>,
+}
+
+impl Bank {
+    fn of(code: Option<&BankCode>) -> Bank {
+        Bank {
+            key: code.map_or_else(String::new, |c| c.as_str().to_owned()),
+            code: code.cloned(),
+        }
+    }
 }
 
 /// The connections and the runtime that drives them, shared with the session tables.
@@ -76,7 +100,6 @@ pub(crate) struct Core {
     /// Drives the connections; `None` only while dropping.
     rt: Option<tokio::runtime::Runtime>,
     pool: Pool,
-    batcher: batch::Batcher,
 }
 
 impl std::ops::Deref for Pg {
@@ -113,8 +136,62 @@ fn retryable(e: &tokio_postgres::Error) -> bool {
 }
 
 impl Pg {
-    /// Connects to `url`, migrates the schema, and checks the master key.
+    /// Connects to `url`, migrates the schema, and checks the master key: the database of a
+    /// one-bank setup.
     pub(crate) fn open(url: &str, sealer: &Sealer) -> Result<Pg, StoreError> {
+        let core = Pg::connect(url, sealer)?;
+        Pg::view(core, None)
+    }
+
+    /// [`Pg::open`] for several banks: one view per bank of `banks`, in that order, sharing
+    /// one pool.
+    pub(crate) fn open_banks(
+        url: &str,
+        sealer: &Sealer,
+        banks: &[BankCode],
+    ) -> Result<Vec<Pg>, StoreError> {
+        let core = Pg::connect(url, sealer)?;
+        banks
+            .iter()
+            .map(|b| Pg::view(core.clone(), Some(b)))
+            .collect()
+    }
+
+    /// Bank `code`'s view of the database, its receipt counter and chain head created if the
+    /// bank is new here (a one-bank database has both from migration 0001).
+    fn view(core: Arc<Core>, code: Option<&BankCode>) -> Result<Pg, StoreError> {
+        let bank = Bank::of(code);
+        let pg = Pg {
+            core,
+            batcher: batch::Batcher::default(),
+            bank,
+        };
+        if code.is_some() {
+            let key = &pg.bank.key;
+            pg.block(async {
+                let client = pg.pool.get().await.map_err(pool_error)?;
+                client
+                    .execute(
+                        "INSERT INTO counters (bank, name, next) VALUES ($1, 'receipt', $2) \
+                         ON CONFLICT DO NOTHING",
+                        &[key, &i64::from(super::FIRST_RECEIPT)],
+                    )
+                    .await?;
+                client
+                    .execute(
+                        "INSERT INTO audit_head (bank, id, next_seq, hash) VALUES ($1, 1, 0, $2) \
+                         ON CONFLICT DO NOTHING",
+                        &[key, &"0".repeat(64)],
+                    )
+                    .await?;
+                Ok::<_, StoreError>(())
+            })?;
+        }
+        Ok(pg)
+    }
+
+    /// The connected, migrated database whose key is `sealer`'s.
+    fn connect(url: &str, sealer: &Sealer) -> Result<Arc<Core>, StoreError> {
         let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Schema(format!("database URL: {e}")))?;
         config
@@ -149,19 +226,21 @@ impl Pg {
             .recycle_timeout(Some(WAIT))
             .build()
             .map_err(pool_error)?;
-        let pg = Pg {
-            core: Arc::new(Core {
-                rt: Some(rt),
-                pool,
-                batcher: batch::Batcher::default(),
-            }),
-        };
-        pg.block(async {
-            let mut client = pg.pool.get().await.map_err(pool_error)?;
+        let core = Arc::new(Core {
+            rt: Some(rt),
+            pool,
+        });
+        core.block(async {
+            let mut client = core.pool.get().await.map_err(pool_error)?;
             migrate::migrate(&mut client).await
         })?;
-        pg.check_key(sealer)?;
-        Ok(pg)
+        core.check_key(sealer)?;
+        Ok(core)
+    }
+
+    /// The bank this view holds.
+    pub(crate) fn bank(&self) -> &Bank {
+        &self.bank
     }
 
     /// The connections, for the database-backed session tables.
@@ -197,7 +276,7 @@ impl Core {
     }
 }
 
-impl Pg {
+impl Core {
     /// Seals the key check into a new database, or proves the key opens the stored one.
     fn check_key(&self, sealer: &Sealer) -> Result<(), StoreError> {
         let sealed = sealer.seal(b"key_check", KEY_CHECK);
@@ -234,7 +313,9 @@ impl Pg {
         let _ = self.block(client.execute("SELECT pg_advisory_unlock($1)", &[&KEY]));
         Ok(out)
     }
+}
 
+impl Pg {
     /// Runs `body` as one transaction and commits it (durable on return); see the module doc.
     pub(super) fn write<R>(
         &self,
@@ -250,7 +331,7 @@ impl Pg {
         sealer: &Sealer,
         body: impl Fn(&PgTx, &mut Tx) -> TxResult<R>,
     ) -> Result<R, StoreError> {
-        self.enter(|| self.batcher.run(&self.core, sealer, &body))
+        self.enter(|| self.batcher.run(&self.core, &self.bank, sealer, &body))
     }
 }
 
