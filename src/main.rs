@@ -29,11 +29,6 @@ struct Cli {
     command: Command,
 }
 
-/// Several banks keep their records apart by bank in the embedded engine only, so far.
-const SEVERAL_BANKS_ON_POSTGRES: &str =
-    "several banks (banks/) on PostgreSQL: not yet (its tables have no bank column); use the \
-     embedded database";
-
 #[derive(Subcommand)]
 enum Command {
     /// Run the gateway.
@@ -278,13 +273,23 @@ fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Stor
     opened.map_err(|e| open_error(data_dir, e))
 }
 
-/// The stores of `banks`, one database in `data_dir`.
+/// The stores of `banks`, one database: the PostgreSQL one at `url` when given, else the
+/// embedded one in `data_dir`.
 fn open_banks(
     data_dir: &Path,
+    url: Option<&str>,
     sealer: &Sealer,
     cache: u64,
     banks: &[BankCode],
 ) -> Result<Vec<Store>, String> {
+    if let Some(url) = url {
+        return Store::open_banks_postgres(url, sealer, banks).map_err(|e| match e {
+            StoreError::WrongKey => {
+                format!("{e}: the PostgreSQL database was sealed with another key")
+            }
+            e => format!("cannot open the PostgreSQL database: {e}"),
+        });
+    }
     keitai_gateway::private::private_dir(data_dir)?;
     let opened = keitai_gateway::damaged::catching(|| {
         Store::open_banks(&data_dir.join("db"), sealer, cache, banks)
@@ -367,11 +372,14 @@ fn serve(
     }
     .map_err(|e| e.to_string())?;
     let stores = if profiles.multi {
-        if database.is_some() {
-            return Err(SEVERAL_BANKS_ON_POSTGRES.into());
-        }
         let cache = keitai_gateway::store::SERVING_CACHE;
-        open_banks(&data_dir, &sealer, cache, &profiles.codes())?
+        open_banks(
+            &data_dir,
+            database.as_deref(),
+            &sealer,
+            cache,
+            &profiles.codes(),
+        )?
     } else {
         vec![open_any(&data_dir, database.as_deref(), sealer)?]
     };
@@ -690,9 +698,6 @@ fn open_for(cmd: &AdminCommand, db: &Db, sealer: Sealer) -> Result<(Vec<Store>, 
             0,
         ));
     }
-    if db.database.is_some() {
-        return Err(SEVERAL_BANKS_ON_POSTGRES.into());
-    }
     let codes = profiles.codes();
     let chosen = if cmd.all_banks() {
         0
@@ -701,7 +706,14 @@ fn open_for(cmd: &AdminCommand, db: &Db, sealer: Sealer) -> Result<(Vec<Store>, 
         codes.iter().position(|c| c == code).unwrap_or(0)
     };
     let cache = keitai_gateway::store::SERVING_CACHE;
-    Ok((open_banks(&db.data_dir, &sealer, cache, &codes)?, chosen))
+    let stores = open_banks(
+        &db.data_dir,
+        db.database.as_deref(),
+        &sealer,
+        cache,
+        &codes,
+    )?;
+    Ok((stores, chosen))
 }
 
 /// Whether a gateway serves `db`'s data directory (its admin socket answers).
