@@ -724,7 +724,10 @@ fn gateway_serves(db: &Db) -> bool {
 fn restore(backup_dir: &Path, db: &Db) -> Result<(), String> {
     if db.database.is_some() {
         return Err(
-            "this works on the embedded database only; for PostgreSQL use its own tools".into(),
+            "this works on the embedded database only; a PostgreSQL database is restored with \
+             pg_restore into a new database, then checked with audit --verify (README: Backup \
+             and restore)"
+                .into(),
         );
     }
     if gateway_serves(db) {
@@ -756,10 +759,25 @@ fn restore(backup_dir: &Path, db: &Db) -> Result<(), String> {
 }
 
 fn rekey(new_key_file: &Path, db: &Db) -> Result<(), String> {
-    if db.database.is_some() {
-        return Err(
-            "this works on the embedded database only; for PostgreSQL use its own tools".into(),
+    if let Some(url) = &db.database {
+        let old = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
+        let new = Sealer::load(new_key_file).map_err(|e| e.to_string())?;
+        let bar = progress_bar();
+        let n = Store::rekey_postgres(url, old, new, |n| bar.inc(n)).map_err(|e| match e {
+            StoreError::WrongKey => {
+                format!("{e}: --key-file must be the key the database is sealed with now")
+            }
+            e => e.to_string(),
+        })?;
+        bar.finish_and_clear();
+        println!(
+            "re-sealed {n} sealed values (token seeds, cards) of every bank in the PostgreSQL \
+             database under {}; start every gateway with --key-file {} (the old key no longer \
+             opens the database)",
+            new_key_file.display(),
+            new_key_file.display()
         );
+        return Ok(());
     }
     if gateway_serves(db) {
         return Err(format!(

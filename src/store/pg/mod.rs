@@ -39,11 +39,13 @@ mod bulk;
 pub(crate) mod harness;
 mod migrate;
 mod reads;
+mod rekey;
 mod sessions;
 mod tx;
 
 pub(crate) use bulk::Everything;
 pub use migrate::{MIGRATIONS, SCHEMA_VERSION};
+pub(crate) use rekey::CHUNK as REKEY_CHUNK;
 pub use sessions::SharedSessions;
 pub(crate) use tx::PgTx;
 
@@ -191,7 +193,7 @@ impl Pg {
     }
 
     /// The connected, migrated database whose key is `sealer`'s.
-    fn connect(url: &str, sealer: &Sealer) -> Result<Arc<Core>, StoreError> {
+    pub(crate) fn connect(url: &str, sealer: &Sealer) -> Result<Arc<Core>, StoreError> {
         let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Schema(format!("database URL: {e}")))?;
         config
