@@ -706,13 +706,7 @@ fn open_for(cmd: &AdminCommand, db: &Db, sealer: Sealer) -> Result<(Vec<Store>, 
         codes.iter().position(|c| c == code).unwrap_or(0)
     };
     let cache = keitai_gateway::store::SERVING_CACHE;
-    let stores = open_banks(
-        &db.data_dir,
-        db.database.as_deref(),
-        &sealer,
-        cache,
-        &codes,
-    )?;
+    let stores = open_banks(&db.data_dir, db.database.as_deref(), &sealer, cache, &codes)?;
     Ok((stores, chosen))
 }
 

@@ -259,7 +259,10 @@ fn audit_verifies_per_bank(start: Start) {
     register(&server, KITA, kita, "GMHW00000015").assert_contains(done);
     let after = [verified("1020"), verified("1021"), verified("1022")];
     let grown: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
-    assert!(grown[0] == 0 && grown[2] > 0 && grown[1] == 2 * grown[2], "{grown:?}");
+    assert!(
+        grown[0] == 0 && grown[2] > 0 && grown[1] == 2 * grown[2],
+        "{grown:?}"
+    );
     let (ok, minami) = engine.cli("1021", &["audit"]);
     assert!(ok, "{minami}");
     assert!(

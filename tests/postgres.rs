@@ -395,12 +395,24 @@ fn pg_dump_while_serving_restores_into_a_new_database_that_verifies() {
     gw.kill();
     let restored = cluster.database(&format!("{}_restored", name_for(db.path())));
     run(std::process::Command::new(bin.join("pg_restore"))
-        .args(["--no-owner", "--exit-on-error", "--single-transaction", "--dbname"])
+        .args([
+            "--no-owner",
+            "--exit-on-error",
+            "--single-transaction",
+            "--dbname",
+        ])
         .arg(&restored)
         .arg(&dump));
     std::fs::remove_file(&dump).unwrap();
     let key = db.key_file.to_str().unwrap();
-    let (ok, verified, err) = cli(&["audit", "--verify", "--database", &restored, "--key-file", key]);
+    let (ok, verified, err) = cli(&[
+        "audit",
+        "--verify",
+        "--database",
+        &restored,
+        "--key-file",
+        key,
+    ]);
     assert!(ok, "{err}");
     assert!(
         verified.contains(&format!("intact: {at_dump} records")),
@@ -423,8 +435,61 @@ fn pg_dump_while_serving_restores_into_a_new_database_that_verifies() {
         key,
     ]);
     assert!(ok && out.contains("re-sealed"), "{out}{err}");
-    let (ok, _, err) = cli(&["audit", "--verify", "--database", &restored, "--key-file", key]);
+    let (ok, _, err) = cli(&[
+        "audit",
+        "--verify",
+        "--database",
+        &restored,
+        "--key-file",
+        key,
+    ]);
     assert!(!ok && err.contains("another key"), "{err}");
-    let (ok, out, err) = cli(&["audit", "--verify", "--database", &restored, "--key-file", new_key]);
+    let (ok, out, err) = cli(&[
+        "audit",
+        "--verify",
+        "--database",
+        &restored,
+        "--key-file",
+        new_key,
+    ]);
     assert!(ok && out.contains("intact"), "{err}");
+}
+
+/// TLS to the database (issue 17): a gateway whose URL says `sslmode=verify-full` against a
+/// cluster with a certificate of its own test CA serves over encrypted connections only; the
+/// same setting against a server without TLS (the shared cluster) is refused, never plain.
+#[test]
+fn a_gateway_requiring_tls_uses_it_and_a_server_without_tls_is_refused() {
+    let cluster = Cluster::start_tls();
+    let mut db = Db::new(&cluster);
+    let ca = cluster.ca_file();
+    db.url = format!(
+        "{}?sslmode=verify-full&sslrootcert={}",
+        db.url,
+        ca.to_str().unwrap()
+    );
+    let gw = db.gateway("a");
+    let r = verify(gw.addr, &db.api_key, TARO.0, "000000");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let name = name_for(db.path());
+    let counts = cluster.sql(
+        &name,
+        "SELECT count(*) FILTER (WHERE s.ssl) || ' ' || count(*) FROM pg_stat_ssl s \
+         JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'keitai-gateway'",
+    );
+    let (tls, all) = counts.split_once(' ').unwrap();
+    assert!(all != "0" && tls == all, "encrypted/all: {counts}");
+    db.assert_audit_intact();
+    gw.kill();
+
+    let plain = Db::new(shared());
+    let (ok, _, err) = cli(&[
+        "audit",
+        "--verify",
+        "--database",
+        &format!("{}?sslmode=require", plain.url),
+        "--key-file",
+        plain.key_file.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("TLS"), "{err}");
 }

@@ -176,9 +176,9 @@ pub struct Store {
 }
 
 enum Engine {
-    // Boxed: the embedded engine carries its trees and counters, PostgreSQL a pool handle.
+    // Boxed: the embedded engine carries its trees and counters, PostgreSQL its bank's batcher.
     Sled(Box<Sled>),
-    Postgres(pg::Pg),
+    Postgres(Box<pg::Pg>),
 }
 
 /// Runs `$body` with `$e` bound to the store's engine, whichever it is (both engines have the
@@ -317,7 +317,7 @@ impl Store {
     /// migrating its schema; refuses a database whose schema is newer than this gateway, or
     /// sealed with another master key. Any number of gateways may open the same database.
     pub fn open_postgres(url: &str, sealer: Sealer) -> Result<Store, StoreError> {
-        let engine = Engine::Postgres(pg::Pg::open(url, &sealer)?);
+        let engine = Engine::Postgres(Box::new(pg::Pg::open(url, &sealer)?));
         Ok(Store {
             sealer,
             engine,
@@ -337,7 +337,7 @@ impl Store {
             .into_iter()
             .map(|e| Store {
                 sealer: sealer.clone(),
-                engine: Engine::Postgres(e),
+                engine: Engine::Postgres(Box::new(e)),
                 observer: OnceLock::new(),
             })
             .collect())

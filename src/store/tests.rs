@@ -606,7 +606,10 @@ mod postgres_engine {
         );
         sa.insert("sid", r#"{"n":1}"#).unwrap();
         assert!(sa.get("sid").unwrap().is_some());
-        assert!(sb.get("sid").unwrap().is_none(), "a session of bank A under bank B");
+        assert!(
+            sb.get("sid").unwrap().is_none(),
+            "a session of bank A under bank B"
+        );
         assert_eq!((sa.count().unwrap(), sb.count().unwrap()), (1, 0));
         assert_eq!(one.verify_audit().unwrap(), Ok(0));
         assert_eq!(a.verify_audit().unwrap(), Ok(0));

@@ -16,7 +16,7 @@
 use super::super::error::{Abort, Stop};
 use super::super::{encode, StoreError, Tx, TxResult};
 use super::tx::Chain;
-use super::{pool_error, retryable, Bank, Core, PgTx, RETRIES};
+use super::{pool_error, retryable, unavailable, Bank, Core, PgTx, RETRIES};
 use crate::seal::Sealer;
 use deadpool_postgres::Client;
 use std::collections::BTreeMap;
@@ -93,8 +93,9 @@ impl Batcher {
             // Lost already: this body would be lost with it.
             Some(why) => Err(batch_failed(why.clone())),
             None => {
-                let run =
-                    std::panic::AssertUnwindSafe(|| Self::one_body(core, bank, &mut open, sealer, body));
+                let run = std::panic::AssertUnwindSafe(|| {
+                    Self::one_body(core, bank, &mut open, sealer, body)
+                });
                 match std::panic::catch_unwind(run) {
                     Ok(out) => out,
                     Err(panic) => {
@@ -128,7 +129,7 @@ impl Batcher {
     /// Opens a batch: a pooled connection, BEGIN, and the bank's chain head locked.
     fn begin(core: &Core, bank: &Bank, open: &mut Open) -> Result<(), StoreError> {
         let rt = core.rt();
-        let client = rt.block_on(core.pool().get()).map_err(pool_error)?;
+        let client = rt.block_on(core.pool().get()).map_err(unavailable)?;
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&bank.key];
         let head = rt.block_on(async {
             let begin = client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED");

@@ -77,7 +77,9 @@ impl PgTx<'_> {
                  ON CONFLICT (bank, serial) DO UPDATE SET last_step = EXCLUDED.last_step, \
                  fails = EXCLUDED.fails, assigned_to = EXCLUDED.assigned_to, \
                  free_hardware = EXCLUDED.free_hardware, body = EXCLUDED.body",
-                &[&serials, &steps, &fails, &owners, &free, &bodies, &self.bank],
+                &[
+                    &serials, &steps, &fails, &owners, &free, &bodies, &self.bank,
+                ],
             )?;
         }
         Ok(())

@@ -23,7 +23,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "business",
         include_str!("../../../migrations/0004_business.sql"),
     ),
-    (5, "banks", include_str!("../../../migrations/0005_banks.sql")),
+    (
+        5,
+        "banks",
+        include_str!("../../../migrations/0005_banks.sql"),
+    ),
 ];
 
 /// The schema version this gateway writes.

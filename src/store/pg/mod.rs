@@ -7,6 +7,13 @@
 //! - `reads.rs`: reads outside a transaction.
 //! - `bulk.rs`: bulk loads, token imports, and copying a whole embedded database in.
 //! - `sessions.rs`: phone and staff sessions in the database, for every gateway.
+//! - `rekey.rs`: master-key rotation of the whole database, in one transaction.
+//! - `tls.rs`: TLS to the server, as the URL's `sslmode` says (rustls).
+//!
+//! **Banks.** A [`Pg`] is one bank's view ([`Bank`]): every key of every table leads with a
+//! `bank` column (migration 0005; '' in a one-bank database), and each bank has its own
+//! receipt counter and audit chain head, so banks' writes never wait for each other. The views
+//! of one gateway share its pool and runtime ([`Core`]).
 //! - `harness.rs` (tests): a throw-away cluster.
 //!
 //! **Synchronous bodies over an async driver.** Transaction bodies are plain closures (the
@@ -41,6 +48,7 @@ mod migrate;
 mod reads;
 mod rekey;
 mod sessions;
+mod tls;
 mod tx;
 
 pub(crate) use bulk::Everything;
@@ -127,6 +135,22 @@ fn pool_error(e: impl std::fmt::Display) -> StoreError {
     ))))
 }
 
+/// [`pool_error`] for an error whose causes say why (a TLS handshake refused, say: its reason
+/// is the cause's cause), each cause added once.
+fn unavailable(e: impl std::error::Error) -> StoreError {
+    let mut why = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !why.contains(&text) {
+            why.push_str(": ");
+            why.push_str(&text);
+        }
+        cause = c.source();
+    }
+    pool_error(why)
+}
+
 /// Whether running the body again may succeed: lock order and insert races, not faults.
 fn retryable(e: &tokio_postgres::Error) -> bool {
     matches!(
@@ -171,7 +195,7 @@ impl Pg {
         if code.is_some() {
             let key = &pg.bank.key;
             pg.block(async {
-                let client = pg.pool.get().await.map_err(pool_error)?;
+                let client = pg.pool.get().await.map_err(unavailable)?;
                 client
                     .execute(
                         "INSERT INTO counters (bank, name, next) VALUES ($1, 'receipt', $2) \
@@ -194,9 +218,11 @@ impl Pg {
 
     /// The connected, migrated database whose key is `sealer`'s.
     pub(crate) fn connect(url: &str, sealer: &Sealer) -> Result<Arc<Core>, StoreError> {
-        let mut config = tokio_postgres::Config::from_str(url)
+        let (url, tls) = tls::split(url)?;
+        let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| StoreError::Schema(format!("database URL: {e}")))?;
         config
+            .ssl_mode(tls.ssl_mode())
             .application_name("keitai-gateway")
             // A page reports a write only once it is durable: never let a server default or a
             // role setting turn that off. A gateway that hangs (not dies) inside a transaction
@@ -207,13 +233,13 @@ impl Pg {
                  -c lock_timeout=15000",
             )
             .connect_timeout(WAIT);
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let how = || ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls.mode {
+            tls::Mode::Disable => Manager::from_config(config, NoTls, how()),
+            _ => Manager::from_config(config, tls.connector()?, how()),
+        };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("postgres")
@@ -227,13 +253,10 @@ impl Pg {
             .create_timeout(Some(WAIT))
             .recycle_timeout(Some(WAIT))
             .build()
-            .map_err(pool_error)?;
-        let core = Arc::new(Core {
-            rt: Some(rt),
-            pool,
-        });
+            .map_err(unavailable)?;
+        let core = Arc::new(Core { rt: Some(rt), pool });
         core.block(async {
-            let mut client = core.pool.get().await.map_err(pool_error)?;
+            let mut client = core.pool.get().await.map_err(unavailable)?;
             migrate::migrate(&mut client).await
         })?;
         core.check_key(sealer)?;
@@ -283,7 +306,7 @@ impl Core {
     fn check_key(&self, sealer: &Sealer) -> Result<(), StoreError> {
         let sealed = sealer.seal(b"key_check", KEY_CHECK);
         let stored: Vec<u8> = self.block(async {
-            let client = self.pool.get().await.map_err(pool_error)?;
+            let client = self.pool.get().await.map_err(unavailable)?;
             // Two gateways opening a new database at once: the first key stored is the one
             // both are checked against.
             client
@@ -308,7 +331,7 @@ impl Core {
     pub(super) fn exclusively<R>(&self, f: impl FnOnce() -> R) -> Result<R, StoreError> {
         // Any constant key shared by every gateway: "keitai-gateway exclusive".
         const KEY: i64 = 0x6b67_6578_636c_7573;
-        let client = self.block(self.pool.get()).map_err(pool_error)?;
+        let client = self.block(self.pool.get()).map_err(unavailable)?;
         self.block(client.execute("SELECT pg_advisory_lock($1)", &[&KEY]))?;
         let out = f();
         // Unlocked on this connection; a lost connection unlocks by itself.

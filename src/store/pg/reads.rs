@@ -6,7 +6,7 @@ use super::super::records::{
     Staff, StaffSessionRecord, Token,
 };
 use super::super::{decode, Processed, StoreError};
-use super::{pool_error, Pg};
+use super::{unavailable, Pg};
 use serde::de::DeserializeOwned;
 use tokio_postgres::types::ToSql;
 
@@ -24,7 +24,7 @@ impl Pg {
         params: Params,
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         self.block(async {
-            let client = self.pool.get().await.map_err(pool_error)?;
+            let client = self.pool.get().await.map_err(unavailable)?;
             let stmt = client.prepare_cached(sql).await?;
             Ok(client.query(&stmt, params).await?)
         })
@@ -252,11 +252,17 @@ impl Pg {
     }
 
     pub(crate) fn api_keys(&self) -> impl Iterator<Item = Result<ApiKey, StoreError>> + '_ {
-        self.every("api_keys", "SELECT body::text FROM api_keys WHERE bank = $1 ORDER BY hash")
+        self.every(
+            "api_keys",
+            "SELECT body::text FROM api_keys WHERE bank = $1 ORDER BY hash",
+        )
     }
 
     pub(crate) fn tokens(&self) -> impl Iterator<Item = Result<Token, StoreError>> + '_ {
-        self.every("tokens", "SELECT body::text FROM tokens WHERE bank = $1 ORDER BY serial")
+        self.every(
+            "tokens",
+            "SELECT body::text FROM tokens WHERE bank = $1 ORDER BY serial",
+        )
     }
 
     pub(crate) fn customers(&self) -> impl Iterator<Item = Result<Customer, StoreError>> + '_ {
@@ -310,11 +316,17 @@ impl Pg {
     }
 
     pub(crate) fn every_staff(&self) -> impl Iterator<Item = Result<Staff, StoreError>> + '_ {
-        self.every("staff", "SELECT body::text FROM staff WHERE bank = $1 ORDER BY staff_id")
+        self.every(
+            "staff",
+            "SELECT body::text FROM staff WHERE bank = $1 ORDER BY staff_id",
+        )
     }
 
     pub(crate) fn attempts(&self) -> impl Iterator<Item = Result<Attempt, StoreError>> + '_ {
-        self.every("attempts", "SELECT body::text FROM attempts WHERE bank = $1 ORDER BY id")
+        self.every(
+            "attempts",
+            "SELECT body::text FROM attempts WHERE bank = $1 ORDER BY id",
+        )
     }
 
     /// The audit trail, oldest first, read a page at a time (a bank's trail is long).

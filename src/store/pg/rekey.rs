@@ -10,7 +10,7 @@
 use super::super::records::{Card, Token};
 use super::super::rekey::reseal_one;
 use super::super::{decode, encode, Abort, StoreError, KEY_CHECK};
-use super::{pool_error, Core};
+use super::{unavailable, Core};
 use crate::seal::Sealer;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -35,7 +35,7 @@ impl Core {
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64, StoreError> {
         self.block(async {
-            let mut client = self.pool().get().await.map_err(pool_error)?;
+            let mut client = self.pool().get().await.map_err(unavailable)?;
             // The connections of a gateway stopped a moment ago take a moment to go.
             let mut others: i64 = 0;
             for _ in 0..20 {
@@ -131,7 +131,9 @@ async fn reseal<R: DeserializeOwned + Serialize>(
             if reseal_one(table, old, new, &aad, sealed)? {
                 banks.push(row.try_get::<_, String>(0)?);
                 keys.push(row.try_get::<_, String>(1)?);
-                bodies.push(String::from_utf8(encode(&r)).map_err(|_| Abort::corrupt(table, "body"))?);
+                bodies.push(
+                    String::from_utf8(encode(&r)).map_err(|_| Abort::corrupt(table, "body"))?,
+                );
             }
         }
         if !keys.is_empty() {
@@ -251,6 +253,9 @@ mod tests {
         ));
         all_open(&url, 2, &codes);
         // Run again (as after a cut it could not tell had committed): nothing left to do.
-        assert_eq!(Store::rekey_postgres(&url, key(1), key(2), |_| {}).unwrap(), 0);
+        assert_eq!(
+            Store::rekey_postgres(&url, key(1), key(2), |_| {}).unwrap(),
+            0
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! one wins and the other finds it gone.
 
 use super::super::StoreError;
-use super::{pool_error, Core};
+use super::{unavailable, Core};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::types::ToSql;
@@ -46,7 +46,7 @@ impl SharedSessions {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         self.core.block(async {
-            let client = self.core.pool().get().await.map_err(pool_error)?;
+            let client = self.core.pool().get().await.map_err(unavailable)?;
             let stmt = client.prepare_cached(sql).await?;
             Ok(client.query(&stmt, params).await?)
         })

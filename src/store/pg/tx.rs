@@ -256,7 +256,15 @@ impl<'a> PgTx<'a> {
                 "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
                  free_hardware = $5, body = $6::text::jsonb \
                  WHERE bank = $7 AND serial = $1 AND last_step < $2",
-                &[&t.serial, &step, &fails, &t.assigned_to, &free, &body, &self.bank],
+                &[
+                    &t.serial,
+                    &step,
+                    &fails,
+                    &t.assigned_to,
+                    &free,
+                    &body,
+                    &self.bank,
+                ],
             )?,
             Some(r) => self.exec(
                 "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
@@ -281,7 +289,15 @@ impl<'a> PgTx<'a> {
                  ON CONFLICT (bank, serial) DO UPDATE SET last_step = EXCLUDED.last_step, \
                  fails = EXCLUDED.fails, assigned_to = EXCLUDED.assigned_to, \
                  free_hardware = EXCLUDED.free_hardware, body = EXCLUDED.body",
-                &[&t.serial, &step, &fails, &t.assigned_to, &free, &body, &self.bank],
+                &[
+                    &t.serial,
+                    &step,
+                    &fails,
+                    &t.assigned_to,
+                    &free,
+                    &body,
+                    &self.bank,
+                ],
             )?,
         };
         if changed != 1 {
@@ -417,7 +433,7 @@ impl<'a> PgTx<'a> {
             "DELETE FROM staff_sessions WHERE bank = $2 AND key = $1",
             &[&key, &self.bank],
         )
-            .map(drop)
+        .map(drop)
     }
 
     pub(crate) fn form(&self, form_no: &str) -> TxResult<Option<CancelForm>> {
@@ -435,7 +451,13 @@ impl<'a> PgTx<'a> {
              VALUES ($5, $1, $2, $3, $4::text::jsonb) \
              ON CONFLICT (bank, form_no) DO UPDATE SET contract_id = EXCLUDED.contract_id, \
              decided_at = EXCLUDED.decided_at, body = EXCLUDED.body",
-            &[&f.form_no, &f.contract_id, &decided, &body_text(f), &self.bank],
+            &[
+                &f.form_no,
+                &f.contract_id,
+                &decided,
+                &body_text(f),
+                &self.bank,
+            ],
         )
         .map(drop)
     }
@@ -480,7 +502,13 @@ impl<'a> PgTx<'a> {
              VALUES ($5, $1, $2, $3, $4::text::jsonb) \
              ON CONFLICT (bank, id) DO UPDATE SET contract_id = EXCLUDED.contract_id, \
              decided_at = EXCLUDED.decided_at, body = EXCLUDED.body",
-            &[&big(r.id), &r.contract_id, &decided, &body_text(r), &self.bank],
+            &[
+                &big(r.id),
+                &r.contract_id,
+                &decided,
+                &body_text(r),
+                &self.bank,
+            ],
         )
         .map(drop)
     }
