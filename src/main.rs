@@ -247,21 +247,41 @@ fn open_postgres(url: &str, sealer: Sealer) -> Result<Store, String> {
 
 fn migrate(from: &Path, to: &str, key_file: &Path) -> Result<(), String> {
     let sealer = Sealer::load(key_file).map_err(|e| e.to_string())?;
-    let source = open_store_cached(from, sealer, keitai_gateway::store::BULK_CACHE)?;
-    let target = open_postgres(to, Sealer::load(key_file).map_err(|e| e.to_string())?)?;
-    let copied = source.copy_into(&target).map_err(|e| e.to_string())?;
-    match target.verify_audit().map_err(|e| e.to_string())? {
-        Ok(n) => {
-            println!(
-                "copied {} into PostgreSQL: {copied} audit records, chain intact ({n})",
+    keitai_gateway::private::private_dir(from)?;
+    let cache = keitai_gateway::store::BULK_CACHE;
+    // A database of several banks is copied bank by bank, each into its own bank's rows.
+    let banks = keitai_gateway::damaged::catching(|| {
+        Store::open_every_bank(&from.join("db"), &sealer, cache)
+    })
+    .map_err(|_panic| damaged(from))?
+    .map_err(|e| open_error(from, e))?;
+    let (sources, targets) = if banks.is_empty() {
+        let source = open_store_cached(from, sealer.clone(), cache)?;
+        (vec![source], vec![open_postgres(to, sealer)?])
+    } else {
+        let codes: Vec<BankCode> = banks.iter().filter_map(|s| s.bank().cloned()).collect();
+        let targets = Store::open_banks_postgres(to, &sealer, &codes)
+            .map_err(|e| format!("cannot open the PostgreSQL database: {e}"))?;
+        (banks, targets)
+    };
+    for (source, target) in sources.iter().zip(&targets) {
+        let bank = source
+            .bank()
+            .map_or(String::new(), |b| format!(" (bank {b})"));
+        let copied = source.copy_into(target).map_err(|e| format!("{e}{bank}"))?;
+        match target.verify_audit().map_err(|e| e.to_string())? {
+            Ok(n) => println!(
+                "copied {}{bank} into PostgreSQL: {copied} audit records, chain intact ({n})",
                 from.display()
-            );
-            Ok(())
+            ),
+            Err(seq) => {
+                return Err(format!(
+                    "copied{bank}, but the audit chain is broken at record {seq}"
+                ))
+            }
         }
-        Err(seq) => Err(format!(
-            "copied, but the audit chain is broken at record {seq}"
-        )),
     }
+    Ok(())
 }
 
 fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Store, String> {

@@ -626,3 +626,53 @@ fn the_emulator_under_a_banks_prefix_keeps_to_that_banks_pages() {
         assert_eq!(status, 400, "{target}: {body}");
     }
 }
+
+/// `migrate` of an embedded database of several banks: each bank's records into its own rows
+/// of one PostgreSQL database, each chain intact, and a gateway on it finds them per bank.
+#[test]
+fn migrating_several_banks_to_postgres_keeps_each_bank_apart() {
+    let (engine, server) = start();
+    register(&server, MINAMI, TWIN, "GMHW00000007").assert_contains("登録が完了しました");
+    server.kill();
+    let dir = engine.path();
+    let url = pg::shared().database(&pg::name_for(dir));
+    let key = dir.join("master.key");
+    let (ok, out, err) = cli(&[
+        "migrate",
+        "--from-data-dir",
+        dir.to_str().unwrap(),
+        "--to",
+        &url,
+    ]);
+    assert!(ok, "{out}{err}");
+    for code in ["1020", "1021", "1022"] {
+        assert!(
+            out.contains(&format!("(bank {code}) into PostgreSQL")),
+            "{out}"
+        );
+    }
+    let k = key.to_str().unwrap();
+    let pg_dir = dir.join("pg");
+    std::fs::create_dir_all(&pg_dir).unwrap();
+    let gw = centre(&pg_dir, &["--database", &url, "--key-file", k]);
+    let mut phone = gw.phone(AU);
+    login(&mut phone, MINAMI, TWIN).assert_contains("トークン:GMHW00000007");
+    let mut phone = gw.phone(AU);
+    let aoba = login(&mut phone, AOBA, TWIN);
+    assert!(!aoba.text.contains("トークン:GMHW"), "{}", aoba.text);
+    // 受付番号 continue per bank after the embedded database's.
+    let next = register(
+        &gw,
+        MINAMI,
+        ("1000000002", "Pass2345", "Move2345"),
+        "GMHW00000009",
+    );
+    assert_eq!(next.receipt_number().as_deref(), Some("1000002"));
+    let kita = register(
+        &gw,
+        KITA,
+        ("1000000001", "Pass5678", "Move5678"),
+        "GMHW00000015",
+    );
+    assert_eq!(kita.receipt_number().as_deref(), Some("1000001"));
+}
