@@ -693,15 +693,7 @@ impl Store {
     pub fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
         match &self.engine {
             Engine::Sled(e) => e.read(T::Audit, &seq.to_be_bytes()),
-            Engine::Postgres(_) => {
-                for rec in self.audit() {
-                    let rec = rec?;
-                    if rec.seq == seq {
-                        return Ok(Some(rec));
-                    }
-                }
-                Ok(None)
-            }
+            Engine::Postgres(e) => e.audit_record(seq),
         }
     }
 

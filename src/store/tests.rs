@@ -534,6 +534,13 @@ fn banks_keep_their_records_apart(open_banks: OpenBanks) {
         }
     }
     assert_eq!(banks[1].receipts_of("1000000001").unwrap().len(), 1);
+    // A record number (the API's `receipt`) is looked up in its own bank's trail.
+    let third = banks[0]
+        .audit_record(2)
+        .unwrap()
+        .expect("record 2 of bank A");
+    assert_eq!((third.seq, third.bank.as_deref()), (2, Some("1020")));
+    assert!(banks[1].audit_record(2).unwrap().is_none());
 }
 
 /// Runs every engine-neutral test above against one engine's `open`.

@@ -362,6 +362,15 @@ impl Pg {
         })
     }
 
+    /// Audit record `seq` of this bank, by its key (not a walk of the trail).
+    pub(crate) fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
+        self.record(
+            "audit",
+            "SELECT body::text FROM audit WHERE bank = $2 AND seq = $1",
+            &[&big(seq), &self.bank().key],
+        )
+    }
+
     pub(crate) fn audit_recent(
         &self,
         contract_id: Option<&str>,
