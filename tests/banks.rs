@@ -89,6 +89,7 @@ mod postgres {
         serial_and_receipts_per_bank,
         session_moved_across_banks,
         api_keys_per_bank_and_the_centres,
+        staff_per_bank,
         audit_verifies_per_bank,
     );
 }
@@ -284,8 +285,11 @@ fn audit_verifies_per_bank(start: Start) {
 
 #[test]
 fn staff_see_only_their_bank_and_looking_elsewhere_is_refused_and_audited() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = centre(tmp.path(), &[]);
+    staff_per_bank(start);
+}
+
+fn staff_per_bank(start: Start) {
+    let (engine, server) = start();
     // C0011 exists at every demo bank, each a different person; signed in at あおば.
     let mut s = Staff::new(server.addr);
     s.get("/1020/branch/");
@@ -306,16 +310,12 @@ fn staff_see_only_their_bank_and_looking_elsewhere_is_refused_and_audited() {
         .assert_status(401);
     server.kill();
 
-    let d = tmp.path().to_str().unwrap();
-    let trail = cli_ok(&[
-        "audit",
-        "--bank",
-        "1020",
-        "--bank-dir",
-        "data/centre",
-        "--data-dir",
-        d,
-    ]);
+    let audit = |bank: &str, args: &[&str]| {
+        let (ok, out) = engine.cli(bank, &[&["audit"], args].concat());
+        assert!(ok, "{out}");
+        out
+    };
+    let trail = audit("1020", &[]);
     let refused: Vec<&str> = trail
         .lines()
         .filter(|l| l.contains("staff_lookup_unknown"))
@@ -323,31 +323,14 @@ fn staff_see_only_their_bank_and_looking_elsewhere_is_refused_and_audited() {
     assert_eq!(refused.len(), 1, "{trail}");
     assert!(refused[0].contains("C0011@001") && refused[0].contains("2000000001"));
     assert!(trail.lines().all(|l| l.ends_with("bank=1020")), "{trail}");
-    let minami = cli_ok(&[
-        "audit",
-        "--bank",
-        "1021",
-        "--bank-dir",
-        "data/centre",
-        "--data-dir",
-        d,
-    ]);
+    let minami = audit("1021", &[]);
     assert!(!minami.contains("staff_lookup_unknown") && !minami.contains("staff_sign_in\t"));
     for bank in ["1020", "1021", "1022"] {
-        let out = cli_ok(&[
-            "audit",
-            "--verify",
-            "--bank",
-            bank,
-            "--bank-dir",
-            "data/centre",
-            "--data-dir",
-            d,
-        ]);
+        let out = audit(bank, &["--verify"]);
         assert!(out.contains("audit chain intact"), "{bank}: {out}");
     }
     // Several banks: a command must say which.
-    let (ok, _, err) = cli(&["audit", "--bank-dir", "data/centre", "--data-dir", d]);
+    let (ok, err) = engine.cli("", &["audit"]);
     assert!(!ok && err.contains("--bank"), "{err}");
 }
 
