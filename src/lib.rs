@@ -26,6 +26,7 @@ pub mod error;
 pub mod flows;
 pub mod form;
 pub mod front;
+pub mod ids;
 pub mod inventory;
 pub mod ledger;
 pub mod lockout;

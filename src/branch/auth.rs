@@ -9,7 +9,7 @@
 //! restart does not sign staff out; each request re-reads the staff record, so `staff disable`
 //! ends the sessions and an initial password sends every page to the password change.
 
-use super::ops::Actor;
+use super::procedures::Actor;
 use crate::clock;
 use crate::session_table::{random_token, SessionTable};
 use crate::store::{Staff, StaffSessionRecord, Store, StoreError};

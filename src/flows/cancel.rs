@@ -16,7 +16,7 @@ pub async fn notice(step: &Step<'_>) -> Result<Reply, AppError> {
         Some(s) if s.stage != Stage::Menu => Some(step.advance(&s, Stage::Menu)?),
         other => other,
     };
-    let contract_id = session.as_ref().map(|s| s.contract_id.as_str());
+    let contract_id = session.as_ref().map(|s| &s.contract_id);
     ledger::cancel_attempt(&step.app.store, contract_id, step.now()).await?;
     let bank = &step.app.config.bank;
     let branches: Vec<markup::Branch> = bank

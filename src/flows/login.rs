@@ -25,7 +25,7 @@ pub async fn login(step: &Step<'_>) -> Result<Reply, AppError> {
         Stage::Menu
     };
     let session = step.sessions.create(
-        &customer.contract_id,
+        &customer.id(),
         &customer.name,
         stage,
         step.req.subscriber.clone(),
@@ -75,11 +75,19 @@ pub async fn menu(step: &Step<'_>) -> Result<Reply, AppError> {
     menu_page(step, &session, None)
 }
 
+/// Whether a hardware token issued to the customer at a branch waits for 利用開始.
+fn has_issued_token(store: &crate::store::Store, contract_id: &str) -> Result<bool, AppError> {
+    Ok(store
+        .assigned_tokens(contract_id)?
+        .iter()
+        .any(|t| t.state == crate::store::TokenState::Available))
+}
+
 /// The menu with the customer's token state, read fresh from the store.
 pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Result<Reply, AppError> {
     let store = &step.app.store;
     let customer = store
-        .customer(&session.contract_id)?
+        .customer(session.contract_id.as_str())?
         .ok_or(AppError::Session)?;
     let policy = step.bank_policy();
     let token = match &customer.token {
@@ -100,7 +108,11 @@ pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Resul
             }
         }
         None if customer.claims_locked(policy) => MenuToken::ClaimsLocked,
-        None if customer.transfers_blocked => MenuToken::Cancelled,
+        // Retired at a branch: after a replacement the new token is in hand (issued to them,
+        // not registered yet), so only 利用開始 is missing; after 利用中止 a branch comes first.
+        None if customer.transfers_blocked && !has_issued_token(store, &customer.contract_id)? => {
+            MenuToken::Cancelled
+        }
         None => MenuToken::None,
     };
     let ctx = step.ctx(Some(session));
