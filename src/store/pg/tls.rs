@@ -267,13 +267,6 @@ mod tests {
     use super::super::{harness, Pg};
     use super::*;
     use crate::seal::Sealer;
-    use std::sync::OnceLock;
-
-    /// One TLS cluster for these tests.
-    fn tls_cluster() -> &'static harness::Cluster {
-        static CLUSTER: OnceLock<harness::Cluster> = OnceLock::new();
-        CLUSTER.get_or_init(harness::Cluster::start_tls)
-    }
 
     /// Whether the pooled connection of a database opened at `url` is encrypted.
     fn encrypted(url: &str) -> Result<bool, StoreError> {
@@ -292,7 +285,9 @@ mod tests {
 
     #[test]
     fn tls_is_used_as_the_url_says_and_required_tls_is_never_given_up() {
-        let cluster = tls_cluster();
+        // A cluster of this test's own, stopped and removed when it ends (a static one would
+        // outlive the test process).
+        let cluster = harness::Cluster::start_tls();
         let url = cluster.database("tls");
         let ca = cluster.ca_file();
         let ca = ca.to_str().unwrap();
