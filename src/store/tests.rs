@@ -552,6 +552,13 @@ fn banks_keep_their_records_apart(open_banks: OpenBanks) {
         }
     }
     assert_eq!(banks[1].receipts_of("1000000001").unwrap().len(), 1);
+    // A record number (the API's `receipt`) is looked up in its own bank's trail.
+    let third = banks[0]
+        .audit_record(2)
+        .unwrap()
+        .expect("record 2 of bank A");
+    assert_eq!((third.seq, third.bank.as_deref()), (2, Some("1020")));
+    assert!(banks[1].audit_record(2).unwrap().is_none());
 }
 
 /// Runs every engine-neutral test above against one engine's `open`.
@@ -586,6 +593,53 @@ mod postgres_engine {
         businesses_and_cards,
         staff_and_their_sessions,
     );
+
+    #[test]
+    fn banks_keep_their_records_apart() {
+        super::banks_keep_their_records_apart(|dir, sealer, banks| {
+            let url = harness::shared().database(&harness::name_for(dir));
+            Store::open_banks_postgres(&url, sealer, banks)
+        });
+    }
+
+    /// A one-bank database's rows (bank '') are no bank's; a bank's staff, staff sessions, API
+    /// keys and phone sessions are its own.
+    #[test]
+    fn a_one_bank_database_is_no_banks_and_sessions_stay_in_their_bank() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = harness::shared().database(&harness::name_for(dir.path()));
+        let one = Store::open_postgres(&url, key()).unwrap();
+        one.commit_now(|tx| tx.put_customer(&customer("1000000001")))
+            .unwrap();
+        assert_eq!(one.bank(), None);
+        let codes = ["1020", "1021"].map(|c| BankCode::parse(c).unwrap());
+        let banks = Store::open_banks_postgres(&url, &key(), &codes).unwrap();
+        let (a, b) = (&banks[0], &banks[1]);
+        assert!(a.customer("1000000001").unwrap().is_none());
+        assert!(!one.is_empty() && a.is_empty());
+        let staff: Staff = serde_json::from_str(
+            r#"{"staff_id":"C1","name":"n","branch_code":"001","role":"clerk","password_hash":"h"}"#,
+        )
+        .unwrap();
+        a.commit_now(|tx| tx.put_staff(&staff)).unwrap();
+        assert!(a.staff("C1").unwrap().is_some());
+        assert!(b.staff("C1").unwrap().is_none() && one.staff("C1").unwrap().is_none());
+        assert_eq!(b.every_staff().count(), 0);
+        let idle = std::time::Duration::from_secs(60);
+        let (sa, sb) = (
+            a.shared_sessions("phone", idle).unwrap(),
+            b.shared_sessions("phone", idle).unwrap(),
+        );
+        sa.insert("sid", r#"{"n":1}"#).unwrap();
+        assert!(sa.get("sid").unwrap().is_some());
+        assert!(
+            sb.get("sid").unwrap().is_none(),
+            "a session of bank A under bank B"
+        );
+        assert_eq!((sa.count().unwrap(), sb.count().unwrap()), (1, 0));
+        assert_eq!(one.verify_audit().unwrap(), Ok(0));
+        assert_eq!(a.verify_audit().unwrap(), Ok(0));
+    }
 }
 
 mod sled_engine {
