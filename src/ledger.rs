@@ -2,6 +2,7 @@
 //! `crate::attempts`), registration (利用開始) and exchange (交換). Each is one atomic store write carrying its audit
 //! record, made durable before the caller may report it.
 
+use crate::cancel_count::Batch;
 use crate::otp::Outcome;
 use crate::store::{
     Attempt, AuditEvent, Binding, Customer, Event, Receipt, ReceiptKind, Store, StoreError, Token,
@@ -494,6 +495,7 @@ pub async fn cancel_attempt(
             tx.add_attempt(&Attempt {
                 at: now,
                 contract_id: contract_id.map(str::to_owned),
+                ..Attempt::default()
             })?;
             tx.audit(
                 now,
@@ -505,6 +507,39 @@ pub async fn cancel_attempt(
             )
         })
         .await?;
+    Ok(())
+}
+
+/// Writes a batch of anonymous 利用中止 counts ([`crate::cancel_count`]): per carrier one
+/// counted attempt record and one audit record, whatever the number of views. Not waiting
+/// for the disk (the sweep and shutdown; shutdown flushes after).
+pub fn write_cancel_counts(store: &Store, batch: &Batch) -> Result<(), StoreError> {
+    store.write(|tx| cancel_counts_in(tx, batch))
+}
+
+/// [`write_cancel_counts`], durable on return (written on a request's path).
+pub async fn commit_cancel_counts(store: &Store, batch: &Batch) -> Result<(), StoreError> {
+    store.commit(|tx| cancel_counts_in(tx, batch)).await
+}
+
+fn cancel_counts_in(tx: &mut Tx, batch: &Batch) -> TxResult<()> {
+    for &(carrier, count) in &batch.counts {
+        tx.add_attempt(&Attempt {
+            at: batch.since,
+            contract_id: None,
+            count,
+            carrier: Some(carrier.to_owned()),
+        })?;
+        tx.audit(
+            batch.since,
+            Event {
+                detail: format!(
+                    "{count} anonymous feature-phone attempt(s) ({carrier}) sent to branch"
+                ),
+                ..Event::new(AuditEvent::CancelAttempt)
+            },
+        )?;
+    }
     Ok(())
 }
 

@@ -633,3 +633,243 @@ fn a_revoked_api_key_in_use_is_audited() {
     assert_eq!(rec.detail, "caller=old-app");
     assert!(!rec.detail.contains(key.trim()));
 }
+
+/// A metric's value in the gateway's `/metrics` (loopback is an internal network).
+fn metric(server: &Server, name: &str) -> u64 {
+    let page = server.phone("").get("/metrics");
+    page.text
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{}", page.text))
+}
+
+#[test]
+fn anonymous_sign_in_page_views_keep_nothing_and_staff_still_sign_in() {
+    let server = Server::start();
+    // The issue's attack: more anonymous views of the sign-in page than the old cap of 10,000
+    // anonymous sessions, from four browsers at once.
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for i in 0..2_550 {
+                    let path = if i % 2 == 0 { "/branch/" } else { "/branch/login" };
+                    Staff::new(server.addr).get(path).assert_status(200);
+                }
+            });
+        }
+    });
+    // None of them left anything on the server...
+    assert_eq!(metric(&server, "keitai_live_sessions{front=\"console\"}"), 0);
+    // ...and staff sign in as ever.
+    let mut clerk = Staff::sign_in(server.addr, CLERK_EKIMAE);
+    clerk.get("/branch/audit").assert_status(200);
+    assert_eq!(metric(&server, "keitai_live_sessions{front=\"console\"}"), 1);
+    // The sign-in form must come back with the value its page gave with its cookie.
+    let creds = [("staff_id", SUPER_EKIMAE.0), ("password", SUPER_EKIMAE.1)];
+    let mut no_page = Staff::new(server.addr);
+    no_page.post("/branch/login", &creds).assert_status(403);
+    let mut page = Staff::new(server.addr);
+    page.get("/branch/");
+    let good = page.csrf.clone().unwrap();
+    let forged = format!("{}0", &good[..good.len() - 1]);
+    page.post_exact("/branch/login", &[("csrf", forged.as_str()), creds[0], creds[1]])
+        .assert_status(403)
+        .assert_contains("正しい画面から送信されていません");
+    // Another browser's value is no good with this cookie.
+    let mut other = Staff::new(server.addr);
+    other.get("/branch/");
+    other
+        .post_exact("/branch/login", &[("csrf", good.as_str()), creds[0], creds[1]])
+        .assert_status(403);
+    Staff::sign_in(server.addr, SUPER_EKIMAE);
+}
+
+#[test]
+fn anonymous_cancel_views_are_counted_not_written_one_by_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &[]);
+    server.stop();
+    let before = audit_count(tmp.path(), "cancel_attempt", None);
+    let server = Server::start_in(tmp.path(), &[]);
+    // 2,001 anonymous views of 利用中止 from phones of three carriers.
+    let uas = [AU, FOMA, SOFTBANK];
+    std::thread::scope(|scope| {
+        for ua in uas {
+            let server = &server;
+            scope.spawn(move || {
+                for _ in 0..667 {
+                    server
+                        .phone(ua)
+                        .get("/cancel")
+                        .assert_contains("本支店窓口");
+                }
+            });
+        }
+    });
+    // A logged-in customer opens it five times: the branch follows up on one attempt.
+    let mut taro = au(&server, "taro_ezweb");
+    login(&mut taro, TARO.0, TARO.1).assert_contains("ようこそ");
+    for _ in 0..5 {
+        taro.get("/cancel").assert_contains("本支店窓口");
+    }
+    // The console counts every view, written or not yet.
+    let mut clerk = Staff::sign_in(server.addr, CLERK_EKIMAE);
+    clerk
+        .get("/branch/lists/attempts")
+        .assert_contains("(お客様不明): 2001件")
+        .assert_contains(TARO.0);
+    // Stopped (SIGTERM), the gateway writes what it has counted.
+    server.stop();
+    let sealer = keitai_gateway::seal::Sealer::load(&tmp.path().join("master.key")).unwrap();
+    let store = keitai_gateway::store::Store::open(&tmp.path().join("db"), sealer).unwrap();
+    let attempts: Vec<_> = store.attempts().map(Result::unwrap).collect();
+    let anonymous: u64 = attempts
+        .iter()
+        .filter(|a| a.contract_id.is_none())
+        .map(|a| a.count)
+        .sum();
+    let taro_records = attempts
+        .iter()
+        .filter(|a| a.contract_id.as_deref() == Some(TARO.0))
+        .count();
+    // Every anonymous view counted, none lost; the customer's five views are one record.
+    assert_eq!(anonymous, 2_001);
+    assert_eq!(taro_records, 1);
+    drop(store);
+    // The trail grew by a few counted records (one per carrier and minute, and the
+    // customer's one), not by 2,006.
+    let grown = audit_count(tmp.path(), "cancel_attempt", None) - before;
+    assert!(
+        (2..=12).contains(&grown),
+        "{grown} audit records for 2,006 views"
+    );
+}
+
+#[test]
+fn the_console_audit_view_shows_one_page_of_the_trail_with_links_to_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &[]);
+    server.stop();
+    // A long trail: 250 more records than the demo's.
+    with_store(tmp.path(), |store| {
+        use keitai_gateway::store::{AuditEvent, Event};
+        store
+            .write(|tx| {
+                for i in 0..250 {
+                    tx.audit(
+                        now(),
+                        Event {
+                            detail: format!("filler {i}"),
+                            ..Event::new(AuditEvent::CancelAttempt)
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+    });
+    let server = Server::start_in(tmp.path(), &[]);
+    let mut sup = Staff::sign_in(server.addr, SUPER_EKIMAE);
+    let rows = |page: &Resp| -> Vec<u64> {
+        page.text
+            .split("<td>#")
+            .skip(1)
+            .map(|r| r[..r.find('<').unwrap()].parse().unwrap())
+            .collect()
+    };
+    let first = sup.get("/branch/audit");
+    first.assert_status(200).assert_contains("1ページ100件まで");
+    let seqs = rows(&first);
+    assert_eq!(seqs.len(), 100);
+    assert!(seqs.windows(2).all(|w| w[0] == w[1] + 1), "newest first");
+    assert!(!first.text.contains("最新の記録"), "the newest page links to older ones only");
+    let older = |page: &Resp| -> String {
+        let at = page.text.find("/branch/audit?contract=&amp;since=&amp;before=").unwrap();
+        let href = &page.text[at..];
+        href[..href.find('"').unwrap()].replace("&amp;", "&")
+    };
+    let second = sup.get(&older(&first));
+    let next = rows(&second);
+    assert_eq!(next.len(), 100);
+    assert_eq!(next[0] + 1, *seqs.last().unwrap(), "the next page starts below the first");
+    second.assert_contains("最新の記録");
+    // Filtered by contract ID, paged the same way (nothing to page here).
+    let taro = sup.get(&format!("/branch/audit?contract={}", TARO.0));
+    assert!(rows(&taro).len() <= 100);
+}
+
+#[test]
+fn a_live_session_opened_from_a_pc_ends_and_its_link_carries_nothing() {
+    let server = Server::start();
+    // A FOMA handset without cookies: the session ID travels in its URLs.
+    let mut phone = server.phone(FOMA);
+    let top = phone.get("/");
+    let menu = phone.submit(&top, &[("contract_id", TARO.0), ("password", TARO.1)]);
+    menu.assert_contains("ようこそ");
+    let at = menu.text.find("sid=").unwrap() + 4;
+    let sid: String = menu.text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    // The URL opened on a PC: the pointer page, without the ID, its link sending no Referer.
+    let mut pc = server.phone("Mozilla/5.0 (Windows NT 10.0; Win64; x64)");
+    let pointer = pc.get(&format!("/menu?sid={sid}"));
+    pointer.assert_contains("パソコン・スマートフォン");
+    assert!(!pointer.text.contains(&sid), "{}", pointer.text);
+    for link in pointer.text.split("<a ").skip(1) {
+        assert!(link.contains("rel=\"noreferrer\""), "{link}");
+    }
+    // The session has ended: the phone (or whoever has the URL) cannot use it any more.
+    phone
+        .get(&format!("/menu?sid={sid}"))
+        .assert_contains("セッションの有効期限が切れたか");
+}
+
+#[test]
+fn a_locked_contract_answers_like_an_unknown_one_and_costs_a_hash() {
+    let server = Server::start();
+    let unknown = "9000000001";
+    // Both locked by five wrong passwords, interleaved (so their locks end alike).
+    let mut n = 0;
+    for _ in 0..5 {
+        for id in [JIRO.0, unknown] {
+            n += 1;
+            login(&mut au(&server, &format!("locker{n}")), id, "guess123");
+        }
+    }
+    let hashes = metric(&server, "keitai_password_hashes");
+    let known_page = login(&mut au(&server, "prober1"), JIRO.0, "guess123");
+    let after_known = metric(&server, "keitai_password_hashes");
+    let unknown_page = login(&mut au(&server, "prober2"), unknown, "guess123");
+    let after_unknown = metric(&server, "keitai_password_hashes");
+    known_page.assert_contains(TEMP);
+    assert_eq!(
+        known_page.text.replace(JIRO.0, "ID"),
+        unknown_page.text.replace(unknown, "ID"),
+        "the same page for a locked and an unknown contract ID"
+    );
+    // Each ran one hash (the decoy's), as a check of a real password does.
+    assert_eq!(after_known - hashes, 1, "a locked contract's try is hashed");
+    assert_eq!(after_unknown - after_known, 1, "an unknown contract's try is hashed");
+
+    // 利用開始: a serial bound to someone else, an unknown one and a software token's get
+    // one answer, so a customer cannot map the bank's tokens.
+    let mut phone = au(&server, "taro_ezweb");
+    let form = start_form(&mut phone, TARO);
+    let mut page = form;
+    for serial in [HANAKO_TOKEN, "ZZZZ00000000", "SYSW00000001"] {
+        page = phone.submit(
+            &page,
+            &[
+                ("serial", serial),
+                ("otp", "123456"),
+                ("login_otp", "0"),
+                ("transfer_password", TARO.2),
+            ],
+        );
+        page.assert_contains(keitai_gateway::flows::SERIAL_REFUSED);
+        for telling in ["既に登録", "利用が終了", "シリアル番号が正しくありません", "ソフトウェアトークンは"] {
+            assert!(!page.text.contains(telling), "{serial}: {}", page.text);
+        }
+    }
+}

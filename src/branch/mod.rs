@@ -201,10 +201,6 @@ impl Front for ConsoleFront {
         Box::pin(self.handle(app, req, peer))
     }
 
-    fn sweep(&self) {
-        self.sessions.sweep();
-    }
-
     fn live_sessions(&self, app: &App) -> Option<usize> {
         Some(self.sessions.live(&app.store))
     }
@@ -278,10 +274,10 @@ async fn route(
             return match staffed(app, sessions, req) {
                 Ok(s) if s.session.must_change => steps::password_page(&s, None, StatusCode::OK),
                 Ok(s) => steps::home(&s),
-                Err(_) => steps::sign_in_page(sessions, None, StatusCode::OK),
+                Err(_) => steps::sign_in_page(app, None, StatusCode::OK),
             }
         }
-        ("GET", paths::LOGIN) => return steps::sign_in_page(sessions, None, StatusCode::OK),
+        ("GET", paths::LOGIN) => return steps::sign_in_page(app, None, StatusCode::OK),
         ("POST", paths::LOGIN) => return steps::sign_in(app, sessions, req).await,
         _ => {}
     }
@@ -296,7 +292,7 @@ async fn route(
         Ok(s) => s,
         Err(BranchError::SignedOut) if req.method == "GET" => {
             return steps::sign_in_page(
-                sessions,
+                app,
                 Some(BranchError::SignedOut.message()),
                 StatusCode::UNAUTHORIZED,
             )

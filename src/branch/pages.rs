@@ -468,13 +468,43 @@ pub fn list(
     )
 }
 
+/// Where the audit page sits in the trail: links to the newest records and to older ones.
+pub struct AuditPaging {
+    /// This page is not the newest.
+    pub newer: bool,
+    /// Older records exist, below this record number.
+    pub older: Option<u64>,
+}
+
 pub fn audit(
     nav: Nav,
     contract: &str,
     since: &str,
     records: &[AuditRecord],
+    paging: AuditPaging,
     message: Option<&str>,
 ) -> Markup {
+    // The filters go with the page links: a contract ID and a YYYY-MM-DD date, kept to the
+    // characters those have (nothing else could need URL encoding).
+    let keep = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect()
+    };
+    let (c, d) = (keep(contract), keep(since));
+    let link = |before: Option<u64>| {
+        let mut q = format!("{}?contract={c}&since={d}", paths::AUDIT);
+        if let Some(b) = before {
+            q.push_str(&format!("&before={b}"));
+        }
+        q
+    };
+    let links = html! {
+        p.paging {
+            @if paging.newer { a href=(link(None)) { "« 最新の記録" } " " }
+            @if let Some(b) = paging.older { a href=(link(Some(b))) { "古い記録(#" (b) "より前) »" } }
+        }
+    };
     layout(
         "監査ログ",
         Some(nav),
@@ -485,7 +515,8 @@ pub fn audit(
                 button type="submit" { "絞り込み" }
             }
             @if let Some(m) = message { p.ng { (m) } }
-            p { "新しい順に" (records.len()) "件" }
+            p { "新しい順に" (records.len()) "件(1ページ" (super::steps::AUDIT_PAGE_ROWS) "件まで)" }
+            (links)
             table {
                 tr { th { "記録番号" } th { "日時" } th { "事象" } th { "職員" } th { "店番" } th { "契約者ID" } th { "トークン" } th { "内容" } }
                 @for r in records {
@@ -495,6 +526,7 @@ pub fn audit(
                          td { (r.serial.as_deref().unwrap_or("")) } td { (r.detail) } }
                 }
             }
+            (links)
         },
     )
 }

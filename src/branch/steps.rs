@@ -3,7 +3,7 @@
 //! twice, one's own entry, a second approval) are pages with a clear message and a 4xx status,
 //! and change nothing.
 
-use super::auth::{self, StaffSession, StaffSessions};
+use super::auth::{self, StaffSessions};
 use super::export;
 use super::input;
 use super::ops::{
@@ -24,8 +24,9 @@ use hyper::StatusCode;
 
 type Step = Result<Reply, BranchError>;
 
-/// Audit rows the console shows at most (the CLI prints them all).
-const AUDIT_PAGE_ROWS: usize = 1000;
+/// Audit rows per page of the console's audit view (the CLI prints them all). A view reads
+/// one page's records from where the page starts, however long the trail.
+pub const AUDIT_PAGE_ROWS: usize = 100;
 
 pub(super) fn nav<'a>(s: &'a Staffed) -> Nav<'a> {
     Nav {
@@ -38,35 +39,45 @@ pub(super) fn today(now: u64) -> String {
     clock::iso_day(now)
 }
 
-/// The sign-in page, in a fresh anonymous session (so its form has an anti-forgery value).
-pub fn sign_in_page(sessions: &StaffSessions, message: Option<&str>, status: StatusCode) -> Step {
-    let session = sessions.begin().ok_or(BranchError::Busy)?;
-    Ok(html(status, pages::sign_in(&session.csrf, message))
-        .with_cookie(Some(auth::cookie(&session.id))))
+/// The sign-in page: a random cookie value and the form's anti-forgery value signed over it
+/// ([`auth::SignInForm`]); nothing is kept on the server.
+pub fn sign_in_page(app: &App, message: Option<&str>, status: StatusCode) -> Step {
+    let form = auth::SignInForm::new(app.store.form_key(), clock::now_unix());
+    Ok(html(status, pages::sign_in(&form.csrf, message))
+        .with_cookie(Some(auth::cookie(&form.cookie_value))))
 }
 
 /// `POST /branch/login`.
 pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -> Step {
     let store = &app.store;
-    let Some(anon) = req
-        .cookie_sid
-        .as_deref()
-        .map(|id| sessions.get(store, id))
-        .transpose()?
-        .flatten()
-    else {
-        return sign_in_page(
-            sessions,
-            Some(BranchError::Forgery.message()),
-            StatusCode::FORBIDDEN,
-        );
-    };
-    if !anon.csrf_ok(req.form.get("csrf").unwrap_or("")) {
-        return Err(BranchError::Forgery);
+    let now = clock::now_unix();
+    // The form must come back with the value its page was given with this cookie.
+    let cookie_value = req.cookie_sid.clone().unwrap_or_default();
+    let sent = req.form.get("csrf").unwrap_or("");
+    match auth::SignInForm::check(store.form_key(), &cookie_value, sent, now) {
+        crate::form_token::Check::Valid => {}
+        crate::form_token::Check::Expired => {
+            return sign_in_page(
+                app,
+                Some("サインイン画面の有効期限が切れました。もう一度入力してください。"),
+                StatusCode::FORBIDDEN,
+            )
+        }
+        crate::form_token::Check::Forged => {
+            return sign_in_page(
+                app,
+                Some(BranchError::Forgery.message()),
+                StatusCode::FORBIDDEN,
+            )
+        }
     }
+    // The same page again after a refusal: its value still holds.
+    let anon = auth::SignInForm {
+        cookie_value,
+        csrf: sent.to_owned(),
+    };
     let staff_id = req.text("staff_id").to_ascii_uppercase();
     let password = req.form.get("password").unwrap_or("").to_owned();
-    let now = clock::now_unix();
     let wrong = || {
         let page = pages::sign_in(
             &anon.csrf,
@@ -121,7 +132,7 @@ pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -
             return Ok(html(StatusCode::FORBIDDEN, page));
         }
     };
-    let session = sessions.sign_in(store, &anon.id, &staff).await?;
+    let session = sessions.sign_in(store, &anon.cookie_value, &staff).await?;
     let s = Staffed {
         app,
         sessions,
@@ -178,12 +189,7 @@ pub async fn sign_out(s: &Staffed<'_>) -> Step {
         "",
     )
     .await?;
-    let fresh: StaffSession = s.sessions.begin().ok_or(BranchError::Busy)?;
-    Ok(html(
-        StatusCode::OK,
-        pages::sign_in(&fresh.csrf, Some("サインアウトしました。")),
-    )
-    .with_cookie(Some(auth::cookie(&fresh.id))))
+    sign_in_page(s.app, Some("サインアウトしました。"), StatusCode::OK)
 }
 
 fn home_pending(s: &Staffed) -> Result<usize, BranchError> {
@@ -820,13 +826,15 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
 pub fn attempts(s: &Staffed, csv: bool) -> Step {
     // The list is every attempt; each attempt's customer's forms are read by index, once.
     let mut forms: std::collections::HashMap<String, Vec<CancelForm>> = Default::default();
-    let mut anonymous = 0usize;
+    // Anonymous views are counts (one record per carrier and minute); the last minute's are
+    // still in memory.
+    let mut anonymous = s.app.cancels.unwritten();
     // contract ID → (attempts, last attempt), in contract-ID order.
     let mut open: std::collections::BTreeMap<String, (u32, u64)> = Default::default();
     for a in s.app.store.attempts() {
         let a = a?;
         let Some(id) = a.contract_id else {
-            anonymous += 1;
+            anonymous += a.count;
             continue;
         };
         if !forms.contains_key(&id) {
@@ -873,13 +881,24 @@ pub fn audit(s: &Staffed) -> Step {
             None => (None, Some("開始日は YYYY-MM-DD の形で入力してください。")),
         }
     };
-    let records = s.app.store.audit_recent(
+    // A page starts below record number `before` (the link to older records carries it).
+    let before = s.req.text("before").parse::<u64>().ok();
+    let mut records = s.app.store.audit_page(
         Some(contract.as_str()).filter(|c| !c.is_empty()),
         since,
-        AUDIT_PAGE_ROWS,
+        before,
+        AUDIT_PAGE_ROWS + 1,
     )?;
+    let older = (records.len() > AUDIT_PAGE_ROWS).then(|| {
+        records.truncate(AUDIT_PAGE_ROWS);
+        records.last().map_or(0, |r| r.seq)
+    });
+    let paging = pages::AuditPaging {
+        newer: before.is_some(),
+        older,
+    };
     Ok(html(
         StatusCode::OK,
-        pages::audit(nav(s), &contract, &since_text, &records, message),
+        pages::audit(nav(s), &contract, &since_text, &records, paging, message),
     ))
 }

@@ -366,16 +366,21 @@ pub fn otp_message(r: OtpRefusal) -> String {
     }
 }
 
+/// What 利用開始 and 交換 answer for a serial that is unknown, bound to someone, retired or a
+/// software token, all alike.
+pub const SERIAL_REFUSED: &str = "このシリアル番号のトークンは登録できません。携帯電話(ガラケー)ではお取引店でお渡ししたハードウェアトークンのみ登録できます。トークン裏面の12桁の英数字をご確認ください。ご不明な点はお取引店にお問い合わせください。";
+
 /// What the customer reads when a token cannot be registered.
 pub fn refusal_message(r: &Refusal) -> String {
     match r {
         Refusal::UnknownCustomer => "契約者IDまたはログインパスワードが正しくありません。".into(),
+        // One answer, and no OTP check, for every serial that cannot be this customer's:
+        // whether it exists, is someone else's or is retired is not for the phone to tell.
+        Refusal::UnknownSerial | Refusal::Software | Refusal::Taken | Refusal::Retired => {
+            SERIAL_REFUSED.into()
+        }
         Refusal::HasToken => "既にトークンが登録されています。トークンの変更は交換から行ってください。".into(),
         Refusal::TokenChanged => "ご利用中のトークンが変更されています。最初からやり直してください。".into(),
-        Refusal::UnknownSerial => "シリアル番号が正しくありません。トークン裏面の12桁の英数字をご確認ください。".into(),
-        Refusal::Software => "携帯電話(ガラケー)ではハードウェアトークンのみご利用いただけます。ソフトウェアトークンは登録できません。".into(),
-        Refusal::Taken => "このトークンは既に登録されているため、ご利用いただけません。".into(),
-        Refusal::Retired => "このトークンは利用が終了しているため、登録できません。新しいトークンはお取引店の窓口でお申込みください。".into(),
         Refusal::SameToken => "現在ご利用中のトークンです。新しいトークンのシリアル番号を入力してください。".into(),
         Refusal::Otp(o) => otp_message(*o),
         Refusal::ClaimWrong { left } => format!("ワンタイムパスワードが正しくありません。あと{left}回間違えるとトークンの登録ができなくなります。"),

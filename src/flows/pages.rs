@@ -93,9 +93,14 @@ pub fn help(step: &Step) -> Result<Reply, AppError> {
 }
 
 /// Any phone path opened from a PC or smartphone (unless `serve --allow-pc`): the short page
-/// pointing to the bank's PC/smartphone site.
+/// pointing to the bank's PC/smartphone site. A session ID that came with it (a phone URL
+/// opened on a PC: copied, forwarded, leaked) ends here, and its cookie is cleared, so the
+/// ID is worth nothing wherever the URL went next (the link to the bank's site, its Referer).
 pub fn pc_pointer(step: &Step) -> Reply {
+    if let Some(sid) = step.req.sid() {
+        step.sessions.end(sid);
+    }
     let ctx = step.ctx(None);
     let url = &step.app.config.bank.pc_site_url;
-    step.page(markup::pc::pointer(&ctx, url), None)
+    step.page_ending(markup::pc::pointer(&ctx, url))
 }

@@ -121,6 +121,7 @@ pub fn aborted_commit_writes_nothing(open: Open) {
             tx.add_attempt(&Attempt {
                 at: NOW,
                 contract_id: Some("1".into()),
+                ..Default::default()
             })?;
             tx.receipt(ReceiptKind::Registration, "1", &t.serial, None, NOW)?;
             event(tx, 0, Some("1"))?;
@@ -237,14 +238,17 @@ pub fn indexes_follow_records(open: Open) {
         tx.add_attempt(&Attempt {
             at: NOW,
             contract_id: Some("1".into()),
+            ..Default::default()
         })?;
         tx.add_attempt(&Attempt {
             at: NOW + 1,
             contract_id: None,
+            ..Default::default()
         })?;
         tx.add_attempt(&Attempt {
             at: NOW + 2,
             contract_id: Some("1".into()),
+            ..Default::default()
         })
     })
     .unwrap();
@@ -649,6 +653,7 @@ mod sled_engine {
                 tx.add_attempt(&Attempt {
                     at: NOW,
                     contract_id: Some("1".into()),
+                    ..Default::default()
                 })?;
                 tx.receipt(ReceiptKind::Registration, "1", &t.serial, None, NOW)?;
                 event(tx, 0, Some("1")).map(|_| ())
@@ -684,6 +689,7 @@ mod sled_engine {
             let old = Attempt {
                 at: NOW,
                 contract_id: Some("1".into()),
+                ..Default::default()
             };
             s.sled()
                 .tree(T::Attempts)
@@ -697,6 +703,7 @@ mod sled_engine {
             tx.add_attempt(&Attempt {
                 at: NOW + 1,
                 contract_id: Some("1".into()),
+                ..Default::default()
             })
         })
         .unwrap();

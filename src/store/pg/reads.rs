@@ -352,21 +352,24 @@ impl Pg {
         &self,
         contract_id: Option<&str>,
         since: Option<u64>,
+        before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let since = big(since.unwrap_or(0));
+        let before = before.map_or(i64::MAX, big);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         match contract_id {
             Some(c) => self.records(
                 "audit",
-                "SELECT body::text FROM audit WHERE contract_id = $1 AND at >= $2 \
-                 ORDER BY seq DESC LIMIT $3",
-                &[&c, &since, &limit],
+                "SELECT body::text FROM audit WHERE contract_id = $1 AND at >= $2 AND seq < $3 \
+                 ORDER BY seq DESC LIMIT $4",
+                &[&c, &since, &before, &limit],
             ),
             None => self.records(
                 "audit",
-                "SELECT body::text FROM audit WHERE at >= $1 ORDER BY seq DESC LIMIT $2",
-                &[&since, &limit],
+                "SELECT body::text FROM audit WHERE at >= $1 AND seq < $2 \
+                 ORDER BY seq DESC LIMIT $3",
+                &[&since, &before, &limit],
             ),
         }
     }
