@@ -239,7 +239,7 @@ pub enum Refusal {
     Software,
     /// Bound to someone else, or handed out at a branch for another customer.
     Taken,
-    /// Replaced or cancelled: never usable again.
+    /// The customer's own token, replaced, cancelled or handed back: never usable again.
     Retired,
     /// The new serial is the customer's current token.
     SameToken,
@@ -266,9 +266,17 @@ fn claimable(token: &Token, contract_id: &str) -> Result<(), Refusal> {
     match &token.state {
         TokenState::Available => {}
         TokenState::Active { .. } => return Err(Refusal::Taken),
-        TokenState::Replaced { .. }
-        | TokenState::Cancelled { .. }
-        | TokenState::Returned { .. } => return Err(Refusal::Retired),
+        // The customer's own old token may be named as such; anyone else's is "taken", so
+        // that a serial's history is not for a stranger to learn.
+        TokenState::Replaced { contract_id: owner, .. }
+        | TokenState::Cancelled { contract_id: owner, .. }
+        | TokenState::Returned { contract_id: owner, .. } => {
+            return Err(if owner == contract_id {
+                Refusal::Retired
+            } else {
+                Refusal::Taken
+            })
+        }
     }
     match &token.assigned_to {
         Some(owner) if owner != contract_id => Err(Refusal::Taken),

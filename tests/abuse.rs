@@ -53,11 +53,26 @@ fn au(server: &Server, id: &str) -> Phone {
     server.phone(AU).with_header("X-UP-SUBNO", id)
 }
 
+/// The top page, then its login form.
 fn login(phone: &mut Phone, contract_id: &str, password: &str) -> Resp {
-    phone.post(
-        "/login",
+    let top = phone.get("/");
+    phone.submit(
+        &top,
         &[("contract_id", contract_id), ("password", password)],
     )
+}
+
+/// The login form's anti-forgery value the top page gives a phone sending `headers`.
+fn form_value(server: &Server, headers: &str) -> String {
+    let req = format!(
+        "GET / HTTP/1.1\r\nHost: {}\r\nUser-Agent: {AU}\r\n{headers}Connection: close\r\n\r\n",
+        server.addr
+    );
+    server
+        .phone(AU)
+        .raw(req.as_bytes())
+        .csrf()
+        .expect("a login form value on the top page")
 }
 
 const WRONG: &str = "正しくありません";
@@ -66,9 +81,14 @@ const BRANCH: &str = "ロック解除はお取引店の窓口で";
 const THROTTLED: &str = "この端末からのパスワード入力を一時的に制限しています";
 const BUSY: &str = "ただいま混み合っています";
 
-/// Sends a login POST and closes the connection without reading the reply.
-fn fire_and_forget(server: &Server, headers: &str, contract_id: &str, password: &str) {
-    let body = encode_form(&[("contract_id", contract_id), ("password", password)]);
+/// Sends a login POST (with the form value `value`) and closes the connection without
+/// reading the reply.
+fn fire_and_forget(server: &Server, headers: &str, value: &str, contract_id: &str, password: &str) {
+    let body = encode_form(&[
+        ("csrf", value),
+        ("contract_id", contract_id),
+        ("password", password),
+    ]);
     let req = format!(
         "POST /login HTTP/1.1\r\nHost: {}\r\nUser-Agent: {AU}\r\n{headers}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         server.addr,
@@ -97,10 +117,12 @@ fn one_client_sweeping_contract_ids_is_throttled_and_locks_no_one_for_good() {
     let server = Server::start();
     // The attack, bounded: 2,000 wrong passwords over 400 sequential contract IDs
     // (five each, the demo customers first), sent without reading a reply...
+    let headers = "X-UP-SUBNO: attacker_ezweb\r\n";
+    let value = form_value(&server, headers);
     for i in 0..400u64 {
         let id = format!("{}", 1_000_000_001 + i);
         for _ in 0..5 {
-            fire_and_forget(&server, "X-UP-SUBNO: attacker_ezweb\r\n", &id, "guess123");
+            fire_and_forget(&server, headers, &value, &id, "guess123");
         }
     }
     // ...then 100 more, reading the answers: five each on the demo customers and beyond.
@@ -192,7 +214,10 @@ fn carrier_clients_are_their_subscriber_ids_and_id_less_phones_share_a_bucket() 
         .assert_contains("ワンタイムパスワード認証");
     // Off carrier networks the client is the address: a PC user agent from loopback.
     let mut pc = server.phone("Mozilla/5.0 (X11; Linux x86_64)");
-    let pc_answer = login(&mut pc, "4000000001", "guess123");
+    let pc_answer = pc.post(
+        "/login",
+        &[("contract_id", "4000000001"), ("password", "guess123")],
+    );
     assert!(!pc_answer.text.contains(THROTTLED), "{}", pc_answer.text);
 }
 
@@ -318,9 +343,12 @@ fn a_flood_of_abandoned_checks_is_dropped_and_a_full_queue_answers_busy_at_once(
     for _ in 0..10 {
         for _ in 0..50 {
             n += 1;
+            let headers = format!("X-UP-SUBNO: flood{n}_ezweb\r\n");
+            let value = form_value(&server, &headers);
             fire_and_forget(
                 &server,
-                &format!("X-UP-SUBNO: flood{n}_ezweb\r\n"),
+                &headers,
+                &value,
                 &format!("{}", 5_000_000_000u64 + n),
                 "guess123",
             );
@@ -335,7 +363,12 @@ fn a_flood_of_abandoned_checks_is_dropped_and_a_full_queue_answers_busy_at_once(
             format!("X-UP-SUBNO: control{i}_ezweb\r\n"),
             format!("700000000{i}"),
         );
-        let body = encode_form(&[("contract_id", id.as_str()), ("password", "guess123")]);
+        let value = form_value(&server, &headers);
+        let body = encode_form(&[
+            ("csrf", value.as_str()),
+            ("contract_id", id.as_str()),
+            ("password", "guess123"),
+        ]);
         let req = format!(
             "POST /login HTTP/1.1\r\nHost: {}\r\nUser-Agent: {AU}\r\n{headers}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             server.addr,
@@ -843,9 +876,15 @@ fn a_locked_contract_answers_like_an_unknown_one_and_costs_a_hash() {
     let unknown_page = login(&mut au(&server, "prober2"), unknown, "guess123");
     let after_unknown = metric(&server, "keitai_password_hashes");
     known_page.assert_contains(TEMP);
+    // The same page but for the typed ID and the login form's value (each phone its own).
+    let same = |page: &Resp, id: &str| {
+        page.text
+            .replace(id, "ID")
+            .replace(&page.csrf().unwrap(), "VALUE")
+    };
     assert_eq!(
-        known_page.text.replace(JIRO.0, "ID"),
-        unknown_page.text.replace(unknown, "ID"),
+        same(&known_page, JIRO.0),
+        same(&unknown_page, unknown),
         "the same page for a locked and an unknown contract ID"
     );
     // Each ran one hash (the decoy's), as a check of a real password does.
@@ -872,4 +911,44 @@ fn a_locked_contract_answers_like_an_unknown_one_and_costs_a_hash() {
             assert!(!page.text.contains(telling), "{serial}: {}", page.text);
         }
     }
+}
+
+#[test]
+fn a_login_form_from_anywhere_but_our_top_page_is_refused() {
+    let server = Server::start();
+    let creds = [("contract_id", TARO.0), ("password", TARO.1)];
+    let forged = "ログイン画面から送信されていない";
+    let refused = |page: &Resp, why: &str| {
+        page.assert_contains(why);
+        assert!(!page.text.contains("ようこそ"), "{}", page.text);
+        let ct = page.header("content-type").unwrap_or_default().to_owned();
+        assert!(ct.contains("Shift_JIS"), "{ct}");
+    };
+    // A foreign page posts the attacker's credentials from the victim's phone: without a
+    // value, with a made-up one, with the one the attacker's own phone was given.
+    let mut victim = au(&server, "victim_ezweb");
+    refused(&victim.post("/login", &creds), forged);
+    let made_up = [("csrf", "1a2b3c-00112233445566778899aabb"), creds[0], creds[1]];
+    refused(&victim.post("/login", &made_up), forged);
+    let attackers = au(&server, "attacker_ezweb").get("/").csrf().unwrap();
+    let theirs = [("csrf", attackers.as_str()), creds[0], creds[1]];
+    refused(&victim.post("/login", &theirs), forged);
+    // The phone's own value, 25 minutes later: expired (the page says so, keeps the ID).
+    let top = victim.get("/");
+    advance(25 * 60);
+    let old = victim.submit(&top, &creds);
+    refused(&old, "時間がたったため");
+    old.assert_contains(TARO.0);
+    // The refusal page is a login form with a fresh value: it works.
+    victim.submit(&old, &creds).assert_contains("ようこそ");
+    // A DoCoMo handset keeps no cookie: the value travels in the form, the ID only to
+    // guid=ON URLs (the top page opened without it, the form posted with it).
+    let mut docomo = server.phone(FOMA).with_guid("docomo_uid_1");
+    let top = docomo.get("/");
+    docomo.submit(&top, &creds).assert_contains("ようこそ");
+    // Any number of top pages keeps nothing on the server: the two logins' sessions only.
+    for _ in 0..200 {
+        server.phone(AU).get("/");
+    }
+    assert_eq!(metric(&server, "keitai_live_sessions{front=\"phone\"}"), 2);
 }

@@ -363,7 +363,7 @@ fn paper_cancellation_from_form_to_approval_and_the_phone_side() {
     let menu = phone_login(&mut phone, TARO);
     menu.assert_contains("トークンは利用中止されました")
         .assert_contains("利用開始");
-    phone_register(&server, TARO, TARO_TOKEN, 1).assert_contains("このシリアル番号のトークンは登録できません");
+    phone_register(&server, TARO, TARO_TOKEN, 1).assert_contains("利用が終了しているため");
     phone_register(&server, TARO, "GMHW00000002", 0).assert_contains("登録が完了しました");
     let mut phone = server.phone(AU);
     let menu = phone_login(&mut phone, TARO);
@@ -507,7 +507,7 @@ fn hardware_tokens_issued_at_the_branch() {
         .assert_contains("トークン未登録");
     let mut phone = server.phone(AU);
     phone_login(&mut phone, ICHIRO).assert_contains("トークンは登録されていません");
-    phone_register(&server, ICHIRO, "GMHW00000001", 1).assert_contains("このシリアル番号のトークンは登録できません");
+    phone_register(&server, ICHIRO, "GMHW00000001", 1).assert_contains("利用が終了しているため");
     phone_register(&server, ICHIRO, "GMHW00000005", 0).assert_contains("登録が完了しました");
     let today = clerk.get("/branch/lists/today");
     today

@@ -203,7 +203,8 @@ fn parallel_wrong_passwords_cannot_exceed_the_limit() {
             .map(|_| {
                 let mut phone = server.phone(FOMA);
                 scope.spawn(move || {
-                    phone.post("/login", &[("contract_id", TARO.0), ("password", "guess")])
+                    let top = phone.get("/");
+                    phone.submit(&top, &[("contract_id", TARO.0), ("password", "guess")])
                 })
             })
             .collect();
@@ -222,7 +223,8 @@ fn parallel_wrong_passwords_cannot_exceed_the_limit() {
     assert_eq!(wrong + locked, 12);
     assert!(locked >= 8, "{wrong} wrong, {locked} locked");
     let mut phone = server.phone(FOMA);
+    let top = phone.get("/");
     phone
-        .post("/login", &[("contract_id", TARO.0), ("password", TARO.1)])
+        .submit(&top, &[("contract_id", TARO.0), ("password", TARO.1)])
         .assert_contains("ロックされています");
 }
