@@ -952,3 +952,17 @@ fn a_login_form_from_anywhere_but_our_top_page_is_refused() {
     }
     assert_eq!(metric(&server, "keitai_live_sessions{front=\"phone\"}"), 2);
 }
+
+#[test]
+fn the_start_and_exchange_credentials_forms_refuse_a_foreign_post_too() {
+    let server = Server::start();
+    let creds = [("contract_id", TARO.0), ("password", TARO.1)];
+    let mut phone = au(&server, "victim_ezweb");
+    for path in ["/start", "/exchange"] {
+        let page = phone.post(path, &creds);
+        page.assert_contains("ログイン画面から送信されていない");
+        assert!(!page.text.contains("資金移動用パスワード"), "{}", page.text);
+    }
+    // From the gateway's own form it goes on as ever.
+    start_form(&mut phone, TARO);
+}

@@ -50,10 +50,8 @@ fn nul_bytes_and_html_in_fields() {
     let r = phone.post_raw("/login", b"contract_id=1%00&password=x");
     r.assert_phone_error("使用できない文字");
     assert!(server.logged("POST", "/login", 400));
-    let r = phone.post(
-        "/start",
-        &[("contract_id", "<b>x</b>\"'"), ("password", "x")],
-    );
+    let start = phone.get("/start");
+    let r = phone.submit(&start, &[("contract_id", "<b>x</b>\"'"), ("password", "x")]);
     r.assert_chtml(5000);
     assert!(
         !r.text.contains("<b>x</b>"),

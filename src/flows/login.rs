@@ -4,28 +4,23 @@
 use super::{input, otp_message, Step};
 use crate::clock;
 use crate::error::AppError;
-use crate::form_token::Check;
 use crate::ledger::{self, OtpCheck};
 use crate::reply::Reply;
 use crate::session::{Session, Stage};
 use markup::login::{MenuToken, TokenLine};
 
-/// A login form that did not come from our top page (lately, to this phone).
-const FORM_FORGED: &str = "ログイン画面から送信されていないため、ログインできませんでした。この画面から入力してください。";
-const FORM_EXPIRED: &str = "ログイン画面を表示してから時間がたったため、ログインできませんでした。もう一度入力してください。";
-
 /// `POST /login` from the top page. The form must carry the value the top page gave this
-/// phone (a foreign page posting someone's credentials cannot log the phone in); checked
-/// before anything else, so a forged post costs no hash and counts against no one.
+/// phone ([`Step::credentials_form_refused`]): a foreign page posting someone's credentials
+/// cannot log the phone in.
 pub async fn login(step: &Step<'_>) -> Result<Reply, AppError> {
-    match step.login_form_check() {
-        Check::Valid => {}
-        Check::Expired => {
-            let typed = step.req.form.text("contract_id");
-            let id = super::input::contract_id(&typed).unwrap_or_default();
-            return Ok(super::pages::top_with(step, Some(FORM_EXPIRED), &id));
-        }
-        Check::Forged => return Ok(super::pages::top_with(step, Some(FORM_FORGED), "")),
+    if let Some(m) = step.credentials_form_refused() {
+        // A form of ours shown long ago keeps what was typed in it; a foreign one nothing.
+        let typed = step.req.form.text("contract_id");
+        let id = match m == super::FORM_EXPIRED {
+            true => super::input::contract_id(&typed).unwrap_or_default(),
+            false => String::new(),
+        };
+        return Ok(super::pages::top_with(step, Some(m), &id));
     }
     let customer = match step.credentials().await? {
         Ok(c) => c,

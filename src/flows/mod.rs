@@ -215,6 +215,27 @@ impl<'a> Step<'a> {
         ))
     }
 
+    /// For a credentials form posted before any session (login, 利用開始 and 交換 from the
+    /// top page): what to tell the phone when the form did not come with a value this gateway
+    /// gave it lately (a foreign page posting someone's credentials), checked before anything
+    /// else, so that such a post costs no hash and counts against no one.
+    pub fn credentials_form_refused(&self) -> Option<&'static str> {
+        match self.login_form_check() {
+            Check::Valid => None,
+            Check::Expired => Some(FORM_EXPIRED),
+            Check::Forged => Some(FORM_FORGED),
+        }
+    }
+
+    /// The context of a credentials form before any session: its anti-forgery value is
+    /// `value` ([`Step::login_form_value`]).
+    pub fn credentials_ctx<'s>(&'s self, value: &'s str) -> Ctx<'s> {
+        Ctx {
+            csrf: Some(value),
+            ..self.ctx(None)
+        }
+    }
+
     /// Checks `password` as the customer's `which` password, counted against this client.
     pub async fn check_password(
         &self,
@@ -327,6 +348,11 @@ impl Step<'_> {
         Ok(self.page_ending(page(&ctx, &finished)))
     }
 }
+
+/// A credentials form that did not come from our pages (lately, to this phone).
+pub const FORM_FORGED: &str = "ログイン画面から送信されていないため、受け付けできませんでした。この画面から入力してください。";
+/// A credentials form shown too long ago.
+pub const FORM_EXPIRED: &str = "画面を表示してから時間がたったため、受け付けできませんでした。もう一度入力してください。";
 
 /// A credentials form to show again: what went wrong and the contract ID the user typed.
 pub struct Retry {

@@ -111,10 +111,7 @@ impl PageCache {
 /// The top page with a message (after logout, or a failed login) and the typed contract ID.
 pub fn top_with(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
     let value = step.login_form_value();
-    let ctx = Ctx {
-        csrf: Some(&value),
-        ..step.ctx(None)
-    };
+    let ctx = step.credentials_ctx(&value);
     let label = &step.app.config.bank.contract_id_label;
     step.page_ending(markup::top::top(&ctx, label, message, contract_id))
 }

@@ -29,7 +29,8 @@ pub async fn entry(step: &Step<'_>) -> Result<Reply, AppError> {
 }
 
 fn credentials(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
-    let ctx = step.ctx(None);
+    let value = step.login_form_value();
+    let ctx = step.credentials_ctx(&value);
     let label = &step.app.config.bank.contract_id_label;
     step.page(
         markup::start::credentials_form(
@@ -61,6 +62,9 @@ fn token_form(step: &Step, session: &Session, message: Option<&str>, serial: &st
 
 /// `POST /start`: checks contract ID and login password.
 pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
+    if let Some(m) = step.credentials_form_refused() {
+        return Ok(credentials(step, Some(m), ""));
+    }
     let customer = match step.credentials().await? {
         Ok(c) => c,
         Err(retry) => return Ok(credentials(step, Some(&retry.message), &retry.contract_id)),
