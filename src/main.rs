@@ -726,21 +726,39 @@ fn restore(backup_dir: &Path, db: &Db) -> Result<(), String> {
     std::fs::create_dir_all(&db.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", db.data_dir.display()))?;
     keitai_gateway::store::restore(&backup_dir.join("db"), &target).map_err(|e| e.to_string())?;
-    // Opening proves the key and the format; the chain is checked before anyone serves it.
+    // Opening proves the key and the format; the chain is checked before anyone serves it:
+    // every bank's chain, in a database of several banks.
     let sealer = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
-    let store = open_store(&db.data_dir, sealer)?;
-    match store.verify_audit().map_err(|e| e.to_string())? {
-        Ok(n) => println!(
-            "restored {} into {} (audit chain intact: {n} records)",
-            backup_dir.display(),
-            target.display()
-        ),
-        Err(seq) => {
-            return Err(format!(
-                "restored, but the audit chain is broken at record {seq}"
-            ))
+    let cache = keitai_gateway::store::SERVING_CACHE;
+    let banks =
+        keitai_gateway::damaged::catching(|| Store::open_every_bank(&target, &sealer, cache))
+            .map_err(|_panic| damaged(&db.data_dir))?
+            .map_err(|e| open_error(&db.data_dir, e))?;
+    let stores = if banks.is_empty() {
+        vec![open_store(&db.data_dir, sealer)?]
+    } else {
+        banks
+    };
+    let mut checked = Vec::new();
+    for store in &stores {
+        let bank = store
+            .bank()
+            .map_or(String::new(), |b| format!("bank {b}: "));
+        match store.verify_audit().map_err(|e| e.to_string())? {
+            Ok(n) => checked.push(format!("{bank}audit chain intact: {n} records")),
+            Err(seq) => {
+                return Err(format!(
+                    "restored, but {bank}the audit chain is broken at record {seq}"
+                ))
+            }
         }
     }
+    println!(
+        "restored {} into {} ({})",
+        backup_dir.display(),
+        target.display(),
+        checked.join("; ")
+    );
     Ok(())
 }
 

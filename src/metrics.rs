@@ -259,6 +259,16 @@ impl Observer for Metrics {
 /// `GET /metrics`, for the internal networks.
 pub struct MetricsFront;
 
+/// The bare `/metrics` of a multi-bank gateway: a plain 404 (a scraper reads the status, not
+/// a phone page), since each bank counts apart at `/CODE/metrics`.
+pub fn not_found_outside_banks() -> Reply {
+    Reply::new(
+        StatusCode::NOT_FOUND,
+        "text/plain; charset=utf-8",
+        b"no bank's metrics here: each bank's are at /CODE/metrics\n".to_vec(),
+    )
+}
+
 pub const PATH: &str = "/metrics";
 
 impl Front for MetricsFront {

@@ -179,6 +179,7 @@ impl Gateway {
                     .collect();
                 crate::banks::bank_list_page(&list)
             }
+            None if path == crate::metrics::PATH => crate::metrics::not_found_outside_banks(),
             None if path == "/api" || path.starts_with("/api/") => {
                 // API callers read JSON; their path must name the bank.
                 crate::api::not_found_outside_banks()

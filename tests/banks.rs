@@ -368,3 +368,136 @@ fn a_banks_own_host_name_reaches_it_without_the_prefix() {
     top.assert_contains("あおば信用金庫")
         .assert_contains("action=\"/1020/login\"");
 }
+
+/// A raw request from loopback; returns the status and the body as text.
+fn raw(server: &Server, method: &str, path: &str, body: &str) -> (u16, String) {
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        server.addr,
+        body.len()
+    );
+    let resp = server.phone("test").raw(req.as_bytes());
+    (
+        resp.status,
+        String::from_utf8_lossy(&resp.body).into_owned(),
+    )
+}
+
+#[test]
+fn each_bank_has_its_own_metrics_and_the_bare_metrics_is_no_banks() {
+    let (_tmp, server) = start();
+    let mut phone = server.phone(AU);
+    phone
+        .get(&format!("{AOBA}/"))
+        .assert_contains("あおば信用金庫");
+    phone.get(&format!("{AOBA}/help"));
+    let (status, aoba) = raw(&server, "GET", "/1020/metrics", "");
+    assert_eq!(status, 200, "{aoba}");
+    assert!(
+        aoba.contains("keitai_requests_total{front=\"phone\",status=\"200\"} 2"),
+        "あおば counts its own two pages: {aoba}"
+    );
+    let (status, minami) = raw(&server, "GET", "/1021/metrics", "");
+    assert_eq!(status, 200);
+    assert!(
+        !minami.contains("keitai_requests_total{front=\"phone\""),
+        "みなみ served no phone page: {minami}"
+    );
+    // No bank's metrics at the bare path (which bank's would they be?): a plain 404, not a
+    // phone page (those go out as 200).
+    let (status, text) = raw(&server, "GET", "/metrics", "");
+    assert_eq!(status, 404, "{text}");
+    assert!(text.contains("/CODE/metrics"), "{text}");
+}
+
+#[test]
+fn restoring_a_backup_of_several_banks_checks_every_banks_chain() {
+    let (tmp, server) = start();
+    register(&server, MINAMI, TWIN, "GMHW00000007").assert_contains("登録が完了しました");
+    let d = tmp.path().to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let backup = out.path().join("backup");
+    let b = backup.to_str().unwrap();
+    let bank = ["--bank", "1021", "--bank-dir", "data/centre", "--data-dir"];
+    cli_ok(&[&["backup", b][..], &bank, &[d]].concat());
+    server.kill();
+    let key = tmp.path().join("master.key");
+    let k = key.to_str().unwrap();
+    let restore = |into: &str| cli(&["restore", b, "--data-dir", into, "--key-file", k]);
+    let good = out.path().join("good");
+    let (ok, said, err) = restore(good.to_str().unwrap());
+    assert!(ok, "{said}{err}");
+    for code in ["1020", "1021", "1022"] {
+        assert!(
+            said.contains(&format!("bank {code}: audit chain intact")),
+            "{said}"
+        );
+    }
+    // One bank's trail altered in the backup (as a failing disk or a hand would): refused.
+    {
+        let db = sled::open(backup.join("db")).unwrap();
+        let trail = db.open_tree("1022/audit").unwrap();
+        let (k, v) = trail.iter().next().unwrap().unwrap();
+        let mut rec: serde_json::Value = serde_json::from_slice(&v).unwrap();
+        rec["detail"] = json!("altered");
+        trail.insert(k, serde_json::to_vec(&rec).unwrap()).unwrap();
+        db.flush().unwrap();
+    }
+    let (ok, _, err) = restore(out.path().join("bad").to_str().unwrap());
+    assert!(!ok, "an altered trail is not restored as intact");
+    assert!(
+        err.contains("bank 1022") && err.contains("broken at record"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_emulator_under_a_banks_prefix_keeps_to_that_banks_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = centre(tmp.path(), &["--emulator"]);
+    let (status, page) = raw(&server, "GET", "/1020/emulator/", "");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("src=\"/1020/emulator/emulator.js\"")
+            && page.contains("href=\"/1020/emulator/emulator.css\""),
+        "{page}"
+    );
+    let (status, script) = raw(&server, "GET", "/1020/emulator/emulator.js", "");
+    assert!(status == 200 && script.contains("BASE + \"/emulator/send\""));
+    let send =
+        |ask: serde_json::Value| raw(&server, "POST", "/1020/emulator/send", &ask.to_string());
+    // The bank's top page as a cookie-less DoCoMo handset opens it: its links keep the prefix.
+    let (status, body) =
+        send(json!({"handset": "docomo-p903i", "method": "GET", "target": "/1020/"}));
+    assert_eq!(status, 200, "{body}");
+    let top: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let text = top["page"].as_str().unwrap();
+    assert!(
+        text.contains("あおば信用金庫") && text.contains("action=\"/1020/login?guid=ON\""),
+        "{text}"
+    );
+    assert!(
+        top["request"]["url"].as_str().unwrap().ends_with("/1020/"),
+        "{top}"
+    );
+    // The login form posted as the handset does reaches あおば's customer.
+    let (status, body) = send(json!({
+        "handset": "docomo-p903i",
+        "method": "POST",
+        "target": "/1020/login?guid=ON",
+        "fields": [["contract_id", TWIN.0], ["password", TWIN.1]],
+    }));
+    assert_eq!(status, 200, "{body}");
+    let menu: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let text = menu["page"].as_str().unwrap();
+    assert!(text.contains("メニュー") || text.contains("様"), "{text}");
+    assert!(
+        text.contains("/1020/"),
+        "the menu's links stay in the bank: {text}"
+    );
+    // Another bank's pages, or paths under no bank, are not this emulator's.
+    for target in ["/1021/", "/", "/login", "/1020/branch/"] {
+        let (status, body) = send(json!({"handset": "au-sa31", "method": "GET", "target": target}));
+        assert_eq!(status, 400, "{target}: {body}");
+    }
+}

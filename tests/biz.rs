@@ -673,3 +673,202 @@ fn one_token_for_two_users_has_one_fail_counter_and_a_branch_unlocks_it() {
         "accept"
     );
 }
+
+/// A contract the operator imports in the test below: 契約先ID, ご契約先暗証番号, 確認暗証番号,
+/// お客様カード.
+const MINAMI_KOBO: (&str, &str, &str, &str) =
+    ("3000000001", "Admin3001", "Kakunin3001", "31415926");
+
+/// An operator's CSV file (UTF-8 BOM, CRLF) in `dir`; its path.
+fn csv_file(dir: &std::path::Path, name: &str, lines: &[String]) -> String {
+    let mut text = "\u{feff}".to_owned();
+    for l in lines {
+        text.push_str(l);
+        text.push_str("\r\n");
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn business_contracts_imported_while_serving_sign_in_on_a_phone_and_register_a_token() {
+    let (tmp, server, key) = start(&[]);
+    let d = tmp.path().to_str().unwrap();
+    let (id, admin, confirm, card) = MINAMI_KOBO;
+    let bc = |p: &str| bcrypt::hash(p, 4).unwrap();
+    let header = "contract_id,name,admin_password_hash,confirm_pin_hash,card,usage,status";
+    let contract = |status: &str| {
+        format!(
+            "{id},有限会社南工房,{},{},{card},per_user,{status}",
+            bc(admin),
+            bc(confirm)
+        )
+    };
+    let contracts = csv_file(tmp.path(), "c.csv", &[header.into(), contract("active")]);
+    let users = csv_file(
+        tmp.path(),
+        "u.csv",
+        &[
+            "contract_id,user_id,name".into(),
+            format!("{id},minami01,南一郎"),
+            format!("{id},minami02,南二郎"),
+        ],
+    );
+    let import = |extra: &[&str]| {
+        let mut args = vec![
+            "customers",
+            "import",
+            "--business",
+            &*contracts,
+            "--users",
+            &*users,
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--data-dir", d]);
+        cli(&args)
+    };
+    // Through the serving gateway's admin socket; a dry run writes nothing.
+    let (ok, out, err) = import(&["--dry-run"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("dry run") && out.contains("1 added"), "{out}");
+    assert!(
+        !out.contains(card) && !err.contains(card),
+        "the card is never shown"
+    );
+
+    // A bad file: every bad row named by file and line, nothing loaded, no secret repeated.
+    let bad_contracts = csv_file(
+        tmp.path(),
+        "bad.csv",
+        &[
+            header.into(),
+            format!(
+                "{id},有限会社南工房,{admin},{},1234567,per_user,active",
+                bc(confirm)
+            ),
+        ],
+    );
+    let bad_users = csv_file(
+        tmp.path(),
+        "bad-u.csv",
+        &[
+            "contract_id,user_id,name".into(),
+            "3999999999,x1,誰か".into(),
+        ],
+    );
+    let (ok, _, err) = cli(&[
+        "customers",
+        "import",
+        "--business",
+        &*bad_contracts,
+        "--users",
+        &*bad_users,
+        "--data-dir",
+        d,
+    ]);
+    assert!(!ok, "a bad file is refused");
+    assert!(err.contains("bad.csv line 2: admin_password_hash"), "{err}");
+    assert!(err.contains("card must be"), "{err}");
+    assert!(!err.contains(admin) && !err.contains("1234567"), "{err}");
+    let (ok, _, err) = cli(&[
+        "customers",
+        "import",
+        "--business",
+        &*contracts,
+        "--users",
+        &*bad_users,
+        "--data-dir",
+        d,
+    ]);
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("bad-u.csv line 2: contract 3999999999 is in neither"),
+        "{err}"
+    );
+
+    let (ok, out, err) = import(&[]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("loaded") && out.contains("1 added"), "{out}");
+    let (_, trail, _) = cli(&["audit", "--data-dir", d]);
+    assert!(
+        trail.contains("biz_load") && trail.contains("operator"),
+        "{trail}"
+    );
+    assert!(
+        !trail.contains(card),
+        "the card is never in the audit trail"
+    );
+    assert!(!server.log().contains(card), "nor in the log");
+
+    // The console shows it; the branch issues a hardware token to it (発行申込書, seed 000).
+    let lookup = format!("/branch/customer?contract_id={id}");
+    let mut boss = Staff::sign_in(server.addr, SUPER_HONTEN);
+    boss.get(&lookup)
+        .assert_status(200)
+        .assert_contains("有限会社南工房")
+        .assert_contains("minami02");
+    let t = "GMHW00000005";
+    boss.post(
+        "/branch/applications",
+        &[
+            ("contract_id", id),
+            ("application_no", "B-0301"),
+            ("reason", "new"),
+            ("serial", t),
+        ],
+    )
+    .assert_status(200);
+
+    // The administrator signs in on a cookie-less DoCoMo phone with the imported card and
+    // registers the token for a user.
+    let mut phone = server.phone(FOMA);
+    let main = admin_login(&mut phone, MINAMI_KOBO);
+    let otp = to_otp_setting(&mut phone, &main);
+    let form = phone.follow(&otp, '2');
+    let fields = [
+        ("user", "minami01"),
+        ("serial", t),
+        ("otp", &code(t, 0)),
+        ("confirm", confirm),
+    ];
+    let list = phone.submit(&form, &fields);
+    list.assert_chtml(BIZ_BUDGET)
+        .assert_contains(&format!("南一郎 {t}"));
+    assert_eq!(
+        verify_user(&server, &key, id, Some("minami01"), &code(t, 1)),
+        "accept"
+    );
+
+    // The bank closes the contract: its token is cancelled, the API says so, the login is as
+    // for an unknown 契約先ID.
+    let closing = csv_file(tmp.path(), "c2.csv", &[header.into(), contract("closed")]);
+    let (ok, out, err) = cli(&[
+        "customers",
+        "import",
+        "--business",
+        &*closing,
+        "--users",
+        &*users,
+        "--data-dir",
+        d,
+    ]);
+    assert!(ok && out.contains("1 closed"), "{out}{err}");
+    assert_eq!(
+        verify_user(&server, &key, id, Some("minami01"), &code(t, 2)),
+        "cancelled"
+    );
+    let mut phone = server.phone(AU);
+    let top = phone.get("/");
+    let entry = phone.follow(&top, '4');
+    phone
+        .submit(&entry, &[("contract_id", id), ("password", admin)])
+        .assert_contains("契約先IDまたはご契約先暗証番号が正しくありません。");
+    drop(server);
+    let token = with_store(tmp.path(), |s| s.token(t).unwrap().unwrap());
+    assert!(
+        matches!(token.state, TokenState::Cancelled { .. }),
+        "{:?}",
+        token.state
+    );
+}

@@ -7,6 +7,8 @@ use crate::report::Latencies;
 use keitai_gateway::ledger::{check_otp, OtpCheck};
 use keitai_gateway::seal::Sealer;
 use keitai_gateway::store::Store;
+use std::net::SocketAddr;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -127,19 +129,34 @@ pub async fn api(dir: &Path, key: &Path, from: u64, to: u64, run: Duration) -> A
         Err(e) => return Api::Absent(format!("POST /api/v1/otp/verify: {e}")),
         Ok(_) => {}
     }
+    // The probe used `from`'s code of this step: start past it.
+    let (rate, latencies, _) = verify_load(&[addr], &auth, from + 1..to, run).await;
+    gateway.stop();
+    Api::Measured { rate, latencies }
+}
+
+/// `CLIENTS` callers spread over `addrs` in turn, caller k over customers `ids.start + k`,
+/// `+ CLIENTS`, … (right codes only: this step's, then the next's): (accepted/s, latencies,
+/// accepted). Callers that run out of customers stop early: the rate is over the time they all ran.
+pub async fn verify_load(
+    addrs: &[SocketAddr],
+    auth: &str,
+    ids: Range<u64>,
+    run: Duration,
+) -> (f64, Latencies, u64) {
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for k in 0..CLIENTS {
-        let stop = stop.clone();
-        let auth = auth.clone();
+        let (stop, auth) = (stop.clone(), auth.to_owned());
+        let addr = addrs[k as usize % addrs.len()];
+        let ids = ids.clone();
         tasks.push(tokio::spawn(async move {
             let mut p = Phone::new(addr, "keitai-gateway-bench");
             p.phone.headers.push(("Authorization".into(), auth));
             let mut accepted = 0u64;
-            // The probe used `from`'s code of this step: start past it.
             'passes: for ahead in [0u64, 60] {
-                let mut i = from + 1 + k;
-                while i < to {
+                let mut i = ids.start + k;
+                while i < ids.end {
                     if stop.load(Ordering::Relaxed) {
                         break 'passes;
                     }
@@ -167,9 +184,7 @@ pub async fn api(dir: &Path, key: &Path, from: u64, to: u64, run: Duration) -> A
             stop.store(true, Ordering::Relaxed);
         })
     };
-    let mut latencies = Latencies::default();
-    let mut accepted = 0;
-    let mut last = began;
+    let (mut accepted, mut latencies, mut last) = (0, Latencies::default(), began);
     for t in tasks {
         let (a, l, done) = t.await.expect("API task");
         accepted += a;
@@ -177,10 +192,8 @@ pub async fn api(dir: &Path, key: &Path, from: u64, to: u64, run: Duration) -> A
         last = last.max(done);
     }
     stopper.abort();
-    // Callers that ran out of tokens stop early: the rate is over the time they all ran.
     let rate = accepted as f64 / (last - began).as_secs_f64();
-    gateway.stop();
-    Api::Measured { rate, latencies }
+    (rate, latencies, accepted)
 }
 
 fn body(i: u64, ahead: u64) -> String {

@@ -10,7 +10,7 @@ mod harness;
 use crate::child::{cli, Gateway};
 use crate::phone::{Phone, AU, FOMA, SOFTBANK};
 use crate::report::{Latencies, Table};
-use crate::{data, flows};
+use crate::{data, flows, otp};
 use keitai_gateway::seal::Sealer;
 use keitai_gateway::store::Store;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -51,7 +51,8 @@ pub async fn run(customers: u64, load: Duration, table: &mut Table) {
     let addrs: Vec<_> = gateways.iter().map(|g| g.addr).collect();
 
     crate::step("PostgreSQL: OTP API, 64 callers over two gateways");
-    let (rate, mut lat, accepted) = api(&addrs, &api_key, half, load).await;
+    let (rate, mut lat, accepted) =
+        otp::verify_load(&addrs, &format!("Bearer {api_key}"), 0..half, load).await;
     let stored: u64 = cluster
         .sql(
             "bench",
@@ -89,72 +90,6 @@ pub async fn run(customers: u64, load: Duration, table: &mut Table) {
     );
     drop(gateways);
     drop(cluster);
-}
-
-/// 64 callers, each over its own bound customers, right codes only (this step's, then the
-/// next's); (accepted/s, latencies, accepted).
-async fn api(
-    addrs: &[std::net::SocketAddr],
-    api_key: &str,
-    bound: u64,
-    run: Duration,
-) -> (f64, Latencies, u64) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let auth = format!("Bearer {api_key}");
-    let mut tasks = Vec::new();
-    for k in 0..CALLERS {
-        let (stop, auth) = (stop.clone(), auth.clone());
-        let addr = addrs[(k % 2) as usize];
-        tasks.push(tokio::spawn(async move {
-            let mut p = Phone::new(addr, "keitai-gateway-bench");
-            p.phone.headers.push(("Authorization".into(), auth));
-            let mut accepted = 0u64;
-            'passes: for ahead in [0u64, 60] {
-                let mut i = k;
-                while i < bound {
-                    if stop.load(Ordering::Relaxed) {
-                        break 'passes;
-                    }
-                    let code = data::code(i, keitai_gateway::clock::now_unix() + ahead);
-                    let body = format!(
-                        r#"{{"contract_id":"{}","otp":"{code}","purpose":"login"}}"#,
-                        data::contract_id(i)
-                    );
-                    let r = p
-                        .post_json("/api/v1/otp/verify", &body)
-                        .await
-                        .expect("API request");
-                    assert_eq!(r.status, 200, "API answered {}: {}", r.status, r.text);
-                    if r.text.contains("\"accept\"") {
-                        accepted += 1;
-                    }
-                    i += CALLERS;
-                }
-            }
-            (accepted, p.latencies, Instant::now())
-        }));
-    }
-    let began = Instant::now();
-    let stopper = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(run).await;
-            stop.store(true, Ordering::Relaxed);
-        })
-    };
-    let (mut accepted, mut lat, mut last) = (0, Latencies::default(), began);
-    for t in tasks {
-        let (a, l, done) = t.await.expect("API task");
-        accepted += a;
-        lat.extend(l);
-        last = last.max(done);
-    }
-    stopper.abort();
-    (
-        accepted as f64 / (last - began).as_secs_f64(),
-        lat,
-        accepted,
-    )
 }
 
 /// 64 phones, half on each gateway, registering customers `from..to`'s tokens.

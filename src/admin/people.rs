@@ -5,16 +5,26 @@
 use super::Ctx;
 use crate::clock;
 use crate::config::Bank;
-use crate::operate::{customers, staff, Operator};
+use crate::operate::{businesses, customers, staff, Operator};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
 #[derive(clap::Subcommand, Debug, Clone, Serialize, Deserialize)]
 pub enum CustomersAction {
-    /// Load the internet-banking host's CSV export (a delta; all rows or none).
+    /// Load the internet-banking host's CSV export (a delta; all rows or none), or with
+    /// --business its 法人 contracts and --users their users.
     Import {
-        file: PathBuf,
+        /// The customers export (personal customers).
+        #[arg(required_unless_present = "business", conflicts_with = "business")]
+        file: Option<PathBuf>,
+        /// The 法人 contracts file instead (契約先ID, name, hashes of the ご契約先暗証番号 and
+        /// 確認暗証番号, お客様カード digits, 利用形態, status).
+        #[arg(long, value_name = "CONTRACTS", requires = "users")]
+        business: Option<PathBuf>,
+        /// The users (利用者) of the contracts: contract_id,user_id,name.
+        #[arg(long, value_name = "USERS", requires = "business")]
+        users: Option<PathBuf>,
         /// Report what would change; write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -91,7 +101,34 @@ fn print(ctx: &mut Ctx, text: &str) {
 
 pub(super) fn customers(ctx: &mut Ctx, action: &CustomersAction) -> Result<(), String> {
     let text = match action {
-        CustomersAction::Import { file, dry_run } => {
+        CustomersAction::Import {
+            business: Some(contracts),
+            users: Some(users),
+            dry_run,
+            ..
+        } => {
+            let read = |p: &PathBuf| {
+                std::fs::read(ctx.path(p)).map_err(|e| format!("{}: {e}", p.display()))
+            };
+            let (contract_bytes, user_bytes) = (read(contracts)?, read(users)?);
+            let operator = Operator(ctx.operator.clone());
+            let args = businesses::BusinessImportArgs {
+                contracts: &contract_bytes,
+                users: &user_bytes,
+                contracts_name: &contracts.display().to_string(),
+                users_name: &users.display().to_string(),
+                dry_run: *dry_run,
+                now: clock::now_unix(),
+                operator: &operator,
+            };
+            businesses::import(ctx.store, &args).map(|r| r.to_string())
+        }
+        CustomersAction::Import {
+            file: Some(file),
+            business: None,
+            dry_run,
+            ..
+        } => {
             let csv =
                 std::fs::read(ctx.path(file)).map_err(|e| format!("{}: {e}", file.display()))?;
             let operator = Operator(ctx.operator.clone());
@@ -103,6 +140,9 @@ pub(super) fn customers(ctx: &mut Ctx, action: &CustomersAction) -> Result<(), S
                 operator: &operator,
             };
             customers::import(ctx.store, &args).map(|r| r.to_string())
+        }
+        CustomersAction::Import { .. } => {
+            return Err("customers import: a FILE, or --business CONTRACTS --users USERS".into())
         }
         CustomersAction::Show { contract_id } => {
             let bank = bank(ctx)?;

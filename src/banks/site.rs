@@ -41,8 +41,9 @@ impl Site {
         self.hosts.iter().any(|h| h.eq_ignore_ascii_case(name))
     }
 
-    /// Puts the bank's prefix back on what a front answered: cookie paths, and the own links
-    /// and forms of UTF-8 pages (the branch console names its paths from the root).
+    /// Puts the bank's prefix back on what a front answered: cookie paths, and the own links,
+    /// scripts and forms of UTF-8 pages (the branch console and the emulator's page name their
+    /// paths from the root).
     pub fn reroot(&self, mut reply: Reply) -> Reply {
         if let Some(c) = reply.set_cookie.take() {
             reply.set_cookie = Some(c.replace("Path=/", &format!("Path={}/", self.base)));
@@ -51,6 +52,7 @@ impl Site {
             if let Ok(text) = std::str::from_utf8(&reply.body) {
                 let text = text
                     .replace("href=\"/", &format!("href=\"{}/", self.base))
+                    .replace("src=\"/", &format!("src=\"{}/", self.base))
                     .replace("action=\"/", &format!("action=\"{}/", self.base));
                 reply.body = text.into_bytes().into();
             }

@@ -1,5 +1,6 @@
-//! Loading 法人 contracts: from two CSV files (the demo bank's, or a bank's own export) or from
-//! records a caller has parsed itself (the `customers import` command). Secrets arrive plain
+//! Loading 法人 contracts with plain secrets: from two CSV files (the demo bank's) or from
+//! records a caller has parsed itself. The operator's import of a bank's files, with hashes
+//! and as a delta, is `customers import --business` ([`crate::operate::businesses`]). Secrets arrive plain
 //! and are stored as argon2 hashes; the お客様カード digits are sealed like token seeds.
 //!
 //! Files (UTF-8, header line):
@@ -70,7 +71,8 @@ pub fn read_files(contracts: &Path, users: &Path) -> Result<Vec<NewBusiness>, Lo
     Ok(list)
 }
 
-fn valid_id(s: &str) -> bool {
+/// A 契約先ID or 利用者ID: 1 to 16 ASCII letters or digits.
+pub fn valid_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
@@ -109,6 +111,7 @@ pub fn prepare(store: &Store, n: &NewBusiness) -> Result<(Business, Card), Strin
         users,
         shared_serial: None,
         admin_fails: 0,
+        closed: false,
     };
     Ok((b, store.seal_card(id, &n.card)))
 }

@@ -61,6 +61,10 @@ pub async fn check_admin(
         let Some(mut b) = tx.business(contract_id)? else {
             return Ok(Begin::Unknown);
         };
+        // A closed contract answers as an unknown one.
+        if b.closed {
+            return Ok(Begin::Unknown);
+        }
         if b.admin_fails >= limit {
             return Ok(Begin::Locked);
         }
@@ -207,7 +211,7 @@ fn claimable(token: &Token, b: &Business, kinds: &[TokenKind]) -> Result<(), Ref
 
 /// Hands `serial` back to the inventory, assigned to the contract, when no user of `b` uses
 /// it any more.
-fn release_if_unused(tx: &Tx, b: &Business, serial: &str) -> TxResult<()> {
+pub(crate) fn release_if_unused(tx: &Tx, b: &Business, serial: &str) -> TxResult<()> {
     if b.uses(serial) {
         return Ok(());
     }
@@ -382,16 +386,9 @@ pub async fn set_usage(
             if b.usage == usage {
                 return Ok(Some(Vec::new()));
             }
-            let released = b.serials();
             let before = b.usage;
             b.usage = usage;
-            b.shared_serial = None;
-            for u in &mut b.users {
-                u.serial = None;
-            }
-            for s in &released {
-                release_if_unused(tx, &b, s)?;
-            }
+            let released = release_all(tx, &mut b)?;
             tx.put_business(&b)?;
             tx.audit(
                 now,
@@ -409,6 +406,20 @@ pub async fn set_usage(
             Ok(Some(released))
         })
         .await
+}
+
+/// Releases every registration of `b` (users' tokens and the shared one), each token going
+/// back to the contract's inventory; returns the serials released. The caller stores `b`.
+pub(crate) fn release_all(tx: &Tx, b: &mut Business) -> TxResult<Vec<String>> {
+    let released = b.serials();
+    b.shared_serial = None;
+    for u in &mut b.users {
+        u.serial = None;
+    }
+    for s in &released {
+        release_if_unused(tx, b, s)?;
+    }
+    Ok(released)
 }
 
 /// A branch releases the administrator's lock (wrong passwords or card answers), audited
@@ -457,6 +468,9 @@ pub fn check_in(
     let Some(b) = tx.business(contract_id)? else {
         return Ok((OtpCheck::UnknownCustomer, None));
     };
+    if b.closed {
+        return Ok((OtpCheck::Cancelled, None));
+    }
     if b.user(user_id).is_none() {
         return Ok((OtpCheck::UnknownCustomer, None));
     }
@@ -489,6 +503,7 @@ mod tests {
                 .to_vec(),
             shared_serial: Some("T9".into()),
             admin_fails: 0,
+            closed: false,
         }
     }
 

@@ -42,7 +42,10 @@ pub enum SendError {
     Handset,
     #[error("only GET and POST")]
     Method,
-    #[error("the emulator reaches only this gateway's phone pages (a path starting with /)")]
+    #[error(
+        "the emulator reaches only this gateway's phone pages (a path starting with /, under \
+         the bank's own prefix on a gateway of several banks)"
+    )]
     Target,
 }
 
@@ -101,7 +104,9 @@ pub async fn send(
     };
     let detected = handset.detected();
     let encoded = encode_form(&ask.fields);
-    let target = phone_target(&ask.target)?;
+    // Inside the bank's front: its prefix (a multi-bank gateway's `/1020`) comes off, as the
+    // router takes it off a request from a socket.
+    let target = phone_target(&app.base, &ask.target)?;
     let target = match (&method, encoded.is_empty()) {
         (&hyper::Method::GET, false) => {
             let sep = if target.contains('?') { '&' } else { '?' };
@@ -113,9 +118,20 @@ pub async fn send(
         hyper::Method::POST => encoded.clone(),
         _ => String::new(),
     };
-    let headers = headers(handset, &detected, &ask, &target, host, body.len());
+    let headers = headers(
+        handset,
+        &detected,
+        &ask,
+        (&app.base, &target),
+        host,
+        body.len(),
+    );
     let parts = parts(&method, &target, &headers)?;
-    let reply = phone_pages(phone, app, parts, body.clone(), peer).await;
+    let mut reply = phone_pages(phone, app, parts, body.clone(), peer).await;
+    if let Some(c) = reply.set_cookie.take() {
+        // As the router's `Site::reroot` sends it: the cookie kept inside the bank.
+        reply.set_cookie = Some(c.replace("Path=/", &format!("Path={}/", app.base)));
+    }
 
     let text = page::decode(&reply.body, handset.keypad());
     let chtml = page::check(
@@ -129,7 +145,7 @@ pub async fn send(
     Ok(Answer {
         request: Sent {
             method: method.to_string(),
-            url: format!("http://{host}{target}"),
+            url: format!("http://{host}{}{target}", app.base),
             headers,
             form: decoded_form(body.as_bytes()),
             body: masked_body(&body),
@@ -148,14 +164,23 @@ pub async fn send(
     })
 }
 
-/// The path and query of one of the gateway's phone pages. Anything with a scheme or host is
-/// refused; so are the other fronts' paths (console, API, the emulator itself): the phone
-/// front would only answer them with its 404 page, and a tester should hear why.
-fn phone_target(target: &str) -> Result<String, SendError> {
+/// The path and query, inside the bank, of one of the bank's phone pages: `target` must be
+/// under the bank's prefix `base` (empty for one bank), which comes off. Anything with a
+/// scheme or host is refused; so are another bank's paths and the other fronts' paths
+/// (console, API, the emulator itself): the phone front would only answer them with its 404
+/// page, and a tester should hear why.
+fn phone_target(base: &str, target: &str) -> Result<String, SendError> {
     let uri: hyper::Uri = target.parse().map_err(|_| SendError::Target)?;
     if uri.scheme().is_some() || uri.authority().is_some() || !target.starts_with('/') {
         return Err(SendError::Target);
     }
+    let target = match target.strip_prefix(base) {
+        Some("") => "/".to_owned(),
+        Some(rest) if rest.starts_with('?') => format!("/{rest}"),
+        Some(rest) if rest.starts_with('/') => rest.to_owned(),
+        _ => return Err(SendError::Target),
+    };
+    let uri: hyper::Uri = target.parse().map_err(|_| SendError::Target)?;
     let path = uri.path();
     let other_front = ["/api", "/branch", "/emulator"]
         .iter()
@@ -167,14 +192,16 @@ fn phone_target(target: &str) -> Result<String, SendError> {
 }
 
 /// The headers this handset's request carries, in the order it sends them.
+/// `at`: the bank's prefix and the path inside the bank.
 fn headers(
     handset: &Handset,
     detected: &crate::carrier::Handset,
     ask: &Ask,
-    target: &str,
+    at: (&str, &str),
     host: &str,
     body_len: usize,
 ) -> Vec<(String, String)> {
+    let (base, target) = at;
     let mut h: Vec<(String, String)> = vec![
         ("Host".into(), host.into()),
         ("User-Agent".into(), handset.user_agent.into()),
@@ -191,7 +218,7 @@ fn headers(
         }
     }
     if let (true, Some(referer)) = (handset.referer, &ask.referer) {
-        if phone_target(referer).is_ok() {
+        if phone_target(base, referer).is_ok() {
             h.push(("Referer".into(), format!("http://{host}{referer}")));
         }
     }
@@ -403,7 +430,7 @@ mod tests {
 
     #[test]
     fn only_phone_paths() {
-        assert!(phone_target("/start?guid=ON").is_ok());
+        assert!(phone_target("", "/start?guid=ON").is_ok());
         for bad in [
             "http://example.com/",
             "//example.com/x",
@@ -413,7 +440,23 @@ mod tests {
             "/emulator/send",
             "/emulator",
         ] {
-            assert!(phone_target(bad).is_err(), "{bad}");
+            assert!(phone_target("", bad).is_err(), "{bad}");
+            assert!(
+                phone_target("/1020", &format!("/1020{bad}")).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_banks_pages_lose_its_prefix_and_other_banks_are_refused() {
+        let inside = |t: &str| phone_target("/1020", t).ok();
+        assert_eq!(inside("/1020").as_deref(), Some("/"));
+        assert_eq!(inside("/1020/").as_deref(), Some("/"));
+        assert_eq!(inside("/1020?guid=ON").as_deref(), Some("/?guid=ON"));
+        assert_eq!(inside("/1020/login?x=1").as_deref(), Some("/login?x=1"));
+        for other in ["/", "/login", "/1021/login", "/10200/login"] {
+            assert_eq!(inside(other), None, "{other}");
         }
     }
 

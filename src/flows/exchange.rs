@@ -1,17 +1,24 @@
 //! 交換 (seed 003, 5. トークンの交換): the current token's OTP, then the new token's serial and
 //! OTP, then the result with 変更後 / 変更前.
 
-use super::card::{self, Answer};
-use super::{input, otp_message, receipt_text, refusal_message, Step};
+use super::card;
+use super::journey::{self, Journey};
+use super::{otp_message, refusal_message, Step};
 use crate::error::AppError;
 use crate::ledger::{self, OtpCheck};
 use crate::reply::Reply;
 use crate::session::{Finished, Session, Stage};
+use crate::store::Customer;
 use markup::start::Receipt;
+use markup::Ctx;
 
-const TITLE: &str = "ワンタイムパスワード交換";
-/// Where the new-token form posts; a re-send of it after the result shows the result again.
-const PATH: &str = markup::paths::EXCHANGE_NEW;
+/// Its names; the new-token form posts to `last`, and a re-send of it after the result shows
+/// the result again.
+const JOURNEY: Journey = Journey {
+    title: "ワンタイムパスワード交換",
+    credentials: markup::paths::EXCHANGE,
+    last: markup::paths::EXCHANGE_NEW,
+};
 
 /// `GET /exchange`: from the menu straight to step 1; from the top page, credentials first.
 pub async fn entry(step: &Step<'_>) -> Result<Reply, AppError> {
@@ -19,24 +26,7 @@ pub async fn entry(step: &Step<'_>) -> Result<Reply, AppError> {
         let session = step.advance(&session, Stage::ExchangeAuthed { logged_in: true })?;
         return Ok(current_form(step, &session, None));
     }
-    Ok(credentials(step, None, ""))
-}
-
-fn credentials(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
-    let value = step.login_form_value();
-    let ctx = step.credentials_ctx(&value);
-    let label = &step.app.config.bank.contract_id_label;
-    step.page(
-        markup::start::credentials_form(
-            &ctx,
-            TITLE,
-            markup::paths::EXCHANGE,
-            label,
-            message,
-            contract_id,
-        ),
-        None,
-    )
+    Ok(JOURNEY.credentials_form(step, None, ""))
 }
 
 fn current_form(step: &Step, session: &Session, message: Option<&str>) -> Reply {
@@ -55,44 +45,26 @@ fn new_form(step: &Step, session: &Session, message: Option<&str>, serial: &str)
 
 /// `POST /exchange`: contract ID and login password (entry from the top page).
 pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
-    if let Some(m) = step.credentials_form_refused() {
-        return Ok(credentials(step, Some(m), ""));
-    }
-    let customer = match step.credentials().await? {
-        Ok(c) => c,
-        Err(retry) => return Ok(credentials(step, Some(&retry.message), &retry.contract_id)),
+    let refuse = |c: &Customer| {
+        c.token
+            .is_none()
+            .then_some("トークンが登録されていません。利用開始から登録を行ってください。")
     };
-    let id = &customer.contract_id;
-    if customer.token.is_none() {
-        let m = "トークンが登録されていません。利用開始から登録を行ってください。";
-        return Ok(credentials(step, Some(m), id));
-    }
-    let session = step.sessions.create(
-        &customer.contract_id,
-        &customer.name,
-        Stage::ExchangeAuthed { logged_in: false },
-        step.req.subscriber.clone(),
-    );
-    Ok(current_form(step, &session, None))
+    let stage = Stage::ExchangeAuthed { logged_in: false };
+    Ok(match JOURNEY.sign_in(step, refuse, stage).await? {
+        Ok(session) => current_form(step, &session, None),
+        Err(form) => form,
+    })
 }
 
 /// `POST /exchange/current`: step 1, the OTP of the token in use.
 pub async fn current_post(step: &Step<'_>) -> Result<Reply, AppError> {
     let session = step.posted_session(|s| matches!(s, Stage::ExchangeAuthed { .. }))?;
-    let code = match input::otp(&step.req.form.text("otp")) {
-        Ok(c) => c,
-        Err(m) => return Ok(current_form(step, &session, Some(m))),
+    let form = |m: &str| current_form(step, &session, Some(m));
+    let check = match step.posted_otp(&session, "exchange step 1", form).await? {
+        Ok(check) => check,
+        Err(again) => return Ok(again),
     };
-    let limit = step.bank_policy().otp_fail_limit;
-    let check = ledger::check_otp(
-        &step.app.store,
-        &session.contract_id,
-        &code,
-        step.now(),
-        limit,
-        "exchange step 1",
-    )
-    .await?;
     let logged_in = session.stage.logged_in();
     match check {
         OtpCheck::Accepted { serial } => {
@@ -113,41 +85,25 @@ pub async fn current_post(step: &Step<'_>) -> Result<Reply, AppError> {
 
 /// `POST /exchange/new`: step 2, the new token; on success the result page.
 pub async fn new_post(step: &Step<'_>) -> Result<Reply, AppError> {
-    let session = match step.posted_session(|s| matches!(s, Stage::ExchangeVerified { .. })) {
+    let done = |ctx: &Ctx, r: Receipt, f: &Finished| {
+        let old = f.old_serial.as_deref().unwrap_or("");
+        markup::exchange::done(ctx, r, &f.serial, old)
+    };
+    let verified = |s: &Stage| matches!(s, Stage::ExchangeVerified { .. });
+    let session = match JOURNEY.last_session(step, verified, done)? {
         Ok(s) => s,
-        Err(e @ (AppError::Session | AppError::Step)) => {
-            return step.resent(PATH, e, |ctx, f| {
-                let receipt = Receipt {
-                    number: &f.number,
-                    time: &f.time,
-                };
-                let old = f.old_serial.as_deref().unwrap_or("");
-                markup::exchange::done(ctx, receipt, &f.serial, old)
-            })
-        }
-        Err(e) => return Err(e),
+        Err(resent) => return Ok(resent),
     };
     let Stage::ExchangeVerified { old_serial, .. } = &session.stage else {
         return Err(AppError::Step);
     };
-    let typed_serial = step.req.form.text("serial");
-    let serial = match input::serial(&typed_serial) {
-        Ok(s) => s,
-        Err(m) => return Ok(new_form(step, &session, Some(m), &typed_serial)),
+    let form = |m: &str, serial: &str| new_form(step, &session, Some(m), serial);
+    let (serial, code) = match journey::new_token(step, form) {
+        Ok(fields) => fields,
+        Err(again) => return Ok(again),
     };
-    let code = match input::otp(&step.req.form.text("otp")) {
-        Ok(c) => c,
-        Err(m) => return Ok(new_form(step, &session, Some(m), &serial)),
-    };
-    if card::wanted(step) {
-        match card::check(step, &session).await? {
-            Answer::Right => {}
-            Answer::Again(m) => return Ok(new_form(step, &session, Some(&m), &serial)),
-            Answer::Locked(m) => {
-                step.sessions.end(&session.id);
-                return Ok(super::pages::top_with(step, Some(m), ""));
-            }
-        }
+    if let Some(r) = journey::card_refused(step, &session, |m| form(m, &serial)).await? {
+        return Ok(r);
     }
     let limit = step.bank_policy().otp_fail_limit;
     let result = ledger::exchange(
@@ -162,33 +118,10 @@ pub async fn new_post(step: &Step<'_>) -> Result<Reply, AppError> {
     .await?;
     let done = match result {
         Ok(done) => done,
-        Err(r) => {
-            return Ok(new_form(
-                step,
-                &session,
-                Some(&refusal_message(&r)),
-                &serial,
-            ))
-        }
+        Err(r) => return Ok(form(&refusal_message(&r), &serial)),
     };
-    let (number, time) = receipt_text(&done.receipt);
-    step.remember_finished(
-        &session,
-        Finished {
-            path: PATH,
-            name: session.name.clone(),
-            subscriber: session.subscriber.clone(),
-            serial: serial.clone(),
-            old_serial: Some(old_serial.clone()),
-            number: number.clone(),
-            time: time.clone(),
-        },
-    );
-    let receipt = Receipt {
-        number: &number,
-        time: &time,
-    };
-    step.finish(&session, |ctx| {
-        markup::exchange::done(ctx, receipt, &serial, old_serial)
+    let registered = (serial.as_str(), Some(old_serial.as_str()));
+    JOURNEY.receipt(step, &session, registered, &done.receipt, |ctx, r| {
+        markup::exchange::done(ctx, r, &serial, old_serial)
     })
 }

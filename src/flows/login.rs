@@ -1,10 +1,10 @@
 //! Login (contract ID + password, then the OTP for customers who chose 認証する), the menu and
 //! logout.
 
-use super::{input, otp_message, Step};
+use super::{otp_message, Step};
 use crate::clock;
 use crate::error::AppError;
-use crate::ledger::{self, OtpCheck};
+use crate::ledger::OtpCheck;
 use crate::reply::Reply;
 use crate::session::{Session, Stage};
 use markup::login::{MenuToken, TokenLine};
@@ -56,20 +56,11 @@ fn otp_form(step: &Step, session: &Session, message: Option<&str>) -> Reply {
 /// `POST /login/otp`.
 pub async fn otp(step: &Step<'_>) -> Result<Reply, AppError> {
     let session = step.posted_session(|s| *s == Stage::LoginOtp)?;
-    let code = match input::otp(&step.req.form.text("otp")) {
-        Ok(c) => c,
-        Err(m) => return Ok(otp_form(step, &session, Some(m))),
+    let form = |m: &str| otp_form(step, &session, Some(m));
+    let check = match step.posted_otp(&session, "login", form).await? {
+        Ok(check) => check,
+        Err(again) => return Ok(again),
     };
-    let limit = step.bank_policy().otp_fail_limit;
-    let check = ledger::check_otp(
-        &step.app.store,
-        &session.contract_id,
-        &code,
-        step.now(),
-        limit,
-        "login",
-    )
-    .await?;
     match check {
         OtpCheck::Accepted { .. } => {
             let session = step.advance(&session, Stage::Menu)?;

@@ -8,6 +8,7 @@ pub mod biz;
 pub mod cancel;
 pub mod card;
 pub mod exchange;
+pub mod journey;
 pub mod login;
 pub mod login_otp;
 pub mod pages;
@@ -256,6 +257,31 @@ impl<'a> Step<'a> {
             )
             .await?;
         Ok(check)
+    }
+
+    /// The OTP a form posted (`otp`), checked against the token of the session's customer
+    /// (`purpose` goes into the audit trail); `Ok(Err(form))` when it is not an OTP: `form`
+    /// with the message, nothing checked.
+    pub async fn posted_otp(
+        &self,
+        session: &Session,
+        purpose: &str,
+        form: impl Fn(&'static str) -> Reply,
+    ) -> Result<Result<crate::ledger::OtpCheck, Reply>, AppError> {
+        let code = match input::otp(&self.req.form.text("otp")) {
+            Ok(c) => c,
+            Err(m) => return Ok(Err(form(m))),
+        };
+        let check = crate::ledger::check_otp(
+            &self.app.store,
+            &session.contract_id,
+            &code,
+            self.now(),
+            self.bank_policy().otp_fail_limit,
+            purpose,
+        )
+        .await?;
+        Ok(Ok(check))
     }
 
     /// The contract ID and login password every journey starts with. `Ok(Err(retry))` is the

@@ -2,18 +2,25 @@
 //! login-time OTP choice + 資金移動用パスワード (or the お客様カード, see [`super::card`]), then
 //! the receipt.
 
-use super::card::{self, Answer};
-use super::{input, password_message, receipt_text, refusal_message, Step};
+use super::card;
+use super::journey::{self, Journey};
+use super::{input, password_message, refusal_message, Step};
 use crate::attempts::{PasswordCheck, Secret};
 use crate::error::AppError;
 use crate::ledger;
 use crate::reply::Reply;
 use crate::session::{Finished, Session, Stage};
+use crate::store::Customer;
 use markup::start::{Receipt, TokenForm};
+use markup::Ctx;
 
-const TITLE: &str = "ワンタイムパスワード利用開始";
-/// Where the token form posts; a re-send of it after the receipt shows the receipt again.
-const PATH: &str = markup::paths::START_TOKEN;
+/// Its names; the token form posts to `last`, and a re-send of it after the receipt shows
+/// the receipt again.
+const JOURNEY: Journey = Journey {
+    title: "ワンタイムパスワード利用開始",
+    credentials: markup::paths::START,
+    last: markup::paths::START_TOKEN,
+};
 
 fn is_start(stage: &Stage) -> bool {
     matches!(stage, Stage::StartAuthed { .. })
@@ -25,24 +32,7 @@ pub async fn entry(step: &Step<'_>) -> Result<Reply, AppError> {
         let session = step.advance(&session, Stage::StartAuthed { logged_in: true })?;
         return Ok(token_form(step, &session, None, ""));
     }
-    Ok(credentials(step, None, ""))
-}
-
-fn credentials(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
-    let value = step.login_form_value();
-    let ctx = step.credentials_ctx(&value);
-    let label = &step.app.config.bank.contract_id_label;
-    step.page(
-        markup::start::credentials_form(
-            &ctx,
-            TITLE,
-            markup::paths::START,
-            label,
-            message,
-            contract_id,
-        ),
-        None,
-    )
+    Ok(JOURNEY.credentials_form(step, None, ""))
 }
 
 fn token_form(step: &Step, session: &Session, message: Option<&str>, serial: &str) -> Reply {
@@ -62,63 +52,37 @@ fn token_form(step: &Step, session: &Session, message: Option<&str>, serial: &st
 
 /// `POST /start`: checks contract ID and login password.
 pub async fn credentials_post(step: &Step<'_>) -> Result<Reply, AppError> {
-    if let Some(m) = step.credentials_form_refused() {
-        return Ok(credentials(step, Some(m), ""));
-    }
-    let customer = match step.credentials().await? {
-        Ok(c) => c,
-        Err(retry) => return Ok(credentials(step, Some(&retry.message), &retry.contract_id)),
+    let refuse = |c: &Customer| {
+        c.token
+            .is_some()
+            .then_some("既にトークンが登録されています。トークンの変更は交換から行ってください。")
     };
-    let id = &customer.contract_id;
-    if customer.token.is_some() {
-        let m = "既にトークンが登録されています。トークンの変更は交換から行ってください。";
-        return Ok(credentials(step, Some(m), id));
-    }
-    let session = step.sessions.create(
-        &customer.contract_id,
-        &customer.name,
-        Stage::StartAuthed { logged_in: false },
-        step.req.subscriber.clone(),
-    );
-    Ok(token_form(step, &session, None, ""))
+    let stage = Stage::StartAuthed { logged_in: false };
+    Ok(match JOURNEY.sign_in(step, refuse, stage).await? {
+        Ok(session) => token_form(step, &session, None, ""),
+        Err(form) => form,
+    })
 }
 
 /// `POST /start/token`: registers the token and shows the receipt.
 pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
-    let session = match step.posted_session(is_start) {
+    let done = |ctx: &Ctx, r: Receipt, f: &Finished| markup::start::done(ctx, r, &f.serial);
+    let session = match JOURNEY.last_session(step, is_start, done)? {
         Ok(s) => s,
-        Err(e @ (AppError::Session | AppError::Step)) => {
-            return step.resent(PATH, e, |ctx, f| {
-                let receipt = Receipt {
-                    number: &f.number,
-                    time: &f.time,
-                };
-                markup::start::done(ctx, receipt, &f.serial)
-            })
-        }
-        Err(e) => return Err(e),
+        Err(resent) => return Ok(resent),
     };
-    let typed_serial = step.req.form.text("serial");
-    let serial = match input::serial(&typed_serial) {
-        Ok(s) => s,
-        Err(m) => return Ok(token_form(step, &session, Some(m), &typed_serial)),
-    };
-    let code = match input::otp(&step.req.form.text("otp")) {
-        Ok(c) => c,
-        Err(m) => return Ok(token_form(step, &session, Some(m), &serial)),
+    let form = |m: &str, serial: &str| token_form(step, &session, Some(m), serial);
+    let (serial, code) = match journey::new_token(step, form) {
+        Ok(fields) => fields,
+        Err(again) => return Ok(again),
     };
     let login_otp = step.req.form.get("login_otp") != Some("0");
     let policy = step.bank_policy();
     let store = &step.app.store;
     if card::wanted(step) {
         // Seed 001: the お客様カード instead of the 資金移動用パスワード.
-        match card::check(step, &session).await? {
-            Answer::Right => {}
-            Answer::Again(m) => return Ok(token_form(step, &session, Some(&m), &serial)),
-            Answer::Locked(m) => {
-                step.sessions.end(&session.id);
-                return Ok(super::pages::top_with(step, Some(m), ""));
-            }
+        if let Some(r) = journey::card_refused(step, &session, |m| form(m, &serial)).await? {
+            return Ok(r);
         }
     } else {
         let transfer = match input::password(
@@ -171,31 +135,10 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
     .await?;
     let done = match result {
         Ok(done) => done,
-        Err(r) => {
-            return Ok(token_form(
-                step,
-                &session,
-                Some(&refusal_message(&r)),
-                &serial,
-            ))
-        }
+        Err(r) => return Ok(form(&refusal_message(&r), &serial)),
     };
-    let (number, time) = receipt_text(&done.receipt);
-    step.remember_finished(
-        &session,
-        Finished {
-            path: PATH,
-            name: session.name.clone(),
-            subscriber: session.subscriber.clone(),
-            serial: serial.clone(),
-            old_serial: None,
-            number: number.clone(),
-            time: time.clone(),
-        },
-    );
-    let receipt = Receipt {
-        number: &number,
-        time: &time,
-    };
-    step.finish(&session, |ctx| markup::start::done(ctx, receipt, &serial))
+    let registered = (serial.as_str(), None);
+    JOURNEY.receipt(step, &session, registered, &done.receipt, |ctx, r| {
+        markup::start::done(ctx, r, &serial)
+    })
 }

@@ -7,6 +7,7 @@
 //! hash strings [`crate::phc`] recognises: a plain password is a bad row. Any bad row refuses
 //! the whole file, every bad row named by its line; otherwise the file is one transaction.
 
+use super::csv_rows::{each_row, field_count, name_ok, Unique, MAX_NAME};
 use super::{OperateError, Operator, Result};
 use crate::branch::steps::{status, token_state};
 use crate::clock::jst;
@@ -26,8 +27,6 @@ pub const HEADER: [&str; 5] = [
     "transfer_password_hash",
     "status",
 ];
-/// Longest name accepted (characters).
-const MAX_NAME: usize = 64;
 /// Contract IDs a report lists by kind of change before it only counts them.
 const LISTED: usize = 20;
 
@@ -53,9 +52,9 @@ struct Row {
     closed: bool,
 }
 
-/// What a row does to the stored customer.
+/// What a row does to the stored customer (or business contract).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
+pub(super) enum Change {
     Add,
     Update,
     Close,
@@ -63,7 +62,8 @@ enum Change {
     Same,
 }
 
-/// What an import changed (or, dry run, would change): contract IDs by kind of change.
+/// What an import changed (or, dry run, would change): contract IDs by kind of change (of
+/// customers, or of business contracts).
 #[derive(Debug, Default)]
 pub struct ImportReport {
     pub dry_run: bool,
@@ -76,7 +76,7 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
-    fn count(&mut self, change: Change, id: &str) {
+    pub(super) fn count(&mut self, change: Change, id: &str) {
         let list = match change {
             Change::Add => &mut self.added,
             Change::Update => &mut self.updated,
@@ -90,7 +90,7 @@ impl ImportReport {
         list.push(id.to_owned());
     }
 
-    fn summary(&self) -> String {
+    pub(super) fn summary(&self) -> String {
         format!(
             "{} added, {} updated, {} closed, {} reopened, {} unchanged",
             self.added.len(),
@@ -140,101 +140,17 @@ fn valid_contract_id(id: &str) -> bool {
     (1..=16).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The 1-based line of byte offsets, asked in increasing order.
-struct LineCounter<'a> {
-    data: &'a [u8],
-    offset: usize,
-    line: u64,
-}
-
-impl<'a> LineCounter<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        LineCounter {
-            data,
-            offset: 0,
-            line: 1,
-        }
-    }
-
-    fn at(&mut self, byte: u64) -> u64 {
-        let mut to = usize::try_from(byte)
-            .unwrap_or(usize::MAX)
-            .min(self.data.len());
-        // After a CR the reader starts the next record on the LF that ends the line.
-        if self.data.get(to) == Some(&b'\n') {
-            to += 1;
-        }
-        if to > self.offset {
-            let newlines = self.data[self.offset..to].iter().filter(|&&b| b == b'\n');
-            self.line += newlines.count() as u64;
-            self.offset = to;
-        }
-        self.line
-    }
-}
-
 /// The rows of the export, or every bad row as `line N: why`.
 fn parse(csv_bytes: &[u8]) -> std::result::Result<Vec<(u64, Row)>, Vec<String>> {
-    let data = csv_bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(csv_bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(data);
-    let mut bad = Vec::new();
     let mut rows: Vec<(u64, Row)> = Vec::new();
-    let mut seen = std::collections::HashMap::new();
-    let mut header = true;
-    // Line numbers counted from the records' byte offsets (a quoted field may span lines).
-    let mut lines = LineCounter::new(data);
-    for record in reader.byte_records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| lines.at(p.byte()));
-                bad.push(format!("line {line}: not readable as CSV"));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| lines.at(p.byte()));
-        let fields: Option<Vec<&str>> = record
-            .iter()
-            .map(|f| std::str::from_utf8(f).ok().map(str::trim))
-            .collect();
-        let Some(fields) = fields else {
-            bad.push(format!("line {line}: not UTF-8"));
-            continue;
-        };
-        if header {
-            header = false;
-            if fields != HEADER {
-                bad.push(format!(
-                    "line {line}: the header must be {}",
-                    HEADER.join(",")
-                ));
-                return Err(bad);
-            }
-            continue;
-        }
-        if fields.len() == 1 && fields[0].is_empty() {
-            continue; // a blank line
-        }
-        match row(&fields) {
-            Ok(r) => {
-                if let Some(first) = seen.insert(r.contract_id.clone(), line) {
-                    bad.push(format!(
-                        "line {line}: contract ID {} is also on line {first}",
-                        r.contract_id
-                    ));
-                } else {
-                    rows.push((line, r));
-                }
-            }
-            Err(reasons) => bad.push(format!("line {line}: {}", reasons.join("; "))),
-        }
-    }
-    if header {
-        bad.push(format!("line 1: the header must be {}", HEADER.join(",")));
-    }
+    let mut seen = Unique::default();
+    let bad = each_row(csv_bytes, &HEADER, |line, fields| {
+        let r = row(fields).map_err(|reasons| reasons.join("; "))?;
+        seen.first(&r.contract_id, line)
+            .map_err(|first| format!("contract ID {} is also on line {first}", r.contract_id))?;
+        rows.push((line, r));
+        Ok(())
+    });
     if bad.is_empty() {
         Ok(rows)
     } else {
@@ -253,9 +169,8 @@ fn row(fields: &[&str]) -> std::result::Result<Row, Vec<String>> {
             ""
         };
         return Err(vec![format!(
-            "{} fields, expected {}{hint}",
-            fields.len(),
-            HEADER.len()
+            "{}{hint}",
+            field_count(fields.len(), HEADER.len())
         )]);
     }
     let mut why = Vec::new();
@@ -264,8 +179,7 @@ fn row(fields: &[&str]) -> std::result::Result<Row, Vec<String>> {
     if !valid_contract_id(id) {
         why.push("contract_id must be 1 to 16 digits".to_owned());
     }
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME || name.chars().any(char::is_control) {
+    if !name_ok(name) {
         why.push(format!("name must be 1 to {MAX_NAME} characters"));
     }
     for (column, hash) in [

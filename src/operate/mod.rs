@@ -1,9 +1,12 @@
 //! The operator's commands on a bank's people: [`customers`] (the internet-banking host's
-//! export) and [`staff`] (branch staff accounts). Each command is a plain function of the store
+//! export), [`businesses`] (its 法人 contracts and their users) and [`staff`] (branch staff
+//! accounts). Each command is a plain function of the store
 //! and its arguments returning what it prints, so the command line and an admin socket can
 //! call the same code. Every change is one [`crate::store::Store::commit_now`] carrying its
 //! audit records, which name the operator.
 
+pub mod businesses;
+mod csv_rows;
 pub mod customers;
 pub mod staff;
 

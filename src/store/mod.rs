@@ -308,6 +308,32 @@ impl Store {
             .collect()
     }
 
+    /// Opens every bank an embedded database in `dir` holds (its trees named `CODE/…`), in
+    /// code order: what `restore` checks of a backup of several banks. Empty for a database of
+    /// one bank (whose trees carry no code); open that with [`Store::open`].
+    pub fn open_every_bank(
+        dir: &Path,
+        sealer: &Sealer,
+        cache_bytes: u64,
+    ) -> Result<Vec<Store>, StoreError> {
+        let db = Sled::engine(dir, cache_bytes)?;
+        let mut codes: Vec<BankCode> = db
+            .tree_names()
+            .iter()
+            .filter_map(|n| {
+                let name = std::str::from_utf8(n).ok()?;
+                BankCode::parse(name.split_once('/')?.0)
+            })
+            .collect();
+        codes.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        codes.dedup();
+        drop(db);
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        Store::open_banks(dir, sealer, cache_bytes, &codes)
+    }
+
     /// The bank this store holds (None: a one-bank setup).
     pub fn bank(&self) -> Option<&BankCode> {
         match &self.engine {

@@ -339,6 +339,7 @@ pub fn businesses_and_cards(open: Open) {
         }],
         shared_serial: None,
         admin_fails: 2,
+        closed: false,
     };
     let card = s.seal_card(&b.contract_id, "40173958");
     assert!(!card.sealed.contains("40173958"));

@@ -2,6 +2,9 @@
 // each request as the chosen handset would and answers with the page and what it saw.
 "use strict";
 
+// The bank's prefix on a gateway of several banks (/1020/emulator/ -> "/1020"), else "".
+const BASE = location.pathname.replace(/\/emulator(\/.*)?$/, "");
+
 const $ = (id) => document.getElementById(id);
 const state = {
   handsets: [],
@@ -253,7 +256,7 @@ async function send(method, target, fields) {
   };
   let res, answer;
   try {
-    res = await fetch("/emulator/send", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(ask) });
+    res = await fetch(BASE + "/emulator/send", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(ask) });
     answer = await res.json();
   } catch (e) {
     note("ゲートウェイに接続できません (" + e + ")");
@@ -365,7 +368,7 @@ function selectHandset(id) {
     return [dt, dd];
   }));
   showJar(null);
-  send("GET", "/", []);
+  send("GET", BASE + "/", []);
 }
 
 function buildKeypad() {
@@ -389,7 +392,7 @@ function buildKeypad() {
 async function tokenTick() {
   const serial = $("token-serial").value;
   if (!serial) return;
-  const res = await fetch("/emulator/token?serial=" + encodeURIComponent(serial));
+  const res = await fetch(BASE + "/emulator/token?serial=" + encodeURIComponent(serial));
   if (!res.ok) return;
   const t = await res.json();
   if (t.serial !== $("token-serial").value) return; // picked another meanwhile
@@ -425,7 +428,7 @@ async function init() {
       back();
     }
   });
-  state.handsets = await (await fetch("/emulator/handsets")).json();
+  state.handsets = await (await fetch(BASE + "/emulator/handsets")).json();
   for (const h of state.handsets) {
     const o = document.createElement("option");
     o.value = h.id;
@@ -433,7 +436,7 @@ async function init() {
     $("handset").append(o);
   }
   $("handset").addEventListener("change", () => selectHandset($("handset").value));
-  const tokens = await (await fetch("/emulator/token")).json();
+  const tokens = await (await fetch(BASE + "/emulator/token")).json();
   for (const s of tokens.serials || []) {
     const o = document.createElement("option");
     o.value = o.textContent = s;

@@ -69,6 +69,11 @@ pub struct Business {
     /// (a completed login) clears it. The administrator is locked out at the login fail limit
     /// (a branch releases it).
     pub admin_fails: u32,
+    /// The bank closed the contract (`customers import --business`, status `closed`): its
+    /// tokens are cancelled, the administrator's login answers as for an unknown 契約先ID and
+    /// the OTP API answers `cancelled`. Absent in records written before it: open.
+    #[serde(default)]
+    pub closed: bool,
 }
 
 impl Business {
