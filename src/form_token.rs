@@ -142,6 +142,9 @@ mod tests {
         let later = key.issue(p, b"client-a", NOW + 1200);
         assert_eq!(key.check(p, b"client-a", &later, NOW), Check::Forged);
         // One window, one value (the cached top page carries it).
-        assert_eq!(key.issue(p, b"client-a", NOW - NOW % 600 + 599), key.issue(p, b"client-a", NOW - NOW % 600));
+        assert_eq!(
+            key.issue(p, b"client-a", NOW - NOW % 600 + 599),
+            key.issue(p, b"client-a", NOW - NOW % 600)
+        );
     }
 }

@@ -268,9 +268,15 @@ fn claimable(token: &Token, contract_id: &str) -> Result<(), Refusal> {
         TokenState::Active { .. } => return Err(Refusal::Taken),
         // The customer's own old token may be named as such; anyone else's is "taken", so
         // that a serial's history is not for a stranger to learn.
-        TokenState::Replaced { contract_id: owner, .. }
-        | TokenState::Cancelled { contract_id: owner, .. }
-        | TokenState::Returned { contract_id: owner, .. } => {
+        TokenState::Replaced {
+            contract_id: owner, ..
+        }
+        | TokenState::Cancelled {
+            contract_id: owner, ..
+        }
+        | TokenState::Returned {
+            contract_id: owner, ..
+        } => {
             return Err(if owner == contract_id {
                 Refusal::Retired
             } else {

@@ -685,18 +685,28 @@ fn anonymous_sign_in_page_views_keep_nothing_and_staff_still_sign_in() {
         for _ in 0..4 {
             scope.spawn(|| {
                 for i in 0..2_550 {
-                    let path = if i % 2 == 0 { "/branch/" } else { "/branch/login" };
+                    let path = if i % 2 == 0 {
+                        "/branch/"
+                    } else {
+                        "/branch/login"
+                    };
                     Staff::new(server.addr).get(path).assert_status(200);
                 }
             });
         }
     });
     // None of them left anything on the server...
-    assert_eq!(metric(&server, "keitai_live_sessions{front=\"console\"}"), 0);
+    assert_eq!(
+        metric(&server, "keitai_live_sessions{front=\"console\"}"),
+        0
+    );
     // ...and staff sign in as ever.
     let mut clerk = Staff::sign_in(server.addr, CLERK_EKIMAE);
     clerk.get("/branch/audit").assert_status(200);
-    assert_eq!(metric(&server, "keitai_live_sessions{front=\"console\"}"), 1);
+    assert_eq!(
+        metric(&server, "keitai_live_sessions{front=\"console\"}"),
+        1
+    );
     // The sign-in form must come back with the value its page gave with its cookie.
     let creds = [("staff_id", SUPER_EKIMAE.0), ("password", SUPER_EKIMAE.1)];
     let mut no_page = Staff::new(server.addr);
@@ -705,14 +715,20 @@ fn anonymous_sign_in_page_views_keep_nothing_and_staff_still_sign_in() {
     page.get("/branch/");
     let good = page.csrf.clone().unwrap();
     let forged = format!("{}0", &good[..good.len() - 1]);
-    page.post_exact("/branch/login", &[("csrf", forged.as_str()), creds[0], creds[1]])
-        .assert_status(403)
-        .assert_contains("正しい画面から送信されていません");
+    page.post_exact(
+        "/branch/login",
+        &[("csrf", forged.as_str()), creds[0], creds[1]],
+    )
+    .assert_status(403)
+    .assert_contains("正しい画面から送信されていません");
     // Another browser's value is no good with this cookie.
     let mut other = Staff::new(server.addr);
     other.get("/branch/");
     other
-        .post_exact("/branch/login", &[("csrf", good.as_str()), creds[0], creds[1]])
+        .post_exact(
+            "/branch/login",
+            &[("csrf", good.as_str()), creds[0], creds[1]],
+        )
         .assert_status(403);
     Staff::sign_in(server.addr, SUPER_EKIMAE);
 }
@@ -815,16 +831,26 @@ fn the_console_audit_view_shows_one_page_of_the_trail_with_links_to_the_rest() {
     let seqs = rows(&first);
     assert_eq!(seqs.len(), 100);
     assert!(seqs.windows(2).all(|w| w[0] == w[1] + 1), "newest first");
-    assert!(!first.text.contains("最新の記録"), "the newest page links to older ones only");
+    assert!(
+        !first.text.contains("最新の記録"),
+        "the newest page links to older ones only"
+    );
     let older = |page: &Resp| -> String {
-        let at = page.text.find("/branch/audit?contract=&amp;since=&amp;before=").unwrap();
+        let at = page
+            .text
+            .find("/branch/audit?contract=&amp;since=&amp;before=")
+            .unwrap();
         let href = &page.text[at..];
         href[..href.find('"').unwrap()].replace("&amp;", "&")
     };
     let second = sup.get(&older(&first));
     let next = rows(&second);
     assert_eq!(next.len(), 100);
-    assert_eq!(next[0] + 1, *seqs.last().unwrap(), "the next page starts below the first");
+    assert_eq!(
+        next[0] + 1,
+        *seqs.last().unwrap(),
+        "the next page starts below the first"
+    );
     second.assert_contains("最新の記録");
     // Filtered by contract ID, paged the same way (nothing to page here).
     let taro = sup.get(&format!("/branch/audit?contract={}", TARO.0));
@@ -889,7 +915,11 @@ fn a_locked_contract_answers_like_an_unknown_one_and_costs_a_hash() {
     );
     // Each ran one hash (the decoy's), as a check of a real password does.
     assert_eq!(after_known - hashes, 1, "a locked contract's try is hashed");
-    assert_eq!(after_unknown - after_known, 1, "an unknown contract's try is hashed");
+    assert_eq!(
+        after_unknown - after_known,
+        1,
+        "an unknown contract's try is hashed"
+    );
 
     // 利用開始: a serial bound to someone else, an unknown one and a software token's get
     // one answer, so a customer cannot map the bank's tokens.
@@ -907,7 +937,12 @@ fn a_locked_contract_answers_like_an_unknown_one_and_costs_a_hash() {
             ],
         );
         page.assert_contains(keitai_gateway::flows::SERIAL_REFUSED);
-        for telling in ["既に登録", "利用が終了", "シリアル番号が正しくありません", "ソフトウェアトークンは"] {
+        for telling in [
+            "既に登録",
+            "利用が終了",
+            "シリアル番号が正しくありません",
+            "ソフトウェアトークンは",
+        ] {
             assert!(!page.text.contains(telling), "{serial}: {}", page.text);
         }
     }
@@ -928,7 +963,11 @@ fn a_login_form_from_anywhere_but_our_top_page_is_refused() {
     // value, with a made-up one, with the one the attacker's own phone was given.
     let mut victim = au(&server, "victim_ezweb");
     refused(&victim.post("/login", &creds), forged);
-    let made_up = [("csrf", "1a2b3c-00112233445566778899aabb"), creds[0], creds[1]];
+    let made_up = [
+        ("csrf", "1a2b3c-00112233445566778899aabb"),
+        creds[0],
+        creds[1],
+    ];
     refused(&victim.post("/login", &made_up), forged);
     let attackers = au(&server, "attacker_ezweb").get("/").csrf().unwrap();
     let theirs = [("csrf", attackers.as_str()), creds[0], creds[1]];

@@ -298,8 +298,14 @@ mod tests {
         let form = SignInForm::new(&key, now);
         let check = |cookie: &str, sent: &str, at: u64| SignInForm::check(&key, cookie, sent, at);
         assert_eq!(check(&form.cookie_value, &form.csrf, now), Check::Valid);
-        assert_eq!(check(&form.cookie_value, &form.csrf, now + 900), Check::Valid);
-        assert_eq!(check(&form.cookie_value, &form.csrf, now + 1800), Check::Expired);
+        assert_eq!(
+            check(&form.cookie_value, &form.csrf, now + 900),
+            Check::Valid
+        );
+        assert_eq!(
+            check(&form.cookie_value, &form.csrf, now + 1800),
+            Check::Expired
+        );
         let other = SignInForm::new(&key, now);
         assert_eq!(check(&other.cookie_value, &form.csrf, now), Check::Forged);
         assert_eq!(check(&form.cookie_value, "", now), Check::Forged);

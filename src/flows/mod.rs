@@ -378,7 +378,8 @@ impl Step<'_> {
 /// A credentials form that did not come from our pages (lately, to this phone).
 pub const FORM_FORGED: &str = "ログイン画面から送信されていないため、受け付けできませんでした。この画面から入力してください。";
 /// A credentials form shown too long ago.
-pub const FORM_EXPIRED: &str = "画面を表示してから時間がたったため、受け付けできませんでした。もう一度入力してください。";
+pub const FORM_EXPIRED: &str =
+    "画面を表示してから時間がたったため、受け付けできませんでした。もう一度入力してください。";
 
 /// A credentials form to show again: what went wrong and the contract ID the user typed.
 pub struct Retry {

@@ -62,7 +62,8 @@ impl Slotted {
     }
 
     fn with(&self, value: &str) -> Bytes {
-        let mut out = bytes::BytesMut::with_capacity(self.head.len() + value.len() + self.tail.len());
+        let mut out =
+            bytes::BytesMut::with_capacity(self.head.len() + value.len() + self.tail.len());
         out.extend_from_slice(&self.head);
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(&self.tail);
