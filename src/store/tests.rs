@@ -240,10 +240,12 @@ pub fn indexes_follow_records(open: Open) {
             contract_id: Some("1".into()),
             ..Default::default()
         })?;
+        // Anonymous ones are counts (per carrier and interval).
         tx.add_attempt(&Attempt {
             at: NOW + 1,
             contract_id: None,
-            ..Default::default()
+            count: 40,
+            carrier: Some("au".into()),
         })?;
         tx.add_attempt(&Attempt {
             at: NOW + 2,
@@ -255,6 +257,8 @@ pub fn indexes_follow_records(open: Open) {
     let ats: Vec<u64> = s.attempts_of("1").unwrap().iter().map(|a| a.at).collect();
     assert_eq!(ats, vec![NOW, NOW + 2]);
     assert_eq!(s.attempts().count(), 3);
+    let counted: u64 = s.attempts().map(|a| a.unwrap().count).sum();
+    assert_eq!(counted, 42);
     assert!(s.attempts_of("2").unwrap().is_empty());
 }
 
@@ -286,6 +290,13 @@ pub fn audit_chain_verifies_and_continues(open: Open) {
         seqs(s.audit_recent(Some("1"), Some(NOW + 1), 10).unwrap()),
         vec![4, 2]
     );
+    // One page of the trail: the records below number `before`.
+    assert_eq!(seqs(s.audit_page(None, None, Some(3), 2).unwrap()), vec![2, 1]);
+    assert_eq!(
+        seqs(s.audit_page(Some("1"), None, Some(4), 10).unwrap()),
+        vec![2, 0]
+    );
+    assert!(s.audit_page(Some("1"), None, Some(0), 10).unwrap().is_empty());
     let rec = s.audit().nth(4).unwrap().unwrap();
     assert_eq!(rec.event, AuditEvent::StaffLoad);
     assert_eq!(rec.event, "staff_load");

@@ -37,3 +37,23 @@ impl Default for Attempt {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_single_attempt_is_stored_as_before_counts_existed() {
+        let old: Attempt = serde_json::from_str(r#"{"at":5,"contract_id":"1"}"#).unwrap();
+        assert_eq!((old.count, old.carrier), (1, None));
+        let one = Attempt {
+            at: 5,
+            contract_id: Some("1".into()),
+            ..Attempt::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&one).unwrap(),
+            r#"{"at":5,"contract_id":"1"}"#
+        );
+    }
+}
