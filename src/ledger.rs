@@ -3,6 +3,7 @@
 //! record, made durable before the caller may report it.
 
 use crate::cancel_count::Batch;
+use crate::ids::{ContractId, OtpCode, Serial};
 use crate::otp::Outcome;
 use crate::store::{
     Attempt, AuditEvent, Binding, Customer, Event, Receipt, ReceiptKind, Store, StoreError, Token,
@@ -35,7 +36,7 @@ pub(crate) fn attempt_in(
     tx: &mut Tx,
     token: &mut Token,
     contract_id: &str,
-    code: &str,
+    code: &OtpCode,
     now: u64,
     limit: u32,
     detail: &str,
@@ -59,7 +60,7 @@ pub(crate) fn attempt_in(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OtpCheck {
     Accepted {
-        serial: String,
+        serial: Serial,
     },
     Refused(OtpRefusal),
     NoToken,
@@ -72,12 +73,13 @@ pub enum OtpCheck {
 /// reach a token are audited.
 pub async fn check_otp(
     store: &Store,
-    contract_id: &str,
-    code: &str,
+    contract_id: &ContractId,
+    code: &OtpCode,
     now: u64,
     limit: u32,
     purpose: &str,
 ) -> Result<OtpCheck, StoreError> {
+    let contract_id = contract_id.as_str();
     let (result, _) = store
         .commit(|tx| check_in(tx, contract_id, code, now, limit, purpose))
         .await?;
@@ -89,8 +91,8 @@ pub async fn check_otp(
 /// sequence number comes back with the result. Durable on return.
 pub async fn check_otp_audited(
     store: &Store,
-    contract_id: &str,
-    code: &str,
+    contract_id: &ContractId,
+    code: &OtpCode,
     now: u64,
     limit: u32,
     detail: &str,
@@ -103,13 +105,14 @@ pub async fn check_otp_audited(
 /// [`crate::business::check_in`]. A business contract asked without a user has no token.
 pub async fn check_otp_audited_for(
     store: &Store,
-    contract_id: &str,
+    contract_id: &ContractId,
     user_id: Option<&str>,
-    code: &str,
+    code: &OtpCode,
     now: u64,
     limit: u32,
     detail: &str,
 ) -> Result<(OtpCheck, u64), StoreError> {
+    let contract_id = contract_id.as_str();
     store
         .commit(|tx| {
             let (check, seq) = match user_id {
@@ -145,12 +148,13 @@ pub async fn check_otp_audited_for(
 /// audit record (`login_otp_changed`, detail `on`/`off`) are one write, durable on return.
 pub async fn set_login_otp(
     store: &Store,
-    contract_id: &str,
-    code: &str,
+    contract_id: &ContractId,
+    code: &OtpCode,
     login_otp: bool,
     now: u64,
     limit: u32,
 ) -> Result<OtpCheck, StoreError> {
+    let contract_id = contract_id.as_str();
     store
         .commit(|tx| {
             let (check, _) = check_in(tx, contract_id, code, now, limit, "login otp setting")?;
@@ -169,7 +173,7 @@ pub async fn set_login_otp(
                 Event {
                     event: AuditEvent::LoginOtpChanged,
                     contract_id: Some(contract_id),
-                    serial: Some(serial),
+                    serial: Some(serial.as_str()),
                     detail: if login_otp { "on" } else { "off" }.into(),
                 },
             )?;
@@ -183,7 +187,7 @@ pub async fn set_login_otp(
 fn check_in(
     tx: &mut Tx,
     contract_id: &str,
-    code: &str,
+    code: &OtpCode,
     now: u64,
     limit: u32,
     detail: &str,
@@ -208,7 +212,7 @@ pub(crate) fn check_token_in(
     tx: &mut Tx,
     serial: &str,
     contract_id: &str,
-    code: &str,
+    code: &OtpCode,
     now: u64,
     limit: u32,
     detail: &str,
@@ -219,7 +223,7 @@ pub(crate) fn check_token_in(
     let (result, seq) = attempt_in(tx, &mut token, contract_id, code, now, limit, detail)?;
     let check = match result {
         Ok(_) => OtpCheck::Accepted {
-            serial: token.serial,
+            serial: Serial::stored(token.serial),
         },
         Err(r) => OtpCheck::Refused(r),
     };
@@ -298,7 +302,7 @@ fn claim_in(
     tx: &mut Tx,
     c: &mut Customer,
     serial: &str,
-    code: &str,
+    code: &OtpCode,
     now: u64,
     limit: u32,
     purpose: &str,
@@ -369,9 +373,9 @@ fn claim_in(
 /// audit record are one write, durable on return.
 pub async fn register(
     store: &Store,
-    contract_id: &str,
-    serial: &str,
-    code: &str,
+    contract_id: &ContractId,
+    serial: &Serial,
+    code: &OtpCode,
     login_otp: bool,
     now: u64,
     limit: u32,
@@ -394,14 +398,16 @@ pub async fn register(
 #[allow(clippy::too_many_arguments)]
 pub async fn register_from(
     store: &Store,
-    contract_id: &str,
-    serial: &str,
-    code: &str,
+    contract_id: &ContractId,
+    serial: &Serial,
+    code: &OtpCode,
     login_otp: bool,
     subscriber_id: Option<&str>,
     now: u64,
     limit: u32,
 ) -> Result<Result<Done, Refusal>, StoreError> {
+    let contract_id = contract_id.as_str();
+    let serial = serial.as_str();
     store
         .commit(|tx| {
             let Some(mut c) = tx.customer(contract_id)?.filter(|c| !c.closed) else {
@@ -440,13 +446,16 @@ pub async fn register_from(
 /// out. Both tokens, the customer, receipt and audit record change in one durable write.
 pub async fn exchange(
     store: &Store,
-    contract_id: &str,
-    old_serial: &str,
-    new_serial: &str,
-    code: &str,
+    contract_id: &ContractId,
+    old_serial: &Serial,
+    new_serial: &Serial,
+    code: &OtpCode,
     now: u64,
     limit: u32,
 ) -> Result<Result<Done, Refusal>, StoreError> {
+    let contract_id = contract_id.as_str();
+    let old_serial = old_serial.as_str();
+    let new_serial = new_serial.as_str();
     store
         .commit(|tx| {
             let Some(mut c) = tx.customer(contract_id)? else {
@@ -501,9 +510,10 @@ pub async fn exchange(
 /// Records a feature-phone 利用中止 attempt (the phone is sent to a branch).
 pub async fn cancel_attempt(
     store: &Store,
-    contract_id: Option<&str>,
+    contract_id: Option<&ContractId>,
     now: u64,
 ) -> Result<(), StoreError> {
+    let contract_id = contract_id.map(ContractId::as_str);
     store
         .commit(|tx| {
             tx.add_attempt(&Attempt {
@@ -560,6 +570,18 @@ fn cancel_counts_in(tx: &mut Tx, batch: &Batch) -> TxResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cid(s: &str) -> ContractId {
+        ContractId::parse(s).unwrap()
+    }
+
+    fn serial(s: &str) -> Serial {
+        Serial::parse(s).unwrap()
+    }
+
+    fn otp(s: &str) -> OtpCode {
+        OtpCode::parse(s).unwrap()
+    }
     use crate::otp::{HashAlg, Params};
     use crate::seal::Sealer;
     use crate::store::Customer;
@@ -646,7 +668,7 @@ mod tests {
             ("3", code.as_str(), "cancelled", "otp_cancelled"),
             ("9", code.as_str(), "unknown", "otp_unknown_contract"),
         ] {
-            let (check, seq) = check_otp_audited(&store, id, code, NOW, 5, detail)
+            let (check, seq) = check_otp_audited(&store, &cid(id), &otp(code), NOW, 5, detail)
                 .await
                 .unwrap();
             let got = match check {
@@ -672,7 +694,7 @@ mod tests {
         let (_dir, store) = store();
         // The phone's check does not audit checks that reach no token, as before.
         assert_eq!(
-            check_otp(&store, "3", "123456", NOW, 5, "login")
+            check_otp(&store, &cid("3"), &otp("123456"), NOW, 5, "login")
                 .await
                 .unwrap(),
             OtpCheck::Cancelled
@@ -686,17 +708,17 @@ mod tests {
             "000000"
         };
         for _ in 0..4 {
-            check_otp_audited(&store, "1", wrong, NOW, 5, "api")
+            check_otp_audited(&store, &cid("1"), &otp(wrong), NOW, 5, "api")
                 .await
                 .unwrap();
         }
         assert_eq!(
-            check_otp(&store, "1", wrong, NOW, 5, "login")
+            check_otp(&store, &cid("1"), &otp(wrong), NOW, 5, "login")
                 .await
                 .unwrap(),
             OtpCheck::Refused(OtpRefusal::LockedNow)
         );
-        let (check, _) = check_otp_audited(&store, "1", &right, NOW, 5, "api")
+        let (check, _) = check_otp_audited(&store, &cid("1"), &otp(&right), NOW, 5, "api")
             .await
             .unwrap();
         assert_eq!(check, OtpCheck::Refused(OtpRefusal::Locked));
@@ -728,7 +750,7 @@ mod tests {
         let mut last = None;
         for _ in 0..5 {
             last = Some(
-                register(&store, "2", free, wrong, false, NOW, 5)
+                register(&store, &cid("2"), &serial(free), &otp(wrong), false, NOW, 5)
                     .await
                     .unwrap(),
             );
@@ -738,22 +760,38 @@ mod tests {
         let t = store.token(free).unwrap().unwrap();
         assert_eq!((t.otp.fails, t.otp.locked), (0, false));
         assert_eq!(
-            register(&store, "2", free, &right, false, NOW, 5)
-                .await
-                .unwrap(),
+            register(
+                &store,
+                &cid("2"),
+                &serial(free),
+                &otp(&right),
+                false,
+                NOW,
+                5
+            )
+            .await
+            .unwrap(),
             Err(Refusal::ClaimLocked)
         );
         // Another customer registers it with the right code; their own count starts at 0.
         assert_eq!(
-            register(&store, "4", free, wrong, false, NOW, 5)
+            register(&store, &cid("4"), &serial(free), &otp(wrong), false, NOW, 5)
                 .await
                 .unwrap(),
             Err(Refusal::ClaimWrong { left: 4 })
         );
-        assert!(register(&store, "4", free, &right, false, NOW, 5)
-            .await
-            .unwrap()
-            .is_ok());
+        assert!(register(
+            &store,
+            &cid("4"),
+            &serial(free),
+            &otp(&right),
+            false,
+            NOW,
+            5
+        )
+        .await
+        .unwrap()
+        .is_ok());
         assert_eq!(store.customer("4").unwrap().unwrap().claim_fails, 0);
         assert_eq!(store.verify_audit().unwrap(), Ok(8));
     }

@@ -28,6 +28,7 @@ pub mod flows;
 pub mod form;
 pub mod form_token;
 pub mod front;
+pub mod ids;
 pub mod inventory;
 pub mod ledger;
 pub mod lockout;

@@ -5,6 +5,7 @@
 //! (a restart asks customers to log in again); on PostgreSQL in the database, shared by every
 //! gateway ([`Sessions::shared`]).
 
+use crate::ids::{ContractId, Serial};
 use crate::session_table::random_token;
 use crate::session_table::SessionTable;
 use std::collections::HashMap;
@@ -23,7 +24,7 @@ pub enum Stage {
     /// 交換 entered; `logged_in` when it came from the menu.
     ExchangeAuthed { logged_in: bool },
     /// 交換 step 1 passed for `old_serial`.
-    ExchangeVerified { old_serial: String, logged_in: bool },
+    ExchangeVerified { old_serial: Serial, logged_in: bool },
     /// 法人: the administrator's ご契約先暗証番号 was right; the お客様カード is still to come.
     BizCard,
     /// 法人: the administrator is logged in (its pages show the administrator's keys).
@@ -46,7 +47,7 @@ impl Stage {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     pub id: String,
-    pub contract_id: String,
+    pub contract_id: ContractId,
     pub name: String,
     pub stage: Stage,
     /// Anti-forgery value every form of this session must return.
@@ -143,14 +144,14 @@ impl Sessions {
     /// Starts a session at `stage`; returns it with its new ID and anti-forgery value.
     pub fn create(
         &self,
-        contract_id: &str,
+        contract_id: &ContractId,
         name: &str,
         stage: Stage,
         subscriber: Option<String>,
     ) -> Session {
         let session = Session {
             id: random_token(ID_BYTES),
-            contract_id: contract_id.to_owned(),
+            contract_id: contract_id.clone(),
             name: name.to_owned(),
             stage,
             csrf: random_token(CSRF_BYTES),
@@ -216,11 +217,15 @@ impl Sessions {
 mod tests {
     use super::*;
 
+    fn one() -> ContractId {
+        ContractId::parse("1").unwrap()
+    }
+
     #[test]
     fn ids_are_long_and_distinct() {
         let s = Sessions::new(Duration::from_secs(600));
-        let a = s.create("1", "n", Stage::Menu, None);
-        let b = s.create("1", "n", Stage::Menu, None);
+        let a = s.create(&one(), "n", Stage::Menu, None);
+        let b = s.create(&one(), "n", Stage::Menu, None);
         assert_ne!(a.id, b.id);
         assert!(a.id.len() >= 22, "at least 128 bits");
         assert_ne!(a.csrf, b.csrf);
@@ -229,7 +234,7 @@ mod tests {
     #[test]
     fn rotate_refuses_the_old_id_and_end_refuses_all() {
         let s = Sessions::new(Duration::from_secs(600));
-        let a = s.create("1", "n", Stage::StartAuthed { logged_in: false }, None);
+        let a = s.create(&one(), "n", Stage::StartAuthed { logged_in: false }, None);
         let b = s.rotate(&a.id).unwrap();
         assert_eq!(b.csrf, a.csrf);
         let b = s.set_stage(&b.id, Stage::Menu).unwrap();
@@ -242,7 +247,7 @@ mod tests {
     #[test]
     fn expires_when_idle() {
         let s = Sessions::new(Duration::from_millis(0));
-        let a = s.create("1", "n", Stage::Menu, None);
+        let a = s.create(&one(), "n", Stage::Menu, None);
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(s.get(&a.id, None), Err(Refused::Unknown));
     }
@@ -276,7 +281,7 @@ mod tests {
     #[test]
     fn bound_to_subscriber() {
         let s = Sessions::new(Duration::from_secs(600));
-        let a = s.create("1", "n", Stage::Menu, Some("ABC1234".into()));
+        let a = s.create(&one(), "n", Stage::Menu, Some("ABC1234".into()));
         assert!(s.get(&a.id, Some("ABC1234")).is_ok());
         assert_eq!(s.get(&a.id, Some("XYZ9999")), Err(Refused::OtherHandset));
         assert_eq!(s.get(&a.id, None), Err(Refused::OtherHandset));

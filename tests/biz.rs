@@ -696,14 +696,14 @@ fn business_contracts_imported_while_serving_sign_in_on_a_phone_and_register_a_t
     let (tmp, server, key) = start(&[]);
     let d = tmp.path().to_str().unwrap();
     let (id, admin, confirm, card) = MINAMI_KOBO;
-    let bc = |p: &str| bcrypt::hash(p, 4).unwrap();
+    // The host's hashes, the same in every export of this test.
+    let (admin_hash, confirm_hash) = (
+        bcrypt::hash(admin, 4).unwrap(),
+        bcrypt::hash(confirm, 4).unwrap(),
+    );
     let header = "contract_id,name,admin_password_hash,confirm_pin_hash,card,usage,status";
     let contract = |status: &str| {
-        format!(
-            "{id},有限会社南工房,{},{},{card},per_user,{status}",
-            bc(admin),
-            bc(confirm)
-        )
+        format!("{id},有限会社南工房,{admin_hash},{confirm_hash},{card},per_user,{status}")
     };
     let contracts = csv_file(tmp.path(), "c.csv", &[header.into(), contract("active")]);
     let users = csv_file(
@@ -743,10 +743,7 @@ fn business_contracts_imported_while_serving_sign_in_on_a_phone_and_register_a_t
         "bad.csv",
         &[
             header.into(),
-            format!(
-                "{id},有限会社南工房,{admin},{},1234567,per_user,active",
-                bc(confirm)
-            ),
+            format!("{id},有限会社南工房,{admin},{confirm_hash},1234567,per_user,active"),
         ],
     );
     let bad_users = csv_file(
@@ -839,6 +836,9 @@ fn business_contracts_imported_while_serving_sign_in_on_a_phone_and_register_a_t
         verify_user(&server, &key, id, Some("minami01"), &code(t, 1)),
         "accept"
     );
+    // The host's bcrypt hashes became argon2id at their first right use (password, then PIN).
+    let (_, trail, _) = cli(&["audit", "--data-dir", d]);
+    assert_eq!(trail.matches("re-hashed to argon2id").count(), 2, "{trail}");
 
     // The bank closes the contract: its token is cancelled, the API says so, the login is as
     // for an unknown 契約先ID.
@@ -865,6 +865,14 @@ fn business_contracts_imported_while_serving_sign_in_on_a_phone_and_register_a_t
         .submit(&entry, &[("contract_id", id), ("password", admin)])
         .assert_contains("契約先IDまたはご契約先暗証番号が正しくありません。");
     drop(server);
+    // The closing export brought the same host hashes: the argon2id ones stay.
+    let b = with_store(tmp.path(), |s| s.business(id).unwrap().unwrap());
+    assert!(b.admin_hash.starts_with("$argon2id$"), "{}", b.admin_hash);
+    assert!(
+        b.confirm_hash.starts_with("$argon2id$"),
+        "{}",
+        b.confirm_hash
+    );
     let token = with_store(tmp.path(), |s| s.token(t).unwrap().unwrap());
     assert!(
         matches!(token.state, TokenState::Cancelled { .. }),

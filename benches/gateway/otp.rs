@@ -4,6 +4,7 @@
 use crate::data;
 use crate::phone::Phone;
 use crate::report::Latencies;
+use keitai_gateway::ids::{ContractId, OtpCode};
 use keitai_gateway::ledger::{check_otp, OtpCheck};
 use keitai_gateway::seal::Sealer;
 use keitai_gateway::store::Store;
@@ -39,9 +40,10 @@ pub async fn in_process(dir: &Path, key: &Path, bound: u64, run: Duration) -> (f
                 let now = start + round * 60;
                 let mut i = k;
                 while i < bound && !stop.load(Ordering::Relaxed) {
-                    let code = data::code(i, now);
+                    let id = ContractId::parse(&data::contract_id(i)).expect("contract ID");
+                    let code = OtpCode::parse(&data::code(i, now)).expect("code");
                     let t = Instant::now();
-                    let r = check_otp(&store, &data::contract_id(i), &code, now, 5, "bench")
+                    let r = check_otp(&store, &id, &code, now, 5, "bench")
                         .await
                         .expect("store");
                     lat.push(t.elapsed());

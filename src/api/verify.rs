@@ -6,6 +6,7 @@ use super::keys::Caller;
 use super::{json, ApiError};
 use crate::app::App;
 use crate::clock;
+use crate::ids::{ContractId, OtpCode};
 use crate::ledger::{self, OtpCheck, OtpRefusal};
 use crate::reply::Reply;
 use hyper::StatusCode;
@@ -48,8 +49,8 @@ impl Purpose {
 
 /// A checked request. No `Debug`: it holds the OTP.
 pub struct Query<'a> {
-    pub contract_id: Cow<'a, str>,
-    pub otp: Cow<'a, str>,
+    pub contract_id: ContractId,
+    pub otp: OtpCode,
     pub purpose: Purpose,
     /// 法人: the user of the business contract.
     pub user_id: Option<Cow<'a, str>>,
@@ -75,15 +76,10 @@ pub fn parse(body: &[u8]) -> Result<Query<'_>, ApiError> {
             "body is not valid JSON"
         })
     })?;
-    let id = b.contract_id.as_ref();
-    if id.is_empty() || id.len() > 16 || !id.bytes().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(ApiError::BadRequest(
-            "contract_id must be 1 to 16 ASCII letters or digits",
-        ));
-    }
-    if !(6..=8).contains(&b.otp.len()) || !b.otp.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::BadRequest("otp must be 6 to 8 ASCII digits"));
-    }
+    let contract_id = ContractId::parse(&b.contract_id)
+        .map_err(|_| ApiError::BadRequest("contract_id must be 1 to 16 ASCII letters or digits"))?;
+    let otp = OtpCode::parse(&b.otp)
+        .map_err(|_| ApiError::BadRequest("otp must be 6 to 8 ASCII digits"))?;
     if let Some(u) = &b.user_id {
         if u.is_empty() || u.len() > 16 || !u.bytes().all(|c| c.is_ascii_alphanumeric()) {
             return Err(ApiError::BadRequest(
@@ -101,8 +97,8 @@ pub fn parse(body: &[u8]) -> Result<Query<'_>, ApiError> {
         }
     };
     Ok(Query {
-        contract_id: b.contract_id,
-        otp: b.otp,
+        contract_id,
+        otp,
         purpose,
         user_id: b.user_id,
         bank: b.bank,
@@ -169,11 +165,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_good_bodies_without_copying() {
+    fn parses_good_bodies() {
         let q =
             parse(br#"{"contract_id":"1000000002","otp":"123456","purpose":"transfer"}"#).unwrap();
-        assert_eq!(q.contract_id, "1000000002");
-        assert!(matches!(q.otp, Cow::Borrowed(_)));
+        assert_eq!(q.contract_id.as_str(), "1000000002");
+        assert_eq!(q.otp.as_str(), "123456");
         assert_eq!(q.purpose, Purpose::Transfer);
     }
 

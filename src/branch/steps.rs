@@ -244,7 +244,9 @@ fn bad_input(s: &Staffed, title: &str, message: String, contract: Option<&str>) 
 
 /// A contract ID from field `name`, or the message to show.
 pub(super) fn contract_id(req: &BranchRequest, name: &str) -> Result<String, String> {
-    crate::flows::input::contract_id(&req.text(name)).map_err(str::to_owned)
+    crate::flows::input::contract_id(&req.text(name))
+        .map(String::from)
+        .map_err(str::to_owned)
 }
 
 fn name_of(s: &Staffed, contract_id: &str) -> Result<String, BranchError> {

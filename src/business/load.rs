@@ -73,7 +73,8 @@ pub fn read_files(contracts: &Path, users: &Path) -> Result<Vec<NewBusiness>, Lo
 
 /// A 契約先ID or 利用者ID: 1 to 16 ASCII letters or digits.
 pub fn valid_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+    // A 利用者ID follows the rule of a 契約先ID.
+    crate::ids::ContractId::parse(s).is_ok()
 }
 
 /// The records for one contract: checked, secrets hashed, card sealed.
@@ -112,6 +113,7 @@ pub fn prepare(store: &Store, n: &NewBusiness) -> Result<(Business, Card), Strin
         shared_serial: None,
         admin_fails: 0,
         closed: false,
+        from_host: None,
     };
     Ok((b, store.seal_card(id, &n.card)))
 }

@@ -13,6 +13,7 @@
 
 pub mod load;
 
+use crate::ids::{ContractId, OtpCode, Serial};
 use crate::ledger::{attempt_in, check_token_in, OtpCheck, OtpRefusal};
 use crate::password;
 use crate::store::{
@@ -52,11 +53,12 @@ enum Begin {
 pub async fn check_admin(
     store: &Store,
     which: AdminSecret,
-    contract_id: &str,
+    contract_id: &ContractId,
     secret: &str,
     now: u64,
     limit: u32,
 ) -> Result<AdminCheck, StoreError> {
+    let contract_id = contract_id.as_str();
     let begun = store.write(|tx| {
         let Some(mut b) = tx.business(contract_id)? else {
             return Ok(Begin::Unknown);
@@ -89,7 +91,15 @@ pub async fn check_admin(
     };
     let known = hash.is_some();
     // An unknown ID costs the same hash as a known one.
-    let ok = password::verify_async(hash, secret.to_owned()).await;
+    let ok = password::verify_async(hash.clone(), secret.to_owned()).await;
+    // A secret imported in another scheme becomes argon2id with the write that records this
+    // login, as customers' passwords do (hashed first, off the runtime).
+    let rehashed = match &hash {
+        Some(old) if ok && crate::phc::needs_rehash(old) => {
+            password::hash_async(secret.to_owned()).await.ok()
+        }
+        _ => None,
+    };
     if !known {
         store
             .commit(|tx| {
@@ -109,6 +119,18 @@ pub async fn check_admin(
             let Some(mut b) = tx.business(contract_id)? else {
                 return Ok(AdminCheck::Wrong { left: limit });
             };
+            let mut detail = format!("法人管理者 {what}");
+            if let (Some(new), Some(old)) = (&rehashed, &hash) {
+                let stored = match which {
+                    AdminSecret::Password => &mut b.admin_hash,
+                    AdminSecret::Confirm => &mut b.confirm_hash,
+                };
+                // Only the hash just verified is replaced (an import may have changed it).
+                if stored == old {
+                    *stored = new.clone();
+                    detail.push_str(", re-hashed to argon2id");
+                }
+            }
             let (event, result) = if ok {
                 // Only this attempt is taken back: earlier wrong answers (card digits too)
                 // stand until the card completes a login, so a known password cannot be used
@@ -126,7 +148,7 @@ pub async fn check_admin(
                 now,
                 Event {
                     contract_id: Some(contract_id),
-                    detail: format!("法人管理者 {what}"),
+                    detail,
                     ..Event::new(event)
                 },
             )?;
@@ -240,14 +262,16 @@ fn target_text(target: Target) -> String {
 #[allow(clippy::too_many_arguments)]
 pub async fn register(
     store: &Store,
-    contract_id: &str,
+    contract_id: &ContractId,
     target: Target<'_>,
-    serial: &str,
-    code: &str,
+    serial: &Serial,
+    code: &OtpCode,
     kinds: &[TokenKind],
     now: u64,
     limit: u32,
 ) -> Result<Result<Receipt, Refusal>, StoreError> {
+    let contract_id = contract_id.as_str();
+    let serial = serial.as_str();
     store
         .commit(|tx| {
             let Some(mut b) = tx.business(contract_id)? else {
@@ -460,7 +484,7 @@ pub fn check_in(
     tx: &mut Tx,
     contract_id: &str,
     user_id: &str,
-    code: &str,
+    code: &OtpCode,
     now: u64,
     limit: u32,
     detail: &str,
@@ -504,6 +528,7 @@ mod tests {
             shared_serial: Some("T9".into()),
             admin_fails: 0,
             closed: false,
+            from_host: None,
         }
     }
 

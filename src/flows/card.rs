@@ -56,7 +56,7 @@ pub async fn check(step: &Step<'_>, session: &Session) -> Result<Answer, AppErro
     let check = card::check(
         &step.app.store,
         Holder::Personal,
-        &session.contract_id,
+        session.contract_id.as_str(),
         p,
         [&a, &b],
         step.now(),

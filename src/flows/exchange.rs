@@ -102,7 +102,7 @@ pub async fn new_post(step: &Step<'_>) -> Result<Reply, AppError> {
         Ok(fields) => fields,
         Err(again) => return Ok(again),
     };
-    if let Some(r) = journey::card_refused(step, &session, |m| form(m, &serial)).await? {
+    if let Some(r) = journey::card_refused(step, &session, |m| form(m, serial.as_str())).await? {
         return Ok(r);
     }
     let limit = step.bank_policy().otp_fail_limit;
@@ -118,10 +118,10 @@ pub async fn new_post(step: &Step<'_>) -> Result<Reply, AppError> {
     .await?;
     let done = match result {
         Ok(done) => done,
-        Err(r) => return Ok(form(&refusal_message(&r), &serial)),
+        Err(r) => return Ok(form(&refusal_message(&r), serial.as_str())),
     };
     let registered = (serial.as_str(), Some(old_serial.as_str()));
     JOURNEY.receipt(step, &session, registered, &done.receipt, |ctx, r| {
-        markup::exchange::done(ctx, r, &serial, old_serial)
+        markup::exchange::done(ctx, r, serial.as_str(), old_serial.as_str())
     })
 }

@@ -6,6 +6,7 @@
 use super::card::{self, Answer};
 use super::{input, receipt_text, Step};
 use crate::error::AppError;
+use crate::ids::{OtpCode, Serial};
 use crate::reply::Reply;
 use crate::session::{Finished, Session, Stage};
 use crate::store::Customer;
@@ -68,7 +69,7 @@ impl Journey {
             )));
         }
         Ok(Ok(step.sessions.create(
-            &customer.contract_id,
+            &customer.id(),
             &customer.name,
             stage,
             step.req.subscriber.clone(),
@@ -136,10 +137,10 @@ impl Journey {
 pub fn new_token(
     step: &Step,
     form: impl Fn(&str, &str) -> Reply,
-) -> Result<(String, String), Reply> {
+) -> Result<(Serial, OtpCode), Reply> {
     let typed_serial = step.req.form.text("serial");
     let serial = input::serial(&typed_serial).map_err(|m| form(m, &typed_serial))?;
-    let code = input::otp(&step.req.form.text("otp")).map_err(|m| form(m, &serial))?;
+    let code = input::otp(&step.req.form.text("otp")).map_err(|m| form(m, serial.as_str()))?;
     Ok((serial, code))
 }
 

@@ -17,7 +17,9 @@ pub async fn login(step: &Step<'_>) -> Result<Reply, AppError> {
         // A form of ours shown long ago keeps what was typed in it; a foreign one nothing.
         let typed = step.req.form.text("contract_id");
         let id = match m == super::FORM_EXPIRED {
-            true => super::input::contract_id(&typed).unwrap_or_default(),
+            true => super::input::contract_id(&typed)
+                .map(|id| id.as_str().to_owned())
+                .unwrap_or_default(),
             false => String::new(),
         };
         return Ok(super::pages::top_with(step, Some(m), &id));
@@ -36,7 +38,7 @@ pub async fn login(step: &Step<'_>) -> Result<Reply, AppError> {
         Stage::Menu
     };
     let session = step.sessions.create(
-        &customer.contract_id,
+        &customer.id(),
         &customer.name,
         stage,
         step.req.subscriber.clone(),
@@ -90,7 +92,7 @@ pub async fn menu(step: &Step<'_>) -> Result<Reply, AppError> {
 pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Result<Reply, AppError> {
     let store = &step.app.store;
     let customer = store
-        .customer(&session.contract_id)?
+        .customer(session.contract_id.as_str())?
         .ok_or(AppError::Session)?;
     let policy = step.bank_policy();
     let token = match &customer.token {

@@ -13,7 +13,7 @@ fn current(step: &Step, session: &Session) -> Result<Option<bool>, AppError> {
     let customer = step
         .app
         .store
-        .customer(&session.contract_id)?
+        .customer(session.contract_id.as_str())?
         .ok_or(AppError::Session)?;
     Ok(customer.token.map(|b| b.login_otp))
 }

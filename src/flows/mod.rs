@@ -303,11 +303,14 @@ impl<'a> Step<'a> {
             "ログインパスワードを入力してください。",
         ) {
             Ok(p) => p,
-            Err(m) => return retry(m.into(), &id),
+            Err(m) => return retry(m.into(), id.as_str()),
         };
-        match self.check_password(Secret::Login, &id, &password).await? {
+        match self
+            .check_password(Secret::Login, id.as_str(), &password)
+            .await?
+        {
             PasswordCheck::Ok(customer) => Ok(Ok(customer)),
-            other => retry(password_message(&other, Secret::Login), &id),
+            other => retry(password_message(&other, Secret::Login), id.as_str()),
         }
     }
 
@@ -475,20 +478,17 @@ pub fn refusal_message(r: &Refusal) -> String {
     }
 }
 
-/// Checks the shape of typed input before anything is looked up.
+/// Checks the shape of typed input before anything is looked up, and words what is wrong for
+/// the phone. The rules themselves are [`crate::ids`]'.
 pub mod input {
     use crate::form;
-    use crate::inventory::valid_serial;
+    use crate::ids::{ContractId, IdError, OtpCode, Serial};
 
-    pub fn contract_id(raw: &str) -> Result<String, &'static str> {
-        let id = form::digits(raw);
-        if id.is_empty() {
-            Err("契約者IDを入力してください。")
-        } else if id.len() > 16 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            Err("契約者IDは半角数字で入力してください。")
-        } else {
-            Ok(id)
-        }
+    pub fn contract_id(raw: &str) -> Result<ContractId, &'static str> {
+        ContractId::parse(&form::digits(raw)).map_err(|e| match e {
+            IdError::Empty => "契約者IDを入力してください。",
+            IdError::Malformed => "契約者IDは半角数字で入力してください。",
+        })
     }
 
     pub fn password(raw: Option<&str>, what: &'static str) -> Result<String, &'static str> {
@@ -498,25 +498,19 @@ pub mod input {
         }
     }
 
-    pub fn otp(raw: &str) -> Result<String, &'static str> {
-        let code = form::digits(raw);
-        if code.is_empty() {
-            Err("ワンタイムパスワードを入力してください。")
-        } else if !(6..=8).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
-            Err("ワンタイムパスワードはトークンに表示されている6桁の数字を入力してください。")
-        } else {
-            Ok(code)
-        }
+    pub fn otp(raw: &str) -> Result<OtpCode, &'static str> {
+        OtpCode::parse(&form::digits(raw)).map_err(|e| match e {
+            IdError::Empty => "ワンタイムパスワードを入力してください。",
+            IdError::Malformed => {
+                "ワンタイムパスワードはトークンに表示されている6桁の数字を入力してください。"
+            }
+        })
     }
 
-    pub fn serial(raw: &str) -> Result<String, &'static str> {
-        let s = form::serial(raw);
-        if s.is_empty() {
-            Err("シリアル番号を入力してください。")
-        } else if !valid_serial(&s) {
-            Err("シリアル番号はトークン裏面の12桁の英数字で入力してください。")
-        } else {
-            Ok(s)
-        }
+    pub fn serial(raw: &str) -> Result<Serial, &'static str> {
+        Serial::parse(&form::serial(raw)).map_err(|e| match e {
+            IdError::Empty => "シリアル番号を入力してください。",
+            IdError::Malformed => "シリアル番号はトークン裏面の12桁の英数字で入力してください。",
+        })
     }
 }

@@ -81,7 +81,8 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
     let store = &step.app.store;
     if card::wanted(step) {
         // Seed 001: the お客様カード instead of the 資金移動用パスワード.
-        if let Some(r) = journey::card_refused(step, &session, |m| form(m, &serial)).await? {
+        if let Some(r) = journey::card_refused(step, &session, |m| form(m, serial.as_str())).await?
+        {
             return Ok(r);
         }
     } else {
@@ -90,10 +91,10 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
             "資金移動用パスワードを入力してください。",
         ) {
             Ok(p) => p,
-            Err(m) => return Ok(token_form(step, &session, Some(m), &serial)),
+            Err(m) => return Ok(token_form(step, &session, Some(m), serial.as_str())),
         };
         let check = step
-            .check_password(Secret::Transfer, &session.contract_id, &transfer)
+            .check_password(Secret::Transfer, session.contract_id.as_str(), &transfer)
             .await?;
         match check {
             PasswordCheck::Ok(_) => {}
@@ -111,7 +112,7 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
             // Wrong, throttled or busy: the same form, to try again.
             _ => {
                 let m = password_message(&check, Secret::Transfer);
-                return Ok(token_form(step, &session, Some(&m), &serial));
+                return Ok(token_form(step, &session, Some(&m), serial.as_str()));
             }
         }
     }
@@ -135,10 +136,10 @@ pub async fn token_post(step: &Step<'_>) -> Result<Reply, AppError> {
     .await?;
     let done = match result {
         Ok(done) => done,
-        Err(r) => return Ok(form(&refusal_message(&r), &serial)),
+        Err(r) => return Ok(form(&refusal_message(&r), serial.as_str())),
     };
     let registered = (serial.as_str(), None);
     JOURNEY.receipt(step, &session, registered, &done.receipt, |ctx, r| {
-        markup::start::done(ctx, r, &serial)
+        markup::start::done(ctx, r, serial.as_str())
     })
 }

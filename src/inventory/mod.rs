@@ -251,9 +251,7 @@ pub fn import_rows(
 
 /// Whether `s` is a well-formed serial: 12 upper-case letters or digits.
 pub fn valid_serial(s: &str) -> bool {
-    s.len() == 12
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    crate::ids::Serial::parse(s).is_ok()
 }
 
 fn parse_row(fields: &csv::StringRecord) -> Result<Seed, String> {

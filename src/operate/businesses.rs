@@ -18,12 +18,14 @@
 //! customer is a bad row.
 
 use super::csv_rows::{each_row, field_count, name_ok, Unique, MAX_NAME};
-use super::customers::{Change, ImportReport};
+use super::customers::{digest, Change, ImportReport};
 use super::{OperateError, Operator, Result};
 use crate::business::load::valid_id;
 use crate::business::release_if_unused;
 use crate::phc;
-use crate::store::{AuditEvent, BizUser, Business, Event, Store, TokenState, Tx, TxResult, Usage};
+use crate::store::{
+    AuditEvent, BizHostHashes, BizUser, Business, Event, Store, TokenState, Tx, TxResult, Usage,
+};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -212,6 +214,10 @@ fn merge(
     row: &ContractRow,
     users: Option<Vec<BizUser>>,
 ) -> (Business, Change) {
+    let host = BizHostHashes {
+        admin: digest(&row.admin_hash),
+        confirm: digest(&row.confirm_hash),
+    };
     let Some(old) = old else {
         let b = Business {
             contract_id: row.contract_id.clone(),
@@ -223,13 +229,21 @@ fn merge(
             shared_serial: None,
             admin_fails: 0,
             closed: row.closed,
+            from_host: Some(host),
         };
         return (b, Change::Add);
     };
     let mut b = old.clone();
     b.name = row.name.clone();
-    b.admin_hash = row.admin_hash.clone();
-    b.confirm_hash = row.confirm_hash.clone();
+    // A hash the host exported before stays as stored (it may have been re-hashed since).
+    let before = old.from_host.as_ref();
+    if before.is_none_or(|h| h.admin != host.admin) {
+        b.admin_hash = row.admin_hash.clone();
+    }
+    if before.is_none_or(|h| h.confirm != host.confirm) {
+        b.confirm_hash = row.confirm_hash.clone();
+    }
+    b.from_host = Some(host);
     b.usage = row.usage;
     if let Some(users) = users {
         b.users = users;
@@ -543,6 +557,10 @@ mod tests {
             shared_serial: None,
             admin_fails: 1,
             closed: false,
+            from_host: Some(BizHostHashes {
+                admin: digest("a"),
+                confirm: digest("c"),
+            }),
         };
         let (same, change) = merge(Some(&old), &row(Usage::PerUser, false), None);
         assert_eq!((change, same.token_of("u1")), (Change::Same, Some("T1")));

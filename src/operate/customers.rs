@@ -132,7 +132,8 @@ impl fmt::Display for ImportReport {
     }
 }
 
-fn digest(hash: &str) -> String {
+/// The digest kept of a hash the host exported (see [`crate::store::HostHashes`]).
+pub(super) fn digest(hash: &str) -> String {
     hex::encode(Sha256::digest(hash.as_bytes()))
 }
 

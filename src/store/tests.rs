@@ -291,12 +291,18 @@ pub fn audit_chain_verifies_and_continues(open: Open) {
         vec![4, 2]
     );
     // One page of the trail: the records below number `before`.
-    assert_eq!(seqs(s.audit_page(None, None, Some(3), 2).unwrap()), vec![2, 1]);
+    assert_eq!(
+        seqs(s.audit_page(None, None, Some(3), 2).unwrap()),
+        vec![2, 1]
+    );
     assert_eq!(
         seqs(s.audit_page(Some("1"), None, Some(4), 10).unwrap()),
         vec![2, 0]
     );
-    assert!(s.audit_page(Some("1"), None, Some(0), 10).unwrap().is_empty());
+    assert!(s
+        .audit_page(Some("1"), None, Some(0), 10)
+        .unwrap()
+        .is_empty());
     let rec = s.audit().nth(4).unwrap().unwrap();
     assert_eq!(rec.event, AuditEvent::StaffLoad);
     assert_eq!(rec.event, "staff_load");
@@ -351,6 +357,7 @@ pub fn businesses_and_cards(open: Open) {
         shared_serial: None,
         admin_fails: 2,
         closed: false,
+        from_host: None,
     };
     let card = s.seal_card(&b.contract_id, "40173958");
     assert!(!card.sealed.contains("40173958"));

@@ -45,7 +45,7 @@ pub async fn login_post(step: &Step<'_>) -> Result<Reply, AppError> {
         return Ok(entry(
             step,
             Some("ご契約先暗証番号を入力してください。"),
-            &id,
+            id.as_str(),
         ));
     };
     let limit = step.bank_policy().login_fail_limit;
@@ -62,12 +62,14 @@ pub async fn login_post(step: &Step<'_>) -> Result<Reply, AppError> {
         AdminCheck::Ok(b) => b,
         AdminCheck::Wrong { .. } => {
             let m = "契約先IDまたはご契約先暗証番号が正しくありません。";
-            return Ok(entry(step, Some(m), &id));
+            return Ok(entry(step, Some(m), id.as_str()));
         }
-        AdminCheck::LockedNow | AdminCheck::Locked => return Ok(entry(step, Some(LOCKED), &id)),
+        AdminCheck::LockedNow | AdminCheck::Locked => {
+            return Ok(entry(step, Some(LOCKED), id.as_str()))
+        }
     };
     let session = step.sessions.create(
-        &b.contract_id,
+        &b.id(),
         &b.name,
         Stage::BizCard,
         step.req.subscriber.clone(),
@@ -108,7 +110,7 @@ pub async fn card_post(step: &Step<'_>) -> Result<Reply, AppError> {
     let check = card::check(
         &step.app.store,
         Holder::Business,
-        &session.contract_id,
+        session.contract_id.as_str(),
         p,
         [&answer[0], &answer[1]],
         step.now(),

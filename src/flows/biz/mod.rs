@@ -59,7 +59,7 @@ fn admin_post(step: &Step) -> Result<(Session, Business), AppError> {
 fn contract(step: &Step, session: &Session) -> Result<Business, AppError> {
     step.app
         .store
-        .business(&session.contract_id)?
+        .business(session.contract_id.as_str())?
         .ok_or(AppError::Session)
 }
 

@@ -174,18 +174,18 @@ pub async fn post(step: &Step<'_>) -> Result<Reply, AppError> {
     };
     let code = match input::otp(&step.req.form.text("otp")) {
         Ok(c) => c,
-        Err(m) => return again(m, &serial),
+        Err(m) => return again(m, serial.as_str()),
     };
     match confirmed(step, &session).await? {
         Confirm::Ok => {}
-        Confirm::Wrong(m) => return again(m, &serial),
+        Confirm::Wrong(m) => return again(m, serial.as_str()),
         Confirm::Locked(reply) => return Ok(reply),
     }
     let policy = step.bank_policy();
     let kinds = &step.app.config.bank.business.phone_token_kinds;
     let result = business::register(
         &step.app.store,
-        &b.contract_id,
+        &b.id(),
         target,
         &serial,
         &code,
@@ -205,7 +205,7 @@ pub async fn post(step: &Step<'_>) -> Result<Reply, AppError> {
                 ..Kept::default()
             },
         ),
-        Err(r) => again(&refusal_message(&r), &serial),
+        Err(r) => again(&refusal_message(&r), serial.as_str()),
     }
 }
 

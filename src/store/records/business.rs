@@ -4,6 +4,7 @@
 //! every change to them (利用形態 change releasing all tokens) is then one record write.
 
 use crate::config::Policy;
+use crate::ids::ContractId;
 use serde::{Deserialize, Serialize};
 
 /// 利用形態: how the contract's users use tokens.
@@ -74,9 +75,27 @@ pub struct Business {
     /// the OTP API answers `cancelled`. Absent in records written before it: open.
     #[serde(default)]
     pub closed: bool,
+    /// What the host exported last (digests), so that a re-import bringing the same hashes
+    /// leaves the argon2id ones they were re-hashed to at login in place. Absent in records
+    /// written before it, or loaded by the demo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_host: Option<BizHostHashes>,
+}
+
+/// SHA-256 (hex) of the administrator's two hashes as the host last exported them (see
+/// [`crate::store::HostHashes`] for customers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BizHostHashes {
+    pub admin: String,
+    pub confirm: String,
 }
 
 impl Business {
+    /// The contract ID, as the type the flows pass on.
+    pub fn id(&self) -> ContractId {
+        ContractId::stored(self.contract_id.clone())
+    }
+
     pub fn locked(&self, policy: &Policy) -> bool {
         self.admin_fails >= policy.login_fail_limit
     }

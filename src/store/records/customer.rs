@@ -1,6 +1,7 @@
 //! A customer of internet banking and the token bound to them.
 
 use crate::config::Policy;
+use crate::ids::ContractId;
 use serde::{Deserialize, Serialize};
 
 /// A customer of internet banking.
@@ -51,6 +52,11 @@ pub struct HostHashes {
 }
 
 impl Customer {
+    /// The contract ID, as the type the flows pass on.
+    pub fn id(&self) -> ContractId {
+        ContractId::stored(self.contract_id.clone())
+    }
+
     /// Whether wrong passwords have locked the login or the 資金移動用パスワード until a branch
     /// releases them (a temporary lock is not this).
     pub fn login_locked(&self, policy: &Policy) -> bool {

@@ -21,7 +21,7 @@ pub use api_key::ApiKey;
 pub use application::{Application, IssueReason};
 pub use attempt::Attempt;
 pub use audit::{AuditEvent, AuditRecord, Event};
-pub use business::{BizUser, Business, Usage};
+pub use business::{BizHostHashes, BizUser, Business, Usage};
 pub use card::{Card, CARD_POSITIONS};
 pub use customer::{Binding, Customer, HostHashes};
 pub use form::{CancelForm, Decision};

@@ -1,6 +1,7 @@
 //! A token of the inventory: its parameters, sealed seed, life state and OTP state.
 
 use crate::config::Policy;
+use crate::ids::OtpCode;
 use crate::otp::{OtpState, Outcome, Params};
 use serde::{Deserialize, Serialize};
 
@@ -57,8 +58,9 @@ pub struct Token {
 
 impl Token {
     /// One OTP attempt against this token (its opened `secret`), updating its state.
-    pub fn attempt(&mut self, secret: &[u8], code: &str, now: u64, limit: u32) -> Outcome {
-        self.otp.attempt(&self.params, secret, code, now, limit)
+    pub fn attempt(&mut self, secret: &[u8], code: &OtpCode, now: u64, limit: u32) -> Outcome {
+        self.otp
+            .attempt(&self.params, secret, code.as_str(), now, limit)
     }
 
     /// Whether wrong codes have locked the token (a branch releases it).
