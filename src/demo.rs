@@ -2,7 +2,7 @@
 //! 法人 contracts and the お客様カード from `data/demo/`, loaded into an empty database by
 //! `serve --demo`.
 
-use crate::branch::ops::{self, Role, Staff};
+use crate::branch::procedures::{staff as ops, Role, Staff};
 use crate::business;
 use crate::inventory;
 use crate::password;

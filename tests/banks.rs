@@ -369,6 +369,78 @@ fn a_banks_own_host_name_reaches_it_without_the_prefix() {
         .assert_contains("action=\"/1020/login\"");
 }
 
+/// Staff of `bank` signed in at its console.
+fn staff_at(server: &Server, bank: &str, who: (&str, &str)) -> Staff {
+    let mut s = Staff::new(server.addr);
+    s.get(&format!("{bank}/branch/"));
+    let home = s.post(
+        &format!("{bank}/branch/login"),
+        &[("staff_id", who.0), ("password", who.1)],
+    );
+    home.assert_status(200).assert_contains("ホーム");
+    s
+}
+
+/// Issue 16: a 法人 contract's 利用中止届 is its bank's: another bank's console does not know
+/// the contract, and the 受付番号 counts on in the bank's own sequence.
+#[test]
+fn a_business_form_is_recorded_at_its_own_bank_with_its_banks_receipt() {
+    let (_tmp, server) = start();
+    // きた's administrator registers GMHW00000013 (issued to the contract) for kita01.
+    let mut phone = server.phone(AU);
+    let top = phone.get(&format!("{KITA}/"));
+    let entry = phone.follow(&top, '4');
+    let card = phone.submit(
+        &entry,
+        &[("contract_id", "2000000001"), ("password", "Admin2001")],
+    );
+    let [a, b] = crate::biz::answer(&card, "40173958");
+    let main = phone.submit(&card, &[("card1", &a), ("card2", &b)]);
+    let manage = phone.follow(&main, '1');
+    let users = phone.follow(&manage, '1');
+    let otp = phone.follow(&users, '1');
+    let form = phone.follow(&otp, '2');
+    let t = "GMHW00000013";
+    phone
+        .submit(
+            &form,
+            &[
+                ("user", "kita01"),
+                ("serial", t),
+                ("otp", &code(t, 0)),
+                ("confirm", "Kakunin2001"),
+            ],
+        )
+        .assert_contains("北見太郎 GMHW00000013");
+    let fields = [
+        ("contract_id", "2000000001"),
+        ("user_id", "kita01"),
+        ("form_no", "F-K001"),
+        ("received_on", "2020-04-01"),
+        ("branch_code", "001"),
+        ("identity_checked", "1"),
+    ];
+    // あおば's console: no such contract there.
+    staff_at(&server, AOBA, ("C0011", "Clerk0011"))
+        .post(&format!("{AOBA}/branch/forms"), &fields)
+        .assert_status(404);
+    staff_at(&server, KITA, ("C0011", "Clerk0011"))
+        .post(&format!("{KITA}/branch/forms"), &fields)
+        .assert_status(200)
+        .assert_contains("受付済");
+    // The registration was きた's receipt 1000001; the cancellation is its 1000002.
+    staff_at(&server, KITA, ("S0012", "Super0012"))
+        .post(
+            &format!("{KITA}/branch/forms/approve"),
+            &[("form_no", "F-K001")],
+        )
+        .assert_status(200)
+        .assert_contains("受付番号: 1000002");
+    // みなみ's own first receipt is still 1000001.
+    let first = register(&server, MINAMI, TWIN, "GMHW00000008");
+    assert_eq!(first.receipt_number().as_deref(), Some("1000001"));
+}
+
 /// A raw request from loopback; returns the status and the body as text.
 fn raw(server: &Server, method: &str, path: &str, body: &str) -> (u16, String) {
     let req = format!(

@@ -674,6 +674,210 @@ fn one_token_for_two_users_has_one_fail_counter_and_a_branch_unlocks_it() {
     );
 }
 
+/// Issue 16: the branch records a 利用中止届 for a business contract's token as for a personal
+/// customer (maker–checker, audited, a 受付番号). A token registered to two users is cancelled
+/// for both; the API answers `cancelled` for them until the administrator registers another.
+#[test]
+fn a_business_users_token_is_cancelled_at_the_branch_by_maker_and_checker() {
+    let (_tmp, server, key) = start(&[]);
+    let mut phone = server.phone(SOFTBANK);
+    let main = admin_login(&mut phone, KITAMI);
+    let otp = to_otp_setting(&mut phone, &main);
+    let form = phone.follow(&otp, '2');
+    let (shared, own) = ("GMHW00000015", "GMHW00000013");
+    let r = register(&mut phone, &form, "kitami01", shared, &code_before(shared));
+    let r = register(&mut phone, &r, "kitami02", shared, &code(shared, 0));
+    register(&mut phone, &r, "kitami03", own, &code_before(own))
+        .assert_contains("営業一郎 GMHW00000013");
+    let lookup = format!("/branch/customer?contract_id={}", KITAMI.0);
+    let mut clerk = Staff::sign_in(server.addr, CLERK_HONTEN);
+    clerk
+        .get(&lookup)
+        .assert_contains("利用中止届の受付")
+        .assert_contains("kitami01 北見太郎 (GMHW00000015)");
+    let cancel = |s: &mut Staff, user: &str, no: &str| {
+        s.post(
+            "/branch/forms",
+            &[
+                ("contract_id", KITAMI.0),
+                ("user_id", user),
+                ("form_no", no),
+                ("received_on", "2020-04-01"),
+                ("branch_code", "001"),
+                ("identity_checked", "1"),
+            ],
+        )
+    };
+    // A user the contract does not have, or the shared token of a per-user contract: refused.
+    cancel(&mut clerk, "nobody", "F-B000")
+        .assert_status(422)
+        .assert_contains("利用者は、この契約先に登録されていません");
+    cancel(&mut clerk, "", "F-B000")
+        .assert_status(422)
+        .assert_contains("対象の利用者を選んでください");
+    cancel(&mut clerk, "kitami01", "F-B001")
+        .assert_status(200)
+        .assert_contains("受付済")
+        .assert_contains(shared);
+    // Until a supervisor other than the clerk approves, the token works for both users.
+    assert_eq!(
+        verify_user(&server, &key, KITAMI.0, Some("kitami02"), &code(shared, 1)),
+        "accept"
+    );
+    let approve = [("form_no", "F-B001")];
+    clerk
+        .post("/branch/forms/approve", &approve)
+        .assert_status(403);
+    Staff::sign_in(server.addr, CLERK_EKIMAE)
+        .post("/branch/forms/approve", &approve)
+        .assert_status(403);
+    let mut boss = Staff::sign_in(server.addr, SUPER_HONTEN);
+    boss.get("/branch/lists/pending")
+        .assert_contains("F-B001")
+        .assert_contains("有限会社北見製作所");
+    boss.post("/branch/forms/approve", &approve)
+        .assert_status(200)
+        .assert_contains("利用中止にしました。受付番号: ");
+    boss.post("/branch/forms/approve", &approve)
+        .assert_status(409);
+    // Both users of the cancelled token are between tokens; the third user's token works.
+    for user in ["kitami01", "kitami02"] {
+        assert_eq!(
+            verify_user(&server, &key, KITAMI.0, Some(user), &code(shared, 2)),
+            "cancelled",
+            "{user}"
+        );
+    }
+    assert_eq!(
+        verify_user(&server, &key, KITAMI.0, Some("kitami03"), &code(own, 1)),
+        "accept"
+    );
+    let page = boss.get(&lookup);
+    page.assert_contains("<td>経理花子</td><td>- ・利用中止(新しいトークンの登録待ち)</td>")
+        .assert_contains("承認済")
+        .assert_contains("F-B001")
+        .assert_contains("branch_cancel_approved");
+    let store_receipt = page.text.contains("<td>利用中止</td>");
+    assert!(store_receipt, "the 受付番号 in the contract's history");
+    boss.get(&format!("/branch/audit?contract={}", KITAMI.0))
+        .assert_contains("branch_cancel_received")
+        .assert_contains("user=kitami01")
+        .assert_contains("C0011,S0012");
+    // The administrator registers another token for kitami01; kitami02 stays between tokens.
+    let main = admin_login(&mut phone, KITAMI);
+    let otp = to_otp_setting(&mut phone, &main);
+    let form = phone.follow(&otp, '2');
+    let next = "GMHW00000014";
+    let again = register(&mut phone, &form, "kitami01", shared, &code(shared, 3));
+    assert!(
+        !again.text.contains("北見太郎 GMHW00000015"),
+        "a cancelled token is not registered again"
+    );
+    register(&mut phone, &form, "kitami01", next, &code_before(next))
+        .assert_contains("北見太郎 GMHW00000014");
+    assert_eq!(
+        verify_user(&server, &key, KITAMI.0, Some("kitami01"), &code(next, 0)),
+        "accept"
+    );
+    assert_eq!(
+        verify_user(&server, &key, KITAMI.0, Some("kitami02"), &code(next, 1)),
+        "cancelled"
+    );
+}
+
+/// Issue 16 with issue 12 item 6: a replacement 発行申込書 for a business contract's shared token
+/// (電池切れ) waits for a supervisor other than the maker; approved, the old token is handed
+/// back, the new one issued to the contract, and its administrator registers it.
+#[test]
+fn a_shared_business_token_is_replaced_only_with_a_supervisor() {
+    let (_tmp, server, key) = start(&[]);
+    let mut phone = server.phone(FOMA);
+    let main = admin_login(&mut phone, ABASHIRI);
+    let otp = to_otp_setting(&mut phone, &main);
+    let form = phone.follow(&otp, '2');
+    let old = "GMHW00000016";
+    register(&mut phone, &form, "", old, &code_before(old));
+    assert_eq!(
+        verify_user(&server, &key, ABASHIRI.0, Some("abash02"), &code(old, 0)),
+        "accept"
+    );
+    let mut clerk = Staff::sign_in(server.addr, CLERK_HONTEN);
+    let apply = [
+        ("contract_id", ABASHIRI.0),
+        ("user_id", ""),
+        ("application_no", "B-7001"),
+        ("reason", "battery"),
+        ("serial", "GMHW00000005"),
+    ];
+    clerk
+        .post("/branch/applications", &apply)
+        .assert_status(200)
+        .assert_contains("受付済")
+        .assert_contains("利用中のまま");
+    assert_eq!(
+        verify_user(&server, &key, ABASHIRI.0, Some("abash01"), &code(old, 1)),
+        "accept"
+    );
+    let approve = [("form_no", "B-7001")];
+    Staff::sign_in(server.addr, CLERK_EKIMAE)
+        .post("/branch/forms/approve", &approve)
+        .assert_status(403);
+    // The maker, even a supervisor, cannot approve their own entry.
+    let mut maker = Staff::sign_in(server.addr, SUPER_EKIMAE);
+    let own = [
+        ("contract_id", ABASHIRI.0),
+        ("user_id", ""),
+        ("application_no", "B-7002"),
+        ("reason", "broken"),
+        ("serial", ""),
+    ];
+    maker.post("/branch/applications", &own).assert_status(200);
+    maker
+        .post("/branch/forms/approve", &[("form_no", "B-7002")])
+        .assert_status(409)
+        .assert_contains("ご自身が受け付けた案件");
+    maker
+        .post(
+            "/branch/forms/reject",
+            &[("form_no", "B-7002"), ("reason", "x")],
+        )
+        .assert_status(409);
+    let mut boss = Staff::sign_in(server.addr, SUPER_HONTEN);
+    boss.post(
+        "/branch/forms/reject",
+        &[("form_no", "B-7002"), ("reason", "二重の申込")],
+    )
+    .assert_status(200)
+    .assert_contains("申込書番号 B-7002 を却下しました");
+    boss.post("/branch/forms/approve", &approve)
+        .assert_status(200)
+        .assert_contains("返却されたトークン GMHW00000016")
+        .assert_contains("GMHW00000005")
+        .assert_contains("手数料: 0円");
+    for user in ["abash01", "abash02", "abash03"] {
+        assert_eq!(
+            verify_user(&server, &key, ABASHIRI.0, Some(user), &code(old, 2)),
+            "cancelled",
+            "{user}"
+        );
+    }
+    boss.get(&format!("/branch/customer?contract_id={}", ABASHIRI.0))
+        .assert_contains("払出済み・未登録")
+        .assert_contains("GMHW00000005")
+        .assert_contains("電池切れによる交換")
+        .assert_contains("branch_replace_approved");
+    // The administrator registers the new token for everyone; the old one is retired.
+    let main = admin_login(&mut phone, ABASHIRI);
+    let otp = to_otp_setting(&mut phone, &main);
+    let form = phone.follow(&otp, '2');
+    let new = "GMHW00000005";
+    register(&mut phone, &form, "", new, &code_before(new));
+    assert_eq!(
+        verify_user(&server, &key, ABASHIRI.0, Some("abash03"), &code(new, 0)),
+        "accept"
+    );
+}
+
 /// A contract the operator imports in the test below: 契約先ID, ご契約先暗証番号, 確認暗証番号,
 /// お客様カード.
 const MINAMI_KOBO: (&str, &str, &str, &str) =

@@ -497,8 +497,13 @@ fn hardware_tokens_issued_at_the_branch() {
         .assert_contains("このシリアル番号のトークンは登録できません");
     phone_register(&server, ICHIRO, "GMHW00000001", 0).assert_contains("登録が完了しました");
 
-    // Its battery dies: a replacement without fee, the old one handed back.
+    // Its battery dies: a replacement without fee, the old one handed back once a supervisor
+    // other than the clerk approves it (issue 12 item 6).
     issue(&mut clerk, ICHIRO.0, "A-0006", "battery", "GMHW00000005")
+        .assert_status(200)
+        .assert_contains("受付済");
+    Staff::sign_in(server.addr, SUPER_HONTEN)
+        .post("/branch/forms/approve", &[("form_no", "A-0006")])
         .assert_status(200)
         .assert_contains("手数料: 0円")
         .assert_contains("GMHW00000005")
@@ -519,6 +524,106 @@ fn hardware_tokens_issued_at_the_branch() {
         .get("/branch/audit?contract=1000000003")
         .assert_contains("branch_token_issued")
         .assert_contains("C0011");
+}
+
+/// The OTP API's answer for a customer: `accept`, `reject`, `cancelled`, ...
+fn api_result(server: &Server, key: &str, contract: &str, otp: &str) -> String {
+    let body = serde_json::json!({"contract_id": contract, "otp": otp, "purpose": "transfer"});
+    let r = crate::api::call(
+        server,
+        "POST",
+        crate::api::VERIFY,
+        Some(key),
+        &body.to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    crate::api::json_of(&r)["result"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Issue 12 item 6: a 発行申込書 for a broken token retires the active token only with a
+/// supervisor other than its maker. Until then the token works; afterwards the API answers
+/// `cancelled` (transfers blocked) until the customer registers the new token.
+#[test]
+fn a_replacement_retires_the_active_token_only_with_a_second_person() {
+    let (_tmp, server, key) = crate::api::start(&[]);
+    let customer = format!("/branch/customer?contract_id={}", HANAKO.0);
+    let mut clerk = Staff::sign_in(server.addr, CLERK_HONTEN);
+    let apply = [
+        ("contract_id", HANAKO.0),
+        ("application_no", "A-7001"),
+        ("reason", "broken"),
+        ("serial", "GMHW00000005"),
+    ];
+    clerk
+        .post("/branch/applications", &apply)
+        .assert_status(200)
+        .assert_contains("受付済")
+        .assert_contains("利用中のまま");
+    clerk
+        .post("/branch/applications", &apply)
+        .assert_status(409);
+    // Until approved the active token stays active, on the console and through the API.
+    clerk
+        .get(&customer)
+        .assert_contains("利用中 (active)")
+        .assert_contains("A-7001");
+    assert_eq!(
+        api_result(&server, &key, HANAKO.0, &code(HANAKO_TOKEN, 0)),
+        "accept"
+    );
+    clerk
+        .get("/branch/lists/pending")
+        .assert_contains("A-7001")
+        .assert_contains("発行申込書(故障による交換)");
+    // The clerk alone cannot retire it, and neither can a second clerk.
+    let approve = [("form_no", "A-7001")];
+    clerk
+        .post("/branch/forms/approve", &approve)
+        .assert_status(403)
+        .assert_contains("役席者のみ");
+    Staff::sign_in(server.addr, CLERK_EKIMAE)
+        .post("/branch/forms/approve", &approve)
+        .assert_status(403);
+    assert_eq!(
+        api_result(&server, &key, HANAKO.0, &code(HANAKO_TOKEN, 1)),
+        "accept"
+    );
+    // A supervisor can, once.
+    let mut boss = Staff::sign_in(server.addr, SUPER_HONTEN);
+    boss.get("/branch/form?no=A-7001")
+        .assert_contains("故障による交換")
+        .assert_contains("承認");
+    boss.post("/branch/forms/approve", &approve)
+        .assert_status(200)
+        .assert_contains("返却されたトークン GMHW00000010")
+        .assert_contains("GMHW00000005")
+        .assert_contains("手数料: 0円");
+    boss.post("/branch/forms/approve", &approve)
+        .assert_status(409)
+        .assert_contains("既に処理されています");
+    // Between tokens: transfers are blocked, the API says so for any code.
+    assert_eq!(
+        api_result(&server, &key, HANAKO.0, &code(HANAKO_TOKEN, 2)),
+        "cancelled"
+    );
+    boss.get(&customer)
+        .assert_contains("トークン未登録")
+        .assert_contains("停止中");
+    boss.get("/branch/audit?contract=1000000002")
+        .assert_contains("branch_replace_received")
+        .assert_contains("branch_replace_approved")
+        .assert_contains("C0011,S0012");
+    // The phone menu asks for 利用開始; with the new token registered the API accepts again.
+    let mut phone = server.phone(AU);
+    phone_login(&mut phone, HANAKO).assert_contains("トークンは登録されていません");
+    phone_register(&server, HANAKO, "GMHW00000005", 0).assert_contains("登録が完了しました");
+    assert_eq!(
+        api_result(&server, &key, HANAKO.0, &code("GMHW00000005", 1)),
+        "accept"
+    );
 }
 
 #[test]

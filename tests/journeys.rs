@@ -480,6 +480,9 @@ fn every_customer_state_has_a_menu_without_dead_ends() {
             ],
         )
         .assert_status(200);
+    Staff::sign_in(server.addr, SUPER_HONTEN)
+        .post("/branch/forms/approve", &[("form_no", "A-9001")])
+        .assert_status(200);
     let (mut phone, menu) = log_in(&server, SHIRO, None);
     menu.assert_contains("トークンは登録されていません");
     walk_menu(
@@ -798,6 +801,9 @@ fn wrong_codes_count_against_the_customer_never_a_free_token() {
                 ("serial", "GMHW00000012"),
             ],
         )
+        .assert_status(200);
+    Staff::sign_in(server.addr, SUPER_HONTEN)
+        .post("/branch/forms/approve", &[("form_no", "A-9100")])
         .assert_status(200);
     // Locked, cancelled (Taro's), returned (Jiro's broken one).
     for (no, serial) in [

@@ -62,6 +62,8 @@ fn bank(tokens: u64) -> (PathBuf, PathBuf) {
                     recorded_by: "C0011".into(),
                     recorded_at: now,
                     decision: decision.clone(),
+                    replacement: None,
+                    user_id: None,
                 })?;
                 tx.put_release(&Release {
                     id: n as u64,

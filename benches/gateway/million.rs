@@ -261,19 +261,23 @@ pub fn bank(n: u64) -> (PathBuf, PathBuf) {
         let began = Instant::now();
         data::build_bank(&dir, n, n);
         let store = data::reopen(&dir, &key);
-        let staff = keitai_gateway::branch::ops::Staff {
+        let staff = keitai_gateway::branch::procedures::Staff {
             staff_id: STAFF.0.into(),
             name: "試験一郎".into(),
             branch_code: "001".into(),
-            role: keitai_gateway::branch::ops::Role::Clerk,
+            role: keitai_gateway::branch::procedures::Role::Clerk,
             password_hash: keitai_gateway::password::hash(STAFF.1).expect("hash"),
             disabled: false,
             must_change: false,
             sign_in_fails: 0,
             last_attempt: 0,
         };
-        keitai_gateway::branch::ops::put_staff(&store, &[staff], keitai_gateway::clock::now_unix())
-            .expect("staff");
+        keitai_gateway::branch::procedures::staff::put_staff(
+            &store,
+            &[staff],
+            keitai_gateway::clock::now_unix(),
+        )
+        .expect("staff");
         store.flush().expect("flush");
         drop(store);
         std::fs::write(&done, b"").expect("marker");

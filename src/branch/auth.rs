@@ -10,7 +10,7 @@
 //! record, so `staff disable` ends the sessions and an initial password sends every page to
 //! the password change.
 
-use super::ops::Actor;
+use super::procedures::Actor;
 use crate::clock;
 use crate::form_token::{Check, FormKey, Purpose};
 use crate::session_table::random_token;

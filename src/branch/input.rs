@@ -1,6 +1,8 @@
 //! Checks the shape of what staff type before anything is looked up: form and application
-//! numbers, dates, branch codes, reasons. Each check answers the value or the message to show.
+//! numbers, dates, branch codes, serials, reasons. Each check answers the value or the message
+//! to show; the procedures share them.
 
+use crate::config::Bank;
 use chrono::NaiveDate;
 
 /// A paper form's or application's number: half-width letters, digits and hyphens, upper-cased.
@@ -37,6 +39,37 @@ pub fn reason(raw: &str, required: bool) -> Result<String, String> {
         Err("理由は200文字以内で入力してください。".into())
     } else {
         Ok(r.to_owned())
+    }
+}
+
+/// A branch code of the bank profile (the form's select).
+pub fn branch(bank: &Bank, code: &str) -> Result<String, String> {
+    if bank.branches.iter().any(|b| b.code == code) {
+        Ok(code.to_owned())
+    } else {
+        Err("受付店を選んでください。".to_owned())
+    }
+}
+
+/// The 本人確認済み box, ticked.
+pub fn identity_checked(value: Option<&str>) -> Result<(), String> {
+    if value == Some("1") {
+        Ok(())
+    } else {
+        Err("本人確認を行い、「本人確認済み」にチェックしてください。".to_owned())
+    }
+}
+
+/// An optional serial as typed (spaces and hyphens dropped, upper-cased): `None` when left
+/// empty, `message` when it is not a serial.
+pub fn serial(raw: &str, message: &str) -> Result<Option<String>, String> {
+    let typed = crate::form::serial(raw);
+    if typed.is_empty() {
+        Ok(None)
+    } else if crate::inventory::valid_serial(&typed) {
+        Ok(Some(typed))
+    } else {
+        Err(message.to_owned())
     }
 }
 

@@ -6,17 +6,15 @@
 //! gets 403 before anything else happens, the body unread), reading the body with the console's
 //! own limits, UTF-8 request decoding, the staff session check, the routes and the one error
 //! page (UTF-8 HTML, with the real status). `auth` keeps sessions, `input` checks typed fields,
-//! `steps` carries out requests, `ops` writes the store, `pages` renders, `export` writes CSV.
+//! `procedures` holds each procedure (its handlers, checks and transaction together), `pages`
+//! says it to staff, `export` writes CSV.
 
 pub mod auth;
-pub mod business;
 pub mod export;
 pub mod input;
-pub mod ops;
 pub mod pages;
 pub mod paths;
-pub mod sign_in;
-pub mod steps;
+pub mod procedures;
 
 use crate::app::App;
 use crate::body::{self, BodyError, Limits};
@@ -28,6 +26,7 @@ use crate::store::StoreError;
 use auth::{StaffSession, StaffSessions};
 use hyper::http::request::Parts;
 use hyper::StatusCode;
+use procedures::{audit, business, cancel, customer, issue, lists, sign_in, unlock};
 use std::net::SocketAddr;
 
 /// A console request, decoded.
@@ -225,7 +224,7 @@ pub struct Staffed<'a> {
     pub sessions: &'a StaffSessions,
     pub req: &'a BranchRequest,
     pub session: StaffSession,
-    pub actor: ops::Actor,
+    pub actor: procedures::Actor,
 }
 
 impl Staffed<'_> {
@@ -272,13 +271,13 @@ async fn route(
     match (req.method.as_str(), path) {
         ("GET", paths::ROOT) => {
             return match staffed(app, sessions, req) {
-                Ok(s) if s.session.must_change => steps::password_page(&s, None, StatusCode::OK),
-                Ok(s) => steps::home(&s),
-                Err(_) => steps::sign_in_page(app, None, StatusCode::OK),
+                Ok(s) if s.session.must_change => sign_in::password_page(&s, None, StatusCode::OK),
+                Ok(s) => sign_in::home(&s),
+                Err(_) => sign_in::sign_in_page(app, None, StatusCode::OK),
             }
         }
-        ("GET", paths::LOGIN) => return steps::sign_in_page(app, None, StatusCode::OK),
-        ("POST", paths::LOGIN) => return steps::sign_in(app, sessions, req).await,
+        ("GET", paths::LOGIN) => return sign_in::sign_in_page(app, None, StatusCode::OK),
+        ("POST", paths::LOGIN) => return sign_in::sign_in(app, sessions, req).await,
         _ => {}
     }
     let known = ROUTES.iter().any(|(_, p)| *p == path);
@@ -291,7 +290,7 @@ async fn route(
     let s = match staffed(app, sessions, req) {
         Ok(s) => s,
         Err(BranchError::SignedOut) if req.method == "GET" => {
-            return steps::sign_in_page(
+            return sign_in::sign_in_page(
                 app,
                 Some(BranchError::SignedOut.message()),
                 StatusCode::UNAUTHORIZED,
@@ -301,32 +300,32 @@ async fn route(
     };
     // An initial password opens nothing but its change (and sign-out).
     if s.session.must_change && path != paths::PASSWORD && path != paths::LOGOUT {
-        return steps::password_page(&s, None, StatusCode::FORBIDDEN);
+        return sign_in::password_page(&s, None, StatusCode::FORBIDDEN);
     }
     match (req.method.as_str(), path) {
-        ("GET", paths::PASSWORD) => return steps::password_page(&s, None, StatusCode::OK),
-        ("POST", paths::PASSWORD) => return steps::change_password(&s).await,
+        ("GET", paths::PASSWORD) => return sign_in::password_page(&s, None, StatusCode::OK),
+        ("POST", paths::PASSWORD) => return sign_in::change_password(&s).await,
         _ => {}
     }
     match path {
-        paths::LOGOUT => steps::sign_out(&s).await,
-        paths::CUSTOMER => steps::customer(&s).await,
-        paths::FORMS => steps::record_form(&s).await,
-        paths::FORM => steps::form(&s),
-        paths::FORMS_APPROVE => steps::approve_form(&s).await,
-        paths::FORMS_REJECT => steps::reject_form(&s).await,
-        paths::APPLICATIONS => steps::issue(&s).await,
-        paths::RELEASES => steps::record_release(&s).await,
-        paths::RELEASE => steps::release(&s),
-        paths::RELEASES_APPROVE => steps::decide_release(&s, false).await,
-        paths::RELEASES_REJECT => steps::decide_release(&s, true).await,
-        paths::PENDING => steps::pending(&s, false),
-        paths::PENDING_CSV => steps::pending(&s, true),
-        paths::TODAY => steps::today_list(&s, false),
-        paths::TODAY_CSV => steps::today_list(&s, true),
-        paths::ATTEMPTS => steps::attempts(&s, false),
-        paths::ATTEMPTS_CSV => steps::attempts(&s, true),
-        paths::AUDIT => steps::audit(&s),
+        paths::LOGOUT => sign_in::sign_out(&s).await,
+        paths::CUSTOMER => customer::customer(&s).await,
+        paths::FORMS => cancel::record(&s).await,
+        paths::FORM => cancel::view(&s),
+        paths::FORMS_APPROVE => cancel::approve(&s).await,
+        paths::FORMS_REJECT => cancel::reject(&s).await,
+        paths::APPLICATIONS => issue::record(&s).await,
+        paths::RELEASES => unlock::record(&s).await,
+        paths::RELEASE => unlock::view(&s),
+        paths::RELEASES_APPROVE => unlock::decide(&s, false).await,
+        paths::RELEASES_REJECT => unlock::decide(&s, true).await,
+        paths::PENDING => lists::pending(&s, false),
+        paths::PENDING_CSV => lists::pending(&s, true),
+        paths::TODAY => lists::today_list(&s, false),
+        paths::TODAY_CSV => lists::today_list(&s, true),
+        paths::ATTEMPTS => lists::attempts(&s, false),
+        paths::ATTEMPTS_CSV => lists::attempts(&s, true),
+        paths::AUDIT => audit::audit(&s),
         paths::BUSINESS_UNLOCK => business::unlock(&s).await,
         _ => Err(BranchError::NotFound),
     }

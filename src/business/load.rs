@@ -100,6 +100,7 @@ pub fn prepare(store: &Store, n: &NewBusiness) -> Result<(Business, Card), Strin
             user_id: u.user_id.clone(),
             name: u.name.clone(),
             serial: None,
+            blocked: false,
         });
     }
     let hash = |p: &str| password::hash(p).map_err(|e| e.to_string());

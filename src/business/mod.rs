@@ -310,9 +310,16 @@ pub async fn register(
                 Target::User(u) => {
                     for user in b.users.iter_mut().filter(|x| x.user_id == u) {
                         user.serial = Some(serial.to_owned());
+                        user.blocked = false;
                     }
                 }
-                Target::Shared => b.shared_serial = Some(serial.to_owned()),
+                Target::Shared => {
+                    b.shared_serial = Some(serial.to_owned());
+                    // Every user uses the shared token: none is between tokens any more.
+                    for user in &mut b.users {
+                        user.blocked = false;
+                    }
+                }
             }
             if let Some(old) = &old {
                 release_if_unused(tx, &b, old)?;
@@ -495,12 +502,18 @@ pub fn check_in(
     if b.closed {
         return Ok((OtpCheck::Cancelled, None));
     }
-    if b.user(user_id).is_none() {
+    let Some(user) = b.user(user_id) else {
         return Ok((OtpCheck::UnknownCustomer, None));
-    }
-    // 資金移動 is impossible for users not registered (seed 004 ※).
+    };
+    // 資金移動 is impossible for users not registered (seed 004 ※); a user whose token a branch
+    // retired is between tokens, as a personal customer after 利用中止 is.
     let Some(serial) = b.token_of(user_id) else {
-        return Ok((OtpCheck::NoToken, None));
+        let check = if user.blocked {
+            OtpCheck::Cancelled
+        } else {
+            OtpCheck::NoToken
+        };
+        return Ok((check, None));
     };
     check_token_in(tx, serial, contract_id, code, now, limit, detail)
 }
@@ -523,6 +536,7 @@ mod tests {
                     user_id: u.into(),
                     name: u.into(),
                     serial: (u == "u1").then(|| "T1".to_owned()),
+                    blocked: false,
                 })
                 .to_vec(),
             shared_serial: Some("T9".into()),

@@ -88,6 +88,14 @@ pub async fn menu(step: &Step<'_>) -> Result<Reply, AppError> {
     menu_page(step, &session, None)
 }
 
+/// Whether a hardware token issued to the customer at a branch waits for 利用開始.
+fn has_issued_token(store: &crate::store::Store, contract_id: &str) -> Result<bool, AppError> {
+    Ok(store
+        .assigned_tokens(contract_id)?
+        .iter()
+        .any(|t| t.state == crate::store::TokenState::Available))
+}
+
 /// The menu with the customer's token state, read fresh from the store.
 pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Result<Reply, AppError> {
     let store = &step.app.store;
@@ -113,7 +121,11 @@ pub fn menu_page(step: &Step, session: &Session, message: Option<&str>) -> Resul
             }
         }
         None if customer.claims_locked(policy) => MenuToken::ClaimsLocked,
-        None if customer.transfers_blocked => MenuToken::Cancelled,
+        // Retired at a branch: after a replacement the new token is in hand (issued to them,
+        // not registered yet), so only 利用開始 is missing; after 利用中止 a branch comes first.
+        None if customer.transfers_blocked && !has_issued_token(store, &customer.contract_id)? => {
+            MenuToken::Cancelled
+        }
         None => MenuToken::None,
     };
     let ctx = step.ctx(Some(session));

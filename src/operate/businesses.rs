@@ -201,6 +201,10 @@ fn users_of(users: &[UserRow], contract_id: &str, old: Option<&Business>) -> Opt
             serial: old
                 .and_then(|b| b.user(&u.user_id))
                 .and_then(|x| x.serial.clone()),
+            // A user between tokens (retired at a branch) stays so across an import.
+            blocked: old
+                .and_then(|b| b.user(&u.user_id))
+                .is_some_and(|x| x.blocked),
         })
         .collect();
     (!listed.is_empty()).then_some(listed)
@@ -553,6 +557,7 @@ mod tests {
                 user_id: "u1".into(),
                 name: "一郎".into(),
                 serial: Some("T1".into()),
+                blocked: false,
             }],
             shared_serial: None,
             admin_fails: 1,

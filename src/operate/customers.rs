@@ -9,7 +9,7 @@
 
 use super::csv_rows::{each_row, field_count, name_ok, Unique, MAX_NAME};
 use super::{OperateError, Operator, Result};
-use crate::branch::steps::{status, token_state};
+use crate::branch::pages::customer::{status, token_state};
 use crate::clock::jst;
 use crate::config::Policy;
 use crate::phc;
@@ -377,12 +377,16 @@ pub fn show(store: &Store, contract_id: &str, policy: &Policy) -> Result<Custome
         Some(b) => store.token(&b.serial)?,
         None => None,
     };
+    let issued = store
+        .assigned_tokens(contract_id)?
+        .iter()
+        .any(|t| t.state == TokenState::Available);
     let mut out = vec![
         format!("契約者ID\t{}", c.contract_id),
         format!("氏名\t{}", c.name),
         format!(
             "状態\t{}",
-            status(&c, token.as_ref().map(|t| t.locked(policy)))
+            status(&c, token.as_ref().map(|t| t.locked(policy)), issued)
         ),
         format!(
             "ログイン\t{} / パスワード誤り {}回",

@@ -58,6 +58,8 @@ fn form(no: &str, contract_id: &str) -> CancelForm {
         recorded_by: "C0011".into(),
         recorded_at: NOW,
         decision: Decision::Received,
+        replacement: None,
+        user_id: None,
     }
 }
 
@@ -260,6 +262,20 @@ pub fn indexes_follow_records(open: Open) {
     let counted: u64 = s.attempts().map(|a| a.unwrap().count).sum();
     assert_eq!(counted, 42);
     assert!(s.attempts_of("2").unwrap().is_empty());
+
+    // A replacement 発行申込書 of a 法人 user waits among the forms, read back as written.
+    let replacement = CancelForm {
+        replacement: Some(Replacement {
+            reason: IssueReason::Battery,
+            serial: Some("GMHW00000002".into()),
+        }),
+        user_id: Some("u1".into()),
+        ..form("A9", "1")
+    };
+    s.commit_now(|tx| tx.put_form(&replacement)).unwrap();
+    assert_eq!(s.form("A9").unwrap().as_ref(), Some(&replacement));
+    let (forms, _) = s.pending().unwrap();
+    assert!(forms.contains(&replacement));
 }
 
 /// The audit chain verifies, continues across a reopen, and is read back by customer and
@@ -353,6 +369,7 @@ pub fn businesses_and_cards(open: Open) {
             user_id: "u1".into(),
             name: "利用者1".into(),
             serial: Some("GMHW00000001".into()),
+            blocked: false,
         }],
         shared_serial: None,
         admin_fails: 2,

@@ -58,6 +58,11 @@ audit_events! {
     BranchCancelApproved = "branch_cancel_approved",
     BranchCancelRejected = "branch_cancel_rejected",
     BranchTokenIssued = "branch_token_issued",
+    /// A 発行申込書 replacing an active token (故障/電池切れ), waiting for a supervisor.
+    BranchReplaceReceived = "branch_replace_received",
+    /// The replacement approved: the old token handed back (返却済), a new one issued.
+    BranchReplaceApproved = "branch_replace_approved",
+    BranchReplaceRejected = "branch_replace_rejected",
     BranchReleaseReceived = "branch_release_received",
     BranchReleaseApproved = "branch_release_approved",
     BranchReleaseRejected = "branch_release_rejected",

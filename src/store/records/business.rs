@@ -50,6 +50,10 @@ pub struct BizUser {
     pub name: String,
     /// 現在のシリアル番号 under [`Usage::PerUser`]; none under [`Usage::Shared`].
     pub serial: Option<String>,
+    /// The user's token was retired at a branch (利用中止届, replacement 発行申込書) and no token
+    /// has been registered to the user since: the OTP API answers `cancelled`, not `no_token`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub blocked: bool,
 }
 
 /// A business contract.

@@ -24,7 +24,7 @@ pub use audit::{AuditEvent, AuditRecord, Event};
 pub use business::{BizHostHashes, BizUser, Business, Usage};
 pub use card::{Card, CARD_POSITIONS};
 pub use customer::{Binding, Customer, HostHashes};
-pub use form::{CancelForm, Decision};
+pub use form::{CancelForm, Decision, Replacement};
 pub use receipt::{Receipt, ReceiptKind};
 pub use release::{Release, ReleaseKind};
 pub use staff::{Role, Staff};

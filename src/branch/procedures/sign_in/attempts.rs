@@ -3,7 +3,7 @@
 //! it), the pause after [`SIGN_IN_LIMIT`] wrong passwords, disabled accounts, and choosing a
 //! password in place of an initial one. Nothing here knows HTTP.
 
-use super::auth::{SIGN_IN_LIMIT, SIGN_IN_PAUSE};
+use crate::branch::auth::{SIGN_IN_LIMIT, SIGN_IN_PAUSE};
 use crate::password;
 use crate::store::{AuditEvent, Event, Staff, Store, StoreError};
 
