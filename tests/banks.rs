@@ -441,20 +441,6 @@ fn a_business_form_is_recorded_at_its_own_bank_with_its_banks_receipt() {
     assert_eq!(first.receipt_number().as_deref(), Some("1000001"));
 }
 
-/// A raw request from loopback; returns the status and the body as text.
-fn raw(server: &Server, method: &str, path: &str, body: &str) -> (u16, String) {
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        server.addr,
-        body.len()
-    );
-    let resp = server.phone("test").raw(req.as_bytes());
-    (
-        resp.status,
-        String::from_utf8_lossy(&resp.body).into_owned(),
-    )
-}
-
 #[test]
 fn each_bank_has_its_own_metrics_and_the_bare_metrics_is_no_banks() {
     let (_tmp, server) = start();
@@ -463,13 +449,13 @@ fn each_bank_has_its_own_metrics_and_the_bare_metrics_is_no_banks() {
         .get(&format!("{AOBA}/"))
         .assert_contains("あおば信用金庫");
     phone.get(&format!("{AOBA}/help"));
-    let (status, aoba) = raw(&server, "GET", "/1020/metrics", "");
+    let (status, aoba) = server.request("GET", "/1020/metrics", "");
     assert_eq!(status, 200, "{aoba}");
     assert!(
         aoba.contains("keitai_requests_total{front=\"phone\",status=\"200\"} 2"),
         "あおば counts its own two pages: {aoba}"
     );
-    let (status, minami) = raw(&server, "GET", "/1021/metrics", "");
+    let (status, minami) = server.request("GET", "/1021/metrics", "");
     assert_eq!(status, 200);
     assert!(
         !minami.contains("keitai_requests_total{front=\"phone\""),
@@ -477,7 +463,7 @@ fn each_bank_has_its_own_metrics_and_the_bare_metrics_is_no_banks() {
     );
     // No bank's metrics at the bare path (which bank's would they be?): a plain 404, not a
     // phone page (those go out as 200).
-    let (status, text) = raw(&server, "GET", "/metrics", "");
+    let (status, text) = server.request("GET", "/metrics", "");
     assert_eq!(status, 404, "{text}");
     assert!(text.contains("/CODE/metrics"), "{text}");
 }
@@ -527,17 +513,17 @@ fn restoring_a_backup_of_several_banks_checks_every_banks_chain() {
 fn the_emulator_under_a_banks_prefix_keeps_to_that_banks_pages() {
     let tmp = tempfile::tempdir().unwrap();
     let server = centre(tmp.path(), &["--emulator"]);
-    let (status, page) = raw(&server, "GET", "/1020/emulator/", "");
+    let (status, page) = server.request("GET", "/1020/emulator/", "");
     assert_eq!(status, 200);
     assert!(
         page.contains("src=\"/1020/emulator/emulator.js\"")
             && page.contains("href=\"/1020/emulator/emulator.css\""),
         "{page}"
     );
-    let (status, script) = raw(&server, "GET", "/1020/emulator/emulator.js", "");
+    let (status, script) = server.request("GET", "/1020/emulator/emulator.js", "");
     assert!(status == 200 && script.contains("BASE + \"/emulator/send\""));
     let send =
-        |ask: serde_json::Value| raw(&server, "POST", "/1020/emulator/send", &ask.to_string());
+        |ask: serde_json::Value| server.request("POST", "/1020/emulator/send", &ask.to_string());
     // The bank's top page as a cookie-less DoCoMo handset opens it: its links keep the prefix.
     let (status, body) =
         send(json!({"handset": "docomo-p903i", "method": "GET", "target": "/1020/"}));
