@@ -493,6 +493,7 @@ fn serve(
         server::serve(gateway.clone(), listener, shutdown_signal()).await;
         drop(admin_socket);
         for app in gateway.apps() {
+            app.write_cancel_counts().map_err(|e| e.to_string())?;
             app.store.flush().map_err(|e| e.to_string())?;
         }
         println!("stopped");

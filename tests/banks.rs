@@ -646,12 +646,16 @@ fn the_emulator_under_a_banks_prefix_keeps_to_that_banks_pages() {
         top["request"]["url"].as_str().unwrap().ends_with("/1020/"),
         "{top}"
     );
-    // The login form posted as the handset does reaches あおば's customer.
+    // The login form posted as the handset does (with its hidden anti-forgery value) reaches
+    // あおば's customer.
+    let marker = "name=\"csrf\" value=\"";
+    let at = text.find(marker).expect("the login form's value") + marker.len();
+    let value = &text[at..at + text[at..].find('"').unwrap()];
     let (status, body) = send(json!({
         "handset": "docomo-p903i",
         "method": "POST",
         "target": "/1020/login?guid=ON",
-        "fields": [["contract_id", TWIN.0], ["password", TWIN.1]],
+        "fields": [["csrf", value], ["contract_id", TWIN.0], ["password", TWIN.1]],
     }));
     assert_eq!(status, 200, "{body}");
     let menu: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -259,6 +259,11 @@ impl Store {
     /// Opens (or creates) the database in `dir`, with the master key that seals token seeds.
     /// A key other than the one the database was created with is refused here, at start-up.
     /// Indexes missing from a database written before them are built once, here.
+    /// The key that signs the anti-forgery values of pages before any session.
+    pub fn form_key(&self) -> &crate::form_token::FormKey {
+        self.sealer.form_key()
+    }
+
     pub fn open(dir: &Path, sealer: Sealer) -> Result<Store, StoreError> {
         Store::open_with_cache(dir, sealer, SERVING_CACHE)
     }

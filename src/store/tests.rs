@@ -123,6 +123,7 @@ pub fn aborted_commit_writes_nothing(open: Open) {
             tx.add_attempt(&Attempt {
                 at: NOW,
                 contract_id: Some("1".into()),
+                ..Default::default()
             })?;
             tx.receipt(ReceiptKind::Registration, "1", &t.serial, None, NOW)?;
             event(tx, 0, Some("1"))?;
@@ -239,20 +240,27 @@ pub fn indexes_follow_records(open: Open) {
         tx.add_attempt(&Attempt {
             at: NOW,
             contract_id: Some("1".into()),
+            ..Default::default()
         })?;
+        // Anonymous ones are counts (per carrier and interval).
         tx.add_attempt(&Attempt {
             at: NOW + 1,
             contract_id: None,
+            count: 40,
+            carrier: Some("au".into()),
         })?;
         tx.add_attempt(&Attempt {
             at: NOW + 2,
             contract_id: Some("1".into()),
+            ..Default::default()
         })
     })
     .unwrap();
     let ats: Vec<u64> = s.attempts_of("1").unwrap().iter().map(|a| a.at).collect();
     assert_eq!(ats, vec![NOW, NOW + 2]);
     assert_eq!(s.attempts().count(), 3);
+    let counted: u64 = s.attempts().map(|a| a.unwrap().count).sum();
+    assert_eq!(counted, 42);
     assert!(s.attempts_of("2").unwrap().is_empty());
 
     // A replacement 発行申込書 of a 法人 user waits among the forms, read back as written.
@@ -298,6 +306,19 @@ pub fn audit_chain_verifies_and_continues(open: Open) {
         seqs(s.audit_recent(Some("1"), Some(NOW + 1), 10).unwrap()),
         vec![4, 2]
     );
+    // One page of the trail: the records below number `before`.
+    assert_eq!(
+        seqs(s.audit_page(None, None, Some(3), 2).unwrap()),
+        vec![2, 1]
+    );
+    assert_eq!(
+        seqs(s.audit_page(Some("1"), None, Some(4), 10).unwrap()),
+        vec![2, 0]
+    );
+    assert!(s
+        .audit_page(Some("1"), None, Some(0), 10)
+        .unwrap()
+        .is_empty());
     let rec = s.audit().nth(4).unwrap().unwrap();
     assert_eq!(rec.event, AuditEvent::StaffLoad);
     assert_eq!(rec.event, "staff_load");
@@ -722,6 +743,7 @@ mod sled_engine {
                 tx.add_attempt(&Attempt {
                     at: NOW,
                     contract_id: Some("1".into()),
+                    ..Default::default()
                 })?;
                 tx.receipt(ReceiptKind::Registration, "1", &t.serial, None, NOW)?;
                 event(tx, 0, Some("1")).map(|_| ())
@@ -757,6 +779,7 @@ mod sled_engine {
             let old = Attempt {
                 at: NOW,
                 contract_id: Some("1".into()),
+                ..Default::default()
             };
             s.sled()
                 .tree(T::Attempts)
@@ -770,6 +793,7 @@ mod sled_engine {
             tx.add_attempt(&Attempt {
                 at: NOW + 1,
                 contract_id: Some("1".into()),
+                ..Default::default()
             })
         })
         .unwrap();

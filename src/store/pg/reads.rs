@@ -375,21 +375,24 @@ impl Pg {
         &self,
         contract_id: Option<&str>,
         since: Option<u64>,
+        before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let since = big(since.unwrap_or(0));
+        let before = before.map_or(i64::MAX, big);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         match contract_id {
             Some(c) => self.records(
                 "audit",
-                "SELECT body::text FROM audit WHERE bank = $4 AND contract_id = $1 AND at >= $2 \
-                 ORDER BY seq DESC LIMIT $3",
-                &[&c, &since, &limit, &self.bank().key],
+                "SELECT body::text FROM audit WHERE bank = $5 AND contract_id = $1 AND at >= $2 \
+                 AND seq < $3 ORDER BY seq DESC LIMIT $4",
+                &[&c, &since, &before, &limit, &self.bank().key],
             ),
             None => self.records(
                 "audit",
-                "SELECT body::text FROM audit WHERE bank = $3 AND at >= $1 ORDER BY seq DESC LIMIT $2",
-                &[&since, &limit, &self.bank().key],
+                "SELECT body::text FROM audit WHERE bank = $4 AND at >= $1 AND seq < $2 \
+                 ORDER BY seq DESC LIMIT $3",
+                &[&since, &before, &limit, &self.bank().key],
             ),
         }
     }
