@@ -14,6 +14,8 @@ pub struct App {
     pub base: String,
     /// Password attempts in flight and client budgets (see [`crate::attempts`]).
     pub attempts: crate::attempts::Attempts,
+    /// 利用中止 attempts counted in memory until written (see [`crate::cancel_count`]).
+    pub cancels: crate::cancel_count::CancelCounts,
     pub metrics: Arc<Metrics>,
 }
 
@@ -33,7 +35,16 @@ impl App {
             store,
             base,
             attempts: Default::default(),
+            cancels: Default::default(),
             metrics,
+        }
+    }
+
+    /// Writes the anonymous 利用中止 counts not written yet (the minute sweep, shutdown).
+    pub fn write_cancel_counts(&self) -> Result<(), crate::store::StoreError> {
+        match self.cancels.take(crate::clock::now_unix()) {
+            Some(batch) => crate::ledger::write_cancel_counts(&self.store, &batch),
+            None => Ok(()),
         }
     }
 }

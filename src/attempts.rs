@@ -180,6 +180,15 @@ impl Attempts {
                     continue;
                 }
             };
+            // A locked password is hashed like any other (against the decoy, the answer is
+            // known): a locked contract must not answer faster than an unknown one, which
+            // would tell that it exists.
+            if password::verify_for(client.id(), None, password.to_owned())
+                .await
+                .is_err()
+            {
+                return Ok(PasswordCheck::Busy);
+            }
             // A try at a locked password is a try all the same: it costs the client.
             token.spent = true;
             audit_only(store, now, contract_id, which)?;

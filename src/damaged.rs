@@ -1,6 +1,7 @@
-//! A damaged database is answered with a message and a failing exit, never a panic: sled panics
-//! on some truncated or corrupted files while opening them, so opening runs here, with the
-//! panic caught and its report (a backtrace naming sled's source files) kept off the terminal.
+//! A damaged database is answered with a message and a failing exit, never a panic: the embedded
+//! engine panics on some truncated or corrupted files while opening them, so opening runs here,
+//! with the panic caught and its report (a backtrace naming the engine's source files) kept off
+//! the terminal.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
@@ -10,7 +11,7 @@ pub fn catching<T>(open: impl FnOnce() -> T) -> Result<T, String> {
     let message = Arc::new(Mutex::new(String::new()));
     let seen = message.clone();
     let previous = panic::take_hook();
-    // While opening, a panic anywhere (sled's own threads too) is recorded, not printed.
+    // While opening, a panic anywhere (the engine's own threads too) is recorded, not printed.
     panic::set_hook(Box::new(move |info| {
         let text = info
             .payload()

@@ -2,6 +2,7 @@
 //! `crate::attempts`), registration (利用開始) and exchange (交換). Each is one atomic store write carrying its audit
 //! record, made durable before the caller may report it.
 
+use crate::cancel_count::Batch;
 use crate::ids::{ContractId, OtpCode, Serial};
 use crate::otp::Outcome;
 use crate::store::{
@@ -242,7 +243,7 @@ pub enum Refusal {
     Software,
     /// Bound to someone else, or handed out at a branch for another customer.
     Taken,
-    /// Replaced or cancelled: never usable again.
+    /// The customer's own token, replaced, cancelled or handed back: never usable again.
     Retired,
     /// The new serial is the customer's current token.
     SameToken,
@@ -269,9 +270,23 @@ fn claimable(token: &Token, contract_id: &str) -> Result<(), Refusal> {
     match &token.state {
         TokenState::Available => {}
         TokenState::Active { .. } => return Err(Refusal::Taken),
-        TokenState::Replaced { .. }
-        | TokenState::Cancelled { .. }
-        | TokenState::Returned { .. } => return Err(Refusal::Retired),
+        // The customer's own old token may be named as such; anyone else's is "taken", so
+        // that a serial's history is not for a stranger to learn.
+        TokenState::Replaced {
+            contract_id: owner, ..
+        }
+        | TokenState::Cancelled {
+            contract_id: owner, ..
+        }
+        | TokenState::Returned {
+            contract_id: owner, ..
+        } => {
+            return Err(if owner == contract_id {
+                Refusal::Retired
+            } else {
+                Refusal::Taken
+            })
+        }
     }
     match &token.assigned_to {
         Some(owner) if owner != contract_id => Err(Refusal::Taken),
@@ -504,6 +519,7 @@ pub async fn cancel_attempt(
             tx.add_attempt(&Attempt {
                 at: now,
                 contract_id: contract_id.map(str::to_owned),
+                ..Attempt::default()
             })?;
             tx.audit(
                 now,
@@ -515,6 +531,39 @@ pub async fn cancel_attempt(
             )
         })
         .await?;
+    Ok(())
+}
+
+/// Writes a batch of anonymous 利用中止 counts ([`crate::cancel_count`]): per carrier one
+/// counted attempt record and one audit record, whatever the number of views. Not waiting
+/// for the disk (the sweep and shutdown; shutdown flushes after).
+pub fn write_cancel_counts(store: &Store, batch: &Batch) -> Result<(), StoreError> {
+    store.write(|tx| cancel_counts_in(tx, batch))
+}
+
+/// [`write_cancel_counts`], durable on return (written on a request's path).
+pub async fn commit_cancel_counts(store: &Store, batch: &Batch) -> Result<(), StoreError> {
+    store.commit(|tx| cancel_counts_in(tx, batch)).await
+}
+
+fn cancel_counts_in(tx: &mut Tx, batch: &Batch) -> TxResult<()> {
+    for &(carrier, count) in &batch.counts {
+        tx.add_attempt(&Attempt {
+            at: batch.since,
+            contract_id: None,
+            count,
+            carrier: Some(carrier.to_owned()),
+        })?;
+        tx.audit(
+            batch.since,
+            Event {
+                detail: format!(
+                    "{count} anonymous feature-phone attempt(s) ({carrier}) sent to branch"
+                ),
+                ..Event::new(AuditEvent::CancelAttempt)
+            },
+        )?;
+    }
     Ok(())
 }
 

@@ -29,11 +29,6 @@ struct Cli {
     command: Command,
 }
 
-/// Several banks keep their records apart by bank in the embedded engine only, so far.
-const SEVERAL_BANKS_ON_POSTGRES: &str =
-    "several banks (banks/) on PostgreSQL: not yet (its tables have no bank column); use the \
-     embedded database";
-
 #[derive(Subcommand)]
 enum Command {
     /// Run the gateway.
@@ -252,21 +247,41 @@ fn open_postgres(url: &str, sealer: Sealer) -> Result<Store, String> {
 
 fn migrate(from: &Path, to: &str, key_file: &Path) -> Result<(), String> {
     let sealer = Sealer::load(key_file).map_err(|e| e.to_string())?;
-    let source = open_store_cached(from, sealer, keitai_gateway::store::BULK_CACHE)?;
-    let target = open_postgres(to, Sealer::load(key_file).map_err(|e| e.to_string())?)?;
-    let copied = source.copy_into(&target).map_err(|e| e.to_string())?;
-    match target.verify_audit().map_err(|e| e.to_string())? {
-        Ok(n) => {
-            println!(
-                "copied {} into PostgreSQL: {copied} audit records, chain intact ({n})",
+    keitai_gateway::private::private_dir(from)?;
+    let cache = keitai_gateway::store::BULK_CACHE;
+    // A database of several banks is copied bank by bank, each into its own bank's rows.
+    let banks = keitai_gateway::damaged::catching(|| {
+        Store::open_every_bank(&from.join("db"), &sealer, cache)
+    })
+    .map_err(|_panic| damaged(from))?
+    .map_err(|e| open_error(from, e))?;
+    let (sources, targets) = if banks.is_empty() {
+        let source = open_store_cached(from, sealer.clone(), cache)?;
+        (vec![source], vec![open_postgres(to, sealer)?])
+    } else {
+        let codes: Vec<BankCode> = banks.iter().filter_map(|s| s.bank().cloned()).collect();
+        let targets = Store::open_banks_postgres(to, &sealer, &codes)
+            .map_err(|e| format!("cannot open the PostgreSQL database: {e}"))?;
+        (banks, targets)
+    };
+    for (source, target) in sources.iter().zip(&targets) {
+        let bank = source
+            .bank()
+            .map_or(String::new(), |b| format!(" (bank {b})"));
+        let copied = source.copy_into(target).map_err(|e| format!("{e}{bank}"))?;
+        match target.verify_audit().map_err(|e| e.to_string())? {
+            Ok(n) => println!(
+                "copied {}{bank} into PostgreSQL: {copied} audit records, chain intact ({n})",
                 from.display()
-            );
-            Ok(())
+            ),
+            Err(seq) => {
+                return Err(format!(
+                    "copied{bank}, but the audit chain is broken at record {seq}"
+                ))
+            }
         }
-        Err(seq) => Err(format!(
-            "copied, but the audit chain is broken at record {seq}"
-        )),
     }
+    Ok(())
 }
 
 fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Store, String> {
@@ -278,13 +293,23 @@ fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Stor
     opened.map_err(|e| open_error(data_dir, e))
 }
 
-/// The stores of `banks`, one database in `data_dir`.
+/// The stores of `banks`, one database: the PostgreSQL one at `url` when given, else the
+/// embedded one in `data_dir`.
 fn open_banks(
     data_dir: &Path,
+    url: Option<&str>,
     sealer: &Sealer,
     cache: u64,
     banks: &[BankCode],
 ) -> Result<Vec<Store>, String> {
+    if let Some(url) = url {
+        return Store::open_banks_postgres(url, sealer, banks).map_err(|e| match e {
+            StoreError::WrongKey => {
+                format!("{e}: the PostgreSQL database was sealed with another key")
+            }
+            e => format!("cannot open the PostgreSQL database: {e}"),
+        });
+    }
     keitai_gateway::private::private_dir(data_dir)?;
     let opened = keitai_gateway::damaged::catching(|| {
         Store::open_banks(&data_dir.join("db"), sealer, cache, banks)
@@ -367,11 +392,14 @@ fn serve(
     }
     .map_err(|e| e.to_string())?;
     let stores = if profiles.multi {
-        if database.is_some() {
-            return Err(SEVERAL_BANKS_ON_POSTGRES.into());
-        }
         let cache = keitai_gateway::store::SERVING_CACHE;
-        open_banks(&data_dir, &sealer, cache, &profiles.codes())?
+        open_banks(
+            &data_dir,
+            database.as_deref(),
+            &sealer,
+            cache,
+            &profiles.codes(),
+        )?
     } else {
         vec![open_any(&data_dir, database.as_deref(), sealer)?]
     };
@@ -465,6 +493,7 @@ fn serve(
         server::serve(gateway.clone(), listener, shutdown_signal()).await;
         drop(admin_socket);
         for app in gateway.apps() {
+            app.write_cancel_counts().map_err(|e| e.to_string())?;
             app.store.flush().map_err(|e| e.to_string())?;
         }
         println!("stopped");
@@ -690,9 +719,6 @@ fn open_for(cmd: &AdminCommand, db: &Db, sealer: Sealer) -> Result<(Vec<Store>, 
             0,
         ));
     }
-    if db.database.is_some() {
-        return Err(SEVERAL_BANKS_ON_POSTGRES.into());
-    }
     let codes = profiles.codes();
     let chosen = if cmd.all_banks() {
         0
@@ -701,7 +727,8 @@ fn open_for(cmd: &AdminCommand, db: &Db, sealer: Sealer) -> Result<(Vec<Store>, 
         codes.iter().position(|c| c == code).unwrap_or(0)
     };
     let cache = keitai_gateway::store::SERVING_CACHE;
-    Ok((open_banks(&db.data_dir, &sealer, cache, &codes)?, chosen))
+    let stores = open_banks(&db.data_dir, db.database.as_deref(), &sealer, cache, &codes)?;
+    Ok((stores, chosen))
 }
 
 /// Whether a gateway serves `db`'s data directory (its admin socket answers).
@@ -712,7 +739,10 @@ fn gateway_serves(db: &Db) -> bool {
 fn restore(backup_dir: &Path, db: &Db) -> Result<(), String> {
     if db.database.is_some() {
         return Err(
-            "this works on the embedded database only; for PostgreSQL use its own tools".into(),
+            "this works on the embedded database only; a PostgreSQL database is restored with \
+             pg_restore into a new database, then checked with audit --verify (README: Backup \
+             and restore)"
+                .into(),
         );
     }
     if gateway_serves(db) {
@@ -762,10 +792,25 @@ fn restore(backup_dir: &Path, db: &Db) -> Result<(), String> {
 }
 
 fn rekey(new_key_file: &Path, db: &Db) -> Result<(), String> {
-    if db.database.is_some() {
-        return Err(
-            "this works on the embedded database only; for PostgreSQL use its own tools".into(),
+    if let Some(url) = &db.database {
+        let old = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
+        let new = Sealer::load(new_key_file).map_err(|e| e.to_string())?;
+        let bar = progress_bar();
+        let n = Store::rekey_postgres(url, old, new, |n| bar.inc(n)).map_err(|e| match e {
+            StoreError::WrongKey => {
+                format!("{e}: --key-file must be the key the database is sealed with now")
+            }
+            e => e.to_string(),
+        })?;
+        bar.finish_and_clear();
+        println!(
+            "re-sealed {n} sealed values (token seeds, cards) of every bank in the PostgreSQL \
+             database under {}; start every gateway with --key-file {} (the old key no longer \
+             opens the database)",
+            new_key_file.display(),
+            new_key_file.display()
         );
+        return Ok(());
     }
     if gateway_serves(db) {
         return Err(format!(

@@ -67,6 +67,7 @@ pub struct Metrics {
     sessions: Family<FrontLabel, Gauge>,
     import_rows: Gauge,
     import_running: Gauge,
+    password_hashes: Gauge,
 }
 
 impl Default for Metrics {
@@ -132,6 +133,12 @@ impl Metrics {
             "1 while an admin command runs an import through the admin socket",
             import_running.clone(),
         );
+        let password_hashes = Gauge::default();
+        registry.register(
+            "password_hashes",
+            "Password checks hashed on the queue by this process (locked and unknown contract IDs included)",
+            password_hashes.clone(),
+        );
         // Every result and kind shows from the start, at 0: a dashboard sees the series.
         for result in [
             "accept",
@@ -159,6 +166,7 @@ impl Metrics {
             sessions,
             import_rows,
             import_running,
+            password_hashes,
         }
     }
 
@@ -195,6 +203,8 @@ impl Metrics {
 
     /// The text Prometheus scrapes.
     pub fn render(&self) -> String {
+        self.password_hashes
+            .set(i64::try_from(crate::password::hashes_run()).unwrap_or(i64::MAX));
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

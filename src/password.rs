@@ -147,6 +147,15 @@ pub async fn verify_for(client: u64, phc: Option<String>, password: String) -> R
     rx.await.map_err(|_| Busy)
 }
 
+/// Checks the hashing threads have run (real or decoy hash), in this process.
+static HASHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many password checks have been hashed on the queue so far (the metric
+/// `keitai_password_hashes`): every check, right, wrong, unknown contract or locked, is one.
+pub fn hashes_run() -> u64 {
+    HASHES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 struct Job {
     phc: Option<String>,
     password: zeroize::Zeroizing<String>,
@@ -163,6 +172,7 @@ impl Job {
         if self.abandoned() {
             return;
         }
+        HASHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ok = match &self.phc {
             Some(phc) => verify(phc, &self.password),
             None => {

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 /// Makes every file and directory this process creates from now on private to its user
-/// (umask 077). sled creates its files with the process umask, so this is the one place that
-/// covers them all.
+/// (umask 077). The embedded engine creates its files with the process umask, so this is the
+/// one place that covers them all.
 pub fn restrict_umask() {
     #[cfg(unix)]
     // SAFETY: umask only sets the process's file-creation mask; it cannot fail.

@@ -69,6 +69,9 @@ impl Fronts {
     }
 
     fn sweep(&self) {
+        if let Err(e) = self.app.write_cancel_counts() {
+            crate::log::log(format_args!("storage error: {e}"));
+        }
         self.phone.sweep();
         for front in &self.fronts {
             front.sweep();

@@ -32,12 +32,15 @@ pub struct SealError;
 #[derive(Clone)]
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
+    /// Signs the anti-forgery values of pages before any session ([`crate::form_token`]).
+    forms: std::sync::Arc<crate::form_token::FormKey>,
 }
 
 impl Sealer {
     pub fn from_key(key: &[u8; KEY_BYTES]) -> Sealer {
         Sealer {
             cipher: XChaCha20Poly1305::new(key.into()),
+            forms: std::sync::Arc::new(crate::form_token::FormKey::derive(key)),
         }
     }
 
@@ -106,6 +109,11 @@ impl Sealer {
         file.write_all(text.as_bytes()).map_err(bad)?;
         file.sync_all().map_err(bad)?;
         Ok(Sealer::from_key(&key))
+    }
+
+    /// The key that signs form values, derived from this master key.
+    pub fn form_key(&self) -> &crate::form_token::FormKey {
+        &self.forms
     }
 
     /// `nonce || ciphertext+tag`.

@@ -38,6 +38,24 @@ impl Client {
         }
     }
 
+    /// [`Client::of`] as if `req` had sent no subscriber ID (i-mode sends its ID only to
+    /// `guid=ON` URLs, so a phone's top page may come without it and its form post with it).
+    pub fn without_subscriber(req: &Request, on_carrier: bool) -> Client {
+        match on_carrier {
+            true => Client::Carrier(req.handset.carrier),
+            false => Client::Address(prefix(req.peer.ip())),
+        }
+    }
+
+    /// The bytes a value signed for this client is bound to (see [`crate::form_token`]).
+    pub fn binding(&self) -> String {
+        match self {
+            Client::Subscriber(c, id) => format!("subscriber/{c:?}/{id}"),
+            Client::Carrier(c) => format!("carrier/{c:?}"),
+            Client::Address(ip) => format!("address/{ip}"),
+        }
+    }
+
     /// A short stable number for this client (the hash queue's fairness key).
     pub fn id(&self) -> u64 {
         use std::hash::{Hash, Hasher};

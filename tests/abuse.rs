@@ -53,11 +53,26 @@ fn au(server: &Server, id: &str) -> Phone {
     server.phone(AU).with_header("X-UP-SUBNO", id)
 }
 
+/// The top page, then its login form.
 fn login(phone: &mut Phone, contract_id: &str, password: &str) -> Resp {
-    phone.post(
-        "/login",
+    let top = phone.get("/");
+    phone.submit(
+        &top,
         &[("contract_id", contract_id), ("password", password)],
     )
+}
+
+/// The login form's anti-forgery value the top page gives a phone sending `headers`.
+fn form_value(server: &Server, headers: &str) -> String {
+    let req = format!(
+        "GET / HTTP/1.1\r\nHost: {}\r\nUser-Agent: {AU}\r\n{headers}Connection: close\r\n\r\n",
+        server.addr
+    );
+    server
+        .phone(AU)
+        .raw(req.as_bytes())
+        .csrf()
+        .expect("a login form value on the top page")
 }
 
 const WRONG: &str = "正しくありません";
@@ -66,9 +81,14 @@ const BRANCH: &str = "ロック解除はお取引店の窓口で";
 const THROTTLED: &str = "この端末からのパスワード入力を一時的に制限しています";
 const BUSY: &str = "ただいま混み合っています";
 
-/// Sends a login POST and closes the connection without reading the reply.
-fn fire_and_forget(server: &Server, headers: &str, contract_id: &str, password: &str) {
-    let body = encode_form(&[("contract_id", contract_id), ("password", password)]);
+/// Sends a login POST (with the form value `value`) and closes the connection without
+/// reading the reply.
+fn fire_and_forget(server: &Server, headers: &str, value: &str, contract_id: &str, password: &str) {
+    let body = encode_form(&[
+        ("csrf", value),
+        ("contract_id", contract_id),
+        ("password", password),
+    ]);
     let req = format!(
         "POST /login HTTP/1.1\r\nHost: {}\r\nUser-Agent: {AU}\r\n{headers}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         server.addr,
@@ -97,10 +117,12 @@ fn one_client_sweeping_contract_ids_is_throttled_and_locks_no_one_for_good() {
     let server = Server::start();
     // The issue's attack, bounded: 2,000 wrong passwords over 400 sequential contract IDs
     // (five each, the demo customers first), sent without reading a reply...
+    let headers = "X-UP-SUBNO: attacker_ezweb\r\n";
+    let value = form_value(&server, headers);
     for i in 0..400u64 {
         let id = format!("{}", 1_000_000_001 + i);
         for _ in 0..5 {
-            fire_and_forget(&server, "X-UP-SUBNO: attacker_ezweb\r\n", &id, "guess123");
+            fire_and_forget(&server, headers, &value, &id, "guess123");
         }
     }
     // ...then 100 more, reading the answers: five each on the demo customers and beyond.
@@ -192,7 +214,10 @@ fn carrier_clients_are_their_subscriber_ids_and_id_less_phones_share_a_bucket() 
         .assert_contains("ワンタイムパスワード認証");
     // Off carrier networks the client is the address: a PC user agent from loopback.
     let mut pc = server.phone("Mozilla/5.0 (X11; Linux x86_64)");
-    let pc_answer = login(&mut pc, "4000000001", "guess123");
+    let pc_answer = pc.post(
+        "/login",
+        &[("contract_id", "4000000001"), ("password", "guess123")],
+    );
     assert!(!pc_answer.text.contains(THROTTLED), "{}", pc_answer.text);
 }
 
@@ -318,9 +343,12 @@ fn a_flood_of_abandoned_checks_is_dropped_and_a_full_queue_answers_busy_at_once(
     for _ in 0..10 {
         for _ in 0..50 {
             n += 1;
+            let headers = format!("X-UP-SUBNO: flood{n}_ezweb\r\n");
+            let value = form_value(&server, &headers);
             fire_and_forget(
                 &server,
-                &format!("X-UP-SUBNO: flood{n}_ezweb\r\n"),
+                &headers,
+                &value,
                 &format!("{}", 5_000_000_000u64 + n),
                 "guess123",
             );
@@ -335,7 +363,12 @@ fn a_flood_of_abandoned_checks_is_dropped_and_a_full_queue_answers_busy_at_once(
             format!("X-UP-SUBNO: control{i}_ezweb\r\n"),
             format!("700000000{i}"),
         );
-        let body = encode_form(&[("contract_id", id.as_str()), ("password", "guess123")]);
+        let value = form_value(&server, &headers);
+        let body = encode_form(&[
+            ("csrf", value.as_str()),
+            ("contract_id", id.as_str()),
+            ("password", "guess123"),
+        ]);
         let req = format!(
             "POST /login HTTP/1.1\r\nHost: {}\r\nUser-Agent: {AU}\r\n{headers}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             server.addr,
@@ -632,4 +665,343 @@ fn a_revoked_api_key_in_use_is_audited() {
         .unwrap();
     assert_eq!(rec.detail, "caller=old-app");
     assert!(!rec.detail.contains(key.trim()));
+}
+
+/// A metric's value in the gateway's `/metrics` (loopback is an internal network).
+fn metric(server: &Server, name: &str) -> u64 {
+    let page = server.phone("").get("/metrics");
+    page.text
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{}", page.text))
+}
+
+#[test]
+fn anonymous_sign_in_page_views_keep_nothing_and_staff_still_sign_in() {
+    let server = Server::start();
+    // The issue's attack: more anonymous views of the sign-in page than the old cap of 10,000
+    // anonymous sessions, from four browsers at once.
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for i in 0..2_550 {
+                    let path = if i % 2 == 0 {
+                        "/branch/"
+                    } else {
+                        "/branch/login"
+                    };
+                    Staff::new(server.addr).get(path).assert_status(200);
+                }
+            });
+        }
+    });
+    // None of them left anything on the server...
+    assert_eq!(
+        metric(&server, "keitai_live_sessions{front=\"console\"}"),
+        0
+    );
+    // ...and staff sign in as ever.
+    let mut clerk = Staff::sign_in(server.addr, CLERK_EKIMAE);
+    clerk.get("/branch/audit").assert_status(200);
+    assert_eq!(
+        metric(&server, "keitai_live_sessions{front=\"console\"}"),
+        1
+    );
+    // The sign-in form must come back with the value its page gave with its cookie.
+    let creds = [("staff_id", SUPER_EKIMAE.0), ("password", SUPER_EKIMAE.1)];
+    let mut no_page = Staff::new(server.addr);
+    no_page.post("/branch/login", &creds).assert_status(403);
+    let mut page = Staff::new(server.addr);
+    page.get("/branch/");
+    let good = page.csrf.clone().unwrap();
+    let forged = format!("{}0", &good[..good.len() - 1]);
+    page.post_exact(
+        "/branch/login",
+        &[("csrf", forged.as_str()), creds[0], creds[1]],
+    )
+    .assert_status(403)
+    .assert_contains("正しい画面から送信されていません");
+    // Another browser's value is no good with this cookie.
+    let mut other = Staff::new(server.addr);
+    other.get("/branch/");
+    other
+        .post_exact(
+            "/branch/login",
+            &[("csrf", good.as_str()), creds[0], creds[1]],
+        )
+        .assert_status(403);
+    Staff::sign_in(server.addr, SUPER_EKIMAE);
+}
+
+#[test]
+fn anonymous_cancel_views_are_counted_not_written_one_by_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &[]);
+    server.stop();
+    let before = audit_count(tmp.path(), "cancel_attempt", None);
+    let server = Server::start_in(tmp.path(), &[]);
+    // 2,001 anonymous views of 利用中止 from phones of three carriers.
+    let uas = [AU, FOMA, SOFTBANK];
+    std::thread::scope(|scope| {
+        for ua in uas {
+            let server = &server;
+            scope.spawn(move || {
+                for _ in 0..667 {
+                    server
+                        .phone(ua)
+                        .get("/cancel")
+                        .assert_contains("本支店窓口");
+                }
+            });
+        }
+    });
+    // A logged-in customer opens it five times: the branch follows up on one attempt.
+    let mut taro = au(&server, "taro_ezweb");
+    login(&mut taro, TARO.0, TARO.1).assert_contains("ようこそ");
+    for _ in 0..5 {
+        taro.get("/cancel").assert_contains("本支店窓口");
+    }
+    // The console counts every view, written or not yet.
+    let mut clerk = Staff::sign_in(server.addr, CLERK_EKIMAE);
+    clerk
+        .get("/branch/lists/attempts")
+        .assert_contains("(お客様不明): 2001件")
+        .assert_contains(TARO.0);
+    // Stopped (SIGTERM), the gateway writes what it has counted.
+    server.stop();
+    let sealer = keitai_gateway::seal::Sealer::load(&tmp.path().join("master.key")).unwrap();
+    let store = keitai_gateway::store::Store::open(&tmp.path().join("db"), sealer).unwrap();
+    let attempts: Vec<_> = store.attempts().map(Result::unwrap).collect();
+    let anonymous: u64 = attempts
+        .iter()
+        .filter(|a| a.contract_id.is_none())
+        .map(|a| a.count)
+        .sum();
+    let taro_records = attempts
+        .iter()
+        .filter(|a| a.contract_id.as_deref() == Some(TARO.0))
+        .count();
+    // Every anonymous view counted, none lost; the customer's five views are one record.
+    assert_eq!(anonymous, 2_001);
+    assert_eq!(taro_records, 1);
+    drop(store);
+    // The trail grew by a few counted records (one per carrier and minute, and the
+    // customer's one), not by 2,006.
+    let grown = audit_count(tmp.path(), "cancel_attempt", None) - before;
+    assert!(
+        (2..=12).contains(&grown),
+        "{grown} audit records for 2,006 views"
+    );
+}
+
+#[test]
+fn the_console_audit_view_shows_one_page_of_the_trail_with_links_to_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &[]);
+    server.stop();
+    // A long trail: 250 more records than the demo's.
+    with_store(tmp.path(), |store| {
+        use keitai_gateway::store::{AuditEvent, Event};
+        store
+            .write(|tx| {
+                for i in 0..250 {
+                    tx.audit(
+                        now(),
+                        Event {
+                            detail: format!("filler {i}"),
+                            ..Event::new(AuditEvent::CancelAttempt)
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+    });
+    let server = Server::start_in(tmp.path(), &[]);
+    let mut sup = Staff::sign_in(server.addr, SUPER_EKIMAE);
+    let rows = |page: &Resp| -> Vec<u64> {
+        page.text
+            .split("<td>#")
+            .skip(1)
+            .map(|r| r[..r.find('<').unwrap()].parse().unwrap())
+            .collect()
+    };
+    let first = sup.get("/branch/audit");
+    first.assert_status(200).assert_contains("1ページ100件まで");
+    let seqs = rows(&first);
+    assert_eq!(seqs.len(), 100);
+    assert!(seqs.windows(2).all(|w| w[0] == w[1] + 1), "newest first");
+    assert!(
+        !first.text.contains("最新の記録"),
+        "the newest page links to older ones only"
+    );
+    let older = |page: &Resp| -> String {
+        let at = page
+            .text
+            .find("/branch/audit?contract=&amp;since=&amp;before=")
+            .unwrap();
+        let href = &page.text[at..];
+        href[..href.find('"').unwrap()].replace("&amp;", "&")
+    };
+    let second = sup.get(&older(&first));
+    let next = rows(&second);
+    assert_eq!(next.len(), 100);
+    assert_eq!(
+        next[0] + 1,
+        *seqs.last().unwrap(),
+        "the next page starts below the first"
+    );
+    second.assert_contains("最新の記録");
+    // Filtered by contract ID, paged the same way (nothing to page here).
+    let taro = sup.get(&format!("/branch/audit?contract={}", TARO.0));
+    assert!(rows(&taro).len() <= 100);
+}
+
+#[test]
+fn a_live_session_opened_from_a_pc_ends_and_its_link_carries_nothing() {
+    let server = Server::start();
+    // A FOMA handset without cookies: the session ID travels in its URLs.
+    let mut phone = server.phone(FOMA);
+    let top = phone.get("/");
+    let menu = phone.submit(&top, &[("contract_id", TARO.0), ("password", TARO.1)]);
+    menu.assert_contains("ようこそ");
+    let at = menu.text.find("sid=").unwrap() + 4;
+    let sid: String = menu.text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    // The URL opened on a PC: the pointer page, without the ID, its link sending no Referer.
+    let mut pc = server.phone("Mozilla/5.0 (Windows NT 10.0; Win64; x64)");
+    let pointer = pc.get(&format!("/menu?sid={sid}"));
+    pointer.assert_contains("パソコン・スマートフォン");
+    assert!(!pointer.text.contains(&sid), "{}", pointer.text);
+    for link in pointer.text.split("<a ").skip(1) {
+        assert!(link.contains("rel=\"noreferrer\""), "{link}");
+    }
+    // The session has ended: the phone (or whoever has the URL) cannot use it any more.
+    phone
+        .get(&format!("/menu?sid={sid}"))
+        .assert_contains("セッションの有効期限が切れたか");
+}
+
+#[test]
+fn a_locked_contract_answers_like_an_unknown_one_and_costs_a_hash() {
+    let server = Server::start();
+    let unknown = "9000000001";
+    // Both locked by five wrong passwords, interleaved (so their locks end alike).
+    let mut n = 0;
+    for _ in 0..5 {
+        for id in [JIRO.0, unknown] {
+            n += 1;
+            login(&mut au(&server, &format!("locker{n}")), id, "guess123");
+        }
+    }
+    let hashes = metric(&server, "keitai_password_hashes");
+    let known_page = login(&mut au(&server, "prober1"), JIRO.0, "guess123");
+    let after_known = metric(&server, "keitai_password_hashes");
+    let unknown_page = login(&mut au(&server, "prober2"), unknown, "guess123");
+    let after_unknown = metric(&server, "keitai_password_hashes");
+    known_page.assert_contains(TEMP);
+    // The same page but for the typed ID and the login form's value (each phone its own).
+    let same = |page: &Resp, id: &str| {
+        page.text
+            .replace(id, "ID")
+            .replace(&page.csrf().unwrap(), "VALUE")
+    };
+    assert_eq!(
+        same(&known_page, JIRO.0),
+        same(&unknown_page, unknown),
+        "the same page for a locked and an unknown contract ID"
+    );
+    // Each ran one hash (the decoy's), as a check of a real password does.
+    assert_eq!(after_known - hashes, 1, "a locked contract's try is hashed");
+    assert_eq!(
+        after_unknown - after_known,
+        1,
+        "an unknown contract's try is hashed"
+    );
+
+    // 利用開始: a serial bound to someone else, an unknown one and a software token's get
+    // one answer, so a customer cannot map the bank's tokens.
+    let mut phone = au(&server, "taro_ezweb");
+    let form = start_form(&mut phone, TARO);
+    let mut page = form;
+    for serial in [HANAKO_TOKEN, "ZZZZ00000000", "SYSW00000001"] {
+        page = phone.submit(
+            &page,
+            &[
+                ("serial", serial),
+                ("otp", "123456"),
+                ("login_otp", "0"),
+                ("transfer_password", TARO.2),
+            ],
+        );
+        page.assert_contains(keitai_gateway::flows::SERIAL_REFUSED);
+        for telling in [
+            "既に登録",
+            "利用が終了",
+            "シリアル番号が正しくありません",
+            "ソフトウェアトークンは",
+        ] {
+            assert!(!page.text.contains(telling), "{serial}: {}", page.text);
+        }
+    }
+}
+
+#[test]
+fn a_login_form_from_anywhere_but_our_top_page_is_refused() {
+    let server = Server::start();
+    let creds = [("contract_id", TARO.0), ("password", TARO.1)];
+    let forged = "ログイン画面から送信されていない";
+    let refused = |page: &Resp, why: &str| {
+        page.assert_contains(why);
+        assert!(!page.text.contains("ようこそ"), "{}", page.text);
+        let ct = page.header("content-type").unwrap_or_default().to_owned();
+        assert!(ct.contains("Shift_JIS"), "{ct}");
+    };
+    // A foreign page posts the attacker's credentials from the victim's phone: without a
+    // value, with a made-up one, with the one the attacker's own phone was given.
+    let mut victim = au(&server, "victim_ezweb");
+    refused(&victim.post("/login", &creds), forged);
+    let made_up = [
+        ("csrf", "1a2b3c-00112233445566778899aabb"),
+        creds[0],
+        creds[1],
+    ];
+    refused(&victim.post("/login", &made_up), forged);
+    let attackers = au(&server, "attacker_ezweb").get("/").csrf().unwrap();
+    let theirs = [("csrf", attackers.as_str()), creds[0], creds[1]];
+    refused(&victim.post("/login", &theirs), forged);
+    // The phone's own value, 25 minutes later: expired (the page says so, keeps the ID).
+    let top = victim.get("/");
+    advance(25 * 60);
+    let old = victim.submit(&top, &creds);
+    refused(&old, "時間がたったため");
+    old.assert_contains(TARO.0);
+    // The refusal page is a login form with a fresh value: it works.
+    victim.submit(&old, &creds).assert_contains("ようこそ");
+    // A DoCoMo handset keeps no cookie: the value travels in the form, the ID only to
+    // guid=ON URLs (the top page opened without it, the form posted with it).
+    let mut docomo = server.phone(FOMA).with_guid("docomo_uid_1");
+    let top = docomo.get("/");
+    docomo.submit(&top, &creds).assert_contains("ようこそ");
+    // Any number of top pages keeps nothing on the server: the two logins' sessions only.
+    for _ in 0..200 {
+        server.phone(AU).get("/");
+    }
+    assert_eq!(metric(&server, "keitai_live_sessions{front=\"phone\"}"), 2);
+}
+
+#[test]
+fn the_start_and_exchange_credentials_forms_refuse_a_foreign_post_too() {
+    let server = Server::start();
+    let creds = [("contract_id", TARO.0), ("password", TARO.1)];
+    let mut phone = au(&server, "victim_ezweb");
+    for path in ["/start", "/exchange"] {
+        let page = phone.post(path, &creds);
+        page.assert_contains("ログイン画面から送信されていない");
+        assert!(!page.text.contains("資金移動用パスワード"), "{}", page.text);
+    }
+    // From the gateway's own form it goes on as ever.
+    start_form(&mut phone, TARO);
 }

@@ -1,6 +1,7 @@
 //! Several banks in one gateway (`data/centre`: banks 1020, 1021, 1022) over real sockets:
 //! each bank's customers, tokens, receipts, sessions, staff and API keys kept apart, and the
-//! bank list at the bare `/`.
+//! bank list at the bare `/`. The isolation tests run on both engines: the embedded database
+//! and a PostgreSQL database (`postgres::`, the shared throw-away cluster).
 
 use crate::support::*;
 use serde_json::json;
@@ -15,10 +16,82 @@ fn centre(dir: &std::path::Path, extra: &[&str]) -> Server {
     Server::start_with_bank(dir, &repo().join("data/centre"), extra)
 }
 
-fn start() -> (tempfile::TempDir, Server) {
+/// Where a test's banks are kept: the embedded engine in a data directory, or a database of
+/// the shared PostgreSQL cluster (with its own master key).
+enum Engine {
+    Sled(tempfile::TempDir),
+    Postgres(pg::Db),
+}
+
+impl Engine {
+    /// The test's directory: the embedded engine's data directory (PostgreSQL: the gateways'
+    /// data directories are under it).
+    fn path(&self) -> &std::path::Path {
+        match self {
+            Engine::Sled(tmp) => tmp.path(),
+            Engine::Postgres(db) => db.path(),
+        }
+    }
+
+    /// `keitai-gateway ARGS` for `bank` of the centre on this engine ("": no `--bank`):
+    /// (success, stdout + stderr).
+    fn cli(&self, bank: &str, args: &[&str]) -> (bool, String) {
+        let mut all = args.to_vec();
+        if !bank.is_empty() {
+            all.extend_from_slice(&["--bank", bank]);
+        }
+        all.extend_from_slice(&["--bank-dir", "data/centre"]);
+        match self {
+            Engine::Sled(tmp) => {
+                all.extend_from_slice(&["--data-dir", tmp.path().to_str().unwrap()]);
+                let (ok, out, err) = cli(&all);
+                (ok, out + &err)
+            }
+            Engine::Postgres(db) => db.cli(&all),
+        }
+    }
+}
+
+/// How a test gets its multi-bank demo gateway.
+type Start = fn() -> (Engine, Server);
+
+fn start() -> (Engine, Server) {
     let tmp = tempfile::tempdir().unwrap();
     let server = centre(tmp.path(), &[]);
-    (tmp, server)
+    (Engine::Sled(tmp), server)
+}
+
+/// The centre's demo banks loaded into a new PostgreSQL database.
+fn start_postgres() -> (Engine, Server) {
+    let db = pg::Db::new(pg::shared());
+    let dir = db.path().join("gateway");
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = db.key_file.to_str().unwrap().to_owned();
+    let server = centre(&dir, &["--database", &db.url, "--key-file", &key]);
+    (Engine::Postgres(db), server)
+}
+
+/// The isolation tests again, every bank in one PostgreSQL database.
+mod postgres {
+    macro_rules! on_postgres {
+        ($($test:ident),* $(,)?) => {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test(super::start_postgres);
+                }
+            )*
+        };
+    }
+
+    on_postgres!(
+        same_contract_id_in_two_banks,
+        serial_and_receipts_per_bank,
+        session_moved_across_banks,
+        api_keys_per_bank_and_the_centres,
+        staff_per_bank,
+        audit_verifies_per_bank,
+    );
 }
 
 /// Logs in at `bank`'s top page; returns the page after the password.
@@ -83,7 +156,11 @@ fn the_bare_top_lists_the_banks_and_each_bank_keeps_its_links() {
 
 #[test]
 fn the_same_contract_id_and_password_in_two_banks_are_two_customers() {
-    let (_tmp, server) = start();
+    same_contract_id_in_two_banks(start);
+}
+
+fn same_contract_id_in_two_banks(start: Start) {
+    let (_engine, server) = start();
     let mut phone = server.phone(AU);
     login(&mut phone, AOBA, TWIN).assert_contains("青葉太郎様");
     let mut phone = server.phone(AU);
@@ -107,7 +184,11 @@ fn the_same_contract_id_and_password_in_two_banks_are_two_customers() {
 
 #[test]
 fn a_serial_belongs_to_one_banks_inventory_and_receipts_count_per_bank() {
-    let (_tmp, server) = start();
+    serial_and_receipts_per_bank(start);
+}
+
+fn serial_and_receipts_per_bank(start: Start) {
+    let (_engine, server) = start();
     // GMHW00000001 is あおば's: みなみ does not know it.
     let other = register(&server, MINAMI, TWIN, "GMHW00000001");
     assert!(!other.text.contains("登録が完了しました"), "{}", other.text);
@@ -132,7 +213,11 @@ fn a_serial_belongs_to_one_banks_inventory_and_receipts_count_per_bank() {
 
 #[test]
 fn a_session_id_moved_to_another_bank_is_refused() {
-    let (_tmp, server) = start();
+    session_moved_across_banks(start);
+}
+
+fn session_moved_across_banks(start: Start) {
+    let (_engine, server) = start();
     // No cookies on this phone: the session rides in the URL.
     let mut phone = server.phone(FOMA);
     let page = login(&mut phone, AOBA, TWIN);
@@ -159,9 +244,52 @@ fn a_session_id_moved_to_another_bank_is_refused() {
 }
 
 #[test]
+fn each_banks_audit_chain_verifies_on_its_own() {
+    audit_verifies_per_bank(start);
+}
+
+/// Registrations at two banks: each bank's trail verifies by itself, grows only with its own
+/// bank's writes, and names only its own bank.
+fn audit_verifies_per_bank(start: Start) {
+    let (engine, server) = start();
+    // While the gateway serves (the embedded engine: through its admin socket).
+    let verified = |bank: &str| -> u64 {
+        let (ok, out) = engine.cli(bank, &["audit", "--verify"]);
+        assert!(ok && out.contains("intact"), "{bank}: {out}");
+        out.split_whitespace()
+            .find_map(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("no count in {out:?}"))
+    };
+    let before = [verified("1020"), verified("1021"), verified("1022")];
+    let done = "登録が完了しました";
+    register(&server, MINAMI, TWIN, "GMHW00000008").assert_contains(done);
+    let ichiro2 = ("1000000002", "Pass2345", "Move2345");
+    register(&server, MINAMI, ichiro2, "GMHW00000009").assert_contains(done);
+    let kita = ("1000000001", "Pass5678", "Move5678");
+    register(&server, KITA, kita, "GMHW00000015").assert_contains(done);
+    let after = [verified("1020"), verified("1021"), verified("1022")];
+    let grown: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    assert!(
+        grown[0] == 0 && grown[2] > 0 && grown[1] == 2 * grown[2],
+        "{grown:?}"
+    );
+    let (ok, minami) = engine.cli("1021", &["audit"]);
+    assert!(ok, "{minami}");
+    assert!(
+        minami.contains("GMHW00000009") && !minami.contains("GMHW00000015"),
+        "{minami}"
+    );
+    assert!(minami.lines().all(|l| l.ends_with("bank=1021")), "{minami}");
+    server.kill();
+}
+
+#[test]
 fn staff_see_only_their_bank_and_looking_elsewhere_is_refused_and_audited() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = centre(tmp.path(), &[]);
+    staff_per_bank(start);
+}
+
+fn staff_per_bank(start: Start) {
+    let (engine, server) = start();
     // C0011 exists at every demo bank, each a different person; signed in at あおば.
     let mut s = Staff::new(server.addr);
     s.get("/1020/branch/");
@@ -182,16 +310,12 @@ fn staff_see_only_their_bank_and_looking_elsewhere_is_refused_and_audited() {
         .assert_status(401);
     server.kill();
 
-    let d = tmp.path().to_str().unwrap();
-    let trail = cli_ok(&[
-        "audit",
-        "--bank",
-        "1020",
-        "--bank-dir",
-        "data/centre",
-        "--data-dir",
-        d,
-    ]);
+    let audit = |bank: &str, args: &[&str]| {
+        let (ok, out) = engine.cli(bank, &[&["audit"], args].concat());
+        assert!(ok, "{out}");
+        out
+    };
+    let trail = audit("1020", &[]);
     let refused: Vec<&str> = trail
         .lines()
         .filter(|l| l.contains("staff_lookup_unknown"))
@@ -199,49 +323,33 @@ fn staff_see_only_their_bank_and_looking_elsewhere_is_refused_and_audited() {
     assert_eq!(refused.len(), 1, "{trail}");
     assert!(refused[0].contains("C0011@001") && refused[0].contains("2000000001"));
     assert!(trail.lines().all(|l| l.ends_with("bank=1020")), "{trail}");
-    let minami = cli_ok(&[
-        "audit",
-        "--bank",
-        "1021",
-        "--bank-dir",
-        "data/centre",
-        "--data-dir",
-        d,
-    ]);
+    let minami = audit("1021", &[]);
     assert!(!minami.contains("staff_lookup_unknown") && !minami.contains("staff_sign_in\t"));
     for bank in ["1020", "1021", "1022"] {
-        let out = cli_ok(&[
-            "audit",
-            "--verify",
-            "--bank",
-            bank,
-            "--bank-dir",
-            "data/centre",
-            "--data-dir",
-            d,
-        ]);
+        let out = audit(bank, &["--verify"]);
         assert!(out.contains("audit chain intact"), "{bank}: {out}");
     }
     // Several banks: a command must say which.
-    let (ok, _, err) = cli(&["audit", "--bank-dir", "data/centre", "--data-dir", d]);
+    let (ok, err) = engine.cli("", &["audit"]);
     assert!(!ok && err.contains("--bank"), "{err}");
 }
 
 #[test]
 fn an_api_key_verifies_only_its_banks_customers_unless_it_is_the_centres() {
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().to_str().unwrap();
-    let key_file = tmp.path().join("master.key");
-    cli_ok(&["init-key", key_file.to_str().unwrap()]);
-    let add = |args: &[&str]| {
-        let mut all = vec!["api-key", "add"];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&["--bank-dir", "data/centre", "--data-dir", d]);
-        cli_ok(&all).trim().to_owned()
+    api_keys_per_bank_and_the_centres(start);
+}
+
+fn api_keys_per_bank_and_the_centres(start: Start) {
+    let (engine, server) = start();
+    // Added while the gateway serves.
+    let add = |bank: &str, args: &[&str]| {
+        let (ok, out) = engine.cli(bank, &[&["api-key", "add"], args].concat());
+        assert!(ok, "{out}");
+        // Standard output (the key) comes first, then what went to standard error.
+        out.lines().next().unwrap_or_default().trim().to_owned()
     };
-    let aoba_key = add(&["aoba-ib", "--bank", "1020"]);
-    let centre_key = add(&["centre-ib", "--all-banks"]);
-    let server = centre(tmp.path(), &[]);
+    let aoba_key = add("1020", &["aoba-ib"]);
+    let centre_key = add("", &["centre-ib", "--all-banks"]);
     register(&server, MINAMI, TWIN, "GMHW00000010")
         .assert_contains("ワンタイムパスワードの登録が完了しました");
     let body = |serial: &str| {
@@ -441,20 +549,6 @@ fn a_business_form_is_recorded_at_its_own_bank_with_its_banks_receipt() {
     assert_eq!(first.receipt_number().as_deref(), Some("1000001"));
 }
 
-/// A raw request from loopback; returns the status and the body as text.
-fn raw(server: &Server, method: &str, path: &str, body: &str) -> (u16, String) {
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        server.addr,
-        body.len()
-    );
-    let resp = server.phone("test").raw(req.as_bytes());
-    (
-        resp.status,
-        String::from_utf8_lossy(&resp.body).into_owned(),
-    )
-}
-
 #[test]
 fn each_bank_has_its_own_metrics_and_the_bare_metrics_is_no_banks() {
     let (_tmp, server) = start();
@@ -463,13 +557,13 @@ fn each_bank_has_its_own_metrics_and_the_bare_metrics_is_no_banks() {
         .get(&format!("{AOBA}/"))
         .assert_contains("あおば信用金庫");
     phone.get(&format!("{AOBA}/help"));
-    let (status, aoba) = raw(&server, "GET", "/1020/metrics", "");
+    let (status, aoba) = server.request("GET", "/1020/metrics", "");
     assert_eq!(status, 200, "{aoba}");
     assert!(
         aoba.contains("keitai_requests_total{front=\"phone\",status=\"200\"} 2"),
         "あおば counts its own two pages: {aoba}"
     );
-    let (status, minami) = raw(&server, "GET", "/1021/metrics", "");
+    let (status, minami) = server.request("GET", "/1021/metrics", "");
     assert_eq!(status, 200);
     assert!(
         !minami.contains("keitai_requests_total{front=\"phone\""),
@@ -477,7 +571,7 @@ fn each_bank_has_its_own_metrics_and_the_bare_metrics_is_no_banks() {
     );
     // No bank's metrics at the bare path (which bank's would they be?): a plain 404, not a
     // phone page (those go out as 200).
-    let (status, text) = raw(&server, "GET", "/metrics", "");
+    let (status, text) = server.request("GET", "/metrics", "");
     assert_eq!(status, 404, "{text}");
     assert!(text.contains("/CODE/metrics"), "{text}");
 }
@@ -527,17 +621,17 @@ fn restoring_a_backup_of_several_banks_checks_every_banks_chain() {
 fn the_emulator_under_a_banks_prefix_keeps_to_that_banks_pages() {
     let tmp = tempfile::tempdir().unwrap();
     let server = centre(tmp.path(), &["--emulator"]);
-    let (status, page) = raw(&server, "GET", "/1020/emulator/", "");
+    let (status, page) = server.request("GET", "/1020/emulator/", "");
     assert_eq!(status, 200);
     assert!(
         page.contains("src=\"/1020/emulator/emulator.js\"")
             && page.contains("href=\"/1020/emulator/emulator.css\""),
         "{page}"
     );
-    let (status, script) = raw(&server, "GET", "/1020/emulator/emulator.js", "");
+    let (status, script) = server.request("GET", "/1020/emulator/emulator.js", "");
     assert!(status == 200 && script.contains("BASE + \"/emulator/send\""));
     let send =
-        |ask: serde_json::Value| raw(&server, "POST", "/1020/emulator/send", &ask.to_string());
+        |ask: serde_json::Value| server.request("POST", "/1020/emulator/send", &ask.to_string());
     // The bank's top page as a cookie-less DoCoMo handset opens it: its links keep the prefix.
     let (status, body) =
         send(json!({"handset": "docomo-p903i", "method": "GET", "target": "/1020/"}));
@@ -552,12 +646,16 @@ fn the_emulator_under_a_banks_prefix_keeps_to_that_banks_pages() {
         top["request"]["url"].as_str().unwrap().ends_with("/1020/"),
         "{top}"
     );
-    // The login form posted as the handset does reaches あおば's customer.
+    // The login form posted as the handset does (with its hidden anti-forgery value) reaches
+    // あおば's customer.
+    let marker = "name=\"csrf\" value=\"";
+    let at = text.find(marker).expect("the login form's value") + marker.len();
+    let value = &text[at..at + text[at..].find('"').unwrap()];
     let (status, body) = send(json!({
         "handset": "docomo-p903i",
         "method": "POST",
         "target": "/1020/login?guid=ON",
-        "fields": [["contract_id", TWIN.0], ["password", TWIN.1]],
+        "fields": [["csrf", value], ["contract_id", TWIN.0], ["password", TWIN.1]],
     }));
     assert_eq!(status, 200, "{body}");
     let menu: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -572,4 +670,54 @@ fn the_emulator_under_a_banks_prefix_keeps_to_that_banks_pages() {
         let (status, body) = send(json!({"handset": "au-sa31", "method": "GET", "target": target}));
         assert_eq!(status, 400, "{target}: {body}");
     }
+}
+
+/// `migrate` of an embedded database of several banks: each bank's records into its own rows
+/// of one PostgreSQL database, each chain intact, and a gateway on it finds them per bank.
+#[test]
+fn migrating_several_banks_to_postgres_keeps_each_bank_apart() {
+    let (engine, server) = start();
+    register(&server, MINAMI, TWIN, "GMHW00000007").assert_contains("登録が完了しました");
+    server.kill();
+    let dir = engine.path();
+    let url = pg::shared().database(&pg::name_for(dir));
+    let key = dir.join("master.key");
+    let (ok, out, err) = cli(&[
+        "migrate",
+        "--from-data-dir",
+        dir.to_str().unwrap(),
+        "--to",
+        &url,
+    ]);
+    assert!(ok, "{out}{err}");
+    for code in ["1020", "1021", "1022"] {
+        assert!(
+            out.contains(&format!("(bank {code}) into PostgreSQL")),
+            "{out}"
+        );
+    }
+    let k = key.to_str().unwrap();
+    let pg_dir = dir.join("pg");
+    std::fs::create_dir_all(&pg_dir).unwrap();
+    let gw = centre(&pg_dir, &["--database", &url, "--key-file", k]);
+    let mut phone = gw.phone(AU);
+    login(&mut phone, MINAMI, TWIN).assert_contains("トークン:GMHW00000007");
+    let mut phone = gw.phone(AU);
+    let aoba = login(&mut phone, AOBA, TWIN);
+    assert!(!aoba.text.contains("トークン:GMHW"), "{}", aoba.text);
+    // 受付番号 continue per bank after the embedded database's.
+    let next = register(
+        &gw,
+        MINAMI,
+        ("1000000002", "Pass2345", "Move2345"),
+        "GMHW00000009",
+    );
+    assert_eq!(next.receipt_number().as_deref(), Some("1000002"));
+    let kita = register(
+        &gw,
+        KITA,
+        ("1000000001", "Pass5678", "Move5678"),
+        "GMHW00000015",
+    );
+    assert_eq!(kita.receipt_number().as_deref(), Some("1000001"));
 }

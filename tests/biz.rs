@@ -1062,6 +1062,9 @@ fn business_contracts_imported_while_serving_sign_in_on_a_phone_and_register_a_t
         verify_user(&server, &key, id, Some("minami01"), &code(t, 2)),
         "cancelled"
     );
+    boss.get(&lookup)
+        .assert_status(200)
+        .assert_contains("解約 (closed)");
     let mut phone = server.phone(AU);
     let top = phone.get("/");
     let entry = phone.follow(&top, '4');

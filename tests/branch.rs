@@ -493,7 +493,8 @@ fn hardware_tokens_issued_at_the_branch() {
         .assert_contains("GMHW00000001")
         .assert_contains("A-0001");
     // Only Ichiro may register it.
-    phone_register(&server, JIRO, "GMHW00000001", 0).assert_contains("既に登録されているため");
+    phone_register(&server, JIRO, "GMHW00000001", 0)
+        .assert_contains("このシリアル番号のトークンは登録できません");
     phone_register(&server, ICHIRO, "GMHW00000001", 0).assert_contains("登録が完了しました");
 
     // Its battery dies: a replacement without fee, the old one handed back once a supervisor

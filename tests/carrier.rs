@@ -468,7 +468,7 @@ fn pcs_and_smartphones_get_the_pointer_page() {
         ] {
             assert_eq!(r.status, 200);
             r.assert_chtml(2048)
-                .assert_contains(&format!("<a href=\"{PC_SITE}\">"));
+                .assert_contains(&format!("<a href=\"{PC_SITE}\" rel=\"noreferrer\">"));
             assert!(!r.text.contains("<form"), "{}", r.text);
             assert!(!r.text.contains("SESSIONX") && !r.text.contains("sid="));
             assert!(r.header("set-cookie").is_none());

@@ -209,25 +209,11 @@ fn walks_exchange_on_softbank_with_both_tokens_from_the_token_panel() {
     assert_eq!(b.text("#chtml"), "OK");
 }
 
-/// A raw GET or POST from loopback; returns the status.
-fn status(server: &Server, method: &str, path: &str, body: &str) -> (u16, String) {
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        server.addr,
-        body.len()
-    );
-    let resp = server.phone("test").raw(req.as_bytes());
-    (
-        resp.status,
-        String::from_utf8_lossy(&resp.body).into_owned(),
-    )
-}
-
 #[test]
 fn emulator_is_404_when_off_or_for_clients_outside_the_emulator_networks() {
     let off = Server::start();
-    assert_eq!(status(&off, "GET", "/emulator/", "").0, 404);
-    assert_eq!(status(&off, "POST", "/emulator/send", "{}").0, 404);
+    assert_eq!(off.request("GET", "/emulator/", "").0, 404);
+    assert_eq!(off.request("POST", "/emulator/send", "{}").0, 404);
 
     // --emulator, but the emulator networks leave out loopback, where the test connects from.
     let bank = tempfile::tempdir().unwrap();
@@ -251,19 +237,19 @@ fn emulator_is_404_when_off_or_for_clients_outside_the_emulator_networks() {
         "/emulator/emulator.js",
         "/emulator/handsets",
     ] {
-        assert_eq!(status(&elsewhere, "GET", path, "").0, 404, "{path}");
+        assert_eq!(elsewhere.request("GET", path, "").0, 404, "{path}");
     }
     let ask = r#"{"handset":"au-sa31","method":"GET","target":"/"}"#;
-    assert_eq!(status(&elsewhere, "POST", "/emulator/send", ask).0, 404);
+    assert_eq!(elsewhere.request("POST", "/emulator/send", ask).0, 404);
     // The phone pages themselves are unaffected.
-    assert_eq!(status(&elsewhere, "GET", "/", "").0, 200);
+    assert_eq!(elsewhere.request("GET", "/", "").0, 200);
 }
 
 #[test]
 fn emulator_reaches_only_this_gateways_phone_pages() {
     let tmp = tempfile::tempdir().unwrap();
     let server = emulator_server(tmp.path());
-    assert_eq!(status(&server, "GET", "/emulator/", "").0, 200);
+    assert_eq!(server.request("GET", "/emulator/", "").0, 200);
     for target in [
         "http://example.com/",
         "//example.com/",
@@ -272,7 +258,7 @@ fn emulator_reaches_only_this_gateways_phone_pages() {
         "/emulator/send",
     ] {
         let ask = format!(r#"{{"handset":"au-sa31","method":"GET","target":"{target}"}}"#);
-        let (code, body) = status(&server, "POST", "/emulator/send", &ask);
+        let (code, body) = server.request("POST", "/emulator/send", &ask);
         assert_eq!(code, 400, "{target}: {body}");
     }
     let ask = r#"{"handset":"softbank-910t","method":"GET","target":"/help"}"#;
@@ -293,7 +279,7 @@ fn emulator_reaches_only_this_gateways_phone_pages() {
         server.addr
     );
     assert_eq!(foreign(&own), 200);
-    let (code, body) = status(&server, "POST", "/emulator/send", ask);
+    let (code, body) = server.request("POST", "/emulator/send", ask);
     assert_eq!(code, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["status"], 200);
@@ -304,7 +290,7 @@ fn emulator_reaches_only_this_gateways_phone_pages() {
         "{}",
         v["page"]
     );
-    let (code, body) = status(&server, "GET", "/emulator/token?serial=GMHW00000001", "");
+    let (code, body) = server.request("GET", "/emulator/token?serial=GMHW00000001", "");
     assert_eq!(code, 200, "{body}");
     let t: serde_json::Value = serde_json::from_str(&body).unwrap();
     // As token-code shows it at the gateway's time (the test's, see `support::now`).
@@ -319,7 +305,7 @@ fn emulator_reaches_only_this_gateways_phone_pages() {
 
 /// One `/emulator/send`, as JSON.
 fn send(server: &Server, ask: serde_json::Value) -> serde_json::Value {
-    let (code, body) = status(server, "POST", "/emulator/send", &ask.to_string());
+    let (code, body) = server.request("POST", "/emulator/send", &ask.to_string());
     assert_eq!(code, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }

@@ -92,7 +92,7 @@ fn au_phone_with_cookies_exchanges_from_the_menu() {
             ("transfer_password", TARO.2),
         ],
     );
-    r.assert_contains("利用が終了している");
+    r.assert_contains("このシリアル番号のトークンは登録できません");
 }
 
 #[test]

@@ -50,10 +50,8 @@ fn nul_bytes_and_html_in_fields() {
     let r = phone.post_raw("/login", b"contract_id=1%00&password=x");
     r.assert_phone_error("使用できない文字");
     assert!(server.logged("POST", "/login", 400));
-    let r = phone.post(
-        "/start",
-        &[("contract_id", "<b>x</b>\"'"), ("password", "x")],
-    );
+    let start = phone.get("/start");
+    let r = phone.submit(&start, &[("contract_id", "<b>x</b>\"'"), ("password", "x")]);
     r.assert_chtml(5000);
     assert!(
         !r.text.contains("<b>x</b>"),
@@ -203,7 +201,8 @@ fn parallel_wrong_passwords_cannot_exceed_the_limit() {
             .map(|_| {
                 let mut phone = server.phone(FOMA);
                 scope.spawn(move || {
-                    phone.post("/login", &[("contract_id", TARO.0), ("password", "guess")])
+                    let top = phone.get("/");
+                    phone.submit(&top, &[("contract_id", TARO.0), ("password", "guess")])
                 })
             })
             .collect();
@@ -222,7 +221,8 @@ fn parallel_wrong_passwords_cannot_exceed_the_limit() {
     assert_eq!(wrong + locked, 12);
     assert!(locked >= 8, "{wrong} wrong, {locked} locked");
     let mut phone = server.phone(FOMA);
+    let top = phone.get("/");
     phone
-        .post("/login", &[("contract_id", TARO.0), ("password", TARO.1)])
+        .submit(&top, &[("contract_id", TARO.0), ("password", TARO.1)])
         .assert_contains("ロックされています");
 }

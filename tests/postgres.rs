@@ -2,7 +2,7 @@
 //! once whichever gateways it reaches, lockout counted across them, 受付番号 unique, one audit
 //! chain, a gateway killed mid-stream, PostgreSQL stopped mid-stream and back.
 
-use crate::support::pg::{shared, Cluster, Db};
+use crate::support::pg::{name_for, shared, Cluster, Db};
 use crate::support::*;
 use serde_json::{json, Value};
 use std::sync::{Arc, Barrier};
@@ -363,4 +363,133 @@ fn two_gateways_started_at_once_with_demo_load_it_once() {
         );
     }
     db.assert_audit_intact();
+}
+
+/// README's backup procedure on PostgreSQL: `pg_dump` while a gateway serves, `pg_restore`
+/// into a new database, `audit --verify` on it; the gateway's own `backup`/`restore` say
+/// where to look instead. A registration after the dump is not in the copy.
+#[test]
+fn pg_dump_while_serving_restores_into_a_new_database_that_verifies() {
+    let cluster = shared();
+    let db = Db::new(cluster);
+    let gw = db.gateway("a");
+    register(gw.addr, TARO, "GMHW00000001");
+    let at_dump = db.assert_audit_intact();
+    let (ok, out) = db.cli(&["backup", db.path().join("b").to_str().unwrap()]);
+    assert!(!ok && out.contains("pg_dump --format=custom"), "{out}");
+    let dump = db.path().join("keitai.dump");
+    let bin = crate::support::pg::bin_dir();
+    let run = |cmd: &mut std::process::Command| {
+        let out = cmd.output().expect("run a PostgreSQL tool");
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(std::process::Command::new(bin.join("pg_dump"))
+        .args(["--format=custom", "--file"])
+        .arg(&dump)
+        .arg(&db.url));
+    register(gw.addr, ICHIRO, "GMHW00000002");
+    gw.kill();
+    let restored = cluster.database(&format!("{}_restored", name_for(db.path())));
+    run(std::process::Command::new(bin.join("pg_restore"))
+        .args([
+            "--no-owner",
+            "--exit-on-error",
+            "--single-transaction",
+            "--dbname",
+        ])
+        .arg(&restored)
+        .arg(&dump));
+    std::fs::remove_file(&dump).unwrap();
+    let key = db.key_file.to_str().unwrap();
+    let (ok, verified, err) = cli(&[
+        "audit",
+        "--verify",
+        "--database",
+        &restored,
+        "--key-file",
+        key,
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        verified.contains(&format!("intact: {at_dump} records")),
+        "{verified} (the dump had {at_dump})"
+    );
+    let (ok, _, err) = cli(&["restore", "b", "--database", &restored, "--key-file", key]);
+    assert!(!ok && err.contains("pg_restore"), "{err}");
+
+    // The copy's master key rotated (`rekey` on PostgreSQL): then only the new key opens it.
+    let new_key = db.path().join("master-2.key");
+    let new_key = new_key.to_str().unwrap();
+    assert!(cli(&["init-key", new_key]).0);
+    let (ok, out, err) = cli(&[
+        "rekey",
+        "--new-key-file",
+        new_key,
+        "--database",
+        &restored,
+        "--key-file",
+        key,
+    ]);
+    assert!(ok && out.contains("re-sealed"), "{out}{err}");
+    let (ok, _, err) = cli(&[
+        "audit",
+        "--verify",
+        "--database",
+        &restored,
+        "--key-file",
+        key,
+    ]);
+    assert!(!ok && err.contains("another key"), "{err}");
+    let (ok, out, err) = cli(&[
+        "audit",
+        "--verify",
+        "--database",
+        &restored,
+        "--key-file",
+        new_key,
+    ]);
+    assert!(ok && out.contains("intact"), "{err}");
+}
+
+/// TLS to the database (issue 17): a gateway whose URL says `sslmode=verify-full` against a
+/// cluster with a certificate of its own test CA serves over encrypted connections only; the
+/// same setting against a server without TLS (the shared cluster) is refused, never plain.
+#[test]
+fn a_gateway_requiring_tls_uses_it_and_a_server_without_tls_is_refused() {
+    let cluster = Cluster::start_tls();
+    let mut db = Db::new(&cluster);
+    let ca = cluster.ca_file();
+    db.url = format!(
+        "{}?sslmode=verify-full&sslrootcert={}",
+        db.url,
+        ca.to_str().unwrap()
+    );
+    let gw = db.gateway("a");
+    let r = verify(gw.addr, &db.api_key, TARO.0, "000000");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let name = name_for(db.path());
+    let counts = cluster.sql(
+        &name,
+        "SELECT count(*) FILTER (WHERE s.ssl) || ' ' || count(*) FROM pg_stat_ssl s \
+         JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'keitai-gateway'",
+    );
+    let (tls, all) = counts.split_once(' ').unwrap();
+    assert!(all != "0" && tls == all, "encrypted/all: {counts}");
+    db.assert_audit_intact();
+    gw.kill();
+
+    let plain = Db::new(shared());
+    let (ok, _, err) = cli(&[
+        "audit",
+        "--verify",
+        "--database",
+        &format!("{}?sslmode=require", plain.url),
+        "--key-file",
+        plain.key_file.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("TLS"), "{err}");
 }

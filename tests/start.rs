@@ -192,7 +192,7 @@ fn token_of_another_customer_software_token_and_unknown_serial() {
         &code(HANAKO_TOKEN, 1),
         TARO.2,
     );
-    taken.assert_contains("既に登録されている");
+    taken.assert_contains("このシリアル番号のトークンは登録できません");
     let soft = register(
         &mut phone,
         &taken,
@@ -202,7 +202,7 @@ fn token_of_another_customer_software_token_and_unknown_serial() {
     );
     soft.assert_contains("ハードウェアトークンのみ");
     let unknown = register(&mut phone, &soft, "ZZZZ00000000", "123456", TARO.2);
-    unknown.assert_contains("シリアル番号が正しくありません");
+    unknown.assert_contains("このシリアル番号のトークンは登録できません");
     let short = register(&mut phone, &unknown, "GMHW1", "123456", TARO.2);
     short.assert_contains("12桁の英数字");
     let missing = register(&mut phone, &short, "GMHW00000005", "", TARO.2);

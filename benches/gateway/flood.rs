@@ -35,13 +35,31 @@ impl Flood {
     }
 }
 
-fn request(addr: SocketAddr, subscriber: &str, contract_id: &str, password: &str) -> Vec<u8> {
-    let body = format!("contract_id={contract_id}&password={password}");
+fn request(
+    addr: SocketAddr,
+    subscriber: &str,
+    value: &str,
+    contract_id: &str,
+    password: &str,
+) -> Vec<u8> {
+    let body = format!("csrf={value}&contract_id={contract_id}&password={password}");
     format!(
         "POST /login HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: {AU}\r\nX-UP-SUBNO: {subscriber}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
+}
+
+/// The login form's anti-forgery value the top page gives `subscriber` (good for ten to
+/// twenty minutes, longer than a run).
+async fn form_value(addr: SocketAddr, subscriber: &str) -> String {
+    let req = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: {AU}\r\nX-UP-SUBNO: {subscriber}\r\nConnection: close\r\n\r\n"
+    );
+    let page = send(addr, req.as_bytes(), true).await.unwrap_or_default();
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).expect("a login form value") + marker.len();
+    page[start..start + page[start..].find('"').unwrap_or(0)].to_owned()
 }
 
 /// Sends `req`; with `read`, the whole answer (decoded as Shift_JIS), else hangs up at once.
@@ -70,6 +88,12 @@ pub async fn run(
 ) -> Flood {
     let stop = Arc::new(AtomicBool::new(false));
     let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]);
+    const FLOODER: &str = "flood0000000_ezweb.ne.jp";
+    const CUSTOMER: &str = "customer0000_ezweb.ne.jp";
+    let (flood_value, customer_value) = (
+        form_value(addr, FLOODER).await,
+        form_value(addr, CUSTOMER).await,
+    );
     let flood = {
         let stop = stop.clone();
         let counts = counts.clone();
@@ -82,7 +106,8 @@ pub async fn run(
                 tokio::time::sleep_until(due.into()).await;
                 let req = request(
                     addr,
-                    "flood0000000_ezweb.ne.jp",
+                    FLOODER,
+                    &flood_value,
                     &contract_id(first + sent % customers),
                     password,
                 );
@@ -111,7 +136,7 @@ pub async fn run(
     let mut logins = Vec::new();
     let mut i = first + customers;
     while began.elapsed() < run {
-        let req = request(addr, "customer0000_ezweb.ne.jp", &contract_id(i), password);
+        let req = request(addr, CUSTOMER, &customer_value, &contract_id(i), password);
         let t = Instant::now();
         let page = send(addr, &req, true).await.unwrap_or_default();
         logins.push(t.elapsed());

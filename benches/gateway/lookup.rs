@@ -79,6 +79,7 @@ fn bank(tokens: u64) -> (PathBuf, PathBuf) {
                 tx.add_attempt(&Attempt {
                     at: now,
                     contract_id: Some(id.clone()),
+                    ..Default::default()
                 })?;
             }
             tx.put_application(&Application {

@@ -204,14 +204,17 @@ impl Side {
             }
             Kind::Login => {
                 let id = data::contract_id(spread(k + 1_000_000, n, salt));
-                let r = self
-                    .phone
-                    .submit(
-                        &self.top,
-                        &[("contract_id", &id), ("password", data::LOGIN_PASSWORD)],
-                    )
-                    .await
-                    .expect("login");
+                let fields = [
+                    ("contract_id", id.as_str()),
+                    ("password", data::LOGIN_PASSWORD),
+                ];
+                let mut r = self.phone.submit(&self.top, &fields).await.expect("login");
+                // The top page's login form value lasts ten to twenty minutes: a long run
+                // takes a fresh top page now and then (its refusal page is one).
+                if r.text.contains("時間がたったため") {
+                    self.top = r;
+                    r = self.phone.submit(&self.top, &fields).await.expect("login");
+                }
                 assert!(
                     r.text.contains("ワンタイムパスワード"),
                     "login of {id} did not reach the OTP page:\n{}",

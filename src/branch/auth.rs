@@ -1,17 +1,19 @@
 //! Staff sessions: random IDs in a Secure, HttpOnly, SameSite=Strict cookie, a 15-minute idle
 //! timeout, an anti-forgery value per session (checked in constant time), and a new ID at
-//! sign-in so a session planted before sign-in is worth nothing after it.
+//! sign-in so a value planted before sign-in is worth nothing after it.
 //!
-//! The sign-in page itself runs in an anonymous session, so that its form carries an
-//! anti-forgery value like every other form; those live in memory only (on the shared
-//! [`SessionTable`]), since an unauthenticated client must not make the gateway write. A
-//! signed-in session is stored ([`StaffSessionRecord`], under the SHA-256 of its ID), so a
-//! restart does not sign staff out; each request re-reads the staff record, so `staff disable`
-//! ends the sessions and an initial password sends every page to the password change.
+//! The sign-in page keeps nothing on the server: its cookie carries a random value no one
+//! stores, and its form an anti-forgery value signed over that cookie value and a time window
+//! ([`crate::form_token`], [`SignInForm`]), so however many anonymous visitors open it, staff
+//! can always sign in. A signed-in session is stored ([`StaffSessionRecord`], under the
+//! SHA-256 of its ID), so a restart does not sign staff out; each request re-reads the staff
+//! record, so `staff disable` ends the sessions and an initial password sends every page to
+//! the password change.
 
 use super::procedures::Actor;
 use crate::clock;
-use crate::session_table::{random_token, SessionTable};
+use crate::form_token::{Check, FormKey, Purpose};
+use crate::session_table::random_token;
 use crate::store::{Staff, StaffSessionRecord, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -21,8 +23,6 @@ use subtle::ConstantTimeEq;
 pub const COOKIE: &str = "kg_staff";
 /// Idle minutes before a staff session ends.
 pub const IDLE: Duration = Duration::from_secs(15 * 60);
-/// Sessions kept at most; sign-in pages beyond it are refused until idle ones expire.
-const MAX_SESSIONS: usize = 10_000;
 /// Wrong passwords for one staff ID before sign-in is refused for [`SIGN_IN_PAUSE`].
 pub const SIGN_IN_LIMIT: u32 = 5;
 pub const SIGN_IN_PAUSE: Duration = Duration::from_secs(15 * 60);
@@ -37,7 +37,7 @@ pub struct StaffSession {
     pub id: String,
     /// Anti-forgery value every form of this session returns.
     pub csrf: String,
-    /// `None` until sign-in.
+    /// The signed-in staff member (always there: anonymous visitors have no session).
     pub staff: Option<Actor>,
     /// Signed in with an initial password: only the password change and sign-out are open.
     pub must_change: bool,
@@ -65,9 +65,28 @@ fn key(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
+/// The sign-in page's state, all of it in the page and its cookie: the cookie's random value
+/// (stored nowhere) and the form's anti-forgery value signed over it.
+pub struct SignInForm {
+    pub cookie_value: String,
+    pub csrf: String,
+}
+
+impl SignInForm {
+    /// A fresh one, for a sign-in page shown at `now`.
+    pub fn new(key: &FormKey, now: u64) -> SignInForm {
+        let cookie_value = random_token(ID_BYTES);
+        let csrf = key.issue(Purpose::ConsoleSignIn, cookie_value.as_bytes(), now);
+        SignInForm { cookie_value, csrf }
+    }
+
+    /// Whether a sign-in post returns the value its page was given with `cookie_value`.
+    pub fn check(key: &FormKey, cookie_value: &str, sent: &str, now: u64) -> Check {
+        key.check(Purpose::ConsoleSignIn, cookie_value.as_bytes(), sent, now)
+    }
+}
+
 pub struct StaffSessions {
-    /// Anonymous sessions (the sign-in page).
-    table: SessionTable<StaffSession>,
     idle: Duration,
 }
 
@@ -83,31 +102,12 @@ impl StaffSessions {
     }
 
     pub fn with_idle(idle: Duration) -> StaffSessions {
-        StaffSessions {
-            table: SessionTable::new(idle),
-            idle,
-        }
+        StaffSessions { idle }
     }
 
-    /// An anonymous session for the sign-in page; `None` when too many are open.
-    pub fn begin(&self) -> Option<StaffSession> {
-        let session = StaffSession {
-            id: random_token(ID_BYTES),
-            csrf: random_token(CSRF_BYTES),
-            staff: None,
-            must_change: false,
-        };
-        self.table
-            .insert_capped(&session.id, session.clone(), MAX_SESSIONS)
-            .then_some(session)
-    }
-
-    /// The live session `id` (anonymous or signed in), its idle clock restarted. A signed-in
-    /// session whose staff member is gone or disabled ends here.
+    /// The live session `id`, its idle clock restarted. A session whose staff member is gone
+    /// or disabled ends here.
     pub fn get(&self, store: &Store, id: &str) -> Result<Option<StaffSession>, StoreError> {
-        if let Some(anon) = self.table.get(id) {
-            return Ok(Some(anon));
-        }
         let key = key(id);
         let Some(rec) = store.staff_session(&key)? else {
             return Ok(None);
@@ -136,15 +136,14 @@ impl StaffSessions {
         }))
     }
 
-    /// Signs `staff` in: the anonymous session `old` ends and a new one (new ID and
-    /// anti-forgery value) is stored, durably; expired stored sessions are dropped with it.
+    /// Signs `staff` in: a new session (new ID and anti-forgery value) is stored, durably; a
+    /// session `old` the browser still had ends, and expired stored sessions go with it.
     pub async fn sign_in(
         &self,
         store: &Store,
         old: &str,
         staff: &Staff,
     ) -> Result<StaffSession, StoreError> {
-        self.table.remove(old);
         let id = random_token(ID_BYTES);
         let now = clock::now_unix();
         let rec = StaffSessionRecord {
@@ -182,18 +181,12 @@ impl StaffSessions {
 
     /// Ends session `id`, durably (a signed-out session must not come back after a restart).
     pub async fn end(&self, store: &Store, id: &str) -> Result<(), StoreError> {
-        self.table.remove(id);
         let key = key(id);
         store.commit(|tx| tx.remove_staff_session(&key)).await
     }
 
-    /// Drops idle anonymous sessions; run now and then (stored ones go at sign-in or use).
-    pub fn sweep(&self) {
-        self.table.sweep();
-    }
-
-    /// Live sessions: anonymous ones, and stored signed-in ones not idle too long (for
-    /// metrics; staff sessions are few, so a pass over the stored ones is cheap).
+    /// Live sessions: stored ones not idle too long (for metrics; staff sessions are few, so a
+    /// pass over them is cheap). Anonymous visitors have none.
     pub fn live(&self, store: &Store) -> usize {
         let now = crate::clock::now_unix();
         let stored = store
@@ -201,7 +194,7 @@ impl StaffSessions {
             .filter_map(Result::ok)
             .filter(|r| now.saturating_sub(r.last_seen) <= self.idle.as_secs())
             .count();
-        self.table.len() + stored
+        stored
     }
 }
 
@@ -259,12 +252,15 @@ mod tests {
         let (_dir, store) = store();
         store.write(|tx| tx.put_staff(&staff(false))).unwrap();
         let s = StaffSessions::new();
-        let anon = s.begin().unwrap();
-        assert!(anon.staff.is_none());
-        let signed = s.sign_in(&store, &anon.id, &staff(false)).await.unwrap();
-        assert_ne!(signed.id, anon.id);
+        let key = FormKey::derive(&[1; 32]);
+        let anon = SignInForm::new(&key, 1_800_000_000);
+        let signed = s
+            .sign_in(&store, &anon.cookie_value, &staff(false))
+            .await
+            .unwrap();
+        assert_ne!(signed.id, anon.cookie_value);
         assert_ne!(signed.csrf, anon.csrf);
-        assert!(s.get(&store, &anon.id).unwrap().is_none());
+        assert!(s.get(&store, &anon.cookie_value).unwrap().is_none());
         assert_eq!(
             s.get(&store, &signed.id).unwrap().unwrap().staff,
             signed.staff
@@ -285,8 +281,7 @@ mod tests {
         let (_dir, store) = store();
         store.write(|tx| tx.put_staff(&staff(false))).unwrap();
         let s = StaffSessions::new();
-        let anon = s.begin().unwrap();
-        let signed = s.sign_in(&store, &anon.id, &staff(false)).await.unwrap();
+        let signed = s.sign_in(&store, "old", &staff(false)).await.unwrap();
         store.write(|tx| tx.put_staff(&staff(true))).unwrap();
         assert!(s.get(&store, &signed.id).unwrap().is_none());
         store.write(|tx| tx.put_staff(&staff(false))).unwrap();
@@ -297,11 +292,23 @@ mod tests {
     }
 
     #[test]
-    fn expires_when_idle() {
-        let s = StaffSessions::with_idle(Duration::from_millis(0));
-        let a = s.begin().unwrap();
-        std::thread::sleep(Duration::from_millis(5));
-        assert!(s.table.get(&a.id).is_none());
+    fn the_sign_in_form_holds_for_its_own_cookie_value_for_a_while() {
+        let key = FormKey::derive(&[1; 32]);
+        let now = 1_800_000_000;
+        let form = SignInForm::new(&key, now);
+        let check = |cookie: &str, sent: &str, at: u64| SignInForm::check(&key, cookie, sent, at);
+        assert_eq!(check(&form.cookie_value, &form.csrf, now), Check::Valid);
+        assert_eq!(
+            check(&form.cookie_value, &form.csrf, now + 900),
+            Check::Valid
+        );
+        assert_eq!(
+            check(&form.cookie_value, &form.csrf, now + 1800),
+            Check::Expired
+        );
+        let other = SignInForm::new(&key, now);
+        assert_eq!(check(&other.cookie_value, &form.csrf, now), Check::Forged);
+        assert_eq!(check(&form.cookie_value, "", now), Check::Forged);
     }
 
     #[test]

@@ -200,10 +200,6 @@ impl Front for ConsoleFront {
         Box::pin(self.handle(app, req, peer))
     }
 
-    fn sweep(&self) {
-        self.sessions.sweep();
-    }
-
     fn live_sessions(&self, app: &App) -> Option<usize> {
         Some(self.sessions.live(&app.store))
     }
@@ -277,10 +273,10 @@ async fn route(
             return match staffed(app, sessions, req) {
                 Ok(s) if s.session.must_change => sign_in::password_page(&s, None, StatusCode::OK),
                 Ok(s) => sign_in::home(&s),
-                Err(_) => sign_in::sign_in_page(sessions, None, StatusCode::OK),
+                Err(_) => sign_in::sign_in_page(app, None, StatusCode::OK),
             }
         }
-        ("GET", paths::LOGIN) => return sign_in::sign_in_page(sessions, None, StatusCode::OK),
+        ("GET", paths::LOGIN) => return sign_in::sign_in_page(app, None, StatusCode::OK),
         ("POST", paths::LOGIN) => return sign_in::sign_in(app, sessions, req).await,
         _ => {}
     }
@@ -295,7 +291,7 @@ async fn route(
         Ok(s) => s,
         Err(BranchError::SignedOut) if req.method == "GET" => {
             return sign_in::sign_in_page(
-                sessions,
+                app,
                 Some(BranchError::SignedOut.message()),
                 StatusCode::UNAUTHORIZED,
             )

@@ -1,5 +1,7 @@
 //! 利用中止 from a feature phone: refused by design (seed 003), the customer is sent to a branch
-//! with the paper form, and the attempt is recorded for the branch console.
+//! with the paper form, and the attempt is recorded for the branch console: a logged-in
+//! customer's once per session, anonymous ones as counts ([`crate::cancel_count`]), so that
+//! views of this page cannot flood the disk or the audit trail.
 
 use super::Step;
 use crate::error::AppError;
@@ -16,8 +18,19 @@ pub async fn notice(step: &Step<'_>) -> Result<Reply, AppError> {
         Some(s) if s.stage != Stage::Menu => Some(step.advance(&s, Stage::Menu)?),
         other => other,
     };
-    let contract_id = session.as_ref().map(|s| &s.contract_id);
-    ledger::cancel_attempt(&step.app.store, contract_id, step.now()).await?;
+    let (app, now) = (step.app, step.now());
+    match &session {
+        Some(s) => {
+            if app.cancels.first_of_session(&s.csrf) {
+                ledger::cancel_attempt(&app.store, Some(&s.contract_id), now).await?;
+            }
+        }
+        None => {
+            if let Some(batch) = app.cancels.anonymous(step.req.handset.carrier, now) {
+                ledger::commit_cancel_counts(&app.store, &batch).await?;
+            }
+        }
+    }
     let bank = &step.app.config.bank;
     let branches: Vec<markup::Branch> = bank
         .branches

@@ -26,7 +26,9 @@ pub struct Journey {
 impl Journey {
     /// The credentials form (contract ID and login password), with a message.
     pub fn credentials_form(&self, step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
-        let ctx = step.ctx(None);
+        // Before any session: the form's anti-forgery value is signed (as the login form's).
+        let value = step.login_form_value();
+        let ctx = step.credentials_ctx(&value);
         let label = &step.app.config.bank.contract_id_label;
         step.page(
             markup::start::credentials_form(
@@ -49,6 +51,9 @@ impl Journey {
         refuse: impl Fn(&Customer) -> Option<&'static str>,
         stage: Stage,
     ) -> Result<Result<Session, Reply>, AppError> {
+        if let Some(m) = step.credentials_form_refused() {
+            return Ok(Err(self.credentials_form(step, Some(m), "")));
+        }
         let customer = match step.credentials().await? {
             Ok(c) => c,
             Err(retry) => {

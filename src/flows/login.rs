@@ -9,8 +9,21 @@ use crate::reply::Reply;
 use crate::session::{Session, Stage};
 use markup::login::{MenuToken, TokenLine};
 
-/// `POST /login` from the top page.
+/// `POST /login` from the top page. The form must carry the value the top page gave this
+/// phone ([`Step::credentials_form_refused`]): a foreign page posting someone's credentials
+/// cannot log the phone in.
 pub async fn login(step: &Step<'_>) -> Result<Reply, AppError> {
+    if let Some(m) = step.credentials_form_refused() {
+        // A form of ours shown long ago keeps what was typed in it; a foreign one nothing.
+        let typed = step.req.form.text("contract_id");
+        let id = match m == super::FORM_EXPIRED {
+            true => super::input::contract_id(&typed)
+                .map(|id| id.as_str().to_owned())
+                .unwrap_or_default(),
+            false => String::new(),
+        };
+        return Ok(super::pages::top_with(step, Some(m), &id));
+    }
     let customer = match step.credentials().await? {
         Ok(c) => c,
         Err(retry) => {

@@ -20,6 +20,7 @@ use crate::carrier::{Carrier, Handset};
 use crate::clock;
 use crate::error::AppError;
 use crate::form;
+use crate::form_token::{Check, Purpose};
 use crate::ledger::{OtpRefusal, Refusal};
 use crate::reply::Reply;
 use crate::request::{Request, SID};
@@ -182,6 +183,60 @@ impl<'a> Step<'a> {
         crate::throttle::Client::of(self.req, on_carrier)
     }
 
+    /// The login form's anti-forgery value for this visitor: no session exists yet, so it is
+    /// signed, bound to the client and a ten-minute window ([`crate::form_token`]).
+    pub fn login_form_value(&self) -> String {
+        let binding = self.client().binding();
+        self.app
+            .store
+            .form_key()
+            .issue(Purpose::PhoneLogin, binding.as_bytes(), self.now())
+    }
+
+    /// Whether the posted login form carries a value this gateway gave this client lately.
+    pub fn login_form_check(&self) -> Check {
+        let sent = self.req.form.get("csrf").unwrap_or("");
+        let key = self.app.store.form_key();
+        let now = self.now();
+        let check = |client: crate::throttle::Client| {
+            key.check(Purpose::PhoneLogin, client.binding().as_bytes(), sent, now)
+        };
+        let first = check(self.client());
+        if first != Check::Forged || self.req.subscriber.is_none() {
+            return first;
+        }
+        // i-mode sends its ID only to `guid=ON` URLs: the top page may have come without it.
+        let on_carrier = self
+            .app
+            .config
+            .networks
+            .trusts(self.req.handset.carrier, self.req.peer.ip());
+        check(crate::throttle::Client::without_subscriber(
+            self.req, on_carrier,
+        ))
+    }
+
+    /// For a credentials form posted before any session (login, 利用開始 and 交換 from the
+    /// top page): what to tell the phone when the form did not come with a value this gateway
+    /// gave it lately (a foreign page posting someone's credentials), checked before anything
+    /// else, so that such a post costs no hash and counts against no one.
+    pub fn credentials_form_refused(&self) -> Option<&'static str> {
+        match self.login_form_check() {
+            Check::Valid => None,
+            Check::Expired => Some(FORM_EXPIRED),
+            Check::Forged => Some(FORM_FORGED),
+        }
+    }
+
+    /// The context of a credentials form before any session: its anti-forgery value is
+    /// `value` ([`Step::login_form_value`]).
+    pub fn credentials_ctx<'s>(&'s self, value: &'s str) -> Ctx<'s> {
+        Ctx {
+            csrf: Some(value),
+            ..self.ctx(None)
+        }
+    }
+
     /// Checks `password` as the customer's `which` password, counted against this client.
     pub async fn check_password(
         &self,
@@ -323,6 +378,12 @@ impl Step<'_> {
     }
 }
 
+/// A credentials form that did not come from our pages (lately, to this phone).
+pub const FORM_FORGED: &str = "ログイン画面から送信されていないため、受け付けできませんでした。この画面から入力してください。";
+/// A credentials form shown too long ago.
+pub const FORM_EXPIRED: &str =
+    "画面を表示してから時間がたったため、受け付けできませんでした。もう一度入力してください。";
+
 /// A credentials form to show again: what went wrong and the contract ID the user typed.
 pub struct Retry {
     pub message: String,
@@ -395,16 +456,21 @@ pub fn otp_message(r: OtpRefusal) -> String {
     }
 }
 
+/// What 利用開始 and 交換 answer for a serial that is unknown, someone else's (bound, handed
+/// out, retired) or a software token, all alike.
+pub const SERIAL_REFUSED: &str = "このシリアル番号のトークンは登録できません。携帯電話(ガラケー)ではお取引店でお渡ししたハードウェアトークンのみ登録できます。トークン裏面の12桁の英数字をご確認ください。ご不明な点はお取引店にお問い合わせください。";
+
 /// What the customer reads when a token cannot be registered.
 pub fn refusal_message(r: &Refusal) -> String {
     match r {
         Refusal::UnknownCustomer => "契約者IDまたはログインパスワードが正しくありません。".into(),
+        // One answer, and no OTP check, for every serial that cannot be this customer's:
+        // whether it exists, is someone else's or is retired is not for the phone to tell.
+        Refusal::UnknownSerial | Refusal::Software | Refusal::Taken => SERIAL_REFUSED.into(),
+        // Only ever the customer's own old token (someone else's is `Taken`).
+        Refusal::Retired => "このトークンは利用が終了しているため、登録できません。新しいトークンはお取引店の窓口でお申込みください。".into(),
         Refusal::HasToken => "既にトークンが登録されています。トークンの変更は交換から行ってください。".into(),
         Refusal::TokenChanged => "ご利用中のトークンが変更されています。最初からやり直してください。".into(),
-        Refusal::UnknownSerial => "シリアル番号が正しくありません。トークン裏面の12桁の英数字をご確認ください。".into(),
-        Refusal::Software => "携帯電話(ガラケー)ではハードウェアトークンのみご利用いただけます。ソフトウェアトークンは登録できません。".into(),
-        Refusal::Taken => "このトークンは既に登録されているため、ご利用いただけません。".into(),
-        Refusal::Retired => "このトークンは利用が終了しているため、登録できません。新しいトークンはお取引店の窓口でお申込みください。".into(),
         Refusal::SameToken => "現在ご利用中のトークンです。新しいトークンのシリアル番号を入力してください。".into(),
         Refusal::Otp(o) => otp_message(*o),
         Refusal::ClaimWrong { left } => format!("ワンタイムパスワードが正しくありません。あと{left}回間違えるとトークンの登録ができなくなります。"),

@@ -5,26 +5,70 @@ use crate::error::AppError;
 use crate::reply::Reply;
 use crate::session::Stage;
 use bytes::Bytes;
-use markup::{InputMode, Keypad};
+use markup::{Ctx, InputMode, Keypad};
 use std::sync::RwLock;
 
-/// `GET /`: the login screen. The same for every phone of a kind, so it is rendered once per
-/// variant: it is the page every visit starts with, and the one a flood of visits hits.
+/// `GET /`: the login screen. The same for every phone of a kind but for the login form's
+/// anti-forgery value, so it is rendered once per variant with a slot for the value, which is
+/// put in for each visitor (one copy of the page's bytes): it is the page every visit starts
+/// with, and the one a flood of visits hits.
 pub fn top(step: &Step) -> Result<Reply, AppError> {
-    let ctx = step.ctx(None);
+    let ctx = Ctx {
+        csrf: Some(VALUE_SLOT),
+        ..step.ctx(None)
+    };
     let variant = Variant {
         keypad: ctx.keypad,
         input: ctx.input,
         imode_html1: ctx.imode_html1,
         guid_on: ctx.guid_on,
     };
-    let body = step.pages.top(variant, || {
+    let page = step.pages.top(variant, || {
         let label = &step.app.config.bank.contract_id_label;
-        step.encode(markup::top::top(&ctx, label, None, ""))
-            .body
-            .into()
+        Slotted::new(
+            step.encode(markup::top::top(&ctx, label, None, ""))
+                .body
+                .into(),
+        )
     });
-    Ok(step.ending(body))
+    Ok(step.ending(page.with(&step.login_form_value())))
+}
+
+/// Where the cached top page's login form value goes: ASCII, the same in Shift_JIS.
+const VALUE_SLOT: &str = "@login-form-value@";
+
+/// A cached page split where the per-visitor value goes (both halves share one buffer).
+#[derive(Clone)]
+struct Slotted {
+    head: Bytes,
+    tail: Bytes,
+}
+
+impl Slotted {
+    fn new(page: Bytes) -> Slotted {
+        let at = page
+            .windows(VALUE_SLOT.len())
+            .position(|w| w == VALUE_SLOT.as_bytes());
+        match at {
+            Some(at) => Slotted {
+                head: page.slice(..at),
+                tail: page.slice(at + VALUE_SLOT.len()..),
+            },
+            None => Slotted {
+                head: page,
+                tail: Bytes::new(),
+            },
+        }
+    }
+
+    fn with(&self, value: &str) -> Bytes {
+        let mut out =
+            bytes::BytesMut::with_capacity(self.head.len() + value.len() + self.tail.len());
+        out.extend_from_slice(&self.head);
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(&self.tail);
+        out.freeze()
+    }
 }
 
 /// Everything a session-less page varies with: the phone's dialect and `guid=ON`.
@@ -38,14 +82,14 @@ struct Variant {
 
 /// Pages that do not depend on the visitor beyond the kind of phone, rendered once per
 /// [`Variant`]. The bank profile they show does not change while serving. A page is handed out
-/// shared (a reference count), never copied.
+/// shared (a reference count), never re-rendered.
 #[derive(Default)]
 pub struct PageCache {
-    top: RwLock<Vec<(Variant, Bytes)>>,
+    top: RwLock<Vec<(Variant, Slotted)>>,
 }
 
 impl PageCache {
-    fn top(&self, variant: Variant, render: impl FnOnce() -> Bytes) -> Bytes {
+    fn top(&self, variant: Variant, render: impl FnOnce() -> Slotted) -> Slotted {
         let cached = self
             .top
             .read()
@@ -67,7 +111,8 @@ impl PageCache {
 
 /// The top page with a message (after logout, or a failed login) and the typed contract ID.
 pub fn top_with(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
-    let ctx = step.ctx(None);
+    let value = step.login_form_value();
+    let ctx = step.credentials_ctx(&value);
     let label = &step.app.config.bank.contract_id_label;
     step.page_ending(markup::top::top(&ctx, label, message, contract_id))
 }
@@ -93,9 +138,14 @@ pub fn help(step: &Step) -> Result<Reply, AppError> {
 }
 
 /// Any phone path opened from a PC or smartphone (unless `serve --allow-pc`): the short page
-/// pointing to the bank's PC/smartphone site.
+/// pointing to the bank's PC/smartphone site. A session ID that came with it (a phone URL
+/// opened on a PC: copied, forwarded, leaked) ends here, and its cookie is cleared, so the
+/// ID is worth nothing wherever the URL went next (the link to the bank's site, its Referer).
 pub fn pc_pointer(step: &Step) -> Reply {
+    if let Some(sid) = step.req.sid() {
+        step.sessions.end(sid);
+    }
     let ctx = step.ctx(None);
     let url = &step.app.config.bank.pc_site_url;
-    step.page(markup::pc::pointer(&ctx, url), None)
+    step.page_ending(markup::pc::pointer(&ctx, url))
 }

@@ -132,9 +132,21 @@ impl super::Store {
         since: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.audit_page(contract_id, since, None, limit)
+    }
+
+    /// [`Store::audit_recent`] older than record number `before`: one page of the trail,
+    /// read from where the page starts, never the whole trail.
+    pub fn audit_page(
+        &self,
+        contract_id: Option<&str>,
+        since: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
         match &self.engine {
-            super::Engine::Sled(e) => e.audit_recent(contract_id, since, limit),
-            super::Engine::Postgres(e) => e.audit_recent(contract_id, since, limit),
+            super::Engine::Sled(e) => e.audit_recent(contract_id, since, before, limit),
+            super::Engine::Postgres(e) => e.audit_recent(contract_id, since, before, limit),
         }
     }
 }
@@ -146,6 +158,7 @@ impl super::Sled {
         &self,
         contract_id: Option<&str>,
         since: Option<u64>,
+        before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         const SLACK: u64 = 3600;
@@ -162,7 +175,14 @@ impl super::Sled {
         match contract_id {
             Some(c) => {
                 let prefix = index::prefix(c);
-                for kv in self.tree(T::IxAuditContract).scan_prefix(&prefix).rev() {
+                // Keys are the prefix and the record number: up to `before`'s key, or past
+                // every key of the prefix (whose last byte, the separator, is 0).
+                let end = match before {
+                    Some(b) => [prefix.as_slice(), &b.to_be_bytes()].concat(),
+                    None => [&prefix[..prefix.len() - 1], &[1u8][..]].concat(),
+                };
+                let range = self.tree(T::IxAuditContract).range(prefix.clone()..end);
+                for kv in range.rev() {
                     let (k, _) = kv?;
                     let Some(rec) = self.read::<AuditRecord>(T::Audit, &k[prefix.len()..])? else {
                         continue;
@@ -173,7 +193,8 @@ impl super::Sled {
                 }
             }
             None => {
-                for kv in self.tree(T::Audit).iter().rev() {
+                let end = before.unwrap_or(u64::MAX).to_be_bytes();
+                for kv in self.tree(T::Audit).range(..end).rev() {
                     let (_, v) = kv?;
                     if !take(super::decode("audit", &v)?) {
                         break;

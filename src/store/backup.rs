@@ -29,7 +29,9 @@ impl Store {
         match &self.engine {
             Engine::Sled(e) => e.backup(dir),
             Engine::Postgres(_) => Err(StoreError::Io(
-                "a PostgreSQL database is backed up with pg_dump (or the server's own backups)"
+                "a PostgreSQL database is backed up with PostgreSQL's own tools, while the \
+                 gateways serve: pg_dump --format=custom --file=FILE URL (README: Backup and \
+                 restore)"
                     .into(),
             )),
         }

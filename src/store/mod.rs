@@ -171,7 +171,9 @@ struct Counters {
 ///
 /// A [`Store`] holds one bank. On a multi-bank gateway every bank's store is a view of the same
 /// engine database whose keys carry the bank: in sled, each bank's trees are named `CODE/tree`
-/// (see [`Store::open_banks`]); a one-bank setup keeps the bare names it always had.
+/// (see [`Store::open_banks`]), in PostgreSQL every table's key leads with a `bank` column
+/// ([`Store::open_banks_postgres`]); a one-bank setup keeps the bare names (bank '') it always
+/// had.
 pub struct Store {
     sealer: Sealer,
     engine: Engine,
@@ -179,9 +181,9 @@ pub struct Store {
 }
 
 enum Engine {
-    // Boxed: the embedded engine carries its trees and counters, PostgreSQL a pool handle.
+    // Boxed: the embedded engine carries its trees and counters, PostgreSQL its bank's batcher.
     Sled(Box<Sled>),
-    Postgres(pg::Pg),
+    Postgres(Box<pg::Pg>),
 }
 
 /// Runs `$body` with `$e` bound to the store's engine, whichever it is (both engines have the
@@ -262,6 +264,11 @@ impl Store {
     /// Opens (or creates) the database in `dir`, with the master key that seals token seeds.
     /// A key other than the one the database was created with is refused here, at start-up.
     /// Indexes missing from a database written before them are built once, here.
+    /// The key that signs the anti-forgery values of pages before any session.
+    pub fn form_key(&self) -> &crate::form_token::FormKey {
+        self.sealer.form_key()
+    }
+
     pub fn open(dir: &Path, sealer: Sealer) -> Result<Store, StoreError> {
         Store::open_with_cache(dir, sealer, SERVING_CACHE)
     }
@@ -338,8 +345,7 @@ impl Store {
     pub fn bank(&self) -> Option<&BankCode> {
         match &self.engine {
             Engine::Sled(s) => s.bank.as_ref(),
-            // PostgreSQL holds one bank so far.
-            Engine::Postgres(_) => None,
+            Engine::Postgres(e) => e.bank().code.as_ref(),
         }
     }
 
@@ -347,12 +353,30 @@ impl Store {
     /// migrating its schema; refuses a database whose schema is newer than this gateway, or
     /// sealed with another master key. Any number of gateways may open the same database.
     pub fn open_postgres(url: &str, sealer: Sealer) -> Result<Store, StoreError> {
-        let engine = Engine::Postgres(pg::Pg::open(url, &sealer)?);
+        let engine = Engine::Postgres(Box::new(pg::Pg::open(url, &sealer)?));
         Ok(Store {
             sealer,
             engine,
             observer: OnceLock::new(),
         })
+    }
+
+    /// [`Store::open_postgres`] for several banks in one database: one [`Store`] per bank of
+    /// `banks`, in the order given, each seeing only its own bank's records, counters (受付番号)
+    /// and audit chain (every row's key leads with its bank). The stores share one pool.
+    pub fn open_banks_postgres(
+        url: &str,
+        sealer: &Sealer,
+        banks: &[BankCode],
+    ) -> Result<Vec<Store>, StoreError> {
+        Ok(pg::Pg::open_banks(url, sealer, banks)?
+            .into_iter()
+            .map(|e| Store {
+                sealer: sealer.clone(),
+                engine: Engine::Postgres(Box::new(e)),
+                observer: OnceLock::new(),
+            })
+            .collect())
     }
 
     /// Sessions of `kind` ("phone", "staff") kept in the database, for engines that several
@@ -365,7 +389,7 @@ impl Store {
     ) -> Option<SharedSessions> {
         match &self.engine {
             Engine::Sled(_) => None,
-            Engine::Postgres(e) => Some(SharedSessions::new(e.core(), kind, idle)),
+            Engine::Postgres(e) => Some(SharedSessions::new(e.core(), &e.bank().key, kind, idle)),
         }
     }
 
@@ -681,15 +705,7 @@ impl Store {
     pub fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
         match &self.engine {
             Engine::Sled(e) => e.read(T::Audit, &seq.to_be_bytes()),
-            Engine::Postgres(_) => {
-                for rec in self.audit() {
-                    let rec = rec?;
-                    if rec.seq == seq {
-                        return Ok(Some(rec));
-                    }
-                }
-                Ok(None)
-            }
+            Engine::Postgres(e) => e.audit_record(seq),
         }
     }
 

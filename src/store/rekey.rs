@@ -58,6 +58,46 @@ impl Store {
         store.db.flush()?;
         Ok(done)
     }
+
+    /// [`Store::rekey`] for the PostgreSQL database at `url` (every bank in it): refused while
+    /// any gateway or tool is connected to it; one transaction, so a rotation cut short changed
+    /// nothing and is simply run again (see `pg/rekey.rs`). Returns how many sealed values were
+    /// re-sealed; 0 when the database is sealed with `new` already (a rotation that finished).
+    pub fn rekey_postgres(
+        url: &str,
+        old: Sealer,
+        new: Sealer,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, StoreError> {
+        match super::pg::Pg::connect(url, &old) {
+            Ok(core) => core.rekey(&old, &new, super::pg::REKEY_CHUNK, &mut progress),
+            Err(StoreError::WrongKey) if super::pg::Pg::connect(url, &new).is_ok() => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Re-seals `sealed_text` (base64, associated data `aad`) from `old` to `new`: true when it was
+/// re-sealed, false when it opens with `new` already (a rotation cut short got that far).
+pub(super) fn reseal_one(
+    table: &'static str,
+    old: &Sealer,
+    new: &Sealer,
+    aad: &[u8],
+    sealed_text: &mut String,
+) -> Result<bool, Abort> {
+    let corrupt = || Abort::corrupt(table, "a sealed value opens with neither key");
+    let sealed = data_encoding::BASE64
+        .decode(sealed_text.as_bytes())
+        .map_err(|_| corrupt())?;
+    match old.open(aad, &sealed) {
+        Ok(plain) => {
+            *sealed_text = data_encoding::BASE64.encode(&new.seal(aad, &plain));
+            Ok(true)
+        }
+        Err(_) if new.open(aad, &sealed).is_ok() => Ok(false),
+        Err(_) => Err(corrupt()),
+    }
 }
 
 impl Sled {
@@ -79,18 +119,9 @@ impl Sled {
             let (k, v) = kv?;
             let mut r: R = decode(tree.name(), &v)?;
             let (aad, sealed_text) = field(&mut r);
-            let corrupt = || Abort::corrupt(tree.name(), "a sealed value opens with neither key");
-            let sealed = data_encoding::BASE64
-                .decode(sealed_text.as_bytes())
-                .map_err(|_| corrupt())?;
-            match old.open(&aad, &sealed) {
-                Ok(plain) => {
-                    *sealed_text = data_encoding::BASE64.encode(&new.seal(&aad, &plain));
-                    batch.insert(k, encode(&r));
-                    done += 1;
-                }
-                Err(_) if new.open(&aad, &sealed).is_ok() => {}
-                Err(_) => return Err(corrupt().into()),
+            if reseal_one(tree.name(), old, new, &aad, sealed_text)? {
+                batch.insert(k, encode(&r));
+                done += 1;
             }
             n += 1;
             if n.is_multiple_of(CHUNK) {

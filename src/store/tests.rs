@@ -123,6 +123,7 @@ pub fn aborted_commit_writes_nothing(open: Open) {
             tx.add_attempt(&Attempt {
                 at: NOW,
                 contract_id: Some("1".into()),
+                ..Default::default()
             })?;
             tx.receipt(ReceiptKind::Registration, "1", &t.serial, None, NOW)?;
             event(tx, 0, Some("1"))?;
@@ -239,20 +240,27 @@ pub fn indexes_follow_records(open: Open) {
         tx.add_attempt(&Attempt {
             at: NOW,
             contract_id: Some("1".into()),
+            ..Default::default()
         })?;
+        // Anonymous ones are counts (per carrier and interval).
         tx.add_attempt(&Attempt {
             at: NOW + 1,
             contract_id: None,
+            count: 40,
+            carrier: Some("au".into()),
         })?;
         tx.add_attempt(&Attempt {
             at: NOW + 2,
             contract_id: Some("1".into()),
+            ..Default::default()
         })
     })
     .unwrap();
     let ats: Vec<u64> = s.attempts_of("1").unwrap().iter().map(|a| a.at).collect();
     assert_eq!(ats, vec![NOW, NOW + 2]);
     assert_eq!(s.attempts().count(), 3);
+    let counted: u64 = s.attempts().map(|a| a.unwrap().count).sum();
+    assert_eq!(counted, 42);
     assert!(s.attempts_of("2").unwrap().is_empty());
 
     // A replacement 発行申込書 of a 法人 user waits among the forms, read back as written.
@@ -298,6 +306,19 @@ pub fn audit_chain_verifies_and_continues(open: Open) {
         seqs(s.audit_recent(Some("1"), Some(NOW + 1), 10).unwrap()),
         vec![4, 2]
     );
+    // One page of the trail: the records below number `before`.
+    assert_eq!(
+        seqs(s.audit_page(None, None, Some(3), 2).unwrap()),
+        vec![2, 1]
+    );
+    assert_eq!(
+        seqs(s.audit_page(Some("1"), None, Some(4), 10).unwrap()),
+        vec![2, 0]
+    );
+    assert!(s
+        .audit_page(Some("1"), None, Some(0), 10)
+        .unwrap()
+        .is_empty());
     let rec = s.audit().nth(4).unwrap().unwrap();
     assert_eq!(rec.event, AuditEvent::StaffLoad);
     assert_eq!(rec.event, "staff_load");
@@ -552,6 +573,13 @@ fn banks_keep_their_records_apart(open_banks: OpenBanks) {
         }
     }
     assert_eq!(banks[1].receipts_of("1000000001").unwrap().len(), 1);
+    // A record number (the API's `receipt`) is looked up in its own bank's trail.
+    let third = banks[0]
+        .audit_record(2)
+        .unwrap()
+        .expect("record 2 of bank A");
+    assert_eq!((third.seq, third.bank.as_deref()), (2, Some("1020")));
+    assert!(banks[1].audit_record(2).unwrap().is_none());
 }
 
 /// Runs every engine-neutral test above against one engine's `open`.
@@ -586,6 +614,53 @@ mod postgres_engine {
         businesses_and_cards,
         staff_and_their_sessions,
     );
+
+    #[test]
+    fn banks_keep_their_records_apart() {
+        super::banks_keep_their_records_apart(|dir, sealer, banks| {
+            let url = harness::shared().database(&harness::name_for(dir));
+            Store::open_banks_postgres(&url, sealer, banks)
+        });
+    }
+
+    /// A one-bank database's rows (bank '') are no bank's; a bank's staff, staff sessions, API
+    /// keys and phone sessions are its own.
+    #[test]
+    fn a_one_bank_database_is_no_banks_and_sessions_stay_in_their_bank() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = harness::shared().database(&harness::name_for(dir.path()));
+        let one = Store::open_postgres(&url, key()).unwrap();
+        one.commit_now(|tx| tx.put_customer(&customer("1000000001")))
+            .unwrap();
+        assert_eq!(one.bank(), None);
+        let codes = ["1020", "1021"].map(|c| BankCode::parse(c).unwrap());
+        let banks = Store::open_banks_postgres(&url, &key(), &codes).unwrap();
+        let (a, b) = (&banks[0], &banks[1]);
+        assert!(a.customer("1000000001").unwrap().is_none());
+        assert!(!one.is_empty() && a.is_empty());
+        let staff: Staff = serde_json::from_str(
+            r#"{"staff_id":"C1","name":"n","branch_code":"001","role":"clerk","password_hash":"h"}"#,
+        )
+        .unwrap();
+        a.commit_now(|tx| tx.put_staff(&staff)).unwrap();
+        assert!(a.staff("C1").unwrap().is_some());
+        assert!(b.staff("C1").unwrap().is_none() && one.staff("C1").unwrap().is_none());
+        assert_eq!(b.every_staff().count(), 0);
+        let idle = std::time::Duration::from_secs(60);
+        let (sa, sb) = (
+            a.shared_sessions("phone", idle).unwrap(),
+            b.shared_sessions("phone", idle).unwrap(),
+        );
+        sa.insert("sid", r#"{"n":1}"#).unwrap();
+        assert!(sa.get("sid").unwrap().is_some());
+        assert!(
+            sb.get("sid").unwrap().is_none(),
+            "a session of bank A under bank B"
+        );
+        assert_eq!((sa.count().unwrap(), sb.count().unwrap()), (1, 0));
+        assert_eq!(one.verify_audit().unwrap(), Ok(0));
+        assert_eq!(a.verify_audit().unwrap(), Ok(0));
+    }
 }
 
 mod sled_engine {
@@ -668,6 +743,7 @@ mod sled_engine {
                 tx.add_attempt(&Attempt {
                     at: NOW,
                     contract_id: Some("1".into()),
+                    ..Default::default()
                 })?;
                 tx.receipt(ReceiptKind::Registration, "1", &t.serial, None, NOW)?;
                 event(tx, 0, Some("1")).map(|_| ())
@@ -703,6 +779,7 @@ mod sled_engine {
             let old = Attempt {
                 at: NOW,
                 contract_id: Some("1".into()),
+                ..Default::default()
             };
             s.sled()
                 .tree(T::Attempts)
@@ -716,6 +793,7 @@ mod sled_engine {
             tx.add_attempt(&Attempt {
                 at: NOW + 1,
                 contract_id: Some("1".into()),
+                ..Default::default()
             })
         })
         .unwrap();

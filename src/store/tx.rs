@@ -71,12 +71,15 @@ impl<'a> Tx<'a> {
         }
     }
 
-    pub(super) fn postgres(tx: &'a super::pg::PgTx<'a>, sealer: &'a crate::seal::Sealer) -> Tx<'a> {
+    pub(super) fn postgres(
+        tx: &'a super::pg::PgTx<'a>,
+        sealer: &'a crate::seal::Sealer,
+        bank: Option<&'a crate::banks::BankCode>,
+    ) -> Tx<'a> {
         Tx {
             e: TxEngine::Postgres(tx),
             sealer,
-            // PostgreSQL holds one bank so far (no bank column yet).
-            bank: None,
+            bank,
             events: Vec::new(),
         }
     }

@@ -128,6 +128,21 @@ impl Server {
         Phone::new(self.addr, ua)
     }
 
+    /// One request as written (a JSON body, or none), from loopback: the status and the body
+    /// as text.
+    pub fn request(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        let resp = self.phone("test").raw(req.as_bytes());
+        (
+            resp.status,
+            String::from_utf8_lossy(&resp.body).into_owned(),
+        )
+    }
+
     /// The server's log so far (see [`Gateway::log`]: to look for a line, wait for it with
     /// [`Server::wait_log`]).
     pub fn log(&self) -> String {

@@ -6,7 +6,7 @@
 #[path = "../../src/store/pg/harness.rs"]
 mod harness;
 
-pub use harness::{name_for, shared, Cluster};
+pub use harness::{bin_dir, name_for, shared, Cluster};
 
 use super::{cli, Server};
 use std::path::{Path, PathBuf};

@@ -72,6 +72,9 @@ pub fn page(
             table {
                 tr { th { "契約先ID" } td { (b.contract_id) } }
                 tr { th { "契約先名" } td { (b.name) } }
+                @if b.closed {
+                    tr { th { "契約" } td { "解約 (closed) ・管理者ログイン・資金移動はできません" } }
+                }
                 tr { th { "利用形態" } td { (b.usage.label()) } }
                 tr { th { "管理者ログイン" } td {
                     @if locked { "ロック中 (locked)" } @else { "利用可" }

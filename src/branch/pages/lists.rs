@@ -32,7 +32,7 @@ pub const ATTEMPTS: &str = "利用中止の未届(携帯電話で利用中止を
 pub const ATTEMPTS_HEADER: [&str; 4] = ["契約者ID", "氏名", "操作回数", "最終操作日時"];
 
 /// The 利用中止の未届 list's note on attempts without a customer.
-pub fn anonymous_attempts(n: usize) -> String {
+pub fn anonymous_attempts(n: u64) -> String {
     format!("ログインせずに利用中止の画面を開いた操作(お客様不明): {n}件")
 }
 

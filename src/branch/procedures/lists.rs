@@ -189,13 +189,15 @@ pub fn today_list(s: &Staffed, csv: bool) -> Step {
 pub fn attempts(s: &Staffed, csv: bool) -> Step {
     // The list is every attempt; each attempt's customer's forms are read by index, once.
     let mut forms: std::collections::HashMap<String, Vec<CancelForm>> = Default::default();
-    let mut anonymous = 0usize;
+    // Anonymous views are counts (one record per carrier and minute); the last minute's are
+    // still in memory.
+    let mut anonymous = s.app.cancels.unwritten();
     // contract ID → (attempts, last attempt), in contract-ID order.
     let mut open: std::collections::BTreeMap<String, (u32, u64)> = Default::default();
     for a in s.app.store.attempts() {
         let a = a?;
         let Some(id) = a.contract_id else {
-            anonymous += 1;
+            anonymous += a.count;
             continue;
         };
         if !forms.contains_key(&id) {

@@ -16,7 +16,7 @@
 use super::super::error::{Abort, Stop};
 use super::super::{encode, StoreError, Tx, TxResult};
 use super::tx::Chain;
-use super::{pool_error, retryable, Core, PgTx, RETRIES};
+use super::{pool_error, retryable, unavailable, Bank, Core, PgTx, RETRIES};
 use crate::seal::Sealer;
 use deadpool_postgres::Client;
 use std::collections::BTreeMap;
@@ -77,6 +77,7 @@ impl Batcher {
     pub(super) fn run<R>(
         &self,
         core: &Core,
+        bank: &Bank,
         sealer: &Sealer,
         body: &dyn Fn(&PgTx, &mut Tx) -> TxResult<R>,
     ) -> Result<R, StoreError> {
@@ -84,7 +85,7 @@ impl Batcher {
         let mut open = lock(&self.open);
         self.queued.fetch_sub(1, Ordering::SeqCst);
         if open.client.is_none() {
-            Self::begin(core, &mut open)?;
+            Self::begin(core, bank, &mut open)?;
         }
         let number = open.number;
         let mut panicked = None;
@@ -92,8 +93,9 @@ impl Batcher {
             // Lost already: this body would be lost with it.
             Some(why) => Err(batch_failed(why.clone())),
             None => {
-                let run =
-                    std::panic::AssertUnwindSafe(|| Self::one_body(core, &mut open, sealer, body));
+                let run = std::panic::AssertUnwindSafe(|| {
+                    Self::one_body(core, bank, &mut open, sealer, body)
+                });
                 match std::panic::catch_unwind(run) {
                     Ok(out) => out,
                     Err(panic) => {
@@ -108,13 +110,13 @@ impl Batcher {
         };
         open.bodies += 1;
         if let Some(panic) = panicked {
-            let ended = Self::commit(core, &mut open);
+            let ended = Self::commit(core, bank, &mut open);
             self.end(number, ended);
             drop(open);
             std::panic::resume_unwind(panic);
         }
         if self.queued.load(Ordering::SeqCst) == 0 || open.bodies >= MAX_BODIES {
-            let ended = Self::commit(core, &mut open);
+            let ended = Self::commit(core, bank, &mut open);
             self.end(number, ended.clone());
             drop(open);
             return ended.map_err(batch_failed).and(out);
@@ -124,15 +126,16 @@ impl Batcher {
         ended.map_err(batch_failed).and(out)
     }
 
-    /// Opens a batch: a pooled connection, BEGIN, and the chain head locked.
-    fn begin(core: &Core, open: &mut Open) -> Result<(), StoreError> {
+    /// Opens a batch: a pooled connection, BEGIN, and the bank's chain head locked.
+    fn begin(core: &Core, bank: &Bank, open: &mut Open) -> Result<(), StoreError> {
         let rt = core.rt();
-        let client = rt.block_on(core.pool().get()).map_err(pool_error)?;
+        let client = rt.block_on(core.pool().get()).map_err(unavailable)?;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&bank.key];
         let head = rt.block_on(async {
             let begin = client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED");
             let head = client.query_one(
-                "SELECT next_seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-                &[],
+                "SELECT next_seq, hash FROM audit_head WHERE bank = $1 AND id = 1 FOR UPDATE",
+                &params,
             );
             tokio::try_join!(begin, head)
         });
@@ -162,6 +165,7 @@ impl Batcher {
     /// One body inside its savepoint, run again after a retryable failure.
     fn one_body<R>(
         core: &Core,
+        bank: &Bank,
         open: &mut Open,
         sealer: &Sealer,
         body: &dyn Fn(&PgTx, &mut Tx) -> TxResult<R>,
@@ -177,9 +181,9 @@ impl Batcher {
             } else {
                 "SAVEPOINT body"
             };
-            let ptx = PgTx::on(client, rt, open.chain.clone(), opening);
+            let ptx = PgTx::on(client, rt, bank, open.chain.clone(), opening);
             let out = {
-                let mut tx = Tx::postgres(&ptx, sealer);
+                let mut tx = Tx::postgres(&ptx, sealer, bank.code.as_ref());
                 body(&ptx, &mut tx)
             };
             let began = ptx.began();
@@ -217,7 +221,7 @@ impl Batcher {
 
     /// Commits the open batch (or rolls back a broken one) and closes it. A COMMIT that fails
     /// is never retried: it may have committed.
-    fn commit(core: &Core, open: &mut Open) -> Result<(), String> {
+    fn commit(core: &Core, bank: &Bank, open: &mut Open) -> Result<(), String> {
         let Some(client) = open.client.take() else {
             return Err("no open batch".into());
         };
@@ -239,18 +243,18 @@ impl Batcher {
                     .map(|r| String::from_utf8(encode(r)).unwrap_or_default())
                     .collect();
                 let next = big(chain.next_seq);
-                let insert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
-                    [&seqs, &ats, &owners, &bodies];
-                let head_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
-                    [&next, &chain.hash];
+                let insert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
+                    [&seqs, &ats, &owners, &bodies, &bank.key];
+                let head_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+                    [&next, &chain.hash, &bank.key];
                 let insert = client.execute(
-                    "INSERT INTO audit (seq, at, contract_id, body) \
-                     SELECT s, a, c, b::jsonb FROM unnest($1::bigint[], $2::bigint[], \
+                    "INSERT INTO audit (bank, seq, at, contract_id, body) \
+                     SELECT $5, s, a, c, b::jsonb FROM unnest($1::bigint[], $2::bigint[], \
                      $3::text[], $4::text[]) AS t(s, a, c, b)",
                     &insert_params,
                 );
                 let head = client.execute(
-                    "UPDATE audit_head SET next_seq = $1, hash = $2 WHERE id = 1",
+                    "UPDATE audit_head SET next_seq = $1, hash = $2 WHERE bank = $3 AND id = 1",
                     &head_params,
                 );
                 tokio::try_join!(insert, head)?;

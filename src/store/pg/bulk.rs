@@ -44,9 +44,9 @@ impl PgTx<'_> {
             let ids: Vec<&str> = chunk.iter().map(|c| c.contract_id.as_str()).collect();
             let bodies: Vec<String> = chunk.iter().map(text).collect();
             self.exec(
-                "INSERT INTO customers (contract_id, body) \
-                 SELECT k, b::jsonb FROM unnest($1::text[], $2::text[]) AS t(k, b)",
-                &[&ids, &bodies],
+                "INSERT INTO customers (bank, contract_id, body) \
+                 SELECT $3, k, b::jsonb FROM unnest($1::text[], $2::text[]) AS t(k, b)",
+                &[&ids, &bodies, &self.bank],
             )?;
         }
         Ok(())
@@ -70,13 +70,16 @@ impl PgTx<'_> {
             let free: Vec<bool> = chunk.iter().map(|t| t.free_hardware()).collect();
             let bodies: Vec<String> = chunk.iter().map(|t| text(*t)).collect();
             self.exec(
-                "INSERT INTO tokens (serial, last_step, fails, assigned_to, free_hardware, body) \
-                 SELECT s, l, f, a, h, b::jsonb FROM unnest($1::text[], $2::bigint[], \
+                "INSERT INTO tokens \
+                 (bank, serial, last_step, fails, assigned_to, free_hardware, body) \
+                 SELECT $7, s, l, f, a, h, b::jsonb FROM unnest($1::text[], $2::bigint[], \
                  $3::int[], $4::text[], $5::bool[], $6::text[]) AS t(s, l, f, a, h, b) \
-                 ON CONFLICT (serial) DO UPDATE SET last_step = EXCLUDED.last_step, \
+                 ON CONFLICT (bank, serial) DO UPDATE SET last_step = EXCLUDED.last_step, \
                  fails = EXCLUDED.fails, assigned_to = EXCLUDED.assigned_to, \
                  free_hardware = EXCLUDED.free_hardware, body = EXCLUDED.body",
-                &[&serials, &steps, &fails, &owners, &free, &bodies],
+                &[
+                    &serials, &steps, &fails, &owners, &free, &bodies, &self.bank,
+                ],
             )?;
         }
         Ok(())
@@ -129,10 +132,12 @@ impl Pg {
     /// head and the receipt counter where the embedded database left them.
     pub(crate) fn import_all(&self, sealer: &Sealer, all: &Everything) -> Result<(), StoreError> {
         let rows = self.query(
-            "SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM tokens) \
-             + (SELECT count(*) FROM audit) + (SELECT count(*) FROM staff) \
-             + (SELECT count(*) FROM api_keys)",
-            &[],
+            "SELECT (SELECT count(*) FROM customers WHERE bank = $1) \
+             + (SELECT count(*) FROM tokens WHERE bank = $1) \
+             + (SELECT count(*) FROM audit WHERE bank = $1) \
+             + (SELECT count(*) FROM staff WHERE bank = $1) \
+             + (SELECT count(*) FROM api_keys WHERE bank = $1)",
+            &[&self.bank().key],
         )?;
         let used: i64 = rows.first().map_or(1, |r| r.get(0));
         if used != 0 {
@@ -146,8 +151,9 @@ impl Pg {
             ptx.upsert_tokens(&tokens)?;
             for r in &all.receipts {
                 ptx.exec(
-                    "INSERT INTO receipts (number, contract_id, body) VALUES ($1, $2, $3::text::jsonb)",
-                    &[&(r.number as i32), &r.contract_id, &text(r)],
+                    "INSERT INTO receipts (bank, number, contract_id, body) \
+                     VALUES ($4, $1, $2, $3::text::jsonb)",
+                    &[&(r.number as i32), &r.contract_id, &text(r), &ptx.bank],
                 )?;
             }
             for a in &all.attempts {
@@ -181,18 +187,18 @@ impl Pg {
                     chunk.iter().map(|r| r.contract_id.as_deref()).collect();
                 let bodies: Vec<String> = chunk.iter().map(text).collect();
                 ptx.exec(
-                    "INSERT INTO audit (seq, at, contract_id, body) \
-                     SELECT s, a, c, b::jsonb FROM unnest($1::bigint[], $2::bigint[], \
+                    "INSERT INTO audit (bank, seq, at, contract_id, body) \
+                     SELECT $5, s, a, c, b::jsonb FROM unnest($1::bigint[], $2::bigint[], \
                      $3::text[], $4::text[]) AS t(s, a, c, b)",
-                    &[&seqs, &ats, &owners, &bodies],
+                    &[&seqs, &ats, &owners, &bodies, &ptx.bank],
                 )?;
             }
             if let Some(last) = all.audit.last() {
                 ptx.set_chain_head(last.seq + 1, last.hash.clone());
             }
             ptx.exec(
-                "UPDATE counters SET next = $1 WHERE name = 'receipt'",
-                &[&i64::from(all.next_receipt)],
+                "UPDATE counters SET next = $1 WHERE bank = $2 AND name = 'receipt'",
+                &[&i64::from(all.next_receipt), &ptx.bank],
             )?;
             Ok(())
         })

@@ -115,6 +115,8 @@ pub struct Cluster {
     made: Mutex<Vec<String>>,
     /// fsync on: what a benchmark measures (tests leave it off).
     durable: bool,
+    /// TLS offered, with a certificate of its own test CA ([`Cluster::start_tls`]).
+    tls: bool,
 }
 
 impl Cluster {
@@ -124,9 +126,25 @@ impl Cluster {
         Cluster::start_with(false)
     }
 
+    /// A new cluster offering TLS (`ssl=on`) with a certificate for `127.0.0.1` and
+    /// `localhost` signed by a CA made for it ([`Cluster::ca_file`]); plain connections are
+    /// still accepted, so what a client asks for decides.
+    pub fn start_tls() -> Cluster {
+        Cluster::start_as(false, true)
+    }
+
+    /// The CA certificate (PEM) that signed a TLS cluster's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
     /// A new cluster that syncs its WAL to disk (`fsync=on`) when `durable`: for benchmarks,
     /// where every commit must have reached the disk.
     pub fn start_with(durable: bool) -> Cluster {
+        Cluster::start_as(durable, false)
+    }
+
+    fn start_as(durable: bool, tls: bool) -> Cluster {
         let bin = bin_dir();
         let user = run_as();
         let dir = tempfile::Builder::new()
@@ -160,9 +178,91 @@ impl Cluster {
             server: Mutex::new(None),
             made: Mutex::new(Vec::new()),
             durable,
+            tls,
         };
+        if tls {
+            cluster.make_certificates();
+        }
         cluster.start_server();
         cluster
+    }
+
+    /// A test CA and a server certificate signed by it (P-256 keys, valid two days), the
+    /// server's key readable by the server's user alone (PostgreSQL insists).
+    fn make_certificates(&self) {
+        let dir = self.dir.path();
+        let ext = dir.join("server.ext");
+        std::fs::write(
+            &ext,
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("write server.ext");
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let steps: [Vec<&str>; 3] = [
+            [
+                &["req", "-x509"][..],
+                &ec,
+                &["-keyout", "ca.key", "-out", "ca.crt"],
+            ]
+            .concat(),
+            [
+                &["req"][..],
+                &ec,
+                &["-keyout", "server.key", "-out", "server.csr"],
+            ]
+            .concat(),
+            vec![
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.crt",
+                "-extfile",
+                "server.ext",
+            ],
+        ];
+        for (i, args) in steps.iter().enumerate() {
+            let subject = if i == 0 {
+                "/CN=keitai test CA"
+            } else {
+                "/CN=localhost"
+            };
+            let mut cmd = Command::new("openssl");
+            cmd.current_dir(dir).args(args).args(["-days", "2"]);
+            if i < 2 {
+                cmd.args(["-subj", subject]);
+            }
+            let out = cmd.output().expect("run openssl (apt-get install openssl)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let key = dir.join("server.key");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        if let Some((uid, gid)) = self.user {
+            for f in ["server.key", "server.crt"] {
+                let path = std::ffi::CString::new(dir.join(f).as_os_str().as_encoded_bytes())
+                    .expect("path");
+                // SAFETY: a valid NUL-terminated path.
+                assert_eq!(unsafe { libc::chown(path.as_ptr(), uid, gid) }, 0, "chown");
+            }
+        }
     }
 
     /// Starts the server (again, after [`Cluster::stop_immediate`]) and waits until it answers.
@@ -201,6 +301,24 @@ impl Cluster {
                 "fsync=off"
             })
             .args(["-c", "max_connections=300"])
+            .args(if self.tls {
+                vec![
+                    "-c".to_owned(),
+                    "ssl=on".to_owned(),
+                    "-c".to_owned(),
+                    format!(
+                        "ssl_cert_file={}",
+                        self.dir.path().join("server.crt").display()
+                    ),
+                    "-c".to_owned(),
+                    format!(
+                        "ssl_key_file={}",
+                        self.dir.path().join("server.key").display()
+                    ),
+                ]
+            } else {
+                Vec::new()
+            })
             .args(["-c", "synchronous_commit=on", "-c", "shared_buffers=32MB"])
             .stdout(Stdio::null())
             .stderr(log)

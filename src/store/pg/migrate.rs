@@ -23,6 +23,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "business",
         include_str!("../../../migrations/0004_business.sql"),
     ),
+    (
+        5,
+        "banks",
+        include_str!("../../../migrations/0005_banks.sql"),
+    ),
 ];
 
 /// The schema version this gateway writes.
@@ -80,4 +85,54 @@ async fn apply(client: &mut Client) -> Result<(), StoreError> {
         tx.commit().await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::harness;
+    use super::MIGRATIONS;
+    use crate::seal::Sealer;
+    use crate::store::{ReceiptKind, Store};
+
+    /// A database written at schema 4 (one bank, no bank column) keeps its records, counters
+    /// and chain head through migration 0005: they become the one-bank rows (bank '').
+    #[test]
+    fn a_schema_4_database_keeps_its_records_through_the_bank_column() {
+        let cluster = harness::shared();
+        let name = "schema4_upgrade";
+        let url = cluster.database(name);
+        let mut old = String::from(
+            "CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, \
+             applied_at timestamptz NOT NULL DEFAULT now());",
+        );
+        for (version, mname, sql) in MIGRATIONS.iter().filter(|m| m.0 <= 4) {
+            old.push_str(sql);
+            old.push_str(&format!(
+                "\nINSERT INTO schema_migrations (version, name) VALUES ({version}, '{mname}');"
+            ));
+        }
+        old.push_str(
+            "INSERT INTO staff (staff_id, body) VALUES ('C1', '{\"staff_id\":\"C1\",\"name\":\"n\",\
+             \"branch_code\":\"001\",\"role\":\"clerk\",\"password_hash\":\"h\"}');\
+             UPDATE counters SET next = 1000005 WHERE name = 'receipt';",
+        );
+        cluster.sql(name, &old);
+        let store = Store::open_postgres(&url, Sealer::from_key(&[3; 32])).unwrap();
+        assert_eq!(
+            cluster.sql(name, "SELECT max(version) FROM schema_migrations"),
+            "5"
+        );
+        assert!(store.staff("C1").unwrap().is_some());
+        let n = store
+            .commit_now(|tx| {
+                tx.receipt(ReceiptKind::Registration, "1000000001", "S", None, 1)
+                    .map(|r| r.number)
+            })
+            .unwrap();
+        assert_eq!(n, 1_000_005);
+        assert_eq!(
+            cluster.sql(name, "SELECT count(*) FROM staff WHERE bank = ''"),
+            "1"
+        );
+    }
 }

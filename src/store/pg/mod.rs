@@ -7,6 +7,13 @@
 //! - `reads.rs`: reads outside a transaction.
 //! - `bulk.rs`: bulk loads, token imports, and copying a whole embedded database in.
 //! - `sessions.rs`: phone and staff sessions in the database, for every gateway.
+//! - `rekey.rs`: master-key rotation of the whole database, in one transaction.
+//! - `tls.rs`: TLS to the server, as the URL's `sslmode` says (rustls).
+//!
+//! **Banks.** A [`Pg`] is one bank's view ([`Bank`]): every key of every table leads with a
+//! `bank` column (migration 0005; '' in a one-bank database), and each bank has its own
+//! receipt counter and audit chain head, so banks' writes never wait for each other. The views
+//! of one gateway share its pool and runtime ([`Core`]).
 //! - `harness.rs` (tests): a throw-away cluster.
 //!
 //! **Synchronous bodies over an async driver.** Transaction bodies are plain closures (the
@@ -39,16 +46,20 @@ mod bulk;
 pub(crate) mod harness;
 mod migrate;
 mod reads;
+mod rekey;
 mod sessions;
+mod tls;
 mod tx;
 
 pub(crate) use bulk::Everything;
 pub use migrate::{MIGRATIONS, SCHEMA_VERSION};
+pub(crate) use rekey::CHUNK as REKEY_CHUNK;
 pub use sessions::SharedSessions;
 pub(crate) use tx::PgTx;
 
 use super::error::{Abort, EngineError, EngineFault, Stop};
 use super::{StoreError, Tx, TxResult, KEY_CHECK};
+use crate::banks::BankCode;
 use crate::seal::Sealer;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::future::Future;
@@ -66,9 +77,32 @@ const WAIT: Duration = Duration::from_secs(3);
 /// How many times a body is run again after a deadlock or an insert race before giving up.
 const RETRIES: u32 = 50;
 
-/// A PostgreSQL database shared by every gateway that opens it.
+/// One bank's view of a PostgreSQL database shared by every gateway that opens it (the banks
+/// of one gateway share its connections).
 pub(crate) struct Pg {
     core: Arc<Core>,
+    bank: Bank,
+    /// Group commit of this bank's writes (each bank's batches lock its own chain head).
+    batcher: batch::Batcher,
+}
+
+/// The bank whose records a view reads and writes: every key of every table leads with it
+/// (migration 0005).
+#[derive(Clone)]
+pub(crate) struct Bank {
+    /// The `bank` column: the 金融機関コード, or '' in a one-bank database.
+    pub key: String,
+    /// The code, stamped on the bank's audit records (None: a one-bank database).
+    pub code: Option<BankCode>,
+}
+
+impl Bank {
+    fn of(code: Option<&BankCode>) -> Bank {
+        Bank {
+            key: code.map_or_else(String::new, |c| c.as_str().to_owned()),
+            code: code.cloned(),
+        }
+    }
 }
 
 /// The connections and the runtime that drives them, shared with the session tables.
@@ -76,7 +110,6 @@ pub(crate) struct Core {
     /// Drives the connections; `None` only while dropping.
     rt: Option<tokio::runtime::Runtime>,
     pool: Pool,
-    batcher: batch::Batcher,
 }
 
 impl std::ops::Deref for Pg {
@@ -102,6 +135,22 @@ fn pool_error(e: impl std::fmt::Display) -> StoreError {
     ))))
 }
 
+/// [`pool_error`] for an error whose causes say why (a TLS handshake refused, say: its reason
+/// is the cause's cause), each cause added once.
+fn unavailable(e: impl std::error::Error) -> StoreError {
+    let mut why = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !why.contains(&text) {
+            why.push_str(": ");
+            why.push_str(&text);
+        }
+        cause = c.source();
+    }
+    pool_error(why)
+}
+
 /// Whether running the body again may succeed: lock order and insert races, not faults.
 fn retryable(e: &tokio_postgres::Error) -> bool {
     matches!(
@@ -113,11 +162,67 @@ fn retryable(e: &tokio_postgres::Error) -> bool {
 }
 
 impl Pg {
-    /// Connects to `url`, migrates the schema, and checks the master key.
+    /// Connects to `url`, migrates the schema, and checks the master key: the database of a
+    /// one-bank setup.
     pub(crate) fn open(url: &str, sealer: &Sealer) -> Result<Pg, StoreError> {
-        let mut config = tokio_postgres::Config::from_str(url)
+        let core = Pg::connect(url, sealer)?;
+        Pg::view(core, None)
+    }
+
+    /// [`Pg::open`] for several banks: one view per bank of `banks`, in that order, sharing
+    /// one pool.
+    pub(crate) fn open_banks(
+        url: &str,
+        sealer: &Sealer,
+        banks: &[BankCode],
+    ) -> Result<Vec<Pg>, StoreError> {
+        let core = Pg::connect(url, sealer)?;
+        banks
+            .iter()
+            .map(|b| Pg::view(core.clone(), Some(b)))
+            .collect()
+    }
+
+    /// Bank `code`'s view of the database, its receipt counter and chain head created if the
+    /// bank is new here (a one-bank database has both from migration 0001).
+    fn view(core: Arc<Core>, code: Option<&BankCode>) -> Result<Pg, StoreError> {
+        let bank = Bank::of(code);
+        let pg = Pg {
+            core,
+            batcher: batch::Batcher::default(),
+            bank,
+        };
+        if code.is_some() {
+            let key = &pg.bank.key;
+            pg.block(async {
+                let client = pg.pool.get().await.map_err(unavailable)?;
+                client
+                    .execute(
+                        "INSERT INTO counters (bank, name, next) VALUES ($1, 'receipt', $2) \
+                         ON CONFLICT DO NOTHING",
+                        &[key, &i64::from(super::FIRST_RECEIPT)],
+                    )
+                    .await?;
+                client
+                    .execute(
+                        "INSERT INTO audit_head (bank, id, next_seq, hash) VALUES ($1, 1, 0, $2) \
+                         ON CONFLICT DO NOTHING",
+                        &[key, &"0".repeat(64)],
+                    )
+                    .await?;
+                Ok::<_, StoreError>(())
+            })?;
+        }
+        Ok(pg)
+    }
+
+    /// The connected, migrated database whose key is `sealer`'s.
+    pub(crate) fn connect(url: &str, sealer: &Sealer) -> Result<Arc<Core>, StoreError> {
+        let (url, tls) = tls::split(url)?;
+        let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| StoreError::Schema(format!("database URL: {e}")))?;
         config
+            .ssl_mode(tls.ssl_mode())
             .application_name("keitai-gateway")
             // A page reports a write only once it is durable: never let a server default or a
             // role setting turn that off. A gateway that hangs (not dies) inside a transaction
@@ -128,13 +233,13 @@ impl Pg {
                  -c lock_timeout=15000",
             )
             .connect_timeout(WAIT);
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let how = || ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls.mode {
+            tls::Mode::Disable => Manager::from_config(config, NoTls, how()),
+            _ => Manager::from_config(config, tls.connector()?, how()),
+        };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("postgres")
@@ -148,20 +253,19 @@ impl Pg {
             .create_timeout(Some(WAIT))
             .recycle_timeout(Some(WAIT))
             .build()
-            .map_err(pool_error)?;
-        let pg = Pg {
-            core: Arc::new(Core {
-                rt: Some(rt),
-                pool,
-                batcher: batch::Batcher::default(),
-            }),
-        };
-        pg.block(async {
-            let mut client = pg.pool.get().await.map_err(pool_error)?;
+            .map_err(unavailable)?;
+        let core = Arc::new(Core { rt: Some(rt), pool });
+        core.block(async {
+            let mut client = core.pool.get().await.map_err(unavailable)?;
             migrate::migrate(&mut client).await
         })?;
-        pg.check_key(sealer)?;
-        Ok(pg)
+        core.check_key(sealer)?;
+        Ok(core)
+    }
+
+    /// The bank this view holds.
+    pub(crate) fn bank(&self) -> &Bank {
+        &self.bank
     }
 
     /// The connections, for the database-backed session tables.
@@ -197,12 +301,12 @@ impl Core {
     }
 }
 
-impl Pg {
+impl Core {
     /// Seals the key check into a new database, or proves the key opens the stored one.
     fn check_key(&self, sealer: &Sealer) -> Result<(), StoreError> {
         let sealed = sealer.seal(b"key_check", KEY_CHECK);
         let stored: Vec<u8> = self.block(async {
-            let client = self.pool.get().await.map_err(pool_error)?;
+            let client = self.pool.get().await.map_err(unavailable)?;
             // Two gateways opening a new database at once: the first key stored is the one
             // both are checked against.
             client
@@ -227,14 +331,16 @@ impl Pg {
     pub(super) fn exclusively<R>(&self, f: impl FnOnce() -> R) -> Result<R, StoreError> {
         // Any constant key shared by every gateway: "keitai-gateway exclusive".
         const KEY: i64 = 0x6b67_6578_636c_7573;
-        let client = self.block(self.pool.get()).map_err(pool_error)?;
+        let client = self.block(self.pool.get()).map_err(unavailable)?;
         self.block(client.execute("SELECT pg_advisory_lock($1)", &[&KEY]))?;
         let out = f();
         // Unlocked on this connection; a lost connection unlocks by itself.
         let _ = self.block(client.execute("SELECT pg_advisory_unlock($1)", &[&KEY]));
         Ok(out)
     }
+}
 
+impl Pg {
     /// Runs `body` as one transaction and commits it (durable on return); see the module doc.
     pub(super) fn write<R>(
         &self,
@@ -250,7 +356,7 @@ impl Pg {
         sealer: &Sealer,
         body: impl Fn(&PgTx, &mut Tx) -> TxResult<R>,
     ) -> Result<R, StoreError> {
-        self.enter(|| self.batcher.run(&self.core, sealer, &body))
+        self.enter(|| self.batcher.run(&self.core, &self.bank, sealer, &body))
     }
 }
 

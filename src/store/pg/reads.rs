@@ -6,7 +6,7 @@ use super::super::records::{
     Staff, StaffSessionRecord, Token,
 };
 use super::super::{decode, Processed, StoreError};
-use super::{pool_error, Pg};
+use super::{unavailable, Pg};
 use serde::de::DeserializeOwned;
 use tokio_postgres::types::ToSql;
 
@@ -24,7 +24,7 @@ impl Pg {
         params: Params,
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         self.block(async {
-            let client = self.pool.get().await.map_err(pool_error)?;
+            let client = self.pool.get().await.map_err(unavailable)?;
             let stmt = client.prepare_cached(sql).await?;
             Ok(client.query(&stmt, params).await?)
         })
@@ -55,13 +55,14 @@ impl Pg {
         Ok(self.records(table, sql, params)?.into_iter().next())
     }
 
-    /// Every record of `table` in key order, for the tools' listings.
+    /// Every record of `table` in key order, for the tools' listings (`sql` takes the bank as
+    /// `$1`).
     fn every<R: DeserializeOwned>(
         &self,
         table: &'static str,
         sql: &str,
     ) -> std::vec::IntoIter<Result<R, StoreError>> {
-        match self.records(table, sql, &[]) {
+        match self.records(table, sql, &[&self.bank().key]) {
             Ok(all) => all.into_iter().map(Ok).collect::<Vec<_>>().into_iter(),
             Err(e) => vec![Err(e)].into_iter(),
         }
@@ -69,8 +70,9 @@ impl Pg {
 
     pub(crate) fn is_empty(&self) -> Result<bool, StoreError> {
         let rows = self.query(
-            "SELECT NOT EXISTS (SELECT 1 FROM customers) AND NOT EXISTS (SELECT 1 FROM tokens)",
-            &[],
+            "SELECT NOT EXISTS (SELECT 1 FROM customers WHERE bank = $1) \
+             AND NOT EXISTS (SELECT 1 FROM tokens WHERE bank = $1)",
+            &[&self.bank().key],
         )?;
         Ok(rows.first().map(|r| r.get(0)).unwrap_or(false))
     }
@@ -78,16 +80,16 @@ impl Pg {
     pub(crate) fn customer(&self, contract_id: &str) -> Result<Option<Customer>, StoreError> {
         self.record(
             "customers",
-            "SELECT body::text FROM customers WHERE contract_id = $1",
-            &[&contract_id],
+            "SELECT body::text FROM customers WHERE bank = $2 AND contract_id = $1",
+            &[&contract_id, &self.bank().key],
         )
     }
 
     pub(crate) fn token(&self, serial: &str) -> Result<Option<Token>, StoreError> {
         self.record(
             "tokens",
-            "SELECT body::text FROM tokens WHERE serial = $1",
-            &[&serial],
+            "SELECT body::text FROM tokens WHERE bank = $2 AND serial = $1",
+            &[&serial, &self.bank().key],
         )
     }
 
@@ -95,32 +97,32 @@ impl Pg {
         let number = i32::try_from(number).unwrap_or(i32::MAX);
         self.record(
             "receipts",
-            "SELECT body::text FROM receipts WHERE number = $1",
-            &[&number],
+            "SELECT body::text FROM receipts WHERE bank = $2 AND number = $1",
+            &[&number, &self.bank().key],
         )
     }
 
     pub(crate) fn receipts_of(&self, contract_id: &str) -> Result<Vec<Receipt>, StoreError> {
         self.records(
             "receipts",
-            "SELECT body::text FROM receipts WHERE contract_id = $1 ORDER BY number",
-            &[&contract_id],
+            "SELECT body::text FROM receipts WHERE bank = $2 AND contract_id = $1 ORDER BY number",
+            &[&contract_id, &self.bank().key],
         )
     }
 
     pub(crate) fn assigned_tokens(&self, contract_id: &str) -> Result<Vec<Token>, StoreError> {
         self.records(
             "tokens",
-            "SELECT body::text FROM tokens WHERE assigned_to = $1 ORDER BY serial",
-            &[&contract_id],
+            "SELECT body::text FROM tokens WHERE bank = $2 AND assigned_to = $1 ORDER BY serial",
+            &[&contract_id, &self.bank().key],
         )
     }
 
     pub(crate) fn free_hardware_tokens(&self, limit: usize) -> Result<Vec<String>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self.query(
-            "SELECT serial FROM tokens WHERE free_hardware ORDER BY serial LIMIT $1",
-            &[&limit],
+            "SELECT serial FROM tokens WHERE bank = $2 AND free_hardware ORDER BY serial LIMIT $1",
+            &[&limit, &self.bank().key],
         )?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
@@ -128,48 +130,48 @@ impl Pg {
     pub(crate) fn attempts_of(&self, contract_id: &str) -> Result<Vec<Attempt>, StoreError> {
         self.records(
             "attempts",
-            "SELECT body::text FROM attempts WHERE contract_id = $1 ORDER BY id",
-            &[&contract_id],
+            "SELECT body::text FROM attempts WHERE bank = $2 AND contract_id = $1 ORDER BY id",
+            &[&contract_id, &self.bank().key],
         )
     }
 
     pub(crate) fn staff(&self, staff_id: &str) -> Result<Option<Staff>, StoreError> {
         self.record(
             "staff",
-            "SELECT body::text FROM staff WHERE staff_id = $1",
-            &[&staff_id],
+            "SELECT body::text FROM staff WHERE bank = $2 AND staff_id = $1",
+            &[&staff_id, &self.bank().key],
         )
     }
 
     pub(crate) fn form(&self, form_no: &str) -> Result<Option<CancelForm>, StoreError> {
         self.record(
             "forms",
-            "SELECT body::text FROM forms WHERE form_no = $1",
-            &[&form_no],
+            "SELECT body::text FROM forms WHERE bank = $2 AND form_no = $1",
+            &[&form_no, &self.bank().key],
         )
     }
 
     pub(crate) fn forms_of(&self, contract_id: &str) -> Result<Vec<CancelForm>, StoreError> {
         self.records(
             "forms",
-            "SELECT body::text FROM forms WHERE contract_id = $1 ORDER BY form_no",
-            &[&contract_id],
+            "SELECT body::text FROM forms WHERE bank = $2 AND contract_id = $1 ORDER BY form_no",
+            &[&contract_id, &self.bank().key],
         )
     }
 
     pub(crate) fn release(&self, id: u64) -> Result<Option<Release>, StoreError> {
         self.record(
             "releases",
-            "SELECT body::text FROM releases WHERE id = $1",
-            &[&big(id)],
+            "SELECT body::text FROM releases WHERE bank = $2 AND id = $1",
+            &[&big(id), &self.bank().key],
         )
     }
 
     pub(crate) fn releases_of(&self, contract_id: &str) -> Result<Vec<Release>, StoreError> {
         self.records(
             "releases",
-            "SELECT body::text FROM releases WHERE contract_id = $1 ORDER BY id",
-            &[&contract_id],
+            "SELECT body::text FROM releases WHERE bank = $2 AND contract_id = $1 ORDER BY id",
+            &[&contract_id, &self.bank().key],
         )
     }
 
@@ -179,8 +181,8 @@ impl Pg {
     ) -> Result<Option<Application>, StoreError> {
         self.record(
             "applications",
-            "SELECT body::text FROM applications WHERE application_no = $1",
-            &[&application_no],
+            "SELECT body::text FROM applications WHERE bank = $2 AND application_no = $1",
+            &[&application_no, &self.bank().key],
         )
     }
 
@@ -190,21 +192,21 @@ impl Pg {
     ) -> Result<Vec<Application>, StoreError> {
         self.records(
             "applications",
-            "SELECT body::text FROM applications WHERE contract_id = $1 ORDER BY application_no",
-            &[&contract_id],
+            "SELECT body::text FROM applications WHERE bank = $2 AND contract_id = $1 ORDER BY application_no",
+            &[&contract_id, &self.bank().key],
         )
     }
 
     pub(crate) fn pending(&self) -> Result<(Vec<CancelForm>, Vec<Release>), StoreError> {
         let forms = self.records(
             "forms",
-            "SELECT body::text FROM forms WHERE decided_at IS NULL ORDER BY form_no",
-            &[],
+            "SELECT body::text FROM forms WHERE bank = $1 AND decided_at IS NULL ORDER BY form_no",
+            &[&self.bank().key],
         )?;
         let releases = self.records(
             "releases",
-            "SELECT body::text FROM releases WHERE decided_at IS NULL ORDER BY id",
-            &[],
+            "SELECT body::text FROM releases WHERE bank = $1 AND decided_at IS NULL ORDER BY id",
+            &[&self.bank().key],
         )?;
         Ok((forms, releases))
     }
@@ -214,21 +216,21 @@ impl Pg {
         Ok(Processed {
             forms: self.records(
                 "forms",
-                "SELECT body::text FROM forms WHERE decided_at >= $1 AND decided_at < $2 \
+                "SELECT body::text FROM forms WHERE bank = $3 AND decided_at >= $1 AND decided_at < $2 \
                  ORDER BY form_no",
-                &[&from, &to],
+                &[&from, &to, &self.bank().key],
             )?,
             releases: self.records(
                 "releases",
-                "SELECT body::text FROM releases WHERE decided_at >= $1 AND decided_at < $2 \
+                "SELECT body::text FROM releases WHERE bank = $3 AND decided_at >= $1 AND decided_at < $2 \
                  ORDER BY id",
-                &[&from, &to],
+                &[&from, &to, &self.bank().key],
             )?,
             applications: self.records(
                 "applications",
-                "SELECT body::text FROM applications WHERE at >= $1 AND at < $2 \
+                "SELECT body::text FROM applications WHERE bank = $3 AND at >= $1 AND at < $2 \
                  ORDER BY application_no",
-                &[&from, &to],
+                &[&from, &to, &self.bank().key],
             )?,
         })
     }
@@ -236,53 +238,59 @@ impl Pg {
     pub(crate) fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>, StoreError> {
         self.record(
             "api_keys",
-            "SELECT body::text FROM api_keys WHERE hash = $1",
-            &[&hash.as_slice()],
+            "SELECT body::text FROM api_keys WHERE bank = $2 AND hash = $1",
+            &[&hash.as_slice(), &self.bank().key],
         )
     }
 
     pub(crate) fn api_keys_named(&self, name: &str) -> Result<Vec<ApiKey>, StoreError> {
         self.records(
             "api_keys",
-            "SELECT body::text FROM api_keys WHERE name = $1 ORDER BY hash",
-            &[&name],
+            "SELECT body::text FROM api_keys WHERE bank = $2 AND name = $1 ORDER BY hash",
+            &[&name, &self.bank().key],
         )
     }
 
     pub(crate) fn api_keys(&self) -> impl Iterator<Item = Result<ApiKey, StoreError>> + '_ {
-        self.every("api_keys", "SELECT body::text FROM api_keys ORDER BY hash")
+        self.every(
+            "api_keys",
+            "SELECT body::text FROM api_keys WHERE bank = $1 ORDER BY hash",
+        )
     }
 
     pub(crate) fn tokens(&self) -> impl Iterator<Item = Result<Token, StoreError>> + '_ {
-        self.every("tokens", "SELECT body::text FROM tokens ORDER BY serial")
+        self.every(
+            "tokens",
+            "SELECT body::text FROM tokens WHERE bank = $1 ORDER BY serial",
+        )
     }
 
     pub(crate) fn customers(&self) -> impl Iterator<Item = Result<Customer, StoreError>> + '_ {
         self.every(
             "customers",
-            "SELECT body::text FROM customers ORDER BY contract_id",
+            "SELECT body::text FROM customers WHERE bank = $1 ORDER BY contract_id",
         )
     }
 
     pub(crate) fn business(&self, contract_id: &str) -> Result<Option<Business>, StoreError> {
         self.record(
             "businesses",
-            "SELECT body::text FROM businesses WHERE contract_id = $1",
-            &[&contract_id],
+            "SELECT body::text FROM businesses WHERE bank = $2 AND contract_id = $1",
+            &[&contract_id, &self.bank().key],
         )
     }
 
     pub(crate) fn businesses(&self) -> impl Iterator<Item = Result<Business, StoreError>> + '_ {
         self.every(
             "businesses",
-            "SELECT body::text FROM businesses ORDER BY contract_id",
+            "SELECT body::text FROM businesses WHERE bank = $1 ORDER BY contract_id",
         )
     }
 
     pub(crate) fn has_card(&self, contract_id: &str) -> Result<bool, StoreError> {
         let rows = self.query(
-            "SELECT 1 FROM cards WHERE contract_id = $1",
-            &[&contract_id],
+            "SELECT 1 FROM cards WHERE bank = $2 AND contract_id = $1",
+            &[&contract_id, &self.bank().key],
         )?;
         Ok(!rows.is_empty())
     }
@@ -293,8 +301,8 @@ impl Pg {
     ) -> Result<Option<StaffSessionRecord>, StoreError> {
         self.record(
             "staff_sessions",
-            "SELECT body::text FROM staff_sessions WHERE key = $1",
-            &[&key],
+            "SELECT body::text FROM staff_sessions WHERE bank = $2 AND key = $1",
+            &[&key, &self.bank().key],
         )
     }
 
@@ -303,16 +311,22 @@ impl Pg {
     ) -> impl Iterator<Item = Result<StaffSessionRecord, StoreError>> + '_ {
         self.every(
             "staff_sessions",
-            "SELECT body::text FROM staff_sessions ORDER BY key",
+            "SELECT body::text FROM staff_sessions WHERE bank = $1 ORDER BY key",
         )
     }
 
     pub(crate) fn every_staff(&self) -> impl Iterator<Item = Result<Staff, StoreError>> + '_ {
-        self.every("staff", "SELECT body::text FROM staff ORDER BY staff_id")
+        self.every(
+            "staff",
+            "SELECT body::text FROM staff WHERE bank = $1 ORDER BY staff_id",
+        )
     }
 
     pub(crate) fn attempts(&self) -> impl Iterator<Item = Result<Attempt, StoreError>> + '_ {
-        self.every("attempts", "SELECT body::text FROM attempts ORDER BY id")
+        self.every(
+            "attempts",
+            "SELECT body::text FROM attempts WHERE bank = $1 ORDER BY id",
+        )
     }
 
     /// The audit trail, oldest first, read a page at a time (a bank's trail is long).
@@ -330,8 +344,8 @@ impl Pg {
             }
             match self.records::<AuditRecord>(
                 "audit",
-                "SELECT body::text FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2",
-                &[&next, &PAGE],
+                "SELECT body::text FROM audit WHERE bank = $3 AND seq >= $1 ORDER BY seq LIMIT $2",
+                &[&next, &PAGE, &self.bank().key],
             ) {
                 Ok(rows) => {
                     done = (rows.len() as i64) < PAGE;
@@ -348,25 +362,37 @@ impl Pg {
         })
     }
 
+    /// Audit record `seq` of this bank, by its key (not a walk of the trail).
+    pub(crate) fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
+        self.record(
+            "audit",
+            "SELECT body::text FROM audit WHERE bank = $2 AND seq = $1",
+            &[&big(seq), &self.bank().key],
+        )
+    }
+
     pub(crate) fn audit_recent(
         &self,
         contract_id: Option<&str>,
         since: Option<u64>,
+        before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let since = big(since.unwrap_or(0));
+        let before = before.map_or(i64::MAX, big);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         match contract_id {
             Some(c) => self.records(
                 "audit",
-                "SELECT body::text FROM audit WHERE contract_id = $1 AND at >= $2 \
-                 ORDER BY seq DESC LIMIT $3",
-                &[&c, &since, &limit],
+                "SELECT body::text FROM audit WHERE bank = $5 AND contract_id = $1 AND at >= $2 \
+                 AND seq < $3 ORDER BY seq DESC LIMIT $4",
+                &[&c, &since, &before, &limit, &self.bank().key],
             ),
             None => self.records(
                 "audit",
-                "SELECT body::text FROM audit WHERE at >= $1 ORDER BY seq DESC LIMIT $2",
-                &[&since, &limit],
+                "SELECT body::text FROM audit WHERE bank = $4 AND at >= $1 AND seq < $2 \
+                 ORDER BY seq DESC LIMIT $3",
+                &[&since, &before, &limit, &self.bank().key],
             ),
         }
     }

@@ -5,7 +5,7 @@
 //! one wins and the other finds it gone.
 
 use super::super::StoreError;
-use super::{pool_error, Core};
+use super::{unavailable, Core};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::types::ToSql;
@@ -13,6 +13,8 @@ use tokio_postgres::types::ToSql;
 /// The sessions of one kind ("phone", "staff") in the database.
 pub struct SharedSessions {
     core: Arc<Core>,
+    /// The bank whose sessions these are: a session ID of one bank is no session of another.
+    bank: String,
     kind: &'static str,
     /// Idle milliseconds after which a session is gone.
     idle_ms: i64,
@@ -24,9 +26,15 @@ fn live(n: u8) -> String {
 }
 
 impl SharedSessions {
-    pub(crate) fn new(core: Arc<Core>, kind: &'static str, idle: Duration) -> SharedSessions {
+    pub(crate) fn new(
+        core: Arc<Core>,
+        bank: &str,
+        kind: &'static str,
+        idle: Duration,
+    ) -> SharedSessions {
         SharedSessions {
             core,
+            bank: bank.to_owned(),
             kind,
             idle_ms: i64::try_from(idle.as_millis()).unwrap_or(i64::MAX),
         }
@@ -38,7 +46,7 @@ impl SharedSessions {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         self.core.block(async {
-            let client = self.core.pool().get().await.map_err(pool_error)?;
+            let client = self.core.pool().get().await.map_err(unavailable)?;
             let stmt = client.prepare_cached(sql).await?;
             Ok(client.query(&stmt, params).await?)
         })
@@ -47,9 +55,9 @@ impl SharedSessions {
     /// Stores a new session (or replaces one of the same ID), its idle clock started.
     pub fn insert(&self, id: &str, body: &str) -> Result<(), StoreError> {
         self.run(
-            "INSERT INTO sessions (kind, id, body) VALUES ($1, $2, $3::text::jsonb) \
-             ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body, last_seen = now()",
-            &[&self.kind, &id, &body],
+            "INSERT INTO sessions (bank, kind, id, body) VALUES ($4, $1, $2, $3::text::jsonb) \
+             ON CONFLICT (bank, kind, id) DO UPDATE SET body = EXCLUDED.body, last_seen = now()",
+            &[&self.kind, &id, &body, &self.bank],
         )
         .map(drop)
     }
@@ -60,9 +68,10 @@ impl SharedSessions {
         self.sweep()?;
         let max = i64::try_from(max).unwrap_or(i64::MAX);
         let rows = self.run(
-            "INSERT INTO sessions (kind, id, body) SELECT $1, $2, $3::text::jsonb \
-             WHERE (SELECT count(*) FROM sessions WHERE kind = $1) < $4 RETURNING 1",
-            &[&self.kind, &id, &body, &max],
+            "INSERT INTO sessions (bank, kind, id, body) SELECT $5, $1, $2, $3::text::jsonb \
+             WHERE (SELECT count(*) FROM sessions WHERE bank = $5 AND kind = $1) < $4 \
+             RETURNING 1",
+            &[&self.kind, &id, &body, &max, &self.bank],
         )?;
         Ok(!rows.is_empty())
     }
@@ -71,10 +80,11 @@ impl SharedSessions {
     pub fn get(&self, id: &str) -> Result<Option<String>, StoreError> {
         let rows = self.run(
             &format!(
-                "SELECT body::text FROM sessions WHERE kind = $1 AND id = $2 AND {}",
+                "SELECT body::text FROM sessions WHERE bank = $4 AND kind = $1 AND id = $2 \
+                 AND {}",
                 live(3)
             ),
-            &[&self.kind, &id, &self.idle_ms],
+            &[&self.kind, &id, &self.idle_ms, &self.bank],
         )?;
         match rows.first() {
             Some(row) => Ok(Some(row.try_get(0)?)),
@@ -88,8 +98,8 @@ impl SharedSessions {
     /// Restarts session `id`'s idle clock.
     pub fn touch(&self, id: &str) -> Result<(), StoreError> {
         self.run(
-            "UPDATE sessions SET last_seen = now() WHERE kind = $1 AND id = $2",
-            &[&self.kind, &id],
+            "UPDATE sessions SET last_seen = now() WHERE bank = $3 AND kind = $1 AND id = $2",
+            &[&self.kind, &id, &self.bank],
         )
         .map(drop)
     }
@@ -98,8 +108,8 @@ impl SharedSessions {
     pub fn replace(&self, id: &str, old: &str, new: &str) -> Result<bool, StoreError> {
         let rows = self.run(
             "UPDATE sessions SET body = $4::text::jsonb \
-             WHERE kind = $1 AND id = $2 AND body = $3::text::jsonb RETURNING 1",
-            &[&self.kind, &id, &old, &new],
+             WHERE bank = $5 AND kind = $1 AND id = $2 AND body = $3::text::jsonb RETURNING 1",
+            &[&self.kind, &id, &old, &new, &self.bank],
         )?;
         Ok(!rows.is_empty())
     }
@@ -114,19 +124,19 @@ impl SharedSessions {
         new: &str,
     ) -> Result<bool, StoreError> {
         let rows = self.run(
-            "WITH gone AS (DELETE FROM sessions WHERE kind = $1 AND id = $2 \
+            "WITH gone AS (DELETE FROM sessions WHERE bank = $6 AND kind = $1 AND id = $2 \
              AND body = $3::text::jsonb RETURNING 1) \
-             INSERT INTO sessions (kind, id, body) SELECT $1, $4, $5::text::jsonb FROM gone \
-             RETURNING 1",
-            &[&self.kind, &old_id, &old, &new_id, &new],
+             INSERT INTO sessions (bank, kind, id, body) \
+             SELECT $6, $1, $4, $5::text::jsonb FROM gone RETURNING 1",
+            &[&self.kind, &old_id, &old, &new_id, &new, &self.bank],
         )?;
         Ok(!rows.is_empty())
     }
 
     pub fn remove(&self, id: &str) -> Result<(), StoreError> {
         self.run(
-            "DELETE FROM sessions WHERE kind = $1 AND id = $2",
-            &[&self.kind, &id],
+            "DELETE FROM sessions WHERE bank = $3 AND kind = $1 AND id = $2",
+            &[&self.kind, &id, &self.bank],
         )
         .map(drop)
     }
@@ -134,8 +144,11 @@ impl SharedSessions {
     /// Deletes the idle sessions of this kind.
     pub fn sweep(&self) -> Result<(), StoreError> {
         self.run(
-            &format!("DELETE FROM sessions WHERE kind = $1 AND NOT ({})", live(2)),
-            &[&self.kind, &self.idle_ms],
+            &format!(
+                "DELETE FROM sessions WHERE bank = $3 AND kind = $1 AND NOT ({})",
+                live(2)
+            ),
+            &[&self.kind, &self.idle_ms, &self.bank],
         )
         .map(drop)
     }
@@ -144,10 +157,10 @@ impl SharedSessions {
     pub fn count(&self) -> Result<usize, StoreError> {
         let rows = self.run(
             &format!(
-                "SELECT count(*) FROM sessions WHERE kind = $1 AND {}",
+                "SELECT count(*) FROM sessions WHERE bank = $3 AND kind = $1 AND {}",
                 live(2)
             ),
-            &[&self.kind, &self.idle_ms],
+            &[&self.kind, &self.idle_ms, &self.bank],
         )?;
         let n: i64 = rows.first().map_or(0, |r| r.get(0));
         Ok(usize::try_from(n).unwrap_or(0))

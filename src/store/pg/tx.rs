@@ -38,6 +38,8 @@ struct ReadState {
 
 pub(crate) struct PgTx<'a> {
     client: &'a Client,
+    /// The bank column of every row this body reads or writes.
+    pub(super) bank: &'a str,
     rt: &'a tokio::runtime::Runtime,
     chain: RefCell<Chain>,
     tokens_read: RefCell<HashMap<String, ReadState>>,
@@ -68,11 +70,13 @@ impl<'a> PgTx<'a> {
     pub(super) fn on(
         client: &'a Client,
         rt: &'a tokio::runtime::Runtime,
+        bank: &'a super::Bank,
         chain: Chain,
         savepoint: &'static str,
     ) -> PgTx<'a> {
         PgTx {
             client,
+            bank: &bank.key,
             rt,
             chain: RefCell::new(chain),
             tokens_read: RefCell::new(HashMap::new()),
@@ -176,9 +180,10 @@ impl<'a> PgTx<'a> {
         let rows = self.rows(
             "SELECT c.body::text, t.serial, t.body::text, t.last_step, t.fails \
              FROM customers c LEFT JOIN LATERAL (SELECT serial, body, last_step, fails \
-             FROM tokens WHERE serial = c.body->'token'->>'serial' FOR UPDATE) t ON true \
-             WHERE c.contract_id = $1 FOR UPDATE OF c",
-            &[&contract_id],
+             FROM tokens WHERE bank = c.bank AND serial = c.body->'token'->>'serial' \
+             FOR UPDATE) t ON true \
+             WHERE c.bank = $2 AND c.contract_id = $1 FOR UPDATE OF c",
+            &[&contract_id, &self.bank],
         )?;
         let Some(row) = rows.first() else {
             return Ok(None);
@@ -198,9 +203,9 @@ impl<'a> PgTx<'a> {
 
     pub(crate) fn put_customer(&self, c: &Customer) -> TxResult<()> {
         self.exec(
-            "INSERT INTO customers (contract_id, body) VALUES ($1, $2::text::jsonb) \
-             ON CONFLICT (contract_id) DO UPDATE SET body = EXCLUDED.body",
-            &[&c.contract_id, &body_text(c)],
+            "INSERT INTO customers (bank, contract_id, body) VALUES ($3, $1, $2::text::jsonb) \
+             ON CONFLICT (bank, contract_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&c.contract_id, &body_text(c), &self.bank],
         )
         .map(drop)
     }
@@ -214,8 +219,9 @@ impl<'a> PgTx<'a> {
             return Ok(Some(token));
         }
         let rows = self.rows(
-            "SELECT body::text, last_step, fails FROM tokens WHERE serial = $1 FOR UPDATE",
-            &[&serial],
+            "SELECT body::text, last_step, fails FROM tokens \
+             WHERE bank = $2 AND serial = $1 FOR UPDATE",
+            &[&serial, &self.bank],
         )?;
         let Some(row) = rows.first() else {
             return Ok(None);
@@ -249,13 +255,21 @@ impl<'a> PgTx<'a> {
             Some(r) if step > r.last_step => self.exec(
                 "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
                  free_hardware = $5, body = $6::text::jsonb \
-                 WHERE serial = $1 AND last_step < $2",
-                &[&t.serial, &step, &fails, &t.assigned_to, &free, &body],
+                 WHERE bank = $7 AND serial = $1 AND last_step < $2",
+                &[
+                    &t.serial,
+                    &step,
+                    &fails,
+                    &t.assigned_to,
+                    &free,
+                    &body,
+                    &self.bank,
+                ],
             )?,
             Some(r) => self.exec(
                 "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
                  free_hardware = $5, body = $6::text::jsonb \
-                 WHERE serial = $1 AND last_step = $7 AND fails = $8",
+                 WHERE bank = $9 AND serial = $1 AND last_step = $7 AND fails = $8",
                 &[
                     &t.serial,
                     &step,
@@ -265,15 +279,25 @@ impl<'a> PgTx<'a> {
                     &body,
                     &r.last_step,
                     &r.fails,
+                    &self.bank,
                 ],
             )?,
             None => self.exec(
-                "INSERT INTO tokens (serial, last_step, fails, assigned_to, free_hardware, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) \
-                 ON CONFLICT (serial) DO UPDATE SET last_step = EXCLUDED.last_step, \
+                "INSERT INTO tokens \
+                 (bank, serial, last_step, fails, assigned_to, free_hardware, body) \
+                 VALUES ($7, $1, $2, $3, $4, $5, $6::text::jsonb) \
+                 ON CONFLICT (bank, serial) DO UPDATE SET last_step = EXCLUDED.last_step, \
                  fails = EXCLUDED.fails, assigned_to = EXCLUDED.assigned_to, \
                  free_hardware = EXCLUDED.free_hardware, body = EXCLUDED.body",
-                &[&t.serial, &step, &fails, &t.assigned_to, &free, &body],
+                &[
+                    &t.serial,
+                    &step,
+                    &fails,
+                    &t.assigned_to,
+                    &free,
+                    &body,
+                    &self.bank,
+                ],
             )?,
         };
         if changed != 1 {
@@ -302,9 +326,9 @@ impl<'a> PgTx<'a> {
         // One statement takes the number and locks the counter until commit: numbers are
         // consecutive across gateways, and an aborted transaction issues none.
         let rows = self.rows(
-            "UPDATE counters SET next = next + 1 WHERE name = 'receipt' AND next <= $1 \
-             RETURNING next - 1",
-            &[&i64::from(LAST_RECEIPT)],
+            "UPDATE counters SET next = next + 1 \
+             WHERE bank = $2 AND name = 'receipt' AND next <= $1 RETURNING next - 1",
+            &[&i64::from(LAST_RECEIPT), &self.bank],
         )?;
         let Some(row) = rows.first() else {
             return Err(Abort(Stop::ReceiptsExhausted));
@@ -320,16 +344,17 @@ impl<'a> PgTx<'a> {
             at,
         };
         self.exec(
-            "INSERT INTO receipts (number, contract_id, body) VALUES ($1, $2, $3::text::jsonb)",
-            &[&(number as i32), &r.contract_id, &body_text(&r)],
+            "INSERT INTO receipts (bank, number, contract_id, body) \
+             VALUES ($4, $1, $2, $3::text::jsonb)",
+            &[&(number as i32), &r.contract_id, &body_text(&r), &self.bank],
         )?;
         Ok(r)
     }
 
     pub(crate) fn add_attempt(&self, a: &Attempt) -> TxResult<()> {
         self.exec(
-            "INSERT INTO attempts (contract_id, body) VALUES ($1, $2::text::jsonb)",
-            &[&a.contract_id, &body_text(a)],
+            "INSERT INTO attempts (bank, contract_id, body) VALUES ($3, $1, $2::text::jsonb)",
+            &[&a.contract_id, &body_text(a), &self.bank],
         )
         .map(drop)
     }
@@ -337,16 +362,16 @@ impl<'a> PgTx<'a> {
     pub(crate) fn staff(&self, staff_id: &str) -> TxResult<Option<Staff>> {
         self.get(
             "staff",
-            "SELECT body::text FROM staff WHERE staff_id = $1 FOR UPDATE",
-            &[&staff_id],
+            "SELECT body::text FROM staff WHERE bank = $2 AND staff_id = $1 FOR UPDATE",
+            &[&staff_id, &self.bank],
         )
     }
 
     pub(crate) fn put_staff(&self, s: &Staff) -> TxResult<()> {
         self.exec(
-            "INSERT INTO staff (staff_id, body) VALUES ($1, $2::text::jsonb) \
-             ON CONFLICT (staff_id) DO UPDATE SET body = EXCLUDED.body",
-            &[&s.staff_id, &body_text(s)],
+            "INSERT INTO staff (bank, staff_id, body) VALUES ($3, $1, $2::text::jsonb) \
+             ON CONFLICT (bank, staff_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&s.staff_id, &body_text(s), &self.bank],
         )
         .map(drop)
     }
@@ -354,16 +379,16 @@ impl<'a> PgTx<'a> {
     pub(crate) fn business(&self, contract_id: &str) -> TxResult<Option<Business>> {
         self.get(
             "businesses",
-            "SELECT body::text FROM businesses WHERE contract_id = $1 FOR UPDATE",
-            &[&contract_id],
+            "SELECT body::text FROM businesses WHERE bank = $2 AND contract_id = $1 FOR UPDATE",
+            &[&contract_id, &self.bank],
         )
     }
 
     pub(crate) fn put_business(&self, b: &Business) -> TxResult<()> {
         self.exec(
-            "INSERT INTO businesses (contract_id, body) VALUES ($1, $2::text::jsonb) \
-             ON CONFLICT (contract_id) DO UPDATE SET body = EXCLUDED.body",
-            &[&b.contract_id, &body_text(b)],
+            "INSERT INTO businesses (bank, contract_id, body) VALUES ($3, $1, $2::text::jsonb) \
+             ON CONFLICT (bank, contract_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&b.contract_id, &body_text(b), &self.bank],
         )
         .map(drop)
     }
@@ -371,16 +396,16 @@ impl<'a> PgTx<'a> {
     pub(crate) fn card(&self, contract_id: &str) -> TxResult<Option<Card>> {
         self.get(
             "cards",
-            "SELECT body::text FROM cards WHERE contract_id = $1 FOR UPDATE",
-            &[&contract_id],
+            "SELECT body::text FROM cards WHERE bank = $2 AND contract_id = $1 FOR UPDATE",
+            &[&contract_id, &self.bank],
         )
     }
 
     pub(crate) fn put_card(&self, c: &Card) -> TxResult<()> {
         self.exec(
-            "INSERT INTO cards (contract_id, body) VALUES ($1, $2::text::jsonb) \
-             ON CONFLICT (contract_id) DO UPDATE SET body = EXCLUDED.body",
-            &[&c.contract_id, &body_text(c)],
+            "INSERT INTO cards (bank, contract_id, body) VALUES ($3, $1, $2::text::jsonb) \
+             ON CONFLICT (bank, contract_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&c.contract_id, &body_text(c), &self.bank],
         )
         .map(drop)
     }
@@ -388,41 +413,51 @@ impl<'a> PgTx<'a> {
     pub(crate) fn staff_session(&self, key: &str) -> TxResult<Option<StaffSessionRecord>> {
         self.get(
             "staff_sessions",
-            "SELECT body::text FROM staff_sessions WHERE key = $1 FOR UPDATE",
-            &[&key],
+            "SELECT body::text FROM staff_sessions WHERE bank = $2 AND key = $1 FOR UPDATE",
+            &[&key, &self.bank],
         )
     }
 
     pub(crate) fn put_staff_session(&self, s: &StaffSessionRecord) -> TxResult<()> {
         self.exec(
-            "INSERT INTO staff_sessions (key, staff_id, body) VALUES ($1, $2, $3::text::jsonb) \
-             ON CONFLICT (key) DO UPDATE SET staff_id = EXCLUDED.staff_id, body = EXCLUDED.body",
-            &[&s.key, &s.staff_id, &body_text(s)],
+            "INSERT INTO staff_sessions (bank, key, staff_id, body) \
+             VALUES ($4, $1, $2, $3::text::jsonb) ON CONFLICT (bank, key) \
+             DO UPDATE SET staff_id = EXCLUDED.staff_id, body = EXCLUDED.body",
+            &[&s.key, &s.staff_id, &body_text(s), &self.bank],
         )
         .map(drop)
     }
 
     pub(crate) fn remove_staff_session(&self, key: &str) -> TxResult<()> {
-        self.exec("DELETE FROM staff_sessions WHERE key = $1", &[&key])
-            .map(drop)
+        self.exec(
+            "DELETE FROM staff_sessions WHERE bank = $2 AND key = $1",
+            &[&key, &self.bank],
+        )
+        .map(drop)
     }
 
     pub(crate) fn form(&self, form_no: &str) -> TxResult<Option<CancelForm>> {
         self.get(
             "forms",
-            "SELECT body::text FROM forms WHERE form_no = $1 FOR UPDATE",
-            &[&form_no],
+            "SELECT body::text FROM forms WHERE bank = $2 AND form_no = $1 FOR UPDATE",
+            &[&form_no, &self.bank],
         )
     }
 
     pub(crate) fn put_form(&self, f: &CancelForm) -> TxResult<()> {
         let decided = f.decision.decided_at().map(big);
         self.exec(
-            "INSERT INTO forms (form_no, contract_id, decided_at, body) \
-             VALUES ($1, $2, $3, $4::text::jsonb) \
-             ON CONFLICT (form_no) DO UPDATE SET contract_id = EXCLUDED.contract_id, \
+            "INSERT INTO forms (bank, form_no, contract_id, decided_at, body) \
+             VALUES ($5, $1, $2, $3, $4::text::jsonb) \
+             ON CONFLICT (bank, form_no) DO UPDATE SET contract_id = EXCLUDED.contract_id, \
              decided_at = EXCLUDED.decided_at, body = EXCLUDED.body",
-            &[&f.form_no, &f.contract_id, &decided, &body_text(f)],
+            &[
+                &f.form_no,
+                &f.contract_id,
+                &decided,
+                &body_text(f),
+                &self.bank,
+            ],
         )
         .map(drop)
     }
@@ -430,18 +465,24 @@ impl<'a> PgTx<'a> {
     pub(crate) fn application(&self, application_no: &str) -> TxResult<Option<Application>> {
         self.get(
             "applications",
-            "SELECT body::text FROM applications WHERE application_no = $1 FOR UPDATE",
-            &[&application_no],
+            "SELECT body::text FROM applications WHERE bank = $2 AND application_no = $1 FOR UPDATE",
+            &[&application_no, &self.bank],
         )
     }
 
     pub(crate) fn put_application(&self, a: &Application) -> TxResult<()> {
         self.exec(
-            "INSERT INTO applications (application_no, contract_id, at, body) \
-             VALUES ($1, $2, $3, $4::text::jsonb) \
-             ON CONFLICT (application_no) DO UPDATE SET contract_id = EXCLUDED.contract_id, \
-             at = EXCLUDED.at, body = EXCLUDED.body",
-            &[&a.application_no, &a.contract_id, &big(a.at), &body_text(a)],
+            "INSERT INTO applications (bank, application_no, contract_id, at, body) \
+             VALUES ($5, $1, $2, $3, $4::text::jsonb) \
+             ON CONFLICT (bank, application_no) DO UPDATE SET \
+             contract_id = EXCLUDED.contract_id, at = EXCLUDED.at, body = EXCLUDED.body",
+            &[
+                &a.application_no,
+                &a.contract_id,
+                &big(a.at),
+                &body_text(a),
+                &self.bank,
+            ],
         )
         .map(drop)
     }
@@ -449,19 +490,25 @@ impl<'a> PgTx<'a> {
     pub(crate) fn release(&self, id: u64) -> TxResult<Option<Release>> {
         self.get(
             "releases",
-            "SELECT body::text FROM releases WHERE id = $1 FOR UPDATE",
-            &[&big(id)],
+            "SELECT body::text FROM releases WHERE bank = $2 AND id = $1 FOR UPDATE",
+            &[&big(id), &self.bank],
         )
     }
 
     pub(crate) fn put_release(&self, r: &Release) -> TxResult<()> {
         let decided = r.decision.decided_at().map(big);
         self.exec(
-            "INSERT INTO releases (id, contract_id, decided_at, body) \
-             VALUES ($1, $2, $3, $4::text::jsonb) \
-             ON CONFLICT (id) DO UPDATE SET contract_id = EXCLUDED.contract_id, \
+            "INSERT INTO releases (bank, id, contract_id, decided_at, body) \
+             VALUES ($5, $1, $2, $3, $4::text::jsonb) \
+             ON CONFLICT (bank, id) DO UPDATE SET contract_id = EXCLUDED.contract_id, \
              decided_at = EXCLUDED.decided_at, body = EXCLUDED.body",
-            &[&big(r.id), &r.contract_id, &decided, &body_text(r)],
+            &[
+                &big(r.id),
+                &r.contract_id,
+                &decided,
+                &body_text(r),
+                &self.bank,
+            ],
         )
         .map(drop)
     }
@@ -469,8 +516,8 @@ impl<'a> PgTx<'a> {
     pub(crate) fn api_key(&self, hash: &[u8; 32]) -> TxResult<Option<ApiKey>> {
         self.get(
             "api_keys",
-            "SELECT body::text FROM api_keys WHERE hash = $1 FOR UPDATE",
-            &[&hash.as_slice()],
+            "SELECT body::text FROM api_keys WHERE bank = $2 AND hash = $1 FOR UPDATE",
+            &[&hash.as_slice(), &self.bank],
         )
     }
 
@@ -479,9 +526,9 @@ impl<'a> PgTx<'a> {
         hex::decode_to_slice(&k.hash_hex, &mut hash)
             .map_err(|_| Abort::corrupt("api_keys", "hash"))?;
         self.exec(
-            "INSERT INTO api_keys (hash, name, body) VALUES ($1, $2, $3::text::jsonb) \
-             ON CONFLICT (hash) DO UPDATE SET name = EXCLUDED.name, body = EXCLUDED.body",
-            &[&hash.as_slice(), &k.name, &body_text(k)],
+            "INSERT INTO api_keys (bank, hash, name, body) VALUES ($4, $1, $2, $3::text::jsonb) \
+             ON CONFLICT (bank, hash) DO UPDATE SET name = EXCLUDED.name, body = EXCLUDED.body",
+            &[&hash.as_slice(), &k.name, &body_text(k), &self.bank],
         )
         .map(drop)
     }

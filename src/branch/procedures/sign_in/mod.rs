@@ -6,44 +6,55 @@ pub mod attempts;
 
 use super::{nav, Step};
 use crate::app::App;
-use crate::branch::auth::{self, StaffSession, StaffSessions};
+use crate::branch::auth::{self, StaffSessions};
 use crate::branch::pages;
 use crate::branch::{html, BranchError, BranchRequest, Staffed};
 use crate::clock;
+use crate::form_token::Check;
 use crate::password;
 use crate::store::{AuditEvent, Event, Store, StoreError};
 use attempts as sign_in;
 use hyper::StatusCode;
 
-/// The sign-in page, in a fresh anonymous session (so its form has an anti-forgery value).
-pub fn sign_in_page(sessions: &StaffSessions, message: Option<&str>, status: StatusCode) -> Step {
-    let session = sessions.begin().ok_or(BranchError::Busy)?;
-    Ok(html(status, pages::sign_in(&session.csrf, message))
-        .with_cookie(Some(auth::cookie(&session.id))))
+/// The sign-in page: a random cookie value and the form's anti-forgery value signed over it
+/// ([`auth::SignInForm`]); nothing is kept on the server.
+pub fn sign_in_page(app: &App, message: Option<&str>, status: StatusCode) -> Step {
+    let form = auth::SignInForm::new(app.store.form_key(), clock::now_unix());
+    Ok(html(status, pages::sign_in(&form.csrf, message))
+        .with_cookie(Some(auth::cookie(&form.cookie_value))))
 }
 
 /// `POST /branch/login`.
 pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -> Step {
     let store = &app.store;
-    let Some(anon) = req
-        .cookie_sid
-        .as_deref()
-        .map(|id| sessions.get(store, id))
-        .transpose()?
-        .flatten()
-    else {
-        return sign_in_page(
-            sessions,
-            Some(BranchError::Forgery.message()),
-            StatusCode::FORBIDDEN,
-        );
-    };
-    if !anon.csrf_ok(req.form.get("csrf").unwrap_or("")) {
-        return Err(BranchError::Forgery);
+    let now = clock::now_unix();
+    // The form must come back with the value its page was given with this cookie.
+    let cookie_value = req.cookie_sid.clone().unwrap_or_default();
+    let sent = req.form.get("csrf").unwrap_or("");
+    match auth::SignInForm::check(store.form_key(), &cookie_value, sent, now) {
+        Check::Valid => {}
+        Check::Expired => {
+            return sign_in_page(
+                app,
+                Some("サインイン画面の有効期限が切れました。もう一度入力してください。"),
+                StatusCode::FORBIDDEN,
+            )
+        }
+        Check::Forged => {
+            return sign_in_page(
+                app,
+                Some(BranchError::Forgery.message()),
+                StatusCode::FORBIDDEN,
+            )
+        }
     }
+    // The same page again after a refusal: its value still holds.
+    let anon = auth::SignInForm {
+        cookie_value,
+        csrf: sent.to_owned(),
+    };
     let staff_id = req.text("staff_id").to_ascii_uppercase();
     let password = req.form.get("password").unwrap_or("").to_owned();
-    let now = clock::now_unix();
     let wrong = || {
         let page = pages::sign_in(
             &anon.csrf,
@@ -98,7 +109,7 @@ pub async fn sign_in(app: &App, sessions: &StaffSessions, req: &BranchRequest) -
             return Ok(html(StatusCode::FORBIDDEN, page));
         }
     };
-    let session = sessions.sign_in(store, &anon.id, &staff).await?;
+    let session = sessions.sign_in(store, &anon.cookie_value, &staff).await?;
     let s = Staffed {
         app,
         sessions,
@@ -155,12 +166,7 @@ pub async fn sign_out(s: &Staffed<'_>) -> Step {
         "",
     )
     .await?;
-    let fresh: StaffSession = s.sessions.begin().ok_or(BranchError::Busy)?;
-    Ok(html(
-        StatusCode::OK,
-        pages::sign_in(&fresh.csrf, Some("サインアウトしました。")),
-    )
-    .with_cookie(Some(auth::cookie(&fresh.id))))
+    sign_in_page(s.app, Some("サインアウトしました。"), StatusCode::OK)
 }
 
 fn home_pending(s: &Staffed) -> Result<usize, BranchError> {

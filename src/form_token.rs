@@ -1,0 +1,150 @@
+//! Signed anti-forgery values that live in the form, not on the server: a time window and an
+//! HMAC-SHA256 over the form's purpose, that window and what the value is bound to (the
+//! visitor's client, or a random cookie value), under a key derived from the master key.
+//!
+//! The pages before any session use them — the phone login form and the branch console's
+//! sign-in page — so that opening those pages, however often, makes the gateway store nothing,
+//! while a form posted from a foreign page (without a value, with a made-up or an old one)
+//! is refused. A value is good in the window it was issued in and the next one.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2_11::Sha256;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+/// Bytes of the MAC a value carries (96 bits: a forger's chance per try is 2^-96).
+const MAC_BYTES: usize = 12;
+
+/// What a value is for; a value for one purpose is worth nothing for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The phone login form (`POST /login`), bound to the phone's client.
+    PhoneLogin,
+    /// The branch console's sign-in form, bound to the random value of its cookie.
+    ConsoleSignIn,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Purpose::PhoneLogin => b"phone-login",
+            Purpose::ConsoleSignIn => b"console-sign-in",
+        }
+    }
+
+    /// Seconds per window: a value lasts one to two of them.
+    pub fn window_secs(self) -> u64 {
+        match self {
+            // The phone top page is cached per window: ten minutes keeps a cache hit the rule.
+            Purpose::PhoneLogin => 600,
+            Purpose::ConsoleSignIn => 900,
+        }
+    }
+}
+
+/// How a posted value checked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Valid,
+    /// Ours, but issued too long ago.
+    Expired,
+    /// Missing, malformed, or not signed by us for this purpose and binding.
+    Forged,
+}
+
+/// The key form values are signed with.
+pub struct FormKey {
+    key: Zeroizing<[u8; 32]>,
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC takes a key of any length.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length");
+    for part in parts {
+        // Length-prefixed, so no two splits of the same bytes sign alike.
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+impl FormKey {
+    /// The form key of a master key: never the master key itself, so a value reveals nothing
+    /// about the key that seals the seeds.
+    pub fn derive(master: &[u8]) -> FormKey {
+        FormKey {
+            key: Zeroizing::new(hmac(master, &[b"keitai-gateway form values v1"])),
+        }
+    }
+
+    fn mac(&self, purpose: Purpose, window: u64, binding: &[u8]) -> [u8; 32] {
+        hmac(
+            self.key.as_ref(),
+            &[purpose.label(), &window.to_be_bytes(), binding],
+        )
+    }
+
+    /// The value for `purpose` and `binding` at `now` (Unix seconds). The same all through
+    /// one window, so a page carrying it can be cached for that window.
+    pub fn issue(&self, purpose: Purpose, binding: &[u8], now: u64) -> String {
+        let window = now / purpose.window_secs();
+        let mac = self.mac(purpose, window, binding);
+        format!("{window:x}-{}", hex::encode(&mac[..MAC_BYTES]))
+    }
+
+    /// Checks a posted value (constant time over the MAC).
+    pub fn check(&self, purpose: Purpose, binding: &[u8], sent: &str, now: u64) -> Check {
+        let Some((window, mac)) = sent.split_once('-') else {
+            return Check::Forged;
+        };
+        let (Ok(window), Ok(mac)) = (u64::from_str_radix(window, 16), hex::decode(mac)) else {
+            return Check::Forged;
+        };
+        let current = now / purpose.window_secs();
+        let expected = self.mac(purpose, window, binding);
+        if window > current || !bool::from(mac.ct_eq(&expected[..MAC_BYTES])) {
+            return Check::Forged;
+        }
+        if current - window > 1 {
+            return Check::Expired;
+        }
+        Check::Valid
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000;
+
+    #[test]
+    fn a_value_holds_for_its_purpose_binding_and_time_only() {
+        let key = FormKey::derive(&[7; 32]);
+        let p = Purpose::PhoneLogin;
+        let v = key.issue(p, b"client-a", NOW);
+        assert_eq!(key.check(p, b"client-a", &v, NOW), Check::Valid);
+        assert_eq!(key.check(p, b"client-a", &v, NOW + 600), Check::Valid);
+        assert_eq!(key.check(p, b"client-a", &v, NOW + 1300), Check::Expired);
+        assert_eq!(key.check(p, b"client-b", &v, NOW), Check::Forged);
+        assert_eq!(
+            key.check(Purpose::ConsoleSignIn, b"client-a", &v, NOW),
+            Check::Forged
+        );
+        assert_eq!(
+            FormKey::derive(&[8; 32]).check(p, b"client-a", &v, NOW),
+            Check::Forged
+        );
+        for bad in ["", "-", "zz-00", &v[..v.len() - 1], &format!("{v}0")] {
+            assert_eq!(key.check(p, b"client-a", bad, NOW), Check::Forged, "{bad}");
+        }
+        // A value dated in the future is forged whatever its MAC.
+        let later = key.issue(p, b"client-a", NOW + 1200);
+        assert_eq!(key.check(p, b"client-a", &later, NOW), Check::Forged);
+        // One window, one value (the cached top page carries it).
+        assert_eq!(
+            key.issue(p, b"client-a", NOW - NOW % 600 + 599),
+            key.issue(p, b"client-a", NOW - NOW % 600)
+        );
+    }
+}
