@@ -52,14 +52,57 @@ pub enum Check {
     Forged,
 }
 
-/// The key form values are signed with.
-pub struct FormKey {
-    key: Zeroizing<[u8; 32]>,
+/// A value as it goes into a form: `WINDOW-MAC` in lower-case hex, built without allocating
+/// (the top page issues one per view).
+#[derive(Clone, Copy)]
+pub struct FormValue {
+    text: [u8; 16 + 1 + 2 * MAC_BYTES],
+    len: usize,
 }
 
-fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+impl FormValue {
+    fn new(window: u64, mac: &[u8]) -> FormValue {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0u8; 16 + 1 + 2 * MAC_BYTES];
+        let digits = (16 - window.leading_zeros() as usize / 4).max(1);
+        for (i, at) in (0..digits).rev().enumerate() {
+            text[i] = HEX[((window >> (4 * at)) & 0xf) as usize];
+        }
+        text[digits] = b'-';
+        for (i, b) in mac.iter().enumerate() {
+            text[digits + 1 + 2 * i] = HEX[usize::from(b >> 4)];
+            text[digits + 2 + 2 * i] = HEX[usize::from(b & 0xf)];
+        }
+        FormValue {
+            text,
+            len: digits + 1 + 2 * mac.len(),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits and '-' are ever written.
+        std::str::from_utf8(&self.text[..self.len]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for FormValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The key form values are signed with, held as HMAC state already keyed: each value then
+/// costs the hashing of its own few bytes only (the top page issues one per view).
+pub struct FormKey {
+    keyed: Hmac<Sha256>,
+}
+
+fn keyed(key: &[u8]) -> Hmac<Sha256> {
     // HMAC takes a key of any length.
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length");
+    <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length")
+}
+
+fn hmac(mut mac: Hmac<Sha256>, parts: &[&[u8]]) -> [u8; 32] {
     for part in parts {
         // Length-prefixed, so no two splits of the same bytes sign alike.
         mac.update(&(part.len() as u64).to_be_bytes());
@@ -72,24 +115,25 @@ impl FormKey {
     /// The form key of a master key: never the master key itself, so a value reveals nothing
     /// about the key that seals the seeds.
     pub fn derive(master: &[u8]) -> FormKey {
+        let key = Zeroizing::new(hmac(keyed(master), &[b"keitai-gateway form values v1"]));
         FormKey {
-            key: Zeroizing::new(hmac(master, &[b"keitai-gateway form values v1"])),
+            keyed: keyed(key.as_ref()),
         }
     }
 
     fn mac(&self, purpose: Purpose, window: u64, binding: &[u8]) -> [u8; 32] {
         hmac(
-            self.key.as_ref(),
+            self.keyed.clone(),
             &[purpose.label(), &window.to_be_bytes(), binding],
         )
     }
 
     /// The value for `purpose` and `binding` at `now` (Unix seconds). The same all through
     /// one window, so a page carrying it can be cached for that window.
-    pub fn issue(&self, purpose: Purpose, binding: &[u8], now: u64) -> String {
+    pub fn issue(&self, purpose: Purpose, binding: &[u8], now: u64) -> FormValue {
         let window = now / purpose.window_secs();
         let mac = self.mac(purpose, window, binding);
-        format!("{window:x}-{}", hex::encode(&mac[..MAC_BYTES]))
+        FormValue::new(window, &mac[..MAC_BYTES])
     }
 
     /// Checks a posted value (constant time over the MAC).
@@ -119,10 +163,23 @@ mod tests {
     const NOW: u64 = 1_800_000_000;
 
     #[test]
+    fn a_value_is_the_window_and_mac_in_hex() {
+        for (window, mac) in [(0u64, [0u8; MAC_BYTES]), (3_000_000, [0xa7; MAC_BYTES])] {
+            let want = format!("{window:x}-{}", hex::encode(mac));
+            assert_eq!(FormValue::new(window, &mac).as_str(), want);
+        }
+        let max = FormValue::new(u64::MAX, &[0xff; MAC_BYTES]);
+        assert_eq!(
+            max.as_str(),
+            format!("{:x}-{}", u64::MAX, "ff".repeat(MAC_BYTES))
+        );
+    }
+
+    #[test]
     fn a_value_holds_for_its_purpose_binding_and_time_only() {
         let key = FormKey::derive(&[7; 32]);
         let p = Purpose::PhoneLogin;
-        let v = key.issue(p, b"client-a", NOW);
+        let v = key.issue(p, b"client-a", NOW).to_string();
         assert_eq!(key.check(p, b"client-a", &v, NOW), Check::Valid);
         assert_eq!(key.check(p, b"client-a", &v, NOW + 600), Check::Valid);
         assert_eq!(key.check(p, b"client-a", &v, NOW + 1300), Check::Expired);
@@ -140,11 +197,14 @@ mod tests {
         }
         // A value dated in the future is forged whatever its MAC.
         let later = key.issue(p, b"client-a", NOW + 1200);
-        assert_eq!(key.check(p, b"client-a", &later, NOW), Check::Forged);
+        assert_eq!(
+            key.check(p, b"client-a", later.as_str(), NOW),
+            Check::Forged
+        );
         // One window, one value (the cached top page carries it).
         assert_eq!(
-            key.issue(p, b"client-a", NOW - NOW % 600 + 599),
-            key.issue(p, b"client-a", NOW - NOW % 600)
+            key.issue(p, b"client-a", NOW - NOW % 600 + 599).as_str(),
+            key.issue(p, b"client-a", NOW - NOW % 600).as_str()
         );
     }
 }

@@ -47,13 +47,44 @@ impl Client {
         }
     }
 
-    /// The bytes a value signed for this client is bound to (see [`crate::form_token`]).
-    pub fn binding(&self) -> String {
-        match self {
-            Client::Subscriber(c, id) => format!("subscriber/{c:?}/{id}"),
-            Client::Carrier(c) => format!("carrier/{c:?}"),
-            Client::Address(ip) => format!("address/{ip}"),
+    /// The bytes a value signed for this client is bound to (see [`crate::form_token`]),
+    /// handed to `f` from a buffer on the stack (the top page signs one
+    /// per view), written without formatting; only a subscriber ID longer than any carrier's
+    /// goes to the heap.
+    pub fn with_binding<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        fn carrier(c: &Carrier) -> &'static [u8] {
+            match c {
+                Carrier::Docomo => b"Docomo",
+                Carrier::Au => b"Au",
+                Carrier::Softbank => b"Softbank",
+                Carrier::Willcom => b"Willcom",
+                Carrier::None => b"None",
+            }
         }
+        let (v4, v6);
+        let parts: [&[u8]; 4] = match self {
+            Client::Subscriber(c, id) => [b"subscriber/", carrier(c), b"/", id.as_bytes()],
+            Client::Carrier(c) => [b"carrier/", carrier(c), b"", b""],
+            Client::Address(IpAddr::V4(ip)) => {
+                v4 = ip.octets();
+                [b"address4/", &v4, b"", b""]
+            }
+            Client::Address(IpAddr::V6(ip)) => {
+                v6 = ip.octets();
+                [b"address6/", &v6, b"", b""]
+            }
+        };
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let mut buf = [0u8; 128];
+        if len > buf.len() {
+            return f(&parts.concat());
+        }
+        let mut at = 0;
+        for p in parts {
+            buf[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
+        f(&buf[..len])
     }
 
     /// A short stable number for this client (the hash queue's fairness key).
@@ -181,6 +212,30 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_client_has_its_own_binding() {
+        let clients = [
+            Client::Subscriber(Carrier::Docomo, "AbCdEf1".into()),
+            Client::Subscriber(Carrier::Au, "AbCdEf1".into()),
+            Client::Carrier(Carrier::Docomo),
+            Client::Address("127.0.0.1".parse().unwrap()),
+            Client::Address("127.0.0.2".parse().unwrap()),
+            Client::Address("::ffff:127.0.0.1".parse().unwrap()),
+        ];
+        let bindings: Vec<Vec<u8>> = clients
+            .iter()
+            .map(|c| c.with_binding(<[u8]>::to_vec))
+            .collect();
+        for (i, a) in bindings.iter().enumerate() {
+            for b in &bindings[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // A subscriber ID longer than the stack buffer is bound whole.
+        let long = Client::Subscriber(Carrier::Au, "x".repeat(200));
+        assert_eq!(long.with_binding(<[u8]>::len), "subscriber/Au/".len() + 200);
+    }
 
     #[test]
     fn a_client_gets_its_burst_then_one_per_refill() {

@@ -76,7 +76,9 @@ impl SignInForm {
     /// A fresh one, for a sign-in page shown at `now`.
     pub fn new(key: &FormKey, now: u64) -> SignInForm {
         let cookie_value = random_token(ID_BYTES);
-        let csrf = key.issue(Purpose::ConsoleSignIn, cookie_value.as_bytes(), now);
+        let csrf = key
+            .issue(Purpose::ConsoleSignIn, cookie_value.as_bytes(), now)
+            .to_string();
         SignInForm { cookie_value, csrf }
     }
 

@@ -28,7 +28,7 @@ impl Journey {
     pub fn credentials_form(&self, step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
         // Before any session: the form's anti-forgery value is signed (as the login form's).
         let value = step.login_form_value();
-        let ctx = step.credentials_ctx(&value);
+        let ctx = step.credentials_ctx(value.as_str());
         let label = &step.app.config.bank.contract_id_label;
         step.page(
             markup::start::credentials_form(

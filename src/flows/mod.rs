@@ -185,12 +185,10 @@ impl<'a> Step<'a> {
 
     /// The login form's anti-forgery value for this visitor: no session exists yet, so it is
     /// signed, bound to the client and a ten-minute window ([`crate::form_token`]).
-    pub fn login_form_value(&self) -> String {
-        let binding = self.client().binding();
-        self.app
-            .store
-            .form_key()
-            .issue(Purpose::PhoneLogin, binding.as_bytes(), self.now())
+    pub fn login_form_value(&self) -> crate::form_token::FormValue {
+        let key = self.app.store.form_key();
+        self.client()
+            .with_binding(|binding| key.issue(Purpose::PhoneLogin, binding, self.now()))
     }
 
     /// Whether the posted login form carries a value this gateway gave this client lately.
@@ -199,7 +197,7 @@ impl<'a> Step<'a> {
         let key = self.app.store.form_key();
         let now = self.now();
         let check = |client: crate::throttle::Client| {
-            key.check(Purpose::PhoneLogin, client.binding().as_bytes(), sent, now)
+            client.with_binding(|binding| key.check(Purpose::PhoneLogin, binding, sent, now))
         };
         let first = check(self.client());
         if first != Check::Forged || self.req.subscriber.is_none() {

@@ -31,7 +31,7 @@ pub fn top(step: &Step) -> Result<Reply, AppError> {
                 .into(),
         )
     });
-    Ok(step.ending(page.with(&step.login_form_value())))
+    Ok(step.ending(page.with(step.login_form_value().as_str())))
 }
 
 /// Where the cached top page's login form value goes: ASCII, the same in Shift_JIS.
@@ -62,12 +62,12 @@ impl Slotted {
     }
 
     fn with(&self, value: &str) -> Bytes {
-        let mut out =
-            bytes::BytesMut::with_capacity(self.head.len() + value.len() + self.tail.len());
+        // A Vec, not a BytesMut: `Bytes` takes it over without a shared header to count.
+        let mut out = Vec::with_capacity(self.head.len() + value.len() + self.tail.len());
         out.extend_from_slice(&self.head);
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(&self.tail);
-        out.freeze()
+        Bytes::from(out)
     }
 }
 
@@ -112,7 +112,7 @@ impl PageCache {
 /// The top page with a message (after logout, or a failed login) and the typed contract ID.
 pub fn top_with(step: &Step, message: Option<&str>, contract_id: &str) -> Reply {
     let value = step.login_form_value();
-    let ctx = step.credentials_ctx(&value);
+    let ctx = step.credentials_ctx(value.as_str());
     let label = &step.app.config.bank.contract_id_label;
     step.page_ending(markup::top::top(&ctx, label, message, contract_id))
 }
