@@ -876,6 +876,12 @@ async fn live_sessions(addr: SocketAddr, next: &Arc<AtomicU64>, last: u64, n: u6
         tasks.push(tokio::spawn(async move {
             let mut phone = Phone::new(addr, FOMA);
             phone.phone.headers.push(subscriber_id(FOMA, k));
+            // The credentials form's anti-forgery value is bound to this phone and lasts
+            // longer than the run: one fetch serves every post.
+            let form = phone.get("/start?guid=ON").await.expect("credentials form");
+            let value = form
+                .csrf()
+                .expect("anti-forgery value on the credentials form");
             while opened.fetch_add(1, Ordering::Relaxed) < n {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 assert!(i < last, "the bench bank ran out of customers");
@@ -883,7 +889,11 @@ async fn live_sessions(addr: SocketAddr, next: &Arc<AtomicU64>, last: u64, n: u6
                 let r = phone
                     .post_form(
                         "/start?guid=ON",
-                        &[("contract_id", &id), ("password", data::LOGIN_PASSWORD)],
+                        &[
+                            ("csrf", &value),
+                            ("contract_id", &id),
+                            ("password", data::LOGIN_PASSWORD),
+                        ],
                     )
                     .await
                     .expect("session");

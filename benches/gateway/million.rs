@@ -148,7 +148,10 @@ impl Side {
         // One staff session for the lookups.
         let mut staff = Phone::new(addr, PC);
         let signin = staff.get("/branch/").await.expect("sign-in page");
-        let csrf = csrf(&signin.body).expect("anti-forgery value on the sign-in page");
+        let csrf = signin
+            .utf8()
+            .csrf()
+            .expect("anti-forgery value on the sign-in page");
         let home = staff
             .post_form(
                 "/branch/login",
@@ -314,13 +317,4 @@ fn api_key(dir: &Path, key: &Path) -> String {
         ],
     );
     out.split_whitespace().last().unwrap_or_default().to_owned()
-}
-
-/// The anti-forgery value of a console page (UTF-8).
-fn csrf(body: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(body);
-    let marker = "name=\"csrf\" value=\"";
-    let start = text.find(marker)? + marker.len();
-    let end = start + text[start..].find('"')?;
-    Some(text[start..end].to_owned())
 }
