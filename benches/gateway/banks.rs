@@ -91,6 +91,7 @@ async fn flows_per_second(addr: SocketAddr, bases: &[&str], last: u64, load: Dur
         let ua = [FOMA, AU, SOFTBANK][(k % 3) as usize];
         tasks.push(tokio::spawn(async move {
             let mut phone = Phone::new(addr, ua);
+            phone.phone.headers.push(crate::subscriber_id(ua, k));
             let mut done = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed);

@@ -678,7 +678,7 @@ fn customers_import(sizes: &Sizes, table: &mut Table) {
 
 /// The subscriber-ID header the carrier adds for phone `k` (the gateway counts password
 /// attempts per subscriber; phones without one share a small allowance per carrier).
-fn subscriber_id(ua: &str, k: u64) -> (String, String) {
+pub fn subscriber_id(ua: &str, k: u64) -> (String, String) {
     if ua.starts_with("DoCoMo") {
         ("X-DCMGUID".into(), format!("{k:07}"))
     } else if ua.starts_with("KDDI") {
