@@ -5,10 +5,7 @@
 //! started without `--demo` unless a test says otherwise.
 
 use crate::support::*;
-use argon2::password_hash::{PasswordHasher, SaltString};
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 const HEADER: &str = "contract_id,name,login_password_hash,transfer_password_hash,status";
 /// Customers the host exports in this test (contract ID, login, transfer password).
@@ -17,24 +14,9 @@ const MIKI: (&str, &str, &str) = ("2000000002", "Miki-login22", "Miki-move22");
 
 /// Runs the gateway's command line on `dir` with `stdin` as standard input; (success, output).
 fn gw_in(dir: &Path, args: &[&str], stdin: &str) -> (bool, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .current_dir(repo())
-        .env("USER", "ops-tester")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run keitai-gateway");
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.as_bytes()).expect("write stdin");
-    drop(input);
-    let out = child.wait_with_output().expect("wait");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
+    let dir = dir.to_str().unwrap();
+    let all: Vec<&str> = args.iter().copied().chain(["--data-dir", dir]).collect();
+    cli_with_stdin(&repo(), "ops-tester", &all, stdin)
 }
 
 fn gw(dir: &Path, args: &[&str]) -> (bool, String) {
@@ -55,30 +37,6 @@ fn fresh_bank() -> tempfile::TempDir {
     assert!(ok, "{out}{err}");
     gw_ok(tmp.path(), &["import-tokens", "data/demo/tokens.csv"]);
     tmp
-}
-
-fn bcrypt_of(password: &str) -> String {
-    // The lowest cost: the scheme is what is tested, not its price.
-    bcrypt::hash(password, 4).unwrap()
-}
-
-fn pbkdf2_of(password: &str) -> String {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).unwrap();
-    let params = pbkdf2::Params {
-        rounds: 1000,
-        output_length: 32,
-    };
-    pbkdf2::Pbkdf2
-        .hash_password_customized(
-            password.as_bytes(),
-            None,
-            None,
-            params,
-            &SaltString::encode_b64(&salt).unwrap(),
-        )
-        .unwrap()
-        .to_string()
 }
 
 /// Writes the host's export (UTF-8 BOM, CRLF) and returns its path.
@@ -413,16 +371,6 @@ fn closing_a_contract_cancels_its_token_and_the_api_answers_cancelled() {
         "{show}"
     );
     assert!(show.contains("停止中"), "{show}");
-}
-
-/// The one-time password `staff add` / `reset-password` printed.
-fn initial_password(out: &str) -> String {
-    out.lines()
-        .find_map(|l| {
-            l.split_once("must change it): ")
-                .map(|(_, p)| p.trim().to_owned())
-        })
-        .unwrap_or_else(|| panic!("no initial password in {out}"))
 }
 
 /// Signs in with an initial password: the password change page, nothing else.

@@ -6,9 +6,7 @@
 //! `audit --verify` while the gateway serves, and a backup restored and verified.
 
 use crate::support::*;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// The layout README's walk-through uses, under one temporary root.
 struct Machine {
@@ -40,24 +38,7 @@ impl Machine {
     /// `keitai-gateway ARGS` as the operator types it (the data directory and key file given
     /// where README gives them), with `stdin`; (success, stdout and stderr).
     fn run(&self, args: &[&str], stdin: &str) -> (bool, String) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
-            .args(args)
-            .current_dir(self._root.path())
-            .env("USER", "walk-operator")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run keitai-gateway");
-        let mut input = child.stdin.take().expect("stdin");
-        input.write_all(stdin.as_bytes()).expect("stdin");
-        drop(input);
-        let out = child.wait_with_output().expect("wait");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
+        cli_with_stdin(self._root.path(), "walk-operator", args, stdin)
     }
 
     /// A command on the bank's database (`--data-dir`, `--key-file`, `--bank-dir` added).
@@ -78,36 +59,9 @@ impl Machine {
     }
 }
 
-fn pbkdf2_of(password: &str) -> String {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let params = pbkdf2::Params {
-        rounds: 1000,
-        output_length: 32,
-    };
-    pbkdf2::Pbkdf2
-        .hash_password_customized(
-            password.as_bytes(),
-            None,
-            None,
-            params,
-            &SaltString::encode_b64(b"walk-salt-16byte").unwrap(),
-        )
-        .unwrap()
-        .to_string()
-}
-
 /// The customer the walk brings in from the host: contract ID, login and transfer password.
 const KEIKO: (&str, &str, &str) = ("3000000001", "Keiko-login1", "Keiko-move1");
 const KEIKO_TOKEN: &str = "GMHW00000004";
-
-fn initial_password(out: &str) -> String {
-    out.lines()
-        .find_map(|l| {
-            l.split_once("must change it): ")
-                .map(|(_, p)| p.trim().to_owned())
-        })
-        .unwrap_or_else(|| panic!("no initial password in {out}"))
-}
 
 /// First sign-in with an initial password: only the change is open; then the change.
 fn sign_in_and_change(addr: std::net::SocketAddr, id: &str, initial: &str, chosen: &str) -> Staff {

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod host;
 pub mod pg;
 pub mod webdriver;
 
@@ -16,6 +17,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use testkit::gateway::{copy_dir, Gateway, Stderr};
 
+pub use host::{bcrypt_of, cli_with_stdin, initial_password, pbkdf2_of};
 // Kept for the tests that encode forms by hand (not all of them are used at every moment).
 #[allow(unused_imports)]
 pub use testkit::http::{encode_form, exchange_partial, sjis_urlencode, utf8_urlencode, Resp};
