@@ -92,29 +92,21 @@ fn commands_run_in_the_serving_gateway_through_an_owner_only_socket() {
 
     // PSKC pre-shared key from standard input, carried over the socket; the relative path is
     // the operator's (their working directory), not the gateway's.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
-        .args(["import-tokens", "tests/fixtures/pskc/encrypted.pskcxml"])
-        .args(["--psk-file", "-", "--data-dir", d(&dir)])
-        .current_dir(repo())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"12345678901234567890123456789012\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (ok, out, err) = cli_with_stdin(
+        &repo(),
+        "ops-tester",
+        &[
+            "import-tokens",
+            "tests/fixtures/pskc/encrypted.pskcxml",
+            "--psk-file",
+            "-",
+            "--data-dir",
+            d(&dir),
+        ],
+        "12345678901234567890123456789012\n",
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("loaded"));
+    assert!(ok, "{err}");
+    assert!(out.contains("loaded"));
 }
 
 #[test]
@@ -331,8 +323,10 @@ fn staff_and_customers_commands_run_through_the_socket() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start_in(tmp.path(), &[]);
     let dir = tmp.path();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
-        .args([
+    let (ok, _, err) = cli_with_stdin(
+        &repo(),
+        "ops-tester",
+        &[
             "staff",
             "add",
             "S0099",
@@ -340,33 +334,15 @@ fn staff_and_customers_commands_run_through_the_socket() {
             "新任役席",
             "--branch",
             "001",
-        ])
-        .args([
             "--role",
             "supervisor",
             "--password-stdin",
             "--data-dir",
             d(dir),
-        ])
-        .current_dir(repo())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"Initial-Pass-99\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        "Initial-Pass-99\n",
     );
+    assert!(ok, "{err}");
     let (ok, list, err) = cli(&["staff", "list", "--data-dir", d(dir)]);
     assert!(ok && list.contains("S0099"), "{list}{err}");
     let (ok, show, err) = cli(&["customers", "show", HANAKO.0, "--data-dir", d(dir)]);

@@ -16,7 +16,10 @@ const MIKI: (&str, &str, &str) = ("2000000002", "Miki-login22", "Miki-move22");
 fn gw_in(dir: &Path, args: &[&str], stdin: &str) -> (bool, String) {
     let dir = dir.to_str().unwrap();
     let all: Vec<&str> = args.iter().copied().chain(["--data-dir", dir]).collect();
-    cli_with_stdin(&repo(), "ops-tester", &all, stdin)
+    {
+        let (ok, out, err) = cli_with_stdin(&repo(), "ops-tester", &all, stdin);
+        (ok, out + &err)
+    }
 }
 
 fn gw(dir: &Path, args: &[&str]) -> (bool, String) {

@@ -38,7 +38,10 @@ impl Machine {
     /// `keitai-gateway ARGS` as the operator types it (the data directory and key file given
     /// where README gives them), with `stdin`; (success, stdout and stderr).
     fn run(&self, args: &[&str], stdin: &str) -> (bool, String) {
-        cli_with_stdin(self._root.path(), "walk-operator", args, stdin)
+        {
+            let (ok, out, err) = cli_with_stdin(self._root.path(), "walk-operator", args, stdin);
+            (ok, out + &err)
+        }
     }
 
     /// A command on the bank's database (`--data-dir`, `--key-file`, `--bank-dir` added).

@@ -32,9 +32,14 @@ pub fn pbkdf2_of(password: &str) -> String {
         .to_string()
 }
 
-/// `keitai-gateway ARGS` run in `cwd` by OS user `user` with `stdin`; (success, stdout
-/// followed by stderr).
-pub fn cli_with_stdin(cwd: &Path, user: &str, args: &[&str], stdin: &str) -> (bool, String) {
+/// `keitai-gateway ARGS` run in `cwd` by OS user `user` with `stdin`; (success, stdout,
+/// stderr), as [`super::cli`] answers.
+pub fn cli_with_stdin(
+    cwd: &Path,
+    user: &str,
+    args: &[&str],
+    stdin: &str,
+) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
         .args(args)
         .current_dir(cwd)
@@ -48,9 +53,11 @@ pub fn cli_with_stdin(cwd: &Path, user: &str, args: &[&str], stdin: &str) -> (bo
     input.write_all(stdin.as_bytes()).expect("write stdin");
     drop(input);
     let out = child.wait_with_output().expect("wait");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// The one-time password `staff add` / `reset-password` printed.
