@@ -209,9 +209,7 @@ impl Attempts {
         // A hash imported in another scheme becomes argon2id with the write that records this
         // login; hashed first, off the runtime, as slow as the check itself.
         let rehashed = match &hash {
-            Some(old) if right && crate::phc::needs_rehash(old) => {
-                password::hash_async(password.to_owned()).await.ok()
-            }
+            Some(old) if right => password::rehash_if_imported(old, password).await,
             _ => None,
         };
         let result = {
@@ -233,9 +231,7 @@ impl Attempts {
                             Secret::Login => &mut c.login_hash,
                             Secret::Transfer => &mut c.transfer_hash,
                         };
-                        // Only the hash just verified is replaced (an import may have changed it).
-                        if stored == old {
-                            *stored = new.clone();
+                        if password::replace_verified(stored, old, new) {
                             detail.push_str(", re-hashed to argon2id");
                         }
                     }

@@ -124,6 +124,26 @@ pub async fn hash_async(password: String) -> Result<String, HashError> {
         .unwrap_or_else(|_| Err(HashError("hashing thread gone".into())))
 }
 
+/// The argon2id hash to keep in place of `verified`, a hash in an imported scheme that
+/// `password` was just found right against (hashed off the runtime, as slow as the check
+/// itself); `None` when `verified` is argon2id already, or hashing failed.
+pub async fn rehash_if_imported(verified: &str, password: &str) -> Option<String> {
+    if !crate::phc::needs_rehash(verified) {
+        return None;
+    }
+    hash_async(password.to_owned()).await.ok()
+}
+
+/// Stores `new` in `stored` when `stored` still holds `verified`, the hash just checked (an
+/// import may have changed it meanwhile); whether it did.
+pub fn replace_verified(stored: &mut String, verified: &str, new: &str) -> bool {
+    let same = stored == verified;
+    if same {
+        new.clone_into(stored);
+    }
+    same
+}
+
 /// [`verify`] on the hashing threads for `client` (any stable number naming who asked, see
 /// `throttle::Client::id`); `None` as hash runs the decoy and answers false.
 ///

@@ -95,9 +95,7 @@ pub async fn check_admin(
     // A secret imported in another scheme becomes argon2id with the write that records this
     // login, as customers' passwords do (hashed first, off the runtime).
     let rehashed = match &hash {
-        Some(old) if ok && crate::phc::needs_rehash(old) => {
-            password::hash_async(secret.to_owned()).await.ok()
-        }
+        Some(old) if ok => password::rehash_if_imported(old, secret).await,
         _ => None,
     };
     if !known {
@@ -125,9 +123,7 @@ pub async fn check_admin(
                     AdminSecret::Password => &mut b.admin_hash,
                     AdminSecret::Confirm => &mut b.confirm_hash,
                 };
-                // Only the hash just verified is replaced (an import may have changed it).
-                if stored == old {
-                    *stored = new.clone();
+                if password::replace_verified(stored, old, new) {
                     detail.push_str(", re-hashed to argon2id");
                 }
             }
