@@ -132,9 +132,10 @@ fn log_request(
         line.push(' ');
         line.push_str(status.as_str());
         line.push(' ');
-        crate::log::push_number(line, bytes as u128);
+        crate::log::push_number(line, bytes as u64);
         line.push_str("B ");
-        crate::log::push_number(line, started.elapsed().as_millis());
+        let millis = started.elapsed().as_millis();
+        crate::log::push_number(line, u64::try_from(millis).unwrap_or(u64::MAX));
         line.push_str("ms");
     });
 }
