@@ -5,7 +5,7 @@
 use crate::log::log;
 use crate::router::Gateway;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
 use hyper::server::conn::http1;
@@ -92,7 +92,7 @@ async fn handle(
     let method = req.method().clone();
     let uri = req.uri().clone();
     // The body goes to the front unread: each front reads it with its own limits, after its gate.
-    let req = req.map(|body| body.map_err(Into::into).boxed_unsync());
+    let req = req.map(crate::body::Body::from);
     let reply = gateway.dispatch(req, peer).await;
     let bytes = reply.body.len();
     let logged = reply.log_status();
