@@ -104,7 +104,9 @@ pub fn detect(user_agent: &str, headers: &[(&str, &str)], https: bool) -> Handse
 
 /// [`detect`] on any [`Headers`] (the server passes its header map as it is).
 pub fn detect_in<H: Headers + ?Sized>(user_agent: &str, headers: &H, https: bool) -> Handset {
-    let ua = user_agent.trim();
+    // A User-Agent is read from a header, visible ASCII only (`HeaderValue::to_str`), so the
+    // UA is trimmed as ASCII here and below: `str::trim` decodes each end as Unicode.
+    let ua = user_agent.trim_ascii();
     let mut handset = if let Some(rest) = ua.strip_prefix("DoCoMo/") {
         docomo(rest)
     } else if ua.starts_with("KDDI-") || ua.starts_with("UP.Browser/") {
@@ -314,12 +316,12 @@ fn other(ua: &str) -> Handset {
 
 /// `c100` → 100 (KB). Other DoCoMo parameters (TB, W24H12, ser..., icc..., s64) → None.
 fn cache_size(param: &str) -> Option<usize> {
-    parse_digits(param.trim().strip_prefix('c')?)
+    parse_digits(param.trim_ascii().strip_prefix('c')?)
 }
 
 /// `W24H12` → 24.
 fn docomo_width(param: &str) -> Option<u16> {
-    let (w, h) = param.trim().strip_prefix('W')?.split_once('H')?;
+    let (w, h) = param.trim_ascii().strip_prefix('W')?.split_once('H')?;
     parse_digits::<u16>(h)?;
     parse_digits(w).filter(|&w| w > 0)
 }
@@ -364,7 +366,7 @@ fn pieces(s: &str, sep: u8) -> impl Iterator<Item = &str> {
 }
 
 fn non_empty(s: &str) -> Option<Model> {
-    let s = s.trim();
+    let s = s.trim_ascii();
     (!s.is_empty()).then(|| Model::new(s))
 }
 
