@@ -102,8 +102,7 @@ pub fn push_number(line: &mut String, mut n: u64) {
             break;
         }
     }
-    // Only ASCII digits were written.
-    line.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+    line.extend(digits[i..].iter().map(|&d| char::from(d)));
 }
 
 /// Writes this thread's waiting lines, and from now on lets it gather them: the runtime calls
