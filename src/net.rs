@@ -116,7 +116,7 @@ pub fn forwarded_https<H: crate::carrier::Headers + ?Sized>(
         return false;
     }
     headers
-        .last("x-forwarded-proto")
+        .last(&crate::carrier::names::X_FORWARDED_PROTO)
         .and_then(|v| v.rsplit(',').next())
         .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
