@@ -746,7 +746,19 @@ fn open_for(cmd: &AdminCommand, db: &Db, sealer: Sealer) -> Result<(Vec<Store>, 
     let chosen = if cmd.all_banks() {
         0
     } else {
-        let code = &profiles.pick(target.bank.as_ref())?.code;
+        let code = &profiles
+            .pick(target.bank.as_ref())
+            .map_err(|e| match &target.bank {
+                // The repository's `data/` holds several banks: a one-bank database's commands
+                // run there need its own bank directory.
+                None => format!(
+                    "{e} in {}; a one-bank database's commands take the directory of its \
+                     bank.toml (--bank-dir)",
+                    target.bank_dir.display()
+                ),
+                Some(_) => e,
+            })?
+            .code;
         codes.iter().position(|c| c == code).unwrap_or(0)
     };
     let cache = keitai_gateway::store::SERVING_CACHE;
