@@ -123,7 +123,7 @@ fn main() {
         .expect("runtime");
     let mut table = Table::default();
     runtime.block_on(run(&sizes, &mut table));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = cores();
     let header = format!(
         "keitai-gateway benchmarks ({}; {cores} cores{})",
         machine(),
@@ -221,6 +221,7 @@ async fn run(sizes: &Sizes, table: &mut Table) {
     }
 }
 
+/// The machine's cores.
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -708,7 +709,7 @@ pub fn subscriber_id(ua: &str, k: u64) -> (String, String) {
 /// argon2 verifications per second with one thread per core, at the gateway's parameters.
 fn argon2_limit(run: Duration) -> f64 {
     let phc = keitai_gateway::password::hash(data::LOGIN_PASSWORD).expect("hash");
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = cores();
     let began = Instant::now();
     let total: u64 = std::thread::scope(|s| {
         let workers: Vec<_> = (0..cores)
