@@ -92,7 +92,7 @@ pub enum Api {
 /// tokens among customers `from..to` (all bound), each token checked with the code of this
 /// step and then of the next (the only two a real clock allows).
 pub async fn api(dir: &Path, key: &Path, from: u64, to: u64, run: Duration) -> Api {
-    let out = std::process::Command::new(crate::child::BIN)
+    let out = crate::child::command()
         .args(["api-key", "add", "bench", "--data-dir"])
         .arg(dir)
         .arg("--key-file")
