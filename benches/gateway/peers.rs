@@ -6,7 +6,7 @@
 //! privacyIDEA is installed from PyPI, pinned, into a virtualenv under `target/peers/venv`
 //! (`bench/setup-peers`; none of it is committed) and run the way its documentation sets it up
 //! for production: its WSGI application (`create_app(config_name="production")`, the guide's
-//! wsgi file) under a WSGI server with several worker processes (the guide uses Apache's
+//! wsgi file) under a WSGI server with several worker processes (its packages use Apache's
 //! mod_wsgi or uWSGI; here gunicorn with 2 × cores + 1 sync workers, gunicorn's own rule), a
 //! `pi.cfg` naming its encryption key, audit signing keys and database, here a database on the
 //! same throw-away PostgreSQL cluster (fsync on, `synchronous_commit=on`) as the gateway's
