@@ -521,9 +521,8 @@ pub fn claimed_subscriber_id_in<H: Headers + ?Sized>(
         Carrier::Docomo => header(headers, &names::X_DCMGUID)
             .filter(|v| v.len() == 7 && v.bytes().all(|b| b.is_ascii_alphanumeric()))?,
         Carrier::Au => header(headers, &names::X_UP_SUBNO).filter(|v| plausible_id(v))?,
-        Carrier::Softbank => {
-            header(headers, &names::X_JPHONE_UID).filter(|v| !v.starts_with("NULL") && plausible_id(v))?
-        }
+        Carrier::Softbank => header(headers, &names::X_JPHONE_UID)
+            .filter(|v| !v.starts_with("NULL") && plausible_id(v))?,
         Carrier::Willcom | Carrier::None => return None,
     };
     Some(value.to_string())

@@ -209,10 +209,7 @@ impl Metrics {
                         .requests
                         .get_or_create(&RequestLabels { front, status })
                         .clone(),
-                    page_bytes: self
-                        .page_bytes
-                        .get_or_create(&FrontLabel { front })
-                        .clone(),
+                    page_bytes: self.page_bytes.get_or_create(&FrontLabel { front }).clone(),
                 });
                 answered.len() - 1
             }
