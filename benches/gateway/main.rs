@@ -46,8 +46,9 @@ struct Sizes {
 /// What `BENCH_ONLY` may name: bytes on the air, page throughput (wrk), per-request counts
 /// (callgrind), 利用開始 flows (with the pages under that load), live sessions, OTP checks,
 /// start-up and import, the branch customer lookup (store, in process), the bank of a million,
-/// `customers import` of a big export, `import-tokens` of a big encrypted PSKC file.
-const SECTIONS: [&str; 15] = [
+/// `customers import` of a big export, `import-tokens` of a big encrypted PSKC file, two
+/// gateways on PostgreSQL, and `customers import` of the big export into PostgreSQL.
+const SECTIONS: [&str; 16] = [
     "air",
     "throughput",
     "perreq",
@@ -63,6 +64,7 @@ const SECTIONS: [&str; 15] = [
     "pskc",
     "banks",
     "postgres",
+    "pgimport",
 ];
 
 /// Whether `section` is to run (all of them unless `BENCH_ONLY` names some).
@@ -205,6 +207,9 @@ async fn run(sizes: &Sizes, table: &mut Table) {
             sizes.customers.min(20_000)
         };
         postgres::run(customers, sizes.load, table).await;
+    }
+    if wanted("pgimport") {
+        postgres::customers_import(sizes.big, table);
     }
 }
 

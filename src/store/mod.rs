@@ -36,7 +36,7 @@ mod tx;
 pub use backup::{restore, BackupInfo};
 pub use error::{Abort, EngineError, StoreError, TxResult};
 pub use host_import::{
-    host_digest, merge as merge_host_row, HostChange, HostImport, HostRow, Source,
+    host_digest, merge as merge_host_row, HostChange, HostImport, HostRow, Outcome, Source,
 };
 pub use pg::{SharedSessions, MIGRATIONS, SCHEMA_VERSION};
 pub use records::*;
@@ -354,11 +354,13 @@ impl Store {
     /// sealed with another master key. Any number of gateways may open the same database.
     pub fn open_postgres(url: &str, sealer: Sealer) -> Result<Store, StoreError> {
         let engine = Engine::Postgres(Box::new(pg::Pg::open(url, &sealer)?));
-        Ok(Store {
+        let store = Store {
             sealer,
             engine,
             observer: OnceLock::new(),
-        })
+        };
+        store.finish_cut_short_import()?;
+        Ok(store)
     }
 
     /// [`Store::open_postgres`] for several banks in one database: one [`Store`] per bank of
@@ -369,14 +371,18 @@ impl Store {
         sealer: &Sealer,
         banks: &[BankCode],
     ) -> Result<Vec<Store>, StoreError> {
-        Ok(pg::Pg::open_banks(url, sealer, banks)?
+        let stores: Vec<Store> = pg::Pg::open_banks(url, sealer, banks)?
             .into_iter()
             .map(|e| Store {
                 sealer: sealer.clone(),
                 engine: Engine::Postgres(Box::new(e)),
                 observer: OnceLock::new(),
             })
-            .collect())
+            .collect();
+        for store in &stores {
+            store.finish_cut_short_import()?;
+        }
+        Ok(stores)
     }
 
     /// Sessions of `kind` ("phone", "staff") kept in the database, for engines that several

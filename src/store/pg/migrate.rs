@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "banks",
         include_str!("../../../migrations/0005_banks.sql"),
     ),
+    (
+        6,
+        "staging",
+        include_str!("../../../migrations/0006_staging.sql"),
+    ),
 ];
 
 /// The schema version this gateway writes.
