@@ -324,16 +324,7 @@ impl Store {
         cache_bytes: u64,
     ) -> Result<Vec<Store>, StoreError> {
         let db = Sled::engine(dir, cache_bytes)?;
-        let mut codes: Vec<BankCode> = db
-            .tree_names()
-            .iter()
-            .filter_map(|n| {
-                let name = std::str::from_utf8(n).ok()?;
-                BankCode::parse(name.split_once('/')?.0)
-            })
-            .collect();
-        codes.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-        codes.dedup();
+        let codes = bank_codes(&db);
         drop(db);
         if codes.is_empty() {
             return Ok(Vec::new());
@@ -441,6 +432,21 @@ impl Store {
     }
 }
 
+/// The banks whose trees (`CODE/…`) the engine database holds, in code order.
+fn bank_codes(db: &sled::Db) -> Vec<BankCode> {
+    let mut codes: Vec<BankCode> = db
+        .tree_names()
+        .iter()
+        .filter_map(|n| {
+            let name = std::str::from_utf8(n).ok()?;
+            BankCode::parse(name.split_once('/')?.0)
+        })
+        .collect();
+    codes.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    codes.dedup();
+    codes
+}
+
 /// Opens the engine in `dir`. The engine's file lock outlives a closed database by the time
 /// its background writers take to finish (a reopen in the same process right after closing
 /// may find it held), so a held lock is retried for up to a second before it is reported.
@@ -520,20 +526,28 @@ impl Sled {
         Ok(())
     }
 
-    /// Opens the engine, refusing a newer format, and reads the counters; nothing else.
-    fn open_raw(dir: &Path, cache_bytes: u64) -> Result<Sled, StoreError> {
+    /// Opens the engine, refusing a newer format: every bank's trees, and reads their counters;
+    /// nothing else (key rotation). The banks of a database of several (trees `CODE/…`), in
+    /// code order, and the bare trees when the database has them (a one-bank database, or one
+    /// served with one bank before several).
+    fn open_raw_banks(dir: &Path, cache_bytes: u64) -> Result<Vec<Sled>, StoreError> {
         let db = open_locked(dir, cache_bytes)?;
-        // Raw work (key rotation) knows one bank's trees only: on a database of several banks it
-        // would leave every bank's seeds under the old key. Refuse rather than half-do it.
-        if db.tree_names().iter().any(|n| n.contains(&b'/')) {
-            return Err(StoreError::Io(
-                "this database holds several banks: rekey works on a one-bank database only".into(),
-            ));
+        let codes = bank_codes(&db);
+        let bare = db
+            .tree_names()
+            .iter()
+            .any(|n| n.as_ref() == T::Meta.name().as_bytes());
+        let mut banks = Vec::new();
+        if bare || codes.is_empty() {
+            banks.push(Sled::raw_in(db.clone(), None)?);
         }
-        Sled::raw_in(db, None)
+        for code in codes {
+            banks.push(Sled::raw_in(db.clone(), Some(code))?);
+        }
+        Ok(banks)
     }
 
-    /// [`Sled::open_raw`] on the trees of `bank` in `db`.
+    /// Opens the trees of `bank` in `db`, refusing a newer format, and reads the counters.
     fn raw_in(db: sled::Db, bank: Option<BankCode>) -> Result<Sled, StoreError> {
         // The bank is the first part of every key: its own set of trees.
         let name = |t: &T| match &bank {

@@ -36,6 +36,11 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The centre's bank directory: three fictional banks (1020, 1021, 1022).
+pub fn centre_dir() -> PathBuf {
+    repo().join("data/centre")
+}
+
 /// A running gateway on `data_dir`. Dropping it kills the process.
 pub struct Server {
     gateway: Gateway,
@@ -58,6 +63,11 @@ impl Server {
     /// A gateway on `data_dir` (loaded with the demo bank if empty), with extra flags.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
         Server::start_with_bank(data_dir, &repo().join("data"), extra)
+    }
+
+    /// A demo gateway of the centre's three banks (1020, 1021, 1022) on `data_dir`.
+    pub fn start_centre(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_with_bank(data_dir, &centre_dir(), extra)
     }
 
     /// A gateway on `data_dir` with the bank profile (and demo bank) from `bank_dir`. Its clock
