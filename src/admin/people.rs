@@ -85,12 +85,22 @@ impl StaffAction {
     }
 }
 
-/// The profile of the bank the command is for (`--bank`, `--bank-dir`: its lock limits, its
-/// branches).
+/// The profile of the bank the command is for: the running gateway's own (what it serves), or
+/// read from the bank directory (`--bank-dir`, else the one the data directory records).
 fn bank(ctx: &Ctx) -> Result<Bank, String> {
-    let profiles = crate::banks::Profiles::load(&ctx.path(&ctx.target.bank_dir)).map_err(|e| {
-        // The default (`data` in the working directory) is rarely where a bank keeps it.
-        format!("{e} (--bank-dir names the bank profile's directory)")
+    if let Some(bank) = &ctx.bank {
+        return Ok(bank.clone());
+    }
+    let (dir, recorded) = &ctx.bank_dir;
+    let profiles = crate::banks::Profiles::load(dir).map_err(|e| {
+        if *recorded {
+            format!(
+                "{e} (the bank directory the gateway was last served with; --bank-dir names \
+                 where it is now)"
+            )
+        } else {
+            format!("{e} (--bank-dir names the bank profile's directory)")
+        }
     })?;
     Ok(profiles.pick(ctx.target.bank.as_ref())?.bank.clone())
 }
