@@ -118,13 +118,13 @@ pub fn customers_import(n: u64, table: &mut Table) {
         crate::report::mb(peak)
     );
     table.add(
-        "PostgreSQL (2 gateways)",
+        "PostgreSQL",
         format!("customers import, {n}-customer export, seconds"),
         format!("{:.1} s", took.as_secs_f64()),
     );
     table.check(
-        "PostgreSQL (2 gateways)",
-        format!("customers import peak RSS, {n}-customer export"),
+        "PostgreSQL",
+        format!("customers import peak RSS (the command's), {n}-customer export"),
         crate::report::mb(peak),
         "≤ 256 MB",
         peak <= 256 * 1024 * 1024,

@@ -71,7 +71,6 @@ pub struct Target {
     pub bank_dir: Option<PathBuf>,
 }
 
-
 /// The file in the data directory naming the bank directory `serve` last ran with.
 const BANK_DIR_RECORD: &str = "bank-dir";
 

@@ -17,13 +17,12 @@
 
 use super::pg::{staging as pg_staging, ImportLock, Pg};
 use super::records::{AuditEvent, Customer, Event, HostHashes, TokenState};
-use super::staging::{self, CHUNK};
+use super::staging::{Staged, CHUNK};
 use super::{decode, encode, Engine, Sled, Store, StoreError, Tx, TxResult, T};
 use crate::seal::Sealer;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::MutexGuard;
 
 /// Meta key of the published customer import being applied ([`Marker`], JSON).
 const APPLYING: &str = "host_import_applying";
@@ -185,81 +184,13 @@ pub enum Outcome {
     Duplicate(u64),
 }
 
-enum Staged<'s> {
-    Sled {
-        sled: &'s Sled,
-        id: u64,
-        batch: sled::Batch,
-        /// Lines of the batch's rows not yet written (the written ones are in `staged`).
-        pending: HashMap<String, u64>,
-        published: bool,
-        _one_at_a_time: MutexGuard<'s, ()>,
-    },
-    /// PostgreSQL: rows go to the `staged` table a batch per statement (`pg/staging.rs`).
-    Postgres {
-        pg: &'s Pg,
-        /// The bank's import lock, held until the import ends (taken back by `Drop`).
-        lock: Option<ImportLock>,
-        id: u64,
-        /// The batch not yet written: key, line, row JSON.
-        pending: Vec<(String, u64, String)>,
-        /// Lines of `pending`, by contract ID.
-        lines: HashMap<String, u64>,
-        published: bool,
-    },
-}
-
 impl Store {
-    /// Starts a customer import: one at a time per bank (on PostgreSQL across every gateway
-    /// and tool; a published import cut short is finished first, and rows staged by one cut
-    /// short before publishing are dropped).
+    /// Starts a customer import (one import of any kind at a time per bank; see
+    /// [`Store::stage_rows`]).
     pub fn begin_host_import(&self) -> Result<HostImport<'_>, StoreError> {
-        let engine = match &self.engine {
-            Engine::Sled(sled) => {
-                let (id, guard) = sled.claim_import()?;
-                Staged::Sled {
-                    sled,
-                    id,
-                    batch: sled::Batch::default(),
-                    pending: HashMap::new(),
-                    published: false,
-                    _one_at_a_time: guard,
-                }
-            }
-            Engine::Postgres(pg) => {
-                // A gateway's sweep holds the lock for a moment when nothing is to be done.
-                let mut lock = pg.lock_imports()?;
-                for _ in 0..20 {
-                    if lock.is_some() {
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                    lock = pg.lock_imports()?;
-                }
-                let lock = lock.ok_or(StoreError::ImportBusy)?;
-                let id = match self
-                    .finish_postgres_import(pg, &lock)
-                    .and_then(|()| pg.next_import_id(&lock))
-                {
-                    Ok(id) => id,
-                    Err(e) => {
-                        pg.release_imports(lock);
-                        return Err(e);
-                    }
-                };
-                Staged::Postgres {
-                    pg,
-                    lock: Some(lock),
-                    id,
-                    pending: Vec::new(),
-                    lines: HashMap::new(),
-                    published: false,
-                }
-            }
-        };
         Ok(HostImport {
             store: self,
-            engine,
+            engine: self.stage_rows()?,
         })
     }
 
@@ -281,7 +212,11 @@ impl Store {
 
     /// Under the bank's import lock: applies the published import, if one was cut short, then
     /// drops every staged row left.
-    fn finish_postgres_import(&self, pg: &Pg, lock: &ImportLock) -> Result<(), StoreError> {
+    pub(super) fn finish_postgres_import(
+        &self,
+        pg: &Pg,
+        lock: &ImportLock,
+    ) -> Result<(), StoreError> {
         let key = pg_staging::marker_key(APPLYING, &pg.bank().key);
         if let Some(v) = pg.meta(&key)? {
             let marker: Marker = decode("meta", &v)?;
@@ -349,42 +284,8 @@ impl HostImport<'_> {
 
     /// The lines of the rows staged under any of `ids`.
     fn staged_lines(&self, ids: &[&str]) -> Result<HashMap<String, u64>, StoreError> {
-        let mut out = HashMap::new();
-        match &self.engine {
-            Staged::Sled {
-                sled, id, pending, ..
-            } => {
-                for contract_id in ids {
-                    let line = match pending.get(*contract_id) {
-                        Some(line) => Some(*line),
-                        None => match sled.tree(T::Staged).get(staging::key(*id, contract_id))? {
-                            Some(v) => Some(decode::<HostRow>("staged", &v)?.line),
-                            None => None,
-                        },
-                    };
-                    if let Some(line) = line {
-                        out.insert((*contract_id).to_owned(), line);
-                    }
-                }
-            }
-            Staged::Postgres {
-                pg,
-                lock,
-                id,
-                lines,
-                ..
-            } => {
-                if let Some(lock) = lock {
-                    out = pg.staged_lines(lock, *id, ids)?;
-                }
-                for contract_id in ids {
-                    if let Some(line) = lines.get(*contract_id) {
-                        out.insert((*contract_id).to_owned(), *line);
-                    }
-                }
-            }
-        }
-        Ok(out)
+        self.engine
+            .lines(ids, |v| Ok(decode::<HostRow>("staged", v)?.line))
     }
 
     /// Stages a batch of rows (a few round trips for all of them on PostgreSQL): each row is
@@ -410,62 +311,12 @@ impl HostImport<'_> {
 
     /// Stages one row (nothing reads it until [`HostImport::publish`]).
     pub fn put(&mut self, row: &HostRow) -> Result<(), StoreError> {
-        match &mut self.engine {
-            Staged::Sled {
-                sled,
-                id,
-                batch,
-                pending,
-                ..
-            } => {
-                batch.insert(staging::key(*id, &row.contract_id), encode(row));
-                pending.insert(row.contract_id.clone(), row.line);
-                if pending.len() >= CHUNK {
-                    sled.tree(T::Staged).apply_batch(std::mem::take(batch))?;
-                    pending.clear();
-                }
-            }
-            Staged::Postgres { pending, lines, .. } => {
-                lines.insert(row.contract_id.clone(), row.line);
-                let json = String::from_utf8(encode(row)).unwrap_or_default();
-                pending.push((row.contract_id.clone(), row.line, json));
-                if pending.len() >= CHUNK {
-                    self.write_pending()?;
-                }
-            }
-        }
-        Ok(())
+        self.engine.put(&row.contract_id, row.line, row)
     }
 
     /// Writes the rows of the batch not yet written.
     fn write_pending(&mut self) -> Result<(), StoreError> {
-        match &mut self.engine {
-            Staged::Sled {
-                sled,
-                batch,
-                pending,
-                ..
-            } => {
-                sled.tree(T::Staged).apply_batch(std::mem::take(batch))?;
-                pending.clear();
-            }
-            Staged::Postgres {
-                pg,
-                lock: Some(lock),
-                id,
-                pending,
-                lines,
-                ..
-            } => {
-                if !pending.is_empty() {
-                    pg.stage(lock, *id, pending)?;
-                }
-                pending.clear();
-                lines.clear();
-            }
-            Staged::Postgres { lock: None, .. } => {}
-        }
-        Ok(())
+        self.engine.write_pending()
     }
 
     /// Commits the import with `event` in the audit trail (one atomic, durable write), then
@@ -478,76 +329,33 @@ impl HostImport<'_> {
     ) -> Result<(), StoreError> {
         self.write_pending()?;
         let store = self.store;
-        match &mut self.engine {
-            Staged::Sled {
-                sled,
-                id,
-                published,
-                ..
-            } => {
+        let id = self.engine.id();
+        let marker = encode(&Marker {
+            id,
+            source: source.clone(),
+        });
+        match self.engine.on() {
+            Ok(sled) => {
                 sled.flush()?;
-                let marker = encode(&Marker {
-                    id: *id,
-                    source: source.clone(),
-                });
                 store.commit_now(|tx| {
                     tx.put_meta_bytes(APPLYING, &marker)?;
                     tx.audit(source.at, event.clone())
                 })?;
-                *published = true;
-                sled.apply_host_import(&store.sealer, *id, &source, progress)?;
+                self.engine.set_published();
+                sled.apply_host_import(&store.sealer, id, &source, progress)?;
             }
-            Staged::Postgres {
-                pg, id, published, ..
-            } => {
+            Err(pg) => {
                 let key = pg_staging::marker_key(APPLYING, &pg.bank().key);
-                let marker = encode(&Marker {
-                    id: *id,
-                    source: source.clone(),
-                });
                 store.commit_now(|tx| {
                     tx.put_meta_bytes(&key, &marker)?;
                     tx.audit(source.at, event.clone())
                 })?;
-                *published = true;
-                store.apply_postgres(*id, &source, progress)?;
+                self.engine.set_published();
+                store.apply_postgres(id, &source, progress)?;
                 pg.remove_meta(&key)?;
             }
         }
         Ok(())
-    }
-}
-
-impl Drop for HostImport<'_> {
-    fn drop(&mut self) {
-        match &mut self.engine {
-            Staged::Sled {
-                sled,
-                id,
-                published: false,
-                ..
-            } => {
-                // Abandoned (bad rows, a dry run, an error): a failure here leaves the rows
-                // for the next open to drop.
-                sled.drop_staged(*id);
-            }
-            Staged::Sled { .. } => {}
-            Staged::Postgres {
-                pg,
-                lock,
-                id,
-                published,
-                ..
-            } => {
-                if let Some(lock) = lock.take() {
-                    if !*published {
-                        // A failure leaves them to the bank's next import or gateway start.
-                        let _ = pg.drop_staged(&lock, Some(*id));
-                    }
-                    pg.release_imports(lock);
-                }
-            }
-        }
     }
 }
 

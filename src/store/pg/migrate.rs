@@ -125,7 +125,8 @@ mod tests {
         let store = Store::open_postgres(&url, Sealer::from_key(&[3; 32])).unwrap();
         assert_eq!(
             cluster.sql(name, "SELECT max(version) FROM schema_migrations"),
-            "5"
+            super::SCHEMA_VERSION.to_string(),
+            "every migration since, 0005 among them"
         );
         assert!(store.staff("C1").unwrap().is_some());
         let n = store

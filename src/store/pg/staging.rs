@@ -6,9 +6,10 @@
 //! Whoever takes the lock may therefore delete every unpublished staged row of the bank: they
 //! are the leftovers of an import cut short.
 
-use super::super::records::Customer;
+use super::super::records::{Customer, Event, Token};
 use super::super::{decode, StoreError, TxResult};
 use super::{unavailable, Pg, PgTx};
+use crate::seal::Sealer;
 use deadpool_postgres::Object;
 use std::collections::HashMap;
 
@@ -153,6 +154,44 @@ impl Pg {
                 .execute("DELETE FROM meta WHERE key = $1", &[&key])
                 .await?;
             Ok(())
+        })
+    }
+}
+
+impl Pg {
+    /// Moves token import `id`'s staged rows into `tokens` (replacing stored ones of the same
+    /// serial), a thousand per statement, with `event` in the audit trail: one transaction, so
+    /// the inventory appears at once or not at all. Returns how many.
+    pub(crate) fn publish_staged_tokens(
+        &self,
+        sealer: &Sealer,
+        id: u64,
+        event: Event,
+        at: u64,
+    ) -> Result<u64, StoreError> {
+        self.transaction(sealer, |ptx, tx| {
+            let mut after = String::new();
+            let mut n = 0;
+            loop {
+                let rows = ptx.staged_rows(id, &after, 1000)?;
+                let Some((last, _)) = rows.last() else {
+                    break;
+                };
+                after = last.clone();
+                let tokens: Vec<Token> = rows
+                    .iter()
+                    .map(|(_, body)| decode("staged", body.as_bytes()))
+                    .collect::<Result<_, _>>()?;
+                let refs: Vec<&Token> = tokens.iter().collect();
+                ptx.upsert_tokens(&refs)?;
+                n += tokens.len() as u64;
+            }
+            ptx.exec(
+                "DELETE FROM staged WHERE bank = $1 AND import = $2",
+                &[&ptx.bank, &big(id)],
+            )?;
+            tx.audit(at, event.clone())?;
+            Ok(n)
         })
     }
 }
