@@ -363,7 +363,7 @@ fn an_import_killed_midway_is_all_or_nothing() {
     let before = with_store(dir, |s| s.tokens().count());
     let csv = inventory_csv(dir, "KILL", 40_000);
     for wait_ms in [200, 600] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+        let mut child = command()
             .args(["import-tokens", d(&csv), "--replace", "--data-dir", d(dir)])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -396,8 +396,7 @@ fn rekey_reseals_every_bank_of_a_three_bank_database() {
     let elsewhere = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let all: Vec<&str> = args.iter().copied().chain(["--data-dir", d(dir)]).collect();
-        let (ok, out, err) = cli_with_stdin(elsewhere.path(), "ops-tester", &all, "");
-        (ok, out + &err)
+        cli_as_operator(elsewhere.path(), &all)
     };
     let (ok, out) = run(&["rekey", "--new-key-file", d(&new_key)]);
     assert!(!ok && out.contains("stop it"), "{out}");

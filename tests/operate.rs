@@ -38,7 +38,10 @@ fn fresh_bank() -> tempfile::TempDir {
     let key = tmp.path().join("master.key");
     let (ok, out, err) = cli(&["init-key", key.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
-    gw_ok(tmp.path(), &["import-tokens", "data/demo/tokens.csv"]);
+    gw_ok(
+        tmp.path(),
+        &["import-tokens", "data/one-bank/demo/tokens.csv"],
+    );
     tmp
 }
 
@@ -645,8 +648,7 @@ fn commands_outside_the_repository_need_no_bank_dir() {
     let elsewhere = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let all: Vec<&str> = args.iter().copied().chain(["--data-dir", d(dir)]).collect();
-        let (ok, out, err) = cli_with_stdin(elsewhere.path(), "ops-tester", &all, "");
-        (ok, out + &err)
+        cli_as_operator(elsewhere.path(), &all)
     };
     let add = |id: &str| {
         run(&[

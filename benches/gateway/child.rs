@@ -23,7 +23,8 @@ impl Gateway {
 
     /// [`Gateway::start`] with more `serve` flags (`--database URL`).
     pub fn start_with(data_dir: &Path, key_file: &Path, extra: &[&str]) -> Gateway {
-        let bank_dir = crate::data::repo().join("data");
+        // The one-bank setup (its carrier networks are data/'s, shared).
+        let bank_dir = crate::data::repo().join("data/one-bank");
         Gateway::start_banks(data_dir, key_file, &bank_dir, extra)
     }
 

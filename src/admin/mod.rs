@@ -67,7 +67,7 @@ pub struct Target {
     /// Where bank.toml (one bank) or banks/CODE.toml (several) are. Not needed: a running
     /// gateway uses the profiles it serves, and a stopped one's data directory records the
     /// bank directory it was last served with (DATA_DIR/bank-dir); else ./data.
-    #[arg(long, global = true)]
+    #[arg(long, env = "KEITAI_BANK_DIR", global = true)]
     pub bank_dir: Option<PathBuf>,
 }
 
