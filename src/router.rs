@@ -77,6 +77,10 @@ impl Fronts {
         if let Err(e) = self.app.store.finish_cut_short_import() {
             crate::log::log(format_args!("storage error: {e}"));
         }
+        // A published 法人 import whose importer died, on either engine.
+        if let Err(e) = crate::operate::businesses::finish_cut_short(&self.app.store) {
+            crate::log::log(format_args!("storage error: {e}"));
+        }
         self.phone.sweep();
         for front in &self.fronts {
             front.sweep();

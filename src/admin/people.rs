@@ -119,21 +119,21 @@ pub(super) fn customers(ctx: &mut Ctx, action: &CustomersAction) -> Result<(), S
             dry_run,
             ..
         } => {
-            let read = |p: &PathBuf| {
-                std::fs::read(ctx.path(p)).map_err(|e| format!("{}: {e}", p.display()))
+            let open = |p: &PathBuf| {
+                std::fs::File::open(ctx.path(p)).map_err(|e| format!("{}: {e}", p.display()))
             };
-            let (contract_bytes, user_bytes) = (read(contracts)?, read(users)?);
+            let (mut contract_file, mut user_file) = (open(contracts)?, open(users)?);
             let operator = Operator(ctx.operator.clone());
-            let args = businesses::BusinessImportArgs {
-                contracts: &contract_bytes,
-                users: &user_bytes,
+            let mut args = businesses::BusinessImportArgs {
+                contracts: &mut contract_file,
+                users: &mut user_file,
                 contracts_name: &contracts.display().to_string(),
                 users_name: &users.display().to_string(),
                 dry_run: *dry_run,
                 now: clock::now_unix(),
                 operator: &operator,
             };
-            businesses::import(ctx.store, &args).map(|r| r.to_string())
+            businesses::import(ctx.store, &mut args).map(|r| r.to_string())
         }
         CustomersAction::Import {
             file: Some(file),

@@ -236,7 +236,7 @@ fn line_of(message: &str) -> u64 {
 }
 
 /// The bad rows `parse` found and the duplicates staging found, as one list in line order.
-fn in_line_order(parsed: Vec<String>, duplicates: Vec<(u64, String)>) -> Vec<String> {
+pub(super) fn in_line_order(parsed: Vec<String>, duplicates: Vec<(u64, String)>) -> Vec<String> {
     let mut all: Vec<(u64, String)> = parsed.into_iter().map(|m| (line_of(&m), m)).collect();
     all.extend(duplicates);
     // Stable: messages of one line keep their order.

@@ -223,7 +223,13 @@ impl Store {
             self.apply_postgres(marker.id, &marker.source, |_| {})?;
             pg.remove_meta(&key)?;
         }
-        pg.drop_staged(lock, None)
+        // A published owned import's rows are its owner's to apply (`owned_import.rs`).
+        let owned = pg.meta(&pg_staging::marker_key(
+            super::owned_import::OWNED,
+            &pg.bank().key,
+        ))?;
+        let keep = owned.and_then(|v| Some(u64::from_be_bytes(v.get(..8)?.try_into().ok()?)));
+        pg.drop_staged_except(lock, keep)
     }
 
     /// Applies import `id`'s staged rows on PostgreSQL, a batch per transaction, each batch

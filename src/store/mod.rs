@@ -25,6 +25,7 @@ mod bulk;
 mod error;
 mod host_import;
 mod index;
+mod owned_import;
 mod pg;
 pub mod records;
 mod rekey;
@@ -38,6 +39,10 @@ pub use error::{Abort, EngineError, StoreError, TxResult};
 pub use host_import::{
     host_digest, merge as merge_host_row, HostChange, HostImport, HostRow, Outcome, Source,
 };
+pub use owned_import::OwnedImport;
+/// The throw-away PostgreSQL cluster of the library's tests.
+#[cfg(test)]
+pub(crate) use pg::harness;
 pub use pg::{SharedSessions, MIGRATIONS, SCHEMA_VERSION};
 pub use records::*;
 pub use staging::Staging;

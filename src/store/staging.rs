@@ -250,6 +250,55 @@ impl<'s> Staged<'s> {
         Ok(out)
     }
 
+    /// Takes up published import `id` (to finish applying it): its rows stay when dropped.
+    pub(super) fn adopt(&mut self, to: u64) {
+        match self {
+            Staged::Sled { id, published, .. } | Staged::Postgres { id, published, .. } => {
+                *id = to;
+                *published = true;
+            }
+        }
+    }
+
+    /// Up to `limit` staged rows (key, row bytes) whose keys start with `prefix`, after key
+    /// `after`, in key order; outside transactions (only the import's owner reads its rows).
+    pub(super) fn scan(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        match self {
+            Staged::Sled { sled, id, .. } => {
+                let start = match after {
+                    Some(a) => std::ops::Bound::Excluded(key(*id, a)),
+                    None => std::ops::Bound::Included(key(*id, prefix)),
+                };
+                let whole = key(*id, prefix);
+                let mut out = Vec::new();
+                for kv in sled
+                    .tree(T::Staged)
+                    .range((start, std::ops::Bound::Unbounded))
+                {
+                    let (k, v) = kv?;
+                    if !k.starts_with(&whole) || out.len() == limit {
+                        break;
+                    }
+                    let text = String::from_utf8_lossy(&k[9..]).into_owned();
+                    out.push((text, v.to_vec()));
+                }
+                Ok(out)
+            }
+            Staged::Postgres {
+                pg,
+                lock: Some(lock),
+                id,
+                ..
+            } => pg.scan_staged(lock, *id, prefix, after.unwrap_or(""), limit),
+            Staged::Postgres { lock: None, .. } => Ok(Vec::new()),
+        }
+    }
+
     /// Marks the import published: its rows are the store's now, and stay when it is dropped.
     pub(super) fn set_published(&mut self) {
         match self {
@@ -352,10 +401,26 @@ impl Sled {
             self.folding.store(id, Ordering::SeqCst);
             self.fold(id, |_| {})?;
         }
-        if !self.tree(T::Staged).is_empty() {
-            self.tree(T::Staged).clear()?;
-            self.db.flush()?;
+        if self.tree(T::Staged).is_empty() {
+            return Ok(());
         }
+        // A published owned import's rows are its owner's to apply; every other row goes.
+        match self.tree(T::Meta).get(super::owned_import::OWNED)? {
+            None => self.tree(T::Staged).clear()?,
+            Some(v) => {
+                let keep = v.get(..8).map(<[u8]>::to_vec).unwrap_or_default();
+                let staged = self.tree(T::Staged);
+                let mut batch = sled::Batch::default();
+                for k in staged.iter().keys() {
+                    let k = k?;
+                    if !k.starts_with(&keep) {
+                        batch.remove(k);
+                    }
+                }
+                staged.apply_batch(batch)?;
+            }
+        }
+        self.db.flush()?;
         Ok(())
     }
     /// Moves import `id`'s staged rows into `tokens`, a batch at a time under the write lock

@@ -136,6 +136,47 @@ impl Pg {
         Ok(())
     }
 
+    /// Deletes every staged row of the bank but those of import `keep` (a published owned
+    /// import's); the caller holds the lock.
+    pub(crate) fn drop_staged_except(
+        &self,
+        lock: &ImportLock,
+        keep: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let bank = self.bank().key.clone();
+        let keep = keep.map_or(-1, big);
+        self.block(lock.client.execute(
+            "DELETE FROM staged WHERE bank = $1 AND import <> $2",
+            &[&bank, &keep],
+        ))?;
+        Ok(())
+    }
+
+    /// Up to `limit` staged rows (key, JSON) of import `id` whose keys start with `prefix`,
+    /// after key `after`, in key order.
+    pub(crate) fn scan_staged(
+        &self,
+        lock: &ImportLock,
+        id: u64,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let bank = self.bank().key.clone();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.block(lock.client.query(
+            "SELECT key, body::text FROM staged WHERE bank = $1 AND import = $2 \
+             AND key > $3 AND key >= $4 AND starts_with(key, $4) ORDER BY key LIMIT $5",
+            &[&bank, &big(id), &after, &prefix, &limit],
+        ))?;
+        rows.iter()
+            .map(|r| {
+                let body: String = r.try_get(1)?;
+                Ok((r.try_get(0)?, body.into_bytes()))
+            })
+            .collect()
+    }
+
     /// Meta value `key`, if stored.
     pub(crate) fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.block(async {
