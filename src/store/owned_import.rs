@@ -45,9 +45,10 @@ impl Store {
         }))
     }
 
-    /// Takes up published import `id` to finish applying it (its rows are kept).
+    /// Takes up published import `id` to finish applying it (its rows are kept); at once
+    /// [`StoreError::ImportBusy`] when another import holds the bank's lock.
     pub fn resume_owned_import(&self, id: u64) -> Result<OwnedImport<'_>, StoreError> {
-        let mut engine = self.stage_rows()?;
+        let mut engine = self.claim_staging(false)?;
         engine.adopt(id);
         Ok(OwnedImport {
             store: self,

@@ -72,6 +72,12 @@ impl Store {
     /// across every gateway and tool; a published import cut short is finished first, and
     /// rows left by one cut short before publishing are dropped).
     pub(super) fn stage_rows(&self) -> Result<Staged<'_>, StoreError> {
+        self.claim_staging(true)
+    }
+
+    /// [`Store::stage_rows`]; `wait`: a moment for the lock on PostgreSQL (an operator's
+    /// command), else none (a gateway's sweep, which must not hold up its runtime).
+    pub(super) fn claim_staging(&self, wait: bool) -> Result<Staged<'_>, StoreError> {
         Ok(match &self.engine {
             Engine::Sled(sled) => {
                 let (id, guard) = sled.claim_import()?;
@@ -87,7 +93,7 @@ impl Store {
             Engine::Postgres(pg) => {
                 // A gateway's sweep holds the lock for a moment when nothing is to be done.
                 let mut lock = pg.lock_imports()?;
-                for _ in 0..20 {
+                for _ in 0..if wait { 20 } else { 0 } {
                     if lock.is_some() {
                         break;
                     }
