@@ -6,7 +6,7 @@ use crate::child::{self, Gateway};
 use crate::phone::{Phone, FOMA};
 use crate::report::{mb, Latencies, Table};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,7 +70,7 @@ fn measured(args: &[&std::ffi::OsStr], dir: &Path, key: &Path) -> (Duration, u64
 /// [`measured`] with every argument given.
 fn measured_with(args: &[&std::ffi::OsStr]) -> (Duration, u64, String) {
     let began = Instant::now();
-    let mut c = Command::new(child::BIN)
+    let mut c = child::command()
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

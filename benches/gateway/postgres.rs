@@ -5,7 +5,7 @@
 //! and the run checks afterwards that the database holds one `otp_ok` record per acceptance.
 
 #[path = "../../src/store/pg/harness.rs"]
-mod harness;
+pub mod harness;
 
 use crate::child::{cli, Gateway};
 use crate::phone::{Phone, AU, FOMA, SOFTBANK};
