@@ -180,44 +180,20 @@ impl Sled {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::otp::{HashAlg, Params};
-    use crate::store::{NewToken, TokenKind};
+    use crate::store::tests::token as test_token;
+    use crate::store::TokenKind;
 
     fn key(b: u8) -> Sealer {
         Sealer::from_key(&[b; 32])
     }
 
     fn add_tokens(store: &Store, n: usize) {
-        for i in 0..n {
-            let t = store.new_token(&NewToken {
-                serial: &format!("REKY{i:08}"),
-                kind: TokenKind::Hardware,
-                params: Params {
-                    algorithm: HashAlg::Sha1,
-                    digits: 6,
-                    period: 60,
-                    t0: 0,
-                },
-                secret: b"12345678901234567890",
-            });
-            store.write(|tx| tx.put_token(&t)).unwrap();
-        }
-        store.flush().unwrap();
+        add_tokens_named(store, "REKY", n);
     }
 
     fn add_tokens_named(store: &Store, prefix: &str, n: usize) {
         for i in 0..n {
-            let t = store.new_token(&NewToken {
-                serial: &format!("{prefix}{i:08}"),
-                kind: TokenKind::Hardware,
-                params: Params {
-                    algorithm: HashAlg::Sha1,
-                    digits: 6,
-                    period: 60,
-                    t0: 0,
-                },
-                secret: b"12345678901234567890",
-            });
+            let t = test_token(store, &format!("{prefix}{i:08}"), TokenKind::Hardware);
             store.write(|tx| tx.put_token(&t)).unwrap();
         }
         store.flush().unwrap();

@@ -562,26 +562,16 @@ impl Staging<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::otp::{HashAlg, Params};
     use crate::seal::Sealer;
-    use crate::store::{NewToken, TokenKind};
+    use crate::store::tests::token as test_token;
+    use crate::store::TokenKind;
 
     fn open(dir: &std::path::Path) -> Store {
         Store::open(dir, Sealer::from_key(&[7; 32])).unwrap()
     }
 
     fn token(store: &Store, i: usize) -> Token {
-        store.new_token(&NewToken {
-            serial: &format!("STGD{i:08}"),
-            kind: TokenKind::Hardware,
-            params: Params {
-                algorithm: HashAlg::Sha1,
-                digits: 6,
-                period: 60,
-                t0: 0,
-            },
-            secret: b"12345678901234567890",
-        })
+        test_token(store, &format!("STGD{i:08}"), TokenKind::Hardware)
     }
 
     /// More rows than one batch, so some reach the engine before the "crash".

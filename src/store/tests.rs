@@ -15,7 +15,8 @@ fn key() -> Sealer {
 
 const NOW: u64 = 1_700_000_000;
 
-fn token(store: &Store, serial: &str, kind: TokenKind) -> Token {
+/// A token of the RFC 6238 test seed (also used by the store's other modules' tests).
+pub(super) fn token(store: &Store, serial: &str, kind: TokenKind) -> Token {
     store.new_token(&NewToken {
         serial,
         kind,

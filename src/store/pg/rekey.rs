@@ -149,8 +149,8 @@ mod tests {
     use super::super::harness;
     use super::*;
     use crate::banks::BankCode;
-    use crate::otp::{HashAlg, Params};
-    use crate::store::{NewToken, Store, TokenKind};
+    use crate::store::tests::token as test_token;
+    use crate::store::{Store, TokenKind};
 
     fn key(b: u8) -> Sealer {
         Sealer::from_key(&[b; 32])
@@ -158,19 +158,7 @@ mod tests {
 
     fn add_tokens(store: &Store, n: usize) {
         let tokens: Vec<Token> = (0..n)
-            .map(|i| {
-                store.new_token(&NewToken {
-                    serial: &format!("REKY{i:08}"),
-                    kind: TokenKind::Hardware,
-                    params: Params {
-                        algorithm: HashAlg::Sha1,
-                        digits: 6,
-                        period: 60,
-                        t0: 0,
-                    },
-                    secret: b"12345678901234567890",
-                })
-            })
+            .map(|i| test_token(store, &format!("REKY{i:08}"), TokenKind::Hardware))
             .collect();
         store
             .commit_now(|tx| tokens.iter().try_for_each(|t| tx.put_token(t)))
