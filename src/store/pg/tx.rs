@@ -2,7 +2,8 @@
 //! `batch.rs`). Reads lock their row until commit; writes go out at once, except the audit
 //! records, which are numbered and hashed against the chain head the batch holds locked, and
 //! inserted by the batch just before its COMMIT. The body's savepoint travels with its first
-//! statement (pipelined: no round trip of its own).
+//! statement (pipelined: no round trip of its own), and so does the answer to a token's
+//! conditional UPDATE, which is sent without waiting (see [`PgTx::exec_later`]).
 
 use super::super::audit::{chained, Who};
 use super::super::error::{Abort, Stop};
@@ -15,9 +16,36 @@ use deadpool_postgres::Client;
 use serde::de::DeserializeOwned;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use tokio_postgres::types::ToSql;
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+/// A statement sent on the batch's connection whose answer is not read yet: how many rows it
+/// changed (see [`PgTx::exec_later`]).
+pub(super) type Later = Pin<Box<dyn Future<Output = Result<u64, tokio_postgres::Error>> + Send>>;
+
+/// Reads the answers of `later`, in the order sent. `Err` says why the batch must not commit:
+/// one failed, or changed other than the one row it must change.
+pub(super) async fn settle(later: Vec<Later>) -> Result<(), String> {
+    let mut why = None;
+    // Every answer is read, even after a failure: an unread one would hold up the connection.
+    for statement in later {
+        match statement.await {
+            Ok(1) => {}
+            Ok(n) => {
+                why.get_or_insert(format!("a token's conditional update changed {n} rows"));
+            }
+            Err(e) => {
+                why.get_or_insert(e.to_string());
+            }
+        }
+    }
+    why.map_or(Ok(()), Err)
+}
 
 /// The audit chain's head as the batch holds it (locked), and the records appended to it.
 #[derive(Clone, Default)]
@@ -37,7 +65,7 @@ struct ReadState {
 }
 
 pub(crate) struct PgTx<'a> {
-    client: &'a Client,
+    client: &'a Arc<Client>,
     /// The bank column of every row this body reads or writes.
     pub(super) bank: &'a str,
     rt: &'a tokio::runtime::Runtime,
@@ -50,6 +78,11 @@ pub(crate) struct PgTx<'a> {
     prefetched_customers: RefCell<HashMap<String, Customer>>,
     /// The savepoint statement still to send (with the first statement), if any.
     savepoint: Cell<Option<&'static str>>,
+    /// Statements sent and not answered yet (this body's, or earlier bodies' of the batch):
+    /// read with the next statement's round trip, or by the batch before COMMIT.
+    later: RefCell<Vec<Later>>,
+    /// Why the batch must not commit, when one of `later` says so.
+    broken: RefCell<Option<String>>,
 }
 
 /// A token's step as stored: -1 for none.
@@ -71,11 +104,12 @@ impl<'a> PgTx<'a> {
     /// A body's view of `client`, whose transaction is open, with the batch's chain head and
     /// the savepoint statement that opens the body (see `batch.rs`).
     pub(super) fn on(
-        client: &'a Client,
+        client: &'a Arc<Client>,
         rt: &'a tokio::runtime::Runtime,
         bank: &'a super::Bank,
         chain: Chain,
         savepoint: &'static str,
+        later: Vec<Later>,
     ) -> PgTx<'a> {
         PgTx {
             client,
@@ -86,7 +120,40 @@ impl<'a> PgTx<'a> {
             prefetched: RefCell::new(HashMap::new()),
             prefetched_customers: RefCell::new(HashMap::new()),
             savepoint: Cell::new(Some(savepoint)),
+            later: RefCell::new(later),
+            broken: RefCell::new(None),
         }
+    }
+
+    /// The statements still unanswered, for the batch to read (with the next body's first
+    /// statement, or before COMMIT).
+    pub(super) fn take_later(&self) -> Vec<Later> {
+        std::mem::take(&mut *self.later.borrow_mut())
+    }
+
+    /// Why the batch must not commit, if an answer read by this body said so.
+    pub(super) fn take_broken(&self) -> Option<String> {
+        self.broken.borrow_mut().take()
+    }
+
+    /// Waits for `f` (one round trip) while reading the unanswered statements sent before
+    /// it; an error when one of those says the batch must not commit.
+    fn round<T>(
+        &self,
+        f: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> TxResult<T> {
+        let later = self.take_later();
+        if later.is_empty() {
+            return Ok(self.rt.block_on(f)?);
+        }
+        let (settled, out) = self.rt.block_on(async { tokio::join!(settle(later), f) });
+        if let Err(why) = settled {
+            *self.broken.borrow_mut() = Some(why.clone());
+            return Err(Abort(Stop::Pool(format!(
+                "the transaction did not commit: {why}"
+            ))));
+        }
+        Ok(out?)
     }
 
     /// Whether the body's savepoint was sent (it issued a statement).
@@ -106,16 +173,13 @@ impl<'a> PgTx<'a> {
             let stmt = self.client.prepare_cached(sql).await?;
             self.client.query(&stmt, params).await
         };
-        let rows = match self.savepoint.take() {
-            None => self.rt.block_on(query)?,
+        match self.savepoint.take() {
+            None => self.round(query),
             Some(sp) => {
                 let opened = self.client.batch_execute(sp);
-                self.rt
-                    .block_on(async { tokio::try_join!(opened, query) })?
-                    .1
+                Ok(self.round(async { tokio::try_join!(opened, query) })?.1)
             }
-        };
-        Ok(rows)
+        }
     }
 
     /// Runs one statement; how many rows it changed.
@@ -124,14 +188,36 @@ impl<'a> PgTx<'a> {
             let stmt = self.client.prepare_cached(sql).await?;
             self.client.execute(&stmt, params).await
         };
-        let n = match self.savepoint.take() {
-            None => self.rt.block_on(run)?,
+        match self.savepoint.take() {
+            None => self.round(run),
             Some(sp) => {
                 let opened = self.client.batch_execute(sp);
-                self.rt.block_on(async { tokio::try_join!(opened, run) })?.1
+                Ok(self.round(async { tokio::try_join!(opened, run) })?.1)
             }
-        };
-        Ok(n)
+        }
+    }
+
+    /// Sends a statement that must change exactly one row, one this body holds locked, and
+    /// goes on without waiting for its answer: that answer is read in the round trip of the
+    /// next statement on the connection (this body's or the next body's), or by the batch
+    /// before its COMMIT, and if the statement failed or changed no row the batch does not
+    /// commit (its callers are told). The body's savepoint must be open already.
+    fn exec_later(&self, sql: &str, params: Vec<Box<dyn ToSql + Sync + Send>>) -> TxResult<()> {
+        let stmt = self.round(self.client.prepare_cached(sql))?;
+        let client = self.client.clone();
+        let mut sent: Later = Box::pin(async move {
+            let refs: Vec<&(dyn ToSql + Sync)> = params
+                .iter()
+                .map(|p| &**p as &(dyn ToSql + Sync))
+                .collect();
+            client.execute(&stmt, &refs).await
+        });
+        // The first poll puts the statement on the connection, ahead of whatever follows.
+        if let Poll::Ready(out) = sent.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            sent = Box::pin(std::future::ready(out));
+        }
+        self.later.borrow_mut().push(sent);
+        Ok(())
     }
 
     /// The record in `body` (the first column) of the one row `sql` finds, if any.
@@ -260,9 +346,10 @@ impl<'a> PgTx<'a> {
 
     /// Stores a token. One this transaction read is updated only if its OTP state is still the
     /// one read, and a raised time step only by `… AND last_step < $new`: the one conditional
-    /// statement that makes a code usable once across every gateway. Either finding the row
-    /// changed (which the row lock rules out) runs the body again, which then sees the code
-    /// as replayed.
+    /// statement that makes a code usable once across every gateway. The row is locked since
+    /// the read, so the UPDATE is sent without waiting for its answer (`exec_later`): if it
+    /// found the row changed after all, the batch does not commit. A token not read here is
+    /// inserted or replaced at once; finding it changed runs the body again.
     pub(crate) fn put_token(&self, t: &Token) -> TxResult<()> {
         // A later read must see this write, not the row as first fetched.
         self.prefetched.borrow_mut().remove(&t.serial);
@@ -271,7 +358,64 @@ impl<'a> PgTx<'a> {
         let body = body_text(t);
         let free = t.free_hardware();
         let read = self.tokens_read.borrow().get(&t.serial).copied();
-        let changed = match read {
+        let Some(r) = read.filter(|_| self.began()) else {
+            let changed = self.put_token_now(t, read, step, fails, &body, free)?;
+            if changed != 1 {
+                return Err(Abort(Stop::Conflict));
+            }
+            if read.is_some() {
+                self.read_state(&t.serial, step, fails);
+            }
+            return Ok(());
+        };
+        let mut params: Vec<Box<dyn ToSql + Sync + Send>> = vec![
+            Box::new(t.serial.clone()),
+            Box::new(step),
+            Box::new(fails),
+            Box::new(t.assigned_to.clone()),
+            Box::new(free),
+            Box::new(body),
+            Box::new(self.bank.to_owned()),
+        ];
+        if step > r.last_step {
+            self.exec_later(
+                "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
+                 free_hardware = $5, body = $6::text::jsonb \
+                 WHERE bank = $7 AND serial = $1 AND last_step < $2",
+                params,
+            )?;
+        } else {
+            params.push(Box::new(r.last_step));
+            params.push(Box::new(r.fails));
+            self.exec_later(
+                "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
+                 free_hardware = $5, body = $6::text::jsonb \
+                 WHERE bank = $7 AND serial = $1 AND last_step = $8 AND fails = $9",
+                params,
+            )?;
+        }
+        self.read_state(&t.serial, step, fails);
+        Ok(())
+    }
+
+    /// The OTP state this transaction now holds for `serial`.
+    fn read_state(&self, serial: &str, last_step: i64, fails: i32) {
+        self.tokens_read
+            .borrow_mut()
+            .insert(serial.to_owned(), ReadState { last_step, fails });
+    }
+
+    /// [`PgTx::put_token`] waiting for the answer: how many rows changed.
+    fn put_token_now(
+        &self,
+        t: &Token,
+        read: Option<ReadState>,
+        step: i64,
+        fails: i32,
+        body: &str,
+        free: bool,
+    ) -> TxResult<u64> {
+        match read {
             Some(r) if step > r.last_step => self.exec(
                 "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
                  free_hardware = $5, body = $6::text::jsonb \
@@ -285,11 +429,11 @@ impl<'a> PgTx<'a> {
                     &body,
                     &self.bank,
                 ],
-            )?,
+            ),
             Some(r) => self.exec(
                 "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
                  free_hardware = $5, body = $6::text::jsonb \
-                 WHERE bank = $9 AND serial = $1 AND last_step = $7 AND fails = $8",
+                 WHERE bank = $7 AND serial = $1 AND last_step = $8 AND fails = $9",
                 &[
                     &t.serial,
                     &step,
@@ -297,11 +441,11 @@ impl<'a> PgTx<'a> {
                     &t.assigned_to,
                     &free,
                     &body,
+                    &self.bank,
                     &r.last_step,
                     &r.fails,
-                    &self.bank,
                 ],
-            )?,
+            ),
             None => self.exec(
                 "INSERT INTO tokens \
                  (bank, serial, last_step, fails, assigned_to, free_hardware, body) \
@@ -318,21 +462,8 @@ impl<'a> PgTx<'a> {
                     &body,
                     &self.bank,
                 ],
-            )?,
-        };
-        if changed != 1 {
-            return Err(Abort(Stop::Conflict));
+            ),
         }
-        if read.is_some() {
-            let state = ReadState {
-                last_step: step,
-                fails,
-            };
-            self.tokens_read
-                .borrow_mut()
-                .insert(t.serial.clone(), state);
-        }
-        Ok(())
     }
 
     pub(crate) fn receipt(
