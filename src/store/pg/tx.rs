@@ -138,10 +138,7 @@ impl<'a> PgTx<'a> {
 
     /// Waits for `f` (one round trip) while reading the unanswered statements sent before
     /// it; an error when one of those says the batch must not commit.
-    fn round<T>(
-        &self,
-        f: impl Future<Output = Result<T, tokio_postgres::Error>>,
-    ) -> TxResult<T> {
+    fn round<T>(&self, f: impl Future<Output = Result<T, tokio_postgres::Error>>) -> TxResult<T> {
         let later = self.take_later();
         if later.is_empty() {
             return Ok(self.rt.block_on(f)?);
@@ -206,10 +203,8 @@ impl<'a> PgTx<'a> {
         let stmt = self.round(self.client.prepare_cached(sql))?;
         let client = self.client.clone();
         let mut sent: Later = Box::pin(async move {
-            let refs: Vec<&(dyn ToSql + Sync)> = params
-                .iter()
-                .map(|p| &**p as &(dyn ToSql + Sync))
-                .collect();
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
             client.execute(&stmt, &refs).await
         });
         // The first poll puts the statement on the connection, ahead of whatever follows.
