@@ -1,4 +1,5 @@
-//! Configuration: the bank profile (`data/bank.toml`) and the server's runtime settings.
+//! Configuration: a bank profile (`bank.toml`, or `banks/CODE.toml` of a multi-bank gateway)
+//! and the server's runtime settings.
 
 use crate::net::{NetSet, Networks};
 use serde::Deserialize;

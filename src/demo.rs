@@ -1,6 +1,7 @@
-//! The demo bank: customers, token inventory, one existing registration, the branch staff, the
-//! 法人 contracts and the お客様カード from `data/demo/`, loaded into an empty database by
-//! `serve --demo`.
+//! A demo bank: customers, token inventory, existing registrations, the branch staff, the
+//! 法人 contracts and the お客様カード from the bank's `demo/` folder (`data/banks/CODE/demo/`
+//! of the three-bank demo, `data/one-bank/demo/` of the one-bank one), loaded into an empty
+//! database by `serve --demo`.
 
 use crate::branch::procedures::{staff as ops, Role, Staff};
 use crate::business;
@@ -92,7 +93,8 @@ fn load_staff(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
     Ok(())
 }
 
-/// Loads the demo bank from `dir` (the `data/` folder) into an empty store.
+/// Loads the demo bank whose `demo/` folder is in `dir` ([`crate::banks::Profile::dir`]) into
+/// an empty store.
 pub fn load(store: &Store, dir: &Path, now: u64) -> Result<(), DemoError> {
     let tokens_path = dir.join("demo/tokens.csv");
     let seeds = inventory::read(&tokens_path).map_err(|e| DemoError::Data {

@@ -33,8 +33,9 @@ struct Cli {
 enum Command {
     /// Run the gateway.
     Serve {
-        /// Load the demo bank from the bank directory into an empty database, and print its
-        /// customers and token serials (on a database that is not the demo's: says so).
+        /// Load the demo banks of the bank directory (the default `data`: three banks) into an
+        /// empty database, and print each bank's URL, customers, token serials and staff (on a
+        /// database that is not the demo's: says so).
         #[arg(long)]
         demo: bool,
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -52,8 +53,9 @@ enum Command {
             hide_env_values = true
         )]
         database: Option<String>,
-        /// Where bank.toml, carrier_networks.toml and demo/ are.
-        #[arg(long, default_value = "data")]
+        /// The bank directory: banks/CODE.toml and banks/CODE/demo/ (several banks), or
+        /// bank.toml and demo/ (one bank); carrier_networks.toml in it or in its parent.
+        #[arg(long, default_value = "data", env = "KEITAI_BANK_DIR")]
         bank_dir: PathBuf,
         /// Serve the phone pages to PCs and smartphones too (for testers).
         #[arg(long)]
@@ -96,9 +98,16 @@ enum Command {
         /// Unix time to compute the code for, instead of now.
         #[arg(long)]
         at: Option<u64>,
-        /// The inventory file the token was programmed from.
-        #[arg(long, default_value = "data/demo/tokens.csv")]
-        inventory: PathBuf,
+        /// The inventory file the token was programmed from (default: the demo inventory of
+        /// the bank directory's bank that has the serial).
+        #[arg(long)]
+        inventory: Option<PathBuf>,
+        /// The bank directory whose demo inventories are searched.
+        #[arg(long, default_value = "data", env = "KEITAI_BANK_DIR")]
+        bank_dir: PathBuf,
+        /// Only this bank's demo inventory (the demo banks' serials are distinct: rarely needed).
+        #[arg(long)]
+        bank: Option<BankCode>,
     },
     /// Bring a backup (a directory `backup` wrote) back as DATA_DIR's database; the gateway
     /// must be stopped and DATA_DIR/db must not exist.
@@ -190,7 +199,20 @@ fn main() -> ExitCode {
             serial,
             at,
             inventory,
-        } => token_code(&serial, at, &inventory),
+            bank_dir,
+            bank,
+        } => {
+            let unix = at.unwrap_or_else(clock::now_unix);
+            let code = match inventory {
+                Some(file) => keitai_gateway::simulator::code(&file, &serial, unix),
+                None => Profiles::load(&bank_dir)
+                    .map_err(|e| e.to_string())
+                    .and_then(|p| {
+                        keitai_gateway::simulator::demo_code(&p, bank.as_ref(), &serial, unix)
+                    }),
+            };
+            code.map(|c| println!("{c}"))
+        }
         Command::Restore { backup_dir, db } => restore(&backup_dir, &db),
         Command::Rekey { new_key_file, db } => rekey(&new_key_file, &db),
         Command::Admin(cmd) => admin(&cmd),
@@ -376,12 +398,13 @@ fn serve(
         bank_dir,
     } = place;
     let profiles = Profiles::load(&bank_dir).map_err(|e| e.to_string())?;
-    let networks_file = bank_dir.join("carrier_networks.toml");
-    let networks = if networks_file.exists() {
-        Networks::load(&networks_file)?
-    } else {
-        Networks::loopback_only()
-    };
+    let (networks, networks_file) = Networks::for_bank_dir(&bank_dir)?;
+    match &networks_file {
+        Some(file) => println!("Carrier networks from {}.", file.display()),
+        None => {
+            println!("No carrier_networks.toml: subscriber IDs are believed from loopback only.")
+        }
+    }
     keitai_gateway::private::private_dir(&data_dir)?;
     let sealer = match Sealer::load(key_file) {
         Err(KeyError::Missing(_)) if demo => {
@@ -402,6 +425,15 @@ fn serve(
         )?
     } else {
         vec![open_any(&data_dir, database.as_deref(), sealer)?]
+    };
+    // How to get a demo token's code, as typed in the working directory `serve` ran in.
+    let codes_hint = if bank_dir == Path::new("data") {
+        "keitai-gateway token-code SERIAL".to_owned()
+    } else {
+        format!(
+            "keitai-gateway token-code SERIAL --bank-dir {}",
+            bank_dir.display()
+        )
     };
     let mut apps = Vec::new();
     for (profile, store) in profiles.banks.iter().zip(stores) {
@@ -432,7 +464,7 @@ fn serve(
                 } else {
                     String::new()
                 };
-                print_demo(dir, &store, &base)?;
+                print_demo(dir, &store, &base, &codes_hint)?;
             } else {
                 println!(
                     "This database is not the demo bank's (its customers or their passwords \
@@ -519,8 +551,9 @@ async fn shutdown_signal() {
     ctrl_c.await.unwrap_or(());
 }
 
-/// `base`: the bank's path prefix on a multi-bank gateway (empty for one bank).
-fn print_demo(bank_dir: &Path, store: &Store, base: &str) -> Result<(), String> {
+/// `base`: the bank's path prefix on a multi-bank gateway (empty for one bank); `codes_hint`:
+/// the command that prints a token's code.
+fn print_demo(bank_dir: &Path, store: &Store, base: &str, codes_hint: &str) -> Result<(), String> {
     println!("Demo customers (contract ID / login password / transfer password / name / token):");
     for c in demo::customers(bank_dir).map_err(|e| e.to_string())? {
         let token = store
@@ -551,7 +584,7 @@ fn print_demo(bank_dir: &Path, store: &Store, base: &str) -> Result<(), String> 
         "Software tokens (not for feature phones): {}",
         software.join(" ")
     );
-    println!("Codes: keitai-gateway token-code SERIAL");
+    println!("Codes: {codes_hint}");
     let cards = demo::cards(bank_dir).map_err(|e| e.to_string())?;
     if !cards.is_empty() {
         println!("お客様カード (ア イ ウ エ オ カ キ ク) of the customers above:");
@@ -610,16 +643,6 @@ fn spaced(digits: &str) -> String {
         .map(String::from)
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn token_code(serial: &str, at: Option<u64>, inventory_file: &Path) -> Result<(), String> {
-    let code = keitai_gateway::simulator::code(
-        inventory_file,
-        serial,
-        at.unwrap_or_else(clock::now_unix),
-    )?;
-    println!("{code}");
-    Ok(())
 }
 
 /// A progress counter on standard error when it is a terminal (big inventories take a while);
@@ -723,7 +746,19 @@ fn open_for(cmd: &AdminCommand, db: &Db, sealer: Sealer) -> Result<(Vec<Store>, 
     let chosen = if cmd.all_banks() {
         0
     } else {
-        let code = &profiles.pick(target.bank.as_ref())?.code;
+        let code = &profiles
+            .pick(target.bank.as_ref())
+            .map_err(|e| match &target.bank {
+                // The repository's `data/` holds several banks: a one-bank database's commands
+                // run there need its own bank directory.
+                None => format!(
+                    "{e} in {}; a one-bank database's commands take the directory of its \
+                     bank.toml (--bank-dir)",
+                    target.bank_dir.display()
+                ),
+                Some(_) => e,
+            })?
+            .code;
         codes.iter().position(|c| c == code).unwrap_or(0)
     };
     let cache = keitai_gateway::store::SERVING_CACHE;

@@ -3,8 +3,8 @@
 //! - [`NetSet`]: a set of CIDR networks that judges IPv4 clients of a dual-stack listener
 //!   (`::ffff:a.b.c.d`) as the IPv4 address they are — the one place that canonicalises;
 //! - [`Networks`]: the carriers' published gateway ranges and the emulator networks
-//!   (data/carrier_networks.toml), which decide whether a peer may vouch for subscriber-ID
-//!   headers;
+//!   (`carrier_networks.toml` of the bank directory, or of its parent: [`Networks::file_for`]),
+//!   which decide whether a peer may vouch for subscriber-ID headers;
 //! - [`forwarded_https`]: `X-Forwarded-Proto` believed from configured TLS proxies only.
 //!
 //! The internal networks (who reaches `/api/`) and the branch networks (who reaches
@@ -88,7 +88,10 @@ pub struct CarrierNetworks {
     pub networks: NetSet,
 }
 
-/// Carrier gateway networks + emulator networks, loaded from data/carrier_networks.toml.
+/// The carrier networks file's name.
+const FILE: &str = "carrier_networks.toml";
+
+/// Carrier gateway networks + emulator networks, loaded from `carrier_networks.toml`.
 ///
 /// A missing carrier table means no ranges for it; a missing `emulator_networks` means
 /// no emulator is trusted (a production file can leave loopback out on purpose).
@@ -109,6 +112,32 @@ pub struct Networks {
 }
 
 impl Networks {
+    /// The carrier networks file of the bank directory `bank_dir`: its own
+    /// `carrier_networks.toml`, else its parent's. The carriers' ranges are the gateway's, not a
+    /// bank's: the repository's one-bank setup (`data/one-bank/`) shares the file of the
+    /// multi-bank `data/` this way instead of keeping a second copy.
+    pub fn file_for(bank_dir: &std::path::Path) -> Option<std::path::PathBuf> {
+        let own = bank_dir.join(FILE);
+        if own.is_file() {
+            return Some(own);
+        }
+        bank_dir
+            .parent()
+            .map(|p| p.join(FILE))
+            .filter(|p| p.is_file())
+    }
+
+    /// The networks of [`Networks::file_for`], or [`Networks::loopback_only`] when there is no
+    /// file; and the file they came from.
+    pub fn for_bank_dir(
+        bank_dir: &std::path::Path,
+    ) -> Result<(Networks, Option<std::path::PathBuf>), String> {
+        match Networks::file_for(bank_dir) {
+            Some(file) => Ok((Networks::load(&file)?, Some(file))),
+            None => Ok((Networks::loopback_only(), None)),
+        }
+    }
+
     pub fn load(path: &std::path::Path) -> Result<Networks, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
@@ -290,6 +319,30 @@ networks = ["2001:db8:1::/48"]
         assert!(e.contains("210.230.128.224/28"), "{e}");
         let e = Networks::load(std::path::Path::new("/nonexistent/nets.toml")).unwrap_err();
         assert!(e.contains("/nonexistent/nets.toml"), "{e}");
+    }
+
+    #[test]
+    fn a_bank_dir_without_its_own_file_uses_its_parents() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let shared = repo.join("data").join(FILE);
+        assert_eq!(Networks::file_for(&repo.join("data")), Some(shared.clone()));
+        assert_eq!(
+            Networks::file_for(&repo.join("data/one-bank")),
+            Some(shared)
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let bank = tmp.path().join("bank");
+        std::fs::create_dir(&bank).unwrap();
+        assert_eq!(Networks::file_for(&bank), None);
+        let (n, file) = Networks::for_bank_dir(&bank).unwrap();
+        assert!(file.is_none() && n.docomo.networks.is_empty());
+        std::fs::write(tmp.path().join(FILE), "emulator_networks = []\n").unwrap();
+        assert_eq!(Networks::file_for(&bank), Some(tmp.path().join(FILE)));
+        // The bank directory's own file comes first.
+        std::fs::write(bank.join(FILE), "[au]\nnetworks = [\"10.0.0.0/8\"]\n").unwrap();
+        let (n, file) = Networks::for_bank_dir(&bank).unwrap();
+        assert_eq!(file, Some(bank.join(FILE)));
+        assert!(n.trusts(Carrier::Au, ip("10.1.2.3")));
     }
 
     #[test]

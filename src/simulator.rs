@@ -1,10 +1,62 @@
 //! The token simulator: what a token from an inventory file shows at a given time. One code
-//! for `keitai-gateway token-code` and the emulator's token panel, so both show the same.
+//! for `keitai-gateway token-code` and the emulator's token panel, so both show the same; and
+//! where a bank's demo inventory is ([`demo_inventory`], [`demo_code`]).
 
+use crate::banks::{BankCode, Profile, Profiles};
 use crate::form;
 use crate::inventory::{self, Seed};
 use crate::store::TokenKind;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The demo inventory of the bank whose files are in `dir` ([`Profile::dir`]).
+pub fn demo_inventory(dir: &Path) -> PathBuf {
+    dir.join("demo/tokens.csv")
+}
+
+/// The code `serial` shows at `unix`, from the demo inventory of the bank of `profiles` that
+/// has it (only `bank`'s, when given). The demo banks' serials are distinct; a serial in two
+/// banks' inventories with different seeds is refused unless `bank` says which.
+pub fn demo_code(
+    profiles: &Profiles,
+    bank: Option<&BankCode>,
+    serial: &str,
+    unix: u64,
+) -> Result<String, String> {
+    let banks: Vec<&Profile> = match bank {
+        Some(_) => vec![profiles.pick(bank)?],
+        None => profiles.banks.iter().collect(),
+    };
+    let wanted = form::serial(serial);
+    let mut found: Vec<(&BankCode, String)> = Vec::new();
+    for p in &banks {
+        let file = demo_inventory(&p.dir);
+        if !file.is_file() {
+            continue;
+        }
+        if let Some(seed) = read(&file)?.iter().find(|t| t.serial == wanted) {
+            found.push((&p.code, seed.code_at(unix)));
+        }
+    }
+    match found.as_slice() {
+        [] => Err(format!(
+            "{wanted} is not in the demo inventory of {} (--inventory FILE names another)",
+            banks
+                .iter()
+                .map(|p| demo_inventory(&p.dir).display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        [(_, code), rest @ ..] if rest.iter().all(|(_, c)| c == code) => Ok(code.clone()),
+        several => Err(format!(
+            "{wanted} is in the demo inventories of banks {}: say which with --bank CODE",
+            several
+                .iter()
+                .map(|(b, _)| b.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
 
 /// The code the token `serial` of `inventory_file` shows at `unix`, and the seconds that code
 /// has left before the token moves on.
@@ -55,7 +107,92 @@ mod tests {
     use super::*;
 
     fn demo() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo/tokens.csv")
+        demo_inventory(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/one-bank"))
+    }
+
+    fn profiles(dir: &str) -> Profiles {
+        Profiles::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)).unwrap()
+    }
+
+    #[test]
+    fn a_demo_serial_is_found_in_whichever_banks_inventory_has_it() {
+        let three = profiles("data");
+        let at = 60 * 1000;
+        let code = |file: &str, serial: &str| {
+            let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+            super::code(&file, serial, at).unwrap()
+        };
+        // One serial of each bank, each from its own bank's file.
+        for (bank, serial) in [
+            ("1020", "GMHW00000001"),
+            ("1021", "GMHW00000010"),
+            ("1022", "GMHW00000018"),
+        ] {
+            let own = code(&format!("data/banks/{bank}/demo/tokens.csv"), serial);
+            assert_eq!(demo_code(&three, None, serial, at).unwrap(), own);
+            let b = BankCode::parse(bank).unwrap();
+            assert_eq!(demo_code(&three, Some(&b), serial, at).unwrap(), own);
+        }
+        let other = BankCode::parse("1021").unwrap();
+        let e = demo_code(&three, Some(&other), "GMHW00000001", at).unwrap_err();
+        assert!(e.contains("not in the demo inventory"), "{e}");
+        assert!(demo_code(&three, None, "GMHW99999999", at).is_err());
+        // The one-bank setup: its one inventory.
+        let one = profiles("data/one-bank");
+        assert_eq!(
+            demo_code(&one, None, "gmhw00000013", at).unwrap(),
+            code("data/one-bank/demo/tokens.csv", "GMHW00000013")
+        );
+    }
+
+    #[test]
+    fn the_demo_banks_serials_are_distinct() {
+        let three = profiles("data");
+        let mut all = Vec::new();
+        for p in &three.banks {
+            all.extend(
+                read(&demo_inventory(&p.dir))
+                    .unwrap()
+                    .into_iter()
+                    .map(|s| s.serial),
+            );
+        }
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n, "a serial in two demo banks' inventories");
+    }
+
+    #[test]
+    fn a_serial_with_two_seeds_needs_its_bank() {
+        let tmp = tempfile::tempdir().unwrap();
+        let banks = tmp.path().join("banks");
+        let profile = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("data/banks/1021.toml"),
+        )
+        .unwrap();
+        for (code, secret) in [
+            ("1031", "7GIYCPFAMKVZ2CIPUBR42BBLN573O7R2"),
+            ("1032", "UFOEYZUHILYLDNGOQR4OQSCWEPO6GZGB"),
+        ] {
+            std::fs::create_dir_all(banks.join(code).join("demo")).unwrap();
+            let text = profile.replace("bank_code = \"1021\"", &format!("bank_code = \"{code}\""));
+            std::fs::write(banks.join(format!("{code}.toml")), text).unwrap();
+            std::fs::write(
+                banks.join(code).join("demo/tokens.csv"),
+                format!("serial,kind,algorithm,digits,period,secret_base32\nGMHW00000001,hardware,SHA1,6,60,{secret}\n"),
+            )
+            .unwrap();
+        }
+        let two = Profiles::load(tmp.path()).unwrap();
+        let e = demo_code(&two, None, "GMHW00000001", 0).unwrap_err();
+        assert!(e.contains("1031, 1032") && e.contains("--bank"), "{e}");
+        let b = BankCode::parse("1032").unwrap();
+        let file = banks.join("1032/demo/tokens.csv");
+        assert_eq!(
+            demo_code(&two, Some(&b), "GMHW00000001", 0).unwrap(),
+            super::code(&file, "GMHW00000001", 0).unwrap()
+        );
     }
 
     #[test]

@@ -7,20 +7,16 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 
-/// A copy of the demo bank (data/) whose bank.toml `[policy]` also says `policy`.
+/// A copy of the one-bank demo whose bank.toml `[policy]` also says `policy`.
 pub fn bank_with_policy(dir: &Path, policy: &str) -> PathBuf {
     let bank = dir.join("bank");
-    let data = repo().join("data");
+    let data = one_bank();
     std::fs::create_dir_all(bank.join("demo")).unwrap();
     for entry in std::fs::read_dir(data.join("demo")).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), bank.join("demo").join(entry.file_name())).unwrap();
     }
-    std::fs::copy(
-        data.join("carrier_networks.toml"),
-        bank.join("carrier_networks.toml"),
-    )
-    .unwrap();
+    std::fs::copy(carrier_networks(), bank.join("carrier_networks.toml")).unwrap();
     let profile = std::fs::read_to_string(data.join("bank.toml")).unwrap();
     assert!(profile.contains("[policy]\n"));
     // The profile's own values of the keys set here give way.
@@ -493,7 +489,8 @@ fn gateway_with_umask_000(args: &[&str]) -> std::process::Command {
     cmd.arg("-c")
         .arg("umask 000 && exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_keitai-gateway"))
-        .args(args);
+        .args(args)
+        .env("KEITAI_BANK_DIR", one_bank());
     cmd
 }
 
@@ -510,7 +507,7 @@ fn data_directory_and_files_are_private_whatever_the_umask_and_an_exposed_key_is
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("var");
-    let bank = repo().join("data");
+    let bank = one_bank();
     let args = [
         "serve",
         "--demo",
@@ -589,7 +586,7 @@ fn a_corrupted_database_is_answered_with_a_message_and_a_failing_exit_never_a_pa
     file.set_len(30).unwrap();
     drop(file);
     let dir = tmp.path().to_str().unwrap();
-    let bank = repo().join("data");
+    let bank = one_bank();
     for args in [
         &[
             "serve",
@@ -605,7 +602,7 @@ fn a_corrupted_database_is_answered_with_a_message_and_a_failing_exit_never_a_pa
         &["audit", "--verify", "--data-dir", dir][..],
         &["api-key", "list", "--data-dir", dir][..],
     ] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+        let mut child = command()
             .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -363,7 +363,7 @@ fn an_import_killed_midway_is_all_or_nothing() {
     let before = with_store(dir, |s| s.tokens().count());
     let csv = inventory_csv(dir, "KILL", 40_000);
     for wait_ms in [200, 600] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+        let mut child = command()
             .args(["import-tokens", d(&csv), "--replace", "--data-dir", d(dir)])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -6,7 +6,6 @@ use crate::support::*;
 use keitai_gateway::store::{Store, TokenState};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::Command;
 
 pub const VERIFY: &str = "/api/v1/otp/verify";
 
@@ -14,7 +13,7 @@ pub const VERIFY: &str = "/api/v1/otp/verify";
 /// The data directory gets its master key first, as an operator's `init-key` would.
 fn api_key(dir: &Path, args: &[&str]) -> String {
     sealer(dir);
-    let out = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+    let out = command()
         .arg("api-key")
         .args(args)
         .arg("--data-dir")
@@ -174,7 +173,7 @@ fn callers_need_a_live_key() {
     let old = add_key(tmp.path(), "old-app");
     api_key(tmp.path(), &["revoke", "old-app"]);
     // One live key per name: a second is refused until the first is revoked.
-    let again = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+    let again = command()
         .args(["api-key", "add", "ib-core", "--data-dir"])
         .arg(tmp.path())
         .output()
@@ -290,7 +289,7 @@ fn a_cancelled_token_answers_cancelled() {
     let tmp = tempfile::tempdir().unwrap();
     {
         let store = Store::open(&tmp.path().join("db"), sealer(tmp.path())).unwrap();
-        keitai_gateway::demo::load(&store, &repo().join("data"), now()).unwrap();
+        keitai_gateway::demo::load(&store, &one_bank(), now()).unwrap();
         let mut hanako = store.customer(HANAKO.0).unwrap().unwrap();
         let mut token = store.token(HANAKO_TOKEN).unwrap().unwrap();
         hanako.token = None;

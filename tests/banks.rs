@@ -1,4 +1,4 @@
-//! Several banks in one gateway (`data/centre`: banks 1020, 1021, 1022) over real sockets:
+//! Several banks in one gateway (`data/`: banks 1020, 1021, 1022) over real sockets:
 //! each bank's customers, tokens, receipts, sessions, staff and API keys kept apart, and the
 //! bank list at the bare `/`. The isolation tests run on both engines: the embedded database
 //! and a PostgreSQL database (`postgres::`, the shared throw-away cluster).
@@ -13,7 +13,7 @@ const KITA: &str = "/1022";
 const TWIN: (&str, &str, &str) = ("1000000001", "Pass1234", "Move1234");
 
 fn centre(dir: &std::path::Path, extra: &[&str]) -> Server {
-    Server::start_with_bank(dir, &repo().join("data/centre"), extra)
+    Server::start_with_bank(dir, &banks_dir(), extra)
 }
 
 /// Where a test's banks are kept: the embedded engine in a data directory, or a database of
@@ -40,7 +40,7 @@ impl Engine {
         if !bank.is_empty() {
             all.extend_from_slice(&["--bank", bank]);
         }
-        all.extend_from_slice(&["--bank-dir", "data/centre"]);
+        all.extend_from_slice(&["--bank-dir", "data"]);
         match self {
             Engine::Sled(tmp) => {
                 all.extend_from_slice(&["--data-dir", tmp.path().to_str().unwrap()]);
@@ -117,6 +117,9 @@ fn register(server: &Server, bank: &str, who: (&str, &str, &str), serial: &str) 
         ],
     )
 }
+
+/// A vendor's inventory file (the one-bank demo's, 23 tokens).
+const VENDOR_FILE: &str = "data/one-bank/demo/tokens.csv";
 
 fn cli_ok(args: &[&str]) -> String {
     let (ok, out, err) = cli(args);
@@ -400,22 +403,22 @@ fn operator_commands_name_the_bank_they_write_to() {
     cli_ok(&["init-key", key_file.to_str().unwrap()]);
     let at = |bank: &str, args: &[&str]| {
         let mut all = args.to_vec();
-        all.extend_from_slice(&["--bank", bank, "--bank-dir", "data/centre", "--data-dir", d]);
+        all.extend_from_slice(&["--bank", bank, "--bank-dir", "data", "--data-dir", d]);
         cli(&all)
     };
     // One vendor file into two banks' inventories: two sets of tokens, no clash.
     for bank in ["1020", "1021"] {
-        let (ok, out, err) = at(bank, &["import-tokens", "data/demo/tokens.csv"]);
+        let (ok, out, err) = at(bank, &["import-tokens", VENDOR_FILE]);
         assert!(ok && out.contains("loaded 23 tokens"), "{bank}: {out}{err}");
     }
-    let (ok, _, err) = at("1020", &["import-tokens", "data/demo/tokens.csv"]);
+    let (ok, _, err) = at("1020", &["import-tokens", VENDOR_FILE]);
     assert!(!ok && err.contains("already exist"), "{err}");
     // Without --bank a multi-bank command does not guess.
     let (ok, _, err) = cli(&[
         "import-tokens",
-        "data/demo/tokens.csv",
+        VENDOR_FILE,
         "--bank-dir",
-        "data/centre",
+        "data",
         "--data-dir",
         d,
     ]);
@@ -584,7 +587,7 @@ fn restoring_a_backup_of_several_banks_checks_every_banks_chain() {
     let out = tempfile::tempdir().unwrap();
     let backup = out.path().join("backup");
     let b = backup.to_str().unwrap();
-    let bank = ["--bank", "1021", "--bank-dir", "data/centre", "--data-dir"];
+    let bank = ["--bank", "1021", "--bank-dir", "data", "--data-dir"];
     cli_ok(&[&["backup", b][..], &bank, &[d]].concat());
     server.kill();
     let key = tmp.path().join("master.key");
@@ -720,4 +723,153 @@ fn migrating_several_banks_to_postgres_keeps_each_bank_apart() {
         "GMHW00000015",
     );
     assert_eq!(kita.receipt_number().as_deref(), Some("1000001"));
+}
+
+/// The code `serial` of `bank`'s own demo inventory (`data/banks/CODE/demo/tokens.csv`) shows
+/// at the test's time.
+fn bank_code(bank: &str, serial: &str) -> String {
+    let file = banks_dir().join(format!("banks/{bank}/demo/tokens.csv"));
+    keitai_gateway::inventory::read(&file)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.serial == serial)
+        .unwrap_or_else(|| panic!("{serial} not in {}", file.display()))
+        .code_at(now())
+}
+
+#[test]
+fn readmes_first_command_serves_the_three_demo_banks() {
+    let tmp = tempfile::tempdir().unwrap();
+    // `cargo run --release -- serve --demo`: no --bank-dir.
+    let server = Server::start_readme_demo(tmp.path());
+    let banner = server.banner.join("\n");
+    for (code, name) in [
+        ("1020", "あおば信用金庫"),
+        ("1021", "みなみ信用金庫"),
+        ("1022", "きた信用金庫"),
+    ] {
+        // Each bank's URL, then (in its block) its customers and staff.
+        assert!(
+            server
+                .banner
+                .iter()
+                .any(|l| l.starts_with(&format!("bank {code} {name}: http://"))
+                    && l.ends_with(&format!("/{code}/"))),
+            "{banner}"
+        );
+        assert!(
+            banner.contains(&format!("== Bank {code} {name} at /{code}/")),
+            "{banner}"
+        );
+    }
+    for line in [
+        "  1000000001 / Pass1234 / Move1234 / 青葉太郎 / -",
+        "  1000000002 / Pass2345 / Move2345 / 南花子 / -",
+        "  1000000001 / Pass5678 / Move5678 / 北太郎 / -",
+        "  C0011 / Clerk0011 / 青葉窓口 / 001 / Clerk",
+        "  S0032 / Super0032 / 東支店長 / 003 / Supervisor",
+        "法人 contracts at /1022/biz",
+        "Codes: keitai-gateway token-code SERIAL",
+        "Carrier networks from data/carrier_networks.toml.",
+    ] {
+        assert!(banner.contains(line), "{line:?} not in:\n{banner}");
+    }
+
+    // The bare top lists the banks with numbered keys; each key opens the bank under its prefix.
+    let mut phone = server.phone(FOMA);
+    let list = phone.get("/");
+    list.assert_chtml(5000);
+    for (key, base, name) in [
+        ('1', AOBA, "あおば信用金庫"),
+        ('2', MINAMI, "みなみ信用金庫"),
+        ('3', KITA, "きた信用金庫"),
+    ] {
+        assert_eq!(list.link(key).as_deref(), Some(&*format!("{base}/")));
+        let top = phone.follow(&list, key);
+        top.assert_chtml(5000).assert_contains(name);
+        let (action, _) = top.form().unwrap();
+        assert!(action.starts_with(&format!("{base}/login")), "{action}");
+    }
+
+    // 利用開始 at あおば, which (unlike the one-bank demo) ends with the お客様カード.
+    let (taro, card, serial) = (("1000000001", "Pass1234"), "31415926", "GMHW00000001");
+    let top = phone.get(&format!("{AOBA}/"));
+    let step1 = phone.follow(&top, '1');
+    let form = phone.submit(&step1, &[("contract_id", taro.0), ("password", taro.1)]);
+    form.assert_chtml(5000)
+        .assert_contains("お客様カードの(1)、(2)に対応した数字を半角でそれぞれ入力してください。");
+    assert!(!form.text.contains("資金移動用パスワード"), "{}", form.text);
+    let (action, _) = form.form().unwrap();
+    assert!(action.starts_with("/1020/start/"), "{action}");
+    let [a, b] = crate::biz::answer(&form, card);
+    let done = phone.submit(
+        &form,
+        &[
+            ("serial", serial),
+            ("otp", &bank_code("1020", serial)),
+            ("login_otp", "1"),
+            ("card1", &a),
+            ("card2", &b),
+        ],
+    );
+    done.assert_chtml(5000)
+        .assert_contains("ワンタイムパスワードの登録が完了しました")
+        .assert_contains(serial);
+    // The token is あおば's: みなみ has no such serial, and its customer of the same contract ID
+    // still holds none.
+    server.stop();
+    let d = tmp.path().to_str().unwrap();
+    let show = |bank: &str| {
+        cli_ok(&[
+            "customers",
+            "show",
+            taro.0,
+            "--bank",
+            bank,
+            "--bank-dir",
+            "data",
+            "--data-dir",
+            d,
+        ])
+    };
+    assert!(show("1020").contains(serial), "{}", show("1020"));
+    assert!(!show("1021").contains(serial), "{}", show("1021"));
+}
+
+#[test]
+fn token_code_finds_a_serial_in_whichever_demo_banks_inventory_has_it() {
+    let at = now().to_string();
+    // README's `token-code SERIAL`: no --inventory, no --bank-dir, in the repository.
+    let token_code = |args: &[&str]| {
+        let out = command()
+            .env_remove("KEITAI_BANK_DIR")
+            .arg("token-code")
+            .args(args)
+            .args(["--at", &at])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        (
+            out.status.success(),
+            text,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for (bank, serial) in [
+        ("1020", "GMHW00000002"),
+        ("1021", "GMHW00000011"),
+        ("1022", "GMHW00000016"),
+    ] {
+        let (ok, code, err) = token_code(&[serial]);
+        assert!(ok, "{serial}: {err}");
+        assert_eq!(code, bank_code(bank, serial), "{serial}");
+        let (ok, again, err) = token_code(&[serial, "--bank", bank]);
+        assert!(ok && again == code, "{serial} --bank {bank}: {err}");
+    }
+    let (ok, _, err) = token_code(&["GMHW00000002", "--bank", "1022"]);
+    assert!(!ok && err.contains("not in the demo inventory"), "{err}");
+    // The one-bank setup's own inventory.
+    let (ok, code, err) = token_code(&["GMHW00000010", "--bank-dir", "data/one-bank"]);
+    assert!(ok, "{err}");
+    assert_eq!(code, crate::support::code("GMHW00000010", 0));
 }

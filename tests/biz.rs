@@ -10,7 +10,7 @@ use serde_json::json;
 /// Every business page fits 2 KB.
 const BIZ_BUDGET: usize = 2048;
 
-/// Demo contracts (data/demo/businesses.csv): 契約先ID, ご契約先暗証番号, 確認暗証番号, card.
+/// Demo contracts (the one-bank demo's demo/businesses.csv): 契約先ID, ご契約先暗証番号, 確認暗証番号, card.
 const KITAMI: (&str, &str, &str, &str) = ("2000000001", "Admin2001", "Kakunin2001", "40173958");
 const ABASHIRI: (&str, &str, &str, &str) = ("2000000002", "Admin2002", "Kakunin2002", "62849105");
 const CARD_KANA: [char; 8] = ['ア', 'イ', 'ウ', 'エ', 'オ', 'カ', 'キ', 'ク'];
@@ -487,20 +487,16 @@ fn softbank_registration_refuses_what_the_seeds_forbid_and_wrong_cards_lock() {
         .assert_contains("法人 利用登録");
 }
 
-/// A copy of data/ whose bank profile has `edit` applied to bank.toml.
+/// A copy of the one-bank demo whose bank profile has `edit` applied to bank.toml.
 fn bank_copy(dir: &std::path::Path, edit: impl Fn(String) -> String) -> std::path::PathBuf {
     let bank = dir.join("bank");
     std::fs::create_dir_all(bank.join("demo")).unwrap();
-    let data = repo().join("data");
+    let data = one_bank();
     for f in std::fs::read_dir(data.join("demo")).unwrap() {
         let f = f.unwrap();
         std::fs::copy(f.path(), bank.join("demo").join(f.file_name())).unwrap();
     }
-    std::fs::copy(
-        data.join("carrier_networks.toml"),
-        bank.join("carrier_networks.toml"),
-    )
-    .unwrap();
+    std::fs::copy(carrier_networks(), bank.join("carrier_networks.toml")).unwrap();
     let profile = std::fs::read_to_string(data.join("bank.toml")).unwrap();
     let edited = edit(profile.clone());
     assert_ne!(edited, profile, "the edit changed the profile");
@@ -509,7 +505,7 @@ fn bank_copy(dir: &std::path::Path, edit: impl Fn(String) -> String) -> std::pat
 }
 
 /// Seed 001: a bank that ends 利用開始 and 交換 with the お客様カード (demo cards in
-/// data/demo/cards.csv).
+/// the one-bank demo's demo/cards.csv).
 fn card_bank(tmp: &std::path::Path) -> Server {
     let bank = bank_copy(tmp, |p| {
         p.replace(

@@ -228,11 +228,11 @@ fn an_old_au_session_id_is_refused_after_the_next_step() {
     phone.get("/menu").assert_contains("ようこそ");
 }
 
-/// A copy of data/ in `dir`, with edits to bank.toml and carrier_networks.toml.
+/// A copy of the one-bank demo in `dir`, with edits to bank.toml and carrier_networks.toml.
 fn bank_copy(dir: &Path, remember: bool, trust_emulators: bool) -> PathBuf {
     let bank = dir.join("bank");
     std::fs::create_dir_all(bank.join("demo")).unwrap();
-    let data = repo().join("data");
+    let data = one_bank();
     for f in ["customers.csv", "registrations.csv", "tokens.csv"] {
         std::fs::copy(data.join("demo").join(f), bank.join("demo").join(f)).unwrap();
     }
@@ -241,7 +241,7 @@ fn bank_copy(dir: &Path, remember: bool, trust_emulators: bool) -> PathBuf {
         profile = format!("remember_subscriber_id = true\n{profile}");
     }
     std::fs::write(bank.join("bank.toml"), profile).unwrap();
-    let mut networks = std::fs::read_to_string(data.join("carrier_networks.toml")).unwrap();
+    let mut networks = std::fs::read_to_string(carrier_networks()).unwrap();
     if !trust_emulators {
         let line = "emulator_networks = [\"127.0.0.0/8\", \"::1/128\"]";
         assert!(networks.contains(line));

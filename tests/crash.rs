@@ -30,9 +30,8 @@ fn serials(i: usize) -> (String, String) {
 /// A bank directory of our own: many customers, two hardware tokens each.
 fn write_bank(dir: &Path) -> HashMap<String, keitai_gateway::inventory::Seed> {
     std::fs::create_dir_all(dir.join("demo")).unwrap();
-    for f in ["bank.toml", "carrier_networks.toml"] {
-        std::fs::copy(repo().join("data").join(f), dir.join(f)).unwrap();
-    }
+    std::fs::copy(one_bank().join("bank.toml"), dir.join("bank.toml")).unwrap();
+    std::fs::copy(carrier_networks(), dir.join("carrier_networks.toml")).unwrap();
     let mut customers = String::from("contract_id,login_password,transfer_password,name\n");
     let mut tokens = String::from("serial,kind,algorithm,digits,period,secret_base32\n");
     for i in 0..CUSTOMERS {

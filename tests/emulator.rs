@@ -3,7 +3,7 @@
 //! and `/emulator/` exists only for the emulator networks, and only reaches this gateway.
 
 use crate::support::webdriver::Browser;
-use crate::support::{now, repo, Server, HANAKO, HANAKO_TOKEN, ICHIRO, TARO};
+use crate::support::{now, one_bank, Server, HANAKO, HANAKO_TOKEN, ICHIRO, TARO};
 use std::path::{Path, PathBuf};
 
 fn shots() -> PathBuf {
@@ -217,7 +217,7 @@ fn emulator_is_404_when_off_or_for_clients_outside_the_emulator_networks() {
 
     // --emulator, but the emulator networks leave out loopback, where the test connects from.
     let bank = tempfile::tempdir().unwrap();
-    let data = repo().join("data");
+    let data = one_bank();
     std::fs::copy(data.join("bank.toml"), bank.path().join("bank.toml")).unwrap();
     std::fs::create_dir(bank.path().join("demo")).unwrap();
     for f in std::fs::read_dir(data.join("demo")).unwrap() {
@@ -294,7 +294,7 @@ fn emulator_reaches_only_this_gateways_phone_pages() {
     assert_eq!(code, 200, "{body}");
     let t: serde_json::Value = serde_json::from_str(&body).unwrap();
     // As token-code shows it at the gateway's time (the test's, see `support::now`).
-    let seeds = keitai_gateway::inventory::read(&repo().join("data/demo/tokens.csv")).unwrap();
+    let seeds = keitai_gateway::inventory::read(&one_bank().join("demo/tokens.csv")).unwrap();
     let seed = seeds.iter().find(|s| s.serial == "GMHW00000001").unwrap();
     assert_eq!(
         t["code"].as_str(),

@@ -89,17 +89,16 @@ fn old_jphone_handsets_carry_the_session_in_the_page() {
     assert!(!hidden.iter().any(|(k, _)| k == "sid"));
 }
 
-/// A copy of data/ in `dir` whose demo customer 1000000001 is called `name`.
+/// A copy of the one-bank demo in `dir` whose demo customer 1000000001 is called `name`.
 fn bank_with_name(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     let bank = dir.join("bank");
     std::fs::create_dir_all(bank.join("demo")).unwrap();
-    let data = repo().join("data");
+    let data = one_bank();
     for f in ["registrations.csv", "tokens.csv", "staff.csv"] {
         std::fs::copy(data.join("demo").join(f), bank.join("demo").join(f)).unwrap();
     }
-    for f in ["bank.toml", "carrier_networks.toml"] {
-        std::fs::copy(data.join(f), bank.join(f)).unwrap();
-    }
+    std::fs::copy(data.join("bank.toml"), bank.join("bank.toml")).unwrap();
+    std::fs::copy(carrier_networks(), bank.join("carrier_networks.toml")).unwrap();
     let customers = std::fs::read_to_string(data.join("demo/customers.csv")).unwrap();
     let customers = customers.replace("信金太郎", name);
     std::fs::write(bank.join("demo/customers.csv"), customers).unwrap();

@@ -38,7 +38,10 @@ fn fresh_bank() -> tempfile::TempDir {
     let key = tmp.path().join("master.key");
     let (ok, out, err) = cli(&["init-key", key.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
-    gw_ok(tmp.path(), &["import-tokens", "data/demo/tokens.csv"]);
+    gw_ok(
+        tmp.path(),
+        &["import-tokens", "data/one-bank/demo/tokens.csv"],
+    );
     tmp
 }
 

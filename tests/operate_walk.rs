@@ -85,9 +85,9 @@ fn sign_in_and_change(addr: std::net::SocketAddr, id: &str, initial: &str, chose
 
 fn copy_profile(to: &Path) {
     std::fs::create_dir_all(to).unwrap();
-    for f in ["bank.toml", "carrier_networks.toml"] {
-        std::fs::copy(repo().join("data").join(f), to.join(f)).unwrap();
-    }
+    // README: "Copy data/one-bank/bank.toml and data/carrier_networks.toml".
+    std::fs::copy(one_bank().join("bank.toml"), to.join("bank.toml")).unwrap();
+    std::fs::copy(carrier_networks(), to.join("carrier_networks.toml")).unwrap();
 }
 
 #[test]
@@ -100,7 +100,7 @@ fn the_readme_walk_from_an_empty_machine_to_serving_works_as_written() {
     // Bank profile.
     copy_profile(&m.bank_dir());
     // Tokens (the vendor's CSV), then the host's export: bcrypt and PBKDF2.
-    let tokens = repo().join("data/demo/tokens.csv");
+    let tokens = one_bank().join("demo/tokens.csv");
     let out = m.admin(&["import-tokens", tokens.to_str().unwrap()], "");
     assert!(out.contains("loaded"), "{out}");
     let export = m._root.path().join("ib-export.csv");

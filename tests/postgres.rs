@@ -145,7 +145,7 @@ fn registrations_on_two_gateways_get_distinct_consecutive_receipts() {
     assert_eq!(numbers, vec![1_000_001, 1_000_002, 1_000_003]);
     db.assert_audit_intact();
     // The tools find the database in the environment too (no password in the process list).
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+    let out = command()
         .args(["audit", "--verify", "--key-file"])
         .arg(&db.key_file)
         .env("KEITAI_DATABASE", &db.url)

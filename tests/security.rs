@@ -105,14 +105,19 @@ fn csv_import_refuses_existing_serials_and_never_replaces_bound_tokens() {
     let dir = tmp.path().to_owned();
     Server::start_in(&dir, &[]).kill();
     let d = dir.to_str().unwrap();
-    let (ok, _, err) = cli(&["import-tokens", "data/demo/tokens.csv", "--data-dir", d]);
+    let (ok, _, err) = cli(&[
+        "import-tokens",
+        "data/one-bank/demo/tokens.csv",
+        "--data-dir",
+        d,
+    ]);
     assert!(
         !ok && err.contains("already exist") && err.contains("--replace"),
         "{err}"
     );
     let (ok, _, err) = cli(&[
         "import-tokens",
-        "data/demo/tokens.csv",
+        "data/one-bank/demo/tokens.csv",
         "--data-dir",
         d,
         "--replace",

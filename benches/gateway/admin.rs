@@ -6,7 +6,7 @@ use crate::child::{self, Gateway};
 use crate::phone::{Phone, FOMA};
 use crate::report::{mb, Latencies, Table};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,7 +44,7 @@ pub fn import_customers(csv: &Path, dir: &Path, key: &Path) -> (Duration, u64, S
 /// child's own `VmHWM`, read every 10 ms) and its standard output.
 fn measured(args: &[&std::ffi::OsStr], dir: &Path, key: &Path) -> (Duration, u64, String) {
     let began = Instant::now();
-    let mut c = Command::new(child::BIN)
+    let mut c = child::command()
         .args(args)
         .arg("--data-dir")
         .arg(dir)

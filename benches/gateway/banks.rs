@@ -56,12 +56,12 @@ pub async fn run(customers: u64, load: Duration, table: &mut Table) {
     );
 }
 
-/// Three bank profiles (the repository's bank.toml under each code) in `dir/profiles`.
+/// Three bank profiles (the repository's one-bank bank.toml under each code) in `dir/profiles`.
 fn profiles(dir: &std::path::Path) -> std::path::PathBuf {
     let profiles = dir.join("profiles");
     std::fs::create_dir_all(profiles.join("banks")).expect("profiles dir");
     let template =
-        std::fs::read_to_string(data::repo().join("data/bank.toml")).expect("data/bank.toml");
+        std::fs::read_to_string(crate::child::one_bank().join("bank.toml")).expect("bank.toml");
     for code in CODES {
         let text = template.replace("bank_code = \"1999\"", &format!("bank_code = \"{code}\""));
         std::fs::write(profiles.join(format!("banks/{code}.toml")), text).expect("profile");

@@ -23,8 +23,7 @@ impl Gateway {
 
     /// [`Gateway::start`] with more `serve` flags (`--database URL`).
     pub fn start_with(data_dir: &Path, key_file: &Path, extra: &[&str]) -> Gateway {
-        let bank_dir = crate::data::repo().join("data");
-        Gateway::start_banks(data_dir, key_file, &bank_dir, extra)
+        Gateway::start_banks(data_dir, key_file, &one_bank(), extra)
     }
 
     /// The gateway with the bank profiles of `bank_dir` (one bank, or `banks/`).
@@ -54,9 +53,23 @@ impl Gateway {
         self.0.kill();
     }
 }
+/// The one-bank setup the bench's gateways and commands use (its carrier networks are data/'s,
+/// shared; data/ itself is the three-bank demo).
+pub fn one_bank() -> PathBuf {
+    crate::data::repo().join("data/one-bank")
+}
+
+/// The gateway's command line on the one-bank setup (`KEITAI_BANK_DIR`, which a command's own
+/// `--bank-dir` overrides).
+pub fn command() -> Command {
+    let mut c = Command::new(BIN);
+    c.env("KEITAI_BANK_DIR", one_bank());
+    c
+}
+
 /// Runs the gateway's command line; panics when it fails. Returns stdout.
 pub fn cli(args: &[&str], extra: &[&PathBuf]) -> String {
-    let out = Command::new(BIN)
+    let out = command()
         .args(args)
         .args(extra)
         .output()

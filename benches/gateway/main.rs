@@ -3,7 +3,8 @@
 //! banks, 2-second loads. `BENCH_API=0` leaves out the OTP API measurement. `BENCH_ONLY=a,b`
 //! runs only the sections named (see [`SECTIONS`]); `BENCH_ONLY=lookup` runs only the branch
 //! customer lookup (see `lookup.rs`), `BENCH_ONLY=banks` only the several-banks
-//! comparison (see `banks.rs`).
+//! comparison (see `banks.rs`). `BENCH_PEERS=1` adds privacyIDEA's `/validate/check` under the
+//! same load beside the gateway's OTP API (see `peers.rs`; `BENCH_ONLY=peers` runs it alone).
 //!
 //! Figures never fail the run; correctness does (every flow must succeed, every page must be
 //! within its byte budget, every OTP check must be accepted).
@@ -18,6 +19,7 @@ mod loaded;
 mod lookup;
 mod million;
 mod otp;
+mod peers;
 mod perreq;
 mod phone;
 mod postgres;
@@ -46,8 +48,9 @@ struct Sizes {
 /// What `BENCH_ONLY` may name: bytes on the air, page throughput (wrk), per-request counts
 /// (callgrind), 利用開始 flows (with the pages under that load), live sessions, OTP checks,
 /// start-up and import, the branch customer lookup (store, in process), the bank of a million,
-/// `customers import` of a big export, `import-tokens` of a big encrypted PSKC file.
-const SECTIONS: [&str; 15] = [
+/// `customers import` of a big export, `import-tokens` of a big encrypted PSKC file, the several
+/// banks, PostgreSQL, and privacyIDEA side by side (`peers`: only when named or `BENCH_PEERS=1`).
+const SECTIONS: [&str; 16] = [
     "air",
     "throughput",
     "perreq",
@@ -63,6 +66,7 @@ const SECTIONS: [&str; 15] = [
     "pskc",
     "banks",
     "postgres",
+    "peers",
 ];
 
 /// Whether `section` is to run (all of them unless `BENCH_ONLY` names some).
@@ -119,7 +123,7 @@ fn main() {
         .expect("runtime");
     let mut table = Table::default();
     runtime.block_on(run(&sizes, &mut table));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = cores();
     let header = format!(
         "keitai-gateway benchmarks ({}; {cores} cores{})",
         machine(),
@@ -206,6 +210,20 @@ async fn run(sizes: &Sizes, table: &mut Table) {
         };
         postgres::run(customers, sizes.load, table).await;
     }
+    if peers::wanted() {
+        // Enough tokens that no caller runs out within the load (two checks a token).
+        let (tokens, peer_tokens) = if sizes.quick {
+            (10_000, 512)
+        } else {
+            (50_000, 1_152)
+        };
+        peers::run(tokens, peer_tokens, sizes.load, table).await;
+    }
+}
+
+/// The machine's cores.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The sections served by one gateway on a bank of `sizes.customers`.
@@ -691,7 +709,7 @@ pub fn subscriber_id(ua: &str, k: u64) -> (String, String) {
 /// argon2 verifications per second with one thread per core, at the gateway's parameters.
 fn argon2_limit(run: Duration) -> f64 {
     let phc = keitai_gateway::password::hash(data::LOGIN_PASSWORD).expect("hash");
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = cores();
     let began = Instant::now();
     let total: u64 = std::thread::scope(|s| {
         let workers: Vec<_> = (0..cores)

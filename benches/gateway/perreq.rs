@@ -68,7 +68,7 @@ pub fn measure(
         c.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .arg("--bank-dir")
-            .arg(crate::data::repo().join("data"))
+            .arg(crate::child::one_bank())
             .arg("--key-file")
             .arg(key_file);
         c

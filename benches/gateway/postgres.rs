@@ -7,7 +7,7 @@
 //! shared machine it moves far less with the load than checks/s do.
 
 #[path = "../../src/store/pg/harness.rs"]
-mod harness;
+pub mod harness;
 
 use crate::child::{cli, Gateway};
 use crate::phone::{Phone, AU, FOMA, SOFTBANK};

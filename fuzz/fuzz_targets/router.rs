@@ -24,7 +24,7 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/one-bank");
         let store = Store::open(&dir.path().join("db"), Sealer::from_key(&[9; 32])).expect("store");
         keitai_gateway::demo::load(&store, &data, 1_700_000_000).expect("demo");
         let config = Config {
@@ -37,6 +37,7 @@ fn world() -> &'static World {
             tls_proxies: NetSet::default(),
             internal_networks: NetSet::loopback(),
             branch_networks: NetSet::loopback(),
+            emulator: None,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -65,7 +65,7 @@ pub struct Target {
     #[arg(long, global = true)]
     pub bank: Option<BankCode>,
     /// Where bank.toml (one bank) or banks/CODE.toml (several) are.
-    #[arg(long, default_value = "data", global = true)]
+    #[arg(long, default_value = "data", env = "KEITAI_BANK_DIR", global = true)]
     pub bank_dir: PathBuf,
 }
 

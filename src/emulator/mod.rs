@@ -35,9 +35,11 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The settings of the bank whose files are in `bank_dir` (its [`crate::banks::Profile::dir`]:
+    /// `BANK_DIR/banks/CODE/` on a multi-bank gateway).
     pub fn for_bank_dir(bank_dir: &Path) -> Settings {
         Settings {
-            demo_tokens: bank_dir.join("demo/tokens.csv"),
+            demo_tokens: simulator::demo_inventory(bank_dir),
         }
     }
 }

@@ -5,7 +5,7 @@
 use argon2::password_hash::{PasswordHasher, SaltString};
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// A bcrypt hash at the lowest cost: the scheme is what is tested, not its price.
 pub fn bcrypt_of(password: &str) -> String {
@@ -32,15 +32,16 @@ pub fn pbkdf2_of(password: &str) -> String {
         .to_string()
 }
 
-/// `keitai-gateway ARGS` run in `cwd` by OS user `user` with `stdin`; (success, stdout,
-/// stderr), as [`super::cli`] answers.
+/// `keitai-gateway ARGS` run in `cwd` by OS user `user` with `stdin` (the bank directory the
+/// one-bank setup unless `--bank-dir` says another); (success, stdout, stderr), as
+/// [`super::cli`] answers.
 pub fn cli_with_stdin(
     cwd: &Path,
     user: &str,
     args: &[&str],
     stdin: &str,
 ) -> (bool, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+    let mut child = super::command()
         .args(args)
         .current_dir(cwd)
         .env("USER", user)

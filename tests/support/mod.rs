@@ -24,9 +24,9 @@ pub use testkit::http::{encode_form, exchange_partial, sjis_urlencode, utf8_urle
 pub use testkit::phone::{Phone, AU, FOMA, SOFTBANK};
 pub use testkit::staff::Staff;
 
-/// Demo customers (data/demo/customers.csv).
+/// Demo customers of the one-bank demo ([`one_bank`]`/demo/customers.csv`).
 pub const TARO: (&str, &str, &str) = ("1000000001", "Pass1234", "Move1234");
-/// Holds GMHW00000010 with 認証する (data/demo/registrations.csv).
+/// Holds GMHW00000010 with 認証する (`demo/registrations.csv`).
 pub const HANAKO: (&str, &str, &str) = ("1000000002", "Pass2345", "Move2345");
 pub const ICHIRO: (&str, &str, &str) = ("1000000003", "Pass3456", "Move3456");
 pub const JIRO: (&str, &str, &str) = ("1000000004", "Pass4567", "Move4567");
@@ -34,6 +34,31 @@ pub const HANAKO_TOKEN: &str = "GMHW00000010";
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The repository's one-bank setup (`bank.toml`, `demo/`), which the suite's gateways and
+/// commands serve unless a test says otherwise.
+pub fn one_bank() -> PathBuf {
+    repo().join("data/one-bank")
+}
+
+/// The repository's multi-bank directory (`banks/CODE.toml`, `banks/CODE/demo/`): what a plain
+/// `serve --demo` serves.
+pub fn banks_dir() -> PathBuf {
+    repo().join("data")
+}
+
+/// The carrier networks file the repository's bank directories share.
+pub fn carrier_networks() -> PathBuf {
+    repo().join("data/carrier_networks.toml")
+}
+
+/// The gateway binary run in the repository, its bank directory the one-bank setup
+/// (`KEITAI_BANK_DIR`, which `--bank-dir` overrides), as the suite's commands are run.
+pub fn command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"));
+    c.current_dir(repo()).env("KEITAI_BANK_DIR", one_bank());
+    c
 }
 
 /// A running gateway on `data_dir`. Dropping it kills the process.
@@ -57,18 +82,14 @@ impl Server {
 
     /// A gateway on `data_dir` (loaded with the demo bank if empty), with extra flags.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
-        Server::start_with_bank(data_dir, &repo().join("data"), extra)
+        Server::start_with_bank(data_dir, &one_bank(), extra)
     }
 
     /// A gateway on `data_dir` with the bank profile (and demo bank) from `bank_dir`. Its clock
     /// is the test's ([`now`], moved by [`set_now`]).
     pub fn start_with_bank(data_dir: &Path, bank_dir: &Path, extra: &[&str]) -> Server {
         let fresh = std::fs::read_dir(data_dir).is_ok_and(|mut d| d.next().is_none());
-        if fresh
-            && bank_dir == repo().join("data")
-            && now() == epoch()
-            && !extra.contains(&"--key-file")
-        {
+        if fresh && bank_dir == one_bank() && now() == epoch() && !extra.contains(&"--key-file") {
             copy_dir(demo_template(), data_dir);
         }
         Server::launch(data_dir, bank_dir, extra)
@@ -82,17 +103,28 @@ impl Server {
     /// demo gateway, whose time stands still.
     pub fn start_plain(data_dir: &Path, extra: &[&str]) -> Server {
         SYSTEM_TIME.with(|s| s.set(true));
-        Server::spawn(data_dir, &repo().join("data"), None, extra)
+        Server::spawn(data_dir, Some(&one_bank()), None, extra)
     }
 
     /// [`Server::start_plain`] with the bank profile in `bank_dir` (README's walk-through).
     pub fn start_plain_with_bank(data_dir: &Path, bank_dir: &Path, extra: &[&str]) -> Server {
         SYSTEM_TIME.with(|s| s.set(true));
-        Server::spawn(data_dir, bank_dir, None, extra)
+        Server::spawn(data_dir, Some(bank_dir), None, extra)
+    }
+
+    /// README's first command: `serve --demo` with no `--bank-dir` (nor `KEITAI_BANK_DIR`), run
+    /// in the repository, on `data_dir`; the test's clock.
+    pub fn start_readme_demo(data_dir: &Path) -> Server {
+        Server::launch_in(data_dir, None, &[])
     }
 
     /// Starts a demo gateway on `data_dir` as it is, on the test's clock.
     fn launch(data_dir: &Path, bank_dir: &Path, extra: &[&str]) -> Server {
+        Server::launch_in(data_dir, Some(bank_dir), extra)
+    }
+
+    /// [`Server::launch`]; no `bank_dir`: the default bank directory.
+    fn launch_in(data_dir: &Path, bank_dir: Option<&Path>, extra: &[&str]) -> Server {
         let clock = data_dir.join("test-clock");
         assert!(
             write_clock(&clock, now()),
@@ -105,13 +137,23 @@ impl Server {
         Server::spawn(data_dir, bank_dir, Some(&clock), &flags)
     }
 
-    fn spawn(data_dir: &Path, bank_dir: &Path, clock: Option<&Path>, extra: &[&str]) -> Server {
+    /// `serve` on `data_dir` with `--bank-dir bank_dir`; without one, the default's (`data` of
+    /// the repository, where it runs).
+    fn spawn(
+        data_dir: &Path,
+        bank_dir: Option<&Path>,
+        clock: Option<&Path>,
+        extra: &[&str],
+    ) -> Server {
         let mut serve = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"));
         serve
+            .current_dir(repo())
+            .env_remove("KEITAI_BANK_DIR")
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .arg("--bank-dir")
-            .arg(bank_dir);
+            .arg(data_dir);
+        if let Some(bank_dir) = bank_dir {
+            serve.arg("--bank-dir").arg(bank_dir);
+        }
         if let Some(clock) = clock {
             serve.arg("--test-clock").arg(clock);
         }
@@ -209,7 +251,7 @@ fn demo_template() -> &'static Path {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("template directory");
         let saved = NOW.with(|n| n.replace(None));
-        Server::launch(&dir, &repo().join("data"), &[]).stop();
+        Server::launch(&dir, &one_bank(), &[]).stop();
         NOW.with(|n| n.set(saved));
         CLOCKS.with(|c| c.borrow_mut().retain(|p| !p.starts_with(&dir)));
         for own in ["test-clock", "server.log"] {
@@ -236,7 +278,7 @@ pub fn pskc_fixture(name: &str) -> PathBuf {
 
 /// The demo inventory, for computing codes as a token would show them.
 pub fn inventory() -> Vec<Seed> {
-    keitai_gateway::inventory::read(&repo().join("data/demo/tokens.csv")).expect("demo inventory")
+    keitai_gateway::inventory::read(&one_bank().join("demo/tokens.csv")).expect("demo inventory")
 }
 
 /// The suite's time, the same in every test: the start of the minute the suite started in.
@@ -332,11 +374,7 @@ pub fn wrong_code(serial: &str) -> String {
 
 /// Runs the gateway's command line; returns (success, stdout, stderr).
 pub fn cli(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run keitai-gateway");
+    let out = command().args(args).output().expect("run keitai-gateway");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -344,7 +382,7 @@ pub fn cli(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-/// Demo branch staff (data/demo/staff.csv): staff ID, password.
+/// Demo branch staff of the one-bank demo (`demo/staff.csv`): staff ID, password.
 pub const CLERK_HONTEN: (&str, &str) = ("C0011", "Clerk0011");
 pub const CLERK_EKIMAE: (&str, &str) = ("C0021", "Clerk0021");
 pub const SUPER_HONTEN: (&str, &str) = ("S0012", "Super0012");
@@ -353,10 +391,7 @@ pub const SUPER_HIGASHI: (&str, &str) = ("S0031", "Super0031");
 
 /// Runs the gateway binary with `args` (a command-line tool) and returns its standard output.
 pub fn run_cli(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
-        .args(args)
-        .output()
-        .expect("run keitai-gateway");
+    let out = command().args(args).output().expect("run keitai-gateway");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
