@@ -10,6 +10,7 @@
 pub mod harness;
 
 use crate::child::{cli, Gateway};
+use crate::cpu::{cpu_ticks, postmaster_pid, ticks_per_second};
 use crate::phone::{Phone, AU, FOMA, SOFTBANK};
 use crate::report::{Latencies, Table};
 use crate::{data, flows, otp};
@@ -53,12 +54,16 @@ pub async fn run(customers: u64, load: Duration, table: &mut Table) {
     let addrs: Vec<_> = gateways.iter().map(|g| g.addr).collect();
 
     crate::step("PostgreSQL: OTP API, 64 callers over two gateways");
-    let postmaster = postmaster_pid(&cluster);
-    let pids: Vec<u32> = gateways.iter().map(|g| g.pid()).collect();
-    let cpu_before = cpu_seconds(&pids, postmaster);
+    let postmaster = postmaster_pid(cluster.port).unwrap_or(0);
+    let gateway_ticks = || gateways.iter().map(|g| cpu_ticks(g.pid())).sum::<u64>();
+    let before = (gateway_ticks(), cpu_ticks(postmaster));
     let (rate, mut lat, accepted) =
         otp::verify_load(&addrs, &format!("Bearer {api_key}"), 0..half, load).await;
-    let cpu = cpu_seconds(&pids, postmaster) - cpu_before;
+    let per_check = |ticks: u64| ticks as f64 / ticks_per_second() * 1e3 / accepted.max(1) as f64;
+    let cpu = (
+        per_check(gateway_ticks().saturating_sub(before.0)),
+        per_check(cpu_ticks(postmaster).saturating_sub(before.1)),
+    );
     let stored: u64 = cluster
         .sql(
             "bench",
@@ -76,8 +81,8 @@ pub async fn run(customers: u64, load: Duration, table: &mut Table) {
     table.add("PostgreSQL (2 gateways)", "OTP API latency", lat.p50_p99());
     table.add(
         "PostgreSQL (2 gateways)",
-        "CPU per accepted check: both gateways and PostgreSQL, user + system",
-        format!("{:.0} µs", cpu * 1e6 / accepted.max(1) as f64),
+        "CPU per accepted check, user + system: both gateways + PostgreSQL",
+        format!("{:.2} + {:.2} ms", cpu.0, cpu.1),
     );
     table.check(
         "PostgreSQL (2 gateways)",
@@ -143,52 +148,4 @@ async fn flow_load(
         lat.extend(l);
     }
     (flows as f64 / began.elapsed().as_secs_f64(), lat)
-}
-
-/// The PostgreSQL server's process ID (the first line of `postmaster.pid`).
-fn postmaster_pid(cluster: &harness::Cluster) -> u32 {
-    let data = cluster.sql("bench", "SHOW data_directory");
-    let pid_file =
-        std::fs::read_to_string(std::path::Path::new(data.trim()).join("postmaster.pid"))
-            .unwrap_or_default();
-    pid_file
-        .lines()
-        .next()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// CPU time (user + system, seconds) used so far by processes `pids` and by `server` and its
-/// children (PostgreSQL's backends, WAL writer, checkpointer …), from `/proc/PID/stat`.
-fn cpu_seconds(pids: &[u32], server: u32) -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let mut ticks = 0u64;
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0.0;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // After the command name (in parentheses, may hold spaces): state, ppid, … utime is
-        // the 14th field of the line, stime the 15th.
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let number = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        let ppid = number(1);
-        if pids.contains(&pid) || pid == server || ppid == u64::from(server) {
-            ticks += number(11) + number(12);
-        }
-    }
-    ticks as f64 / per_second
 }
