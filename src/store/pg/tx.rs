@@ -198,8 +198,18 @@ impl<'a> PgTx<'a> {
     /// goes on without waiting for its answer: that answer is read in the round trip of the
     /// next statement on the connection (this body's or the next body's), or by the batch
     /// before its COMMIT, and if the statement failed or changed no row the batch does not
-    /// commit (its callers are told). The body's savepoint must be open already.
+    /// commit (its callers are told).
     fn exec_later(&self, sql: &str, params: Vec<Box<dyn ToSql + Sync + Send>>) -> TxResult<()> {
+        if !self.began() {
+            // The body's first statement (never so after a read): it carries the savepoint,
+            // and a row found changed runs the body again.
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+            return match self.exec(sql, &refs)? {
+                1 => Ok(()),
+                _ => Err(Abort(Stop::Conflict)),
+            };
+        }
         let stmt = self.round(self.client.prepare_cached(sql))?;
         let client = self.client.clone();
         let mut sent: Later = Box::pin(async move {
@@ -353,15 +363,29 @@ impl<'a> PgTx<'a> {
         let body = body_text(t);
         let free = t.free_hardware();
         let read = self.tokens_read.borrow().get(&t.serial).copied();
-        let Some(r) = read.filter(|_| self.began()) else {
-            let changed = self.put_token_now(t, read, step, fails, &body, free)?;
-            if changed != 1 {
-                return Err(Abort(Stop::Conflict));
-            }
-            if read.is_some() {
-                self.read_state(&t.serial, step, fails);
-            }
-            return Ok(());
+        let Some(r) = read else {
+            let changed = self.exec(
+                "INSERT INTO tokens \
+                 (bank, serial, last_step, fails, assigned_to, free_hardware, body) \
+                 VALUES ($7, $1, $2, $3, $4, $5, $6::text::jsonb) \
+                 ON CONFLICT (bank, serial) DO UPDATE SET last_step = EXCLUDED.last_step, \
+                 fails = EXCLUDED.fails, assigned_to = EXCLUDED.assigned_to, \
+                 free_hardware = EXCLUDED.free_hardware, body = EXCLUDED.body",
+                &[
+                    &t.serial,
+                    &step,
+                    &fails,
+                    &t.assigned_to,
+                    &free,
+                    &body,
+                    &self.bank,
+                ],
+            )?;
+            return if changed == 1 {
+                Ok(())
+            } else {
+                Err(Abort(Stop::Conflict))
+            };
         };
         let mut params: Vec<Box<dyn ToSql + Sync + Send>> = vec![
             Box::new(t.serial.clone()),
@@ -389,76 +413,14 @@ impl<'a> PgTx<'a> {
                 params,
             )?;
         }
-        self.read_state(&t.serial, step, fails);
-        Ok(())
-    }
-
-    /// The OTP state this transaction now holds for `serial`.
-    fn read_state(&self, serial: &str, last_step: i64, fails: i32) {
+        let state = ReadState {
+            last_step: step,
+            fails,
+        };
         self.tokens_read
             .borrow_mut()
-            .insert(serial.to_owned(), ReadState { last_step, fails });
-    }
-
-    /// [`PgTx::put_token`] waiting for the answer: how many rows changed.
-    fn put_token_now(
-        &self,
-        t: &Token,
-        read: Option<ReadState>,
-        step: i64,
-        fails: i32,
-        body: &str,
-        free: bool,
-    ) -> TxResult<u64> {
-        match read {
-            Some(r) if step > r.last_step => self.exec(
-                "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
-                 free_hardware = $5, body = $6::text::jsonb \
-                 WHERE bank = $7 AND serial = $1 AND last_step < $2",
-                &[
-                    &t.serial,
-                    &step,
-                    &fails,
-                    &t.assigned_to,
-                    &free,
-                    &body,
-                    &self.bank,
-                ],
-            ),
-            Some(r) => self.exec(
-                "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
-                 free_hardware = $5, body = $6::text::jsonb \
-                 WHERE bank = $7 AND serial = $1 AND last_step = $8 AND fails = $9",
-                &[
-                    &t.serial,
-                    &step,
-                    &fails,
-                    &t.assigned_to,
-                    &free,
-                    &body,
-                    &self.bank,
-                    &r.last_step,
-                    &r.fails,
-                ],
-            ),
-            None => self.exec(
-                "INSERT INTO tokens \
-                 (bank, serial, last_step, fails, assigned_to, free_hardware, body) \
-                 VALUES ($7, $1, $2, $3, $4, $5, $6::text::jsonb) \
-                 ON CONFLICT (bank, serial) DO UPDATE SET last_step = EXCLUDED.last_step, \
-                 fails = EXCLUDED.fails, assigned_to = EXCLUDED.assigned_to, \
-                 free_hardware = EXCLUDED.free_hardware, body = EXCLUDED.body",
-                &[
-                    &t.serial,
-                    &step,
-                    &fails,
-                    &t.assigned_to,
-                    &free,
-                    &body,
-                    &self.bank,
-                ],
-            ),
-        }
+            .insert(t.serial.clone(), state);
+        Ok(())
     }
 
     pub(crate) fn receipt(
