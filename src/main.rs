@@ -406,6 +406,8 @@ fn serve(
         }
     }
     keitai_gateway::private::private_dir(&data_dir)?;
+    // Commands run while this gateway is stopped read the same profiles (`--bank-dir` unsaid).
+    admin::record_bank_dir(&data_dir, &bank_dir)?;
     let sealer = match Sealer::load(key_file) {
         Err(KeyError::Missing(_)) if demo => {
             println!("Created the demo master key {}.", key_file.display());
@@ -695,8 +697,10 @@ fn admin(cmd: &AdminCommand) -> Result<(), String> {
     let result = match reached {
         Some(result) => result,
         None => {
+            let cwd = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
+            let bank_dir = cmd.target().bank_dir_in(&db.data_dir, &cwd);
             let sealer = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
-            let (stores, chosen) = open_for(cmd, db, sealer)?;
+            let (stores, chosen) = open_for(cmd, db, &bank_dir.0, sealer)?;
             // One store is one bank (open_for opens every bank's on a multi-bank setup).
             let every_bank: Vec<&Store> = if stores.len() > 1 {
                 stores.iter().collect()
@@ -707,9 +711,11 @@ fn admin(cmd: &AdminCommand) -> Result<(), String> {
                 store: &stores[chosen],
                 every_bank,
                 target: cmd.target().clone(),
+                bank: None,
+                bank_dir,
                 out: &mut out,
                 err: &mut err,
-                cwd: std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?,
+                cwd,
                 stdin,
                 operator: admin::socket::operator(),
                 progress: &mut progress,
@@ -725,16 +731,21 @@ fn admin(cmd: &AdminCommand) -> Result<(), String> {
 /// The stores an admin command run here works on, and which of them is its bank's: one store
 /// for one bank; every bank's (one database) on a multi-bank setup, so `--all-banks` reaches
 /// them all.
-fn open_for(cmd: &AdminCommand, db: &Db, sealer: Sealer) -> Result<(Vec<Store>, usize), String> {
+fn open_for(
+    cmd: &AdminCommand,
+    db: &Db,
+    bank_dir: &Path,
+    sealer: Sealer,
+) -> Result<(Vec<Store>, usize), String> {
     let target = cmd.target();
     // One bank's commands need no profile (its records are not keyed by bank).
-    if target.bank.is_none() && !target.bank_dir.join("banks").is_dir() {
+    if target.bank.is_none() && !bank_dir.join("banks").is_dir() {
         return Ok((
             vec![open_any(&db.data_dir, db.database.as_deref(), sealer)?],
             0,
         ));
     }
-    let profiles = Profiles::load(&target.bank_dir).map_err(|e| e.to_string())?;
+    let profiles = Profiles::load(bank_dir).map_err(|e| e.to_string())?;
     if !profiles.multi {
         profiles.pick(target.bank.as_ref())?;
         return Ok((
@@ -754,7 +765,7 @@ fn open_for(cmd: &AdminCommand, db: &Db, sealer: Sealer) -> Result<(Vec<Store>, 
                 None => format!(
                     "{e} in {}; a one-bank database's commands take the directory of its \
                      bank.toml (--bank-dir)",
-                    target.bank_dir.display()
+                    bank_dir.display()
                 ),
                 Some(_) => e,
             })?

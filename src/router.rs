@@ -72,6 +72,15 @@ impl Fronts {
         if let Err(e) = self.app.write_cancel_counts() {
             crate::log::log(format_args!("storage error: {e}"));
         }
+        // An import whose tool died on PostgreSQL is finished (or its staged rows dropped) by
+        // the first gateway to notice, not only at the next start.
+        if let Err(e) = self.app.store.finish_cut_short_import() {
+            crate::log::log(format_args!("storage error: {e}"));
+        }
+        // A published 法人 import whose importer died, on either engine.
+        if let Err(e) = crate::operate::businesses::finish_cut_short(&self.app.store) {
+            crate::log::log(format_args!("storage error: {e}"));
+        }
         self.phone.sweep();
         for front in &self.fronts {
             front.sweep();

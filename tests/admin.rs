@@ -381,3 +381,78 @@ fn an_import_killed_midway_is_all_or_nothing() {
     let (ok, out, err) = cli(&["audit", "--verify", "--data-dir", d(dir)]);
     assert!(ok, "{out}{err}");
 }
+
+/// `rekey` on the embedded database of the centre's three banks re-seals every bank's seeds and
+/// cards (the old key then opens none of them), refused while the gateway serves; run from a
+/// directory outside the repository, the commands find the banks from the data directory.
+#[test]
+fn rekey_reseals_every_bank_of_a_three_bank_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let old_key = dir.join("master.key");
+    let new_key = tmp.path().join("new.key");
+    assert!(cli(&["init-key", d(&new_key)]).0);
+    let server = Server::start_centre(dir, &[]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let all: Vec<&str> = args.iter().copied().chain(["--data-dir", d(dir)]).collect();
+        cli_as_operator(elsewhere.path(), &all)
+    };
+    let (ok, out) = run(&["rekey", "--new-key-file", d(&new_key)]);
+    assert!(!ok && out.contains("stop it"), "{out}");
+    server.stop();
+    let sealer = |k: &Path| keitai_gateway::seal::Sealer::load(k).unwrap();
+    let codes =
+        ["1020", "1021", "1022"].map(|c| keitai_gateway::banks::BankCode::parse(c).unwrap());
+    let cache = keitai_gateway::store::SERVING_CACHE;
+    let open = |k: &Path| {
+        keitai_gateway::store::Store::open_banks(&dir.join("db"), &sealer(k), cache, &codes)
+    };
+    let seeds: Vec<usize> = open(&old_key)
+        .unwrap()
+        .iter()
+        .map(|s| s.tokens().count())
+        .collect();
+    assert!(
+        seeds.iter().all(|&n| n > 0),
+        "every bank has tokens: {seeds:?}"
+    );
+    let (ok, out) = run(&["rekey", "--new-key-file", d(&new_key)]);
+    assert!(ok, "{out}");
+    let resealed: usize = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {out}"));
+    // Every bank's seeds, and the お客様カード of the bank that confirms with them.
+    assert!(resealed > seeds.iter().sum::<usize>(), "{seeds:?}: {out}");
+    assert!(matches!(
+        open(&old_key),
+        Err(keitai_gateway::store::StoreError::WrongKey)
+    ));
+    for store in open(&new_key).unwrap() {
+        for t in store.tokens() {
+            let t = t.unwrap();
+            assert!(
+                store.secret(&t).is_ok(),
+                "{} opens with the new key",
+                t.serial
+            );
+        }
+    }
+    // Each bank's chain, checked with the new key, the bank directory found from the data
+    // directory (no --bank-dir; the working directory is not the repository).
+    for code in ["1020", "1021", "1022"] {
+        let (ok, out) = run(&[
+            "audit",
+            "--verify",
+            "--bank",
+            code,
+            "--key-file",
+            d(&new_key),
+        ]);
+        assert!(ok && out.contains("audit chain intact"), "{code}: {out}");
+    }
+    let server = Server::start_centre(dir, &["--key-file", d(&new_key)]);
+    assert_eq!(server.request("GET", "/1021/", "").0, 200);
+}

@@ -637,3 +637,56 @@ fn pauses_sessions_and_account_changes_survive_restarts() {
         assert!(audit.contains(event), "{event} in\n{audit}");
     }
 }
+
+/// An operator on a fresh machine runs the commands from any directory without `--bank-dir`:
+/// through the running gateway's admin socket they use the profile it serves, and while it is
+/// stopped the data directory names the bank directory it was served with.
+#[test]
+fn commands_outside_the_repository_need_no_bank_dir() {
+    let bank = fresh_bank();
+    let dir = bank.path();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let all: Vec<&str> = args.iter().copied().chain(["--data-dir", d(dir)]).collect();
+        cli_as_operator(elsewhere.path(), &all)
+    };
+    let add = |id: &str| {
+        run(&[
+            "staff",
+            "add",
+            id,
+            "--name",
+            "本店課長",
+            "--branch",
+            "001",
+            "--role",
+            "supervisor",
+        ])
+    };
+    // Never served: nothing says where the profile is.
+    let (ok, out) = add("S9001");
+    assert!(!ok && out.contains("--bank-dir"), "{out}");
+    let file = export(dir, "host.csv", &kazuo_and_miki());
+    let server = Server::start_plain(dir, &[]);
+    let (ok, out) = add("S9001");
+    assert!(ok, "through the gateway: {out}");
+    let (ok, out) = run(&["customers", "import", &file]);
+    assert!(ok && out.contains("2 added"), "{out}");
+    let (ok, out) = run(&["customers", "show", KAZUO.0]);
+    assert!(ok && out.contains(KAZUO.0), "{out}");
+    server.stop();
+    // Stopped: the bank directory the gateway was served with, recorded in the data directory.
+    let (ok, out) = add("S9002");
+    assert!(ok, "from the record: {out}");
+    let (ok, out) = run(&["customers", "show", MIKI.0]);
+    assert!(ok && out.contains(MIKI.0), "{out}");
+    let (ok, out) = run(&["staff", "list"]);
+    assert!(
+        ok && out.contains("S9001") && out.contains("S9002"),
+        "{out}"
+    );
+}
+
+fn d(p: &Path) -> &str {
+    p.to_str().unwrap()
+}

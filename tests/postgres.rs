@@ -493,3 +493,88 @@ fn a_gateway_requiring_tls_uses_it_and_a_server_without_tls_is_refused() {
     ]);
     assert!(!ok && err.contains("TLS"), "{err}");
 }
+
+/// `customers import FILE` on `db`, as a process of its own (to be killed).
+fn spawn_import(db: &Db, file: &std::path::Path) -> std::process::Child {
+    command()
+        .args(["customers", "import", file.to_str().expect("utf-8 path")])
+        .args(["--database", &db.url, "--key-file"])
+        .arg(&db.key_file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run keitai-gateway")
+}
+
+/// Polls `sql` (one number) on `db`'s database until `done` holds of it; the last value.
+fn poll(cluster: &Cluster, db: &Db, sql: &str, done: impl Fn(u64) -> bool) -> u64 {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let n: u64 = cluster
+            .sql(&name_for(db.path()), sql)
+            .parse()
+            .expect("a count");
+        if done(n) || std::time::Instant::now() > end {
+            return n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A customers import streams into PostgreSQL while a gateway serves: killed while staging,
+/// it leaves the old customers (its staged rows dropped by the next gateway to open); killed
+/// while applying its published rows, the next gateway to open finishes it. Never half.
+#[test]
+fn a_customers_import_killed_mid_way_leaves_the_old_state_or_the_new_one() {
+    let cluster = shared();
+    let db = Db::new(cluster);
+    let a = db.gateway("a");
+    let hash = bcrypt_of("a");
+    const N: u64 = 20_000;
+    let mut csv =
+        String::from("contract_id,name,login_password_hash,transfer_password_hash,status\n");
+    for i in 0..N {
+        csv.push_str(&format!(
+            "{},顧客{i},{hash},{hash},active\n",
+            2_100_000_000 + i
+        ));
+    }
+    let file = db.path().join("export.csv");
+    std::fs::write(&file, csv).expect("write export");
+    let imported = "SELECT count(*) FROM customers WHERE contract_id LIKE '21%'";
+    let staged = "SELECT count(*) FROM staged";
+
+    // Killed while staging: the gateway's customers are as they were.
+    let mut import = spawn_import(&db, &file);
+    assert!(poll(cluster, &db, staged, |n| n > 0) > 0, "staging began");
+    assert_eq!(
+        a.request("GET", "/", "").0,
+        200,
+        "the gateway serves meanwhile"
+    );
+    import.kill().expect("kill");
+    import.wait().expect("reap");
+    let b = db.gateway("b");
+    assert_eq!(poll(cluster, &db, staged, |n| n == 0), 0, "dropped at open");
+    assert_eq!(poll(cluster, &db, imported, |_| true), 0, "the old state");
+    drop(b);
+
+    // Killed while applying: published, so the next gateway to open finishes it.
+    let mut import = spawn_import(&db, &file);
+    let seen = poll(cluster, &db, imported, |n| n > 0);
+    assert!(seen > 0, "applying began");
+    import.kill().expect("kill");
+    import.wait().expect("reap");
+    let cut = poll(cluster, &db, imported, |_| true);
+    assert!(cut < N, "killed half-way through applying ({cut} of {N})");
+    let b = db.gateway("b2");
+    assert_eq!(poll(cluster, &db, imported, |n| n == N), N, "the new state");
+    assert_eq!(poll(cluster, &db, staged, |n| n == 0), 0);
+    assert_eq!(b.request("GET", "/", "").0, 200);
+    let audit = db.cli(&["audit"]).1;
+    assert_eq!(audit.matches("customers_import").count(), 1, "{audit}");
+    db.assert_audit_intact();
+    // The import lock went with the killed process: the next import runs (all unchanged).
+    let (ok, out) = db.cli(&["customers", "import", file.to_str().expect("utf-8")]);
+    assert!(ok && out.contains(&format!("{N} unchanged")), "{out}");
+}

@@ -40,16 +40,38 @@ pub fn import_customers(csv: &Path, dir: &Path, key: &Path) -> (Duration, u64, S
     )
 }
 
+/// Runs `customers import CSV --database URL --key-file KEY` (PostgreSQL), measured as
+/// [`import`].
+pub fn import_customers_postgres(csv: &Path, url: &str, key: &Path) -> (Duration, u64, String) {
+    measured_with(&[
+        "customers".as_ref(),
+        "import".as_ref(),
+        csv.as_os_str(),
+        "--database".as_ref(),
+        url.as_ref(),
+        "--key-file".as_ref(),
+        key.as_os_str(),
+    ])
+}
+
 /// Runs the gateway's command `args` on the database in `dir`; its time, its peak RSS (the
 /// child's own `VmHWM`, read every 10 ms) and its standard output.
 fn measured(args: &[&std::ffi::OsStr], dir: &Path, key: &Path) -> (Duration, u64, String) {
+    let mut all = args.to_vec();
+    all.extend([
+        "--data-dir".as_ref(),
+        dir.as_os_str(),
+        "--key-file".as_ref(),
+        key.as_os_str(),
+    ]);
+    measured_with(&all)
+}
+
+/// [`measured`] with every argument given.
+fn measured_with(args: &[&std::ffi::OsStr]) -> (Duration, u64, String) {
     let began = Instant::now();
     let mut c = child::command()
         .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("--key-file")
-        .arg(key)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

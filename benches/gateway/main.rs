@@ -50,8 +50,9 @@ struct Sizes {
 /// (callgrind), 利用開始 flows (with the pages under that load), live sessions, OTP checks,
 /// start-up and import, the branch customer lookup (store, in process), the bank of a million,
 /// `customers import` of a big export, `import-tokens` of a big encrypted PSKC file, the several
-/// banks, PostgreSQL, and privacyIDEA side by side (`peers`: only when named or `BENCH_PEERS=1`).
-const SECTIONS: [&str; 16] = [
+/// banks, PostgreSQL, `customers import` of the big export into PostgreSQL, and privacyIDEA side
+/// by side (`peers`: only when named or `BENCH_PEERS=1`).
+const SECTIONS: [&str; 17] = [
     "air",
     "throughput",
     "perreq",
@@ -67,6 +68,7 @@ const SECTIONS: [&str; 16] = [
     "pskc",
     "banks",
     "postgres",
+    "pgimport",
     "peers",
 ];
 
@@ -210,6 +212,9 @@ async fn run(sizes: &Sizes, table: &mut Table) {
             sizes.customers.min(20_000)
         };
         postgres::run(customers, sizes.load, table).await;
+    }
+    if wanted("pgimport") {
+        postgres::customers_import(sizes.big, table);
     }
     if peers::wanted() {
         // Enough tokens that no caller runs out within the load (two checks a token).

@@ -108,6 +108,46 @@ pub async fn run(customers: u64, load: Duration, table: &mut Table) {
     drop(cluster);
 }
 
+/// `customers import` of an `n`-customer export into an empty PostgreSQL database (durable
+/// cluster): its time and the command's own peak RSS (rows are staged and applied in
+/// batches, so memory stays bounded whatever the file's size).
+pub fn customers_import(n: u64, table: &mut Table) {
+    crate::step(&format!("PostgreSQL: importing a {n}-customer export"));
+    let cluster = harness::Cluster::start_with(true);
+    let url = cluster.database("import");
+    let dir = data::root().join("postgres-import");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let key = dir.join("master.key");
+    Sealer::create(&key).expect("key file");
+    let csv = data::customers_csv(n);
+    let (took, peak, out) = crate::admin::import_customers_postgres(&csv, &url, &key);
+    assert!(
+        out.contains(&format!("{n} added")),
+        "import did not add every customer: {out}"
+    );
+    let _ = std::fs::remove_file(&csv);
+    let _ = std::fs::remove_dir_all(&dir);
+    eprintln!(
+        "bench: PostgreSQL customers import of {n} took {:.1} s, peak RSS {}",
+        took.as_secs_f64(),
+        crate::report::mb(peak)
+    );
+    table.add(
+        "PostgreSQL",
+        format!("customers import, {n}-customer export, seconds"),
+        format!("{:.1} s", took.as_secs_f64()),
+    );
+    table.check(
+        "PostgreSQL",
+        format!("customers import peak RSS (the command's), {n}-customer export"),
+        crate::report::mb(peak),
+        "≤ 256 MB",
+        peak <= 256 * 1024 * 1024,
+    );
+    drop(cluster);
+}
+
 /// 64 phones, half on each gateway, registering customers `from..to`'s tokens.
 async fn flow_load(
     addrs: &[std::net::SocketAddr],

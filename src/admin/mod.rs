@@ -59,21 +59,47 @@ impl Db {
 
 /// Which bank of a multi-bank gateway a command is for, and where the bank profiles are;
 /// carried over the admin socket (the gateway serves the bank it names).
-#[derive(clap::Args, Debug, Clone, Serialize, Deserialize)]
+#[derive(clap::Args, Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Target {
     /// The bank (金融機関コード) of a multi-bank gateway; not needed when there is one bank.
     #[arg(long, global = true)]
     pub bank: Option<BankCode>,
-    /// Where bank.toml (one bank) or banks/CODE.toml (several) are.
-    #[arg(long, default_value = "data", env = "KEITAI_BANK_DIR", global = true)]
-    pub bank_dir: PathBuf,
+    /// Where bank.toml (one bank) or banks/CODE.toml (several) are. Not needed: a running
+    /// gateway uses the profiles it serves, and a stopped one's data directory records the
+    /// bank directory it was last served with (DATA_DIR/bank-dir); else ./data.
+    #[arg(long, env = "KEITAI_BANK_DIR", global = true)]
+    pub bank_dir: Option<PathBuf>,
 }
 
-impl Default for Target {
-    fn default() -> Target {
-        Target {
-            bank: None,
-            bank_dir: PathBuf::from("data"),
+/// The file in the data directory naming the bank directory `serve` last ran with.
+const BANK_DIR_RECORD: &str = "bank-dir";
+
+/// Records in `data_dir` that a gateway serves the profiles of `bank_dir` (`serve`, at every
+/// start), as an absolute path: commands run while no gateway serves read the same files.
+pub fn record_bank_dir(data_dir: &Path, bank_dir: &Path) -> Result<(), String> {
+    let absolute = std::fs::canonicalize(bank_dir)
+        .map_err(|e| format!("bank directory {}: {e}", bank_dir.display()))?;
+    let record = data_dir.join(BANK_DIR_RECORD);
+    let tmp = data_dir.join(format!("{BANK_DIR_RECORD}.tmp"));
+    let text = absolute
+        .to_str()
+        .ok_or_else(|| format!("{} is not UTF-8", absolute.display()))?;
+    std::fs::write(&tmp, format!("{text}\n"))
+        .and_then(|()| std::fs::rename(&tmp, &record))
+        .map_err(|e| format!("cannot write {}: {e}", record.display()))
+}
+
+impl Target {
+    /// The bank directory a command run here reads (relative paths are the operator's, from
+    /// `cwd`): `--bank-dir`, else the one `data_dir` records, else `./data`. With it, whether
+    /// it came from the record (for the message when it cannot be read).
+    pub fn bank_dir_in(&self, data_dir: &Path, cwd: &Path) -> (PathBuf, bool) {
+        if let Some(dir) = &self.bank_dir {
+            return (cwd.join(dir), false);
+        }
+        match std::fs::read_to_string(cwd.join(data_dir).join(BANK_DIR_RECORD)) {
+            Ok(text) if !text.trim().is_empty() => (PathBuf::from(text.trim()), true),
+            _ => (cwd.join("data"), false),
         }
     }
 }
@@ -236,6 +262,12 @@ pub struct Ctx<'a> {
     pub every_bank: Vec<&'a Store>,
     /// The bank named (`--bank`) and where the profiles are.
     pub target: Target,
+    /// The bank's profile when the command runs in the gateway (the one it serves); else it
+    /// is read from [`Ctx::bank_dir`].
+    pub bank: Option<crate::config::Bank>,
+    /// The bank directory a command run here reads ([`Target::bank_dir_in`]), and whether
+    /// the data directory's record named it.
+    pub bank_dir: (PathBuf, bool),
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,
     /// The operator's working directory: relative paths they named are theirs.

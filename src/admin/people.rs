@@ -85,12 +85,22 @@ impl StaffAction {
     }
 }
 
-/// The profile of the bank the command is for (`--bank`, `--bank-dir`: its lock limits, its
-/// branches).
+/// The profile of the bank the command is for: the running gateway's own (what it serves), or
+/// read from the bank directory (`--bank-dir`, else the one the data directory records).
 fn bank(ctx: &Ctx) -> Result<Bank, String> {
-    let profiles = crate::banks::Profiles::load(&ctx.path(&ctx.target.bank_dir)).map_err(|e| {
-        // The default (`data` in the working directory) is rarely where a bank keeps it.
-        format!("{e} (--bank-dir names the bank profile's directory)")
+    if let Some(bank) = &ctx.bank {
+        return Ok(bank.clone());
+    }
+    let (dir, recorded) = &ctx.bank_dir;
+    let profiles = crate::banks::Profiles::load(dir).map_err(|e| {
+        if *recorded {
+            format!(
+                "{e} (the bank directory the gateway was last served with; --bank-dir names \
+                 where it is now)"
+            )
+        } else {
+            format!("{e} (--bank-dir names the bank profile's directory)")
+        }
     })?;
     Ok(profiles.pick(ctx.target.bank.as_ref())?.bank.clone())
 }
@@ -109,21 +119,21 @@ pub(super) fn customers(ctx: &mut Ctx, action: &CustomersAction) -> Result<(), S
             dry_run,
             ..
         } => {
-            let read = |p: &PathBuf| {
-                std::fs::read(ctx.path(p)).map_err(|e| format!("{}: {e}", p.display()))
+            let open = |p: &PathBuf| {
+                std::fs::File::open(ctx.path(p)).map_err(|e| format!("{}: {e}", p.display()))
             };
-            let (contract_bytes, user_bytes) = (read(contracts)?, read(users)?);
+            let (mut contract_file, mut user_file) = (open(contracts)?, open(users)?);
             let operator = Operator(ctx.operator.clone());
-            let args = businesses::BusinessImportArgs {
-                contracts: &contract_bytes,
-                users: &user_bytes,
+            let mut args = businesses::BusinessImportArgs {
+                contracts: &mut contract_file,
+                users: &mut user_file,
                 contracts_name: &contracts.display().to_string(),
                 users_name: &users.display().to_string(),
                 dry_run: *dry_run,
                 now: clock::now_unix(),
                 operator: &operator,
             };
-            businesses::import(ctx.store, &args).map(|r| r.to_string())
+            businesses::import(ctx.store, &mut args).map(|r| r.to_string())
         }
         CustomersAction::Import {
             file: Some(file),

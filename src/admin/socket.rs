@@ -207,6 +207,9 @@ fn serve_one(conn: UnixStream, gateway: &Gateway, lock: &Mutex<()>) -> Result<()
         store: &app.store,
         every_bank,
         target: req.command.target().clone(),
+        // The gateway's own profile, whatever bank directory the client would have read.
+        bank: Some(app.config.bank.clone()),
+        bank_dir: (PathBuf::new(), false),
         out: &mut out,
         err: &mut err,
         cwd: req.cwd,

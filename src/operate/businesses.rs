@@ -16,16 +16,27 @@
 //! closes the contract: its registered tokens are cancelled, its administrator's login answers
 //! as for an unknown 契約先ID and the OTP API answers `cancelled`. A 契約先ID of a personal
 //! customer is a bad row.
+//!
+//! Bounded memory, as customers: both files are read as streams and their rows staged
+//! ([`OwnedImport`]; the card sealed before it is staged); the checks that need the whole of
+//! both files (a user of a contract in neither the file nor the database) and the report read
+//! the staged rows back, a contract and its users at a time. A file without a bad row is
+//! published by one atomic write (a marker and the `biz_load` audit record), then applied a
+//! contract per transaction, each removing its staged rows; a crash after publishing is
+//! finished by the next import, or by a gateway's sweep ([`finish_cut_short`]).
 
-use super::csv_rows::{each_row, field_count, name_ok, Unique, MAX_NAME};
-use super::customers::{digest, Change, ImportReport};
+use super::csv_rows::{each_row_from, field_count, name_ok, MAX_NAME};
+use super::customers::{digest, in_line_order, Change, ImportReport};
 use super::{OperateError, Operator, Result};
 use crate::business::load::valid_id;
 use crate::business::release_if_unused;
 use crate::phc;
 use crate::store::{
-    AuditEvent, BizHostHashes, BizUser, Business, Event, Store, TokenState, Tx, TxResult, Usage,
+    AuditEvent, BizHostHashes, BizUser, Business, Card, Event, OwnedImport, Store, StoreError,
+    TokenState, Tx, TxResult, Usage,
 };
+use serde::{Deserialize, Serialize};
+use std::io::Read;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -44,10 +55,10 @@ pub const USER_HEADER: [&str; 3] = ["contract_id", "user_id", "name"];
 
 /// What `customers import --business` is asked to do.
 pub struct BusinessImportArgs<'a> {
-    /// The contracts file's bytes.
-    pub contracts: &'a [u8],
-    /// The users file's bytes.
-    pub users: &'a [u8],
+    /// The contracts file, read once from start to end.
+    pub contracts: &'a mut dyn Read,
+    /// The users file, read once from start to end.
+    pub users: &'a mut dyn Read,
     /// How the report and the audit trail name the files.
     pub contracts_name: &'a str,
     pub users_name: &'a str,
@@ -150,38 +161,75 @@ fn user_row(line: u64, f: &[&str]) -> std::result::Result<UserRow, String> {
     })
 }
 
-/// Both files read, or every bad row of either as `FILE line N: why`.
-fn parse(
-    args: &BusinessImportArgs,
-) -> std::result::Result<(Vec<ContractRow>, Vec<UserRow>), Vec<String>> {
-    let mut contracts = Vec::new();
-    let mut ids = Unique::default();
-    let bad_contracts = each_row(args.contracts, &CONTRACT_HEADER, |line, fields| {
-        let r = contract_row(line, fields)?;
-        ids.first(&r.contract_id, line)
-            .map_err(|first| format!("契約先ID {} is also on line {first}", r.contract_id))?;
-        contracts.push(r);
-        Ok(())
-    });
-    let mut users = Vec::new();
-    let mut pairs = Unique::default();
-    let bad_users = each_row(args.users, &USER_HEADER, |line, fields| {
-        let u = user_row(line, fields)?;
-        pairs
-            .first(&format!("{}\t{}", u.contract_id, u.user_id), line)
-            .map_err(|first| {
-                format!(
-                    "利用者ID {} of {} is also on line {first}",
-                    u.user_id, u.contract_id
-                )
-            })?;
-        users.push(u);
-        Ok(())
-    });
-    let bad: Vec<String> = (bad_contracts.iter().map(|b| (args.contracts_name, b)))
+/// Reads both files row by row: each good row goes to `contract` or `user`, which may name
+/// why it is bad after all (a key seen before). Returns every bad row of either file as
+/// `FILE line N: why`, each file's in line order.
+fn read_files(
+    args: &mut BusinessImportArgs,
+    mut contract: impl FnMut(ContractRow) -> std::result::Result<Option<String>, StoreError>,
+    mut user: impl FnMut(UserRow) -> std::result::Result<Option<String>, StoreError>,
+) -> Result<Vec<String>> {
+    // A storage error stops the import; the rows after it are only read.
+    let mut failed: Option<StoreError> = None;
+    let mut check = |outcome: std::result::Result<Option<String>, StoreError>| match outcome {
+        Ok(None) => Ok(()),
+        Ok(Some(why)) => Err(why),
+        Err(e) => {
+            failed.get_or_insert(e);
+            Ok(())
+        }
+    };
+    let cannot = |e: std::io::Error| OperateError::Refused(format!("cannot read: {e}"));
+    let bad_contracts = each_row_from(args.contracts, &CONTRACT_HEADER, |line, fields| {
+        check(contract(contract_row(line, fields)?))
+    })
+    .map_err(cannot)?;
+    let bad_users = each_row_from(args.users, &USER_HEADER, |line, fields| {
+        check(user(user_row(line, fields)?))
+    })
+    .map_err(cannot)?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    Ok((bad_contracts.iter().map(|b| (args.contracts_name, b)))
         .chain(bad_users.iter().map(|b| (args.users_name, b)))
         .map(|(file, b)| format!("{file} {b}"))
-        .collect();
+        .collect())
+}
+
+/// Both files read in memory (the unit tests' view of the row checks), or every bad row.
+#[cfg(test)]
+fn parse(
+    args: &mut BusinessImportArgs,
+) -> std::result::Result<(Vec<ContractRow>, Vec<UserRow>), Vec<String>> {
+    use std::collections::HashMap;
+    let (mut contracts, mut users) = (Vec::new(), Vec::new());
+    let (mut ids, mut pairs) = (HashMap::new(), HashMap::new());
+    let bad = read_files(
+        args,
+        |r| {
+            if let Some(first) = ids.insert(r.contract_id.clone(), r.line) {
+                return Ok(Some(format!(
+                    "契約先ID {} is also on line {first}",
+                    r.contract_id
+                )));
+            }
+            contracts.push(r);
+            Ok(None)
+        },
+        |u| {
+            let pair = format!("{}\t{}", u.contract_id, u.user_id);
+            if let Some(first) = pairs.insert(pair, u.line) {
+                return Ok(Some(format!(
+                    "利用者ID {} of {} is also on line {first}",
+                    u.user_id, u.contract_id
+                )));
+            }
+            users.push(u);
+            Ok(None)
+        },
+    )
+    .unwrap_or_else(|e| vec![e.to_string()]);
     if bad.is_empty() {
         Ok((contracts, users))
     } else {
@@ -268,99 +316,216 @@ fn merge(
     (b, change)
 }
 
-/// What the import does inside its transaction; writes only when not a dry run. `Err` lists
-/// the rows the database refuses (nothing is written then).
-fn run(
-    store: &Store,
+/// A contracts row as staged: the card sealed under the master key (never staged in clear).
+#[derive(Serialize, Deserialize)]
+struct StagedContract {
+    line: u64,
+    contract_id: String,
+    name: String,
+    admin_hash: String,
+    confirm_hash: String,
+    card: Card,
+    usage: Usage,
+    closed: bool,
+}
+
+/// A users row as staged.
+#[derive(Serialize, Deserialize)]
+struct StagedUser {
+    line: u64,
+    contract_id: String,
+    user_id: String,
+    name: String,
+}
+
+/// What applying the published rows needs to know (the marker's body: a crash's finisher
+/// applies them as the import would have).
+#[derive(Clone, Serialize, Deserialize)]
+struct Run {
+    contracts_name: String,
+    by: String,
+    now: u64,
+}
+
+fn contract_key(id: &str) -> String {
+    format!("c\t{id}")
+}
+
+fn users_prefix(id: &str) -> String {
+    format!("u\t{id}\t")
+}
+
+fn decode<R: serde::de::DeserializeOwned>(bytes: &[u8]) -> std::result::Result<R, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Io(format!("staged row: {e}")))
+}
+
+/// Every staged user of contract `id`, as users rows (one contract's users at a time).
+fn staged_users(
+    staging: &mut OwnedImport,
+    id: &str,
+) -> std::result::Result<(Vec<String>, Vec<UserRow>), StoreError> {
+    let prefix = users_prefix(id);
+    let (mut keys, mut users) = (Vec::new(), Vec::new());
+    let mut after: Option<String> = None;
+    loop {
+        let rows = staging.scan(&prefix, after.as_deref(), 1000)?;
+        let Some((last, _)) = rows.last() else {
+            break;
+        };
+        after = Some(last.clone());
+        for (k, v) in rows {
+            let u: StagedUser = decode(&v)?;
+            keys.push(k);
+            users.push(UserRow {
+                line: u.line,
+                contract_id: u.contract_id,
+                user_id: u.user_id,
+                name: u.name,
+            });
+        }
+    }
+    Ok((keys, users))
+}
+
+/// What one contracts row does, inside a transaction (`write`: also does it, with its card).
+fn one_contract(
     tx: &mut Tx,
-    contracts: &[ContractRow],
+    row: &ContractRow,
+    card: &Card,
     users: &[UserRow],
-    args: &BusinessImportArgs,
-) -> TxResult<std::result::Result<ImportReport, Vec<String>>> {
-    let mut bad = Vec::new();
-    for row in contracts {
-        if tx.customer(&row.contract_id)?.is_some() {
-            bad.push(format!(
-                "{} line {}: 契約先ID {} is a personal customer's contract ID",
-                args.contracts_name, row.line, row.contract_id
-            ));
-        }
-    }
-    // Users of contracts the contracts file does not name: the database must have them.
-    let mut others: Vec<&str> = Vec::new();
-    for u in users {
-        if contracts.iter().any(|c| c.contract_id == u.contract_id) {
-            continue;
-        }
-        if tx.business(&u.contract_id)?.is_none() {
-            bad.push(format!(
-                "{} line {}: contract {} is in neither {} nor the database",
-                args.users_name, u.line, u.contract_id, args.contracts_name
-            ));
-        } else if !others.contains(&u.contract_id.as_str()) {
-            others.push(&u.contract_id);
-        }
-    }
-    if !bad.is_empty() {
-        return Ok(Err(bad));
-    }
-    let mut report = ImportReport {
-        dry_run: args.dry_run,
-        file_name: format!("{} + {}", args.contracts_name, args.users_name),
-        ..ImportReport::default()
+    run: &Run,
+    write: bool,
+) -> TxResult<Change> {
+    let old = tx.business(&row.contract_id)?;
+    let listed = users_of(users, &row.contract_id, old.as_ref());
+    let (b, mut change) = merge(old.as_ref(), row, listed);
+    let same_card = match tx.card_digits(&row.contract_id)? {
+        Some(d) => bool::from(d.as_slice().ct_eq(row.card.as_bytes())),
+        None => false,
     };
-    for row in contracts {
-        let old = tx.business(&row.contract_id)?;
-        let listed = users_of(users, &row.contract_id, old.as_ref());
-        let (b, mut change) = merge(old.as_ref(), row, listed);
-        let same_card = match tx.card_digits(&row.contract_id)? {
-            Some(d) => bool::from(d.as_slice().ct_eq(row.card.as_bytes())),
-            None => false,
-        };
-        if change == Change::Same && !same_card {
-            change = Change::Update;
+    if change == Change::Same && !same_card {
+        change = Change::Update;
+    }
+    if write && change != Change::Same {
+        apply(tx, old.as_ref(), &b, change, run)?;
+        if !same_card {
+            tx.put_card(card)?;
         }
-        report.count(change, &row.contract_id);
-        if !args.dry_run && change != Change::Same {
-            apply(tx, old.as_ref(), &b, change, args)?;
-            if !same_card {
-                tx.put_card(&store.seal_card(&row.contract_id, &row.card))?;
+    }
+    Ok(change)
+}
+
+/// What the users of contract `id` (in the users file only) do to it.
+fn other_contract(
+    tx: &mut Tx,
+    id: &str,
+    users: &[UserRow],
+    run: &Run,
+    write: bool,
+) -> TxResult<Change> {
+    let Some(old) = tx.business(id)? else {
+        return Ok(Change::Same);
+    };
+    let mut b = old.clone();
+    if let Some(listed) = users_of(users, id, Some(&old)) {
+        b.users = listed;
+    }
+    let change = if b == old {
+        Change::Same
+    } else {
+        Change::Update
+    };
+    if write && change != Change::Same {
+        apply(tx, Some(&old), &b, change, run)?;
+    }
+    Ok(change)
+}
+
+/// Goes through the staged rows: every contracts row with its users, then the users of
+/// contracts the contracts file does not name; `count`s each change. Writing, each contract is
+/// one transaction that also removes its staged rows (so a crash resumes where it stopped);
+/// otherwise (the report) each is a transaction that writes nothing.
+fn walk(
+    store: &Store,
+    staging: &mut OwnedImport,
+    run: &Run,
+    write: bool,
+    mut count: impl FnMut(Change, &str),
+) -> std::result::Result<(), StoreError> {
+    let id = staging.id();
+    let mut after: Option<String> = None;
+    loop {
+        let rows = staging.scan("c\t", after.as_deref(), 100)?;
+        let Some((last, _)) = rows.last() else {
+            break;
+        };
+        after = Some(last.clone());
+        for (key, v) in rows {
+            let c: StagedContract = decode(&v)?;
+            let digits = store.card_digits_of(&c.card)?;
+            let row = ContractRow {
+                line: c.line,
+                contract_id: c.contract_id.clone(),
+                name: c.name,
+                admin_hash: c.admin_hash,
+                confirm_hash: c.confirm_hash,
+                card: Zeroizing::new(String::from_utf8_lossy(&digits).into_owned()),
+                usage: c.usage,
+                closed: c.closed,
+            };
+            let (user_keys, users) = staged_users(staging, &row.contract_id)?;
+            let change = store.write(|tx| {
+                let change = one_contract(tx, &row, &c.card, &users, run, write)?;
+                if write {
+                    let mut keys: Vec<&str> = user_keys.iter().map(String::as_str).collect();
+                    keys.push(&key);
+                    tx.unstage(id, &keys)?;
+                }
+                Ok(change)
+            })?;
+            count(change, &row.contract_id);
+        }
+    }
+    // Users of contracts named only in the users file, a contract at a time.
+    let mut after: Option<String> = None;
+    loop {
+        let rows = staging.scan("u\t", after.as_deref(), 1)?;
+        let Some((last, v)) = rows.first() else {
+            break;
+        };
+        let u: StagedUser = decode(v)?;
+        let (user_keys, users) = staged_users(staging, &u.contract_id)?;
+        after = Some(user_keys.last().cloned().unwrap_or_else(|| last.clone()));
+        if staging.line_of(&contract_key(&u.contract_id))?.is_some() {
+            continue; // its contracts row took them (the report: nothing removed)
+        }
+        let change = store.write(|tx| {
+            let change = other_contract(tx, &u.contract_id, &users, run, write)?;
+            if write {
+                let keys: Vec<&str> = user_keys.iter().map(String::as_str).collect();
+                tx.unstage(id, &keys)?;
             }
-        }
+            Ok(change)
+        })?;
+        count(change, &u.contract_id);
     }
-    for id in others {
-        let Some(old) = tx.business(id)? else {
-            continue;
-        };
-        let mut b = old.clone();
-        if let Some(listed) = users_of(users, id, Some(&old)) {
-            b.users = listed;
-        }
-        let change = if b == old {
-            Change::Same
-        } else {
-            Change::Update
-        };
-        report.count(change, id);
-        if !args.dry_run && change != Change::Same {
-            apply(tx, Some(&old), &b, change, args)?;
-        }
-    }
-    if !args.dry_run {
-        tx.audit(
-            args.now,
-            Event {
-                detail: format!(
-                    "{}: {}, {}",
-                    report.file_name,
-                    report.summary(),
-                    args.operator.tag()
-                ),
-                ..Event::new(AuditEvent::BizLoad)
-            },
-        )?;
-    }
-    Ok(Ok(report))
+    Ok(())
+}
+
+/// Finishes applying a published business import a crash cut short, if there is one (the
+/// next import does it first; gateways at their sweep). Nothing when another import runs.
+pub fn finish_cut_short(store: &Store) -> std::result::Result<(), StoreError> {
+    let Some((id, marker)) = store.published_import()? else {
+        return Ok(());
+    };
+    let run: Run = decode(&marker)?;
+    let mut staging = match store.resume_owned_import(id) {
+        Ok(s) => s,
+        Err(StoreError::ImportBusy) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    walk(store, &mut staging, &run, true, |_, _| {})?;
+    staging.finish()
 }
 
 /// Stores `b` (made of `old` by [`merge`]) with what it means for its tokens and its audit
@@ -371,10 +536,11 @@ fn apply(
     old: Option<&Business>,
     b: &Business,
     change: Change,
-    args: &BusinessImportArgs,
+    run: &Run,
 ) -> TxResult<()> {
-    let by = args.operator.tag();
-    let file = args.contracts_name;
+    let by = &run.by;
+    let file = &run.contracts_name;
+    let now = run.now;
     let id = b.contract_id.as_str();
     let before = old.map(Business::serials).unwrap_or_default();
     if change == Change::Close {
@@ -383,14 +549,14 @@ fn apply(
                 if matches!(&t.state, TokenState::Active { contract_id, .. } if contract_id == id) {
                     t.state = TokenState::Cancelled {
                         contract_id: id.to_owned(),
-                        at: args.now,
+                        at: now,
                     };
                     tx.put_token(&t)?;
                 }
             }
         }
         tx.audit(
-            args.now,
+            now,
             Event {
                 event: AuditEvent::ContractClosed,
                 contract_id: Some(id),
@@ -408,7 +574,7 @@ fn apply(
     }
     if change == Change::Reopen {
         tx.audit(
-            args.now,
+            now,
             Event {
                 event: AuditEvent::ContractReopened,
                 contract_id: Some(id),
@@ -420,7 +586,7 @@ fn apply(
     if let Some(old) = old.filter(|o| o.usage != b.usage && !b.closed) {
         // As the administrator's 利用形態設定 records it: every registration released.
         tx.audit(
-            args.now,
+            now,
             Event {
                 contract_id: Some(id),
                 detail: format!(
@@ -436,26 +602,153 @@ fn apply(
     tx.put_business(b)
 }
 
-/// `customers import --business CONTRACTS --users USERS [--dry-run]`: all rows or none.
-pub fn import(store: &Store, args: &BusinessImportArgs) -> Result<ImportReport> {
+/// `customers import --business CONTRACTS --users USERS [--dry-run]`: all rows or none, in
+/// bounded memory (see the module's doc).
+pub fn import(store: &Store, args: &mut BusinessImportArgs) -> Result<ImportReport> {
+    let (mut staging, report, run) = stage(store, args)?;
+    if args.dry_run {
+        // Dropping the staging drops its rows.
+        return Ok(report);
+    }
+    publish(&mut staging, &report, &run)?;
+    walk(store, &mut staging, &run, true, |_, _| {})?;
+    staging.finish()?;
+    Ok(report)
+}
+
+/// Commits a staged import: the marker (what applying needs) and the `biz_load` record.
+fn publish(
+    staging: &mut OwnedImport,
+    report: &ImportReport,
+    run: &Run,
+) -> std::result::Result<(), StoreError> {
+    let event = Event {
+        detail: format!("{}: {}, {}", report.file_name, report.summary(), run.by),
+        ..Event::new(AuditEvent::BizLoad)
+    };
+    let marker = serde_json::to_vec(run).unwrap_or_default();
+    staging.publish(&marker, event, run.now)
+}
+
+/// Stages both files and checks them (every bad row, or the report of what they change).
+fn stage<'s>(
+    store: &'s Store,
+    args: &mut BusinessImportArgs,
+) -> Result<(OwnedImport<'s>, ImportReport, Run)> {
+    let names = (args.contracts_name.to_owned(), args.users_name.to_owned());
     let refused = |bad: Vec<String>| {
         OperateError::Refused(format!(
             "nothing loaded from {} and {}: {} bad row(s)\n  {}",
-            args.contracts_name,
-            args.users_name,
+            names.0,
+            names.1,
             bad.len(),
             bad.join("\n  ")
         ))
     };
-    let (contracts, users) = parse(args).map_err(refused)?;
-    let body = |tx: &mut Tx| run(store, tx, &contracts, &users, args);
-    // A dry run reads in a transaction of its own that writes nothing.
-    let outcome = if args.dry_run {
-        store.write(body)?
-    } else {
-        store.commit_now(body)?
+    finish_cut_short(store)?;
+    let mut staging = store.begin_owned_import()?;
+    // Contract IDs of personal customers, found as the rows are staged (reported only when
+    // the files have no bad row, as the database's own checks are).
+    let mut personal: Vec<(u64, String)> = Vec::new();
+    let staging_cell = std::cell::RefCell::new(&mut staging);
+    let bad = read_files(
+        args,
+        |r| {
+            let mut staging = staging_cell.borrow_mut();
+            let key = contract_key(&r.contract_id);
+            if let Some(first) = staging.line_of(&key)? {
+                return Ok(Some(format!(
+                    "契約先ID {} is also on line {first}",
+                    r.contract_id
+                )));
+            }
+            if store.customer(&r.contract_id)?.is_some() {
+                personal.push((
+                    r.line,
+                    format!(
+                        "{} line {}: 契約先ID {} is a personal customer's contract ID",
+                        names.0, r.line, r.contract_id
+                    ),
+                ));
+            }
+            let staged = StagedContract {
+                line: r.line,
+                card: store.seal_card(&r.contract_id, &r.card),
+                contract_id: r.contract_id,
+                name: r.name,
+                admin_hash: r.admin_hash,
+                confirm_hash: r.confirm_hash,
+                usage: r.usage,
+                closed: r.closed,
+            };
+            staging.put(&key, staged.line, &staged)?;
+            Ok(None)
+        },
+        |u| {
+            let mut staging = staging_cell.borrow_mut();
+            let key = format!("{}{}", users_prefix(&u.contract_id), u.user_id);
+            if let Some(first) = staging.line_of(&key)? {
+                return Ok(Some(format!(
+                    "利用者ID {} of {} is also on line {first}",
+                    u.user_id, u.contract_id
+                )));
+            }
+            let staged = StagedUser {
+                line: u.line,
+                contract_id: u.contract_id,
+                user_id: u.user_id,
+                name: u.name,
+            };
+            staging.put(&key, staged.line, &staged)?;
+            Ok(None)
+        },
+    )?;
+    if !bad.is_empty() {
+        return Err(refused(bad));
+    }
+    // Users of contracts in neither file nor database.
+    let mut neither: Vec<(u64, String)> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let rows = staging.scan("u\t", after.as_deref(), 1000)?;
+        let Some((last, _)) = rows.last() else {
+            break;
+        };
+        after = Some(last.clone());
+        for (_, v) in rows {
+            let u: StagedUser = decode(&v)?;
+            if staging.line_of(&contract_key(&u.contract_id))?.is_none()
+                && store.business(&u.contract_id)?.is_none()
+            {
+                neither.push((
+                    u.line,
+                    format!(
+                        "{} line {}: contract {} is in neither {} nor the database",
+                        names.1, u.line, u.contract_id, names.0
+                    ),
+                ));
+            }
+        }
+    }
+    if !personal.is_empty() || !neither.is_empty() {
+        let mut bad: Vec<String> = personal.into_iter().map(|(_, m)| m).collect();
+        bad.extend(in_line_order(Vec::new(), neither));
+        return Err(refused(bad));
+    }
+    let run = Run {
+        contracts_name: names.0.clone(),
+        by: args.operator.tag(),
+        now: args.now,
     };
-    outcome.map_err(refused)
+    let mut report = ImportReport {
+        dry_run: args.dry_run,
+        file_name: format!("{} + {}", names.0, names.1),
+        ..ImportReport::default()
+    };
+    walk(store, &mut staging, &run, false, |change, id| {
+        report.count(change, id)
+    })?;
+    Ok((staging, report, run))
 }
 
 #[cfg(test)]
@@ -471,10 +764,11 @@ mod tests {
         s.into_bytes()
     }
 
+    /// The files as readers (leaked: a test's few bytes).
     fn args<'a>(contracts: &'a [u8], users: &'a [u8], op: &'a Operator) -> BusinessImportArgs<'a> {
         BusinessImportArgs {
-            contracts,
-            users,
+            contracts: Box::leak(Box::new(contracts)),
+            users: Box::leak(Box::new(users)),
             contracts_name: "c.csv",
             users_name: "u.csv",
             dry_run: false,
@@ -484,8 +778,8 @@ mod tests {
     }
 
     /// What `parse` refuses (the rows have no Debug: a card is never printed).
-    fn refused(a: &BusinessImportArgs) -> Vec<String> {
-        match parse(a) {
+    fn refused(mut a: BusinessImportArgs) -> Vec<String> {
+        match parse(&mut a) {
             Err(bad) => bad,
             Ok(_) => panic!("the files were accepted"),
         }
@@ -508,7 +802,7 @@ mod tests {
             &["3000000001,u1,一郎", "3000000001,u1,二郎", "x"],
         );
         let op = Operator("t".into());
-        let bad = refused(&args(&contracts, &users, &op));
+        let bad = refused(args(&contracts, &users, &op));
         assert_eq!(bad.len(), 5, "{bad:?}");
         assert!(
             bad[0].starts_with("c.csv line 3: admin_password_hash"),
@@ -526,7 +820,7 @@ mod tests {
             !all.contains("Admin-plain") && !all.contains("4017395"),
             "{all}"
         );
-        let no_header = refused(&args(&contracts, b"id\n", &op));
+        let no_header = refused(args(&contracts, b"id\n", &op));
         assert!(
             no_header
                 .iter()
@@ -576,5 +870,75 @@ mod tests {
         assert_eq!(closed.admin_fails, 1, "the lock count stays");
         let (reopened, change) = merge(Some(&closed), &row(Usage::PerUser, false), None);
         assert!(change == Change::Reopen && !reopened.closed);
+    }
+
+    /// `n` contracts of two users each.
+    fn many(n: usize) -> (Vec<u8>, Vec<u8>) {
+        let bc = bcrypt::hash("x", 4).unwrap();
+        let rows: Vec<String> = (0..n)
+            .map(|i| format!("B{i:06},有限会社{i},{bc},{bc},40173958,per_user,active"))
+            .collect();
+        let users: Vec<String> = (0..n)
+            .flat_map(|i| [format!("B{i:06},u1,一郎"), format!("B{i:06},u2,二郎")])
+            .collect();
+        fn refs(v: &[String]) -> Vec<&str> {
+            v.iter().map(String::as_str).collect()
+        }
+        (
+            file(&CONTRACT_HEADER, &refs(&rows)),
+            file(&USER_HEADER, &refs(&users)),
+        )
+    }
+
+    /// Published, then cut short before a row was applied: nothing of it shows (the rows stay
+    /// staged through an open), and the next import or sweep finishes it whole.
+    fn cut_short_then_finished(open: impl Fn() -> Store) {
+        // 3 staged rows per contract: more than one batch (1,000) of them.
+        const N: usize = 400;
+        let (contracts, users) = many(N);
+        let op = Operator("t".into());
+        {
+            let store = open();
+            let mut a = args(&contracts, &users, &op);
+            a.dry_run = true;
+            let report = import(&store, &mut a).unwrap();
+            assert_eq!(report.added.count, N as u64);
+            assert!(store.business("B000000").unwrap().is_none(), "a dry run");
+            let (mut staging, report, run) =
+                stage(&store, &mut args(&contracts, &users, &op)).unwrap_or_else(|e| panic!("{e}"));
+            publish(&mut staging, &report, &run).unwrap();
+            // The process dies: nothing applied, no clean-up.
+            std::mem::forget(staging);
+        }
+        let store = open();
+        assert!(store.business("B000000").unwrap().is_none(), "not half");
+        finish_cut_short(&store).unwrap();
+        assert_eq!(store.businesses().count(), N, "the new state, whole");
+        let b = store.business(&format!("B{:06}", N - 1)).unwrap().unwrap();
+        assert_eq!(b.users.len(), 2);
+        assert!(store.has_card("B000000").unwrap());
+        assert!(store.published_import().unwrap().is_none());
+        assert_eq!(store.verify_audit().unwrap(), Ok(1), "one biz_load record");
+        // The same files again: nothing changes.
+        let again = import(&store, &mut args(&contracts, &users, &op)).unwrap();
+        assert_eq!(again.unchanged, N as u64);
+    }
+
+    #[test]
+    fn a_business_import_cut_short_after_publishing_is_finished_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        cut_short_then_finished(|| {
+            Store::open(dir.path(), crate::seal::Sealer::from_key(&[5; 32])).unwrap()
+        });
+    }
+
+    #[test]
+    fn a_business_import_cut_short_after_publishing_is_finished_whole_on_postgres() {
+        use crate::store::harness;
+        let dir = tempfile::tempdir().unwrap();
+        let url = harness::shared().database(&harness::name_for(dir.path()));
+        cut_short_then_finished(|| {
+            Store::open_postgres(&url, crate::seal::Sealer::from_key(&[5; 32])).unwrap()
+        });
     }
 }

@@ -4,7 +4,7 @@
 //! [`super::businesses`], with the column checks both make.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::{BufRead, Read};
 use std::rc::Rc;
 
@@ -67,16 +67,7 @@ impl LineCounter {
 /// returns every bad row as `line N: why`, in file order: rows that are not CSV or not UTF-8,
 /// and those `row` refuses (its `Err` is the why). A wrong or missing header is the only
 /// reason given.
-pub(super) fn each_row(
-    csv_bytes: &[u8],
-    header: &[&str],
-    row: impl FnMut(u64, &[&str]) -> Result<(), String>,
-) -> Vec<String> {
-    each_row_from(&mut &csv_bytes[..], header, row)
-        .unwrap_or_else(|e| vec![format!("cannot read: {e}")])
-}
-
-/// [`each_row`] of a file read as a stream; `Err` when reading it fails.
+/// The file is read as a stream; `Err` when reading it fails.
 pub(super) fn each_row_from(
     input: &mut dyn Read,
     header: &[&str],
@@ -145,20 +136,6 @@ pub(super) fn each_row_from(
         bad.push(format!("line 1: the header must be {}", header.join(",")));
     }
     Ok(bad)
-}
-
-/// The "also on line N" check of a key that must be unique in a file: remembers `key`'s line.
-#[derive(Default)]
-pub(super) struct Unique(HashMap<String, u64>);
-
-impl Unique {
-    /// `Err(first line)` when `key` was seen before.
-    pub(super) fn first(&mut self, key: &str, line: u64) -> Result<(), u64> {
-        match self.0.insert(key.to_owned(), line) {
-            Some(first) => Err(first),
-            None => Ok(()),
-        }
-    }
 }
 
 /// The reason of a row with the wrong number of fields.

@@ -15,7 +15,8 @@ use crate::clock::jst;
 use crate::config::Policy;
 use crate::phc;
 use crate::store::{
-    merge_host_row, AuditEvent, Event, HostRow, Source, Store, StoreError, TokenKind, TokenState,
+    merge_host_row, AuditEvent, Event, HostRow, Outcome, Source, Store, StoreError, TokenKind,
+    TokenState,
 };
 use std::fmt;
 use std::io::Read;
@@ -222,6 +223,27 @@ fn row(fields: &[&str], line: u64) -> std::result::Result<HostRow, Vec<String>> 
     })
 }
 
+/// Rows staged at once.
+const BATCH: usize = 1_000;
+
+/// The line a `line N: why` message names.
+fn line_of(message: &str) -> u64 {
+    message
+        .strip_prefix("line ")
+        .and_then(|m| m.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The bad rows `parse` found and the duplicates staging found, as one list in line order.
+pub(super) fn in_line_order(parsed: Vec<String>, duplicates: Vec<(u64, String)>) -> Vec<String> {
+    let mut all: Vec<(u64, String)> = parsed.into_iter().map(|m| (line_of(&m), m)).collect();
+    all.extend(duplicates);
+    // Stable: messages of one line keep their order.
+    all.sort_by_key(|(line, _)| *line);
+    all.into_iter().map(|(_, m)| m).collect()
+}
+
 /// `customers import FILE [--dry-run]`: all rows or none. The rows are staged as they are
 /// read; a file without a bad row is then published in one atomic write and applied
 /// (`progress(n)` as rows are read and again as they are applied).
@@ -236,24 +258,42 @@ pub fn import(
         ..ImportReport::default()
     };
     let mut staging = store.begin_host_import()?;
-    let mut read: u64 = 0;
-    let bad = parse(args.csv, |r| {
-        if let Some(first) = staging.staged_line(&r.contract_id)? {
-            return Ok(Some(format!(
-                "contract ID {} is also on line {first}",
-                r.contract_id
-            )));
+    // Rows are staged a batch at a time (a few round trips per batch on PostgreSQL); a contract
+    // ID staged before is found then, so its row is named apart and merged in line order.
+    let mut batch: Vec<HostRow> = Vec::with_capacity(BATCH);
+    let mut duplicates: Vec<(u64, String)> = Vec::new();
+    let mut stage = |batch: &mut Vec<HostRow>,
+                     report: &mut ImportReport|
+     -> std::result::Result<(), StoreError> {
+        let n = batch.len() as u64;
+        for (r, outcome) in staging.stage(std::mem::take(batch))? {
+            match outcome {
+                Outcome::Duplicate(first) => duplicates.push((
+                    r.line,
+                    format!(
+                        "line {}: contract ID {} is also on line {first}",
+                        r.line, r.contract_id
+                    ),
+                )),
+                Outcome::Staged(old) => {
+                    report.count(merge_host_row(old.as_deref(), &r).1, &r.contract_id);
+                }
+            }
         }
-        let old = store.customer(&r.contract_id)?;
-        report.count(merge_host_row(old.as_ref(), &r).1, &r.contract_id);
-        staging.put(&r)?;
-        read += 1;
-        if read.is_multiple_of(4096) {
-            progress(4096);
+        progress(n);
+        Ok(())
+    };
+    let mut bad = parse(args.csv, |r| {
+        batch.push(r);
+        if batch.len() >= BATCH {
+            stage(&mut batch, &mut report)?;
         }
         Ok(None)
     })?;
-    progress(read % 4096);
+    stage(&mut batch, &mut report)?;
+    if !duplicates.is_empty() {
+        bad = in_line_order(bad, duplicates);
+    }
     if !bad.is_empty() {
         return Err(OperateError::Refused(format!(
             "nothing loaded from {}: {} bad row(s)\n  {}",

@@ -8,17 +8,21 @@
 //! in the same transaction. A crash before publishing leaves only staged rows, dropped at the
 //! next open; a crash while applying is finished at the next open.
 //!
-//! PostgreSQL keeps the rows in memory and applies them in one transaction (its own all or
-//! nothing; memory grows with the file there).
+//! PostgreSQL works the same way over its `staged` table (`pg/staging.rs`, migration 0006):
+//! rows staged a batch per statement, outside any transaction; the marker (meta
+//! `host_import_applying/BANK`) and the audit record committed together; the rows applied a
+//! batch per transaction. The bank's import lock (held by the importing connection) makes one
+//! import per bank at a time across every gateway; whoever takes it next (an import, or a
+//! gateway starting) finishes a published import cut short and drops unpublished rows.
 
+use super::pg::{staging as pg_staging, ImportLock, Pg};
 use super::records::{AuditEvent, Customer, Event, HostHashes, TokenState};
-use super::staging::{self, CHUNK};
+use super::staging::{Staged, CHUNK};
 use super::{decode, encode, Engine, Sled, Store, StoreError, Tx, TxResult, T};
 use crate::seal::Sealer;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::MutexGuard;
 
 /// Meta key of the published customer import being applied ([`Marker`], JSON).
 const APPLYING: &str = "host_import_applying";
@@ -172,91 +176,153 @@ pub struct HostImport<'s> {
     engine: Staged<'s>,
 }
 
-enum Staged<'s> {
-    Sled {
-        sled: &'s Sled,
-        id: u64,
-        batch: sled::Batch,
-        /// Lines of the batch's rows not yet written (the written ones are in `staged`).
-        pending: HashMap<String, u64>,
-        published: bool,
-        _one_at_a_time: MutexGuard<'s, ()>,
-    },
-    Memory {
-        rows: Vec<HostRow>,
-        lines: HashMap<String, u64>,
-    },
+/// What staging a row found: it is staged (with the customer it changes, if stored), or its
+/// contract ID was staged before, on the line given.
+#[derive(Debug)]
+pub enum Outcome {
+    Staged(Option<Box<Customer>>),
+    Duplicate(u64),
 }
 
 impl Store {
-    /// Starts a customer import (one import of any kind at a time on the embedded engine).
+    /// Starts a customer import (one import of any kind at a time per bank; see
+    /// [`Store::stage_rows`]).
     pub fn begin_host_import(&self) -> Result<HostImport<'_>, StoreError> {
-        let engine = match &self.engine {
-            Engine::Sled(sled) => {
-                let (id, guard) = sled.claim_import()?;
-                Staged::Sled {
-                    sled,
-                    id,
-                    batch: sled::Batch::default(),
-                    pending: HashMap::new(),
-                    published: false,
-                    _one_at_a_time: guard,
-                }
-            }
-            Engine::Postgres(_) => Staged::Memory {
-                rows: Vec::new(),
-                lines: HashMap::new(),
-            },
-        };
         Ok(HostImport {
             store: self,
-            engine,
+            engine: self.stage_rows()?,
         })
     }
+
+    /// PostgreSQL, at open and at the gateway's minute sweep: finishes the bank's published
+    /// import cut short (its importer died) and drops rows staged by one cut short before
+    /// publishing, unless an import of the bank is running (it holds the lock, and did both
+    /// when it began). Nothing to do on the embedded engine, whose one process does it at open.
+    pub fn finish_cut_short_import(&self) -> Result<(), StoreError> {
+        let Engine::Postgres(pg) = &self.engine else {
+            return Ok(());
+        };
+        let Some(lock) = pg.lock_imports()? else {
+            return Ok(());
+        };
+        let done = self.finish_postgres_import(pg, &lock);
+        pg.release_imports(lock);
+        done
+    }
+
+    /// Under the bank's import lock: applies the published import, if one was cut short, then
+    /// drops every staged row left.
+    pub(super) fn finish_postgres_import(
+        &self,
+        pg: &Pg,
+        lock: &ImportLock,
+    ) -> Result<(), StoreError> {
+        let key = pg_staging::marker_key(APPLYING, &pg.bank().key);
+        if let Some(v) = pg.meta(&key)? {
+            let marker: Marker = decode("meta", &v)?;
+            self.apply_postgres(marker.id, &marker.source, |_| {})?;
+            pg.remove_meta(&key)?;
+        }
+        // A published owned import's rows are its owner's to apply (`owned_import.rs`).
+        let owned = pg.meta(&pg_staging::marker_key(
+            super::owned_import::OWNED,
+            &pg.bank().key,
+        ))?;
+        let keep = owned.and_then(|v| Some(u64::from_be_bytes(v.get(..8)?.try_into().ok()?)));
+        pg.drop_staged_except(lock, keep)
+    }
+
+    /// Applies import `id`'s staged rows on PostgreSQL, a batch per transaction, each batch
+    /// deleting its rows in the same transaction.
+    fn apply_postgres(
+        &self,
+        id: u64,
+        source: &Source,
+        mut progress: impl FnMut(u64),
+    ) -> Result<(), StoreError> {
+        let mut after = String::new();
+        loop {
+            let (n, last) = self.write(|tx| {
+                let rows = tx.staged_rows(id, &after, PG_APPLY_CHUNK)?;
+                for (_, body) in &rows {
+                    let row: HostRow = decode("staged", body.as_bytes())?;
+                    apply(tx, &row, source)?;
+                }
+                let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+                tx.remove_staged_rows(id, &keys)?;
+                Ok((rows.len(), rows.last().map(|r| r.0.clone())))
+            })?;
+            let Some(last) = last else {
+                break;
+            };
+            after = last;
+            progress(n as u64);
+        }
+        Ok(())
+    }
+
+    /// The stored customers among `ids`, by contract ID.
+    fn customers_among(&self, ids: &[&str]) -> Result<HashMap<String, Customer>, StoreError> {
+        match &self.engine {
+            Engine::Postgres(pg) => pg.customers_among(ids),
+            Engine::Sled(_) => {
+                let mut out = HashMap::new();
+                for id in ids {
+                    if let Some(c) = self.customer(id)? {
+                        out.insert((*id).to_owned(), c);
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
 }
+
+/// Rows per applying transaction on PostgreSQL: a batch holds the audit chain's head (every
+/// other write of the bank waits) for its few hundred milliseconds.
+const PG_APPLY_CHUNK: usize = 500;
 
 impl HostImport<'_> {
     /// The line of the row staged for `contract_id`, if one is.
     pub fn staged_line(&self, contract_id: &str) -> Result<Option<u64>, StoreError> {
-        match &self.engine {
-            Staged::Sled {
-                sled, id, pending, ..
-            } => {
-                if let Some(line) = pending.get(contract_id) {
-                    return Ok(Some(*line));
-                }
-                match sled.tree(T::Staged).get(staging::key(*id, contract_id))? {
-                    Some(v) => Ok(Some(decode::<HostRow>("staged", &v)?.line)),
-                    None => Ok(None),
-                }
+        Ok(self.staged_lines(&[contract_id])?.remove(contract_id))
+    }
+
+    /// The lines of the rows staged under any of `ids`.
+    fn staged_lines(&self, ids: &[&str]) -> Result<HashMap<String, u64>, StoreError> {
+        self.engine
+            .lines(ids, |v| Ok(decode::<HostRow>("staged", v)?.line))
+    }
+
+    /// Stages a batch of rows (a few round trips for all of them on PostgreSQL): each row is
+    /// staged with the customer it changes, unless its contract ID was staged before (by an
+    /// earlier batch or earlier in this one), which is returned instead.
+    pub fn stage(&mut self, rows: Vec<HostRow>) -> Result<Vec<(HostRow, Outcome)>, StoreError> {
+        let ids: Vec<&str> = rows.iter().map(|r| r.contract_id.as_str()).collect();
+        let mut first = self.staged_lines(&ids)?;
+        let mut old = self.store.customers_among(&ids)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(line) = first.get(&row.contract_id) {
+                out.push((row, Outcome::Duplicate(*line)));
+                continue;
             }
-            Staged::Memory { lines, .. } => Ok(lines.get(contract_id).copied()),
+            first.insert(row.contract_id.clone(), row.line);
+            self.put(&row)?;
+            let was = old.remove(&row.contract_id).map(Box::new);
+            out.push((row, Outcome::Staged(was)));
         }
+        Ok(out)
     }
 
     /// Stages one row (nothing reads it until [`HostImport::publish`]).
     pub fn put(&mut self, row: &HostRow) -> Result<(), StoreError> {
-        match &mut self.engine {
-            Staged::Sled {
-                sled,
-                id,
-                batch,
-                pending,
-                ..
-            } => {
-                batch.insert(staging::key(*id, &row.contract_id), encode(row));
-                pending.insert(row.contract_id.clone(), row.line);
-                if pending.len() >= CHUNK {
-                    sled.tree(T::Staged).apply_batch(std::mem::take(batch))?;
-                    pending.clear();
-                }
-            }
-            Staged::Memory { rows, lines } => {
-                lines.insert(row.contract_id.clone(), row.line);
-                rows.push(row.clone());
-            }
-        }
-        Ok(())
+        self.engine.put(&row.contract_id, row.line, row)
+    }
+
+    /// Writes the rows of the batch not yet written.
+    fn write_pending(&mut self) -> Result<(), StoreError> {
+        self.engine.write_pending()
     }
 
     /// Commits the import with `event` in the audit trail (one atomic, durable write), then
@@ -267,58 +333,35 @@ impl HostImport<'_> {
         event: Event,
         progress: impl FnMut(u64),
     ) -> Result<(), StoreError> {
+        self.write_pending()?;
         let store = self.store;
-        match &mut self.engine {
-            Staged::Sled {
-                sled,
-                id,
-                batch,
-                pending,
-                published,
-                ..
-            } => {
-                sled.tree(T::Staged).apply_batch(std::mem::take(batch))?;
-                pending.clear();
+        let id = self.engine.id();
+        let marker = encode(&Marker {
+            id,
+            source: source.clone(),
+        });
+        match self.engine.on() {
+            Ok(sled) => {
                 sled.flush()?;
-                let marker = encode(&Marker {
-                    id: *id,
-                    source: source.clone(),
-                });
                 store.commit_now(|tx| {
                     tx.put_meta_bytes(APPLYING, &marker)?;
                     tx.audit(source.at, event.clone())
                 })?;
-                *published = true;
-                sled.apply_host_import(&store.sealer, *id, &source, progress)?;
+                self.engine.set_published();
+                sled.apply_host_import(&store.sealer, id, &source, progress)?;
             }
-            Staged::Memory { rows, .. } => {
-                let mut progress = progress;
+            Err(pg) => {
+                let key = pg_staging::marker_key(APPLYING, &pg.bank().key);
                 store.commit_now(|tx| {
-                    for row in rows.iter() {
-                        apply(tx, row, &source)?;
-                    }
+                    tx.put_meta_bytes(&key, &marker)?;
                     tx.audit(source.at, event.clone())
                 })?;
-                progress(rows.len() as u64);
+                self.engine.set_published();
+                store.apply_postgres(id, &source, progress)?;
+                pg.remove_meta(&key)?;
             }
         }
         Ok(())
-    }
-}
-
-impl Drop for HostImport<'_> {
-    fn drop(&mut self) {
-        if let Staged::Sled {
-            sled,
-            id,
-            published: false,
-            ..
-        } = &self.engine
-        {
-            // Abandoned (bad rows, a dry run, an error): a failure here leaves the rows for
-            // the next open to drop.
-            sled.drop_staged(*id);
-        }
     }
 }
 
@@ -489,5 +532,167 @@ mod tests {
         assert_eq!(applied, ROWS as u64);
         assert_eq!(store.customers().count(), ROWS);
         assert!(store.sled().tree(T::Staged).is_empty());
+    }
+
+    /// The same import on PostgreSQL, over its `staged` table.
+    mod postgres {
+        use super::*;
+        use crate::store::pg::harness;
+
+        fn open_pg(dir: &std::path::Path) -> Store {
+            let url = harness::shared().database(&harness::name_for(dir));
+            Store::open_postgres(&url, Sealer::from_key(&[7; 32])).unwrap()
+        }
+
+        impl Store {
+            fn pg(&self) -> &Pg {
+                let Engine::Postgres(pg) = &self.engine else {
+                    unreachable!()
+                };
+                pg
+            }
+        }
+
+        fn staged_count(store: &Store) -> String {
+            let pg = store.pg();
+            let n: i64 = pg
+                .block(async {
+                    let c = pg.pool().get().await.unwrap();
+                    c.query_one("SELECT count(*) FROM staged", &[]).await
+                })
+                .unwrap()
+                .get(0);
+            n.to_string()
+        }
+
+        #[test]
+        fn rows_staged_in_batches_are_invisible_and_an_import_cut_short_leaves_the_old_state() {
+            let dir = tempfile::tempdir().unwrap();
+            let store = open_pg(dir.path());
+            let mut staging = store.begin_host_import().unwrap();
+            let found = staging.stage((0..ROWS).map(row).collect()).unwrap();
+            assert!(found
+                .iter()
+                .all(|(_, o)| matches!(o, Outcome::Staged(None))));
+            // A contract ID of an earlier batch, and one twice in a batch.
+            let again = staging.stage(vec![row(0), row(ROWS), row(ROWS)]).unwrap();
+            assert!(matches!(again[0].1, Outcome::Duplicate(2)), "{again:?}");
+            assert!(matches!(again[1].1, Outcome::Staged(None)));
+            assert!(matches!(again[2].1, Outcome::Duplicate(l) if l == ROWS as u64 + 2));
+            assert_eq!(
+                staged_count(&store),
+                (CHUNK * 2).to_string(),
+                "whole batches written"
+            );
+            assert_eq!(
+                store.customer(&row(0).contract_id).unwrap(),
+                None,
+                "not visible"
+            );
+            // A second import of the bank, from any gateway or tool, waits its turn.
+            let other = open_pg(dir.path());
+            assert!(matches!(
+                other.begin_host_import(),
+                Err(StoreError::ImportBusy)
+            ));
+            // The process dies: no clean-up runs, but its connection (and lock) goes.
+            let Staged::Postgres { lock: Some(l), .. } = &staging.engine else {
+                unreachable!()
+            };
+            let pid: i32 = store
+                .pg()
+                .block(l.client.query_one("SELECT pg_backend_pid()", &[]))
+                .unwrap()
+                .get(0);
+            std::mem::forget(staging);
+            other.pg().block(async {
+                let c = other.pg().pool().get().await.unwrap();
+                c.execute("SELECT pg_terminate_backend($1)", &[&pid])
+                    .await
+                    .unwrap();
+                while c
+                    .query_opt("SELECT 1 FROM pg_stat_activity WHERE pid = $1", &[&pid])
+                    .await
+                    .unwrap()
+                    .is_some()
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            });
+            let store = open_pg(dir.path());
+            assert_eq!(
+                staged_count(&store),
+                "0",
+                "dropped by the next gateway to open"
+            );
+            assert_eq!(store.customers().count(), 0);
+            let fresh = store
+                .begin_host_import()
+                .expect("the lock went with the connection");
+            drop(fresh);
+        }
+
+        #[test]
+        fn a_published_import_cut_short_is_finished_by_the_next_to_open_and_verifies() {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                let store = open_pg(dir.path());
+                let mut staging = store.begin_host_import().unwrap();
+                staging.stage((0..ROWS).map(row).collect()).unwrap();
+                staging.write_pending().unwrap();
+                let Staged::Postgres { pg, id, .. } = &staging.engine else {
+                    unreachable!()
+                };
+                let key = pg_staging::marker_key(APPLYING, &pg.bank().key);
+                let marker = encode(&Marker {
+                    id: *id,
+                    source: source(),
+                });
+                // Published, one batch applied, then the process dies.
+                store
+                    .commit_now(|tx| {
+                        tx.put_meta_bytes(&key, &marker)?;
+                        tx.audit(1, Event::new(AuditEvent::CustomersImport))
+                    })
+                    .unwrap();
+                let id = *id;
+                store
+                    .write(|tx| {
+                        let rows = tx.staged_rows(id, "", 10)?;
+                        for (_, body) in &rows {
+                            apply(tx, &decode("staged", body.as_bytes())?, &source())?;
+                        }
+                        let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+                        tx.remove_staged_rows(id, &keys)
+                    })
+                    .unwrap();
+                assert_eq!(store.customers().count(), 10);
+                std::mem::forget(staging);
+            }
+            let store = open_pg(dir.path());
+            assert_eq!(store.customers().count(), ROWS, "finished at open");
+            assert_eq!(staged_count(&store), "0");
+            assert_eq!(store.verify_audit().unwrap(), Ok(1));
+        }
+
+        #[test]
+        fn publishing_applies_every_row_and_audits_once() {
+            let dir = tempfile::tempdir().unwrap();
+            let store = open_pg(dir.path());
+            let mut staging = store.begin_host_import().unwrap();
+            staging.stage((0..ROWS).map(row).collect()).unwrap();
+            let mut applied = 0;
+            staging
+                .publish(source(), Event::new(AuditEvent::CustomersImport), |n| {
+                    applied += n
+                })
+                .unwrap();
+            assert_eq!(applied, ROWS as u64);
+            assert_eq!(store.customers().count(), ROWS);
+            assert_eq!(staged_count(&store), "0");
+            assert_eq!(store.verify_audit().unwrap(), Ok(1));
+            // The lock was given back.
+            drop(store.begin_host_import().unwrap());
+        }
     }
 }

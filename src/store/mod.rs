@@ -25,6 +25,7 @@ mod bulk;
 mod error;
 mod host_import;
 mod index;
+mod owned_import;
 mod pg;
 pub mod records;
 mod rekey;
@@ -36,8 +37,12 @@ mod tx;
 pub use backup::{restore, BackupInfo};
 pub use error::{Abort, EngineError, StoreError, TxResult};
 pub use host_import::{
-    host_digest, merge as merge_host_row, HostChange, HostImport, HostRow, Source,
+    host_digest, merge as merge_host_row, HostChange, HostImport, HostRow, Outcome, Source,
 };
+pub use owned_import::OwnedImport;
+/// The throw-away PostgreSQL cluster of the library's tests.
+#[cfg(test)]
+pub(crate) use pg::harness;
 pub use pg::{SharedSessions, MIGRATIONS, SCHEMA_VERSION};
 pub use records::*;
 pub use staging::Staging;
@@ -324,16 +329,7 @@ impl Store {
         cache_bytes: u64,
     ) -> Result<Vec<Store>, StoreError> {
         let db = Sled::engine(dir, cache_bytes)?;
-        let mut codes: Vec<BankCode> = db
-            .tree_names()
-            .iter()
-            .filter_map(|n| {
-                let name = std::str::from_utf8(n).ok()?;
-                BankCode::parse(name.split_once('/')?.0)
-            })
-            .collect();
-        codes.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-        codes.dedup();
+        let codes = bank_codes(&db);
         drop(db);
         if codes.is_empty() {
             return Ok(Vec::new());
@@ -354,11 +350,13 @@ impl Store {
     /// sealed with another master key. Any number of gateways may open the same database.
     pub fn open_postgres(url: &str, sealer: Sealer) -> Result<Store, StoreError> {
         let engine = Engine::Postgres(Box::new(pg::Pg::open(url, &sealer)?));
-        Ok(Store {
+        let store = Store {
             sealer,
             engine,
             observer: OnceLock::new(),
-        })
+        };
+        store.finish_cut_short_import()?;
+        Ok(store)
     }
 
     /// [`Store::open_postgres`] for several banks in one database: one [`Store`] per bank of
@@ -369,14 +367,18 @@ impl Store {
         sealer: &Sealer,
         banks: &[BankCode],
     ) -> Result<Vec<Store>, StoreError> {
-        Ok(pg::Pg::open_banks(url, sealer, banks)?
+        let stores: Vec<Store> = pg::Pg::open_banks(url, sealer, banks)?
             .into_iter()
             .map(|e| Store {
                 sealer: sealer.clone(),
                 engine: Engine::Postgres(Box::new(e)),
                 observer: OnceLock::new(),
             })
-            .collect())
+            .collect();
+        for store in &stores {
+            store.finish_cut_short_import()?;
+        }
+        Ok(stores)
     }
 
     /// Sessions of `kind` ("phone", "staff") kept in the database, for engines that several
@@ -433,6 +435,21 @@ impl Store {
             Engine::Postgres(_) => panic!("not a sled store"),
         }
     }
+}
+
+/// The banks whose trees (`CODE/…`) the engine database holds, in code order.
+fn bank_codes(db: &sled::Db) -> Vec<BankCode> {
+    let mut codes: Vec<BankCode> = db
+        .tree_names()
+        .iter()
+        .filter_map(|n| {
+            let name = std::str::from_utf8(n).ok()?;
+            BankCode::parse(name.split_once('/')?.0)
+        })
+        .collect();
+    codes.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    codes.dedup();
+    codes
 }
 
 /// Opens the engine in `dir`. The engine's file lock outlives a closed database by the time
@@ -514,20 +531,28 @@ impl Sled {
         Ok(())
     }
 
-    /// Opens the engine, refusing a newer format, and reads the counters; nothing else.
-    fn open_raw(dir: &Path, cache_bytes: u64) -> Result<Sled, StoreError> {
+    /// Opens the engine, refusing a newer format: every bank's trees, and reads their counters;
+    /// nothing else (key rotation). The banks of a database of several (trees `CODE/…`), in
+    /// code order, and the bare trees when the database has them (a one-bank database, or one
+    /// served with one bank before several).
+    fn open_raw_banks(dir: &Path, cache_bytes: u64) -> Result<Vec<Sled>, StoreError> {
         let db = open_locked(dir, cache_bytes)?;
-        // Raw work (key rotation) knows one bank's trees only: on a database of several banks it
-        // would leave every bank's seeds under the old key. Refuse rather than half-do it.
-        if db.tree_names().iter().any(|n| n.contains(&b'/')) {
-            return Err(StoreError::Io(
-                "this database holds several banks: rekey works on a one-bank database only".into(),
-            ));
+        let codes = bank_codes(&db);
+        let bare = db
+            .tree_names()
+            .iter()
+            .any(|n| n.as_ref() == T::Meta.name().as_bytes());
+        let mut banks = Vec::new();
+        if bare || codes.is_empty() {
+            banks.push(Sled::raw_in(db.clone(), None)?);
         }
-        Sled::raw_in(db, None)
+        for code in codes {
+            banks.push(Sled::raw_in(db.clone(), Some(code))?);
+        }
+        Ok(banks)
     }
 
-    /// [`Sled::open_raw`] on the trees of `bank` in `db`.
+    /// Opens the trees of `bank` in `db`, refusing a newer format, and reads the counters.
     fn raw_in(db: sled::Db, bank: Option<BankCode>) -> Result<Sled, StoreError> {
         // The bank is the first part of every key: its own set of trees.
         let name = |t: &T| match &bank {

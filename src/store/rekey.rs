@@ -1,9 +1,10 @@
 //! Master-key rotation: every sealed value (token seeds, お客様カード, the key check) re-sealed
 //! under a new key.
-//! Resumable: a marker holding the new key's check is written first; each batch of tokens is
-//! re-sealed and written (a seed that already opens with the new key is left as it is); the
-//! last step swaps the key check and drops the marker in one batch. While the marker is there
-//! the database refuses to open except to finish the rotation, so it never serves half-rotated.
+//! Resumable: a marker holding the new key's check is written first (into every bank's `meta`
+//! at once, in a database of several banks); each batch of tokens is re-sealed and written (a
+//! seed that already opens with the new key is left as it is); the last step swaps the key
+//! check and drops the marker in one transaction (every bank's). While the marker is there the
+//! database refuses to open except to finish the rotation, so it never serves half-rotated.
 
 use super::{decode, encode, Abort, Card, Sled, Store, StoreError, Token, KEY_CHECK, T};
 use crate::seal::Sealer;
@@ -15,20 +16,27 @@ const CHUNK: usize = 10_000;
 
 impl Store {
     /// Re-seals the database in `dir` from key `old` to key `new`, finishing a rotation cut
-    /// short if there is one. `progress(n)` as records are done. Returns how many sealed
-    /// values (seeds, cards) were re-sealed now. The gateway must be stopped.
+    /// short if there is one: every bank's records in a database of several banks (their
+    /// trees `CODE/…`), and the bare trees of a one-bank database. `progress(n)` as records are
+    /// done. Returns how many sealed values (seeds, cards) were re-sealed now. The gateway must
+    /// be stopped.
+    ///
+    /// Every bank's marker is written in one transaction over their `meta` trees, and every
+    /// bank's key check swapped (and marker dropped) in another: the database is sealed under
+    /// the old key, rotating (refusing to open), or sealed under the new one, never some banks
+    /// under each.
     pub fn rekey(
         dir: &Path,
         old: Sealer,
         new: Sealer,
         mut progress: impl FnMut(u64),
     ) -> Result<u64, StoreError> {
-        let store = Sled::open_raw(dir, super::SERVING_CACHE)?;
-        let meta = store.tree(T::Meta);
-        // The key check is swapped last, so the old key proves itself until then.
-        store.check_key(&old)?;
-        match meta.get(PENDING)? {
-            Some(check) => {
+        let banks = Sled::open_raw_banks(dir, super::SERVING_CACHE)?;
+        let metas: Vec<&sled::Tree> = banks.iter().map(|b| b.tree(T::Meta)).collect();
+        for bank in &banks {
+            // The key check is swapped last, so the old key proves itself until then.
+            bank.check_key(&old)?;
+            if let Some(check) = bank.tree(T::Meta).get(PENDING)? {
                 // Finishing: the pending check must be the new key's.
                 if new
                     .open(b"key_check", &check)
@@ -40,22 +48,31 @@ impl Store {
                     ));
                 }
             }
-            None => {
-                meta.insert(PENDING, new.seal(b"key_check", KEY_CHECK))?;
-                store.db.flush()?;
-            }
         }
-        let mut done = store.reseal(&old, T::Tokens, &new, &mut progress, |t: &mut Token| {
-            (t.serial.as_bytes().to_vec(), &mut t.secret_sealed)
+        let pending = new.seal(b"key_check", KEY_CHECK);
+        every_meta(&metas, |meta| {
+            if meta.get(PENDING)?.is_none() {
+                meta.insert(PENDING, pending.clone())?;
+            }
+            Ok(())
         })?;
-        done += store.reseal(&old, T::Cards, &new, &mut progress, |c: &mut Card| {
-            (Card::aad(&c.contract_id), &mut c.sealed)
+        banks[0].db.flush()?;
+        let mut done = 0;
+        for bank in &banks {
+            done += bank.reseal(&old, T::Tokens, &new, &mut progress, |t: &mut Token| {
+                (t.serial.as_bytes().to_vec(), &mut t.secret_sealed)
+            })?;
+            done += bank.reseal(&old, T::Cards, &new, &mut progress, |c: &mut Card| {
+                (Card::aad(&c.contract_id), &mut c.sealed)
+            })?;
+        }
+        let check = new.seal(b"key_check", KEY_CHECK);
+        every_meta(&metas, |meta| {
+            meta.insert("key_check", check.clone())?;
+            meta.remove(PENDING)?;
+            Ok(())
         })?;
-        let mut swap = sled::Batch::default();
-        swap.insert("key_check", new.seal(b"key_check", KEY_CHECK));
-        swap.remove(PENDING);
-        meta.apply_batch(swap)?;
-        store.db.flush()?;
+        banks[0].db.flush()?;
         Ok(done)
     }
 
@@ -98,6 +115,29 @@ pub(super) fn reseal_one(
         Err(_) if new.open(aad, &sealed).is_ok() => Ok(false),
         Err(_) => Err(corrupt()),
     }
+}
+
+/// Runs `f` on every bank's `meta` tree in one sled transaction (all of it, or none).
+fn every_meta(
+    metas: &[&sled::Tree],
+    f: impl Fn(
+        &sled::transaction::TransactionalTree,
+    ) -> sled::transaction::ConflictableTransactionResult<(), ()>,
+) -> Result<(), StoreError> {
+    use sled::Transactional;
+    metas
+        .transaction(|trees| {
+            for meta in trees {
+                f(meta)?;
+            }
+            Ok(())
+        })
+        .map_err(|e| match e {
+            sled::transaction::TransactionError::Storage(e) => StoreError::from(e),
+            sled::transaction::TransactionError::Abort(()) => {
+                StoreError::Io("the key rotation's marker could not be written".into())
+            }
+        })
 }
 
 impl Sled {
@@ -165,26 +205,83 @@ mod tests {
         store.flush().unwrap();
     }
 
-    #[test]
-    fn a_database_of_several_banks_is_refused_and_keeps_its_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let banks = ["1020", "1021"].map(|c| crate::banks::BankCode::parse(c).unwrap());
-        {
-            let stores =
-                Store::open_banks(dir.path(), &key(1), super::super::SERVING_CACHE, &banks)
-                    .unwrap();
-            add_tokens(&stores[0], 2);
+    fn add_tokens_named(store: &Store, prefix: &str, n: usize) {
+        for i in 0..n {
+            let t = store.new_token(&NewToken {
+                serial: &format!("{prefix}{i:08}"),
+                kind: TokenKind::Hardware,
+                params: Params {
+                    algorithm: HashAlg::Sha1,
+                    digits: 6,
+                    period: 60,
+                    t0: 0,
+                },
+                secret: b"12345678901234567890",
+            });
+            store.write(|tx| tx.put_token(&t)).unwrap();
         }
-        let refused = Store::rekey(dir.path(), key(1), key(2), |_| {});
-        assert!(
-            matches!(&refused, Err(StoreError::Io(m)) if m.contains("several banks")),
-            "{refused:?}"
+        store.flush().unwrap();
+    }
+
+    #[test]
+    fn every_bank_of_a_database_of_several_banks_is_rekeyed_even_when_cut_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let banks = ["1020", "1021", "1022"].map(|c| crate::banks::BankCode::parse(c).unwrap());
+        let open =
+            |k: u8| Store::open_banks(dir.path(), &key(k), super::super::SERVING_CACHE, &banks);
+        {
+            let stores = open(1).unwrap();
+            for (i, store) in stores.iter().enumerate() {
+                add_tokens_named(store, &format!("B{i}KY"), 3);
+            }
+            let card = stores[2].seal_card("3000000001", "40173958");
+            stores[2].commit_now(|tx| tx.put_card(&card)).unwrap();
+            // Cut short: every bank's marker written, one seed of the second bank re-sealed.
+            for store in &stores {
+                store
+                    .sled()
+                    .tree(T::Meta)
+                    .insert(PENDING, key(2).seal(b"key_check", KEY_CHECK))
+                    .unwrap();
+            }
+            let mut t = stores[1].token("B1KY00000000").unwrap().unwrap();
+            let seed = stores[1].secret(&t).unwrap();
+            t.secret_sealed =
+                data_encoding::BASE64.encode(&key(2).seal(t.serial.as_bytes(), &seed));
+            stores[1]
+                .sled()
+                .tree(T::Tokens)
+                .insert(t.serial.as_bytes(), encode(&t))
+                .unwrap();
+            stores[1].flush().unwrap();
+        }
+        assert!(matches!(open(1), Err(StoreError::RekeyPending)));
+        assert!(Store::rekey(dir.path(), key(1), key(3), |_| {}).is_err());
+        let resealed = Store::rekey(dir.path(), key(1), key(2), |_| {}).unwrap();
+        assert_eq!(
+            resealed, 9,
+            "8 seeds (one was done before the cut) and the card"
         );
-        // The old key still opens every bank, and the seeds still read.
-        let stores =
-            Store::open_banks(dir.path(), &key(1), super::super::SERVING_CACHE, &banks).unwrap();
-        let t = stores[0].token("REKY00000000").unwrap().unwrap();
-        assert!(stores[0].secret(&t).is_ok());
+        assert!(matches!(open(1), Err(StoreError::WrongKey)));
+        let stores = open(2).unwrap();
+        for store in &stores {
+            assert_eq!(store.tokens().count(), 3);
+            for t in store.tokens() {
+                let t = t.unwrap();
+                assert_eq!(&store.secret(&t).unwrap()[..], b"12345678901234567890");
+            }
+        }
+        let digits = stores[2]
+            .write(|tx| tx.card_digits("3000000001"))
+            .unwrap()
+            .expect("card");
+        assert_eq!(&digits[..], b"40173958");
+        drop(stores);
+        // Run again on a finished rotation: nothing left under the old key.
+        assert!(matches!(
+            Store::rekey(dir.path(), key(1), key(2), |_| {}),
+            Err(StoreError::WrongKey)
+        ));
     }
 
     #[test]

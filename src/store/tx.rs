@@ -100,11 +100,33 @@ impl<'a> Tx<'a> {
         }
     }
 
-    /// Stores `value` under meta `key` (the embedded engine's staged imports).
+    /// Stores `value` under meta `key` (a staged import's marker).
     pub(super) fn put_meta_bytes(&self, key: &str, value: &[u8]) -> TxResult<()> {
         match &self.e {
             TxEngine::Sled(e) => e.put_meta(key, value),
-            TxEngine::Postgres(_) => Ok(()),
+            TxEngine::Postgres(e) => e.put_meta(key, value),
+        }
+    }
+
+    /// Up to `limit` staged rows of import `id` after key `after`, locked (PostgreSQL's staged
+    /// imports; the embedded engine reads its `staged` tree outside transactions).
+    pub(super) fn staged_rows(
+        &self,
+        id: u64,
+        after: &str,
+        limit: usize,
+    ) -> TxResult<Vec<(String, String)>> {
+        match &self.e {
+            TxEngine::Sled(_) => Ok(Vec::new()),
+            TxEngine::Postgres(e) => e.staged_rows(id, after, limit),
+        }
+    }
+
+    /// Deletes staged rows `keys` of import `id` (PostgreSQL's staged imports).
+    pub(super) fn remove_staged_rows(&self, id: u64, keys: &[&str]) -> TxResult<()> {
+        match &self.e {
+            TxEngine::Sled(_) => Ok(()),
+            TxEngine::Postgres(e) => e.remove_staged_rows(id, keys),
         }
     }
 

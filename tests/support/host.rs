@@ -70,3 +70,19 @@ pub fn initial_password(out: &str) -> String {
         })
         .unwrap_or_else(|| panic!("no initial password in {out}"))
 }
+
+/// `keitai-gateway ARGS` as an operator on a fresh machine runs it: in `cwd` (outside the
+/// repository), without the suite's `KEITAI_BANK_DIR`; (success, stdout + stderr).
+pub fn cli_as_operator(cwd: &Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keitai-gateway"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("KEITAI_BANK_DIR")
+        .env("USER", "ops-tester")
+        .output()
+        .expect("run keitai-gateway");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use testkit::gateway::{copy_dir, Gateway, Stderr};
 
-pub use host::{bcrypt_of, cli_with_stdin, initial_password, pbkdf2_of};
+pub use host::{bcrypt_of, cli_as_operator, cli_with_stdin, initial_password, pbkdf2_of};
 // Kept for the tests that encode forms by hand (not all of them are used at every moment).
 #[allow(unused_imports)]
 pub use testkit::http::{encode_form, exchange_partial, sjis_urlencode, utf8_urlencode, Resp};
@@ -83,6 +83,11 @@ impl Server {
     /// A gateway on `data_dir` (loaded with the demo bank if empty), with extra flags.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
         Server::start_with_bank(data_dir, &one_bank(), extra)
+    }
+
+    /// A demo gateway of the repository's three banks (1020, 1021, 1022) on `data_dir`.
+    pub fn start_centre(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_with_bank(data_dir, &banks_dir(), extra)
     }
 
     /// A gateway on `data_dir` with the bank profile (and demo bank) from `bank_dir`. Its clock

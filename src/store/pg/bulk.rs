@@ -53,7 +53,7 @@ impl PgTx<'_> {
     }
 
     /// Inserts tokens, replacing stored ones of the same serial.
-    fn upsert_tokens(&self, all: &[&Token]) -> TxResult<()> {
+    pub(super) fn upsert_tokens(&self, all: &[&Token]) -> TxResult<()> {
         self.forget_prefetched();
         for chunk in all.chunks(CHUNK) {
             let serials: Vec<&str> = chunk.iter().map(|t| t.serial.as_str()).collect();

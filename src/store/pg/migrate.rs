@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "banks",
         include_str!("../../../migrations/0005_banks.sql"),
     ),
+    (
+        6,
+        "staging",
+        include_str!("../../../migrations/0006_staging.sql"),
+    ),
 ];
 
 /// The schema version this gateway writes.
@@ -120,7 +125,8 @@ mod tests {
         let store = Store::open_postgres(&url, Sealer::from_key(&[3; 32])).unwrap();
         assert_eq!(
             cluster.sql(name, "SELECT max(version) FROM schema_migrations"),
-            "5"
+            super::SCHEMA_VERSION.to_string(),
+            "every migration since, 0005 among them"
         );
         assert!(store.staff("C1").unwrap().is_some());
         let n = store

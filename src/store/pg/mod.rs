@@ -7,6 +7,7 @@
 //! - `reads.rs`: reads outside a transaction.
 //! - `bulk.rs`: bulk loads, token imports, and copying a whole embedded database in.
 //! - `sessions.rs`: phone and staff sessions in the database, for every gateway.
+//! - `staging.rs`: an import's rows staged before they are published, and its import lock.
 //! - `rekey.rs`: master-key rotation of the whole database, in one transaction.
 //! - `tls.rs`: TLS to the server, as the URL's `sslmode` says (rustls).
 //!
@@ -48,6 +49,7 @@ mod migrate;
 mod reads;
 mod rekey;
 mod sessions;
+pub(crate) mod staging;
 mod tls;
 mod tx;
 
@@ -55,6 +57,7 @@ pub(crate) use bulk::Everything;
 pub use migrate::{MIGRATIONS, SCHEMA_VERSION};
 pub(crate) use rekey::CHUNK as REKEY_CHUNK;
 pub use sessions::SharedSessions;
+pub(crate) use staging::ImportLock;
 pub(crate) use tx::PgTx;
 
 use super::error::{Abort, EngineError, EngineFault, Stop};
