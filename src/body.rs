@@ -9,9 +9,70 @@ use hyper::body::Body as _;
 use hyper::header::{HeaderMap, CONTENT_LENGTH};
 use std::time::Duration;
 
-/// A request body not yet read: the server's `Incoming`, boxed so tests and the fuzzer can hand
-/// a front any body.
-pub type Body = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+/// Why a body could not be read, as the body says it.
+pub type BodyFault = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request body not yet read: the server's `Incoming` as it came (no allocation per
+/// request), or any other body boxed, so tests, the emulator and the fuzzer can hand a front
+/// any body.
+pub struct Body(Inner);
+
+enum Inner {
+    Incoming(hyper::body::Incoming),
+    Boxed(UnsyncBoxBody<Bytes, BodyFault>),
+}
+
+impl Body {
+    /// A body of these bytes, all there at once.
+    pub fn full(bytes: impl Into<Bytes>) -> Body {
+        Body::boxed(http_body_util::Full::new(bytes.into()))
+    }
+
+    /// Any body, boxed.
+    pub fn boxed<B>(body: B) -> Body
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BodyFault>,
+    {
+        Body(Inner::Boxed(body.map_err(Into::into).boxed_unsync()))
+    }
+}
+
+impl From<hyper::body::Incoming> for Body {
+    fn from(body: hyper::body::Incoming) -> Body {
+        Body(Inner::Incoming(body))
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = BodyFault;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BodyFault>>> {
+        // Both kinds are Unpin: `Incoming` is, and the boxed one is a pinned box.
+        match &mut self.get_mut().0 {
+            Inner::Incoming(b) => std::pin::Pin::new(b).poll_frame(cx).map_err(Into::into),
+            Inner::Boxed(b) => std::pin::Pin::new(b).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.0 {
+            Inner::Incoming(b) => b.is_end_stream(),
+            Inner::Boxed(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match &self.0 {
+            Inner::Incoming(b) => b.size_hint(),
+            Inner::Boxed(b) => b.size_hint(),
+        }
+    }
+}
 
 /// How much a front reads, and how long it waits for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +129,6 @@ async fn collect(mut body: Body, max: usize) -> Result<Bytes, BodyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http_body_util::Full;
     use hyper::body::{Body as HttpBody, Frame};
     use std::pin::Pin;
     use std::task::{Context, Poll};
@@ -100,13 +160,11 @@ mod tests {
     }
 
     fn never() -> Body {
-        Never.map_err(Into::into).boxed_unsync()
+        Body::boxed(Never)
     }
 
     fn full(bytes: &'static [u8]) -> Body {
-        Full::new(Bytes::from_static(bytes))
-            .map_err(|e| match e {})
-            .boxed_unsync()
+        Body::full(Bytes::from_static(bytes))
     }
 
     #[tokio::test]

@@ -104,7 +104,9 @@ pub fn detect(user_agent: &str, headers: &[(&str, &str)], https: bool) -> Handse
 
 /// [`detect`] on any [`Headers`] (the server passes its header map as it is).
 pub fn detect_in<H: Headers + ?Sized>(user_agent: &str, headers: &H, https: bool) -> Handset {
-    let ua = user_agent.trim();
+    // A User-Agent is read from a header, visible ASCII only (`HeaderValue::to_str`), so the
+    // UA is trimmed as ASCII here and below: `str::trim` decodes each end as Unicode.
+    let ua = user_agent.trim_ascii();
     let mut handset = if let Some(rest) = ua.strip_prefix("DoCoMo/") {
         docomo(rest)
     } else if ua.starts_with("KDDI-") || ua.starts_with("UP.Browser/") {
@@ -129,10 +131,10 @@ pub fn detect_in<H: Headers + ?Sized>(user_agent: &str, headers: &H, https: bool
     if handset.carrier == Carrier::Softbank {
         // SoftBank's gateway names the handset; it beats anything parsed from the UA
         // (and is the only name a MOT- handset's UA does not give).
-        if let Some(name) = header(headers, "x-jphone-msname").filter(|v| !v.is_empty()) {
+        if let Some(name) = header(headers, &names::X_JPHONE_MSNAME).filter(|v| !v.is_empty()) {
             handset.model = Some(Model::new(name));
         }
-        handset.width_chars = header(headers, "x-jphone-display").and_then(softbank_width);
+        handset.width_chars = header(headers, &names::X_JPHONE_DISPLAY).and_then(softbank_width);
     }
     handset.budget_bytes = handset.budget_bytes.min(MAX_BUDGET);
     handset
@@ -187,7 +189,7 @@ fn docomo(rest: &str) -> Handset {
 fn au<H: Headers + ?Sized>(ua: &str, headers: &H, https: bool) -> Handset {
     let (model, generation, budget) = if let Some(rest) = ua.strip_prefix("KDDI-") {
         // WAP2.0: the gateway tells us the handset's real maximum PDU.
-        let pdu = header(headers, "x-up-devcap-max-pdu")
+        let pdu = header(headers, &names::X_UP_DEVCAP_MAX_PDU)
             .and_then(parse_digits::<usize>)
             .filter(|&n| n > 0);
         (
@@ -206,7 +208,7 @@ fn au<H: Headers + ?Sized>(ua: &str, headers: &H, https: bool) -> Handset {
         // au's gateway keeps cookies over HTTP but drops them on its SSL path.
         cookies: !https,
         budget_bytes: budget,
-        width_chars: header(headers, "x-up-devcap-screenchars")
+        width_chars: header(headers, &names::X_UP_DEVCAP_SCREENCHARS)
             .and_then(|v| parse_digits(v.split(',').next().unwrap_or("").trim())),
     }
 }
@@ -314,12 +316,12 @@ fn other(ua: &str) -> Handset {
 
 /// `c100` → 100 (KB). Other DoCoMo parameters (TB, W24H12, ser..., icc..., s64) → None.
 fn cache_size(param: &str) -> Option<usize> {
-    parse_digits(param.trim().strip_prefix('c')?)
+    parse_digits(param.trim_ascii().strip_prefix('c')?)
 }
 
 /// `W24H12` → 24.
 fn docomo_width(param: &str) -> Option<u16> {
-    let (w, h) = param.trim().strip_prefix('W')?.split_once('H')?;
+    let (w, h) = param.trim_ascii().strip_prefix('W')?.split_once('H')?;
     parse_digits::<u16>(h)?;
     parse_digits(w).filter(|&w| w > 0)
 }
@@ -364,7 +366,7 @@ fn pieces(s: &str, sep: u8) -> impl Iterator<Item = &str> {
 }
 
 fn non_empty(s: &str) -> Option<Model> {
-    let s = s.trim();
+    let s = s.trim_ascii();
     (!s.is_empty()).then(|| Model::new(s))
 }
 
@@ -374,43 +376,76 @@ fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
 }
 
 /// The first header of that name, value trimmed.
-fn header<'a, H: Headers + ?Sized>(headers: &'a H, name: &str) -> Option<&'a str> {
+fn header<'a, H: Headers + ?Sized>(headers: &'a H, name: &Name) -> Option<&'a str> {
     headers.first(name).map(str::trim)
 }
 
-/// A request's headers as this module and [`crate::net`] read them. Names are asked in lower
-/// case; a value that is not visible ASCII is not ours to read and counts as absent.
+/// A header name as [`Headers`] are asked for it: its text, lower case, and the server's
+/// name for it, made at compile time (a lookup in the server's map by text parses and
+/// lower-cases the name first, each time).
+pub struct Name {
+    text: &'static str,
+    header: hyper::header::HeaderName,
+}
+
+impl Name {
+    /// `text` must be a valid header name in lower case (checked at compile time).
+    pub const fn new(text: &'static str) -> Name {
+        Name {
+            text,
+            header: hyper::header::HeaderName::from_static(text),
+        }
+    }
+}
+
+/// The names this module and [`crate::net`] read.
+pub mod names {
+    use super::Name;
+    pub const X_DCMGUID: Name = Name::new("x-dcmguid");
+    pub const X_UP_SUBNO: Name = Name::new("x-up-subno");
+    pub const X_JPHONE_UID: Name = Name::new("x-jphone-uid");
+    pub const X_JPHONE_MSNAME: Name = Name::new("x-jphone-msname");
+    pub const X_JPHONE_DISPLAY: Name = Name::new("x-jphone-display");
+    pub const X_UP_DEVCAP_MAX_PDU: Name = Name::new("x-up-devcap-max-pdu");
+    pub const X_UP_DEVCAP_SCREENCHARS: Name = Name::new("x-up-devcap-screenchars");
+    pub const X_FORWARDED_PROTO: Name = Name::new("x-forwarded-proto");
+}
+
+/// A request's headers as this module and [`crate::net`] read them; a value that is not
+/// visible ASCII is not ours to read and counts as absent.
 pub trait Headers {
     /// The first readable value of `name`.
-    fn first(&self, name: &str) -> Option<&str>;
+    fn first(&self, name: &Name) -> Option<&str>;
     /// The last readable value of `name`.
-    fn last(&self, name: &str) -> Option<&str>;
+    fn last(&self, name: &Name) -> Option<&str>;
 }
 
 /// (name, value) pairs, names compared case-insensitively.
 impl Headers for [(&str, &str)] {
-    fn first(&self, name: &str) -> Option<&str> {
+    fn first(&self, name: &Name) -> Option<&str> {
         self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.text))
             .map(|(_, v)| *v)
     }
 
-    fn last(&self, name: &str) -> Option<&str> {
+    fn last(&self, name: &Name) -> Option<&str> {
         self.iter()
             .rev()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.text))
             .map(|(_, v)| *v)
     }
 }
 
 /// The server's header map, read in place.
 impl Headers for hyper::HeaderMap {
-    fn first(&self, name: &str) -> Option<&str> {
-        self.get_all(name).iter().find_map(|v| v.to_str().ok())
+    fn first(&self, name: &Name) -> Option<&str> {
+        self.get_all(&name.header)
+            .iter()
+            .find_map(|v| v.to_str().ok())
     }
 
-    fn last(&self, name: &str) -> Option<&str> {
-        self.get_all(name)
+    fn last(&self, name: &Name) -> Option<&str> {
+        self.get_all(&name.header)
             .iter()
             .rev()
             .find_map(|v| v.to_str().ok())
@@ -483,12 +518,11 @@ pub fn claimed_subscriber_id_in<H: Headers + ?Sized>(
     headers: &H,
 ) -> Option<String> {
     let value = match handset.carrier {
-        Carrier::Docomo => header(headers, "x-dcmguid")
+        Carrier::Docomo => header(headers, &names::X_DCMGUID)
             .filter(|v| v.len() == 7 && v.bytes().all(|b| b.is_ascii_alphanumeric()))?,
-        Carrier::Au => header(headers, "x-up-subno").filter(|v| plausible_id(v))?,
-        Carrier::Softbank => {
-            header(headers, "x-jphone-uid").filter(|v| !v.starts_with("NULL") && plausible_id(v))?
-        }
+        Carrier::Au => header(headers, &names::X_UP_SUBNO).filter(|v| plausible_id(v))?,
+        Carrier::Softbank => header(headers, &names::X_JPHONE_UID)
+            .filter(|v| !v.starts_with("NULL") && plausible_id(v))?,
         Carrier::Willcom | Carrier::None => return None,
     };
     Some(value.to_string())

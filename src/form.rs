@@ -36,6 +36,10 @@ impl Form {
 
     /// Parses a form whose escaped bytes are in `encoding` (UTF-8 for the branch console).
     pub fn parse_in(raw: &[u8], encoding: &'static Encoding) -> Result<Form, FormError> {
+        // Most requests (every plain GET) have neither query nor body.
+        if raw.is_empty() {
+            return Ok(Form::default());
+        }
         let mut fields = Vec::new();
         for pair in raw.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
             if fields.len() == MAX_FIELDS {

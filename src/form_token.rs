@@ -79,6 +79,11 @@ impl FormValue {
         }
     }
 
+    /// The value's bytes (ASCII, as [`FormValue::as_str`]), without the UTF-8 check.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.text[..self.len]
+    }
+
     pub fn as_str(&self) -> &str {
         // Only ASCII hex digits and '-' are ever written.
         std::str::from_utf8(&self.text[..self.len]).unwrap_or_default()
@@ -166,7 +171,9 @@ mod tests {
     fn a_value_is_the_window_and_mac_in_hex() {
         for (window, mac) in [(0u64, [0u8; MAC_BYTES]), (3_000_000, [0xa7; MAC_BYTES])] {
             let want = format!("{window:x}-{}", hex::encode(mac));
-            assert_eq!(FormValue::new(window, &mac).as_str(), want);
+            let value = FormValue::new(window, &mac);
+            assert_eq!(value.as_str(), want);
+            assert_eq!(value.as_bytes(), want.as_bytes());
         }
         let max = FormValue::new(u64::MAX, &[0xff; MAC_BYTES]);
         assert_eq!(

@@ -56,18 +56,24 @@ pub fn log(args: std::fmt::Arguments) {
 /// [`log`] for a line written by `text` straight into the buffer (the request line: cheaper
 /// than formatting machinery, see [`push_number`]).
 pub fn log_with(text: impl FnOnce(&mut String)) {
-    let now = chrono::Utc::now();
+    // The clock as plain numbers: a calendar date is worked out once a second, not per line.
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let second = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+    let millis = i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX);
     LINES.with(|cell| {
         let Ok(mut lines) = cell.try_borrow_mut() else {
             return;
         };
         let lines = &mut *lines;
-        if lines.second != now.timestamp() {
-            lines.second = now.timestamp();
+        if lines.second != second {
+            lines.second = second;
             lines.stamp.clear();
-            let _ = write!(lines.stamp, "{}", now.format("%Y-%m-%dT%H:%M:%SZ"));
+            if let Some(at) = chrono::DateTime::from_timestamp(second, 0) {
+                let _ = write!(lines.stamp, "{}", at.format("%Y-%m-%dT%H:%M:%SZ"));
+            }
         }
-        let millis = now.timestamp_millis();
         if lines.pending.is_empty() {
             lines.oldest = millis;
         }
@@ -84,9 +90,9 @@ pub fn log_with(text: impl FnOnce(&mut String)) {
     });
 }
 
-/// Appends `n` in decimal.
-pub fn push_number(line: &mut String, mut n: u128) {
-    let mut digits = [0u8; 39];
+/// Appends `n` in decimal (64-bit: a 128-bit division is a library call per digit).
+pub fn push_number(line: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
         i -= 1;
@@ -149,4 +155,16 @@ fn log_file() -> Option<&'static std::fs::File> {
             .map(std::fs::File::from)
     })
     .as_ref()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_are_pushed_in_decimal() {
+        for n in [0, 7, 10, 943, 1_234_567_890, u64::MAX] {
+            let mut line = String::from("x ");
+            super::push_number(&mut line, n);
+            assert_eq!(line, format!("x {n}"));
+        }
+    }
 }

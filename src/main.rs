@@ -306,6 +306,18 @@ fn migrate(from: &Path, to: &str, key_file: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Gives the system back the heap that opening the stores freed: the embedded engine reads its
+/// snapshot and every page's state into buffers it drops once its page table is built (about
+/// 17 MB with 1,000,000 customers and tokens), and glibc would keep those pages mapped, and
+/// counted in the gateway's memory, for as long as it runs.
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointers; it only returns free heap pages to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 fn open_store_cached(data_dir: &Path, sealer: Sealer, cache: u64) -> Result<Store, String> {
     keitai_gateway::private::private_dir(data_dir)?;
     let opened = keitai_gateway::damaged::catching(|| {
@@ -428,6 +440,7 @@ fn serve(
     } else {
         vec![open_any(&data_dir, database.as_deref(), sealer)?]
     };
+    trim_heap();
     // How to get a demo token's code, as typed in the working directory `serve` ran in.
     let codes_hint = if bank_dir == Path::new("data") {
         "keitai-gateway token-code SERIAL".to_owned()

@@ -17,18 +17,51 @@ use std::net::IpAddr;
 
 /// A set of client networks. Membership is decided on the canonical address: an IPv4-mapped
 /// IPv6 peer is its IPv4 address.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct NetSet(Vec<IpNet>);
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(from = "Vec<IpNet>")]
+pub struct NetSet {
+    nets: Vec<IpNet>,
+    /// The same networks as (network, mask) integers: judging a peer is a few instructions
+    /// per network (the phone front judges the client of every top page it serves).
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+impl From<Vec<IpNet>> for NetSet {
+    fn from(nets: Vec<IpNet>) -> NetSet {
+        NetSet::new(nets)
+    }
+}
+
+impl PartialEq for NetSet {
+    fn eq(&self, other: &NetSet) -> bool {
+        self.nets == other.nets
+    }
+}
+
+impl Eq for NetSet {}
 
 impl NetSet {
     pub fn new(nets: Vec<IpNet>) -> NetSet {
-        NetSet(nets)
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for net in &nets {
+            match net {
+                IpNet::V4(n) => {
+                    let mask = u32::from(n.netmask());
+                    v4.push((u32::from(n.network()) & mask, mask));
+                }
+                IpNet::V6(n) => {
+                    let mask = u128::from(n.netmask());
+                    v6.push((u128::from(n.network()) & mask, mask));
+                }
+            }
+        }
+        NetSet { nets, v4, v6 }
     }
 
     /// This host only: 127.0.0.0/8 and ::1.
     pub fn loopback() -> NetSet {
-        NetSet(
+        NetSet::new(
             ["127.0.0.0/8", "::1/128"]
                 .iter()
                 .filter_map(|n| n.parse().ok())
@@ -41,21 +74,29 @@ impl NetSet {
         if nets.is_empty() {
             default
         } else {
-            NetSet(nets)
+            NetSet::new(nets)
         }
     }
 
     pub fn contains(&self, peer: IpAddr) -> bool {
-        let peer = canonical(peer);
-        self.0.iter().any(|net| net.contains(&peer))
+        match canonical(peer) {
+            IpAddr::V4(a) => {
+                let a = u32::from(a);
+                self.v4.iter().any(|&(net, mask)| a & mask == net)
+            }
+            IpAddr::V6(a) => {
+                let a = u128::from(a);
+                self.v6.iter().any(|&(net, mask)| a & mask == net)
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.nets.is_empty()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &IpNet> {
-        self.0.iter()
+        self.nets.iter()
     }
 }
 
@@ -75,7 +116,7 @@ pub fn forwarded_https<H: crate::carrier::Headers + ?Sized>(
         return false;
     }
     headers
-        .last("x-forwarded-proto")
+        .last(&crate::carrier::names::X_FORWARDED_PROTO)
         .and_then(|v| v.rsplit(',').next())
         .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
@@ -220,6 +261,44 @@ mod tests {
             NetSet::or(vec!["10.0.0.0/8".parse().unwrap()], NetSet::loopback()),
             branch
         );
+    }
+
+    #[test]
+    fn a_set_judges_as_its_networks_do() {
+        let nets = [
+            "210.153.84.0/24",
+            "10.0.0.1/8",
+            "192.168.7.5/32",
+            "0.0.0.0/0",
+            "2001:db8::/32",
+            "fe80::1/64",
+            "::1/128",
+            "::ffff:0:0/96",
+        ];
+        let peers = [
+            "210.153.84.9",
+            "210.153.85.9",
+            "10.200.1.1",
+            "11.0.0.1",
+            "192.168.7.5",
+            "192.168.7.6",
+            "2001:db8:1::5",
+            "2001:db9::5",
+            "fe80::abcd",
+            "fe81::1",
+            "::1",
+            "::2",
+            "::ffff:10.1.1.1",
+        ];
+        for net in nets {
+            let parsed: IpNet = net.parse().unwrap();
+            let one = set(&[net]);
+            for peer in peers {
+                let peer = ip(peer);
+                let want = parsed.contains(&canonical(peer));
+                assert_eq!(one.contains(peer), want, "{net} {peer}");
+            }
+        }
     }
 
     fn https(headers: &[(&str, &str)], peer: &str, proxies: &[&str]) -> bool {

@@ -5,7 +5,7 @@
 use crate::log::log;
 use crate::router::Gateway;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
 use hyper::server::conn::http1;
@@ -92,7 +92,7 @@ async fn handle(
     let method = req.method().clone();
     let uri = req.uri().clone();
     // The body goes to the front unread: each front reads it with its own limits, after its gate.
-    let req = req.map(|body| body.map_err(Into::into).boxed_unsync());
+    let req = req.map(crate::body::Body::from);
     let reply = gateway.dispatch(req, peer).await;
     let bytes = reply.body.len();
     let logged = reply.log_status();
@@ -132,9 +132,10 @@ fn log_request(
         line.push(' ');
         line.push_str(status.as_str());
         line.push(' ');
-        crate::log::push_number(line, bytes as u128);
+        crate::log::push_number(line, bytes as u64);
         line.push_str("B ");
-        crate::log::push_number(line, started.elapsed().as_millis());
+        let millis = started.elapsed().as_millis();
+        crate::log::push_number(line, u64::try_from(millis).unwrap_or(u64::MAX));
         line.push_str("ms");
     });
 }

@@ -2,7 +2,6 @@
 //! against a real gateway with the demo bank: never panics, always answers with a known status.
 #![no_main]
 
-use http_body_util::{BodyExt, Full};
 use keitai_gateway::app::App;
 use keitai_gateway::config::{Bank, Config};
 use keitai_gateway::net::{NetSet, Networks};
@@ -65,9 +64,7 @@ fuzz_target!(|data: &[u8]| {
             builder = builder.header(&line[..i], &line[i + 1..]);
         }
     }
-    let body = Full::new(bytes::Bytes::copy_from_slice(body))
-        .map_err(|e| match e {})
-        .boxed_unsync();
+    let body = keitai_gateway::body::Body::full(bytes::Bytes::copy_from_slice(body));
     let Ok(request) = builder.body(body) else { return };
     let w = world();
     let peer = "127.0.0.1:40000".parse().expect("addr");

@@ -7,9 +7,7 @@ use crate::app::App;
 use crate::body::Body;
 use crate::front::Front;
 use crate::reply::Reply;
-use bytes::Bytes;
 use encoding_rs::SHIFT_JIS;
-use http_body_util::{BodyExt, Full};
 use hyper::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -294,9 +292,7 @@ async fn phone_pages(
     body: String,
     peer: SocketAddr,
 ) -> Reply {
-    let body: Body = Full::new(Bytes::from(body))
-        .map_err(|never| match never {})
-        .boxed_unsync();
+    let body = Body::full(body);
     phone
         .answer(app, hyper::Request::from_parts(parts, body), peer)
         .await

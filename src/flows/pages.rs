@@ -31,7 +31,7 @@ pub fn top(step: &Step) -> Result<Reply, AppError> {
                 .into(),
         )
     });
-    Ok(step.ending(page.with(step.login_form_value().as_str())))
+    Ok(step.ending(page.with(step.login_form_value().as_bytes())))
 }
 
 /// Where the cached top page's login form value goes: ASCII, the same in Shift_JIS.
@@ -61,11 +61,11 @@ impl Slotted {
         }
     }
 
-    fn with(&self, value: &str) -> Bytes {
+    fn with(&self, value: &[u8]) -> Bytes {
         // A Vec, not a BytesMut: `Bytes` takes it over without a shared header to count.
         let mut out = Vec::with_capacity(self.head.len() + value.len() + self.tail.len());
         out.extend_from_slice(&self.head);
-        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(value);
         out.extend_from_slice(&self.tail);
         Bytes::from(out)
     }
