@@ -12,6 +12,7 @@
 mod admin;
 mod banks;
 mod child;
+mod cpu;
 mod data;
 mod flood;
 mod flows;

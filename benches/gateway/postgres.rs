@@ -3,11 +3,14 @@
 //! phones spread over both, p50/p99. The cluster is a throw-away one (the tests' harness) with
 //! `fsync=on` and `synchronous_commit=on`: every accepted check is on disk before its answer,
 //! and the run checks afterwards that the database holds one `otp_ok` record per acceptance.
+//! The CPU time the gateways and PostgreSQL spend per accepted check is reported too: on a
+//! shared machine it moves far less with the load than checks/s do.
 
 #[path = "../../src/store/pg/harness.rs"]
 pub mod harness;
 
 use crate::child::{cli, Gateway};
+use crate::cpu::{cpu_ticks, postmaster_pid, ticks_per_second};
 use crate::phone::{Phone, AU, FOMA, SOFTBANK};
 use crate::report::{Latencies, Table};
 use crate::{data, flows, otp};
@@ -51,8 +54,16 @@ pub async fn run(customers: u64, load: Duration, table: &mut Table) {
     let addrs: Vec<_> = gateways.iter().map(|g| g.addr).collect();
 
     crate::step("PostgreSQL: OTP API, 64 callers over two gateways");
+    let postmaster = postmaster_pid(cluster.port).unwrap_or(0);
+    let gateway_ticks = || gateways.iter().map(|g| cpu_ticks(g.pid())).sum::<u64>();
+    let before = (gateway_ticks(), cpu_ticks(postmaster));
     let (rate, mut lat, accepted) =
         otp::verify_load(&addrs, &format!("Bearer {api_key}"), 0..half, load).await;
+    let per_check = |ticks: u64| ticks as f64 / ticks_per_second() * 1e3 / accepted.max(1) as f64;
+    let cpu = (
+        per_check(gateway_ticks().saturating_sub(before.0)),
+        per_check(cpu_ticks(postmaster).saturating_sub(before.1)),
+    );
     let stored: u64 = cluster
         .sql(
             "bench",
@@ -68,6 +79,11 @@ pub async fn run(customers: u64, load: Duration, table: &mut Table) {
         rate >= TARGET,
     );
     table.add("PostgreSQL (2 gateways)", "OTP API latency", lat.p50_p99());
+    table.add(
+        "PostgreSQL (2 gateways)",
+        "CPU per accepted check, user + system: both gateways + PostgreSQL",
+        format!("{:.2} + {:.2} ms", cpu.0, cpu.1),
+    );
     table.check(
         "PostgreSQL (2 gateways)",
         "accepted checks found committed (otp_ok records)",

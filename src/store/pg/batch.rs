@@ -12,16 +12,22 @@
 //! member; otherwise it leaves the commit to the next in line and waits for it. A batch begins
 //! by locking the chain head, so batches of different gateways run one after another and never
 //! deadlock (a batch waiting for the head holds nothing yet).
+//!
+//! Round trips: inside a batch the bodies run one after another on one connection, so each
+//! round trip of a body holds up every gateway. A token's conditional UPDATE (on a row the body
+//! holds locked) is sent without waiting for its answer; that answer comes back in the round
+//! trip of the next statement (the next body's first), and before COMMIT the batch reads every
+//! answer still due: COMMIT is never sent if one failed or changed no row.
 
 use super::super::error::{Abort, Stop};
 use super::super::{encode, StoreError, Tx, TxResult};
-use super::tx::Chain;
+use super::tx::{settle, Chain, Later};
 use super::{pool_error, retryable, unavailable, Bank, Core, PgTx, RETRIES};
 use crate::seal::Sealer;
 use deadpool_postgres::Client;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Bodies per batch at most: bounds how long the first waits for its answer.
 const MAX_BODIES: usize = 64;
@@ -29,7 +35,7 @@ const MAX_BODIES: usize = 64;
 /// The open batch, if any.
 #[derive(Default)]
 struct Open {
-    client: Option<Client>,
+    client: Option<Arc<Client>>,
     /// Number of the open batch (counts up).
     number: u64,
     bodies: usize,
@@ -39,6 +45,9 @@ struct Open {
     chain: Chain,
     /// A savepoint `body` exists (the last body's, released when the next one begins).
     savepoint: bool,
+    /// Statements sent and not answered yet (a token's conditional UPDATE): read with the
+    /// next body's first statement, or before COMMIT, which is never sent if one failed.
+    later: Vec<Later>,
 }
 
 #[derive(Default)]
@@ -154,7 +163,8 @@ impl Batcher {
             appended: Vec::new(),
             moved: false,
         };
-        open.client = Some(client);
+        open.client = Some(Arc::new(client));
+        open.later = Vec::new();
         open.number += 1;
         open.bodies = 0;
         open.broken = None;
@@ -181,13 +191,19 @@ impl Batcher {
             } else {
                 "SAVEPOINT body"
             };
-            let ptx = PgTx::on(client, rt, bank, open.chain.clone(), opening);
+            let later = std::mem::take(&mut open.later);
+            let ptx = PgTx::on(client, rt, bank, open.chain.clone(), opening, later);
             let out = {
                 let mut tx = Tx::postgres(&ptx, sealer, bank.code.as_ref());
                 body(&ptx, &mut tx)
             };
             let began = ptx.began();
             open.savepoint |= began;
+            open.later = ptx.take_later();
+            if let Some(why) = ptx.take_broken() {
+                // An earlier body's statement failed: nothing of the batch may commit.
+                open.broken = Some(why);
+            }
             let stop = match out {
                 Ok(out) => {
                     open.chain = ptx.into_chain();
@@ -196,7 +212,11 @@ impl Batcher {
                 Err(Abort(stop)) => stop,
             };
             if began {
-                if let Err(e) = rt.block_on(client.batch_execute("ROLLBACK TO SAVEPOINT body")) {
+                // What is still unanswered is this body's own (its first statement read the
+                // rest): undone with it, so its answers do not matter.
+                let later = settle(std::mem::take(&mut open.later));
+                let undo = client.batch_execute("ROLLBACK TO SAVEPOINT body");
+                if let (_, Err(e)) = rt.block_on(async { tokio::join!(later, undo) }) {
                     // The batch's transaction is lost (connection gone): nothing of it commits.
                     open.broken = Some(e.to_string());
                     return Err(e.into());
@@ -226,8 +246,9 @@ impl Batcher {
             return Err("no open batch".into());
         };
         let rt = core.rt();
+        let later = settle(std::mem::take(&mut open.later));
         if let Some(why) = open.broken.take() {
-            let _ = rt.block_on(client.batch_execute("ROLLBACK"));
+            let _ = rt.block_on(async { tokio::join!(later, client.batch_execute("ROLLBACK")) });
             return Err(why);
         }
         let chain = std::mem::take(&mut open.chain);
@@ -257,14 +278,23 @@ impl Batcher {
                     "UPDATE audit_head SET next_seq = $1, hash = $2 WHERE bank = $3 AND id = 1",
                     &head_params,
                 );
-                tokio::try_join!(insert, head)?;
+                let (settled, wrote) =
+                    tokio::join!(later, async { tokio::try_join!(insert, head) });
+                settled?;
+                wrote.map_err(|e| e.to_string())?;
+            } else {
+                later.await?;
             }
-            client.batch_execute("COMMIT").await
+            // Only now: every conditional UPDATE of the batch changed its row.
+            client
+                .batch_execute("COMMIT")
+                .await
+                .map_err(|e| e.to_string())
         });
         if written.is_err() {
             let _ = rt.block_on(client.batch_execute("ROLLBACK"));
         }
-        written.map_err(|e| e.to_string())
+        written
     }
 
     fn end(&self, number: u64, how: Result<(), String>) {
@@ -295,5 +325,63 @@ impl Batcher {
                 .wait(ended)
                 .unwrap_or_else(|p| p.into_inner());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::harness;
+    use crate::otp::{HashAlg, Params};
+    use crate::seal::Sealer;
+    use crate::store::{Engine, NewToken, Store, TokenKind};
+
+    /// A token's conditional UPDATE is sent without waiting for its answer; when it finds the
+    /// row changed after all (here by the body itself, behind its own read), the batch does
+    /// not commit, and nothing of it is written.
+    #[test]
+    fn a_token_update_that_changes_no_row_keeps_the_batch_from_committing() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = harness::shared().database(&harness::name_for(dir.path()));
+        let store = Store::open_postgres(&url, Sealer::from_key(&[1; 32])).unwrap();
+        let token = store.new_token(&NewToken {
+            serial: "GMHW00000001",
+            kind: TokenKind::Hardware,
+            params: Params {
+                algorithm: HashAlg::Sha1,
+                digits: 6,
+                period: 60,
+                t0: 0,
+            },
+            secret: b"12345678901234567890",
+        });
+        store.commit_now(|tx| tx.put_token(&token)).unwrap();
+        let Engine::Postgres(pg) = &store.engine else {
+            unreachable!("opened on PostgreSQL")
+        };
+        let err = pg
+            .transaction(&store.sealer, |ptx, tx| {
+                let mut t = tx.token("GMHW00000001")?.expect("stored");
+                // The row moves past the step this body is about to raise it to.
+                ptx.exec(
+                    "UPDATE tokens SET last_step = 1000 WHERE bank = $1 AND serial = $2",
+                    &[&ptx.bank, &"GMHW00000001"],
+                )?;
+                t.otp.last_step = Some(500);
+                tx.put_token(&t)?;
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("changed 0 rows"), "{err}");
+        // Neither the body's own UPDATE nor the one behind it was committed.
+        let stored = store.token("GMHW00000001").unwrap().expect("stored");
+        assert_eq!(stored.otp.last_step, None);
+        // The next batch commits as usual.
+        let mut t = stored;
+        t.otp.last_step = Some(7);
+        store.commit_now(|tx| tx.put_token(&t)).unwrap();
+        assert_eq!(
+            store.token("GMHW00000001").unwrap().unwrap().otp.last_step,
+            Some(7)
+        );
     }
 }

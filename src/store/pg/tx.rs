@@ -2,7 +2,8 @@
 //! `batch.rs`). Reads lock their row until commit; writes go out at once, except the audit
 //! records, which are numbered and hashed against the chain head the batch holds locked, and
 //! inserted by the batch just before its COMMIT. The body's savepoint travels with its first
-//! statement (pipelined: no round trip of its own).
+//! statement (pipelined: no round trip of its own), and so does the answer to a token's
+//! conditional UPDATE, which is sent without waiting (see [`PgTx::exec_later`]).
 
 use super::super::audit::{chained, Who};
 use super::super::error::{Abort, Stop};
@@ -15,9 +16,36 @@ use deadpool_postgres::Client;
 use serde::de::DeserializeOwned;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use tokio_postgres::types::ToSql;
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+/// A statement sent on the batch's connection whose answer is not read yet: how many rows it
+/// changed (see [`PgTx::exec_later`]).
+pub(super) type Later = Pin<Box<dyn Future<Output = Result<u64, tokio_postgres::Error>> + Send>>;
+
+/// Reads the answers of `later`, in the order sent. `Err` says why the batch must not commit:
+/// one failed, or changed other than the one row it must change.
+pub(super) async fn settle(later: Vec<Later>) -> Result<(), String> {
+    let mut why = None;
+    // Every answer is read, even after a failure: an unread one would hold up the connection.
+    for statement in later {
+        match statement.await {
+            Ok(1) => {}
+            Ok(n) => {
+                why.get_or_insert(format!("a token's conditional update changed {n} rows"));
+            }
+            Err(e) => {
+                why.get_or_insert(e.to_string());
+            }
+        }
+    }
+    why.map_or(Ok(()), Err)
+}
 
 /// The audit chain's head as the batch holds it (locked), and the records appended to it.
 #[derive(Clone, Default)]
@@ -37,7 +65,7 @@ struct ReadState {
 }
 
 pub(crate) struct PgTx<'a> {
-    client: &'a Client,
+    client: &'a Arc<Client>,
     /// The bank column of every row this body reads or writes.
     pub(super) bank: &'a str,
     rt: &'a tokio::runtime::Runtime,
@@ -45,8 +73,16 @@ pub(crate) struct PgTx<'a> {
     tokens_read: RefCell<HashMap<String, ReadState>>,
     /// Tokens fetched (and locked) with their customer, not yet asked for: body and state.
     prefetched: RefCell<HashMap<String, (String, ReadState)>>,
+    /// Customers fetched (and locked) by a `business` read that found no business, not yet
+    /// asked for (an OTP check asks for the business first, then the customer).
+    prefetched_customers: RefCell<HashMap<String, Customer>>,
     /// The savepoint statement still to send (with the first statement), if any.
     savepoint: Cell<Option<&'static str>>,
+    /// Statements sent and not answered yet (this body's, or earlier bodies' of the batch):
+    /// read with the next statement's round trip, or by the batch before COMMIT.
+    later: RefCell<Vec<Later>>,
+    /// Why the batch must not commit, when one of `later` says so.
+    broken: RefCell<Option<String>>,
 }
 
 /// A token's step as stored: -1 for none.
@@ -68,11 +104,12 @@ impl<'a> PgTx<'a> {
     /// A body's view of `client`, whose transaction is open, with the batch's chain head and
     /// the savepoint statement that opens the body (see `batch.rs`).
     pub(super) fn on(
-        client: &'a Client,
+        client: &'a Arc<Client>,
         rt: &'a tokio::runtime::Runtime,
         bank: &'a super::Bank,
         chain: Chain,
         savepoint: &'static str,
+        later: Vec<Later>,
     ) -> PgTx<'a> {
         PgTx {
             client,
@@ -81,8 +118,39 @@ impl<'a> PgTx<'a> {
             chain: RefCell::new(chain),
             tokens_read: RefCell::new(HashMap::new()),
             prefetched: RefCell::new(HashMap::new()),
+            prefetched_customers: RefCell::new(HashMap::new()),
             savepoint: Cell::new(Some(savepoint)),
+            later: RefCell::new(later),
+            broken: RefCell::new(None),
         }
+    }
+
+    /// The statements still unanswered, for the batch to read (with the next body's first
+    /// statement, or before COMMIT).
+    pub(super) fn take_later(&self) -> Vec<Later> {
+        std::mem::take(&mut *self.later.borrow_mut())
+    }
+
+    /// Why the batch must not commit, if an answer read by this body said so.
+    pub(super) fn take_broken(&self) -> Option<String> {
+        self.broken.borrow_mut().take()
+    }
+
+    /// Waits for `f` (one round trip) while reading the unanswered statements sent before
+    /// it; an error when one of those says the batch must not commit.
+    fn round<T>(&self, f: impl Future<Output = Result<T, tokio_postgres::Error>>) -> TxResult<T> {
+        let later = self.take_later();
+        if later.is_empty() {
+            return Ok(self.rt.block_on(f)?);
+        }
+        let (settled, out) = self.rt.block_on(async { tokio::join!(settle(later), f) });
+        if let Err(why) = settled {
+            *self.broken.borrow_mut() = Some(why.clone());
+            return Err(Abort(Stop::Pool(format!(
+                "the transaction did not commit: {why}"
+            ))));
+        }
+        Ok(out?)
     }
 
     /// Whether the body's savepoint was sent (it issued a statement).
@@ -102,16 +170,13 @@ impl<'a> PgTx<'a> {
             let stmt = self.client.prepare_cached(sql).await?;
             self.client.query(&stmt, params).await
         };
-        let rows = match self.savepoint.take() {
-            None => self.rt.block_on(query)?,
+        match self.savepoint.take() {
+            None => self.round(query),
             Some(sp) => {
                 let opened = self.client.batch_execute(sp);
-                self.rt
-                    .block_on(async { tokio::try_join!(opened, query) })?
-                    .1
+                Ok(self.round(async { tokio::try_join!(opened, query) })?.1)
             }
-        };
-        Ok(rows)
+        }
     }
 
     /// Runs one statement; how many rows it changed.
@@ -120,14 +185,44 @@ impl<'a> PgTx<'a> {
             let stmt = self.client.prepare_cached(sql).await?;
             self.client.execute(&stmt, params).await
         };
-        let n = match self.savepoint.take() {
-            None => self.rt.block_on(run)?,
+        match self.savepoint.take() {
+            None => self.round(run),
             Some(sp) => {
                 let opened = self.client.batch_execute(sp);
-                self.rt.block_on(async { tokio::try_join!(opened, run) })?.1
+                Ok(self.round(async { tokio::try_join!(opened, run) })?.1)
             }
-        };
-        Ok(n)
+        }
+    }
+
+    /// Sends a statement that must change exactly one row, one this body holds locked, and
+    /// goes on without waiting for its answer: that answer is read in the round trip of the
+    /// next statement on the connection (this body's or the next body's), or by the batch
+    /// before its COMMIT, and if the statement failed or changed no row the batch does not
+    /// commit (its callers are told).
+    fn exec_later(&self, sql: &str, params: Vec<Box<dyn ToSql + Sync + Send>>) -> TxResult<()> {
+        if !self.began() {
+            // The body's first statement (never so after a read): it carries the savepoint,
+            // and a row found changed runs the body again.
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+            return match self.exec(sql, &refs)? {
+                1 => Ok(()),
+                _ => Err(Abort(Stop::Conflict)),
+            };
+        }
+        let stmt = self.round(self.client.prepare_cached(sql))?;
+        let client = self.client.clone();
+        let mut sent: Later = Box::pin(async move {
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+            client.execute(&stmt, &refs).await
+        });
+        // The first poll puts the statement on the connection, ahead of whatever follows.
+        if let Poll::Ready(out) = sent.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            sent = Box::pin(std::future::ready(out));
+        }
+        self.later.borrow_mut().push(sent);
+        Ok(())
     }
 
     /// The record in `body` (the first column) of the one row `sql` finds, if any.
@@ -149,6 +244,7 @@ impl<'a> PgTx<'a> {
     /// Drops tokens fetched with their customers (a bulk write may replace them).
     pub(super) fn forget_prefetched(&self) {
         self.prefetched.borrow_mut().clear();
+        self.prefetched_customers.borrow_mut().clear();
     }
 
     /// Sets the chain head (a copied chain's last record).
@@ -177,6 +273,9 @@ impl<'a> PgTx<'a> {
     /// The customer, locked; the token bound to them comes locked in the same statement and
     /// is kept for the `token` read that usually follows (an OTP check saves a round trip).
     pub(crate) fn customer(&self, contract_id: &str) -> TxResult<Option<Customer>> {
+        if let Some(c) = self.prefetched_customers.borrow_mut().remove(contract_id) {
+            return Ok(Some(c));
+        }
         let rows = self.rows(
             "SELECT c.body::text, t.serial, t.body::text, t.last_step, t.fails \
              FROM customers c LEFT JOIN LATERAL (SELECT serial, body, last_step, fails \
@@ -185,16 +284,24 @@ impl<'a> PgTx<'a> {
              WHERE c.bank = $2 AND c.contract_id = $1 FOR UPDATE OF c",
             &[&contract_id, &self.bank],
         )?;
-        let Some(row) = rows.first() else {
+        match rows.first() {
+            None => Ok(None),
+            Some(row) => self.customer_row(row, 0),
+        }
+    }
+
+    /// The customer (and their token, kept for `token`) in columns `at..at + 5` of `row`
+    /// (customer body, token serial, body, last_step, fails), if any.
+    fn customer_row(&self, row: &tokio_postgres::Row, at: usize) -> TxResult<Option<Customer>> {
+        let Some(text) = row.try_get::<_, Option<String>>(at)? else {
             return Ok(None);
         };
-        let text: String = row.try_get(0)?;
         let customer: Customer = decode("customers", text.as_bytes())?;
-        let serial: Option<String> = row.try_get(1)?;
-        if let (Some(serial), Some(body)) = (serial, row.try_get::<_, Option<String>>(2)?) {
+        let serial: Option<String> = row.try_get(at + 1)?;
+        if let (Some(serial), Some(body)) = (serial, row.try_get::<_, Option<String>>(at + 2)?) {
             let state = ReadState {
-                last_step: row.try_get(3)?,
-                fails: row.try_get(4)?,
+                last_step: row.try_get(at + 3)?,
+                fails: row.try_get(at + 4)?,
             };
             self.prefetched.borrow_mut().insert(serial, (body, state));
         }
@@ -202,6 +309,10 @@ impl<'a> PgTx<'a> {
     }
 
     pub(crate) fn put_customer(&self, c: &Customer) -> TxResult<()> {
+        // A later read must see this write, not the row as first fetched.
+        self.prefetched_customers
+            .borrow_mut()
+            .remove(&c.contract_id);
         self.exec(
             "INSERT INTO customers (bank, contract_id, body) VALUES ($3, $1, $2::text::jsonb) \
              ON CONFLICT (bank, contract_id) DO UPDATE SET body = EXCLUDED.body",
@@ -240,9 +351,10 @@ impl<'a> PgTx<'a> {
 
     /// Stores a token. One this transaction read is updated only if its OTP state is still the
     /// one read, and a raised time step only by `… AND last_step < $new`: the one conditional
-    /// statement that makes a code usable once across every gateway. Either finding the row
-    /// changed (which the row lock rules out) runs the body again, which then sees the code
-    /// as replayed.
+    /// statement that makes a code usable once across every gateway. The row is locked since
+    /// the read, so the UPDATE is sent without waiting for its answer (`exec_later`): if it
+    /// found the row changed after all, the batch does not commit. A token not read here is
+    /// inserted or replaced at once; finding it changed runs the body again.
     pub(crate) fn put_token(&self, t: &Token) -> TxResult<()> {
         // A later read must see this write, not the row as first fetched.
         self.prefetched.borrow_mut().remove(&t.serial);
@@ -251,38 +363,8 @@ impl<'a> PgTx<'a> {
         let body = body_text(t);
         let free = t.free_hardware();
         let read = self.tokens_read.borrow().get(&t.serial).copied();
-        let changed = match read {
-            Some(r) if step > r.last_step => self.exec(
-                "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
-                 free_hardware = $5, body = $6::text::jsonb \
-                 WHERE bank = $7 AND serial = $1 AND last_step < $2",
-                &[
-                    &t.serial,
-                    &step,
-                    &fails,
-                    &t.assigned_to,
-                    &free,
-                    &body,
-                    &self.bank,
-                ],
-            )?,
-            Some(r) => self.exec(
-                "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
-                 free_hardware = $5, body = $6::text::jsonb \
-                 WHERE bank = $9 AND serial = $1 AND last_step = $7 AND fails = $8",
-                &[
-                    &t.serial,
-                    &step,
-                    &fails,
-                    &t.assigned_to,
-                    &free,
-                    &body,
-                    &r.last_step,
-                    &r.fails,
-                    &self.bank,
-                ],
-            )?,
-            None => self.exec(
+        let Some(r) = read else {
+            let changed = self.exec(
                 "INSERT INTO tokens \
                  (bank, serial, last_step, fails, assigned_to, free_hardware, body) \
                  VALUES ($7, $1, $2, $3, $4, $5, $6::text::jsonb) \
@@ -298,20 +380,46 @@ impl<'a> PgTx<'a> {
                     &body,
                     &self.bank,
                 ],
-            )?,
-        };
-        if changed != 1 {
-            return Err(Abort(Stop::Conflict));
-        }
-        if read.is_some() {
-            let state = ReadState {
-                last_step: step,
-                fails,
+            )?;
+            return if changed == 1 {
+                Ok(())
+            } else {
+                Err(Abort(Stop::Conflict))
             };
-            self.tokens_read
-                .borrow_mut()
-                .insert(t.serial.clone(), state);
+        };
+        let mut params: Vec<Box<dyn ToSql + Sync + Send>> = vec![
+            Box::new(t.serial.clone()),
+            Box::new(step),
+            Box::new(fails),
+            Box::new(t.assigned_to.clone()),
+            Box::new(free),
+            Box::new(body),
+            Box::new(self.bank.to_owned()),
+        ];
+        if step > r.last_step {
+            self.exec_later(
+                "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
+                 free_hardware = $5, body = $6::text::jsonb \
+                 WHERE bank = $7 AND serial = $1 AND last_step < $2",
+                params,
+            )?;
+        } else {
+            params.push(Box::new(r.last_step));
+            params.push(Box::new(r.fails));
+            self.exec_later(
+                "UPDATE tokens SET last_step = $2, fails = $3, assigned_to = $4, \
+                 free_hardware = $5, body = $6::text::jsonb \
+                 WHERE bank = $7 AND serial = $1 AND last_step = $8 AND fails = $9",
+                params,
+            )?;
         }
+        let state = ReadState {
+            last_step: step,
+            fails,
+        };
+        self.tokens_read
+            .borrow_mut()
+            .insert(t.serial.clone(), state);
         Ok(())
     }
 
@@ -376,12 +484,33 @@ impl<'a> PgTx<'a> {
         .map(drop)
     }
 
+    /// The 法人 contract, locked. When there is none, the personal customer of that ID (and
+    /// their token) comes locked in the same statement and is kept for the `customer` read
+    /// that follows in an OTP check (one round trip instead of two).
     pub(crate) fn business(&self, contract_id: &str) -> TxResult<Option<Business>> {
-        self.get(
-            "businesses",
-            "SELECT body::text FROM businesses WHERE bank = $2 AND contract_id = $1 FOR UPDATE",
+        let rows = self.rows(
+            "SELECT b.body::text, c.body::text, t.serial, t.body::text, t.last_step, t.fails \
+             FROM (SELECT $1::text AS id) k \
+             LEFT JOIN LATERAL (SELECT body FROM businesses \
+             WHERE bank = $2 AND contract_id = k.id FOR UPDATE) b ON true \
+             LEFT JOIN LATERAL (SELECT body FROM customers \
+             WHERE b.body IS NULL AND bank = $2 AND contract_id = k.id FOR UPDATE) c ON true \
+             LEFT JOIN LATERAL (SELECT serial, body, last_step, fails FROM tokens \
+             WHERE bank = $2 AND serial = c.body->'token'->>'serial' FOR UPDATE) t ON true",
             &[&contract_id, &self.bank],
-        )
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        if let Some(text) = row.try_get::<_, Option<String>>(0)? {
+            return Ok(Some(decode("businesses", text.as_bytes())?));
+        }
+        if let Some(c) = self.customer_row(row, 1)? {
+            self.prefetched_customers
+                .borrow_mut()
+                .insert(contract_id.to_owned(), c);
+        }
+        Ok(None)
     }
 
     pub(crate) fn put_business(&self, b: &Business) -> TxResult<()> {
