@@ -113,8 +113,10 @@ pub async fn check_otp_audited_for(
     detail: &str,
 ) -> Result<(OtpCheck, u64), StoreError> {
     let contract_id = contract_id.as_str();
-    store
-        .commit(|tx| {
+    // The receipt is the number of the check's one audit record, known after COMMIT (see
+    // `Store::commit_receipted`): the number `audit` returns inside the body is not used.
+    let (check, receipt) = store
+        .commit_receipted(|tx| {
             let (check, seq) = match user_id {
                 Some(user) => {
                     crate::business::check_in(tx, contract_id, user, code, now, limit, detail)?
@@ -122,10 +124,9 @@ pub async fn check_otp_audited_for(
                 None if tx.business(contract_id)?.is_some() => (OtpCheck::NoToken, None),
                 None => check_in(tx, contract_id, code, now, limit, detail)?,
             };
-            let seq = match seq {
-                Some(seq) => seq,
+            if seq.is_none() {
                 // The check stopped before a token: record why, in the same write.
-                None => tx.audit(
+                tx.audit(
                     now,
                     Event {
                         contract_id: Some(contract_id),
@@ -136,11 +137,16 @@ pub async fn check_otp_audited_for(
                             _ => AuditEvent::OtpNoToken,
                         })
                     },
-                )?,
-            };
-            Ok((check, seq))
+                )?;
+            }
+            Ok(check)
         })
-        .await
+        .await?;
+    let receipt = receipt.ok_or_else(|| StoreError::Corrupt {
+        tree: "audit",
+        detail: "an audited OTP check appended no record".into(),
+    })?;
+    Ok((check, receipt))
 }
 
 /// Changes the customer's ログイン時のワンタイムパスワード choice (seed 003: the customer chooses

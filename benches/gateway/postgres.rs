@@ -2,7 +2,8 @@
 //! OTP API accepted checks/s with 64 callers spread over both, and 利用開始 flows/s with 64
 //! phones spread over both, p50/p99. The cluster is a throw-away one (the tests' harness) with
 //! `fsync=on` and `synchronous_commit=on`: every accepted check is on disk before its answer,
-//! and the run checks afterwards that the database holds one `otp_ok` record per acceptance.
+//! and the run checks afterwards that the database holds one `otp_ok` record per acceptance,
+//! and that the audit chain both gateways wrote verifies.
 //! The CPU time the gateways and PostgreSQL spend per accepted check is reported too: on a
 //! shared machine it moves far less with the load than checks/s do.
 
@@ -105,6 +106,24 @@ pub async fn run(customers: u64, load: Duration, table: &mut Table) {
         lat.p50_p99(),
     );
     drop(gateways);
+    // Both loads wrote one chain from two gateways, their batches interleaved: it must verify.
+    let chain = Sealer::load(&key)
+        .ok()
+        .and_then(|sealer| Store::open_postgres(&url, sealer).ok())
+        .map(|store| store.verify_audit());
+    let (shown, whole) = match chain {
+        Some(Ok(Ok(n))) => (format!("{n} records, whole"), true),
+        Some(Ok(Err(at))) => (format!("broken at record {at}"), false),
+        Some(Err(e)) => (format!("not read: {e}"), false),
+        None => ("not opened".to_owned(), false),
+    };
+    table.check(
+        "PostgreSQL (2 gateways)",
+        "audit chain after both loads (audit --verify)",
+        shown,
+        "whole",
+        whole,
+    );
     drop(cluster);
 }
 

@@ -36,8 +36,9 @@ pub(super) fn digest(r: &AuditRecord) -> String {
 }
 
 impl Tx<'_> {
-    /// Appends an audit record, chained to the previous one. Returns its sequence number (the
-    /// receipt the OTP API hands out).
+    /// Appends an audit record, chained to the previous one. Returns its sequence number,
+    /// except in a body of [`super::Store::commit_receipted`] on PostgreSQL, where the number
+    /// is known only after COMMIT: such a body reads the receipt that call returns instead.
     pub fn audit(&mut self, at: u64, e: Event) -> TxResult<u64> {
         self.append_audit(at, e, None, None)
     }
@@ -62,8 +63,16 @@ impl Tx<'_> {
             bank: self.bank.map(|b| b.as_str().to_owned()),
         };
         match &mut self.e {
-            TxEngine::Sled(tx) => tx.append_audit(at, e, who),
-            TxEngine::Postgres(tx) => tx.append_audit(at, e, who),
+            TxEngine::Sled(tx) => {
+                let seq = tx.append_audit(at, e, who)?;
+                self.receipt = Some(seq);
+                Ok(seq)
+            }
+            TxEngine::Postgres(tx) => {
+                // Its place in the batch: the number once the batch has taken the head.
+                self.receipt = Some(tx.audit_place());
+                tx.append_audit(at, e, who)
+            }
         }
     }
 }

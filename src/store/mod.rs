@@ -721,6 +721,52 @@ impl Store {
         }
     }
 
+    /// [`Store::commit`] for a body whose last audit record's number the caller hands out
+    /// (the OTP API's `receipt`): returns it (None if the body appended none) with the body's
+    /// result. Inside such a body on PostgreSQL, [`Tx::audit`] returns the record's place in
+    /// its batch, not its number: the batch numbers its records only at its last statement
+    /// before COMMIT, so that it need not hold the audit chain's head (which every gateway's
+    /// writes of the bank wait for) while its bodies run. A body that needs the number itself
+    /// ([`Tx::next_audit_seq`]) takes the head there and then. On the embedded engine this is
+    /// [`Store::commit`] and the number `Tx::audit` returned.
+    pub async fn commit_receipted<R>(
+        &self,
+        body: impl Fn(&mut Tx) -> TxResult<R>,
+    ) -> Result<(R, Option<u64>), StoreError> {
+        // The run that committed (a body may run more than once) left its receipt here.
+        let receipt = Mutex::new(None);
+        let marked = |tx: &mut Tx| {
+            let out = body(tx)?;
+            *receipt.lock().unwrap_or_else(|p| p.into_inner()) = tx.receipt;
+            Ok(out)
+        };
+        let Engine::Postgres(pg) = &self.engine else {
+            let out = self.commit(marked).await?;
+            return Ok((out, receipt.into_inner().unwrap_or_else(|p| p.into_inner())));
+        };
+        let events = Mutex::new(Vec::new());
+        let counted = |tx: &mut Tx| {
+            let out = marked(tx)?;
+            *events.lock().unwrap_or_else(|p| p.into_inner()) = std::mem::take(&mut tx.events);
+            Ok(out)
+        };
+        let (out, base) = pg.write_late(&self.sealer, counted)?;
+        self.tell_committed(events);
+        let place = receipt.into_inner().unwrap_or_else(|p| p.into_inner());
+        // The batch's records are numbered on from its first, in the order appended.
+        Ok((out, place.zip(base).map(|(place, base)| base + place)))
+    }
+
+    /// Tells the observer (if any) about the audit events of a committed write.
+    fn tell_committed(&self, events: Mutex<Vec<AuditEvent>>) {
+        if let Some(o) = self.observer.get() {
+            let events = events.into_inner().unwrap_or_else(|p| p.into_inner());
+            if !events.is_empty() {
+                o.committed(&events);
+            }
+        }
+    }
+
     /// Tells `observer` about every committed write and flush from now on (set once).
     pub fn observe(&self, observer: Arc<dyn Observer>) {
         let _ = self.observer.set(observer);
@@ -754,12 +800,7 @@ impl Store {
             Ok(out)
         };
         let out = on_engine!(self, e => e.write(&self.sealer, counted))?;
-        if let Some(o) = self.observer.get() {
-            let events = events.into_inner().unwrap_or_else(|p| p.into_inner());
-            if !events.is_empty() {
-                o.committed(&events);
-            }
-        }
+        self.tell_committed(events);
         Ok(out)
     }
 

@@ -20,6 +20,9 @@ pub struct Tx<'a> {
     pub(super) bank: Option<&'a crate::banks::BankCode>,
     /// The audit events this transaction recorded, for the store's observer.
     pub(super) events: Vec<super::AuditEvent>,
+    /// The last audit record appended: its number (sled), or its place in the batch
+    /// (PostgreSQL), for [`super::Store::commit_receipted`].
+    pub(super) receipt: Option<u64>,
 }
 
 pub(super) enum TxEngine<'a> {
@@ -68,6 +71,7 @@ impl<'a> Tx<'a> {
             sealer,
             bank,
             events: Vec::new(),
+            receipt: None,
         }
     }
 
@@ -81,6 +85,7 @@ impl<'a> Tx<'a> {
             sealer,
             bank,
             events: Vec::new(),
+            receipt: None,
         }
     }
 
@@ -257,8 +262,11 @@ impl<'a> Tx<'a> {
 
     /// The sequence number the next audit record of this transaction gets: unique, so it can
     /// number records made in the same write.
-    pub fn next_audit_seq(&self) -> u64 {
-        on_tx!(self, e => e.next_audit_seq())
+    pub fn next_audit_seq(&self) -> TxResult<u64> {
+        match &self.e {
+            TxEngine::Sled(e) => Ok(e.next_audit_seq()),
+            TxEngine::Postgres(e) => e.next_audit_seq(),
+        }
     }
 }
 

@@ -174,7 +174,7 @@ pub async fn record_release(
                 }
             };
             let release = Release {
-                id: tx.next_audit_seq(),
+                id: tx.next_audit_seq()?,
                 contract_id: contract_id.to_owned(),
                 kind,
                 serial,

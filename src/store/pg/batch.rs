@@ -9,9 +9,18 @@
 //! How: the caller that holds the batch lock uses the batch's connection; it runs its body
 //! between `SAVEPOINT` and `RELEASE` (or `ROLLBACK TO`, which undoes that body alone). Then, if
 //! nobody is queued for the lock (or the batch is full), it commits the batch and wakes every
-//! member; otherwise it leaves the commit to the next in line and waits for it. A batch begins
-//! by locking the chain head, so batches of different gateways run one after another and never
-//! deadlock (a batch waiting for the head holds nothing yet).
+//! member; otherwise it leaves the commit to the next in line and waits for it.
+//!
+//! The chain head: a batch locks it before its first body that is not `late` runs (in that
+//! body's first round trip) and holds it to COMMIT, so such bodies run as if alone among all
+//! gateways' writes of the bank. A `late` body ([`crate::store::Store::commit_receipted`]: the
+//! OTP API's check, whose reads all lock their rows) leaves its audit records pending, and a
+//! batch of late bodies only takes the head as its last statement before writing the records
+//! and COMMIT: the two gateways' batches then run their bodies at the same time, and only their
+//! commits take turns. A late batch waiting for the head holds its bodies' row locks; when the
+//! batch holding the head waits for one of them, PostgreSQL ends the deadlock by failing one
+//! statement: a body's, which runs again, or the late batch's head wait, and then nothing of
+//! that batch was written and its members run their bodies again in a new batch.
 //!
 //! Round trips: inside a batch the bodies run one after another on one connection, so each
 //! round trip of a body holds up every gateway. A token's conditional UPDATE (on a row the body
@@ -21,7 +30,7 @@
 
 use super::super::error::{Abort, Stop};
 use super::super::{encode, StoreError, Tx, TxResult};
-use super::tx::{settle, Chain, Later};
+use super::tx::{head_of, settle, Chain, Later, TAKE_HEAD};
 use super::{pool_error, retryable, unavailable, Bank, Core, PgTx, RETRIES};
 use crate::seal::Sealer;
 use deadpool_postgres::Client;
@@ -59,12 +68,32 @@ pub(super) struct Batcher {
     ended_changed: Condvar,
 }
 
-/// How batches ended: every batch up to `last` has, those in `failed` without committing.
+/// How batches ended: every batch up to `last` has, those in `failed` without committing;
+/// `bases` holds the number of the first audit record of those that committed some.
 #[derive(Default)]
 struct Ended {
     last: u64,
-    failed: BTreeMap<u64, String>,
+    failed: BTreeMap<u64, Failed>,
+    bases: BTreeMap<u64, u64>,
 }
+
+/// Why a batch did not commit, and whether its members may run their bodies again in a new
+/// batch (nothing of it was written: its head wait was chosen to end a deadlock).
+#[derive(Clone)]
+struct Failed {
+    why: String,
+    again: bool,
+}
+
+impl From<String> for Failed {
+    fn from(why: String) -> Failed {
+        Failed { why, again: false }
+    }
+}
+
+/// How a batch ended: committed (with the number of its first audit record, if it has any),
+/// or why not.
+type Outcome = Result<Option<u64>, Failed>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves the state usable: the batch is then broken and
@@ -82,19 +111,49 @@ fn batch_failed(why: String) -> StoreError {
 
 impl Batcher {
     /// Runs `body` in the open batch (opening one if none is), and returns once the batch has
-    /// committed. Called on a thread that may block (see `Core::enter`).
+    /// committed, with the number of the batch's first audit record (if it has any): a
+    /// record's number is that plus its place in the batch. Unless `late`, the batch takes the
+    /// chain head before `body` runs (if it holds it not yet); a `late` body leaves that to
+    /// the batch's last statement before COMMIT (see the module doc). Called on a thread that
+    /// may block (see `Core::enter`).
     pub(super) fn run<R>(
         &self,
         core: &Core,
         bank: &Bank,
         sealer: &Sealer,
+        late: bool,
         body: &dyn Fn(&PgTx, &mut Tx) -> TxResult<R>,
-    ) -> Result<R, StoreError> {
+    ) -> Result<(R, Option<u64>), StoreError> {
+        let mut tries = 0;
+        loop {
+            let (out, ended) = self.run_once(core, bank, sealer, late, body)?;
+            match ended {
+                Ok(base) => return out.map(|out| (out, base)),
+                // A batch that waited for the head holding its bodies' row locks may be
+                // chosen to end a deadlock (another gateway's batch holds the head and waits
+                // for one of those rows): nothing of it was written, so its members run
+                // their bodies again.
+                Err(Failed { again: true, .. }) if tries < RETRIES => tries += 1,
+                Err(failed) => return Err(batch_failed(failed.why)),
+            }
+        }
+    }
+
+    /// [`Batcher::run`] once: the body's result and how its batch ended.
+    #[allow(clippy::type_complexity)]
+    fn run_once<R>(
+        &self,
+        core: &Core,
+        bank: &Bank,
+        sealer: &Sealer,
+        late: bool,
+        body: &dyn Fn(&PgTx, &mut Tx) -> TxResult<R>,
+    ) -> Result<(Result<R, StoreError>, Outcome), StoreError> {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let mut open = lock(&self.open);
         self.queued.fetch_sub(1, Ordering::SeqCst);
         if open.client.is_none() {
-            Self::begin(core, bank, &mut open)?;
+            Self::begin(core, &mut open)?;
         }
         let number = open.number;
         let mut panicked = None;
@@ -103,7 +162,7 @@ impl Batcher {
             Some(why) => Err(batch_failed(why.clone())),
             None => {
                 let run = std::panic::AssertUnwindSafe(|| {
-                    Self::one_body(core, bank, &mut open, sealer, body)
+                    Self::one_body(core, bank, &mut open, sealer, late, body)
                 });
                 match std::panic::catch_unwind(run) {
                     Ok(out) => out,
@@ -128,41 +187,22 @@ impl Batcher {
             let ended = Self::commit(core, bank, &mut open);
             self.end(number, ended.clone());
             drop(open);
-            return ended.map_err(batch_failed).and(out);
+            return Ok((out, ended));
         }
         drop(open);
-        let ended = self.wait_for(number);
-        ended.map_err(batch_failed).and(out)
+        Ok((out, self.wait_for(number)))
     }
 
-    /// Opens a batch: a pooled connection, BEGIN, and the bank's chain head locked.
-    fn begin(core: &Core, bank: &Bank, open: &mut Open) -> Result<(), StoreError> {
+    /// Opens a batch: a pooled connection and BEGIN (the chain head is taken later: before
+    /// the first body that is not `late`, or before COMMIT).
+    fn begin(core: &Core, open: &mut Open) -> Result<(), StoreError> {
         let rt = core.rt();
         let client = rt.block_on(core.pool().get()).map_err(unavailable)?;
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&bank.key];
-        let head = rt.block_on(async {
-            let begin = client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED");
-            let head = client.query_one(
-                "SELECT next_seq, hash FROM audit_head WHERE bank = $1 AND id = 1 FOR UPDATE",
-                &params,
-            );
-            tokio::try_join!(begin, head)
-        });
-        let row = match head {
-            Ok((_, row)) => row,
-            Err(e) => {
-                let _ = rt.block_on(client.batch_execute("ROLLBACK"));
-                return Err(e.into());
-            }
-        };
-        let next: i64 = row.try_get(0)?;
-        open.chain = Chain {
-            next_seq: u64::try_from(next)
-                .map_err(|_| StoreError::from(Abort::corrupt("audit_head", "seq")))?,
-            hash: row.try_get(1)?,
-            appended: Vec::new(),
-            moved: false,
-        };
+        if let Err(e) = rt.block_on(client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")) {
+            let _ = rt.block_on(client.batch_execute("ROLLBACK"));
+            return Err(e.into());
+        }
+        open.chain = Chain::default();
         open.client = Some(Arc::new(client));
         open.later = Vec::new();
         open.number += 1;
@@ -178,6 +218,7 @@ impl Batcher {
         bank: &Bank,
         open: &mut Open,
         sealer: &Sealer,
+        late: bool,
         body: &dyn Fn(&PgTx, &mut Tx) -> TxResult<R>,
     ) -> Result<R, StoreError> {
         let rt = core.rt();
@@ -195,7 +236,10 @@ impl Batcher {
             let ptx = PgTx::on(client, rt, bank, open.chain.clone(), opening, later);
             let out = {
                 let mut tx = Tx::postgres(&ptx, sealer, bank.code.as_ref());
-                body(&ptx, &mut tx)
+                // A body that is not `late` runs with the head held, as every body did before
+                // the head could be taken last: what it reads, no other gateway is changing.
+                let head = if late { Ok(()) } else { ptx.take_head() };
+                head.and_then(|()| body(&ptx, &mut tx))
             };
             let began = ptx.began();
             open.savepoint |= began;
@@ -239,20 +283,39 @@ impl Batcher {
         }
     }
 
-    /// Commits the open batch (or rolls back a broken one) and closes it. A COMMIT that fails
-    /// is never retried: it may have committed.
-    fn commit(core: &Core, bank: &Bank, open: &mut Open) -> Result<(), String> {
+    /// Commits the open batch (or rolls back a broken one) and closes it, taking the chain
+    /// head first if its audit records are still pending. A COMMIT that fails is never
+    /// retried: it may have committed.
+    fn commit(core: &Core, bank: &Bank, open: &mut Open) -> Outcome {
         let Some(client) = open.client.take() else {
-            return Err("no open batch".into());
+            return Err(String::from("no open batch").into());
         };
         let rt = core.rt();
-        let later = settle(std::mem::take(&mut open.later));
+        let mut later = std::mem::take(&mut open.later);
         if let Some(why) = open.broken.take() {
-            let _ = rt.block_on(async { tokio::join!(later, client.batch_execute("ROLLBACK")) });
-            return Err(why);
+            let undo = client.batch_execute("ROLLBACK");
+            let _ = rt.block_on(async { tokio::join!(settle(later), undo) });
+            return Err(why.into());
         }
-        let chain = std::mem::take(&mut open.chain);
-        let written = rt.block_on(async {
+        let mut chain = std::mem::take(&mut open.chain);
+        let written: Outcome = rt.block_on(async {
+            if chain.moved && !chain.taken {
+                // The batch's last statement before its writes of the chain: every row lock of
+                // its bodies is held already, and the head is held only from here to COMMIT.
+                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&bank.key];
+                let (settled, head) = tokio::join!(
+                    settle(std::mem::take(&mut later)),
+                    client.query_one(TAKE_HEAD, &params)
+                );
+                settled?;
+                let row = head.map_err(|e| Failed {
+                    why: e.to_string(),
+                    again: retryable(&e),
+                })?;
+                let (next, hash) = head_of(&row).map_err(|e| e.to_string())?;
+                chain.take(next, hash);
+            }
+            let later = settle(later);
             if chain.moved {
                 let recs = &chain.appended;
                 let seqs: Vec<i64> = recs.iter().map(|r| big(r.seq)).collect();
@@ -289,7 +352,8 @@ impl Batcher {
             client
                 .batch_execute("COMMIT")
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            Ok(chain.base())
         });
         if written.is_err() {
             let _ = rt.block_on(client.batch_execute("ROLLBACK"));
@@ -297,27 +361,38 @@ impl Batcher {
         written
     }
 
-    fn end(&self, number: u64, how: Result<(), String>) {
+    fn end(&self, number: u64, how: Outcome) {
         let mut ended = lock(&self.ended);
         ended.last = ended.last.max(number);
-        if let Err(why) = how {
-            ended.failed.insert(number, why);
-            // Members read their batch's end at once; failures are few (the database gone).
-            while ended.failed.len() > 4096 {
-                ended.failed.pop_first();
+        match how {
+            Err(failed) => {
+                ended.failed.insert(number, failed);
+                // Members read their batch's end at once; failures are few (the database gone).
+                while ended.failed.len() > 4096 {
+                    ended.failed.pop_first();
+                }
             }
+            Ok(Some(base)) => {
+                ended.bases.insert(number, base);
+                // Members read their batch's base at once, and batches are never more than
+                // a few behind the last.
+                while ended.bases.len() > 4096 {
+                    ended.bases.pop_first();
+                }
+            }
+            Ok(None) => {}
         }
         drop(ended);
         self.ended_changed.notify_all();
     }
 
-    fn wait_for(&self, number: u64) -> Result<(), String> {
+    fn wait_for(&self, number: u64) -> Outcome {
         let mut ended = lock(&self.ended);
         loop {
             if ended.last >= number {
                 return match ended.failed.get(&number) {
-                    Some(why) => Err(why.clone()),
-                    None => Ok(()),
+                    Some(failed) => Err(failed.clone()),
+                    None => Ok(ended.bases.get(&number).copied()),
                 };
             }
             ended = self
@@ -333,7 +408,84 @@ mod tests {
     use super::super::harness;
     use crate::otp::{HashAlg, Params};
     use crate::seal::Sealer;
-    use crate::store::{Engine, NewToken, Store, TokenKind};
+    use crate::store::{AuditEvent, Engine, Event, NewToken, Store, TokenKind};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn token_store(url: &str) -> Store {
+        let store = Store::open_postgres(url, Sealer::from_key(&[1; 32])).unwrap();
+        let token = store.new_token(&NewToken {
+            serial: "GMHW00000001",
+            kind: TokenKind::Hardware,
+            params: Params {
+                algorithm: HashAlg::Sha1,
+                digits: 6,
+                period: 60,
+                t0: 0,
+            },
+            secret: b"12345678901234567890",
+        });
+        store.commit_now(|tx| tx.put_token(&token)).unwrap();
+        store
+    }
+
+    /// Two gateways: a late batch (its audit record numbered at its last statement) locks a
+    /// token and then waits for the chain head, which the other gateway's batch holds while
+    /// its body waits for that token. PostgreSQL ends the deadlock by failing one of them;
+    /// whichever it is runs its body again, so both commit, in one verifiable chain, and the
+    /// late body's receipt is its record's number.
+    #[test]
+    fn a_deadlock_between_a_late_batch_and_the_head_holder_commits_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = harness::shared().database(&harness::name_for(dir.path()));
+        let a = token_store(&url);
+        let b = Store::open_postgres(&url, Sealer::from_key(&[1; 32])).unwrap();
+        let (Engine::Postgres(pa), Engine::Postgres(pb)) = (&a.engine, &b.engine) else {
+            unreachable!("opened on PostgreSQL")
+        };
+        let (held_tx, held_rx) = mpsc::channel();
+        let (locked_tx, locked_rx) = mpsc::channel();
+        let locked_rx = std::sync::Mutex::new(locked_rx);
+        let first = AtomicBool::new(true);
+        let late_runs = &AtomicUsize::new(0);
+        let b = &b;
+        let (held, late) = std::thread::scope(|s| {
+            let late = s.spawn(move || {
+                held_rx.recv().unwrap();
+                pb.write_late(&b.sealer, |tx| {
+                    late_runs.fetch_add(1, Ordering::SeqCst);
+                    tx.token("GMHW00000001")?.expect("stored");
+                    tx.audit(2, Event::new(AuditEvent::OtpOk))?;
+                    let _ = locked_tx.send(());
+                    Ok(())
+                })
+            });
+            // Not late: the head is taken before the body runs, and held to its COMMIT.
+            let held = pa.write(&a.sealer, |tx| {
+                if first.swap(false, Ordering::SeqCst) {
+                    held_tx.send(()).unwrap();
+                    // The late body has the token locked; its batch now waits for the head.
+                    locked_rx.lock().unwrap().recv().unwrap();
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                tx.token("GMHW00000001")?.expect("stored");
+                tx.audit(1, Event::new(AuditEvent::OtpFailed))
+            });
+            (held, late.join().unwrap())
+        });
+        let held = held.unwrap();
+        let ((), base) = late.unwrap();
+        // The late body's one record is the batch's first.
+        let receipt = base.expect("a record");
+        assert_ne!(receipt, held);
+        assert_eq!(
+            a.audit_record(receipt).unwrap().expect("committed").event,
+            "otp_ok"
+        );
+        assert_eq!(a.verify_audit().unwrap(), Ok(2));
+        assert!(late_runs.load(Ordering::SeqCst) >= 1);
+    }
 
     /// A token's conditional UPDATE is sent without waiting for its answer; when it finds the
     /// row changed after all (here by the body itself, behind its own read), the batch does

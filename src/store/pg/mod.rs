@@ -28,10 +28,13 @@
 //! **Isolation.** A body runs inside its batch's transaction (READ COMMITTED), in a savepoint of
 //! its own, and every read locks the row it reads (`SELECT … FOR UPDATE`) until the batch
 //! commits: bodies read by key only, so this is strict two-phase locking over the rows they
-//! touch. Every batch first locks the audit chain's head row, so all writes of all gateways
-//! run one batch at a time, in the order the embedded engine's single writer would give, and
-//! the chain is one. A deadlock, a serialisation failure, or an insert race (none should
-//! happen with the head taken first) runs the body again (bodies may run more than once). The
+//! touch. A body runs holding the audit chain's head row (locked before it), so those writes
+//! of all gateways run one batch at a time, in the order the embedded engine's single writer
+//! would give, and the chain is one; only the OTP API's check (`Store::commit_receipted`,
+//! which reads nothing unlocked) leaves the head to its batch's last statement, so that the
+//! gateways' checks overlap (see `batch.rs`). A deadlock, a serialisation failure, or an
+//! insert race (none should happen with the head taken first) runs the body again (bodies may
+//! run more than once). The
 //! token's time step is moreover only ever raised by one conditional UPDATE
 //! (`… AND last_step < $new`): a code is accepted once even if a lock were missing.
 //!
@@ -353,13 +356,33 @@ impl Pg {
         self.transaction(sealer, |_, tx| body(tx))
     }
 
+    /// [`Pg::write`] for a body whose audit records may wait for their numbers: its batch
+    /// need not hold the chain head while the body runs (see `batch.rs`), and the number of
+    /// the batch's first audit record comes back (a record's number is that plus the place
+    /// in the batch `Tx` noted for it).
+    pub(super) fn write_late<R>(
+        &self,
+        sealer: &Sealer,
+        body: impl Fn(&mut Tx) -> TxResult<R>,
+    ) -> Result<(R, Option<u64>), StoreError> {
+        let body = |_: &PgTx, tx: &mut Tx| body(tx);
+        self.enter(|| {
+            self.batcher
+                .run(&self.core, &self.bank, sealer, true, &body)
+        })
+    }
+
     /// [`Pg::write`] whose body may also use the engine's own statements (bulk loads).
     pub(super) fn transaction<R>(
         &self,
         sealer: &Sealer,
         body: impl Fn(&PgTx, &mut Tx) -> TxResult<R>,
     ) -> Result<R, StoreError> {
-        self.enter(|| self.batcher.run(&self.core, &self.bank, sealer, &body))
+        self.enter(|| {
+            self.batcher
+                .run(&self.core, &self.bank, sealer, false, &body)
+                .map(|(out, _)| out)
+        })
     }
 }
 

@@ -1,7 +1,8 @@
 //! [`PgTx`]: one transaction body's view of its batch's PostgreSQL transaction (see
 //! `batch.rs`). Reads lock their row until commit; writes go out at once, except the audit
-//! records, which are numbered and hashed against the chain head the batch holds locked, and
-//! inserted by the batch just before its COMMIT. The body's savepoint travels with its first
+//! records, which are numbered and hashed against the chain head the batch holds locked (or,
+//! in a late body, when the batch takes the head at its end), and inserted by the batch just
+//! before its COMMIT. The body's savepoint travels with its first
 //! statement (pipelined: no round trip of its own), and so does the answer to a token's
 //! conditional UPDATE, which is sent without waiting (see [`PgTx::exec_later`]).
 
@@ -48,6 +49,8 @@ pub(super) async fn settle(later: Vec<Later>) -> Result<(), String> {
 }
 
 /// The audit chain's head as the batch holds it (locked), and the records appended to it.
+/// Until the batch takes the head (`taken`), `next_seq` and `hash` mean nothing and the
+/// records appended are pending: numbered and hashed by [`Chain::take`].
 #[derive(Clone, Default)]
 pub(super) struct Chain {
     pub next_seq: u64,
@@ -55,6 +58,47 @@ pub(super) struct Chain {
     pub appended: Vec<AuditRecord>,
     /// The head moved (records appended, or a copied chain's head set).
     pub moved: bool,
+    /// The batch holds the head row locked, and `next_seq` and `hash` are its values.
+    pub taken: bool,
+}
+
+impl Chain {
+    /// The head as read (locked) from the database: the pending records get their numbers
+    /// and hashes, in the order appended, chained on from it.
+    pub fn take(&mut self, next_seq: u64, hash: String) {
+        let (mut next, mut prev) = (next_seq, hash);
+        for rec in &mut self.appended {
+            rec.seq = next;
+            rec.prev = prev;
+            rec.hash = super::super::audit::digest(rec);
+            next += 1;
+            prev = rec.hash.clone();
+        }
+        self.next_seq = next;
+        self.hash = prev;
+        self.taken = true;
+    }
+
+    /// The number of the first record appended (those after it follow on), once taken.
+    pub fn base(&self) -> Option<u64> {
+        match self.appended.first() {
+            Some(first) if self.taken => Some(first.seq),
+            _ => None,
+        }
+    }
+}
+
+/// The statement that locks the bank's chain head (and reads it).
+pub(super) const TAKE_HEAD: &str =
+    "SELECT next_seq, hash FROM audit_head WHERE bank = $1 AND id = 1 FOR UPDATE";
+
+/// The head in a row of [`TAKE_HEAD`]: next number, hash.
+pub(super) fn head_of(
+    row: &tokio_postgres::Row,
+) -> Result<(u64, String), super::super::StoreError> {
+    let next: i64 = row.try_get(0)?;
+    let next = u64::try_from(next).map_err(|_| Abort::corrupt("audit_head", "seq"))?;
+    Ok((next, row.try_get(1)?))
 }
 
 /// A token's OTP state as this transaction read it (under its row lock).
@@ -255,8 +299,18 @@ impl<'a> PgTx<'a> {
         chain.moved = true;
     }
 
+    /// Appends an audit record. With the head taken, returns its number; before (a body of
+    /// [`crate::store::Store::commit_receipted`]), the record is pending and the number
+    /// returned is its place in the batch, which that call resolves after COMMIT.
     pub(crate) fn append_audit(&self, at: u64, e: Event, who: Who) -> TxResult<u64> {
         let mut chain = self.chain.borrow_mut();
+        if !chain.taken {
+            let place = chain.appended.len() as u64;
+            let rec = chained(place, String::new(), at, e, who);
+            chain.moved = true;
+            chain.appended.push(rec);
+            return Ok(place);
+        }
         let rec = chained(chain.next_seq, chain.hash.clone(), at, e, who);
         chain.next_seq += 1;
         chain.hash = rec.hash.clone();
@@ -266,8 +320,35 @@ impl<'a> PgTx<'a> {
         Ok(seq)
     }
 
-    pub(crate) fn next_audit_seq(&self) -> u64 {
-        self.chain.borrow().next_seq
+    /// The place in the batch the next audit record gets (see `Store::commit_receipted`).
+    pub(crate) fn audit_place(&self) -> u64 {
+        self.chain.borrow().appended.len() as u64
+    }
+
+    /// Whether the batch holds the chain head.
+    pub(super) fn head_taken(&self) -> bool {
+        self.chain.borrow().taken
+    }
+
+    /// Locks the bank's chain head now (one round trip, carrying the body's savepoint): from
+    /// here on every record appended gets its number at once, and so did those pending.
+    pub(super) fn take_head(&self) -> TxResult<()> {
+        if self.head_taken() {
+            return Ok(());
+        }
+        let rows = self.rows(TAKE_HEAD, &[&self.bank])?;
+        let Some(row) = rows.first() else {
+            return Err(Abort::corrupt("audit_head", "missing"));
+        };
+        let (next, hash) = head_of(row).map_err(|_| Abort::corrupt("audit_head", "seq"))?;
+        self.chain.borrow_mut().take(next, hash);
+        Ok(())
+    }
+
+    pub(crate) fn next_audit_seq(&self) -> TxResult<u64> {
+        // A number handed out inside a body needs the head.
+        self.take_head()?;
+        Ok(self.chain.borrow().next_seq)
     }
 
     /// The customer, locked; the token bound to them comes locked in the same statement and
