@@ -406,26 +406,16 @@ impl Batcher {
 #[cfg(test)]
 mod tests {
     use super::super::harness;
-    use crate::otp::{HashAlg, Params};
     use crate::seal::Sealer;
-    use crate::store::{AuditEvent, Engine, Event, NewToken, Store, TokenKind};
+    use crate::store::tests::token as test_token;
+    use crate::store::{AuditEvent, Engine, Event, Store, TokenKind};
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::mpsc;
     use std::time::Duration;
 
     fn token_store(url: &str) -> Store {
         let store = Store::open_postgres(url, Sealer::from_key(&[1; 32])).unwrap();
-        let token = store.new_token(&NewToken {
-            serial: "GMHW00000001",
-            kind: TokenKind::Hardware,
-            params: Params {
-                algorithm: HashAlg::Sha1,
-                digits: 6,
-                period: 60,
-                t0: 0,
-            },
-            secret: b"12345678901234567890",
-        });
+        let token = test_token(&store, "GMHW00000001", TokenKind::Hardware);
         store.commit_now(|tx| tx.put_token(&token)).unwrap();
         store
     }
@@ -495,17 +485,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = harness::shared().database(&harness::name_for(dir.path()));
         let store = Store::open_postgres(&url, Sealer::from_key(&[1; 32])).unwrap();
-        let token = store.new_token(&NewToken {
-            serial: "GMHW00000001",
-            kind: TokenKind::Hardware,
-            params: Params {
-                algorithm: HashAlg::Sha1,
-                digits: 6,
-                period: 60,
-                t0: 0,
-            },
-            secret: b"12345678901234567890",
-        });
+        let token = test_token(&store, "GMHW00000001", TokenKind::Hardware);
         store.commit_now(|tx| tx.put_token(&token)).unwrap();
         let Engine::Postgres(pg) = &store.engine else {
             unreachable!("opened on PostgreSQL")
