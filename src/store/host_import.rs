@@ -565,6 +565,35 @@ mod tests {
             n.to_string()
         }
 
+        /// The importing process dies: no clean-up runs (`staging` is forgotten), and its
+        /// connection, with the import lock, is gone once PostgreSQL has ended its session,
+        /// which this waits for (a dropped socket alone ends it only some time later).
+        fn die(store: &Store, staging: HostImport<'_>) {
+            let Staged::Postgres { lock: Some(l), .. } = &staging.engine else {
+                unreachable!()
+            };
+            let pg = store.pg();
+            let pid: i32 = pg
+                .block(l.client.query_one("SELECT pg_backend_pid()", &[]))
+                .unwrap()
+                .get(0);
+            std::mem::forget(staging);
+            pg.block(async {
+                let c = pg.pool().get().await.unwrap();
+                c.execute("SELECT pg_terminate_backend($1)", &[&pid])
+                    .await
+                    .unwrap();
+                while c
+                    .query_opt("SELECT 1 FROM pg_stat_activity WHERE pid = $1", &[&pid])
+                    .await
+                    .unwrap()
+                    .is_some()
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            });
+        }
+
         #[test]
         fn rows_staged_in_batches_are_invisible_and_an_import_cut_short_leaves_the_old_state() {
             let dir = tempfile::tempdir().unwrap();
@@ -596,29 +625,7 @@ mod tests {
                 Err(StoreError::ImportBusy)
             ));
             // The process dies: no clean-up runs, but its connection (and lock) goes.
-            let Staged::Postgres { lock: Some(l), .. } = &staging.engine else {
-                unreachable!()
-            };
-            let pid: i32 = store
-                .pg()
-                .block(l.client.query_one("SELECT pg_backend_pid()", &[]))
-                .unwrap()
-                .get(0);
-            std::mem::forget(staging);
-            other.pg().block(async {
-                let c = other.pg().pool().get().await.unwrap();
-                c.execute("SELECT pg_terminate_backend($1)", &[&pid])
-                    .await
-                    .unwrap();
-                while c
-                    .query_opt("SELECT 1 FROM pg_stat_activity WHERE pid = $1", &[&pid])
-                    .await
-                    .unwrap()
-                    .is_some()
-                {
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                }
-            });
+            die(&store, staging);
             let store = open_pg(dir.path());
             assert_eq!(
                 staged_count(&store),
@@ -667,7 +674,7 @@ mod tests {
                     })
                     .unwrap();
                 assert_eq!(store.customers().count(), 10);
-                std::mem::forget(staging);
+                die(&store, staging);
             }
             let store = open_pg(dir.path());
             assert_eq!(store.customers().count(), ROWS, "finished at open");
