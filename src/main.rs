@@ -851,27 +851,8 @@ fn restore(backup_dir: &Path, db: &Db) -> Result<(), String> {
 }
 
 fn rekey(new_key_file: &Path, db: &Db) -> Result<(), String> {
-    if let Some(url) = &db.database {
-        let old = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
-        let new = Sealer::load(new_key_file).map_err(|e| e.to_string())?;
-        let bar = progress_bar();
-        let n = Store::rekey_postgres(url, old, new, |n| bar.inc(n)).map_err(|e| match e {
-            StoreError::WrongKey => {
-                format!("{e}: --key-file must be the key the database is sealed with now")
-            }
-            e => e.to_string(),
-        })?;
-        bar.finish_and_clear();
-        println!(
-            "re-sealed {n} sealed values (token seeds, cards) of every bank in the PostgreSQL \
-             database under {}; start every gateway with --key-file {} (the old key no longer \
-             opens the database)",
-            new_key_file.display(),
-            new_key_file.display()
-        );
-        return Ok(());
-    }
-    if gateway_serves(db) {
+    // PostgreSQL's gateways are other hosts' processes: README says to stop them all.
+    if db.database.is_none() && gateway_serves(db) {
         return Err(format!(
             "a gateway serves {}: stop it before rotating the key",
             db.data_dir.display()
@@ -880,19 +861,30 @@ fn rekey(new_key_file: &Path, db: &Db) -> Result<(), String> {
     let old = Sealer::load(&db.key_file()).map_err(|e| e.to_string())?;
     let new = Sealer::load(new_key_file).map_err(|e| e.to_string())?;
     let bar = progress_bar();
-    let n =
-        Store::rekey(&db.data_dir.join("db"), old, new, |n| bar.inc(n)).map_err(|e| match e {
-            StoreError::WrongKey => {
-                format!("{e}: --key-file must be the key the database is sealed with now")
-            }
-            e => e.to_string(),
-        })?;
+    let n = match &db.database {
+        Some(url) => Store::rekey_postgres(url, old, new, |n| bar.inc(n)),
+        None => Store::rekey(&db.data_dir.join("db"), old, new, |n| bar.inc(n)),
+    }
+    .map_err(|e| match e {
+        StoreError::WrongKey => {
+            format!("{e}: --key-file must be the key the database is sealed with now")
+        }
+        e => e.to_string(),
+    })?;
     bar.finish_and_clear();
-    println!(
-        "re-sealed {n} sealed values (token seeds, cards) under {}; serve with --key-file {} from now on (the old key no longer opens the database)",
-        new_key_file.display(),
-        new_key_file.display()
-    );
+    let new = new_key_file.display();
+    if db.database.is_some() {
+        println!(
+            "re-sealed {n} sealed values (token seeds, cards) of every bank in the PostgreSQL \
+             database under {new}; start every gateway with --key-file {new} (the old key no \
+             longer opens the database)"
+        );
+    } else {
+        println!(
+            "re-sealed {n} sealed values (token seeds, cards) under {new}; serve with --key-file \
+             {new} from now on (the old key no longer opens the database)"
+        );
+    }
     Ok(())
 }
 
