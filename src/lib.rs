@@ -21,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod cookies;
 pub mod damaged;
+pub mod deadline;
 pub mod demo;
 pub mod emulator;
 pub mod error;

@@ -1,7 +1,9 @@
-//! The accept loop: hyper HTTP/1 with header-read timeout and header-size limit, one log line
-//! per request (with the logical status), graceful shutdown. It reads no body: the request goes
-//! to the [`Gateway`] with its body unread, and the front the path selects reads it.
+//! The accept loop: hyper HTTP/1 with a bounded wait for each request head (see
+//! [`crate::deadline`]) and a header-size limit, one log line per request (with the logical
+//! status), graceful shutdown. It reads no body: the request goes to the [`Gateway`] with its
+//! body unread, and the front the path selects reads it.
 
+use crate::deadline::{Deadlines, Watch};
 use crate::log::log;
 use crate::router::Gateway;
 use bytes::Bytes;
@@ -11,7 +13,7 @@ use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYP
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
@@ -22,6 +24,14 @@ use tokio::net::TcpListener;
 
 /// hyper's read buffer bounds the request head; hyper answers 431 past it.
 const MAX_HEAD: usize = 16 * 1024;
+
+/// What every request of one connection shares (one reference count per request).
+struct Connection {
+    gateway: Arc<Gateway>,
+    deadlines: Arc<Deadlines>,
+    watch: Watch,
+    peer: SocketAddr,
+}
 
 /// Serves until `shutdown` resolves, then lets open requests finish (up to 10 s).
 pub async fn serve(
@@ -41,6 +51,9 @@ pub async fn serve(
             }
         })
     };
+    // Slow clients are cut off, not waited for.
+    let deadlines = Arc::new(Deadlines::new(gateway.app().config.client_timeout));
+    let cutter = tokio::spawn(deadlines.clone().run());
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -53,19 +66,29 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let timeout = gateway.app().config.client_timeout;
-                let gateway = gateway.clone();
-                let service = service_fn(move |req| handle(gateway.clone(), peer, req));
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    // Slow clients are cut off, not waited for.
-                    .header_read_timeout(timeout)
+                let watch = deadlines.watch();
+                let conn = Arc::new(Connection {
+                    gateway: gateway.clone(),
+                    deadlines: deadlines.clone(),
+                    watch: watch.clone(),
+                    peer,
+                });
+                let service = service_fn(move |req| {
+                    conn.watch.busy();
+                    handle(conn.clone(), req)
+                });
+                let http = http1::Builder::new()
+                    // A phone that closes its sending side after its request still gets the
+                    // answer; and hyper does not read ahead (into a new buffer) while the
+                    // request is answered.
+                    .half_close(true)
                     .max_buf_size(MAX_HEAD)
                     .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    let _ = conn.await;
+                let http = graceful.watch(http);
+                let task = tokio::spawn(async move {
+                    let _ = http.await;
                 });
+                deadlines.track(watch, task.abort_handle());
             }
             _ = &mut shutdown => break,
         }
@@ -80,11 +103,11 @@ pub async fn serve(
             "shutdown: some connections did not finish in time"
         ));
     }
+    cutter.abort();
 }
 
 async fn handle(
-    gateway: Arc<Gateway>,
-    peer: SocketAddr,
+    conn: Arc<Connection>,
     req: hyper::Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
@@ -93,7 +116,7 @@ async fn handle(
     let uri = req.uri().clone();
     // The body goes to the front unread: each front reads it with its own limits, after its gate.
     let req = req.map(crate::body::Body::from);
-    let reply = gateway.dispatch(req, peer).await;
+    let reply = conn.gateway.dispatch(req, conn.peer).await;
     let bytes = reply.body.len();
     let logged = reply.log_status();
     let mut response = Response::new(Full::new(reply.body));
@@ -114,6 +137,7 @@ async fn handle(
         headers.insert(CONTENT_DISPOSITION, d);
     }
     log_request(&method, uri.path(), logged, bytes, started);
+    conn.watch.waiting(&conn.deadlines);
     Ok(response)
 }
 

@@ -129,6 +129,79 @@ fn slow_clients_are_cut_off() {
 }
 
 #[test]
+fn a_head_dripped_a_byte_at_a_time_is_cut_off_and_an_idle_keep_alive_too() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &["--client-timeout", "1"]);
+    // A byte every 200 ms never lets the connection fall silent, but the head as a whole is
+    // bounded: cut soon after a second.
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    let began = Instant::now();
+    let mut cut = None;
+    for b in b"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: DoCoMo/2.0 P903i(c100;TB;W24H12)\r\n".iter()
+    {
+        std::thread::sleep(Duration::from_millis(200));
+        if s.write_all(&[*b]).is_err() {
+            cut = Some(began.elapsed());
+            break;
+        }
+        let mut probe = [0u8; 1];
+        s.set_nonblocking(true).unwrap();
+        let closed = matches!(s.read(&mut probe), Ok(0));
+        s.set_nonblocking(false).unwrap();
+        if closed {
+            cut = Some(began.elapsed());
+            break;
+        }
+    }
+    let cut = cut.expect("a dripped head was never cut off");
+    assert!(
+        cut >= Duration::from_millis(900) && cut < Duration::from_secs(4),
+        "cut after {cut:?}"
+    );
+    // A kept-alive connection that sends nothing after its answer is closed too.
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(
+        b"GET /help HTTP/1.1\r\nHost: x\r\nUser-Agent: DoCoMo/2.0 P903i(c100;TB;W24H12)\r\n\r\n",
+    )
+    .unwrap();
+    let began = Instant::now();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.contains("ヘルプ") || text.contains("お問い合わせ"),
+        "{text}"
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(4),
+        "idle connection kept open"
+    );
+}
+
+#[test]
+fn a_phone_that_closes_its_sending_side_still_gets_its_page() {
+    use std::io::{Read, Write};
+    let server = Server::start();
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    s.write_all(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: DoCoMo/2.0 P903i(c100;TB;W24H12)\r\n\r\n",
+    )
+    .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("ログイン"), "{text}");
+}
+
+#[test]
 fn header_injection_attempts_change_no_header() {
     let server = Server::start();
     let mut phone = server.phone(AU);
