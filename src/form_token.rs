@@ -33,6 +33,15 @@ impl Purpose {
         }
     }
 
+    /// The signed text's start: the label's length in one byte then the label, in a
+    /// block's first 16 bytes (zeros after it), and that length.
+    fn head(self) -> ([u8; 16], usize) {
+        match self {
+            Purpose::PhoneLogin => (*b"\x0bphone-login\0\0\0\0", 11),
+            Purpose::ConsoleSignIn => (*b"\x0fconsole-sign-in", 15),
+        }
+    }
+
     /// Seconds per window: a value lasts one to two of them.
     pub fn window_secs(self) -> u64 {
         match self {
@@ -148,42 +157,59 @@ fn key_block_state(key: &[u8; 32], pad: u8) -> [u32; 8] {
     state
 }
 
-/// SHA-256 of one block already absorbed into `state`, followed by `parts` as one message.
-/// The state is taken by value and changed in place by each compression.
-fn sha256_after_block<'a>(
-    mut state: [u32; 8],
-    parts: impl IntoIterator<Item = &'a [u8]>,
-) -> [u8; 32] {
-    let mut block = [0u8; 64];
-    let mut at = 0;
-    let mut total = 64u64;
-    for mut part in parts {
-        total += part.len() as u64;
-        while !part.is_empty() {
-            let n = part.len().min(64 - at);
-            block[at..at + n].copy_from_slice(&part[..n]);
-            at += n;
-            part = &part[n..];
-            if at == 64 {
-                compress256(&mut state, std::slice::from_ref(&block));
-                at = 0;
+/// SHA-256 going on from a state that has absorbed one block (HMAC's keyed states), over
+/// a message of less than 2^61 bytes written into it piece by piece.
+struct Sha256Tail {
+    /// Changed in place by each compression, so the keyed state it started as is gone.
+    state: [u32; 8],
+    block: [u8; 64],
+    /// Bytes of `block` written.
+    at: usize,
+    /// Message bytes so far, the keyed block's included.
+    total: u64,
+}
+
+impl Sha256Tail {
+    fn new(state: [u32; 8]) -> Sha256Tail {
+        Sha256Tail {
+            state,
+            block: [0; 64],
+            at: 0,
+            total: 64,
+        }
+    }
+
+    fn write(&mut self, mut bytes: &[u8]) {
+        self.total += bytes.len() as u64;
+        while !bytes.is_empty() {
+            let n = bytes.len().min(64 - self.at);
+            self.block[self.at..self.at + n].copy_from_slice(&bytes[..n]);
+            self.at += n;
+            bytes = &bytes[n..];
+            if self.at == 64 {
+                compress256(&mut self.state, std::slice::from_ref(&self.block));
+                self.at = 0;
             }
         }
     }
-    // Padding: 0x80, zeros, the length in bits in the last eight bytes.
-    block[at] = 0x80;
-    block[at + 1..].fill(0);
-    if at >= 56 {
-        compress256(&mut state, std::slice::from_ref(&block));
-        block = [0; 64];
+
+    fn finish(mut self) -> [u8; 32] {
+        // Padding: 0x80, zeros, the length in bits in the last eight bytes.
+        let at = self.at;
+        self.block[at] = 0x80;
+        self.block[at + 1..].fill(0);
+        if at >= 56 {
+            compress256(&mut self.state, std::slice::from_ref(&self.block));
+            self.block = [0; 64];
+        }
+        self.block[56..].copy_from_slice(&(self.total * 8).to_be_bytes());
+        compress256(&mut self.state, std::slice::from_ref(&self.block));
+        let mut out = [0u8; 32];
+        for (o, word) in out.chunks_exact_mut(4).zip(self.state) {
+            o.copy_from_slice(&word.to_be_bytes());
+        }
+        out
     }
-    block[56..].copy_from_slice(&(total * 8).to_be_bytes());
-    compress256(&mut state, std::slice::from_ref(&block));
-    let mut out = [0u8; 32];
-    for (o, word) in out.chunks_exact_mut(4).zip(state) {
-        o.copy_from_slice(&word.to_be_bytes());
-    }
-    out
 }
 
 impl FormKey {
@@ -208,12 +234,23 @@ impl FormKey {
     /// with the keyed states), an au ID 59. Its first byte (the label's length) is never 0,
     /// the first byte of every old text, so no text signs alike under both schemes.
     fn mac(&self, purpose: Purpose, window: u64, binding: &[&[u8]]) -> [u8; 32] {
-        let label = purpose.label();
-        let window_bytes = window.to_be_bytes();
-        let window = &window_bytes[window.leading_zeros() as usize / 8..];
-        let head: [&[u8]; 4] = [&[label.len() as u8], label, &[window.len() as u8], window];
-        let inner = sha256_after_block(self.inner, head.into_iter().chain(binding.iter().copied()));
-        sha256_after_block(self.outer, [&inner[..]])
+        let mut inner = Sha256Tail::new(self.inner);
+        // The head (at most 1 + 15 + 1 + 8 bytes) goes in as whole words, not byte runs.
+        let (head, label_len) = purpose.head();
+        let window_len = 8 - window.leading_zeros() as usize / 8;
+        let window_first = window.checked_shl(64 - 8 * window_len as u32).unwrap_or(0);
+        inner.block[..16].copy_from_slice(&head);
+        let at = 1 + label_len;
+        inner.block[at] = window_len as u8;
+        inner.block[at + 1..at + 9].copy_from_slice(&window_first.to_be_bytes());
+        inner.at = at + 1 + window_len;
+        inner.total += inner.at as u64;
+        for part in binding {
+            inner.write(part);
+        }
+        let mut outer = Sha256Tail::new(self.outer);
+        outer.write(&inner.finish());
+        outer.finish()
     }
 
     /// The first scheme's MAC ([`hmac`]): accepted by [`FormKey::check`] so that a form
@@ -368,8 +405,11 @@ mod tests {
             key_block_state(&padded, 0x5c),
         );
         let hmac = |parts: &[&[u8]]| {
-            let inner = sha256_after_block(inner, parts.iter().copied());
-            sha256_after_block(outer, [&inner[..]])
+            let mut i = Sha256Tail::new(inner);
+            parts.iter().for_each(|p| i.write(p));
+            let mut o = Sha256Tail::new(outer);
+            o.write(&i.finish());
+            o.finish()
         };
         assert_eq!(
             hex::encode(hmac(&[b"what do ya want ", b"for nothing?"])),
@@ -378,11 +418,18 @@ mod tests {
         // Every length across the padding's edges (55/56 bytes, whole blocks), in pieces.
         let key = [0x42u8; 32];
         let (inner, outer) = (key_block_state(&key, 0x36), key_block_state(&key, 0x5c));
+        let hmac = |parts: &[&[u8]]| {
+            let mut i = Sha256Tail::new(inner);
+            parts.iter().for_each(|p| i.write(p));
+            let mut o = Sha256Tail::new(outer);
+            o.write(&i.finish());
+            o.finish()
+        };
         let text: Vec<u8> = (0..=200u8).collect();
         for len in 0..=text.len() {
             let (a, b) = text[..len].split_at(len / 3);
             let (b, c) = b.split_at(b.len() / 2);
-            let ours = sha256_after_block(outer, [&sha256_after_block(inner, [a, b, c])[..]]);
+            let ours = hmac(&[a, b, c]);
             assert_eq!(ours, reference_hmac(&key, &text[..len]), "{len} bytes");
         }
     }
@@ -415,7 +462,13 @@ mod tests {
                 format!("{window:x}-{}", hex::encode(&want[..MAC_BYTES]))
             );
         }
-        // The console's binding, a cookie value in one piece, and window 0 (no bytes).
+        // Every window length, 0 bytes to 8.
+        for window in [0, 1, 0xff, 0x100, u64::MAX >> 8, u64::MAX] {
+            let binding: &[&[u8]] = &[b"carrier/", b"Au"];
+            let want = reference_hmac(&form_key, &text(p, window, b"carrier/Au"));
+            assert_eq!(key.mac(p, window, binding), want, "{window:x}");
+        }
+        // The console's binding, a cookie value in one piece.
         let cookie = b"A0b1C2d3E4f5G6h7I8j9K0l1M2n3O4p5";
         let text = text(Purpose::ConsoleSignIn, 0, cookie);
         assert_eq!(
