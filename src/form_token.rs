@@ -71,21 +71,35 @@ pub struct FormValue {
 }
 
 impl FormValue {
-    fn new(window: u64, mac: &[u8]) -> FormValue {
+    /// The value of `window` and the first [`MAC_BYTES`] of `mac`.
+    fn new(window: u64, mac: &[u8; 32]) -> FormValue {
         const HEX: &[u8; 16] = b"0123456789abcdef";
+        // Each byte's two digits, so the MAC is written a byte at a time.
+        const PAIRS: [[u8; 2]; 256] = {
+            let mut pairs = [[0; 2]; 256];
+            let mut b = 0;
+            while b < 256 {
+                pairs[b] = [HEX[b >> 4], HEX[b & 0xf]];
+                b += 1;
+            }
+            pairs
+        };
         let mut text = [0u8; 16 + 1 + 2 * MAC_BYTES];
         let digits = (16 - window.leading_zeros() as usize / 4).max(1);
-        for (i, at) in (0..digits).rev().enumerate() {
-            text[i] = HEX[((window >> (4 * at)) & 0xf) as usize];
+        let mut rest = window;
+        for digit in text[..digits].iter_mut().rev() {
+            *digit = HEX[(rest & 0xf) as usize];
+            rest >>= 4;
         }
         text[digits] = b'-';
-        for (i, b) in mac.iter().enumerate() {
-            text[digits + 1 + 2 * i] = HEX[usize::from(b >> 4)];
-            text[digits + 2 + 2 * i] = HEX[usize::from(b & 0xf)];
+        let mut hex = [0u8; 2 * MAC_BYTES];
+        for (pair, b) in hex.chunks_exact_mut(2).zip(mac) {
+            pair.copy_from_slice(&PAIRS[usize::from(*b)]);
         }
+        text[digits + 1..digits + 1 + 2 * MAC_BYTES].copy_from_slice(&hex);
         FormValue {
             text,
-            len: digits + 1 + 2 * mac.len(),
+            len: digits + 1 + 2 * MAC_BYTES,
         }
     }
 
@@ -282,7 +296,7 @@ impl FormKey {
     pub fn issue_parts(&self, purpose: Purpose, binding: &[&[u8]], now: u64) -> FormValue {
         let window = now / purpose.window_secs();
         let mac = self.mac(purpose, window, binding);
-        FormValue::new(window, &mac[..MAC_BYTES])
+        FormValue::new(window, &mac)
     }
 
     /// Checks a posted value (constant time over the MAC).
@@ -328,13 +342,14 @@ mod tests {
 
     #[test]
     fn a_value_is_the_window_and_mac_in_hex() {
-        for (window, mac) in [(0u64, [0u8; MAC_BYTES]), (3_000_000, [0xa7; MAC_BYTES])] {
-            let want = format!("{window:x}-{}", hex::encode(mac));
+        let counting: [u8; 32] = std::array::from_fn(|i| (i * 23) as u8);
+        for (window, mac) in [(0u64, [0u8; 32]), (3_000_000, [0xa7; 32]), (0x1f, counting)] {
+            let want = format!("{window:x}-{}", hex::encode(&mac[..MAC_BYTES]));
             let value = FormValue::new(window, &mac);
             assert_eq!(value.as_str(), want);
             assert_eq!(value.as_bytes(), want.as_bytes());
         }
-        let max = FormValue::new(u64::MAX, &[0xff; MAC_BYTES]);
+        let max = FormValue::new(u64::MAX, &[0xff; 32]);
         assert_eq!(
             max.as_str(),
             format!("{:x}-{}", u64::MAX, "ff".repeat(MAC_BYTES))
@@ -480,7 +495,7 @@ mod tests {
     /// A value as the gateway issued it before the scheme changed.
     fn old_value(key: &FormKey, purpose: Purpose, binding: &[&[u8]], now: u64) -> String {
         let window = now / purpose.window_secs();
-        FormValue::new(window, &key.mac_v1(purpose, window, binding)[..MAC_BYTES]).to_string()
+        FormValue::new(window, &key.mac_v1(purpose, window, binding)).to_string()
     }
 
     #[test]
