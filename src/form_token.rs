@@ -8,10 +8,9 @@
 //! is refused. A value is good in the window it was issued in and the next one.
 
 use hmac::{Hmac, KeyInit, Mac};
-use sha2_11::block_api::compress256;
 use sha2_11::Sha256;
 use subtle::ConstantTimeEq;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// Bytes of the MAC a value carries (96 bits: a forger's chance per try is 2^-96).
 const MAC_BYTES: usize = 12;
@@ -30,15 +29,6 @@ impl Purpose {
         match self {
             Purpose::PhoneLogin => b"phone-login",
             Purpose::ConsoleSignIn => b"console-sign-in",
-        }
-    }
-
-    /// The signed text's start: the label's length in one byte then the label, in a
-    /// block's first 16 bytes (zeros after it), and that length.
-    fn head(self) -> ([u8; 16], usize) {
-        match self {
-            Purpose::PhoneLogin => (*b"\x0bphone-login\0\0\0\0", 11),
-            Purpose::ConsoleSignIn => (*b"\x0fconsole-sign-in", 15),
         }
     }
 
@@ -120,22 +110,11 @@ impl std::fmt::Display for FormValue {
     }
 }
 
-/// The key form values are signed with, held as SHA-256 states already keyed: HMAC's inner
-/// and outer key blocks compressed once at startup, so a value costs the two compressions of
-/// its own message and digest and nothing else (the top page issues one per view).
+/// The key form values are signed with, held as HMAC state already keyed (its inner and
+/// outer key blocks compressed once): a value whose text fits one block then costs two
+/// compressions, its own and the digest's (the top page issues one per view).
 pub struct FormKey {
-    inner: [u32; 8],
-    outer: [u32; 8],
-    /// The same key as HMAC state, for values signed the old way (see [`FormKey::mac_v1`]).
-    v1: Hmac<Sha256>,
-}
-
-impl Drop for FormKey {
-    fn drop(&mut self) {
-        // As good as the key itself.
-        self.inner.zeroize();
-        self.outer.zeroize();
-    }
+    keyed: Hmac<Sha256>,
 }
 
 fn keyed(key: &[u8]) -> Hmac<Sha256> {
@@ -154,87 +133,13 @@ fn hmac(mut mac: Hmac<Sha256>, parts: &[&[u8]]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// SHA-256's initial state (FIPS 180-4, 5.3.3).
-const SHA256_IV: [u32; 8] = [
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-];
-
-/// The state after one key block, `key` (at most a block) padded with zeros and xored
-/// with `pad` (HMAC, RFC 2104).
-fn key_block_state(key: &[u8; 32], pad: u8) -> [u32; 8] {
-    let mut block = Zeroizing::new([pad; 64]);
-    for (b, k) in block.iter_mut().zip(key) {
-        *b ^= k;
-    }
-    let mut state = SHA256_IV;
-    compress256(&mut state, std::slice::from_ref(&block));
-    state
-}
-
-/// SHA-256 going on from a state that has absorbed one block (HMAC's keyed states), over
-/// a message of less than 2^61 bytes written into it piece by piece.
-struct Sha256Tail {
-    /// Changed in place by each compression, so the keyed state it started as is gone.
-    state: [u32; 8],
-    block: [u8; 64],
-    /// Bytes of `block` written.
-    at: usize,
-    /// Message bytes so far, the keyed block's included.
-    total: u64,
-}
-
-impl Sha256Tail {
-    fn new(state: [u32; 8]) -> Sha256Tail {
-        Sha256Tail {
-            state,
-            block: [0; 64],
-            at: 0,
-            total: 64,
-        }
-    }
-
-    fn write(&mut self, mut bytes: &[u8]) {
-        self.total += bytes.len() as u64;
-        while !bytes.is_empty() {
-            let n = bytes.len().min(64 - self.at);
-            self.block[self.at..self.at + n].copy_from_slice(&bytes[..n]);
-            self.at += n;
-            bytes = &bytes[n..];
-            if self.at == 64 {
-                compress256(&mut self.state, std::slice::from_ref(&self.block));
-                self.at = 0;
-            }
-        }
-    }
-
-    fn finish(mut self) -> [u8; 32] {
-        // Padding: 0x80, zeros, the length in bits in the last eight bytes.
-        let at = self.at;
-        self.block[at] = 0x80;
-        self.block[at + 1..].fill(0);
-        if at >= 56 {
-            compress256(&mut self.state, std::slice::from_ref(&self.block));
-            self.block = [0; 64];
-        }
-        self.block[56..].copy_from_slice(&(self.total * 8).to_be_bytes());
-        compress256(&mut self.state, std::slice::from_ref(&self.block));
-        let mut out = [0u8; 32];
-        for (o, word) in out.chunks_exact_mut(4).zip(self.state) {
-            o.copy_from_slice(&word.to_be_bytes());
-        }
-        out
-    }
-}
-
 impl FormKey {
     /// The form key of a master key: never the master key itself, so a value reveals nothing
     /// about the key that seals the seeds.
     pub fn derive(master: &[u8]) -> FormKey {
         let key = Zeroizing::new(hmac(keyed(master), &[b"keitai-gateway form values v1"]));
         FormKey {
-            inner: key_block_state(&key, 0x36),
-            outer: key_block_state(&key, 0x5c),
-            v1: keyed(key.as_ref()),
+            keyed: keyed(key.as_ref()),
         }
     }
 
@@ -248,23 +153,19 @@ impl FormKey {
     /// with the keyed states), an au ID 59. Its first byte (the label's length) is never 0,
     /// the first byte of every old text, so no text signs alike under both schemes.
     fn mac(&self, purpose: Purpose, window: u64, binding: &[&[u8]]) -> [u8; 32] {
-        let mut inner = Sha256Tail::new(self.inner);
-        // The head (at most 1 + 15 + 1 + 8 bytes) goes in as whole words, not byte runs.
-        let (head, label_len) = purpose.head();
-        let window_len = 8 - window.leading_zeros() as usize / 8;
-        let window_first = window.checked_shl(64 - 8 * window_len as u32).unwrap_or(0);
-        inner.block[..16].copy_from_slice(&head);
-        let at = 1 + label_len;
-        inner.block[at] = window_len as u8;
-        inner.block[at + 1..at + 9].copy_from_slice(&window_first.to_be_bytes());
-        inner.at = at + 1 + window_len;
-        inner.total += inner.at as u64;
+        let label = purpose.label();
+        let window = window.to_be_bytes();
+        let window = &window[window.iter().take_while(|b| **b == 0).count()..];
+        let mut mac = self.keyed.clone();
+        // Both lengths are under 256 (see above).
+        mac.update(&[label.len() as u8]);
+        mac.update(label);
+        mac.update(&[window.len() as u8]);
+        mac.update(window);
         for part in binding {
-            inner.write(part);
+            mac.update(part);
         }
-        let mut outer = Sha256Tail::new(self.outer);
-        outer.write(&inner.finish());
-        outer.finish()
+        mac.finalize().into_bytes().into()
     }
 
     /// The first scheme's MAC ([`hmac`]): accepted by [`FormKey::check`] so that a form
@@ -272,7 +173,7 @@ impl FormKey {
     /// windows. Nothing issues it any more; it can go once every such value has expired
     /// (two windows after that deploy).
     fn mac_v1(&self, purpose: Purpose, window: u64, binding: &[&[u8]]) -> [u8; 32] {
-        let mut mac = self.v1.clone();
+        let mut mac = self.keyed.clone();
         for part in [purpose.label(), &window.to_be_bytes()] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part);
@@ -409,47 +310,6 @@ mod tests {
     }
 
     #[test]
-    fn the_keyed_states_compute_hmac_sha256() {
-        // RFC 4231, test case 2 (a key shorter than a block).
-        let key = b"Jefe";
-        let want = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
-        let mut padded = [0u8; 32];
-        padded[..4].copy_from_slice(key);
-        let (inner, outer) = (
-            key_block_state(&padded, 0x36),
-            key_block_state(&padded, 0x5c),
-        );
-        let hmac = |parts: &[&[u8]]| {
-            let mut i = Sha256Tail::new(inner);
-            parts.iter().for_each(|p| i.write(p));
-            let mut o = Sha256Tail::new(outer);
-            o.write(&i.finish());
-            o.finish()
-        };
-        assert_eq!(
-            hex::encode(hmac(&[b"what do ya want ", b"for nothing?"])),
-            want
-        );
-        // Every length across the padding's edges (55/56 bytes, whole blocks), in pieces.
-        let key = [0x42u8; 32];
-        let (inner, outer) = (key_block_state(&key, 0x36), key_block_state(&key, 0x5c));
-        let hmac = |parts: &[&[u8]]| {
-            let mut i = Sha256Tail::new(inner);
-            parts.iter().for_each(|p| i.write(p));
-            let mut o = Sha256Tail::new(outer);
-            o.write(&i.finish());
-            o.finish()
-        };
-        let text: Vec<u8> = (0..=200u8).collect();
-        for len in 0..=text.len() {
-            let (a, b) = text[..len].split_at(len / 3);
-            let (b, c) = b.split_at(b.len() / 2);
-            let ours = hmac(&[a, b, c]);
-            assert_eq!(ours, reference_hmac(&key, &text[..len]), "{len} bytes");
-        }
-    }
-
-    #[test]
     fn a_value_signs_the_short_text_in_one_block() {
         let master = [7; 32];
         let key = FormKey::derive(&master);
@@ -509,7 +369,7 @@ mod tests {
         assert_eq!(
             key.mac_v1(p, window, a),
             hmac(
-                key.v1.clone(),
+                key.keyed.clone(),
                 &[p.label(), &window.to_be_bytes(), &a.concat()]
             )
         );
