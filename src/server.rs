@@ -143,6 +143,19 @@ fn answer(conn: &Arc<Connection>, req: hyper::Request<Incoming>) -> Answer {
     }
 }
 
+/// Header values made at compile time: `HeaderValue::from_static` checks its text byte by
+/// byte when it runs.
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+const PHONE_PAGE: HeaderValue = HeaderValue::from_static(crate::reply::SHIFT_JIS_HTML);
+
+fn content_type(of: &'static str) -> HeaderValue {
+    if of == crate::reply::SHIFT_JIS_HTML {
+        PHONE_PAGE
+    } else {
+        HeaderValue::from_static(of)
+    }
+}
+
 /// The reply as hyper's response, its log line written and the connection's wait for its next
 /// head begun.
 fn respond(
@@ -157,8 +170,8 @@ fn respond(
     let mut response = Response::new(Full::new(reply.body));
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(CONTENT_TYPE, content_type(reply.content_type));
+    headers.insert(CACHE_CONTROL, NO_STORE);
     if let Some(c) = reply
         .set_cookie
         .and_then(|c| HeaderValue::from_str(&c).ok())
