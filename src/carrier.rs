@@ -8,6 +8,11 @@
 //!   (X-DCMGUID, X-UP-SUBNO, X-JPHONE-UID), without deciding whether to believe it
 //!   (whether a peer may vouch for it is [`crate::net::Networks`]'s call).
 //!
+//! Detection is the User-Agent's answer, then what the carriers' gateways add in headers (au's
+//! devcap headers and TLS, SoftBank's handset name and display). The server asks
+//! [`detect_remembered`]: each thread keeps the User-Agent's answer for its last few UAs in a
+//! small fixed [`UaCache`], and reads the headers' part per request.
+//!
 //! Both read the request's headers through [`Headers`]: the server's header map as it is (no
 //! copy of it per request), or a list of pairs (tests, the `ua` command).
 //!
@@ -104,13 +109,37 @@ pub fn detect(user_agent: &str, headers: &[(&str, &str)], https: bool) -> Handse
 
 /// [`detect`] on any [`Headers`] (the server passes its header map as it is).
 pub fn detect_in<H: Headers + ?Sized>(user_agent: &str, headers: &H, https: bool) -> Handset {
-    // A User-Agent is read from a header, visible ASCII only (`HeaderValue::to_str`), so the
-    // UA is trimmed as ASCII here and below: `str::trim` decodes each end as Unicode.
+    with_headers(from_user_agent(user_agent.trim_ascii()), headers, https)
+}
+
+/// [`detect_in`], the User-Agent's part remembered by this thread (see [`UaCache`]): the
+/// server's path, where one handset sends request after request.
+pub fn detect_remembered<H: Headers + ?Sized>(
+    user_agent: &str,
+    headers: &H,
+    https: bool,
+) -> Handset {
+    thread_local! {
+        static CACHE: std::cell::RefCell<UaCache> = const { std::cell::RefCell::new(UaCache::new()) };
+    }
     let ua = user_agent.trim_ascii();
-    let mut handset = if let Some(rest) = ua.strip_prefix("DoCoMo/") {
+    let handset = CACHE
+        .try_with(|c| c.try_borrow_mut().ok().map(|mut c| c.handset_of(ua)))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| from_user_agent(ua));
+    with_headers(handset, headers, https)
+}
+
+/// What the User-Agent alone says (`ua` trimmed): for au, as if the request came over plain
+/// HTTP without devcap headers, which [`with_headers`] then reads.
+fn from_user_agent(ua: &str) -> Handset {
+    // A User-Agent is read from a header, visible ASCII only (`HeaderValue::to_str`), so the
+    // UA is trimmed as ASCII by the callers: `str::trim` decodes each end as Unicode.
+    if let Some(rest) = ua.strip_prefix("DoCoMo/") {
         docomo(rest)
     } else if ua.starts_with("KDDI-") || ua.starts_with("UP.Browser/") {
-        au(ua, headers, https)
+        au(ua)
     } else if starts_with_ignore_case(ua, "J-PHONE/") {
         // Case-insensitive: crawlers send "J-Phone/5.0/...".
         jphone(ua)
@@ -127,17 +156,118 @@ pub fn detect_in<H: Headers + ?Sized>(user_agent: &str, headers: &H, https: bool
         willcom(ua)
     } else {
         other(ua)
-    };
-    if handset.carrier == Carrier::Softbank {
-        // SoftBank's gateway names the handset; it beats anything parsed from the UA
-        // (and is the only name a MOT- handset's UA does not give).
-        if let Some(name) = header(headers, &names::X_JPHONE_MSNAME).filter(|v| !v.is_empty()) {
-            handset.model = Some(Model::new(name));
+    }
+}
+
+/// What the carriers' gateways add to the User-Agent's answer: au's devcap headers and TLS,
+/// SoftBank's handset name and display.
+fn with_headers<H: Headers + ?Sized>(mut handset: Handset, headers: &H, https: bool) -> Handset {
+    match handset.carrier {
+        Carrier::Au => {
+            if handset.generation == Generation::UpBrowser6 {
+                // WAP2.0: the gateway tells us the handset's real maximum PDU.
+                let pdu = header(headers, &names::X_UP_DEVCAP_MAX_PDU)
+                    .and_then(parse_digits::<usize>)
+                    .filter(|&n| n > 0);
+                if let Some(pdu) = pdu {
+                    handset.budget_bytes = pdu;
+                }
+            }
+            // au's gateway keeps cookies over HTTP but drops them on its SSL path.
+            handset.cookies = !https;
+            handset.width_chars = header(headers, &names::X_UP_DEVCAP_SCREENCHARS)
+                .and_then(|v| parse_digits(v.split(',').next().unwrap_or("").trim()));
         }
-        handset.width_chars = header(headers, &names::X_JPHONE_DISPLAY).and_then(softbank_width);
+        Carrier::Softbank => {
+            // SoftBank's gateway names the handset; it beats anything parsed from the UA
+            // (and is the only name a MOT- handset's UA does not give).
+            if let Some(name) = header(headers, &names::X_JPHONE_MSNAME).filter(|v| !v.is_empty()) {
+                handset.model = Some(Model::new(name));
+            }
+            handset.width_chars =
+                header(headers, &names::X_JPHONE_DISPLAY).and_then(softbank_width);
+        }
+        Carrier::Docomo | Carrier::Willcom | Carrier::None => {}
     }
     handset.budget_bytes = handset.budget_bytes.min(MAX_BUDGET);
     handset
+}
+
+/// A few handsets' User-Agent answers ([`from_user_agent`]), keyed by the exact (trimmed) UA
+/// bytes: a bank's phones are a few models, and parsing a UA costs more than finding it here.
+/// Fixed size, filled in turn (the oldest entry goes), nothing allocated: a UA longer than
+/// [`UaCache::LONGEST`] or a model name held on the heap is answered but not kept.
+pub struct UaCache {
+    entries: [Option<UaEntry>; UaCache::CAPACITY],
+    /// The entry the next new UA replaces.
+    next: usize,
+}
+
+struct UaEntry {
+    len: u16,
+    ua: [u8; UaCache::LONGEST],
+    handset: Handset,
+}
+
+impl UaCache {
+    pub const CAPACITY: usize = 16;
+    /// Longest UA kept (a smartphone's is about 150 bytes, a feature phone's under 120).
+    pub const LONGEST: usize = 256;
+
+    pub const fn new() -> UaCache {
+        UaCache {
+            entries: [const { None }; UaCache::CAPACITY],
+            next: 0,
+        }
+    }
+
+    /// [`detect_in`] through this cache.
+    pub fn detect<H: Headers + ?Sized>(
+        &mut self,
+        user_agent: &str,
+        headers: &H,
+        https: bool,
+    ) -> Handset {
+        with_headers(self.handset_of(user_agent.trim_ascii()), headers, https)
+    }
+
+    /// UAs kept.
+    pub fn len(&self) -> usize {
+        self.entries.iter().filter(|e| e.is_some()).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn handset_of(&mut self, ua: &str) -> Handset {
+        let key = ua.as_bytes();
+        for entry in self.entries.iter().flatten() {
+            if usize::from(entry.len) == key.len() && &entry.ua[..key.len()] == key {
+                return entry.handset.clone();
+            }
+        }
+        let handset = from_user_agent(ua);
+        let inline = handset.model.as_ref().is_none_or(Model::is_inline);
+        if key.len() <= UaCache::LONGEST && inline {
+            let mut bytes = [0u8; UaCache::LONGEST];
+            bytes[..key.len()].copy_from_slice(key);
+            self.entries[self.next] = Some(UaEntry {
+                // At most LONGEST, checked above.
+                len: key.len() as u16,
+                ua: bytes,
+                handset: handset.clone(),
+            });
+            self.next = (self.next + 1) % UaCache::CAPACITY;
+        }
+        handset
+    }
+}
+
+impl Default for UaCache {
+    fn default() -> UaCache {
+        UaCache::new()
+    }
 }
 
 /// `DoCoMo/1.0/D505i/c20/TC/W20H10` (mova) or `DoCoMo/2.0 P903i(c100;TB;W24H12)` (FOMA).
@@ -186,17 +316,11 @@ fn docomo(rest: &str) -> Handset {
 }
 
 /// `KDDI-SA31 UP.Browser/6.2.0.7.3.129 (GUI) MMP/2.0` or `UP.Browser/3.04-HI13 UP.Link/3.4.4`.
-fn au<H: Headers + ?Sized>(ua: &str, headers: &H, https: bool) -> Handset {
+/// The budget, cookies and width here are those of a request without devcap headers over plain
+/// HTTP; [`with_headers`] reads the rest.
+fn au(ua: &str) -> Handset {
     let (model, generation, budget) = if let Some(rest) = ua.strip_prefix("KDDI-") {
-        // WAP2.0: the gateway tells us the handset's real maximum PDU.
-        let pdu = header(headers, &names::X_UP_DEVCAP_MAX_PDU)
-            .and_then(parse_digits::<usize>)
-            .filter(|&n| n > 0);
-        (
-            first_word(rest),
-            Generation::UpBrowser6,
-            pdu.unwrap_or(AU_WAP2_DEFAULT),
-        )
+        (first_word(rest), Generation::UpBrowser6, AU_WAP2_DEFAULT)
     } else {
         let device = first_word(ua).split_once('-').map_or("", |(_, d)| d);
         (device, Generation::UpBrowser3, AU_WAP1)
@@ -205,11 +329,9 @@ fn au<H: Headers + ?Sized>(ua: &str, headers: &H, https: bool) -> Handset {
         carrier: Carrier::Au,
         model: non_empty(model),
         generation,
-        // au's gateway keeps cookies over HTTP but drops them on its SSL path.
-        cookies: !https,
+        cookies: true,
         budget_bytes: budget,
-        width_chars: header(headers, &names::X_UP_DEVCAP_SCREENCHARS)
-            .and_then(|v| parse_digits(v.split(',').next().unwrap_or("").trim())),
+        width_chars: None,
     }
 }
 
@@ -479,6 +601,11 @@ impl Model {
         })
     }
 
+    /// Held in place: a clone allocates nothing.
+    fn is_inline(&self) -> bool {
+        matches!(self.0, ModelText::Inline { .. })
+    }
+
     pub fn as_str(&self) -> &str {
         match &self.0 {
             // A whole `&str` was copied in: always valid UTF-8.
@@ -592,6 +719,102 @@ impl Handset {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The carrier tests' UAs, and a header set for each carrier's extras.
+    const UAS: [&str; 12] = [
+        "DoCoMo/2.0 P903i(c100;TB;W24H12)",
+        "DoCoMo/2.0 P07A3(c500;TB;W24H15)",
+        "DoCoMo/1.0/D501i",
+        "DoCoMo/1.0/P209is (Google CHTML Proxy/1.0)",
+        "DoCoMo/2.0 MST_v_SH2101V(c100)",
+        "KDDI-SA31 UP.Browser/6.2.0.7.3.129 (GUI) MMP/2.0",
+        "UP.Browser/3.04-HI13 UP.Link/3.4.4",
+        "MOT-V980/80.2F.2E. MIB/2.2.1 Profile/MIDP-2.0 Configuration/CLDC-1.1",
+        "SoftBank/1.0/910T/TJ001/SN000000000000000",
+        "J-PHONE/4.0/J-SH51/SNJSHA3029293 SH/0001aa Profile/MIDP-1.0",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+        "",
+    ];
+    const HEADERS: [(&str, &str); 4] = [
+        ("x-up-devcap-max-pdu", "131072"),
+        ("x-up-devcap-screenchars", "24,12"),
+        ("x-jphone-msname", "V702MO"),
+        ("x-jphone-display", "176*220"),
+    ];
+
+    #[test]
+    fn the_ua_cache_answers_as_detection() {
+        let mut cache = UaCache::new();
+        for round in 0..3 {
+            for ua in UAS {
+                for headers in [&[][..], &HEADERS[..]] {
+                    for https in [false, true] {
+                        let want = detect(ua, headers, https);
+                        assert_eq!(cache.detect(ua, headers, https), want, "{ua} {round}");
+                        assert_eq!(detect_remembered(ua, headers, https), want, "{ua}");
+                    }
+                }
+                // Surrounding blanks are no part of the key's meaning.
+                let padded = format!(" {ua}\t");
+                assert_eq!(
+                    cache.detect(&padded, &[][..], false),
+                    detect(ua, &[], false)
+                );
+            }
+        }
+        assert_eq!(cache.len(), UAS.len());
+    }
+
+    #[test]
+    fn the_ua_cache_stays_small_and_tells_near_uas_apart() {
+        let mut cache = UaCache::new();
+        assert!(cache.is_empty());
+        for n in 0..1_000 {
+            let ua = format!("DoCoMo/2.0 P{n}(c{};TB;W24H12)", n % 600);
+            assert_eq!(cache.detect(&ua, &[][..], false), detect(&ua, &[], false));
+            assert!(cache.len() <= UaCache::CAPACITY);
+        }
+        assert_eq!(cache.len(), UaCache::CAPACITY);
+        // One byte apart: c100 and c500 are different browsers; P903i and P903j different models.
+        let near = [
+            "DoCoMo/2.0 P903i(c100;TB;W24H12)",
+            "DoCoMo/2.0 P903i(c500;TB;W24H12)",
+            "DoCoMo/2.0 P903j(c100;TB;W24H12)",
+            "DoCoMo/2.0 P903i(c100;TB;W24H12",
+            "DoCoMo/2.0 P903i(c100;TB;W24H13)",
+        ];
+        for _ in 0..2 {
+            for ua in near {
+                assert_eq!(
+                    cache.detect(ua, &[][..], false),
+                    detect(ua, &[], false),
+                    "{ua}"
+                );
+            }
+        }
+        let [a, b, c] = [near[0], near[1], near[2]].map(|ua| cache.detect(ua, &[][..], false));
+        assert!(!a.cookies && b.cookies);
+        assert_eq!(
+            (a.model.as_deref(), c.model.as_deref()),
+            (Some("P903i"), Some("P903j"))
+        );
+    }
+
+    #[test]
+    fn long_uas_and_long_models_are_answered_not_kept() {
+        let mut cache = UaCache::new();
+        let long = format!("Mozilla/5.0 {}", "x".repeat(UaCache::LONGEST));
+        assert_eq!(
+            cache.detect(&long, &[][..], false),
+            detect(&long, &[], false)
+        );
+        // A model name too long to hold in place would allocate each time it was copied out.
+        let long_model = format!("DoCoMo/2.0 P{}(c100)", "9".repeat(INLINE_MODEL));
+        let h = cache.detect(&long_model, &[][..], false);
+        assert_eq!(h, detect(&long_model, &[], false));
+        assert!(!h.model.as_ref().is_some_and(Model::is_inline));
+        assert!(cache.is_empty());
+    }
 
     #[test]
     fn cache_size_reads_only_c_numbers() {
@@ -729,6 +952,7 @@ mod tests {
         for ua in &odd {
             for https in [false, true] {
                 let h = detect(ua, &headers, https);
+                assert_eq!(detect_remembered(ua, &headers[..], https), h);
                 assert!(h.budget_bytes >= SMALLEST && h.budget_bytes <= MAX_BUDGET);
                 let _ = claimed_subscriber_id(&h, &headers);
                 assert!(!h.json_line(None).contains('\n'));

@@ -42,7 +42,7 @@ impl Request {
             .find_map(|v| v.to_str().ok())
             .unwrap_or("");
         let https = crate::net::forwarded_https(headers, peer.ip(), &config.tls_proxies);
-        let handset = carrier::detect_in(ua, headers, https);
+        let handset = carrier::detect_remembered(ua, headers, https);
         let claimed = carrier::claimed_subscriber_id_in(&handset, headers);
         // Only a claim needs its sender judged.
         let trusted = claimed.is_some() && config.networks.trusts(handset.carrier, peer.ip());
