@@ -502,35 +502,55 @@ fn header<'a, H: Headers + ?Sized>(headers: &'a H, name: &Name) -> Option<&'a st
     headers.first(name).map(str::trim)
 }
 
-/// A header name as [`Headers`] are asked for it: its text, lower case, and the server's
-/// name for it, made at compile time (a lookup in the server's map by text parses and
-/// lower-cases the name first, each time).
+/// A header name as [`Headers`] are asked for it: its text, lower case, the server's name for
+/// it, made at compile time (a lookup in the server's map by text parses and lower-cases the
+/// name first, each time), and its place in [`names::ALL`] (where [`Head`] keeps its values).
 pub struct Name {
     text: &'static str,
     header: hyper::header::HeaderName,
+    slot: usize,
 }
 
 impl Name {
-    /// `text` must be a valid header name in lower case (checked at compile time).
-    pub const fn new(text: &'static str) -> Name {
+    /// `text` must be a valid header name in lower case (checked at compile time); `slot` its
+    /// index in [`names::ALL`] (checked by a test).
+    const fn new(text: &'static str, slot: usize) -> Name {
         Name {
             text,
             header: hyper::header::HeaderName::from_static(text),
+            slot,
         }
     }
 }
 
-/// The names this module and [`crate::net`] read.
+/// The names this module, [`crate::net`] and [`crate::request`] read.
 pub mod names {
     use super::Name;
-    pub const X_DCMGUID: Name = Name::new("x-dcmguid");
-    pub const X_UP_SUBNO: Name = Name::new("x-up-subno");
-    pub const X_JPHONE_UID: Name = Name::new("x-jphone-uid");
-    pub const X_JPHONE_MSNAME: Name = Name::new("x-jphone-msname");
-    pub const X_JPHONE_DISPLAY: Name = Name::new("x-jphone-display");
-    pub const X_UP_DEVCAP_MAX_PDU: Name = Name::new("x-up-devcap-max-pdu");
-    pub const X_UP_DEVCAP_SCREENCHARS: Name = Name::new("x-up-devcap-screenchars");
-    pub const X_FORWARDED_PROTO: Name = Name::new("x-forwarded-proto");
+    pub static USER_AGENT: Name = Name::new("user-agent", 0);
+    pub static COOKIE: Name = Name::new("cookie", 1);
+    pub static X_DCMGUID: Name = Name::new("x-dcmguid", 2);
+    pub static X_UP_SUBNO: Name = Name::new("x-up-subno", 3);
+    pub static X_JPHONE_UID: Name = Name::new("x-jphone-uid", 4);
+    pub static X_JPHONE_MSNAME: Name = Name::new("x-jphone-msname", 5);
+    pub static X_JPHONE_DISPLAY: Name = Name::new("x-jphone-display", 6);
+    pub static X_UP_DEVCAP_MAX_PDU: Name = Name::new("x-up-devcap-max-pdu", 7);
+    pub static X_UP_DEVCAP_SCREENCHARS: Name = Name::new("x-up-devcap-screenchars", 8);
+    pub static X_FORWARDED_PROTO: Name = Name::new("x-forwarded-proto", 9);
+
+    pub const COUNT: usize = 10;
+    /// Every name above, each at its slot.
+    pub static ALL: [&Name; COUNT] = [
+        &USER_AGENT,
+        &COOKIE,
+        &X_DCMGUID,
+        &X_UP_SUBNO,
+        &X_JPHONE_UID,
+        &X_JPHONE_MSNAME,
+        &X_JPHONE_DISPLAY,
+        &X_UP_DEVCAP_MAX_PDU,
+        &X_UP_DEVCAP_SCREENCHARS,
+        &X_FORWARDED_PROTO,
+    ];
 }
 
 /// A request's headers as this module and [`crate::net`] read them; a value that is not
@@ -571,6 +591,66 @@ impl Headers for hyper::HeaderMap {
             .iter()
             .rev()
             .find_map(|v| v.to_str().ok())
+    }
+}
+
+/// The values of every name in [`names::ALL`] a request carries, found in one pass over its
+/// header map: a phone sends a few headers, and one walk over them costs less than a hashed
+/// lookup per name the head is asked for. Borrowed from the map, nothing copied; a name sent
+/// more than once (rare: a split Cookie, a proxy's second X-Forwarded-Proto) is asked of the map
+/// for its other values.
+pub struct Head<'a> {
+    map: &'a hyper::HeaderMap,
+    first: [Option<&'a str>; names::COUNT],
+    repeated: [bool; names::COUNT],
+}
+
+impl<'a> Head<'a> {
+    #[inline]
+    pub fn read(map: &'a hyper::HeaderMap) -> Head<'a> {
+        let mut head = Head {
+            map,
+            first: [None; names::COUNT],
+            repeated: [false; names::COUNT],
+        };
+        for (name, value) in map {
+            let Some(slot) = names::ALL.iter().position(|n| n.header == *name) else {
+                continue;
+            };
+            if head.first[slot].is_some() {
+                head.repeated[slot] = true;
+            } else {
+                head.first[slot] = value.to_str().ok();
+            }
+        }
+        head
+    }
+
+    /// Every readable value of `name`, in order.
+    pub fn all(&self, name: &Name) -> impl Iterator<Item = &'a str> {
+        let (one, all) = if self.repeated[name.slot] {
+            (None, Some(self.map.get_all(&name.header).iter()))
+        } else {
+            (self.first[name.slot], None)
+        };
+        one.into_iter()
+            .chain(all.into_iter().flatten().filter_map(|v| v.to_str().ok()))
+    }
+}
+
+impl Headers for Head<'_> {
+    fn first(&self, name: &Name) -> Option<&str> {
+        if self.repeated[name.slot] {
+            return self.map.first(name);
+        }
+        self.first[name.slot]
+    }
+
+    fn last(&self, name: &Name) -> Option<&str> {
+        if self.repeated[name.slot] {
+            return self.map.last(name);
+        }
+        self.first[name.slot]
     }
 }
 
@@ -814,6 +894,67 @@ mod tests {
         assert_eq!(h, detect(&long_model, &[], false));
         assert!(!h.model.as_ref().is_some_and(Model::is_inline));
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn every_name_is_at_its_slot() {
+        for (i, name) in names::ALL.iter().enumerate() {
+            assert_eq!(name.slot, i, "{}", name.text);
+            assert_eq!(name.header.as_str(), name.text);
+            assert!(names::ALL[..i].iter().all(|n| n.text != name.text));
+        }
+        // The server's map holds these as the standard names: they must compare equal.
+        assert_eq!(names::USER_AGENT.header, hyper::header::USER_AGENT);
+        assert_eq!(names::COOKIE.header, hyper::header::COOKIE);
+    }
+
+    /// One pass over the map answers as a lookup per name would, for names sent once, twice
+    /// (the first value readable or not) or not at all, whatever else the request sends.
+    #[test]
+    fn the_head_reads_as_the_map_does() {
+        use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+        let unreadable = HeaderValue::from_bytes(b"\xe3\x81\x82").unwrap();
+        let mut maps = vec![HeaderMap::new()];
+        let mut map = HeaderMap::new();
+        map.append("host", HeaderValue::from_static("127.0.0.1"));
+        map.append(
+            "user-agent",
+            HeaderValue::from_static("DoCoMo/2.0 P903i(c100)"),
+        );
+        map.append("x-dcmguid", HeaderValue::from_static("abc1234"));
+        maps.push(map.clone());
+        map.append("cookie", HeaderValue::from_static("a=1"));
+        map.append("accept", HeaderValue::from_static("*/*"));
+        map.append("cookie", HeaderValue::from_static("sid=x"));
+        map.append("x-forwarded-proto", unreadable.clone());
+        map.append("x-forwarded-proto", HeaderValue::from_static("https"));
+        map.append("x-jphone-msname", unreadable.clone());
+        map.append("x-up-subno", HeaderValue::from_static("one"));
+        map.append("x-up-subno", unreadable.clone());
+        maps.push(map);
+        let mut every = HeaderMap::new();
+        for (i, name) in names::ALL.iter().enumerate() {
+            let header = HeaderName::from_static(name.text);
+            every.append(
+                header.clone(),
+                HeaderValue::from_str(&format!("v{i}")).unwrap(),
+            );
+            every.append(header, HeaderValue::from_str(&format!("w{i}")).unwrap());
+        }
+        maps.push(every);
+        for map in &maps {
+            let head = Head::read(map);
+            for name in names::ALL {
+                assert_eq!(head.first(name), map.first(name), "{}", name.text);
+                assert_eq!(head.last(name), map.last(name), "{}", name.text);
+                let want: Vec<&str> = map
+                    .get_all(&name.header)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                assert_eq!(head.all(name).collect::<Vec<_>>(), want, "{}", name.text);
+            }
+        }
     }
 
     #[test]
