@@ -526,31 +526,37 @@ impl Name {
 /// The names this module, [`crate::net`] and [`crate::request`] read.
 pub mod names {
     use super::Name;
-    pub static USER_AGENT: Name = Name::new("user-agent", 0);
-    pub static COOKIE: Name = Name::new("cookie", 1);
-    pub static X_DCMGUID: Name = Name::new("x-dcmguid", 2);
-    pub static X_UP_SUBNO: Name = Name::new("x-up-subno", 3);
-    pub static X_JPHONE_UID: Name = Name::new("x-jphone-uid", 4);
-    pub static X_JPHONE_MSNAME: Name = Name::new("x-jphone-msname", 5);
-    pub static X_JPHONE_DISPLAY: Name = Name::new("x-jphone-display", 6);
-    pub static X_UP_DEVCAP_MAX_PDU: Name = Name::new("x-up-devcap-max-pdu", 7);
-    pub static X_UP_DEVCAP_SCREENCHARS: Name = Name::new("x-up-devcap-screenchars", 8);
-    pub static X_FORWARDED_PROTO: Name = Name::new("x-forwarded-proto", 9);
 
-    pub const COUNT: usize = 10;
-    /// Every name above, each at its slot.
-    pub static ALL: [&Name; COUNT] = [
-        &USER_AGENT,
-        &COOKIE,
-        &X_DCMGUID,
-        &X_UP_SUBNO,
-        &X_JPHONE_UID,
-        &X_JPHONE_MSNAME,
-        &X_JPHONE_DISPLAY,
-        &X_UP_DEVCAP_MAX_PDU,
-        &X_UP_DEVCAP_SCREENCHARS,
-        &X_FORWARDED_PROTO,
-    ];
+    /// Each name, its slot and text once: the statics, [`ALL`] and [`slot_of`] from one list.
+    macro_rules! names {
+        ($($slot:literal $name:ident $text:literal,)*) => {
+            $(pub static $name: Name = Name::new($text, $slot);)*
+            pub const COUNT: usize = [$($slot),*].len();
+            /// Every name above, each at its slot.
+            pub static ALL: [&Name; COUNT] = [$(&$name),*];
+            /// The slot of a name as the server's map holds it (lower case): compared as text
+            /// of a known length, not name by name against the statics.
+            pub(super) fn slot_of(text: &str) -> Option<usize> {
+                match text {
+                    $($text => Some($slot),)*
+                    _ => None,
+                }
+            }
+        };
+    }
+
+    names! {
+        0 USER_AGENT "user-agent",
+        1 COOKIE "cookie",
+        2 X_DCMGUID "x-dcmguid",
+        3 X_UP_SUBNO "x-up-subno",
+        4 X_JPHONE_UID "x-jphone-uid",
+        5 X_JPHONE_MSNAME "x-jphone-msname",
+        6 X_JPHONE_DISPLAY "x-jphone-display",
+        7 X_UP_DEVCAP_MAX_PDU "x-up-devcap-max-pdu",
+        8 X_UP_DEVCAP_SCREENCHARS "x-up-devcap-screenchars",
+        9 X_FORWARDED_PROTO "x-forwarded-proto",
+    }
 }
 
 /// A request's headers as this module and [`crate::net`] read them; a value that is not
@@ -614,7 +620,7 @@ impl<'a> Head<'a> {
             repeated: [false; names::COUNT],
         };
         for (name, value) in map {
-            let Some(slot) = names::ALL.iter().position(|n| n.header == *name) else {
+            let Some(slot) = names::slot_of(name.as_str()) else {
                 continue;
             };
             if head.first[slot].is_some() {
@@ -900,6 +906,7 @@ mod tests {
     fn every_name_is_at_its_slot() {
         for (i, name) in names::ALL.iter().enumerate() {
             assert_eq!(name.slot, i, "{}", name.text);
+            assert_eq!(names::slot_of(name.text), Some(i));
             assert_eq!(name.header.as_str(), name.text);
             assert!(names::ALL[..i].iter().all(|n| n.text != name.text));
         }
