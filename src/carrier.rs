@@ -322,7 +322,7 @@ fn au(ua: &str) -> Handset {
     let (model, generation, budget) = if let Some(rest) = ua.strip_prefix("KDDI-") {
         (first_word(rest), Generation::UpBrowser6, AU_WAP2_DEFAULT)
     } else {
-        let device = first_word(ua).split_once('-').map_or("", |(_, d)| d);
+        let device = split_at_byte(first_word(ua), b'-').map_or("", |(_, d)| d);
         (device, Generation::UpBrowser3, AU_WAP1)
     };
     Handset {
@@ -443,7 +443,7 @@ fn cache_size(param: &str) -> Option<usize> {
 
 /// `W24H12` → 24.
 fn docomo_width(param: &str) -> Option<u16> {
-    let (w, h) = param.trim_ascii().strip_prefix('W')?.split_once('H')?;
+    let (w, h) = split_at_byte(param.trim_ascii().strip_prefix('W')?, b'H')?;
     parse_digits::<u16>(h)?;
     parse_digits(w).filter(|&w| w > 0)
 }
