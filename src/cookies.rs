@@ -16,6 +16,7 @@ pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// [`get`] from a request's [`Head`], read already.
+#[inline]
 pub fn in_head(head: &Head<'_>, name: &str) -> Option<String> {
     // Most phones send none: no parser set up for nothing.
     head.first(&names::COOKIE)?;
