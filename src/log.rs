@@ -53,15 +53,40 @@ pub fn log(args: std::fmt::Arguments) {
     });
 }
 
-/// [`log`] for a line written by `text` straight into the buffer (the request line: cheaper
-/// than formatting machinery, see [`push_number`]).
+/// [`log`] for a line written by `text` straight into the buffer (cheaper than formatting
+/// machinery, see [`push_number`]).
 pub fn log_with(text: impl FnOnce(&mut String)) {
+    write_line(Started::now(), text);
+}
+
+/// When a request began: wall-clock milliseconds, so its log line's time and its duration come
+/// from one clock read at the end (a clock step between the two reads shows as 0 ms).
+#[derive(Clone, Copy)]
+pub struct Started(u64);
+
+impl Started {
+    pub fn now() -> Started {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Started(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// A request's line: what `text` writes, then the milliseconds since `started` and "ms".
+pub fn log_request_line(text: impl FnOnce(&mut String), started: Started) {
+    let now = Started::now();
+    write_line(now, |line| {
+        text(line);
+        push_number(line, now.0.saturating_sub(started.0));
+        line.push_str("ms");
+    });
+}
+
+fn write_line(now: Started, text: impl FnOnce(&mut String)) {
     // The clock as plain numbers: a calendar date is worked out once a second, not per line.
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let second = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
-    let millis = i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX);
+    let millis = i64::try_from(now.0).unwrap_or(i64::MAX);
+    let second = millis / 1000;
     LINES.with(|cell| {
         let Ok(mut lines) = cell.try_borrow_mut() else {
             return;
@@ -102,7 +127,8 @@ pub fn push_number(line: &mut String, mut n: u64) {
             break;
         }
     }
-    line.extend(digits[i..].iter().map(|&d| char::from(d)));
+    // ASCII digits: one copy of the slice, not a char at a time.
+    line.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
 }
 
 /// Writes this thread's waiting lines, and from now on lets it gather them: the runtime calls

@@ -15,6 +15,8 @@ use crate::log::log;
 use crate::reply::Reply;
 use crate::request::Request;
 use crate::session::Sessions;
+use hyper::http::request::Parts;
+use hyper::Method;
 use markup::paths;
 use std::net::SocketAddr;
 
@@ -52,13 +54,7 @@ impl PhoneFront {
     /// [`Front::answer`], for a caller that can await it in place.
     pub async fn handle(&self, app: &App, req: HttpRequest, peer: SocketAddr) -> Reply {
         let (parts, body) = req.into_parts();
-        let mut request = Request::from_head(&parts, peer, &app.config);
-        if request.untrusted_subscriber_claim {
-            log(format_args!(
-                "ignored subscriber-ID header from untrusted address {}",
-                peer.ip()
-            ));
-        }
+        let mut request = heard(&parts, peer, app);
         let limits = Limits {
             max_bytes: MAX_BODY,
             timeout: app.config.client_timeout,
@@ -74,11 +70,41 @@ impl PhoneFront {
             }
             Err(e) => Err(e),
         };
+        self.finish(app, &request, result)
+    }
+
+    /// The answer to a request that needs nothing waited for: the top page (`GET /` without a
+    /// body; it reads and stores nothing), answered as [`PhoneFront::handle`] would answer it,
+    /// without a future. None for every other request.
+    pub fn answer_now(
+        &self,
+        app: &App,
+        head: &Parts,
+        body_empty: bool,
+        peer: SocketAddr,
+    ) -> Option<Reply> {
+        if !body_empty || head.method != Method::GET || head.uri.path() != paths::TOP {
+            return None;
+        }
+        let mut request = heard(head, peer, app);
+        let result = match Request::form(head.uri.query(), &[]) {
+            Ok(form) => {
+                request.form = form;
+                route_now(&self.step(app, &request))?
+            }
+            Err(e) => Err(e),
+        };
+        Some(self.finish(app, &request, result))
+    }
+
+    /// The reply to `request`: its error page if it failed; a page over the handset's budget
+    /// is logged.
+    fn finish(&self, app: &App, request: &Request, result: Result<Reply, AppError>) -> Reply {
         let reply = result.unwrap_or_else(|e| {
             if let AppError::Store(inner) = &e {
                 log(format_args!("storage error: {inner}"));
             }
-            self.step(app, &request).error_page(&e)
+            self.step(app, request).error_page(&e)
         });
         if reply.body.len() > request.handset.budget_bytes {
             log(format_args!(
@@ -90,6 +116,19 @@ impl PhoneFront {
         }
         reply
     }
+}
+
+/// What the head says ([`Request::from_head`]); a subscriber ID from an untrusted address is
+/// logged (and ignored).
+fn heard(head: &Parts, peer: SocketAddr, app: &App) -> Request {
+    let request = Request::from_head(head, peer, &app.config);
+    if request.untrusted_subscriber_claim {
+        log(format_args!(
+            "ignored subscriber-ID header from untrusted address {}",
+            peer.ip()
+        ));
+    }
+    request
 }
 
 impl Front for PhoneFront {
@@ -114,13 +153,24 @@ impl Front for PhoneFront {
     }
 }
 
-async fn route(step: &Step<'_>) -> Result<Reply, AppError> {
+/// The steps that read and store nothing, answered without waiting; None for the others.
+fn route_now(step: &Step<'_>) -> Option<Result<Reply, AppError>> {
     let req = step.req;
     if req.handset.is_pc_or_smartphone() && !step.app.config.allow_pc {
-        return Ok(pages::pc_pointer(step));
+        return Some(Ok(pages::pc_pointer(step)));
     }
     match (req.method.as_str(), req.path()) {
-        ("GET", paths::TOP) => pages::top(step),
+        ("GET", paths::TOP) => Some(pages::top(step)),
+        _ => None,
+    }
+}
+
+async fn route(step: &Step<'_>) -> Result<Reply, AppError> {
+    if let Some(now) = route_now(step) {
+        return now;
+    }
+    let req = step.req;
+    match (req.method.as_str(), req.path()) {
         ("GET", paths::HELP) => pages::help(step),
         ("POST", paths::LOGIN) => login::login(step).await,
         ("POST", paths::LOGIN_OTP) => login::otp(step).await,

@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::banks::Site;
 use crate::front::{Front, HttpRequest};
 use crate::reply::Reply;
+use hyper::http::request::Parts;
 use hyper::Method;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,6 +37,19 @@ impl Fronts {
             Box::new(crate::metrics::MetricsFront),
         ];
         Fronts { phone, app, fronts }
+    }
+
+    /// The answer, if it needs nothing waited for (see [`crate::phone::PhoneFront::answer_now`]).
+    fn answer_now(&self, head: &Parts, body_empty: bool, peer: SocketAddr) -> Option<Reply> {
+        let path = head.uri.path();
+        if self.fronts.iter().any(|f| f.owns(path)) {
+            return None;
+        }
+        let reply = self.phone.answer_now(&self.app, head, body_empty, peer)?;
+        self.app
+            .metrics
+            .request(self.phone.name(), reply.log_status(), reply.body.len());
+        Some(reply)
     }
 
     async fn answer(&self, req: HttpRequest, peer: SocketAddr) -> Reply {
@@ -86,6 +100,14 @@ impl Fronts {
             front.sweep();
         }
     }
+}
+
+/// What [`Gateway::answer_now`] decided.
+pub enum Routed {
+    /// The answer, made without waiting.
+    Now(Reply),
+    /// The bank (an index) whose fronts answer, in [`Gateway::answer`].
+    Bank(usize),
 }
 
 /// The gateway: every bank's fronts; one bank answers every path, several by [`Site`].
@@ -142,40 +164,67 @@ impl Gateway {
         }
     }
 
-    /// Answers one request whose body has not been read.
-    pub async fn dispatch(&self, mut req: HttpRequest, peer: SocketAddr) -> Reply {
-        // A HEAD is answered as the GET it asks about; hyper sends the head only.
-        if req.method() == Method::HEAD {
-            *req.method_mut() = Method::GET;
+    /// What to do with a request, from its head alone: the answer, if it needs nothing waited
+    /// for (the bank list, an unknown bank, a phone's top page), or the bank whose fronts answer
+    /// it ([`Gateway::answer`]). The head's path is made the bank's own, and a HEAD is answered
+    /// as the GET it asks about (hyper sends the head only).
+    pub fn answer_now(&self, head: &mut Parts, body_empty: bool, peer: SocketAddr) -> Routed {
+        if head.method == Method::HEAD {
+            head.method = Method::GET;
         }
-        if let [(None, only)] = self.banks.as_slice() {
-            return only.answer(req, peer).await;
+        let bank = match self.bank_of(head) {
+            Ok(bank) => bank,
+            Err(reply) => return Routed::Now(reply),
+        };
+        let (site, fronts) = &self.banks[bank];
+        match fronts.answer_now(head, body_empty, peer) {
+            Some(reply) => Routed::Now(match site {
+                Some(site) => site.reroot(reply),
+                None => reply,
+            }),
+            None => Routed::Bank(bank),
         }
-        let host = req
-            .headers()
+    }
+
+    /// The answer of `bank` (from [`Gateway::answer_now`]) to a request whose body has not been
+    /// read.
+    pub async fn answer(&self, bank: usize, req: HttpRequest, peer: SocketAddr) -> Reply {
+        let (site, fronts) = &self.banks[bank];
+        let reply = fronts.answer(req, peer).await;
+        match site {
+            Some(site) => site.reroot(reply),
+            None => reply,
+        }
+    }
+
+    /// The bank a request is for (its path made the bank's own), or the gateway's own answer.
+    fn bank_of(&self, head: &mut Parts) -> Result<usize, Reply> {
+        if let [(None, _)] = self.banks.as_slice() {
+            return Ok(0);
+        }
+        let host = head
+            .headers
             .get(hyper::header::HOST)
             .and_then(|h| h.to_str().ok())
             .map(str::to_owned);
-        let path = req.uri().path().to_owned();
-        let by_prefix = self.banks.iter().find_map(|(site, fronts)| {
+        let path = head.uri.path().to_owned();
+        let by_prefix = self.banks.iter().enumerate().find_map(|(i, (site, _))| {
             let site = site.as_ref()?;
-            site.strip(&path)
-                .map(|inner| (site, fronts, inner.to_owned()))
+            site.strip(&path).map(|inner| (i, inner.to_owned()))
         });
         let chosen = by_prefix.or_else(|| {
             // A bank's own host name answers its paths without the prefix too.
-            self.banks.iter().find_map(|(site, fronts)| {
+            self.banks.iter().enumerate().find_map(|(i, (site, _))| {
                 let site = site.as_ref()?;
-                site.serves_host(host.as_deref())
-                    .then(|| (site, fronts, path.clone()))
+                site.serves_host(host.as_deref()).then(|| (i, path.clone()))
             })
         });
         match chosen {
-            Some((site, fronts, inner)) => {
-                if let Some(uri) = with_path(req.uri(), &inner) {
-                    *req.uri_mut() = uri;
+            Some((bank, inner)) => {
+                if let Some(uri) = with_path(&head.uri, &inner) {
+                    head.uri = uri;
                 }
-                site.reroot(fronts.answer(req, peer).await)
+                Ok(bank)
             }
             None if path == "/" => {
                 let list: Vec<(String, String)> = self
@@ -186,14 +235,14 @@ impl Gateway {
                         Some((format!("{}/", site.base), f.app.config.bank.name.clone()))
                     })
                     .collect();
-                crate::banks::bank_list_page(&list)
+                Err(crate::banks::bank_list_page(&list))
             }
-            None if path == crate::metrics::PATH => crate::metrics::not_found_outside_banks(),
+            None if path == crate::metrics::PATH => Err(crate::metrics::not_found_outside_banks()),
             None if path == "/api" || path.starts_with("/api/") => {
                 // API callers read JSON; their path must name the bank.
-                crate::api::not_found_outside_banks()
+                Err(crate::api::not_found_outside_banks())
             }
-            None => crate::banks::no_such_bank(),
+            None => Err(crate::banks::no_such_bank()),
         }
     }
 

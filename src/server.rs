@@ -5,10 +5,12 @@
 
 use crate::deadline::{Deadlines, Watch};
 use crate::log::log;
-use crate::router::Gateway;
+use crate::reply::Reply;
+use crate::router::{Gateway, Routed};
 use bytes::Bytes;
+use futures_util::future::{ready, Either, Ready};
 use http_body_util::Full;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -18,8 +20,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// hyper's read buffer bounds the request head; hyper answers 431 past it.
@@ -75,13 +78,12 @@ pub async fn serve(
                 });
                 let service = service_fn(move |req| {
                     conn.watch.busy();
-                    handle(conn.clone(), req)
+                    answer(&conn, req)
                 });
+                // No half-closed connections: hyper watches for the phone hanging up while its
+                // request is answered, and drops the request then (a queued password check is
+                // withdrawn, not hashed for nobody).
                 let http = http1::Builder::new()
-                    // A phone that closes its sending side after its request still gets the
-                    // answer; and hyper does not read ahead (into a new buffer) while the
-                    // request is answered.
-                    .half_close(true)
                     .max_buf_size(MAX_HEAD)
                     .serve_connection(TokioIo::new(stream), service);
                 let http = graceful.watch(http);
@@ -106,17 +108,50 @@ pub async fn serve(
     cutter.abort();
 }
 
-async fn handle(
-    conn: Arc<Connection>,
-    req: hyper::Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let started = Instant::now();
+/// A response now, or one to come. The future to come is boxed: unboxed, it is the size of the
+/// largest journey's state, and hyper would copy that much for every answer, made now or not.
+type Answer = Either<
+    Ready<Result<Response<Full<Bytes>>, Infallible>>,
+    Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send>>,
+>;
+
+/// The answer to one request. A page that needs nothing waited for (the phone top page) is
+/// answered here, before hyper reads on: no future to build and move, and hyper's request (and
+/// the read buffer it shares) is gone before the next one is read. Everything else is a future
+/// that reads its body and waits for the store.
+fn answer(conn: &Arc<Connection>, req: hyper::Request<Incoming>) -> Answer {
+    let started = crate::log::Started::now();
+    let (mut parts, body) = req.into_parts();
     // For the log line: the method is a plain value and the URI shares hyper's buffer (no copy).
-    let method = req.method().clone();
-    let uri = req.uri().clone();
-    // The body goes to the front unread: each front reads it with its own limits, after its gate.
-    let req = req.map(crate::body::Body::from);
-    let reply = conn.gateway.dispatch(req, conn.peer).await;
+    let method = parts.method.clone();
+    let uri = parts.uri.clone();
+    match conn
+        .gateway
+        .answer_now(&mut parts, body.is_end_stream(), conn.peer)
+    {
+        Routed::Now(reply) => Either::Left(ready(Ok(respond(conn, &method, &uri, reply, started)))),
+        Routed::Bank(bank) => {
+            let conn = conn.clone();
+            Either::Right(Box::pin(async move {
+                // The body goes to the front unread: each front reads it with its own limits,
+                // after its gate.
+                let req = hyper::Request::from_parts(parts, crate::body::Body::from(body));
+                let reply = conn.gateway.answer(bank, req, conn.peer).await;
+                Ok(respond(&conn, &method, &uri, reply, started))
+            }))
+        }
+    }
+}
+
+/// The reply as hyper's response, its log line written and the connection's wait for its next
+/// head begun.
+fn respond(
+    conn: &Connection,
+    method: &hyper::Method,
+    uri: &hyper::Uri,
+    reply: Reply,
+    started: crate::log::Started,
+) -> Response<Full<Bytes>> {
     let bytes = reply.body.len();
     let logged = reply.log_status();
     let mut response = Response::new(Full::new(reply.body));
@@ -136,9 +171,9 @@ async fn handle(
     {
         headers.insert(CONTENT_DISPOSITION, d);
     }
-    log_request(&method, uri.path(), logged, bytes, started);
+    log_request(method, uri.path(), logged, bytes, started);
     conn.watch.waiting(&conn.deadlines);
-    Ok(response)
+    response
 }
 
 fn log_request(
@@ -146,20 +181,20 @@ fn log_request(
     path: &str,
     status: StatusCode,
     bytes: usize,
-    started: Instant,
+    started: crate::log::Started,
 ) {
     // Path only: queries carry session IDs. "GET / 200 787B 0ms", pieces pushed as they are.
-    crate::log::log_with(|line| {
-        line.push_str(method.as_str());
-        line.push(' ');
-        line.push_str(path);
-        line.push(' ');
-        line.push_str(status.as_str());
-        line.push(' ');
-        crate::log::push_number(line, bytes as u64);
-        line.push_str("B ");
-        let millis = started.elapsed().as_millis();
-        crate::log::push_number(line, u64::try_from(millis).unwrap_or(u64::MAX));
-        line.push_str("ms");
-    });
+    crate::log::log_request_line(
+        |line| {
+            line.push_str(method.as_str());
+            line.push(' ');
+            line.push_str(path);
+            line.push(' ');
+            line.push_str(status.as_str());
+            line.push(' ');
+            crate::log::push_number(line, bytes as u64);
+            line.push_str("B ");
+        },
+        started,
+    );
 }

@@ -48,10 +48,9 @@ impl Client {
     }
 
     /// The bytes a value signed for this client is bound to (see [`crate::form_token`]),
-    /// handed to `f` from a buffer on the stack (the top page signs one
-    /// per view), written without formatting; only a subscriber ID longer than any carrier's
-    /// goes to the heap.
-    pub fn with_binding<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+    /// handed to `f` as the parts they run together from (the top page signs one per
+    /// view): nothing is formatted, copied or allocated, whatever the subscriber ID's length.
+    pub fn with_binding<R>(&self, f: impl FnOnce(&[&[u8]]) -> R) -> R {
         fn carrier(c: &Carrier) -> &'static [u8] {
             match c {
                 Carrier::Docomo => b"Docomo",
@@ -61,30 +60,12 @@ impl Client {
                 Carrier::None => b"None",
             }
         }
-        let (v4, v6);
-        let parts: [&[u8]; 4] = match self {
-            Client::Subscriber(c, id) => [b"subscriber/", carrier(c), b"/", id.as_bytes()],
-            Client::Carrier(c) => [b"carrier/", carrier(c), b"", b""],
-            Client::Address(IpAddr::V4(ip)) => {
-                v4 = ip.octets();
-                [b"address4/", &v4, b"", b""]
-            }
-            Client::Address(IpAddr::V6(ip)) => {
-                v6 = ip.octets();
-                [b"address6/", &v6, b"", b""]
-            }
-        };
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        let mut buf = [0u8; 128];
-        if len > buf.len() {
-            return f(&parts.concat());
+        match self {
+            Client::Subscriber(c, id) => f(&[b"subscriber/", carrier(c), b"/", id.as_bytes()]),
+            Client::Carrier(c) => f(&[b"carrier/", carrier(c)]),
+            Client::Address(IpAddr::V4(ip)) => f(&[b"address4/", &ip.octets()]),
+            Client::Address(IpAddr::V6(ip)) => f(&[b"address6/", &ip.octets()]),
         }
-        let mut at = 0;
-        for p in parts {
-            buf[at..at + p.len()].copy_from_slice(p);
-            at += p.len();
-        }
-        f(&buf[..len])
     }
 
     /// A short stable number for this client (the hash queue's fairness key).
@@ -225,16 +206,23 @@ mod tests {
         ];
         let bindings: Vec<Vec<u8>> = clients
             .iter()
-            .map(|c| c.with_binding(<[u8]>::to_vec))
+            .map(|c| c.with_binding(|parts| parts.concat()))
             .collect();
         for (i, a) in bindings.iter().enumerate() {
             for b in &bindings[i + 1..] {
                 assert_ne!(a, b);
             }
         }
-        // A subscriber ID longer than the stack buffer is bound whole.
+        // The bytes signed before the binding came in parts (form_token's old scheme).
+        assert_eq!(bindings[0], b"subscriber/Docomo/AbCdEf1");
+        assert_eq!(bindings[2], b"carrier/Docomo");
+        assert_eq!(bindings[3], b"address4/\x7f\0\0\x01");
+        // A long subscriber ID is bound whole.
         let long = Client::Subscriber(Carrier::Au, "x".repeat(200));
-        assert_eq!(long.with_binding(<[u8]>::len), "subscriber/Au/".len() + 200);
+        assert_eq!(
+            long.with_binding(|parts| parts.concat()),
+            [b"subscriber/Au/".as_slice(), &[b'x'; 200]].concat()
+        );
     }
 
     #[test]

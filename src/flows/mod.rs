@@ -188,7 +188,7 @@ impl<'a> Step<'a> {
     pub fn login_form_value(&self) -> crate::form_token::FormValue {
         let key = self.app.store.form_key();
         self.client()
-            .with_binding(|binding| key.issue(Purpose::PhoneLogin, binding, self.now()))
+            .with_binding(|binding| key.issue_parts(Purpose::PhoneLogin, binding, self.now()))
     }
 
     /// Whether the posted login form carries a value this gateway gave this client lately.
@@ -197,7 +197,7 @@ impl<'a> Step<'a> {
         let key = self.app.store.form_key();
         let now = self.now();
         let check = |client: crate::throttle::Client| {
-            client.with_binding(|binding| key.check(Purpose::PhoneLogin, binding, sent, now))
+            client.with_binding(|binding| key.check_parts(Purpose::PhoneLogin, binding, sent, now))
         };
         let first = check(self.client());
         if first != Check::Forged || self.req.subscriber.is_none() {

@@ -6,7 +6,7 @@ use crate::reply::Reply;
 use crate::session::Stage;
 use bytes::Bytes;
 use markup::{Ctx, InputMode, Keypad};
-use std::sync::RwLock;
+use std::sync::OnceLock;
 
 /// `GET /`: the login screen. The same for every phone of a kind but for the login form's
 /// anti-forgery value, so it is rendered once per variant with a slot for the value, which is
@@ -38,7 +38,6 @@ pub fn top(step: &Step) -> Result<Reply, AppError> {
 const VALUE_SLOT: &str = "@login-form-value@";
 
 /// A cached page split where the per-visitor value goes (both halves share one buffer).
-#[derive(Clone)]
 struct Slotted {
     head: Bytes,
     tail: Bytes,
@@ -80,32 +79,49 @@ struct Variant {
     guid_on: bool,
 }
 
+impl Variant {
+    /// Every variant there can be.
+    const ALL: usize = 4 * 5 * 2 * 2;
+
+    /// The variant's own slot in [`PageCache`] (a match, so a new keypad or input mode must be
+    /// given one).
+    fn slot(self) -> usize {
+        let keypad = match self.keypad {
+            Keypad::Text => 0,
+            Keypad::Docomo => 1,
+            Keypad::Au => 2,
+            Keypad::Softbank => 3,
+        };
+        let input = match self.input {
+            InputMode::All => 0,
+            InputMode::Istyle => 1,
+            InputMode::Format => 2,
+            InputMode::Mode => 3,
+            InputMode::None => 4,
+        };
+        ((keypad * 5 + input) * 2 + usize::from(self.imode_html1)) * 2 + usize::from(self.guid_on)
+    }
+}
+
 /// Pages that do not depend on the visitor beyond the kind of phone, rendered once per
-/// [`Variant`]. The bank profile they show does not change while serving. A page is handed out
-/// shared (a reference count), never re-rendered.
-#[derive(Default)]
+/// [`Variant`], each in a slot of its own. The bank profile they show does not change while
+/// serving. Reading a rendered page takes no lock and counts no reference: on two cores a lock
+/// or a count shared by every request moves between them on every request.
 pub struct PageCache {
-    top: RwLock<Vec<(Variant, Slotted)>>,
+    top: [OnceLock<Slotted>; Variant::ALL],
+}
+
+impl Default for PageCache {
+    fn default() -> Self {
+        PageCache {
+            top: std::array::from_fn(|_| OnceLock::new()),
+        }
+    }
 }
 
 impl PageCache {
-    fn top(&self, variant: Variant, render: impl FnOnce() -> Slotted) -> Slotted {
-        let cached = self
-            .top
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .find(|(v, _)| *v == variant)
-            .map(|(_, page)| page.clone());
-        if let Some(page) = cached {
-            return page;
-        }
-        let page = render();
-        let mut all = self.top.write().unwrap_or_else(|p| p.into_inner());
-        if !all.iter().any(|(v, _)| *v == variant) {
-            all.push((variant, page.clone()));
-        }
-        page
+    fn top(&self, variant: Variant, render: impl FnOnce() -> Slotted) -> &Slotted {
+        self.top[variant.slot()].get_or_init(render)
     }
 }
 
@@ -148,4 +164,38 @@ pub fn pc_pointer(step: &Step) -> Reply {
     let ctx = step.ctx(None);
     let url = &step.app.config.bank.pc_site_url;
     step.page_ending(markup::pc::pointer(&ctx, url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_a_slot_of_its_own() {
+        let mut slots = std::collections::HashSet::new();
+        for keypad in [Keypad::Text, Keypad::Docomo, Keypad::Au, Keypad::Softbank] {
+            for input in [
+                InputMode::All,
+                InputMode::Istyle,
+                InputMode::Format,
+                InputMode::Mode,
+                InputMode::None,
+            ] {
+                for imode_html1 in [false, true] {
+                    for guid_on in [false, true] {
+                        let slot = Variant {
+                            keypad,
+                            input,
+                            imode_html1,
+                            guid_on,
+                        }
+                        .slot();
+                        assert!(slot < Variant::ALL);
+                        assert!(slots.insert(slot), "slot {slot} twice");
+                    }
+                }
+            }
+        }
+        assert_eq!(slots.len(), Variant::ALL);
+    }
 }
