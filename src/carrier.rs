@@ -8,6 +8,11 @@
 //!   (X-DCMGUID, X-UP-SUBNO, X-JPHONE-UID), without deciding whether to believe it
 //!   (whether a peer may vouch for it is [`crate::net::Networks`]'s call).
 //!
+//! Detection is the User-Agent's answer, then what the carriers' gateways add in headers (au's
+//! devcap headers and TLS, SoftBank's handset name and display). The server asks
+//! [`detect_remembered`]: each thread keeps the User-Agent's answer for its last few UAs in a
+//! small fixed [`UaCache`], and reads the headers' part per request.
+//!
 //! Both read the request's headers through [`Headers`]: the server's header map as it is (no
 //! copy of it per request), or a list of pairs (tests, the `ua` command).
 //!
@@ -104,13 +109,37 @@ pub fn detect(user_agent: &str, headers: &[(&str, &str)], https: bool) -> Handse
 
 /// [`detect`] on any [`Headers`] (the server passes its header map as it is).
 pub fn detect_in<H: Headers + ?Sized>(user_agent: &str, headers: &H, https: bool) -> Handset {
-    // A User-Agent is read from a header, visible ASCII only (`HeaderValue::to_str`), so the
-    // UA is trimmed as ASCII here and below: `str::trim` decodes each end as Unicode.
+    with_headers(from_user_agent(user_agent.trim_ascii()), headers, https)
+}
+
+/// [`detect_in`], the User-Agent's part remembered by this thread (see [`UaCache`]): the
+/// server's path, where one handset sends request after request.
+pub fn detect_remembered<H: Headers + ?Sized>(
+    user_agent: &str,
+    headers: &H,
+    https: bool,
+) -> Handset {
+    thread_local! {
+        static CACHE: std::cell::RefCell<UaCache> = const { std::cell::RefCell::new(UaCache::new()) };
+    }
     let ua = user_agent.trim_ascii();
-    let mut handset = if let Some(rest) = ua.strip_prefix("DoCoMo/") {
+    let handset = CACHE
+        .try_with(|c| c.try_borrow_mut().ok().map(|mut c| c.handset_of(ua)))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| from_user_agent(ua));
+    with_headers(handset, headers, https)
+}
+
+/// What the User-Agent alone says (`ua` trimmed): for au, as if the request came over plain
+/// HTTP without devcap headers, which [`with_headers`] then reads.
+fn from_user_agent(ua: &str) -> Handset {
+    // A User-Agent is read from a header, visible ASCII only (`HeaderValue::to_str`), so the
+    // UA is trimmed as ASCII by the callers: `str::trim` decodes each end as Unicode.
+    if let Some(rest) = ua.strip_prefix("DoCoMo/") {
         docomo(rest)
     } else if ua.starts_with("KDDI-") || ua.starts_with("UP.Browser/") {
-        au(ua, headers, https)
+        au(ua)
     } else if starts_with_ignore_case(ua, "J-PHONE/") {
         // Case-insensitive: crawlers send "J-Phone/5.0/...".
         jphone(ua)
@@ -127,17 +156,118 @@ pub fn detect_in<H: Headers + ?Sized>(user_agent: &str, headers: &H, https: bool
         willcom(ua)
     } else {
         other(ua)
-    };
-    if handset.carrier == Carrier::Softbank {
-        // SoftBank's gateway names the handset; it beats anything parsed from the UA
-        // (and is the only name a MOT- handset's UA does not give).
-        if let Some(name) = header(headers, &names::X_JPHONE_MSNAME).filter(|v| !v.is_empty()) {
-            handset.model = Some(Model::new(name));
+    }
+}
+
+/// What the carriers' gateways add to the User-Agent's answer: au's devcap headers and TLS,
+/// SoftBank's handset name and display.
+fn with_headers<H: Headers + ?Sized>(mut handset: Handset, headers: &H, https: bool) -> Handset {
+    match handset.carrier {
+        Carrier::Au => {
+            if handset.generation == Generation::UpBrowser6 {
+                // WAP2.0: the gateway tells us the handset's real maximum PDU.
+                let pdu = header(headers, &names::X_UP_DEVCAP_MAX_PDU)
+                    .and_then(parse_digits::<usize>)
+                    .filter(|&n| n > 0);
+                if let Some(pdu) = pdu {
+                    handset.budget_bytes = pdu;
+                }
+            }
+            // au's gateway keeps cookies over HTTP but drops them on its SSL path.
+            handset.cookies = !https;
+            handset.width_chars = header(headers, &names::X_UP_DEVCAP_SCREENCHARS)
+                .and_then(|v| parse_digits(v.split(',').next().unwrap_or("").trim()));
         }
-        handset.width_chars = header(headers, &names::X_JPHONE_DISPLAY).and_then(softbank_width);
+        Carrier::Softbank => {
+            // SoftBank's gateway names the handset; it beats anything parsed from the UA
+            // (and is the only name a MOT- handset's UA does not give).
+            if let Some(name) = header(headers, &names::X_JPHONE_MSNAME).filter(|v| !v.is_empty()) {
+                handset.model = Some(Model::new(name));
+            }
+            handset.width_chars =
+                header(headers, &names::X_JPHONE_DISPLAY).and_then(softbank_width);
+        }
+        Carrier::Docomo | Carrier::Willcom | Carrier::None => {}
     }
     handset.budget_bytes = handset.budget_bytes.min(MAX_BUDGET);
     handset
+}
+
+/// A few handsets' User-Agent answers ([`from_user_agent`]), keyed by the exact (trimmed) UA
+/// bytes: a bank's phones are a few models, and parsing a UA costs more than finding it here.
+/// Fixed size, filled in turn (the oldest entry goes), nothing allocated: a UA longer than
+/// [`UaCache::LONGEST`] or a model name held on the heap is answered but not kept.
+pub struct UaCache {
+    entries: [Option<UaEntry>; UaCache::CAPACITY],
+    /// The entry the next new UA replaces.
+    next: usize,
+}
+
+struct UaEntry {
+    len: u16,
+    ua: [u8; UaCache::LONGEST],
+    handset: Handset,
+}
+
+impl UaCache {
+    pub const CAPACITY: usize = 16;
+    /// Longest UA kept (a smartphone's is about 150 bytes, a feature phone's under 120).
+    pub const LONGEST: usize = 256;
+
+    pub const fn new() -> UaCache {
+        UaCache {
+            entries: [const { None }; UaCache::CAPACITY],
+            next: 0,
+        }
+    }
+
+    /// [`detect_in`] through this cache.
+    pub fn detect<H: Headers + ?Sized>(
+        &mut self,
+        user_agent: &str,
+        headers: &H,
+        https: bool,
+    ) -> Handset {
+        with_headers(self.handset_of(user_agent.trim_ascii()), headers, https)
+    }
+
+    /// UAs kept.
+    pub fn len(&self) -> usize {
+        self.entries.iter().filter(|e| e.is_some()).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn handset_of(&mut self, ua: &str) -> Handset {
+        let key = ua.as_bytes();
+        for entry in self.entries.iter().flatten() {
+            if usize::from(entry.len) == key.len() && &entry.ua[..key.len()] == key {
+                return entry.handset.clone();
+            }
+        }
+        let handset = from_user_agent(ua);
+        let inline = handset.model.as_ref().is_none_or(Model::is_inline);
+        if key.len() <= UaCache::LONGEST && inline {
+            let mut bytes = [0u8; UaCache::LONGEST];
+            bytes[..key.len()].copy_from_slice(key);
+            self.entries[self.next] = Some(UaEntry {
+                // At most LONGEST, checked above.
+                len: key.len() as u16,
+                ua: bytes,
+                handset: handset.clone(),
+            });
+            self.next = (self.next + 1) % UaCache::CAPACITY;
+        }
+        handset
+    }
+}
+
+impl Default for UaCache {
+    fn default() -> UaCache {
+        UaCache::new()
+    }
 }
 
 /// `DoCoMo/1.0/D505i/c20/TC/W20H10` (mova) or `DoCoMo/2.0 P903i(c100;TB;W24H12)` (FOMA).
@@ -186,30 +316,22 @@ fn docomo(rest: &str) -> Handset {
 }
 
 /// `KDDI-SA31 UP.Browser/6.2.0.7.3.129 (GUI) MMP/2.0` or `UP.Browser/3.04-HI13 UP.Link/3.4.4`.
-fn au<H: Headers + ?Sized>(ua: &str, headers: &H, https: bool) -> Handset {
+/// The budget, cookies and width here are those of a request without devcap headers over plain
+/// HTTP; [`with_headers`] reads the rest.
+fn au(ua: &str) -> Handset {
     let (model, generation, budget) = if let Some(rest) = ua.strip_prefix("KDDI-") {
-        // WAP2.0: the gateway tells us the handset's real maximum PDU.
-        let pdu = header(headers, &names::X_UP_DEVCAP_MAX_PDU)
-            .and_then(parse_digits::<usize>)
-            .filter(|&n| n > 0);
-        (
-            first_word(rest),
-            Generation::UpBrowser6,
-            pdu.unwrap_or(AU_WAP2_DEFAULT),
-        )
+        (first_word(rest), Generation::UpBrowser6, AU_WAP2_DEFAULT)
     } else {
-        let device = first_word(ua).split_once('-').map_or("", |(_, d)| d);
+        let device = split_at_byte(first_word(ua), b'-').map_or("", |(_, d)| d);
         (device, Generation::UpBrowser3, AU_WAP1)
     };
     Handset {
         carrier: Carrier::Au,
         model: non_empty(model),
         generation,
-        // au's gateway keeps cookies over HTTP but drops them on its SSL path.
-        cookies: !https,
+        cookies: true,
         budget_bytes: budget,
-        width_chars: header(headers, &names::X_UP_DEVCAP_SCREENCHARS)
-            .and_then(|v| parse_digits(v.split(',').next().unwrap_or("").trim())),
+        width_chars: None,
     }
 }
 
@@ -321,7 +443,7 @@ fn cache_size(param: &str) -> Option<usize> {
 
 /// `W24H12` → 24.
 fn docomo_width(param: &str) -> Option<u16> {
-    let (w, h) = param.trim_ascii().strip_prefix('W')?.split_once('H')?;
+    let (w, h) = split_at_byte(param.trim_ascii().strip_prefix('W')?, b'H')?;
     parse_digits::<u16>(h)?;
     parse_digits(w).filter(|&w| w > 0)
 }
@@ -380,35 +502,61 @@ fn header<'a, H: Headers + ?Sized>(headers: &'a H, name: &Name) -> Option<&'a st
     headers.first(name).map(str::trim)
 }
 
-/// A header name as [`Headers`] are asked for it: its text, lower case, and the server's
-/// name for it, made at compile time (a lookup in the server's map by text parses and
-/// lower-cases the name first, each time).
+/// A header name as [`Headers`] are asked for it: its text, lower case, the server's name for
+/// it, made at compile time (a lookup in the server's map by text parses and lower-cases the
+/// name first, each time), and its place in [`names::ALL`] (where [`Head`] keeps its values).
 pub struct Name {
     text: &'static str,
     header: hyper::header::HeaderName,
+    slot: usize,
 }
 
 impl Name {
-    /// `text` must be a valid header name in lower case (checked at compile time).
-    pub const fn new(text: &'static str) -> Name {
+    /// `text` must be a valid header name in lower case (checked at compile time); `slot` its
+    /// index in [`names::ALL`] (checked by a test).
+    const fn new(text: &'static str, slot: usize) -> Name {
         Name {
             text,
             header: hyper::header::HeaderName::from_static(text),
+            slot,
         }
     }
 }
 
-/// The names this module and [`crate::net`] read.
+/// The names this module, [`crate::net`] and [`crate::request`] read.
 pub mod names {
     use super::Name;
-    pub const X_DCMGUID: Name = Name::new("x-dcmguid");
-    pub const X_UP_SUBNO: Name = Name::new("x-up-subno");
-    pub const X_JPHONE_UID: Name = Name::new("x-jphone-uid");
-    pub const X_JPHONE_MSNAME: Name = Name::new("x-jphone-msname");
-    pub const X_JPHONE_DISPLAY: Name = Name::new("x-jphone-display");
-    pub const X_UP_DEVCAP_MAX_PDU: Name = Name::new("x-up-devcap-max-pdu");
-    pub const X_UP_DEVCAP_SCREENCHARS: Name = Name::new("x-up-devcap-screenchars");
-    pub const X_FORWARDED_PROTO: Name = Name::new("x-forwarded-proto");
+
+    /// Each name, its slot and text once: the statics, [`ALL`] and [`slot_of`] from one list.
+    macro_rules! names {
+        ($($slot:literal $name:ident $text:literal,)*) => {
+            $(pub static $name: Name = Name::new($text, $slot);)*
+            pub const COUNT: usize = [$($slot),*].len();
+            /// Every name above, each at its slot.
+            pub static ALL: [&Name; COUNT] = [$(&$name),*];
+            /// The slot of a name as the server's map holds it (lower case): compared as text
+            /// of a known length, not name by name against the statics.
+            pub(super) fn slot_of(text: &str) -> Option<usize> {
+                match text {
+                    $($text => Some($slot),)*
+                    _ => None,
+                }
+            }
+        };
+    }
+
+    names! {
+        0 USER_AGENT "user-agent",
+        1 COOKIE "cookie",
+        2 X_DCMGUID "x-dcmguid",
+        3 X_UP_SUBNO "x-up-subno",
+        4 X_JPHONE_UID "x-jphone-uid",
+        5 X_JPHONE_MSNAME "x-jphone-msname",
+        6 X_JPHONE_DISPLAY "x-jphone-display",
+        7 X_UP_DEVCAP_MAX_PDU "x-up-devcap-max-pdu",
+        8 X_UP_DEVCAP_SCREENCHARS "x-up-devcap-screenchars",
+        9 X_FORWARDED_PROTO "x-forwarded-proto",
+    }
 }
 
 /// A request's headers as this module and [`crate::net`] read them; a value that is not
@@ -452,6 +600,66 @@ impl Headers for hyper::HeaderMap {
     }
 }
 
+/// The values of every name in [`names::ALL`] a request carries, found in one pass over its
+/// header map: a phone sends a few headers, and one walk over them costs less than a hashed
+/// lookup per name the head is asked for. Borrowed from the map, nothing copied; a name sent
+/// more than once (rare: a split Cookie, a proxy's second X-Forwarded-Proto) is asked of the map
+/// for its other values.
+pub struct Head<'a> {
+    map: &'a hyper::HeaderMap,
+    first: [Option<&'a str>; names::COUNT],
+    repeated: [bool; names::COUNT],
+}
+
+impl<'a> Head<'a> {
+    #[inline]
+    pub fn read(map: &'a hyper::HeaderMap) -> Head<'a> {
+        let mut head = Head {
+            map,
+            first: [None; names::COUNT],
+            repeated: [false; names::COUNT],
+        };
+        for (name, value) in map {
+            let Some(slot) = names::slot_of(name.as_str()) else {
+                continue;
+            };
+            if head.first[slot].is_some() {
+                head.repeated[slot] = true;
+            } else {
+                head.first[slot] = value.to_str().ok();
+            }
+        }
+        head
+    }
+
+    /// Every readable value of `name`, in order.
+    pub fn all(&self, name: &Name) -> impl Iterator<Item = &'a str> {
+        let (one, all) = if self.repeated[name.slot] {
+            (None, Some(self.map.get_all(&name.header).iter()))
+        } else {
+            (self.first[name.slot], None)
+        };
+        one.into_iter()
+            .chain(all.into_iter().flatten().filter_map(|v| v.to_str().ok()))
+    }
+}
+
+impl Headers for Head<'_> {
+    fn first(&self, name: &Name) -> Option<&str> {
+        if self.repeated[name.slot] {
+            return self.map.first(name);
+        }
+        self.first[name.slot]
+    }
+
+    fn last(&self, name: &Name) -> Option<&str> {
+        if self.repeated[name.slot] {
+            return self.map.last(name);
+        }
+        self.first[name.slot]
+    }
+}
+
 /// A handset's model name: held in place when short (every real model is), so detecting a
 /// handset allocates nothing; on the heap otherwise. Reads as a `&str`.
 #[derive(Clone, PartialEq, Eq)]
@@ -477,6 +685,11 @@ impl Model {
             len: name.len() as u8,
             bytes,
         })
+    }
+
+    /// Held in place: a clone allocates nothing.
+    fn is_inline(&self) -> bool {
+        matches!(self.0, ModelText::Inline { .. })
     }
 
     pub fn as_str(&self) -> &str {
@@ -592,6 +805,164 @@ impl Handset {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The carrier tests' UAs, and a header set for each carrier's extras.
+    const UAS: [&str; 12] = [
+        "DoCoMo/2.0 P903i(c100;TB;W24H12)",
+        "DoCoMo/2.0 P07A3(c500;TB;W24H15)",
+        "DoCoMo/1.0/D501i",
+        "DoCoMo/1.0/P209is (Google CHTML Proxy/1.0)",
+        "DoCoMo/2.0 MST_v_SH2101V(c100)",
+        "KDDI-SA31 UP.Browser/6.2.0.7.3.129 (GUI) MMP/2.0",
+        "UP.Browser/3.04-HI13 UP.Link/3.4.4",
+        "MOT-V980/80.2F.2E. MIB/2.2.1 Profile/MIDP-2.0 Configuration/CLDC-1.1",
+        "SoftBank/1.0/910T/TJ001/SN000000000000000",
+        "J-PHONE/4.0/J-SH51/SNJSHA3029293 SH/0001aa Profile/MIDP-1.0",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+        "",
+    ];
+    const HEADERS: [(&str, &str); 4] = [
+        ("x-up-devcap-max-pdu", "131072"),
+        ("x-up-devcap-screenchars", "24,12"),
+        ("x-jphone-msname", "V702MO"),
+        ("x-jphone-display", "176*220"),
+    ];
+
+    #[test]
+    fn the_ua_cache_answers_as_detection() {
+        let mut cache = UaCache::new();
+        for round in 0..3 {
+            for ua in UAS {
+                for headers in [&[][..], &HEADERS[..]] {
+                    for https in [false, true] {
+                        let want = detect(ua, headers, https);
+                        assert_eq!(cache.detect(ua, headers, https), want, "{ua} {round}");
+                        assert_eq!(detect_remembered(ua, headers, https), want, "{ua}");
+                    }
+                }
+                // Surrounding blanks are no part of the key's meaning.
+                let padded = format!(" {ua}\t");
+                assert_eq!(
+                    cache.detect(&padded, &[][..], false),
+                    detect(ua, &[], false)
+                );
+            }
+        }
+        assert_eq!(cache.len(), UAS.len());
+    }
+
+    #[test]
+    fn the_ua_cache_stays_small_and_tells_near_uas_apart() {
+        let mut cache = UaCache::new();
+        assert!(cache.is_empty());
+        for n in 0..1_000 {
+            let ua = format!("DoCoMo/2.0 P{n}(c{};TB;W24H12)", n % 600);
+            assert_eq!(cache.detect(&ua, &[][..], false), detect(&ua, &[], false));
+            assert!(cache.len() <= UaCache::CAPACITY);
+        }
+        assert_eq!(cache.len(), UaCache::CAPACITY);
+        // One byte apart: c100 and c500 are different browsers; P903i and P903j different models.
+        let near = [
+            "DoCoMo/2.0 P903i(c100;TB;W24H12)",
+            "DoCoMo/2.0 P903i(c500;TB;W24H12)",
+            "DoCoMo/2.0 P903j(c100;TB;W24H12)",
+            "DoCoMo/2.0 P903i(c100;TB;W24H12",
+            "DoCoMo/2.0 P903i(c100;TB;W24H13)",
+        ];
+        for _ in 0..2 {
+            for ua in near {
+                assert_eq!(
+                    cache.detect(ua, &[][..], false),
+                    detect(ua, &[], false),
+                    "{ua}"
+                );
+            }
+        }
+        let [a, b, c] = [near[0], near[1], near[2]].map(|ua| cache.detect(ua, &[][..], false));
+        assert!(!a.cookies && b.cookies);
+        assert_eq!(
+            (a.model.as_deref(), c.model.as_deref()),
+            (Some("P903i"), Some("P903j"))
+        );
+    }
+
+    #[test]
+    fn long_uas_and_long_models_are_answered_not_kept() {
+        let mut cache = UaCache::new();
+        let long = format!("Mozilla/5.0 {}", "x".repeat(UaCache::LONGEST));
+        assert_eq!(
+            cache.detect(&long, &[][..], false),
+            detect(&long, &[], false)
+        );
+        // A model name too long to hold in place would allocate each time it was copied out.
+        let long_model = format!("DoCoMo/2.0 P{}(c100)", "9".repeat(INLINE_MODEL));
+        let h = cache.detect(&long_model, &[][..], false);
+        assert_eq!(h, detect(&long_model, &[], false));
+        assert!(!h.model.as_ref().is_some_and(Model::is_inline));
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn every_name_is_at_its_slot() {
+        for (i, name) in names::ALL.iter().enumerate() {
+            assert_eq!(name.slot, i, "{}", name.text);
+            assert_eq!(names::slot_of(name.text), Some(i));
+            assert_eq!(name.header.as_str(), name.text);
+            assert!(names::ALL[..i].iter().all(|n| n.text != name.text));
+        }
+        // The server's map holds these as the standard names: they must compare equal.
+        assert_eq!(names::USER_AGENT.header, hyper::header::USER_AGENT);
+        assert_eq!(names::COOKIE.header, hyper::header::COOKIE);
+    }
+
+    /// One pass over the map answers as a lookup per name would, for names sent once, twice
+    /// (the first value readable or not) or not at all, whatever else the request sends.
+    #[test]
+    fn the_head_reads_as_the_map_does() {
+        use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+        let unreadable = HeaderValue::from_bytes(b"\xe3\x81\x82").unwrap();
+        let mut maps = vec![HeaderMap::new()];
+        let mut map = HeaderMap::new();
+        map.append("host", HeaderValue::from_static("127.0.0.1"));
+        map.append(
+            "user-agent",
+            HeaderValue::from_static("DoCoMo/2.0 P903i(c100)"),
+        );
+        map.append("x-dcmguid", HeaderValue::from_static("abc1234"));
+        maps.push(map.clone());
+        map.append("cookie", HeaderValue::from_static("a=1"));
+        map.append("accept", HeaderValue::from_static("*/*"));
+        map.append("cookie", HeaderValue::from_static("sid=x"));
+        map.append("x-forwarded-proto", unreadable.clone());
+        map.append("x-forwarded-proto", HeaderValue::from_static("https"));
+        map.append("x-jphone-msname", unreadable.clone());
+        map.append("x-up-subno", HeaderValue::from_static("one"));
+        map.append("x-up-subno", unreadable.clone());
+        maps.push(map);
+        let mut every = HeaderMap::new();
+        for (i, name) in names::ALL.iter().enumerate() {
+            let header = HeaderName::from_static(name.text);
+            every.append(
+                header.clone(),
+                HeaderValue::from_str(&format!("v{i}")).unwrap(),
+            );
+            every.append(header, HeaderValue::from_str(&format!("w{i}")).unwrap());
+        }
+        maps.push(every);
+        for map in &maps {
+            let head = Head::read(map);
+            for name in names::ALL {
+                assert_eq!(head.first(name), map.first(name), "{}", name.text);
+                assert_eq!(head.last(name), map.last(name), "{}", name.text);
+                let want: Vec<&str> = map
+                    .get_all(&name.header)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                assert_eq!(head.all(name).collect::<Vec<_>>(), want, "{}", name.text);
+            }
+        }
+    }
 
     #[test]
     fn cache_size_reads_only_c_numbers() {
@@ -729,6 +1100,7 @@ mod tests {
         for ua in &odd {
             for https in [false, true] {
                 let h = detect(ua, &headers, https);
+                assert_eq!(detect_remembered(ua, &headers[..], https), h);
                 assert!(h.budget_bytes >= SMALLEST && h.budget_bytes <= MAX_BUDGET);
                 let _ = claimed_subscriber_id(&h, &headers);
                 assert!(!h.json_line(None).contains('\n'));

@@ -228,7 +228,9 @@ impl Networks {
             Carrier::Willcom => &self.willcom.networks,
             Carrier::None => return false,
         };
-        ranges.contains(peer) || self.emulator_networks.contains(peer)
+        // The same answer either way round; the emulator networks are a couple of entries, a
+        // carrier's dozens (the top page's form value judges every client).
+        self.emulator_networks.contains(peer) || ranges.contains(peer)
     }
 }
 

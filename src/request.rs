@@ -1,11 +1,10 @@
 //! A request as the flows see it: decoded fields (Shift_JIS query and body), the handset, the
 //! session ID (URL, form or cookie) and the trusted subscriber ID.
 
-use crate::carrier::{self, Handset};
+use crate::carrier::{self, names, Handset, Head, Headers};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::form::Form;
-use hyper::header::USER_AGENT;
 use hyper::http::request::Parts;
 use hyper::Method;
 use std::net::SocketAddr;
@@ -34,16 +33,12 @@ impl Request {
     /// What the head says: handset, TLS, session cookie and trusted subscriber ID. The form is
     /// empty until [`Request::form`] has read the query and the body.
     pub fn from_head(parts: &Parts, peer: SocketAddr, config: &Config) -> Request {
-        // Read in place: header values that are not visible ASCII count as absent.
-        let headers = &parts.headers;
-        let ua = headers
-            .get_all(USER_AGENT)
-            .iter()
-            .find_map(|v| v.to_str().ok())
-            .unwrap_or("");
-        let https = crate::net::forwarded_https(headers, peer.ip(), &config.tls_proxies);
-        let handset = carrier::detect_in(ua, headers, https);
-        let claimed = carrier::claimed_subscriber_id_in(&handset, headers);
+        // One pass over the headers; values that are not visible ASCII count as absent.
+        let head = Head::read(&parts.headers);
+        let ua = head.first(&names::USER_AGENT).unwrap_or("");
+        let https = crate::net::forwarded_https(&head, peer.ip(), &config.tls_proxies);
+        let handset = carrier::detect_remembered(ua, &head, https);
+        let claimed = carrier::claimed_subscriber_id_in(&handset, &head);
         // Only a claim needs its sender judged.
         let trusted = claimed.is_some() && config.networks.trusts(handset.carrier, peer.ip());
         Request {
@@ -54,7 +49,7 @@ impl Request {
             subscriber: claimed.filter(|_| trusted),
             handset,
             https,
-            cookie_sid: crate::cookies::get(&parts.headers, SID),
+            cookie_sid: crate::cookies::in_head(&head, SID),
             peer,
         }
     }

@@ -2,7 +2,7 @@
 //! each checked for carrier, cookies, page budget and (where the UA gives one) model.
 //! Every group names the repository and file its UAs come from.
 
-use keitai_gateway::carrier::{detect, Carrier, Generation};
+use keitai_gateway::carrier::{detect, Carrier, Generation, UaCache};
 
 const KB: usize = 1024;
 
@@ -941,6 +941,39 @@ const ALL: &[&[Row]] = &[
 fn table_has_enough_real_rows() {
     let rows: usize = ALL.iter().map(|g| g.len()).sum();
     assert!(rows >= 110, "only {rows} rows");
+}
+
+/// The server remembers each thread's last few UAs' answers: every row answers the same through
+/// the cache, when first seen and when found there, with and without the carriers' headers and
+/// over TLS or not (au's and SoftBank's headers are read per request, never remembered).
+#[test]
+fn remembered_detection_answers_as_detection() {
+    let header_sets: [&[(&str, &str)]; 2] = [
+        &[],
+        &[
+            ("x-up-devcap-max-pdu", "131072"),
+            ("x-up-devcap-screenchars", "24,12"),
+            ("x-jphone-msname", "V702MO"),
+            ("x-jphone-display", "240*320"),
+        ],
+    ];
+    let mut cache = UaCache::new();
+    let mut failures = Vec::new();
+    for &(ua, ..) in ALL.iter().copied().flatten() {
+        for headers in header_sets {
+            for https in [false, true] {
+                let want = detect(ua, headers, https);
+                for seen in ["new", "kept"] {
+                    let got = cache.detect(ua, headers, https);
+                    if got != want {
+                        failures.push(format!("{ua:?} ({seen})\n  want {want:?}\n  got  {got:?}"));
+                    }
+                }
+            }
+        }
+        assert!(cache.len() <= UaCache::CAPACITY);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
