@@ -133,6 +133,11 @@ impl Gateway {
         }
     }
 
+    /// Whether several banks share this gateway (and each request's path names its bank).
+    pub fn is_multi_bank(&self) -> bool {
+        !matches!(self.banks.as_slice(), [(None, _)])
+    }
+
     /// The first bank's app (a one-bank gateway's only one): settings every bank shares.
     pub fn app(&self) -> &App {
         &self.banks[0].1.app

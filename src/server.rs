@@ -122,15 +122,20 @@ type Answer = Either<
 fn answer(conn: &Arc<Connection>, req: hyper::Request<Incoming>) -> Answer {
     let started = crate::log::Started::now();
     let (mut parts, body) = req.into_parts();
-    // For the log line: the method is a plain value and the URI shares hyper's buffer (no copy).
+    // For the log line, the method and path as asked: answering may make a HEAD a GET, and
+    // on a multi-bank gateway the path the bank's own (the URI shares hyper's buffer).
     let method = parts.method.clone();
-    let uri = parts.uri.clone();
+    let asked = conn.gateway.is_multi_bank().then(|| parts.uri.clone());
     match conn
         .gateway
         .answer_now(&mut parts, body.is_end_stream(), conn.peer)
     {
-        Routed::Now(reply) => Either::Left(ready(Ok(respond(conn, &method, &uri, reply, started)))),
+        Routed::Now(reply) => {
+            let uri = asked.as_ref().unwrap_or(&parts.uri);
+            Either::Left(ready(Ok(respond(conn, &method, uri, reply, started))))
+        }
         Routed::Bank(bank) => {
+            let uri = asked.unwrap_or_else(|| parts.uri.clone());
             let conn = conn.clone();
             Either::Right(Box::pin(async move {
                 // The body goes to the front unread: each front reads it with its own limits,

@@ -151,6 +151,9 @@ fn the_bare_top_lists_the_banks_and_each_bank_keeps_its_links() {
     let help = phone.follow(&minami, '0');
     help.assert_contains("0120-88-7308");
     assert!(help.link('9').unwrap().starts_with("/1021/"));
+    // The log names each page by the path the phone asked for, its bank's prefix kept.
+    assert!(server.logged("GET", "/1021/", 200));
+    assert!(server.logged("GET", "/1021/help", 200));
     // A path under no bank is no bank's page.
     phone
         .get("/login")
