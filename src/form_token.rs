@@ -9,6 +9,8 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2_11::Sha256;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -115,6 +117,8 @@ impl std::fmt::Display for FormValue {
 /// compressions, its own and the digest's (the top page issues one per view).
 pub struct FormKey {
     keyed: Hmac<Sha256>,
+    /// This key among the process's keys (a rekey makes a new one), for [`Remembered`].
+    id: u64,
 }
 
 fn keyed(key: &[u8]) -> Hmac<Sha256> {
@@ -133,13 +137,110 @@ fn hmac(mut mac: Hmac<Sha256>, parts: &[&[u8]]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// What a value is asked for: the key, the purpose, the window and the binding's parts.
+struct Asked<'a> {
+    key: u64,
+    purpose: Purpose,
+    window: u64,
+    binding: &'a [&'a [u8]],
+}
+
+/// Values a thread issued lately. A visitor's value is the same all through a window, and
+/// many visitors share one binding (every i-mode phone that comes through DoCoMo's gateway
+/// without its ID is `carrier/Docomo`), so most top pages need no MAC worked out: a remembered
+/// value is the one the key would compute, found by comparing a few bytes.
+#[derive(Clone, Copy)]
+struct Remembered {
+    key: u64,
+    purpose: Purpose,
+    window: u64,
+    len: usize,
+    binding: [u8; REMEMBERED_BINDING],
+    value: FormValue,
+}
+
+/// Values kept per thread, replaced in turn.
+const REMEMBERED: usize = 8;
+/// Longer bindings (none a client has but the longest subscriber IDs) are not kept.
+const REMEMBERED_BINDING: usize = 64;
+
+thread_local! {
+    static RECENT: RefCell<([Option<Remembered>; REMEMBERED], usize)> =
+        const { RefCell::new(([None; REMEMBERED], 0)) };
+}
+
+impl Remembered {
+    fn is(&self, asked: &Asked, len: usize) -> bool {
+        if self.key != asked.key
+            || self.purpose != asked.purpose
+            || self.window != asked.window
+            || self.len != len
+        {
+            return false;
+        }
+        let mut rest = &self.binding[..len];
+        for part in asked.binding {
+            let Some((head, tail)) = rest.split_at_checked(part.len()) else {
+                return false;
+            };
+            if head != *part {
+                return false;
+            }
+            rest = tail;
+        }
+        true
+    }
+
+    fn recall(asked: &Asked) -> Option<FormValue> {
+        let len = asked.binding.iter().map(|p| p.len()).sum();
+        RECENT.with(|recent| {
+            let recent = recent.try_borrow().ok()?;
+            recent
+                .0
+                .iter()
+                .flatten()
+                .find(|r| r.is(asked, len))
+                .map(|r| r.value)
+        })
+    }
+
+    fn keep(asked: &Asked, value: FormValue) {
+        let mut binding = [0u8; REMEMBERED_BINDING];
+        let mut len = 0;
+        for part in asked.binding {
+            let Some(to) = binding.get_mut(len..len + part.len()) else {
+                return;
+            };
+            to.copy_from_slice(part);
+            len += part.len();
+        }
+        let kept = Remembered {
+            key: asked.key,
+            purpose: asked.purpose,
+            window: asked.window,
+            len,
+            binding,
+            value,
+        };
+        RECENT.with(|recent| {
+            if let Ok(mut recent) = recent.try_borrow_mut() {
+                let (slots, next) = &mut *recent;
+                slots[*next] = Some(kept);
+                *next = (*next + 1) % REMEMBERED;
+            }
+        });
+    }
+}
+
 impl FormKey {
     /// The form key of a master key: never the master key itself, so a value reveals nothing
     /// about the key that seals the seeds.
     pub fn derive(master: &[u8]) -> FormKey {
         let key = Zeroizing::new(hmac(keyed(master), &[b"keitai-gateway form values v1"]));
+        static KEYS: AtomicU64 = AtomicU64::new(0);
         FormKey {
             keyed: keyed(key.as_ref()),
+            id: KEYS.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -196,8 +297,18 @@ impl FormKey {
     /// [`crate::throttle::Client::with_binding`]), so it is never copied into one buffer.
     pub fn issue_parts(&self, purpose: Purpose, binding: &[&[u8]], now: u64) -> FormValue {
         let window = now / purpose.window_secs();
-        let mac = self.mac(purpose, window, binding);
-        FormValue::new(window, &mac)
+        let asked = Asked {
+            key: self.id,
+            purpose,
+            window,
+            binding,
+        };
+        if let Some(value) = Remembered::recall(&asked) {
+            return value;
+        }
+        let value = FormValue::new(window, &self.mac(purpose, window, binding));
+        Remembered::keep(&asked, value);
+        value
     }
 
     /// Checks a posted value (constant time over the MAC).
@@ -398,5 +509,48 @@ mod tests {
             Check::Valid
         );
         assert_eq!(key.check(p, b"cookie", &console, NOW), Check::Forged);
+    }
+
+    #[test]
+    fn a_remembered_value_is_the_one_the_key_computes() {
+        let (a, b) = (FormKey::derive(&[7; 32]), FormKey::derive(&[8; 32]));
+        let p = Purpose::PhoneLogin;
+        let fresh = |key: &FormKey, binding: &[&[u8]], now: u64| {
+            let window = now / p.window_secs();
+            FormValue::new(window, &key.mac(p, window, binding)).to_string()
+        };
+        let long = [b'x'; 100];
+        let ids: Vec<[u8; 1]> = (0..20u8).map(|i| [b'0' + i]).collect();
+        let bindings: Vec<Vec<&[u8]>> = ids
+            .iter()
+            .map(|id| vec![&b"subscriber/Au/"[..], &id[..]])
+            .chain([vec![&b"carrier/"[..], &b"Docomo"[..]], vec![&long[..]]])
+            .collect();
+        // Asked again and again, in turn, by two keys, in two windows: every answer fresh.
+        for now in [NOW, NOW + 600] {
+            for _ in 0..3 {
+                for binding in &bindings {
+                    for key in [&a, &b] {
+                        let value = key.issue_parts(p, binding, now);
+                        assert_eq!(value.as_str(), fresh(key, binding, now));
+                        assert_eq!(
+                            key.check_parts(p, binding, value.as_str(), now),
+                            Check::Valid
+                        );
+                    }
+                }
+            }
+        }
+        // The same bytes in other pieces are the same binding; one byte more is another.
+        let whole = a.issue_parts(p, &[b"carrier/Docomo"], NOW);
+        assert_eq!(
+            whole.as_str(),
+            a.issue_parts(p, &[b"carrier/", b"Docomo"], NOW).as_str()
+        );
+        let longer = a.issue_parts(p, &[b"carrier/", b"Docomo", b"x"], NOW);
+        assert_ne!(whole.as_str(), longer.as_str());
+        // Another purpose is another value.
+        let console = a.issue_parts(Purpose::ConsoleSignIn, &[b"carrier/Docomo"], NOW);
+        assert_ne!(console.as_str(), whole.as_str());
     }
 }
