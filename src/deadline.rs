@@ -31,17 +31,31 @@ pub struct Deadlines {
 /// One connection's state, shared by its service and the sweep: the tick since which it has
 /// waited for a request head, or [`BUSY`].
 #[derive(Clone)]
-pub struct Watch(Arc<AtomicU64>);
+pub struct Watch(Arc<Since>);
+
+/// On a cache line of its own: written twice per request by the worker serving the
+/// connection, it must not share a line with another connection's, which the other worker
+/// writes.
+#[repr(align(64))]
+struct Since(AtomicU64);
 
 impl Watch {
+    fn new(tick: u64) -> Watch {
+        Watch(Arc::new(Since(AtomicU64::new(tick))))
+    }
+
+    fn since(&self) -> u64 {
+        self.0 .0.load(Ordering::Relaxed)
+    }
+
     /// A request head has arrived: the connection is not waiting while it is answered.
     pub fn busy(&self) {
-        self.0.store(BUSY, Ordering::Relaxed);
+        self.0 .0.store(BUSY, Ordering::Relaxed);
     }
 
     /// The answer is ready: the wait for the next head starts now.
     pub fn waiting(&self, deadlines: &Deadlines) {
-        self.0.store(deadlines.tick(), Ordering::Relaxed);
+        self.0 .0.store(deadlines.tick(), Ordering::Relaxed);
     }
 }
 
@@ -61,7 +75,7 @@ impl Deadlines {
 
     /// A new connection's watch: waiting for its first head from now.
     pub fn watch(&self) -> Watch {
-        Watch(Arc::new(AtomicU64::new(self.tick())))
+        Watch::new(self.tick())
     }
 
     /// Puts a connection under the sweep; `task` is aborted (the socket closed) once it has
@@ -81,7 +95,7 @@ impl Deadlines {
         open.retain(|(_, task)| !task.is_finished());
         let mut cut = 0;
         for (watch, task) in open.iter() {
-            let since = watch.0.load(Ordering::Relaxed);
+            let since = watch.since();
             // Past `allowed` whole ticks: waited longer than the timeout, however the wait
             // began within its first tick.
             if since != BUSY && now.saturating_sub(since) > self.allowed {
