@@ -399,8 +399,8 @@ async fn serving(sizes: &Sizes, table: &mut Table) {
 }
 
 /// `GET /` on the gateway, on bare hyper with the same body, and on bare hyper with the
-/// gateway's header-read timer: [`ROUNDS`] interleaved wrk rounds each, medians. Returns the
-/// gateway's.
+/// header-read timer hyper arms per request (what the gateway did before its deadline sweep):
+/// [`ROUNDS`] interleaved wrk rounds each, medians. Returns the gateway's.
 fn page_throughput(addr: SocketAddr, body: &[u8], sizes: &Sizes, table: &mut Table) -> f64 {
     step("page throughput (wrk), gateway then bare hyper");
     // Interleaved rounds, medians: on a small shared machine one run of each varies by ±15%,
@@ -454,7 +454,7 @@ fn page_throughput(addr: SocketAddr, body: &[u8], sizes: &Sizes, table: &mut Tab
     );
     table.add(
         "page throughput",
-        "bare hyper with the gateway's header-read timeout (one timer per request)",
+        "bare hyper with hyper's header-read timer (one per request; the gateway's deadline sweep replaced it)",
         format!("{timed:.0} req/s ({:.2} of bare)", timed / bare),
     );
     unloaded
@@ -495,7 +495,7 @@ fn per_request(body: &[u8], table: &mut Table) {
     );
     table.add(
         section,
-        "GET / per request, bare hyper with the gateway's header-read timer",
+        "GET / per request, bare hyper with hyper's header-read timer",
         format!(
             "{:.0} instructions, {:.1} allocations",
             timed.instructions, timed.allocations

@@ -16,7 +16,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Set (to a file holding the body) when this binary is to be the bare hyper server only;
-/// [`BARE_TIMED`] set too: with the gateway's header-read timer.
+/// [`BARE_TIMED`] set too: with hyper's header-read timer (what the gateway armed per request before
+/// its deadline sweep).
 pub const BARE_SERVER: &str = "BENCH_BARE_SERVER";
 const BARE_TIMED: &str = "BENCH_BARE_TIMED";
 const FEW: u64 = 100;

@@ -44,7 +44,8 @@ pub fn ensure() {
 /// A bare hyper 1 server answering every request with `body` (the same size as the gateway's
 /// top page), on its own runtime with as many workers as the gateway's. Runs until the process
 /// ends. With `header_timeout`, it also arms hyper's header-read timer per request, as the
-/// gateway must (slow clients are cut off): the difference shows what that timer costs.
+/// gateway did before its deadline sweep cut slow clients off instead: the difference shows
+/// what that timer costs.
 pub fn bare_hyper(body: Vec<u8>, header_timeout: bool) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
