@@ -151,6 +151,18 @@ fn the_bare_top_lists_the_banks_and_each_bank_keeps_its_links() {
     let help = phone.follow(&minami, '0');
     help.assert_contains("0120-88-7308");
     assert!(help.link('9').unwrap().starts_with("/1021/"));
+    // Each bank's top page is its own, however often and in whatever order the same phone
+    // asks (the gateway hands out filled-in top pages again, never another bank's).
+    for _ in 0..3 {
+        for (bank, name, other) in [
+            ("/1020/", "あおば信用金庫", "みなみ信用金庫"),
+            ("/1021/", "みなみ信用金庫", "あおば信用金庫"),
+        ] {
+            let top = phone.get(bank);
+            top.assert_contains(name);
+            assert!(!top.text.contains(other), "{bank}: {}", top.text);
+        }
+    }
     // The log names each page by the path the phone asked for, its bank's prefix kept.
     assert!(server.logged("GET", "/1021/", 200));
     assert!(server.logged("GET", "/1021/help", 200));

@@ -2,10 +2,13 @@
 
 use super::Step;
 use crate::error::AppError;
+use crate::form_token::FormValue;
 use crate::reply::Reply;
 use crate::session::Stage;
 use bytes::Bytes;
 use markup::{Ctx, InputMode, Keypad};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// `GET /`: the login screen. The same for every phone of a kind but for the login form's
@@ -31,7 +34,66 @@ pub fn top(step: &Step) -> Result<Reply, AppError> {
                 .into(),
         )
     });
-    Ok(step.ending(page.with(step.login_form_value().as_bytes())))
+    let value = step.login_form_value();
+    let body = Filled::recall(step.pages.id, variant, &value).unwrap_or_else(|| {
+        Filled::keep(step.pages.id, variant, value, page.with(value.as_bytes()))
+    });
+    Ok(step.ending(body))
+}
+
+/// Top pages a thread filled in lately, by page cache, variant and login form value. A value
+/// lasts its window and many visitors share one (see [`crate::form_token`]'s remembered
+/// values), so the page they get is the same bytes too: handed out again (a count), not copied
+/// into a new buffer each time.
+struct Filled {
+    cache: u64,
+    slot: usize,
+    value: FormValue,
+    body: Bytes,
+}
+
+/// Pages kept per thread (about a kilobyte each), replaced in turn.
+const FILLED: usize = 4;
+
+thread_local! {
+    static FILLED_TOPS: RefCell<([Option<Filled>; FILLED], usize)> =
+        const { RefCell::new(([const { None }; FILLED], 0)) };
+}
+
+impl Filled {
+    fn is(&self, cache: u64, slot: usize, value: &FormValue) -> bool {
+        self.cache == cache && self.slot == slot && self.value.as_bytes() == value.as_bytes()
+    }
+
+    fn recall(cache: u64, variant: Variant, value: &FormValue) -> Option<Bytes> {
+        let slot = variant.slot();
+        FILLED_TOPS.with(|filled| {
+            let filled = filled.try_borrow().ok()?;
+            filled
+                .0
+                .iter()
+                .flatten()
+                .find(|f| f.is(cache, slot, value))
+                .map(|f| f.body.clone())
+        })
+    }
+
+    fn keep(cache: u64, variant: Variant, value: FormValue, body: Bytes) -> Bytes {
+        let kept = Filled {
+            cache,
+            slot: variant.slot(),
+            value,
+            body: body.clone(),
+        };
+        FILLED_TOPS.with(|filled| {
+            if let Ok(mut filled) = filled.try_borrow_mut() {
+                let (pages, next) = &mut *filled;
+                pages[*next] = Some(kept);
+                *next = (*next + 1) % FILLED;
+            }
+        });
+        body
+    }
 }
 
 /// Where the cached top page's login form value goes: ASCII, the same in Shift_JIS.
@@ -109,12 +171,16 @@ impl Variant {
 /// or a count shared by every request moves between them on every request.
 pub struct PageCache {
     top: [OnceLock<Slotted>; Variant::ALL],
+    /// This cache among the process's (for [`Filled`]).
+    id: u64,
 }
 
 impl Default for PageCache {
     fn default() -> Self {
+        static CACHES: AtomicU64 = AtomicU64::new(0);
         PageCache {
             top: std::array::from_fn(|_| OnceLock::new()),
+            id: CACHES.fetch_add(1, Ordering::Relaxed),
         }
     }
 }
