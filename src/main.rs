@@ -60,7 +60,8 @@ enum Command {
         /// Serve the phone pages to PCs and smartphones too (for testers).
         #[arg(long)]
         allow_pc: bool,
-        /// Seconds a client may take to send its request head, and then its body.
+        /// Seconds a connection may wait for its next request head (from its accept or its last
+        /// answer), and then a request may take to send its body.
         #[arg(long, default_value_t = 10)]
         client_timeout: u64,
         /// The master key that seals token seeds (default DATA_DIR/master.key; `--demo` creates
