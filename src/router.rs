@@ -207,30 +207,29 @@ impl Gateway {
         if let [(None, _)] = self.banks.as_slice() {
             return Ok(0);
         }
+        let path = head.uri.path();
+        // Read in place: only a path with a bank's prefix is rewritten (one new URI).
+        let by_prefix = self.banks.iter().enumerate().find_map(|(i, (site, _))| {
+            let inner = site.as_ref()?.strip(path)?;
+            Some((i, with_path(&head.uri, inner)))
+        });
+        if let Some((bank, uri)) = by_prefix {
+            if let Some(uri) = uri {
+                head.uri = uri;
+            }
+            return Ok(bank);
+        }
+        // A bank's own host name answers its paths without the prefix too.
         let host = head
             .headers
             .get(hyper::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_owned);
-        let path = head.uri.path().to_owned();
-        let by_prefix = self.banks.iter().enumerate().find_map(|(i, (site, _))| {
-            let site = site.as_ref()?;
-            site.strip(&path).map(|inner| (i, inner.to_owned()))
-        });
-        let chosen = by_prefix.or_else(|| {
-            // A bank's own host name answers its paths without the prefix too.
-            self.banks.iter().enumerate().find_map(|(i, (site, _))| {
-                let site = site.as_ref()?;
-                site.serves_host(host.as_deref()).then(|| (i, path.clone()))
-            })
-        });
-        match chosen {
-            Some((bank, inner)) => {
-                if let Some(uri) = with_path(&head.uri, &inner) {
-                    head.uri = uri;
-                }
-                Ok(bank)
-            }
+            .and_then(|h| h.to_str().ok());
+        let by_host = self
+            .banks
+            .iter()
+            .position(|(site, _)| site.as_ref().is_some_and(|site| site.serves_host(host)));
+        match by_host {
+            Some(bank) => Ok(bank),
             None if path == "/" => {
                 let list: Vec<(String, String)> = self
                     .banks
