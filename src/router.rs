@@ -202,6 +202,21 @@ impl Gateway {
         }
     }
 
+    /// The whole answer to a request whose body has not been read: [`Gateway::answer_now`],
+    /// then [`Gateway::answer`] if it must wait (the server takes the two steps itself, so as
+    /// to answer at once without a future).
+    pub async fn dispatch(&self, req: HttpRequest, peer: SocketAddr) -> Reply {
+        use hyper::body::Body as _;
+        let (mut head, body) = req.into_parts();
+        match self.answer_now(&mut head, body.is_end_stream(), peer) {
+            Routed::Now(reply) => reply,
+            Routed::Bank(bank) => {
+                self.answer(bank, HttpRequest::from_parts(head, body), peer)
+                    .await
+            }
+        }
+    }
+
     /// The bank a request is for (its path made the bank's own), or the gateway's own answer.
     fn bank_of(&self, head: &mut Parts) -> Result<usize, Reply> {
         if let [(None, _)] = self.banks.as_slice() {
