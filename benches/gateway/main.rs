@@ -505,10 +505,11 @@ fn per_request(body: &[u8], table: &mut Table) {
         section,
         "gateway's extra per request over bare hyper",
         format!(
-            "+{:.0} instructions ({:.2}×), +{:.1} allocations",
+            "{:+.0} instructions ({:.2}×), {:+.1} allocations",
             gateway.instructions - bare.instructions,
             gateway.instructions / bare.instructions,
-            gateway.allocations - bare.allocations
+            // Rounded first, so equal counts print as +0.0 (a -0.00001 printed "+-0.0").
+            ((gateway.allocations - bare.allocations) * 10.0).round() / 10.0 + 0.0
         ),
     );
 }
