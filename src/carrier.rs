@@ -19,6 +19,7 @@
 //! It is pure: no IO. Parsing is by hand (the formats are simple prefixes and separators)
 //! and never panics, whatever bytes it is given.
 
+use crate::recent::Recent;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
@@ -198,9 +199,7 @@ fn with_headers<H: Headers + ?Sized>(mut handset: Handset, headers: &H, https: b
 /// Fixed size, filled in turn (the oldest entry goes), nothing allocated: a UA longer than
 /// [`UaCache::LONGEST`] or a model name held on the heap is answered but not kept.
 pub struct UaCache {
-    entries: [Option<UaEntry>; UaCache::CAPACITY],
-    /// The entry the next new UA replaces.
-    next: usize,
+    recent: Recent<UaEntry, { UaCache::CAPACITY }>,
 }
 
 struct UaEntry {
@@ -216,8 +215,7 @@ impl UaCache {
 
     pub const fn new() -> UaCache {
         UaCache {
-            entries: [const { None }; UaCache::CAPACITY],
-            next: 0,
+            recent: Recent::new(),
         }
     }
 
@@ -233,32 +231,32 @@ impl UaCache {
 
     /// UAs kept.
     pub fn len(&self) -> usize {
-        self.entries.iter().filter(|e| e.is_some()).count()
+        self.recent.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.recent.is_empty()
     }
 
     fn handset_of(&mut self, ua: &str) -> Handset {
         let key = ua.as_bytes();
-        for entry in self.entries.iter().flatten() {
-            if usize::from(entry.len) == key.len() && &entry.ua[..key.len()] == key {
-                return entry.handset.clone();
-            }
+        let kept = self
+            .recent
+            .find(|e| usize::from(e.len) == key.len() && &e.ua[..key.len()] == key);
+        if let Some(entry) = kept {
+            return entry.handset.clone();
         }
         let handset = from_user_agent(ua);
         let inline = handset.model.as_ref().is_none_or(Model::is_inline);
         if key.len() <= UaCache::LONGEST && inline {
             let mut bytes = [0u8; UaCache::LONGEST];
             bytes[..key.len()].copy_from_slice(key);
-            self.entries[self.next] = Some(UaEntry {
+            self.recent.keep(UaEntry {
                 // At most LONGEST, checked above.
                 len: key.len() as u16,
                 ua: bytes,
                 handset: handset.clone(),
             });
-            self.next = (self.next + 1) % UaCache::CAPACITY;
         }
         handset
     }

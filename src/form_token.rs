@@ -7,6 +7,7 @@
 //! while a form posted from a foreign page (without a value, with a made-up or an old one)
 //! is refused. A value is good in the window it was issued in and the next one.
 
+use crate::recent::Recent;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2_11::Sha256;
 use std::cell::RefCell;
@@ -149,7 +150,6 @@ struct Asked<'a> {
 /// many visitors share one binding (every i-mode phone that comes through DoCoMo's gateway
 /// without its ID is `carrier/Docomo`), so most top pages need no MAC worked out: a remembered
 /// value is the one the key would compute, found by comparing a few bytes.
-#[derive(Clone, Copy)]
 struct Remembered {
     key: u64,
     purpose: Purpose,
@@ -165,8 +165,7 @@ const REMEMBERED: usize = 8;
 const REMEMBERED_BINDING: usize = 64;
 
 thread_local! {
-    static RECENT: RefCell<([Option<Remembered>; REMEMBERED], usize)> =
-        const { RefCell::new(([None; REMEMBERED], 0)) };
+    static RECENT: RefCell<Recent<Remembered, REMEMBERED>> = const { RefCell::new(Recent::new()) };
 }
 
 impl Remembered {
@@ -195,12 +194,7 @@ impl Remembered {
         let len = asked.binding.iter().map(|p| p.len()).sum();
         RECENT.with(|recent| {
             let recent = recent.try_borrow().ok()?;
-            recent
-                .0
-                .iter()
-                .flatten()
-                .find(|r| r.is(asked, len))
-                .map(|r| r.value)
+            recent.find(|r| r.is(asked, len)).map(|r| r.value)
         })
     }
 
@@ -224,9 +218,7 @@ impl Remembered {
         };
         RECENT.with(|recent| {
             if let Ok(mut recent) = recent.try_borrow_mut() {
-                let (slots, next) = &mut *recent;
-                slots[*next] = Some(kept);
-                *next = (*next + 1) % REMEMBERED;
+                recent.keep(kept);
             }
         });
     }

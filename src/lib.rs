@@ -43,6 +43,7 @@ pub mod password;
 pub mod phc;
 pub mod phone;
 pub mod private;
+pub mod recent;
 pub mod reply;
 pub mod request;
 pub mod router;

@@ -3,6 +3,7 @@
 use super::Step;
 use crate::error::AppError;
 use crate::form_token::FormValue;
+use crate::recent::Recent;
 use crate::reply::Reply;
 use crate::session::Stage;
 use bytes::Bytes;
@@ -56,8 +57,7 @@ struct Filled {
 const FILLED: usize = 4;
 
 thread_local! {
-    static FILLED_TOPS: RefCell<([Option<Filled>; FILLED], usize)> =
-        const { RefCell::new(([const { None }; FILLED], 0)) };
+    static FILLED_TOPS: RefCell<Recent<Filled, FILLED>> = const { RefCell::new(Recent::new()) };
 }
 
 impl Filled {
@@ -70,9 +70,6 @@ impl Filled {
         FILLED_TOPS.with(|filled| {
             let filled = filled.try_borrow().ok()?;
             filled
-                .0
-                .iter()
-                .flatten()
                 .find(|f| f.is(cache, slot, value))
                 .map(|f| f.body.clone())
         })
@@ -87,9 +84,7 @@ impl Filled {
         };
         FILLED_TOPS.with(|filled| {
             if let Ok(mut filled) = filled.try_borrow_mut() {
-                let (pages, next) = &mut *filled;
-                pages[*next] = Some(kept);
-                *next = (*next + 1) % FILLED;
+                filled.keep(kept);
             }
         });
         body
