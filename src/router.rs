@@ -46,10 +46,7 @@ impl Fronts {
             return None;
         }
         let reply = self.phone.answer_now(&self.app, head, body_empty, peer)?;
-        self.app
-            .metrics
-            .request(self.phone.name(), reply.log_status(), reply.body.len());
-        Some(reply)
+        Some(self.counted(self.phone.name(), reply))
     }
 
     async fn answer(&self, req: HttpRequest, peer: SocketAddr) -> Reply {
@@ -65,9 +62,14 @@ impl Fronts {
                 self.phone.handle(&self.app, req, peer).await,
             ),
         };
+        self.counted(name, reply)
+    }
+
+    /// `reply`, counted in the metrics as `front`'s answer.
+    fn counted(&self, front: &'static str, reply: Reply) -> Reply {
         self.app
             .metrics
-            .request(name, reply.log_status(), reply.body.len());
+            .request(front, reply.log_status(), reply.body.len());
         reply
     }
 
@@ -183,10 +185,7 @@ impl Gateway {
         };
         let (site, fronts) = &self.banks[bank];
         match fronts.answer_now(head, body_empty, peer) {
-            Some(reply) => Routed::Now(match site {
-                Some(site) => site.reroot(reply),
-                None => reply,
-            }),
+            Some(reply) => Routed::Now(rerooted(site, reply)),
             None => Routed::Bank(bank),
         }
     }
@@ -195,11 +194,7 @@ impl Gateway {
     /// read.
     pub async fn answer(&self, bank: usize, req: HttpRequest, peer: SocketAddr) -> Reply {
         let (site, fronts) = &self.banks[bank];
-        let reply = fronts.answer(req, peer).await;
-        match site {
-            Some(site) => site.reroot(reply),
-            None => reply,
-        }
+        rerooted(site, fronts.answer(req, peer).await)
     }
 
     /// The whole answer to a request whose body has not been read: [`Gateway::answer_now`],
@@ -270,6 +265,14 @@ impl Gateway {
         for (_, fronts) in &self.banks {
             fronts.sweep();
         }
+    }
+}
+
+/// A bank's answer with its prefix put back (a one-bank gateway's as it is).
+fn rerooted(site: &Option<Site>, reply: Reply) -> Reply {
+    match site {
+        Some(site) => site.reroot(reply),
+        None => reply,
     }
 }
 
