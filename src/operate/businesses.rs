@@ -366,24 +366,17 @@ fn staged_users(
 ) -> std::result::Result<(Vec<String>, Vec<UserRow>), StoreError> {
     let prefix = users_prefix(id);
     let (mut keys, mut users) = (Vec::new(), Vec::new());
-    let mut after: Option<String> = None;
-    loop {
-        let rows = staging.scan(&prefix, after.as_deref(), 1000)?;
-        let Some((last, _)) = rows.last() else {
-            break;
-        };
-        after = Some(last.clone());
-        for (k, v) in rows {
-            let u: StagedUser = decode(&v)?;
-            keys.push(k);
-            users.push(UserRow {
-                line: u.line,
-                contract_id: u.contract_id,
-                user_id: u.user_id,
-                name: u.name,
-            });
-        }
-    }
+    staging.for_each(&prefix, 1000, |_, k, v| {
+        let u: StagedUser = decode(&v)?;
+        keys.push(k);
+        users.push(UserRow {
+            line: u.line,
+            contract_id: u.contract_id,
+            user_id: u.user_id,
+            name: u.name,
+        });
+        Ok::<_, StoreError>(())
+    })?;
     Ok((keys, users))
 }
 
@@ -453,39 +446,32 @@ fn walk(
     mut count: impl FnMut(Change, &str),
 ) -> std::result::Result<(), StoreError> {
     let id = staging.id();
-    let mut after: Option<String> = None;
-    loop {
-        let rows = staging.scan("c\t", after.as_deref(), 100)?;
-        let Some((last, _)) = rows.last() else {
-            break;
+    staging.for_each("c\t", 100, |staging, key, v| {
+        let c: StagedContract = decode(&v)?;
+        let digits = store.card_digits_of(&c.card)?;
+        let row = ContractRow {
+            line: c.line,
+            contract_id: c.contract_id.clone(),
+            name: c.name,
+            admin_hash: c.admin_hash,
+            confirm_hash: c.confirm_hash,
+            card: Zeroizing::new(String::from_utf8_lossy(&digits).into_owned()),
+            usage: c.usage,
+            closed: c.closed,
         };
-        after = Some(last.clone());
-        for (key, v) in rows {
-            let c: StagedContract = decode(&v)?;
-            let digits = store.card_digits_of(&c.card)?;
-            let row = ContractRow {
-                line: c.line,
-                contract_id: c.contract_id.clone(),
-                name: c.name,
-                admin_hash: c.admin_hash,
-                confirm_hash: c.confirm_hash,
-                card: Zeroizing::new(String::from_utf8_lossy(&digits).into_owned()),
-                usage: c.usage,
-                closed: c.closed,
-            };
-            let (user_keys, users) = staged_users(staging, &row.contract_id)?;
-            let change = store.write(|tx| {
-                let change = one_contract(tx, &row, &c.card, &users, run, write)?;
-                if write {
-                    let mut keys: Vec<&str> = user_keys.iter().map(String::as_str).collect();
-                    keys.push(&key);
-                    tx.unstage(id, &keys)?;
-                }
-                Ok(change)
-            })?;
-            count(change, &row.contract_id);
-        }
-    }
+        let (user_keys, users) = staged_users(staging, &row.contract_id)?;
+        let change = store.write(|tx| {
+            let change = one_contract(tx, &row, &c.card, &users, run, write)?;
+            if write {
+                let mut keys: Vec<&str> = user_keys.iter().map(String::as_str).collect();
+                keys.push(&key);
+                tx.unstage(id, &keys)?;
+            }
+            Ok(change)
+        })?;
+        count(change, &row.contract_id);
+        Ok::<_, StoreError>(())
+    })?;
     // Users of contracts named only in the users file, a contract at a time.
     let mut after: Option<String> = None;
     loop {
@@ -708,28 +694,21 @@ fn stage<'s>(
     }
     // Users of contracts in neither file nor database.
     let mut neither: Vec<(u64, String)> = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let rows = staging.scan("u\t", after.as_deref(), 1000)?;
-        let Some((last, _)) = rows.last() else {
-            break;
-        };
-        after = Some(last.clone());
-        for (_, v) in rows {
-            let u: StagedUser = decode(&v)?;
-            if staging.line_of(&contract_key(&u.contract_id))?.is_none()
-                && store.business(&u.contract_id)?.is_none()
-            {
-                neither.push((
-                    u.line,
-                    format!(
-                        "{} line {}: contract {} is in neither {} nor the database",
-                        names.1, u.line, u.contract_id, names.0
-                    ),
-                ));
-            }
+    staging.for_each("u\t", 1000, |staging, _, v| {
+        let u: StagedUser = decode(&v)?;
+        if staging.line_of(&contract_key(&u.contract_id))?.is_none()
+            && store.business(&u.contract_id)?.is_none()
+        {
+            neither.push((
+                u.line,
+                format!(
+                    "{} line {}: contract {} is in neither {} nor the database",
+                    names.1, u.line, u.contract_id, names.0
+                ),
+            ));
         }
-    }
+        Ok::<_, StoreError>(())
+    })?;
     if !personal.is_empty() || !neither.is_empty() {
         let mut bad: Vec<String> = personal.into_iter().map(|(_, m)| m).collect();
         bad.extend(in_line_order(Vec::new(), neither));

@@ -83,6 +83,27 @@ impl OwnedImport<'_> {
             .remove(key))
     }
 
+    /// Every staged row (key, JSON) whose key starts with `prefix`, in key order, read `batch`
+    /// at a time; `each` gets the import back with each row (to look up or stage more).
+    pub fn for_each<E: From<StoreError>>(
+        &mut self,
+        prefix: &str,
+        batch: usize,
+        mut each: impl FnMut(&mut Self, String, Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut after: Option<String> = None;
+        loop {
+            let rows = self.scan(prefix, after.as_deref(), batch)?;
+            let Some((last, _)) = rows.last() else {
+                return Ok(());
+            };
+            after = Some(last.clone());
+            for (key, value) in rows {
+                each(self, key, value)?;
+            }
+        }
+    }
+
     /// Up to `limit` staged rows (key, JSON) whose keys start with `prefix`, after `after`.
     pub fn scan(
         &mut self,
